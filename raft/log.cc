@@ -1,0 +1,177 @@
+#include "raft/log.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::raft {
+
+RaftLog::RaftLog(const Storage* storage, uint64_t max_committed_bytes_per_ready)
+    : storage_(storage), max_committed_bytes_per_ready_(max_committed_bytes_per_ready) {
+  DETCD_CHECK(storage_ != nullptr);
+  unstable_offset_ = storage_->LastIndex() + 1;
+  // Everything before the first retained entry was applied before it was compacted.
+  committed_ = storage_->FirstIndex() - 1;
+  applied_ = storage_->FirstIndex() - 1;
+}
+
+uint64_t RaftLog::FirstIndex() const { return storage_->FirstIndex(); }
+
+uint64_t RaftLog::LastIndex() const {
+  if (!unstable_.empty()) return unstable_.back().index();
+  return unstable_offset_ - 1;
+}
+
+uint64_t RaftLog::LastTerm() const { return Term(LastIndex()); }
+
+const raftpb::Entry* RaftLog::UnstableAt(uint64_t i) const {
+  if (i < unstable_offset_ || i - unstable_offset_ >= unstable_.size()) return nullptr;
+  return &unstable_[i - unstable_offset_];
+}
+
+uint64_t RaftLog::Term(uint64_t i) const {
+  if (const raftpb::Entry* e = UnstableAt(i)) return e->term();
+  if (i >= unstable_offset_) return 0;  // beyond the last entry
+  absl::StatusOr<uint64_t> t = storage_->Term(i);
+  if (!t.ok()) {
+    DETCD_CHECK_MSG(raft::IsCompacted(t.status()) || raft::IsUnavailable(t.status()), t.status().ToString().c_str());
+    return 0;
+  }
+  return *t;
+}
+
+uint64_t RaftLog::FindConflict(const std::vector<raftpb::Entry>& entries) const {
+  for (const raftpb::Entry& e : entries) {
+    if (!MatchTerm(e.index(), e.term())) return e.index();
+  }
+  return 0;
+}
+
+uint64_t RaftLog::FindConflictByTerm(uint64_t index, uint64_t term) const {
+  index = std::min(index, LastIndex());
+  for (; index > 0; --index) {
+    if (index < FirstIndex() - 1) return index;  // unknown below the compaction point; stop there
+    if (Term(index) <= term) return index;
+  }
+  return 0;
+}
+
+std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
+                                             const std::vector<raftpb::Entry>& entries) {
+  if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
+  const uint64_t last_new = prev_index + entries.size();
+  const uint64_t conflict = FindConflict(entries);
+  if (conflict != 0) {
+    DETCD_CHECK_MSG(conflict > committed_,
+                    absl::StrCat("entry ", conflict, " conflicts with committed entry (commit ", committed_, ")").c_str());
+    std::vector<raftpb::Entry> rest(entries.begin() + (conflict - (prev_index + 1)), entries.end());
+    Append(rest);
+  }
+  CommitTo(std::min(leader_commit, last_new));
+  return last_new;
+}
+
+std::optional<uint64_t> RaftLog::MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term,
+                                                           uint64_t leader_commit,
+                                                           const std::vector<raftpb::Entry>& entries) {
+  if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
+  const uint64_t last_new = prev_index + entries.size();
+  // The bug: rewrite the log from the first given entry on, cutting the tail after them even when nothing conflicts.
+  // Committed entries are left alone so that the log's own assertions do not stop the run before a checker sees it.
+  if (!entries.empty() && entries[0].index() > committed_ && last_new < LastIndex()) {
+    TruncateAndAppend(entries);
+    CommitTo(std::min(leader_commit, last_new));
+    return last_new;
+  }
+  return MaybeAppend(prev_index, prev_term, leader_commit, entries);
+}
+
+uint64_t RaftLog::Append(const std::vector<raftpb::Entry>& entries) {
+  if (entries.empty()) return LastIndex();
+  DETCD_CHECK_MSG(entries[0].index() > committed_,
+                  absl::StrCat("append at ", entries[0].index(), " would overwrite commit ", committed_).c_str());
+  TruncateAndAppend(entries);
+  return LastIndex();
+}
+
+void RaftLog::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
+  const uint64_t after = entries[0].index();
+  DETCD_CHECK_MSG(after <= LastIndex() + 1, absl::StrCat("gap: append at ", after, ", last ", LastIndex()).c_str());
+  if (after == unstable_offset_ + unstable_.size()) {
+    // The common case: the entries follow on directly.
+  } else if (after <= unstable_offset_) {
+    // Replacing part of the durable log: the new tail starts at `after`, and the driver will overwrite storage.
+    unstable_offset_ = after;
+    unstable_.clear();
+  } else {
+    unstable_.resize(after - unstable_offset_);
+  }
+  for (const raftpb::Entry& e : entries) {
+    DETCD_CHECK(e.index() == unstable_offset_ + unstable_.size());
+    unstable_.push_back(e);
+  }
+}
+
+std::vector<raftpb::Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
+  std::vector<raftpb::Entry> out;
+  if (lo >= hi) return out;
+  DETCD_CHECK_MSG(lo >= FirstIndex() && hi <= LastIndex() + 1,
+                  absl::StrCat("slice [", lo, ",", hi, ") out of [", FirstIndex(), ",", LastIndex(), "]").c_str());
+  if (lo < unstable_offset_) {
+    absl::StatusOr<std::vector<raftpb::Entry>> stored =
+        storage_->Entries(lo, std::min(hi, unstable_offset_), max_bytes);
+    DETCD_CHECK_MSG(stored.ok(), stored.status().ToString().c_str());
+    out = std::move(*stored);
+    // Storage limited by size: don't go on into the unstable tail.
+    if (out.size() < std::min(hi, unstable_offset_) - lo) return out;
+  }
+  if (hi > unstable_offset_) {
+    for (uint64_t i = std::max(lo, unstable_offset_); i < hi; ++i) out.push_back(*UnstableAt(i));
+  }
+  LimitSize(&out, max_bytes);
+  return out;
+}
+
+bool RaftLog::HasNextCommittedEntries() const {
+  return std::min(committed_, StableLastIndex()) > applied_;
+}
+
+std::vector<raftpb::Entry> RaftLog::NextCommittedEntries() const {
+  const uint64_t hi = std::min(committed_, StableLastIndex());
+  if (hi <= applied_) return {};
+  return Slice(applied_ + 1, hi + 1, max_committed_bytes_per_ready_);
+}
+
+void RaftLog::StableTo(uint64_t index, uint64_t term) {
+  const raftpb::Entry* e = UnstableAt(index);
+  if (e == nullptr || e->term() != term) return;  // replaced meanwhile; the new entries come in a later Ready
+  const size_t n = index - unstable_offset_ + 1;
+  unstable_.erase(unstable_.begin(), unstable_.begin() + n);
+  unstable_offset_ = index + 1;
+}
+
+void RaftLog::AppliedTo(uint64_t index) {
+  if (index == 0) return;
+  DETCD_CHECK_MSG(index <= committed_ && index >= applied_,
+                  absl::StrCat("applied ", index, " outside [", applied_, ",", committed_, "]").c_str());
+  applied_ = index;
+}
+
+void RaftLog::CommitTo(uint64_t index) {
+  if (index <= committed_) return;  // commit never decreases
+  DETCD_CHECK_MSG(index <= LastIndex(),
+                  absl::StrCat("commit ", index, " beyond last index ", LastIndex(), ": log corrupt or truncated")
+                      .c_str());
+  committed_ = index;
+}
+
+bool RaftLog::MaybeCommit(uint64_t max_index, uint64_t term) {
+  if (max_index > committed_ && Term(max_index) == term) {
+    CommitTo(max_index);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace detcd::raft

@@ -1,0 +1,99 @@
+// RaftLog: one node's view of the replicated log — the durable prefix (in Storage) plus the unstable tail (entries
+// accepted but not yet handed to the driver for persistence, or handed but not yet confirmed durable), with the
+// commit and applied pointers. It answers the questions the Raft rules ask (term at an index, does a log match, is a
+// candidate's log up to date) and applies the append rule of §5.3. It never talks to peers and never persists
+// anything itself.
+#ifndef DETCD_RAFT_LOG_H_
+#define DETCD_RAFT_LOG_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "api/raft.pb.h"
+#include "raft/storage.h"
+
+namespace detcd::raft {
+
+class RaftLog {
+ public:
+  // storage must outlive the log. applied: index the state machine already holds (0 on a fresh start).
+  RaftLog(const Storage* storage, uint64_t max_committed_bytes_per_ready);
+
+  uint64_t committed() const { return committed_; }
+  uint64_t applied() const { return applied_; }
+  uint64_t FirstIndex() const;
+  uint64_t LastIndex() const;
+  uint64_t LastTerm() const;
+  // Last index that is durable (in Storage); the unstable tail starts after it.
+  uint64_t StableLastIndex() const { return unstable_offset_ - 1; }
+
+  // Term of entry i, or 0 if i is outside [FirstIndex()-1, LastIndex()] (compacted or not yet known).
+  uint64_t Term(uint64_t i) const;
+  // True if the log holds an entry at i with this term (index 0, before every entry, has term 0).
+  bool MatchTerm(uint64_t i, uint64_t term) const {
+    if (i == 0) return term == 0;
+    const uint64_t t = Term(i);
+    return t != 0 && t == term;
+  }
+
+  // §5.4.1: a candidate whose last entry is (last_index, last_term) is at least as up to date as this log.
+  bool IsUpToDate(uint64_t last_index, uint64_t last_term) const {
+    return last_term > LastTerm() || (last_term == LastTerm() && last_index >= LastIndex());
+  }
+
+  // The follower side of AppendEntries (§5.3): if the entry before `entries` matches (prev_index, prev_term), drops
+  // any conflicting suffix, appends what is new, advances commit to min(leader_commit, last new index) and returns
+  // that last new index. Returns nullopt if the log does not match at prev_index.
+  std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
+                                      const std::vector<raftpb::Entry>& entries);
+  // Test-only broken variant of MaybeAppend used to show the checkers catch it: truncates the log right after the
+  // given entries even when nothing conflicts (so a stale, reordered append erases entries already acknowledged).
+  std::optional<uint64_t> MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
+                                                    const std::vector<raftpb::Entry>& entries);
+
+  // Appends entries that follow on from some index in the log (truncating after it); returns the new last index.
+  uint64_t Append(const std::vector<raftpb::Entry>& entries);
+
+  // First index in entries whose term conflicts with the log, or whose index is beyond it (a new entry); 0 if all
+  // of them are already present.
+  uint64_t FindConflict(const std::vector<raftpb::Entry>& entries) const;
+  // The largest index <= index whose term is <= term: where a leader's probe should go next after a rejection
+  // (lets backtracking skip a whole term per round trip).
+  uint64_t FindConflictByTerm(uint64_t index, uint64_t term) const;
+
+  // Entries in [lo, hi), limited to max_bytes beyond the first. lo must be >= FirstIndex() (callers check
+  // compaction first; without snapshots a leader never needs entries that are gone).
+  std::vector<raftpb::Entry> Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
+  // All entries from i to the end, limited to max_bytes beyond the first.
+  std::vector<raftpb::Entry> EntriesFrom(uint64_t i, uint64_t max_bytes) const { return Slice(i, LastIndex() + 1, max_bytes); }
+
+  // Entries appended but not yet confirmed durable.
+  const std::vector<raftpb::Entry>& UnstableEntries() const { return unstable_; }
+  // Committed entries that are ready to apply: after applied, up to commit, limited to entries that are durable
+  // locally (applying an entry this node could still lose would be wrong after a crash).
+  bool HasNextCommittedEntries() const;
+  std::vector<raftpb::Entry> NextCommittedEntries() const;
+
+  // The driver persisted the unstable entries up to (index, term). Ignored if the tail was replaced meanwhile.
+  void StableTo(uint64_t index, uint64_t term);
+  void AppliedTo(uint64_t index);
+  void CommitTo(uint64_t index);
+  // Leader: commit up to max_index if the entry there has the given (current) term. Returns true if commit moved.
+  bool MaybeCommit(uint64_t max_index, uint64_t term);
+
+ private:
+  void TruncateAndAppend(const std::vector<raftpb::Entry>& entries);
+  const raftpb::Entry* UnstableAt(uint64_t i) const;
+
+  const Storage* storage_;
+  uint64_t max_committed_bytes_per_ready_;
+  std::vector<raftpb::Entry> unstable_;  // entries at indexes unstable_offset_, unstable_offset_ + 1, ...
+  uint64_t unstable_offset_;
+  uint64_t committed_ = 0;
+  uint64_t applied_ = 0;
+};
+
+}  // namespace detcd::raft
+
+#endif  // DETCD_RAFT_LOG_H_

@@ -1,0 +1,572 @@
+// Raft: construction, the term rules every message goes through, elections, and the follower and candidate roles.
+// The leader's role (replication, heartbeats, reads, transfers) is in raft_leader.cc.
+#include "raft/raft.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "raft/check.h"
+
+namespace detcd::raft {
+
+namespace {
+
+// The context of a MsgVote sent because of a leadership transfer: voters grant it even inside their leader lease.
+constexpr char kCampaignTransfer[] = "CampaignTransfer";
+
+raftpb::MessageType VoteResponseType(raftpb::MessageType t) {
+  return t == raftpb::MSG_PRE_VOTE ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
+}
+
+bool IsVoteType(raftpb::MessageType t) {
+  return t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
+         t == raftpb::MSG_PRE_VOTE_RESP;
+}
+
+const char* TypeName(raftpb::MessageType t) {
+  switch (t) {
+    case raftpb::MSG_VOTE:
+      return "MsgVote";
+    case raftpb::MSG_PRE_VOTE:
+      return "MsgPreVote";
+    case raftpb::MSG_VOTE_RESP:
+      return "MsgVoteResp";
+    case raftpb::MSG_PRE_VOTE_RESP:
+      return "MsgPreVoteResp";
+    default:
+      return "Msg";
+  }
+}
+
+}  // namespace
+
+const char* StateName(StateType s) {
+  switch (s) {
+    case StateType::kFollower:
+      return "StateFollower";
+    case StateType::kCandidate:
+      return "StateCandidate";
+    case StateType::kLeader:
+      return "StateLeader";
+    case StateType::kPreCandidate:
+      return "StatePreCandidate";
+  }
+  return "?";
+}
+
+absl::Status ErrProposalDropped() { return absl::FailedPreconditionError("raft proposal dropped"); }
+bool IsProposalDropped(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) && s.message() == "raft proposal dropped";
+}
+
+Raft::Raft(const Config& config)
+    : id_(config.id),
+      config_(config),
+      log_(config.storage, config.max_committed_size_per_ready_bytes),
+      tracker_(config.max_inflight_msgs),
+      prng_(config.seed) {
+  DETCD_CHECK_MSG(id_ != kNone, "raft: id must not be 0");
+  DETCD_CHECK_MSG(config.heartbeat_ticks > 0, "raft: heartbeat ticks must be > 0");
+  DETCD_CHECK_MSG(config.election_ticks > config.heartbeat_ticks, "raft: election ticks must exceed heartbeat ticks");
+  DETCD_CHECK_MSG(config.max_inflight_msgs > 0, "raft: max inflight messages must be > 0");
+  const raftpb::HardState hs = config.storage->InitialHardState();
+  const raftpb::ConfState cs = config.storage->InitialConfState();
+  if (cs.voters_size() > 0 || cs.learners_size() > 0) {
+    tracker_.SetConfig(std::vector<uint64_t>(cs.voters().begin(), cs.voters().end()),
+                       std::vector<uint64_t>(cs.learners().begin(), cs.learners().end()));
+  } else {
+    tracker_.SetConfig(config.peers, config.learners);
+  }
+  if (hs.term() != 0 || hs.vote() != 0 || hs.commit() != 0) {
+    DETCD_CHECK_MSG(hs.commit() <= log_.LastIndex(),
+                    absl::StrCat("raft: hard state commit ", hs.commit(), " beyond last index ", log_.LastIndex())
+                        .c_str());
+    term_ = hs.term();
+    vote_ = hs.vote();
+    log_.CommitTo(hs.commit());
+  }
+  if (config.applied > 0) log_.AppliedTo(config.applied);
+  BecomeFollower(term_, kNone);
+  Log(absl::StrFormat("%d newRaft [term: %d, commit: %d, applied: %d, lastindex: %d, lastterm: %d]", id_, term_,
+                      log_.committed(), log_.applied(), log_.LastIndex(), log_.LastTerm()));
+}
+
+raftpb::HardState Raft::hard_state() const {
+  raftpb::HardState hs;
+  hs.set_term(term_);
+  hs.set_vote(vote_);
+  hs.set_commit(log_.committed());
+  return hs;
+}
+
+void Raft::Log(const std::string& line) const {
+  if (config_.logger) config_.logger(line);
+}
+
+// ---- state transitions ----
+
+void Raft::Reset(uint64_t term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNone;
+  }
+  lead_ = kNone;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  ResetRandomizedElectionTimeout();
+  AbortLeaderTransfer();
+  tracker_.ResetVotes();
+  tracker_.ResetProgress(id_, log_.LastIndex(), log_.StableLastIndex());
+  read_only_.Reset();
+  pending_reads_.clear();
+}
+
+void Raft::ResetRandomizedElectionTimeout() {
+  randomized_election_timeout_ =
+      config_.election_ticks + static_cast<int>(prng_.Uniform(static_cast<uint64_t>(config_.election_ticks)));
+}
+
+void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
+  Reset(term);
+  lead_ = lead;
+  state_ = StateType::kFollower;
+  Log(absl::StrFormat("%d became follower at term %d", id_, term_));
+}
+
+void Raft::BecomeCandidate() {
+  DETCD_CHECK_MSG(state_ != StateType::kLeader, "raft: invalid transition [leader -> candidate]");
+  Reset(term_ + 1);
+  vote_ = id_;
+  state_ = StateType::kCandidate;
+  Log(absl::StrFormat("%d became candidate at term %d", id_, term_));
+}
+
+void Raft::BecomePreCandidate() {
+  DETCD_CHECK_MSG(state_ != StateType::kLeader, "raft: invalid transition [leader -> pre-candidate]");
+  // A pre-candidate changes neither term nor vote: that is the point of PreVote.
+  tracker_.ResetVotes();
+  lead_ = kNone;
+  state_ = StateType::kPreCandidate;
+  Log(absl::StrFormat("%d became pre-candidate at term %d", id_, term_));
+}
+
+void Raft::BecomeLeader() {
+  DETCD_CHECK_MSG(state_ != StateType::kFollower, "raft: invalid transition [follower -> leader]");
+  Reset(term_);
+  lead_ = id_;
+  state_ = StateType::kLeader;
+  Progress* self = tracker_.Get(id_);
+  DETCD_CHECK(self != nullptr);
+  self->BecomeReplicate();
+  self->next = log_.LastIndex() + 1;
+  self->recent_active = true;
+  // An empty entry of the new term: committing it commits everything before it (§5.4.2) and lets reads proceed.
+  AppendEntries({raftpb::Entry()});
+  Log(absl::StrFormat("%d became leader at term %d", id_, term_));
+}
+
+// ---- elections ----
+
+bool Raft::InLease() const {
+  return config_.check_quorum && lead_ != kNone && election_elapsed_ < config_.election_ticks;
+}
+
+void Raft::Hup(CampaignType type) {
+  if (state_ == StateType::kLeader) {
+    Log(absl::StrFormat("%d ignoring MsgHup because already leader", id_));
+    return;
+  }
+  if (!promotable()) {
+    Log(absl::StrFormat("%d is unpromotable and can not campaign", id_));
+    return;
+  }
+  Log(absl::StrFormat("%d is starting a new election at term %d", id_, term_));
+  Campaign(type);
+}
+
+void Raft::Campaign(CampaignType type) {
+  raftpb::MessageType vote_type;
+  uint64_t term;
+  if (type == CampaignType::kPreElection) {
+    BecomePreCandidate();
+    vote_type = raftpb::MSG_PRE_VOTE;
+    term = term_ + 1;  // the term a real election would use; ours stays as it is
+  } else {
+    BecomeCandidate();
+    vote_type = raftpb::MSG_VOTE;
+    term = term_;
+  }
+  if (Poll(id_, VoteResponseType(vote_type), true) == VoteResult::kWon) {
+    // A single voter wins at once.
+    if (type == CampaignType::kPreElection) {
+      Campaign(CampaignType::kElection);
+    } else {
+      BecomeLeader();
+    }
+    return;
+  }
+  for (uint64_t voter : tracker_.voters()) {
+    if (voter == id_) continue;
+    Log(absl::StrFormat("%d [logterm: %d, index: %d] sent %s request to %d at term %d", id_, log_.LastTerm(),
+                        log_.LastIndex(), TypeName(vote_type), voter, term_));
+    raftpb::Message m;
+    m.set_to(voter);
+    m.set_type(vote_type);
+    m.set_term(term);
+    m.set_index(log_.LastIndex());
+    m.set_log_term(log_.LastTerm());
+    if (type == CampaignType::kTransfer) m.set_context(kCampaignTransfer);
+    Send(std::move(m));
+  }
+}
+
+VoteResult Raft::Poll(uint64_t from, raftpb::MessageType type, bool granted) {
+  if (granted) {
+    Log(absl::StrFormat("%d received %s from %d at term %d", id_, TypeName(type), from, term_));
+  } else {
+    Log(absl::StrFormat("%d received %s rejection from %d at term %d", id_, TypeName(type), from, term_));
+  }
+  tracker_.RecordVote(from, granted);
+  return tracker_.TallyVotes();
+}
+
+void Raft::HandleVoteRequest(const raftpb::Message& m) {
+  // We may vote for m.from if we already did in this term, or have voted for nobody and know no leader, or this is
+  // a pre-vote for a later term (pre-votes promise nothing).
+  const bool can_vote = vote_ == m.from() || (vote_ == kNone && lead_ == kNone) ||
+                        (m.type() == raftpb::MSG_PRE_VOTE && m.term() > term_);
+  const bool up_to_date = config_.testing.vote_ignores_log || log_.IsUpToDate(m.index(), m.log_term());
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(VoteResponseType(m.type()));
+  if (can_vote && up_to_date) {
+    Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] cast %s for %d [logterm: %d, index: %d] at term %d",
+                        id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(),
+                        m.index(), term_));
+    // The response carries the request's term: for a pre-vote that is the future term the candidate will use.
+    resp.set_term(m.term());
+    if (m.type() == raftpb::MSG_VOTE) {
+      election_elapsed_ = 0;
+      vote_ = m.from();
+    }
+  } else {
+    Log(absl::StrFormat(
+        "%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at term %d", id_,
+        log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(), m.index(), term_));
+    resp.set_term(term_);
+    resp.set_reject(true);
+  }
+  Send(std::move(resp));
+}
+
+// ---- Step: the term rules, then the role ----
+
+absl::Status Raft::Step(const raftpb::Message& m) {
+  if (m.term() == 0) {
+    // A local message (or a forwarded proposal or read, which carry no term).
+  } else if (m.term() > term_) {
+    if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) {
+      const bool force = m.context() == kCampaignTransfer;
+      if (!force && InLease()) {
+        // We heard from a leader within the minimum election timeout: this candidate cannot win legitimately, so
+        // neither raise our term nor vote (thesis §4.2.3).
+        Log(absl::StrFormat(
+            "%d [logterm: %d, index: %d, vote: %d] ignored %s from %d [logterm: %d, index: %d] at term %d: lease is "
+            "not expired (remaining ticks: %d)",
+            id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(), m.index(),
+            term_, config_.election_ticks - election_elapsed_));
+        return absl::OkStatus();
+      }
+    }
+    if (m.type() == raftpb::MSG_PRE_VOTE) {
+      // Never change our term in response to a pre-vote.
+    } else if (m.type() == raftpb::MSG_PRE_VOTE_RESP && !m.reject()) {
+      // A granted pre-vote carries the term we will campaign in; we move to it only once we win the pre-vote.
+    } else {
+      Log(absl::StrFormat("%d [term: %d] received a message with higher term from %d [term: %d]", id_, term_,
+                          m.from(), m.term()));
+      if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_SNAP) {
+        BecomeFollower(m.term(), m.from());
+      } else {
+        BecomeFollower(m.term(), kNone);
+      }
+    }
+  } else if (m.term() < term_) {
+    if ((config_.check_quorum || config_.pre_vote) &&
+        (m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_APP)) {
+      // A leader from an older term (perhaps cut off, perhaps just slow). Without CheckQuorum or PreVote its
+      // messages could be dropped silently, since it would hear our higher term from our own campaign; with them,
+      // our term may have moved without a campaign it can see, so tell it, or it stays leader forever.
+      raftpb::Message resp;
+      resp.set_to(m.from());
+      resp.set_type(raftpb::MSG_APP_RESP);
+      Send(std::move(resp));
+    } else if (m.type() == raftpb::MSG_PRE_VOTE) {
+      // Reject with our term so the pre-candidate learns it is behind.
+      Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at "
+                          "term %d",
+                          id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(),
+                          m.index(), term_));
+      raftpb::Message resp;
+      resp.set_to(m.from());
+      resp.set_type(raftpb::MSG_PRE_VOTE_RESP);
+      resp.set_term(term_);
+      resp.set_reject(true);
+      Send(std::move(resp));
+    } else {
+      Log(absl::StrFormat("%d [term: %d] ignored a message with lower term from %d [term: %d]", id_, term_, m.from(),
+                          m.term()));
+    }
+    return absl::OkStatus();
+  }
+
+  switch (m.type()) {
+    case raftpb::MSG_HUP:
+      Hup(config_.pre_vote ? CampaignType::kPreElection : CampaignType::kElection);
+      return absl::OkStatus();
+    case raftpb::MSG_VOTE:
+    case raftpb::MSG_PRE_VOTE:
+      HandleVoteRequest(m);
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  switch (state_) {
+    case StateType::kLeader:
+      return StepLeader(m);
+    case StateType::kCandidate:
+    case StateType::kPreCandidate:
+      return StepCandidate(m);
+    case StateType::kFollower:
+      return StepFollower(m);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Raft::StepCandidate(const raftpb::Message& m) {
+  const raftpb::MessageType my_response =
+      state_ == StateType::kPreCandidate ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
+  switch (m.type()) {
+    case raftpb::MSG_PROP:
+      Log(absl::StrFormat("%d no leader at term %d; dropping proposal", id_, term_));
+      return ErrProposalDropped();
+    case raftpb::MSG_APP:
+      BecomeFollower(m.term(), m.from());  // a leader exists in our term
+      return HandleAppendEntries(m);
+    case raftpb::MSG_HEARTBEAT:
+      BecomeFollower(m.term(), m.from());
+      return HandleHeartbeat(m);
+    case raftpb::MSG_TIMEOUT_NOW:
+      Log(absl::StrFormat("%d [term %d state %s] ignored MsgTimeoutNow from %d", id_, term_, StateName(state_),
+                          m.from()));
+      return absl::OkStatus();
+    case raftpb::MSG_READ_INDEX:
+      Log(absl::StrFormat("%d no leader at term %d; dropping read index", id_, term_));
+      return ErrProposalDropped();
+    default:
+      break;
+  }
+  if (m.type() != my_response) return absl::OkStatus();  // e.g. a late MsgVoteResp while pre-campaigning
+  size_t granted = 0, rejected = 0;
+  Poll(m.from(), m.type(), !m.reject());
+  const VoteResult result = tracker_.TallyVotes(&granted, &rejected);
+  Log(absl::StrFormat("%d has received %d %s votes and %d vote rejections", id_, granted, TypeName(m.type()),
+                      rejected));
+  if (result == VoteResult::kWon) {
+    if (state_ == StateType::kPreCandidate) {
+      Campaign(CampaignType::kElection);
+    } else {
+      BecomeLeader();
+      BcastAppend();
+    }
+  } else if (result == VoteResult::kLost) {
+    // A pre-candidate that lost may have learned a higher term from a rejection; it was adopted above already.
+    BecomeFollower(term_, kNone);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Raft::StepFollower(const raftpb::Message& m) {
+  switch (m.type()) {
+    case raftpb::MSG_PROP: {
+      if (lead_ == kNone) {
+        Log(absl::StrFormat("%d no leader at term %d; dropping proposal", id_, term_));
+        return ErrProposalDropped();
+      }
+      raftpb::Message fwd = m;
+      fwd.set_to(lead_);
+      Send(std::move(fwd));
+      return absl::OkStatus();
+    }
+    case raftpb::MSG_APP:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      return HandleAppendEntries(m);
+    case raftpb::MSG_HEARTBEAT:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      return HandleHeartbeat(m);
+    case raftpb::MSG_TRANSFER_LEADER: {
+      if (lead_ == kNone) {
+        Log(absl::StrFormat("%d no leader at term %d; dropping leader transfer msg", id_, term_));
+        return absl::OkStatus();
+      }
+      raftpb::Message fwd = m;
+      fwd.set_to(lead_);
+      Send(std::move(fwd));
+      return absl::OkStatus();
+    }
+    case raftpb::MSG_TIMEOUT_NOW:
+      Log(absl::StrFormat("%d [term %d] received MsgTimeoutNow from %d and starts an election to get leadership", id_,
+                          term_, m.from()));
+      // Skip PreVote: the leader asked us to take over and will stop interfering.
+      Hup(CampaignType::kTransfer);
+      return absl::OkStatus();
+    case raftpb::MSG_READ_INDEX: {
+      if (lead_ == kNone) {
+        Log(absl::StrFormat("%d no leader at term %d; dropping read index", id_, term_));
+        return ErrProposalDropped();
+      }
+      raftpb::Message fwd = m;
+      fwd.set_to(lead_);
+      Send(std::move(fwd));
+      return absl::OkStatus();
+    }
+    case raftpb::MSG_READ_INDEX_RESP:
+      if (m.entries_size() != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("raft: MsgReadIndexResp from ", m.from(), " carries ", m.entries_size(), " contexts, not 1"));
+      }
+      read_states_.push_back(ReadState{m.index(), m.entries(0).data()});
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
+}
+
+absl::Status Raft::HandleAppendEntries(const raftpb::Message& m) {
+  // A correct leader sends contiguous entries of terms no later than its own, after (index, log_term).
+  for (int i = 0; i < m.entries_size(); ++i) {
+    const raftpb::Entry& e = m.entries(i);
+    const uint64_t prev_term = i == 0 ? m.log_term() : m.entries(i - 1).term();
+    if (e.index() != m.index() + 1 + i || e.term() > m.term() || e.term() < prev_term) {
+      return absl::InvalidArgumentError(absl::StrCat("raft: malformed MsgApp from ", m.from(), ": entry ", i,
+                                                     " has index ", e.index(), " term ", e.term(), " after index ",
+                                                     m.index(), " (message term ", m.term(), ")"));
+    }
+  }
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_APP_RESP);
+  if (m.index() < log_.committed()) {
+    // Everything up to our commit is settled; say where we are so the leader can skip ahead.
+    resp.set_index(log_.committed());
+    Send(std::move(resp));
+    return absl::OkStatus();
+  }
+  if (log_.MatchTerm(m.index(), m.log_term())) {
+    std::vector<raftpb::Entry> entries(m.entries().begin(), m.entries().end());
+    const uint64_t conflict = log_.FindConflict(entries);
+    if (conflict != 0 && conflict <= log_.committed()) {
+      return absl::FailedPreconditionError(absl::StrCat("raft: MsgApp from ", m.from(), " at term ", m.term(),
+                                                        " conflicts with committed entry ", conflict));
+    }
+    const std::optional<uint64_t> last_new =
+        config_.testing.truncate_on_stale_append
+            ? log_.MaybeAppendTruncatingTail(m.index(), m.log_term(), m.commit(), entries)
+            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), entries);
+    DETCD_CHECK(last_new.has_value());
+    resp.set_index(*last_new);
+    Send(std::move(resp));
+    return absl::OkStatus();
+  }
+  // Rejection: tell the leader the largest index <= m.index whose term is <= m.log_term. All entries after it
+  // either don't exist here or have a later term than the leader's probe, so the leader can skip them at once.
+  uint64_t hint = std::min(m.index(), log_.LastIndex());
+  hint = log_.FindConflictByTerm(hint, m.log_term());
+  Log(absl::StrFormat("%d [logterm: %d, index: %d] rejected MsgApp [logterm: %d, index: %d] from %d", id_,
+                      log_.Term(m.index()), m.index(), m.log_term(), m.index(), m.from()));
+  resp.set_index(m.index());
+  resp.set_reject(true);
+  resp.set_reject_hint(hint);
+  resp.set_log_term(log_.Term(hint));
+  Send(std::move(resp));
+  return absl::OkStatus();
+}
+
+absl::Status Raft::HandleHeartbeat(const raftpb::Message& m) {
+  // A leader sends commit = min(our match, its commit), so a correct one never points past our log.
+  if (m.commit() > log_.LastIndex()) {
+    return absl::FailedPreconditionError(absl::StrCat("raft: heartbeat from ", m.from(), " commits ", m.commit(),
+                                                      " beyond last index ", log_.LastIndex()));
+  }
+  log_.CommitTo(m.commit());
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_HEARTBEAT_RESP);
+  resp.set_context(m.context());
+  Send(std::move(resp));
+  return absl::OkStatus();
+}
+
+// ---- ticks ----
+
+void Raft::Tick() {
+  if (state_ == StateType::kLeader) {
+    TickHeartbeat();
+  } else {
+    TickElection();
+  }
+}
+
+void Raft::TickElection() {
+  ++election_elapsed_;
+  if (promotable() && election_elapsed_ >= randomized_election_timeout_) {
+    election_elapsed_ = 0;
+    raftpb::Message m;
+    m.set_type(raftpb::MSG_HUP);
+    m.set_from(id_);
+    (void)Step(m);
+  }
+}
+
+void Raft::TickHeartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (election_elapsed_ >= config_.election_ticks) {
+    election_elapsed_ = 0;
+    if (config_.check_quorum) {
+      raftpb::Message m;
+      m.set_type(raftpb::MSG_CHECK_QUORUM);
+      m.set_from(id_);
+      (void)Step(m);
+    }
+    // A transfer that did not finish within an election timeout is abandoned; proposals flow again.
+    if (state_ == StateType::kLeader && lead_transferee_ != kNone) AbortLeaderTransfer();
+  }
+  if (state_ != StateType::kLeader) return;
+  if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    raftpb::Message m;
+    m.set_type(raftpb::MSG_BEAT);
+    m.set_from(id_);
+    (void)Step(m);
+  }
+}
+
+// ---- sending ----
+
+void Raft::Send(raftpb::Message m) {
+  m.set_from(id_);
+  if (IsVoteType(m.type())) {
+    DETCD_CHECK_MSG(m.term() != 0, "raft: a vote message must carry a term");
+  } else if (m.type() != raftpb::MSG_PROP && m.type() != raftpb::MSG_READ_INDEX) {
+    // Proposals and reads forwarded to the leader stay term-less: the leader treats them as local.
+    m.set_term(term_);
+  }
+  msgs_.push_back(std::move(m));
+}
+
+}  // namespace detcd::raft

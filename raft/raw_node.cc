@@ -1,0 +1,144 @@
+#include "raft/raw_node.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::raft {
+
+namespace {
+
+bool HardStateEqual(const raftpb::HardState& a, const raftpb::HardState& b) {
+  return a.term() == b.term() && a.vote() == b.vote() && a.commit() == b.commit();
+}
+
+}  // namespace
+
+bool IsLocalMessage(raftpb::MessageType t) {
+  return t == raftpb::MSG_HUP || t == raftpb::MSG_BEAT || t == raftpb::MSG_UNREACHABLE ||
+         t == raftpb::MSG_SNAP_STATUS || t == raftpb::MSG_CHECK_QUORUM;
+}
+
+bool IsResponseMessage(raftpb::MessageType t) {
+  return t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_HEARTBEAT_RESP ||
+         t == raftpb::MSG_UNREACHABLE || t == raftpb::MSG_PRE_VOTE_RESP;
+}
+
+RawNode::RawNode(const Config& config) : raft_(config) {
+  prev_soft_state_ = raft_.soft_state();
+  prev_hard_state_ = raft_.hard_state();
+}
+
+absl::Status RawNode::Campaign() {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_HUP);
+  m.set_from(raft_.id());
+  return raft_.Step(m);
+}
+
+absl::Status RawNode::Propose(std::string data) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_PROP);
+  m.set_from(raft_.id());
+  m.add_entries()->set_data(std::move(data));
+  return raft_.Step(m);
+}
+
+absl::Status RawNode::Step(const raftpb::Message& m) {
+  if (!raftpb::MessageType_IsValid(m.type())) {
+    return absl::InvalidArgumentError(absl::StrCat("raft: unknown message type ", static_cast<int>(m.type())));
+  }
+  if (IsLocalMessage(m.type())) return absl::InvalidArgumentError("raft: cannot step raft local message");
+  if (m.to() != raft_.id()) {
+    return absl::InvalidArgumentError(absl::StrCat("raft: message for ", m.to(), " delivered to ", raft_.id()));
+  }
+  if (m.from() == kNone || m.from() == raft_.id()) {
+    return absl::InvalidArgumentError(absl::StrCat("raft: message from invalid sender ", m.from()));
+  }
+  const raftpb::MessageType t = m.type();
+  if ((t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
+       t == raftpb::MSG_PRE_VOTE_RESP) &&
+      m.term() == 0) {
+    return absl::InvalidArgumentError("raft: vote message without a term");
+  }
+  if (IsResponseMessage(t) && !raft_.tracker().IsMember(m.from())) {
+    return absl::NotFoundError("raft: cannot step as peer not found");
+  }
+  return raft_.Step(m);
+}
+
+void RawNode::TransferLeader(uint64_t transferee) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_TRANSFER_LEADER);
+  m.set_from(transferee);
+  (void)raft_.Step(m);
+}
+
+absl::Status RawNode::ReadIndex(std::string context) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_READ_INDEX);
+  m.add_entries()->set_data(std::move(context));
+  return raft_.Step(m);
+}
+
+void RawNode::ReportUnreachable(uint64_t id) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_UNREACHABLE);
+  m.set_from(id);
+  (void)raft_.Step(m);
+}
+
+bool RawNode::HasReady() const {
+  if (raft_.soft_state() != prev_soft_state_) return true;
+  if (!HardStateEqual(raft_.hard_state(), prev_hard_state_)) return true;
+  if (!raft_.log().UnstableEntries().empty()) return true;
+  if (raft_.log().HasNextCommittedEntries()) return true;
+  return !raft_.msgs().empty() || !raft_.read_states().empty();
+}
+
+Ready RawNode::GetReady() {
+  DETCD_CHECK_MSG(!ready_outstanding_, "raft: GetReady called again before Advance");
+  Ready rd;
+  const SoftState ss = raft_.soft_state();
+  if (ss != prev_soft_state_) rd.soft_state = ss;
+  const raftpb::HardState hs = raft_.hard_state();
+  if (!HardStateEqual(hs, prev_hard_state_)) {
+    rd.hard_state = hs;
+    rd.must_sync = hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote();
+  }
+  rd.entries = raft_.log().UnstableEntries();
+  if (!rd.entries.empty()) rd.must_sync = true;
+  rd.committed_entries = raft_.log().NextCommittedEntries();
+  rd.messages = std::move(raft_.mutable_msgs());
+  raft_.mutable_msgs().clear();
+  rd.read_states = std::move(raft_.mutable_read_states());
+  raft_.mutable_read_states().clear();
+  ready_outstanding_ = true;
+  return rd;
+}
+
+void RawNode::Advance(const Ready& rd) {
+  DETCD_CHECK_MSG(ready_outstanding_, "raft: Advance without a Ready");
+  ready_outstanding_ = false;
+  if (rd.soft_state) prev_soft_state_ = *rd.soft_state;
+  if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
+  if (!rd.committed_entries.empty()) raft_.OnApplied(rd.committed_entries.back().index());
+  if (!rd.entries.empty()) raft_.OnEntriesStable(rd.entries.back().index(), rd.entries.back().term());
+}
+
+Status RawNode::GetStatus() const {
+  Status st;
+  st.id = raft_.id();
+  st.hard_state = raft_.hard_state();
+  st.soft_state = raft_.soft_state();
+  st.applied = raft_.log().applied();
+  st.last_index = raft_.log().LastIndex();
+  st.lead_transferee = raft_.lead_transferee();
+  if (raft_.state() == StateType::kLeader) {
+    for (const auto& [id, pr] : raft_.tracker().progress()) st.progress.emplace_back(id, pr);
+  }
+  return st;
+}
+
+}  // namespace detcd::raft

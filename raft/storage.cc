@@ -1,0 +1,89 @@
+#include "raft/storage.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::raft {
+
+namespace {
+constexpr char kCompacted[] = "requested index is unavailable due to compaction";
+constexpr char kUnavailable[] = "requested entry at index is unavailable";
+}  // namespace
+
+absl::Status ErrCompacted() { return absl::OutOfRangeError(kCompacted); }
+absl::Status ErrUnavailable() { return absl::UnavailableError(kUnavailable); }
+bool IsCompacted(const absl::Status& s) { return absl::IsOutOfRange(s) && s.message() == kCompacted; }
+bool IsUnavailable(const absl::Status& s) { return absl::IsUnavailable(s) && s.message() == kUnavailable; }
+
+uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries) {
+  uint64_t total = 0;
+  for (const raftpb::Entry& e : entries) total += e.ByteSizeLong();
+  return total;
+}
+
+void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes) {
+  if (entries->empty()) return;
+  uint64_t total = (*entries)[0].ByteSizeLong();
+  size_t keep = 1;
+  for (; keep < entries->size(); ++keep) {
+    total += (*entries)[keep].ByteSizeLong();
+    if (total > max_bytes) break;
+  }
+  entries->resize(keep);
+}
+
+MemoryStorage::MemoryStorage() { entries_.emplace_back(); }
+
+absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, uint64_t hi,
+                                                                  uint64_t max_bytes) const {
+  const uint64_t offset = entries_[0].index();
+  if (lo <= offset) return ErrCompacted();
+  DETCD_CHECK_MSG(hi <= LastIndex() + 1, absl::StrCat("entries hi ", hi, " beyond last ", LastIndex()).c_str());
+  DETCD_CHECK(lo <= hi);
+  std::vector<raftpb::Entry> out(entries_.begin() + (lo - offset), entries_.begin() + (hi - offset));
+  LimitSize(&out, max_bytes);
+  return out;
+}
+
+absl::StatusOr<uint64_t> MemoryStorage::Term(uint64_t i) const {
+  const uint64_t offset = entries_[0].index();
+  if (i < offset) return ErrCompacted();
+  if (i - offset >= entries_.size()) return ErrUnavailable();
+  return entries_[i - offset].term();
+}
+
+void MemoryStorage::Append(const std::vector<raftpb::Entry>& entries) {
+  if (entries.empty()) return;
+  const uint64_t first = FirstIndex();
+  const uint64_t last = entries.back().index();
+  if (last < first) return;  // everything given is already compacted
+  size_t skip = 0;
+  if (entries[0].index() < first) skip = first - entries[0].index();
+  const uint64_t start = entries[skip].index();
+  DETCD_CHECK_MSG(start <= LastIndex() + 1,
+                  absl::StrCat("missing log entries: last ", LastIndex(), ", appending at ", start).c_str());
+  entries_.resize(start - entries_[0].index());
+  for (size_t i = skip; i < entries.size(); ++i) {
+    DETCD_CHECK(entries[i].index() == start + (i - skip));
+    entries_.push_back(entries[i]);
+  }
+}
+
+absl::Status MemoryStorage::Compact(uint64_t index) {
+  const uint64_t offset = entries_[0].index();
+  if (index <= offset) return ErrCompacted();
+  DETCD_CHECK_MSG(index <= LastIndex(), absl::StrCat("compact ", index, " beyond last ", LastIndex()).c_str());
+  raftpb::Entry dummy;
+  dummy.set_index(entries_[index - offset].index());
+  dummy.set_term(entries_[index - offset].term());
+  std::vector<raftpb::Entry> rest;
+  rest.reserve(entries_.size() - (index - offset));
+  rest.push_back(std::move(dummy));
+  for (size_t i = index - offset + 1; i < entries_.size(); ++i) rest.push_back(std::move(entries_[i]));
+  entries_ = std::move(rest);
+  return absl::OkStatus();
+}
+
+}  // namespace detcd::raft

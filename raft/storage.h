@@ -1,0 +1,73 @@
+// Storage: the read side of a node's stable storage, as the Raft log sees it — the durable entries, hard state and
+// configuration. The driver writes to it (after persisting a Ready); Raft only reads. MemoryStorage keeps everything
+// in memory: in the simulator it stands for the disk (it survives a simulated crash; the Ready state that was never
+// handed to it does not). Storage never decides anything about consensus; it never reorders or drops entries.
+#ifndef DETCD_RAFT_STORAGE_H_
+#define DETCD_RAFT_STORAGE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/raft.pb.h"
+
+namespace detcd::raft {
+
+// Errors a Storage returns for entries it no longer (or does not yet) hold.
+absl::Status ErrCompacted();    // the requested index is at or before the first retained entry
+absl::Status ErrUnavailable();  // the requested index is after the last entry
+bool IsCompacted(const absl::Status& s);
+bool IsUnavailable(const absl::Status& s);
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual raftpb::HardState InitialHardState() const = 0;
+  virtual raftpb::ConfState InitialConfState() const = 0;
+  // Entries in [lo, hi), at least one if any exists, and no more than max_bytes in total beyond the first.
+  virtual absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const = 0;
+  // Term of entry i; i may be FirstIndex()-1 (the term of the compaction point).
+  virtual absl::StatusOr<uint64_t> Term(uint64_t i) const = 0;
+  virtual uint64_t FirstIndex() const = 0;
+  virtual uint64_t LastIndex() const = 0;
+};
+
+class MemoryStorage final : public Storage {
+ public:
+  MemoryStorage();
+
+  raftpb::HardState InitialHardState() const override { return hard_state_; }
+  raftpb::ConfState InitialConfState() const override { return conf_state_; }
+  absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const override;
+  absl::StatusOr<uint64_t> Term(uint64_t i) const override;
+  uint64_t FirstIndex() const override { return entries_[0].index() + 1; }
+  uint64_t LastIndex() const override { return entries_[0].index() + entries_.size() - 1; }
+
+  void SetHardState(const raftpb::HardState& hs) { hard_state_ = hs; }
+  void SetConfState(const raftpb::ConfState& cs) { conf_state_ = cs; }
+  // Appends entries; an entry whose index is already present replaces it and everything after it (a conflict the
+  // Raft log resolved). Entries must be contiguous and must not leave a gap after LastIndex().
+  void Append(const std::vector<raftpb::Entry>& entries);
+  // Drops entries up to and including `index` (which must be applied); the entry at `index` becomes the dummy.
+  absl::Status Compact(uint64_t index);
+
+  // Read-only view, for checkers and tests; element 0 is the dummy entry of the compaction point.
+  const std::vector<raftpb::Entry>& all_entries() const { return entries_; }
+
+ private:
+  raftpb::HardState hard_state_;
+  raftpb::ConfState conf_state_;
+  // entries_[0] is a dummy whose index/term are those of the last compacted entry (0/0 at the beginning).
+  std::vector<raftpb::Entry> entries_;
+};
+
+// Sum of the protobuf sizes of entries, the measure Raft's byte limits use.
+uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries);
+
+// Keeps the longest prefix of entries whose total size is <= max_bytes, but always at least one entry.
+void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes);
+
+}  // namespace detcd::raft
+
+#endif  // DETCD_RAFT_STORAGE_H_
