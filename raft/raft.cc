@@ -559,7 +559,9 @@ void Raft::TickHeartbeat() {
 // ---- sending ----
 
 void Raft::Send(raftpb::Message m) {
-  m.set_from(id_);
+  // Keep a sender that is already set: a forwarded MsgTransferLeader names the transferee in `from`, and a forwarded
+  // MsgReadIndex names the node that asked (overwriting them made the leader transfer to the forwarding follower).
+  if (m.from() == kNone) m.set_from(id_);
   if (IsVoteType(m.type())) {
     DETCD_CHECK_MSG(m.term() != 0, "raft: a vote message must carry a term");
   } else if (m.type() != raftpb::MSG_PROP && m.type() != raftpb::MSG_READ_INDEX) {

@@ -23,6 +23,8 @@ class MemoryCluster {
  public:
   // Nodes 1..n, all voters. configure may adjust each node's Config before it is built.
   explicit MemoryCluster(int n, std::function<void(Config*)> configure = nullptr);
+  MemoryCluster(MemoryCluster&&) = default;
+  MemoryCluster& operator=(MemoryCluster&&) = default;
 
   RawNode& node(uint64_t id) { return *nodes_.at(id); }
   MemoryStorage& storage(uint64_t id) { return *storages_.at(id); }

@@ -1,0 +1,322 @@
+#include "sim/cluster.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::sim {
+
+namespace {
+
+const char* ShortType(raftpb::MessageType t) {
+  switch (t) {
+    case raftpb::MSG_HUP: return "MsgHup";
+    case raftpb::MSG_BEAT: return "MsgBeat";
+    case raftpb::MSG_PROP: return "MsgProp";
+    case raftpb::MSG_APP: return "MsgApp";
+    case raftpb::MSG_APP_RESP: return "MsgAppResp";
+    case raftpb::MSG_VOTE: return "MsgVote";
+    case raftpb::MSG_VOTE_RESP: return "MsgVoteResp";
+    case raftpb::MSG_SNAP: return "MsgSnap";
+    case raftpb::MSG_HEARTBEAT: return "MsgHeartbeat";
+    case raftpb::MSG_HEARTBEAT_RESP: return "MsgHeartbeatResp";
+    case raftpb::MSG_UNREACHABLE: return "MsgUnreachable";
+    case raftpb::MSG_SNAP_STATUS: return "MsgSnapStatus";
+    case raftpb::MSG_CHECK_QUORUM: return "MsgCheckQuorum";
+    case raftpb::MSG_TRANSFER_LEADER: return "MsgTransferLeader";
+    case raftpb::MSG_TIMEOUT_NOW: return "MsgTimeoutNow";
+    case raftpb::MSG_READ_INDEX: return "MsgReadIndex";
+    case raftpb::MSG_READ_INDEX_RESP: return "MsgReadIndexResp";
+    case raftpb::MSG_PRE_VOTE: return "MsgPreVote";
+    case raftpb::MSG_PRE_VOTE_RESP: return "MsgPreVoteResp";
+    default: return "Msg?";
+  }
+}
+
+}  // namespace
+
+std::string DescribeMessage(const raftpb::Message& m) {
+  std::string s = absl::StrCat(m.from(), "->", m.to(), " ", ShortType(m.type()), " t", m.term());
+  switch (m.type()) {
+    case raftpb::MSG_APP:
+      absl::StrAppend(&s, " i", m.index(), "/", m.log_term(), " c", m.commit(), " n", m.entries_size());
+      break;
+    case raftpb::MSG_APP_RESP:
+      absl::StrAppend(&s, " i", m.index());
+      if (m.reject()) absl::StrAppend(&s, " rej hint ", m.reject_hint(), "/", m.log_term());
+      break;
+    case raftpb::MSG_VOTE:
+    case raftpb::MSG_PRE_VOTE:
+      absl::StrAppend(&s, " last ", m.index(), "/", m.log_term());
+      break;
+    case raftpb::MSG_VOTE_RESP:
+    case raftpb::MSG_PRE_VOTE_RESP:
+      if (m.reject()) absl::StrAppend(&s, " rej");
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      absl::StrAppend(&s, " c", m.commit());
+      break;
+    case raftpb::MSG_PROP:
+      absl::StrAppend(&s, " n", m.entries_size());
+      break;
+    default:
+      break;
+  }
+  return s;
+}
+
+Cluster::Cluster(const ClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
+                 RaftChecker* checker)
+    : options_(options), loop_(loop), network_(network), prng_(prng), trace_(trace), checker_(checker) {
+  DETCD_CHECK(options_.nodes >= 1 && options_.nodes <= 7);
+  for (int i = 1; i <= options_.nodes; ++i) {
+    auto n = std::make_unique<Node>();
+    n->id = static_cast<uint64_t>(i);
+    nodes_.push_back(std::move(n));
+  }
+}
+
+Cluster::Node& Cluster::node(uint64_t id) {
+  DETCD_CHECK(id >= 1 && id <= nodes_.size());
+  return *nodes_[id - 1];
+}
+
+const Cluster::Node& Cluster::node(uint64_t id) const {
+  DETCD_CHECK(id >= 1 && id <= nodes_.size());
+  return *nodes_[id - 1];
+}
+
+void Cluster::Start() {
+  for (auto& n : nodes_) {
+    Build(*n);
+    // Clocks start out of phase, as real ones do.
+    ScheduleTick(n->id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.tick_us))));
+  }
+}
+
+void Cluster::Build(Node& n) {
+  raft::Config c;
+  c.id = n.id;
+  for (int i = 1; i <= options_.nodes; ++i) c.peers.push_back(static_cast<uint64_t>(i));
+  c.election_ticks = options_.election_ticks;
+  c.heartbeat_ticks = options_.heartbeat_ticks;
+  c.pre_vote = options_.pre_vote;
+  c.check_quorum = options_.check_quorum;
+  c.max_inflight_msgs = options_.max_inflight_msgs;
+  c.max_size_per_msg_bytes = options_.max_size_per_msg_bytes;
+  c.seed = prng_->Next();  // each life of each node draws its own election timeouts
+  c.storage = &n.storage;
+  c.testing = options_.testing;
+  n.raft = std::make_unique<raft::RawNode>(c);
+  n.applied_index = 0;  // the state machine is rebuilt from the log
+  n.ready_in_flight = false;
+  n.last_soft = n.raft->raft().soft_state();
+  n.last_term = n.raft->raft().term();
+}
+
+void Cluster::ScheduleTick(uint64_t id, int64_t delay_us) {
+  const uint64_t incarnation = node(id).incarnation;
+  loop_->ScheduleAfter(delay_us, [this, id, incarnation] { OnTick(id, incarnation); });
+}
+
+void Cluster::OnTick(uint64_t id, uint64_t incarnation) {
+  Node& n = node(id);
+  if (n.incarnation != incarnation || !n.raft) return;  // a tick of an earlier life
+  const int64_t interval = static_cast<int64_t>(static_cast<double>(options_.tick_us) / n.drift);
+  ScheduleTick(id, interval < 1 ? 1 : interval);
+  if (n.paused) return;
+  n.raft->Tick();
+  Pump(n);
+}
+
+void Cluster::Deliver(const raftpb::Message& m) {
+  if (m.to() < 1 || m.to() > nodes_.size()) return;
+  Node& n = node(m.to());
+  if (!n.raft) return;  // a crashed node hears nothing
+  if (n.paused) {
+    n.inbox.push_back(m);
+    return;
+  }
+  StepMessage(n, m);
+  Pump(n);
+}
+
+void Cluster::StepMessage(Node& n, const raftpb::Message& m) {
+  trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
+  absl::Status s = n.raft->Step(m);
+  if (!s.ok() && !raft::IsProposalDropped(s)) checker_->ObserveStepError(n.id, m, std::string(s.message()));
+}
+
+absl::Status Cluster::Propose(uint64_t id, const std::string& data) {
+  Node& n = node(id);
+  if (!n.raft) return absl::UnavailableError("node is down");
+  if (n.paused) return absl::UnavailableError("node is paused");
+  absl::Status s = n.raft->Propose(data);
+  Pump(n);
+  return s;
+}
+
+void Cluster::Observe(Node& n) {
+  checker_->SetTime(loop_->Now());
+  const raft::Raft& r = n.raft->raft();
+  const raft::SoftState ss = r.soft_state();
+  if (ss != n.last_soft || r.term() != n.last_term) {
+    trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", raft::StateName(ss.state), " term ", r.term(),
+                                              " lead ", ss.lead));
+    n.last_soft = ss;
+    n.last_term = r.term();
+  }
+  checker_->ObserveRole(n.id, r.term(), r.state(), r.log());
+  checker_->ObserveCommit(n.id, r.log());
+}
+
+void Cluster::SendAll(const std::vector<raftpb::Message>& msgs) {
+  for (const raftpb::Message& m : msgs) network_->Send(m);
+}
+
+void Cluster::Pump(Node& n) {
+  while (n.raft && !n.paused && !n.ready_in_flight) {
+    Observe(n);
+    if (!n.raft->HasReady()) return;
+    raft::Ready rd = n.raft->GetReady();
+    if (options_.leader_sends_before_persist && n.raft->raft().state() == raft::StateType::kLeader) {
+      // Appends and heartbeats need nothing durable here first: the leader counts itself only after its sync.
+      std::vector<raftpb::Message> early, late;
+      for (raftpb::Message& m : rd.messages) {
+        (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT ? early : late).push_back(std::move(m));
+      }
+      SendAll(early);
+      rd.messages = std::move(late);
+    }
+    if (rd.must_sync) {
+      n.ready_in_flight = true;
+      const int64_t latency = static_cast<int64_t>(prng_->Range(static_cast<uint64_t>(options_.sync_latency_min_us),
+                                                                static_cast<uint64_t>(options_.sync_latency_max_us)));
+      const uint64_t id = n.id, incarnation = n.incarnation;
+      auto shared = std::make_shared<raft::Ready>(std::move(rd));
+      loop_->ScheduleAfter(latency, [this, id, incarnation, shared] { FinishReady(id, incarnation, std::move(*shared)); });
+      return;
+    }
+    n.ready_in_flight = true;
+    FinishReady(n.id, n.incarnation, std::move(rd));
+  }
+}
+
+void Cluster::FinishReady(uint64_t id, uint64_t incarnation, raft::Ready rd) {
+  Node& n = node(id);
+  if (n.incarnation != incarnation || !n.raft) return;  // the node crashed before its sync finished: all lost
+  // 1. durable. The disk finishes a write even while the process is stopped.
+  if (!rd.entries.empty()) {
+    n.storage.Append(rd.entries);
+    checker_->ObservePersisted(id, rd.entries);
+    trace_->Record(loop_->Now(), absl::StrCat("node ", id, " persisted ", rd.entries.front().index(), "..",
+                                              rd.entries.back().index()));
+  }
+  if (rd.hard_state) n.storage.SetHardState(*rd.hard_state);
+  if (n.paused) {
+    // ...but a stopped process cannot see that it finished: it sends and applies when it resumes.
+    n.synced_while_paused = std::make_shared<raft::Ready>(std::move(rd));
+    return;
+  }
+  CompleteReady(n, std::move(rd));
+}
+
+void Cluster::CompleteReady(Node& n, raft::Ready rd) {
+  // 2. send
+  SendAll(rd.messages);
+  // 3. apply
+  checker_->SetTime(loop_->Now());
+  for (const raftpb::Entry& e : rd.committed_entries) {
+    checker_->ObserveApply(n.id, e);
+    n.applied_index = e.index();
+    if (on_apply_) on_apply_(n.id, e);
+    if (!n.raft) return;  // the apply callback may not crash nodes, but stay safe
+  }
+  // 4. advance
+  n.raft->Advance(rd);
+  n.ready_in_flight = false;
+  Pump(n);
+}
+
+void Cluster::Crash(uint64_t id) {
+  Node& n = node(id);
+  if (!n.raft) return;
+  trace_->Record(loop_->Now(), absl::StrCat("crash node ", id));
+  n.raft.reset();
+  ++n.incarnation;
+  n.paused = false;
+  n.drift = 1.0;
+  n.inbox.clear();
+  n.ready_in_flight = false;
+  n.synced_while_paused.reset();
+  ++crashes_;
+}
+
+void Cluster::Restart(uint64_t id) {
+  Node& n = node(id);
+  if (n.raft) return;
+  trace_->Record(loop_->Now(), absl::StrCat("restart node ", id));
+  checker_->SetTime(loop_->Now());
+  checker_->ObserveRestart(id, n.storage.InitialHardState(), n.storage.all_entries());
+  Build(n);
+  ScheduleTick(id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.tick_us))));
+  Pump(n);
+}
+
+void Cluster::Pause(uint64_t id) {
+  Node& n = node(id);
+  if (!n.raft || n.paused) return;
+  trace_->Record(loop_->Now(), absl::StrCat("pause node ", id));
+  n.paused = true;
+}
+
+void Cluster::Resume(uint64_t id) {
+  Node& n = node(id);
+  if (!n.raft || !n.paused) return;
+  trace_->Record(loop_->Now(), absl::StrCat("resume node ", id, " with ", n.inbox.size(), " queued messages"));
+  n.paused = false;
+  std::deque<raftpb::Message> inbox = std::move(n.inbox);
+  n.inbox.clear();
+  if (n.synced_while_paused) {
+    std::shared_ptr<raft::Ready> rd = std::move(n.synced_while_paused);
+    CompleteReady(n, std::move(*rd));
+  }
+  // The messages the node could not read are read now, in order.
+  for (const raftpb::Message& m : inbox) {
+    if (!n.raft || n.paused) break;
+    StepMessage(n, m);
+  }
+  Pump(n);
+}
+
+void Cluster::SetDrift(uint64_t id, double factor) {
+  Node& n = node(id);
+  trace_->Record(loop_->Now(), absl::StrCat("clock drift node ", id, " x", factor));
+  n.drift = factor > 0.01 ? factor : 0.01;
+}
+
+uint64_t Cluster::Leader() const {
+  uint64_t best = 0, best_term = 0;
+  for (const auto& n : nodes_) {
+    if (!n->raft) continue;
+    const raft::Raft& r = n->raft->raft();
+    if (r.state() == raft::StateType::kLeader && r.term() >= best_term) {
+      best = n->id;
+      best_term = r.term();
+    }
+  }
+  return best;
+}
+
+uint64_t Cluster::LeaderHint(uint64_t id) const {
+  const Node& n = node(id);
+  return n.raft ? n.raft->raft().lead() : 0;
+}
+
+uint64_t Cluster::CommitIndex(uint64_t id) const {
+  const Node& n = node(id);
+  return n.raft ? n.raft->raft().log().committed() : 0;
+}
+
+}  // namespace detcd::sim

@@ -1,0 +1,128 @@
+// Cluster: drives N Raft nodes through the Ready contract inside the simulator. Each node has a MemoryStorage that
+// stands for its disk (it survives crashes); a Ready's entries and hard state reach it only after a simulated sync
+// latency, and a crash before then loses them. Messages go through the simulated Network; ticks come from each
+// node's own (possibly drifting) clock. Nodes can crash, restart, pause and resume. After every event it reports
+// what it sees to the RaftChecker. It decides nothing by itself that the seed does not decide.
+#ifndef DETCD_SIM_CLUSTER_H_
+#define DETCD_SIM_CLUSTER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "raft/prng.h"
+#include "raft/raw_node.h"
+#include "raft/storage.h"
+#include "sim/event_loop.h"
+#include "sim/network.h"
+#include "sim/raft_checker.h"
+#include "sim/trace.h"
+
+namespace detcd::sim {
+
+struct ClusterOptions {
+  int nodes = 3;
+  int64_t tick_us = 10'000;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  size_t max_inflight_msgs = 256;
+  uint64_t max_size_per_msg_bytes = 1 << 20;
+  int64_t sync_latency_min_us = 100;
+  int64_t sync_latency_max_us = 2'000;
+  // A leader sends its appends and heartbeats before its own sync completes (thesis §10.2.1).
+  bool leader_sends_before_persist = true;
+  raft::TestingKnobs testing;
+};
+
+class Cluster {
+ public:
+  // Called when a node applies a committed entry (after the checker saw it).
+  using ApplyFn = std::function<void(uint64_t node, const raftpb::Entry& entry)>;
+
+  Cluster(const ClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
+          RaftChecker* checker);
+
+  // Builds the nodes and starts their clocks.
+  void Start();
+  void set_on_apply(ApplyFn fn) { on_apply_ = std::move(fn); }
+
+  // The network's delivery callback.
+  void Deliver(const raftpb::Message& m);
+
+  // A client request arriving at a node. Fails if the node is down or paused (the request is lost), or Raft drops
+  // the proposal.
+  absl::Status Propose(uint64_t id, const std::string& data);
+
+  void Crash(uint64_t id);
+  void Restart(uint64_t id);
+  void Pause(uint64_t id);
+  void Resume(uint64_t id);
+  // The node's clock runs `factor` times as fast as real time (its ticks come every tick_us / factor).
+  void SetDrift(uint64_t id, double factor);
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  bool IsUp(uint64_t id) const { return node(id).raft != nullptr; }
+  bool IsPaused(uint64_t id) const { return node(id).paused; }
+  // The leader of the highest term among running nodes, or 0.
+  uint64_t Leader() const;
+  // What a node believes about the leader (0 if down or unknown).
+  uint64_t LeaderHint(uint64_t id) const;
+  const raft::RawNode* raft(uint64_t id) const { return node(id).raft.get(); }
+  uint64_t applied_index(uint64_t id) const { return node(id).applied_index; }
+  uint64_t CommitIndex(uint64_t id) const;
+  int crashes() const { return crashes_; }
+
+ private:
+  struct Node {
+    uint64_t id = 0;
+    raft::MemoryStorage storage;            // the disk: survives a crash
+    std::unique_ptr<raft::RawNode> raft;    // null while crashed
+    uint64_t incarnation = 0;               // bumped by every crash: events of an earlier life are ignored
+    bool paused = false;
+    double drift = 1.0;
+    bool ready_in_flight = false;           // a Ready was taken and waits for its sync
+    std::deque<raftpb::Message> inbox;      // messages that arrived while paused
+    std::shared_ptr<raft::Ready> synced_while_paused;  // a Ready whose sync finished during a pause
+    uint64_t applied_index = 0;
+    raft::SoftState last_soft;
+    uint64_t last_term = 0;
+  };
+
+  Node& node(uint64_t id);
+  const Node& node(uint64_t id) const;
+  void Build(Node& n);
+  void ScheduleTick(uint64_t id, int64_t delay_us);
+  void OnTick(uint64_t id, uint64_t incarnation);
+  void StepMessage(Node& n, const raftpb::Message& m);
+  // Takes and handles Readies until none is left or one waits for its sync.
+  void Pump(Node& n);
+  void FinishReady(uint64_t id, uint64_t incarnation, raft::Ready rd);
+  void CompleteReady(Node& n, raft::Ready rd);
+  void Observe(Node& n);
+  void SendAll(const std::vector<raftpb::Message>& msgs);
+
+  ClusterOptions options_;
+  EventLoop* loop_;
+  Network* network_;
+  Prng* prng_;
+  Trace* trace_;
+  RaftChecker* checker_;
+  ApplyFn on_apply_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // index id - 1
+  int crashes_ = 0;
+};
+
+// One line describing a message, for traces: "1->2 MsgApp t3 i5/2 c4 n2".
+std::string DescribeMessage(const raftpb::Message& m);
+
+}  // namespace detcd::sim
+
+#endif  // DETCD_SIM_CLUSTER_H_

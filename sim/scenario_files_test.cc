@@ -1,0 +1,70 @@
+// Loads and validates every scenario file in testdata/scenarios, so a broken file fails `bazel test` rather than a
+// long simulation run.
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "raft/prng.h"
+#include "sim/scenario.h"
+#include "sim/swarm.h"
+
+namespace detcd::sim {
+namespace {
+
+std::string ScenarioDir() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir == nullptr || workspace == nullptr) return "testdata/scenarios";
+  return std::string(srcdir) + "/" + workspace + "/testdata/scenarios";
+}
+
+std::vector<std::string> ScenarioFiles() {
+  std::vector<std::string> files;
+  const std::string dir = ScenarioDir();
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    const std::string ext = ".textproto";
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      files.push_back(dir + "/" + name);
+    }
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(ScenarioFilesTest, EveryScenarioLoads) {
+  const std::vector<std::string> files = ScenarioFiles();
+  ASSERT_GE(files.size(), 8u) << "no scenarios found in " << ScenarioDir();
+  std::set<std::string> names;
+  for (const std::string& path : files) {
+    SCOPED_TRACE(path);
+    absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(path);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->description.empty()) << "every scenario says what it exercises";
+    EXPECT_TRUE(names.insert(c->name).second) << "duplicate scenario name " << c->name;
+    // The file name and the scenario name agree, so reports can be traced back to files.
+    EXPECT_EQ(path.substr(path.find_last_of('/') + 1), c->name + ".textproto");
+    EXPECT_LE(c->duration_ms, 120'000) << "keep scenarios short; seeds give the coverage";
+    // Round trip through the printer: what a shrunk scenario would look like.
+    absl::StatusOr<ScenarioConfig> again = ParseScenarioText(ScenarioToText(c->proto), path);
+    ASSERT_TRUE(again.ok()) << again.status();
+    // A few seeds' schedules are valid scenarios themselves.
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      Prng prng(seed);
+      absl::StatusOr<ScenarioConfig> scripted =
+          ScenarioConfigFromProto(ScriptedScenario(c->proto, FaultSchedule(*c, &prng)), path);
+      ASSERT_TRUE(scripted.ok()) << "seed " << seed << ": " << scripted.status();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace detcd::sim
