@@ -46,13 +46,13 @@ TEST(RaftLogTest, FindConflict) {
   };
   const std::vector<Case> cases = {
       {{}, 0},
-      {EntriesWithTerms({1, 2, 3}), 0},                 // all present
+      {EntriesWithTerms({1, 2, 3}), 0},  // all present
       {EntriesWithTerms({2, 3}, 2), 0},
       {EntriesWithTerms({3}, 3), 0},
-      {EntriesWithTerms({1, 2, 3, 4, 4}), 4},           // new entries after a matching prefix
+      {EntriesWithTerms({1, 2, 3, 4, 4}), 4},  // new entries after a matching prefix
       {EntriesWithTerms({2, 3, 4, 4}, 2), 4},
       {EntriesWithTerms({4, 4}, 4), 4},
-      {EntriesWithTerms({4, 4}), 1},                     // conflicting terms
+      {EntriesWithTerms({4, 4}), 1},  // conflicting terms
       {EntriesWithTerms({1, 4, 4}), 2},
       {EntriesWithTerms({4, 4, 4, 4}, 3), 3},
   };
@@ -70,8 +70,8 @@ TEST(RaftLogTest, FindConflictByTerm) {
     uint64_t index, term, want;
   };
   for (const Case& c : std::vector<Case>{
-           {7, 5, 7},   // the entry itself has a term <= 5
-           {7, 4, 4},   // skip the whole term-5 run
+           {7, 5, 7},  // the entry itself has a term <= 5
+           {7, 4, 4},  // skip the whole term-5 run
            {7, 2, 4},
            {7, 1, 2},
            {7, 0, 0},
@@ -253,9 +253,15 @@ TEST(RaftLogTest, IsUpToDate) {
     bool want;
   };
   for (const Case& c : std::vector<Case>{
-           {2, 4, true}, {3, 4, true}, {4, 4, true},     // later last term wins whatever the length
-           {2, 2, false}, {3, 2, false}, {4, 2, false},  // earlier last term loses whatever the length
-           {2, 3, false}, {3, 3, true}, {4, 3, true},    // same term: at least as long
+           {2, 4, true},
+           {3, 4, true},
+           {4, 4, true},  // later last term wins whatever the length
+           {2, 2, false},
+           {3, 2, false},
+           {4, 2, false},  // earlier last term loses whatever the length
+           {2, 3, false},
+           {3, 3, true},
+           {4, 3, true},  // same term: at least as long
        }) {
     EXPECT_EQ(log.IsUpToDate(c.index, c.term), c.want) << c.index << "/" << c.term;
   }
@@ -295,13 +301,13 @@ TEST(RaftLogTest, SliceAcrossStableAndUnstable) {
   };
   const std::vector<Case> cases = {
       {2, 2, kNoLimit, {}},
-      {2, 5, kNoLimit, {2, 3, 4}},        // stable only
-      {5, 8, kNoLimit, {5, 6, 7}},        // unstable only
-      {3, 7, kNoLimit, {3, 4, 5, 6}},     // across the boundary
+      {2, 5, kNoLimit, {2, 3, 4}},     // stable only
+      {5, 8, kNoLimit, {5, 6, 7}},     // unstable only
+      {3, 7, kNoLimit, {3, 4, 5, 6}},  // across the boundary
       {2, 8, kNoLimit, {2, 3, 4, 5, 6, 7}},
-      {2, 8, 0, {2}},                     // at least one entry
-      {2, 8, 2 * one, {2, 3}},            // the limit stops inside storage: no unstable entry after a gap
-      {3, 8, 3 * one, {3, 4, 5}},         // the limit stops after the boundary
+      {2, 8, 0, {2}},              // at least one entry
+      {2, 8, 2 * one, {2, 3}},     // the limit stops inside storage: no unstable entry after a gap
+      {3, 8, 3 * one, {3, 4, 5}},  // the limit stops after the boundary
       {4, 8, 2 * one, {4, 5}},
       {5, 8, one, {5}},
       {6, 8, 0, {6}},

@@ -47,7 +47,11 @@ class Prng {
   }
 
   // Uniform in [lo, hi] (inclusive); requires lo <= hi.
-  uint64_t Range(uint64_t lo, uint64_t hi) { return lo + Uniform(hi - lo + 1); }
+  uint64_t Range(uint64_t lo, uint64_t hi) {
+    // For the full 64-bit span hi - lo + 1 wraps to 0, and Uniform(0) would always give lo: every value is fair game.
+    if (hi - lo == ~uint64_t{0}) return Next();
+    return lo + Uniform(hi - lo + 1);
+  }
 
   // A double in [0, 1) with 53 random bits.
   double Unit() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }

@@ -98,6 +98,14 @@ TEST(PrngTest, RangeIsInclusive) {
   EXPECT_GE(big, ~0ull - 1);
 }
 
+// The full 64-bit range must not collapse to its lower bound (hi - lo + 1 overflows to 0 there).
+TEST(PrngTest, FullRangeIsNotConstant) {
+  Prng p(8);
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 100; ++i) seen.insert(p.Range(0, ~0ull));
+  EXPECT_GT(seen.size(), 90u);
+}
+
 TEST(PrngTest, UnitAndChance) {
   Prng p(11);
   int hits = 0;

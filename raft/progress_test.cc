@@ -31,7 +31,7 @@ TEST(InflightsTest, WrapAround) {
   for (uint64_t i = 0; i < 5; ++i) in.Add(i);
   in.FreeLE(4);  // empty again
   for (uint64_t i = 5; i < 10; ++i) in.Add(i);
-  in.FreeLE(6);  // 7, 8, 9 left; start is inside the buffer
+  in.FreeLE(6);                                  // 7, 8, 9 left; start is inside the buffer
   for (uint64_t i = 10; i < 17; ++i) in.Add(i);  // wraps past the end of the buffer
   EXPECT_TRUE(in.Full());
   in.FreeLE(12);
@@ -127,7 +127,7 @@ TEST(ProgressTest, MaybeUpdate) {
            {3, false, 5, 7},  // stale
            {5, false, 5, 7},  // no news
            {6, true, 6, 7},
-           {7, true, 7, 8},   // next moves past the acknowledged index
+           {7, true, 7, 8},  // next moves past the acknowledged index
            {9, true, 9, 10},
        }) {
     Progress pr(4);
@@ -176,7 +176,7 @@ TEST(ProgressTest, MaybeDecrToInReplicate) {
   for (const Case& c : std::vector<Case>{
            {5, 0, false, 10},  // at or below match: stale
            {4, 0, false, 10},
-           {9, 3, true, 6},    // back to match + 1, whatever the hint
+           {9, 3, true, 6},  // back to match + 1, whatever the hint
            {7, 9, true, 6},
        }) {
     Progress pr(4);
@@ -197,11 +197,11 @@ TEST(ProgressTest, MaybeDecrToInProbe) {
   for (const Case& c : std::vector<Case>{
            {0, 5, 3, 0, false, 5},  // not the append last sent (next - 1 = 4): stale
            {0, 5, 5, 0, false, 5},
-           {0, 5, 4, 3, true, 4},   // hint + 1 = 4
-           {0, 5, 4, 1, true, 2},   // jump back to hint + 1
-           {0, 5, 4, 9, true, 4},   // a hint past the rejected index: retry just below
+           {0, 5, 4, 3, true, 4},  // hint + 1 = 4
+           {0, 5, 4, 1, true, 2},  // jump back to hint + 1
+           {0, 5, 4, 9, true, 4},  // a hint past the rejected index: retry just below
            {0, 5, 4, 0, true, 1},
-           {2, 5, 4, 0, true, 3},   // never below match + 1
+           {2, 5, 4, 0, true, 3},  // never below match + 1
            {0, 1, 0, 0, true, 1},
        }) {
     Progress pr(4);

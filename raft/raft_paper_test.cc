@@ -5,18 +5,18 @@
 
 #include "gtest/gtest.h"
 #include "raft/raft.h"
-#include "raft/raw_node.h"
 #include "raft/rafttest/memory_cluster.h"
 #include "raft/rafttest/test_node.h"
+#include "raft/raw_node.h"
 
 namespace detcd::raft {
 namespace {
 
+using raftpb::Message;
 using rafttest::Exchange;
 using rafttest::Filter;
 using rafttest::Msg;
 using rafttest::TestNode;
-using raftpb::Message;
 
 std::vector<uint64_t> LogTerms(const Raft& r) {
   std::vector<uint64_t> out;
@@ -234,8 +234,8 @@ TEST(RaftPaperTest, OneVotePerTermFirstComeFirstServed) {
     uint64_t voted_for, candidate;
     bool reject;
   };
-  for (const Case& tc : std::vector<Case>{{kNone, 2, false}, {kNone, 3, false}, {2, 2, false}, {3, 3, false},
-                                          {2, 3, true}, {3, 2, true}}) {
+  for (const Case& tc : std::vector<Case>{
+           {kNone, 2, false}, {kNone, 3, false}, {2, 2, false}, {3, 3, false}, {2, 3, true}, {3, 2, true}}) {
     TestNode n(1, {1, 2, 3});
     n.Load({}, 1, tc.voted_for);
     ASSERT_TRUE(n.Step(VoteMsg(tc.candidate, 1, 1, 0, 0)).ok());
@@ -328,9 +328,8 @@ TEST(RaftPaperTest, CommitNeedsAMajorityOfAcks) {
     bool committed;
   };
   const std::vector<Case> cases = {
-      {1, {}, true},           {3, {}, false},           {3, {2}, true},     {3, {2, 3}, true},
-      {5, {}, false},          {5, {2}, false},          {5, {2, 3}, true},  {5, {2, 3, 4, 5}, true},
-      {4, {2}, false},         {4, {2, 3}, true},        {2, {}, false},     {2, {2}, true},
+      {1, {}, true},     {3, {}, false},          {3, {2}, true},  {3, {2, 3}, true}, {5, {}, false}, {5, {2}, false},
+      {5, {2, 3}, true}, {5, {2, 3, 4, 5}, true}, {4, {2}, false}, {4, {2, 3}, true}, {2, {}, false}, {2, {2}, true},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     std::vector<uint64_t> peers;
@@ -409,11 +408,9 @@ TEST(RaftPaperTest, FollowerReplacesConflictingEntries) {
     std::vector<uint64_t> want;
   };
   const std::vector<Case> cases = {
-      {2, 2, {3}, {1, 2, 3}},
-      {1, 1, {3, 4}, {1, 3, 4}},
+      {2, 2, {3}, {1, 2, 3}}, {1, 1, {3, 4}, {1, 3, 4}},
       {0, 0, {1}, {1, 2}},  // already present: a stale append must not cut the tail
-      {0, 0, {3}, {3}},
-      {2, 2, {}, {1, 2}},
+      {0, 0, {3}, {3}},       {2, 2, {}, {1, 2}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     TestNode n(1, {1, 2, 3});
@@ -428,6 +425,7 @@ TEST(RaftPaperTest, FollowerReplacesConflictingEntries) {
 // Figure 7: whatever the follower's log, the leader brings it to exactly the leader's log, and never changes its own.
 TEST(RaftPaperTest, LeaderSyncsFollowerLogsOfFigure7) {
   const std::vector<uint64_t> leader_log = {1, 1, 1, 4, 4, 5, 5, 6, 6, 6};
+  // clang-format off
   const std::vector<std::vector<uint64_t>> followers = {
       {1, 1, 1, 4, 4, 5, 5, 6, 6},
       {1, 1, 1, 4},
@@ -436,6 +434,7 @@ TEST(RaftPaperTest, LeaderSyncsFollowerLogsOfFigure7) {
       {1, 1, 1, 4, 4, 4, 4},
       {1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3},
   };
+  // clang-format on
   for (size_t i = 0; i < followers.size(); ++i) {
     TestNode lead(1, {1, 2, 3});
     lead.Load(leader_log, 7);
@@ -466,7 +465,7 @@ TEST(RaftPaperTest, BacktrackingSkipsAWholeTermPerRejection) {
   };
   const std::vector<Case> cases = {
       {repeat({1, 1}, 3, 8), repeat({1, 1}, 2, 30)},  // follower's stale tail is of an older term than the leader's
-      {repeat({1}, 2, 10), repeat({1}, 3, 30)},      // ... or of a newer one (from a leader that never committed)
+      {repeat({1}, 2, 10), repeat({1}, 3, 30)},       // ... or of a newer one (from a leader that never committed)
       {repeat(repeat({1}, 2, 5), 4, 5), repeat(repeat({1}, 2, 8), 3, 20)},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -494,10 +493,10 @@ TEST(RaftPaperTest, VoterRejectsLessUpToDateCandidate) {
     bool reject;
   };
   const std::vector<Case> cases = {
-      {{1}, 1, 1, false},    {{1}, 1, 2, false},    {{1, 1}, 1, 1, true},  // same last term: longer wins
-      {{1}, 2, 1, false},    {{1}, 2, 2, false},    {{1, 1}, 2, 1, false},  // candidate's later term wins
-      {{2}, 1, 1, true},     {{2}, 1, 2, true},     {{1, 2}, 1, 3, true},   // voter's later term wins
-      {{1, 1, 1}, 2, 1, false},  // a later term beats a longer log
+      {{1}, 1, 1, false},       {{1}, 1, 2, false}, {{1, 1}, 1, 1, true},   // same last term: longer wins
+      {{1}, 2, 1, false},       {{1}, 2, 2, false}, {{1, 1}, 2, 1, false},  // candidate's later term wins
+      {{2}, 1, 1, true},        {{2}, 1, 2, true},  {{1, 2}, 1, 3, true},   // voter's later term wins
+      {{1, 1, 1}, 2, 1, false},                                             // a later term beats a longer log
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     TestNode n(1, {1, 2});

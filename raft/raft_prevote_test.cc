@@ -10,10 +10,10 @@
 namespace detcd::raft {
 namespace {
 
+using raftpb::Message;
 using rafttest::Filter;
 using rafttest::Msg;
 using rafttest::TestNode;
-using raftpb::Message;
 
 void PreVoteOn(Config* c) { c->pre_vote = true; }
 void CheckQuorumOn(Config* c) { c->check_quorum = true; }
@@ -214,6 +214,13 @@ TEST(CheckQuorumTest, LeaderStaysWhileQuorumIsActive) {
   }
   n.Tick(10);  // a whole round without hearing from anyone
   EXPECT_EQ(n.raft().state(), StateType::kFollower);
+}
+
+TEST(CheckQuorumTest, SingleVoterIsItsOwnQuorum) {
+  TestNode n(1, {1}, CheckQuorumOn);
+  n.ElectSelf();
+  n.Tick(100);
+  EXPECT_EQ(n.raft().state(), StateType::kLeader);
 }
 
 TEST(CheckQuorumTest, WithoutCheckQuorumLeaderNeverStepsDown) {

@@ -9,11 +9,11 @@
 namespace detcd::raft {
 namespace {
 
+using raftpb::Message;
 using rafttest::Exchange;
 using rafttest::Filter;
 using rafttest::Msg;
 using rafttest::TestNode;
-using raftpb::Message;
 
 Message ReadReq(const std::string& ctx, uint64_t from = kNone, uint64_t to = kNone) {
   Message m = Msg(from, to, raftpb::MSG_READ_INDEX);

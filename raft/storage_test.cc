@@ -97,13 +97,13 @@ TEST(MemoryStorageTest, AppendOverwritesAndTruncates) {
     std::vector<uint64_t> want;  // terms from the compaction point (index 3) on
   };
   const std::vector<Case> cases = {
-      {EntriesWithTerms({3, 4, 5}, 3), {3, 4, 5}},      // identical
-      {EntriesWithTerms({3, 6, 6}, 3), {3, 6, 6}},      // conflicting terms replace
+      {EntriesWithTerms({3, 4, 5}, 3), {3, 4, 5}},  // identical
+      {EntriesWithTerms({3, 6, 6}, 3), {3, 6, 6}},  // conflicting terms replace
       {EntriesWithTerms({3, 4, 5, 5}, 3), {3, 4, 5, 5}},
-      {EntriesWithTerms({1, 2, 3, 4, 4}), {3, 4, 4}},   // a compacted prefix is skipped
-      {EntriesWithTerms({1, 2}), {3, 4, 5}},            // entirely compacted: ignored
-      {EntriesWithTerms({5}, 4), {3, 5}},               // an overwrite truncates everything after it
-      {EntriesWithTerms({6}, 6), {3, 4, 5, 6}},         // plain append
+      {EntriesWithTerms({1, 2, 3, 4, 4}), {3, 4, 4}},  // a compacted prefix is skipped
+      {EntriesWithTerms({1, 2}), {3, 4, 5}},           // entirely compacted: ignored
+      {EntriesWithTerms({5}, 4), {3, 5}},              // an overwrite truncates everything after it
+      {EntriesWithTerms({6}, 6), {3, 4, 5, 6}},        // plain append
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     MemoryStorage s = CompactedAt3();
@@ -129,7 +129,7 @@ TEST(MemoryStorageTest, Compact) {
            {2, false, 4, 3, 3},  // already compacted
            {3, false, 4, 3, 3},
            {4, true, 5, 4, 2},
-           {5, true, 6, 5, 1},   // everything: only the dummy remains
+           {5, true, 6, 5, 1},  // everything: only the dummy remains
        }) {
     MemoryStorage s = CompactedAt3();
     const absl::Status st = s.Compact(c.index);

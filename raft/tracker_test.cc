@@ -52,8 +52,8 @@ TEST(TrackerTest, CommittedIgnoresLearners) {
 }
 
 TEST(TrackerTest, QuorumSizes) {
-  for (const auto& [n, q] : std::vector<std::pair<size_t, size_t>>{{1, 1}, {2, 2}, {3, 2}, {4, 3}, {5, 3},
-                                                                    {6, 4}, {7, 4}}) {
+  for (const auto& [n, q] :
+       std::vector<std::pair<size_t, size_t>>{{1, 1}, {2, 2}, {3, 2}, {4, 3}, {5, 3}, {6, 4}, {7, 4}}) {
     EXPECT_EQ(WithMatches(std::vector<uint64_t>(n, 0)).Quorum(), q) << n;
   }
 }

@@ -8,11 +8,11 @@
 namespace detcd::raft {
 namespace {
 
+using raftpb::Message;
 using rafttest::Filter;
 using rafttest::MemoryCluster;
 using rafttest::Msg;
 using rafttest::TestNode;
-using raftpb::Message;
 
 Message AppResp(uint64_t from, uint64_t term, uint64_t index) {
   Message m = Msg(from, 1, raftpb::MSG_APP_RESP, term);
