@@ -1,9 +1,5 @@
 // Loads and validates every scenario file in testdata/scenarios, so a broken file fails `bazel test` rather than a
 // long simulation run.
-#include <dirent.h>
-
-#include <algorithm>
-#include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
@@ -11,34 +7,11 @@
 #include "gtest/gtest.h"
 #include "raft/prng.h"
 #include "sim/scenario.h"
+#include "sim/scenario_paths.h"
 #include "sim/swarm.h"
 
 namespace detcd::sim {
 namespace {
-
-std::string ScenarioDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr || workspace == nullptr) return "testdata/scenarios";
-  return std::string(srcdir) + "/" + workspace + "/testdata/scenarios";
-}
-
-std::vector<std::string> ScenarioFiles() {
-  std::vector<std::string> files;
-  const std::string dir = ScenarioDir();
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return files;
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    const std::string ext = ".textproto";
-    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
-      files.push_back(dir + "/" + name);
-    }
-  }
-  closedir(d);
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 TEST(ScenarioFilesTest, EveryScenarioLoads) {
   const std::vector<std::string> files = ScenarioFiles();
