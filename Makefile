@@ -13,7 +13,7 @@ build: deps
 
 # All tests: unit tests, election scripts, simulator checks over a bounded number of seeds.
 test: deps
-	$(BAZEL) test --test_summary=short //...
+	$(BAZEL) test --test_summary=short --nocache_test_results //...
 
 # Every scenario in testdata/scenarios over SEEDS seeds, with a summary per scenario.
 sim: deps
