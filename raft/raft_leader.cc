@@ -182,8 +182,8 @@ void Raft::HandleTransferLeader(const raftpb::Message& m, Progress* pr) {
                           id_, term_, transferee, transferee));
       return;
     }
-    AbortLeaderTransfer();
     Log(absl::StrFormat("%d [term %d] abort previous transferring leadership to %d", id_, term_, lead_transferee_));
+    AbortLeaderTransfer();
   }
   if (transferee == id_) {
     Log(absl::StrFormat("%d is already leader. Ignored transferring leadership to self", id_));
