@@ -2,6 +2,7 @@
 // on a healthy cluster.
 #include "sim/runner.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/scenario.h"
 #include "sim/scenario_paths.h"
@@ -76,6 +77,21 @@ TEST(RunnerTest, CrashedMajorityRecoversAfterHeal) {
   ASSERT_EQ(r.outcome, Outcome::kPass) << r.checker << ": " << r.detail;
   EXPECT_EQ(r.crashes, 3);
   EXPECT_EQ(r.workload.acknowledged, r.workload.issued);
+}
+
+TEST(RunnerTest, EveryClusterSizeFromOneToSevenSurvivesSwarmFaults) {
+  for (int nodes = 1; nodes <= 7; ++nodes) {
+    const ScenarioConfig c = Parse(absl::StrCat(R"pb(
+      name: "sizes" description: "swarm at every size" duration_ms: 10000 liveness_bound_ms: 15000
+      workload { proposals_per_sec: 100 }
+      swarm { enabled: true mean_interval_ms: 1000 }
+      nodes: )pb", nodes));
+    for (uint64_t seed = 1; seed <= 2; ++seed) {
+      const RunResult r = RunSeed(c, seed);
+      EXPECT_EQ(r.outcome, Outcome::kPass) << nodes << " nodes, seed " << seed << ": " << r.checker << ": " << r.detail;
+      EXPECT_GT(r.workload.acknowledged, 0u) << nodes << " nodes, seed " << seed;
+    }
+  }
 }
 
 }  // namespace
