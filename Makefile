@@ -18,10 +18,7 @@ test: deps
 # Every scenario in testdata/scenarios over SEEDS seeds, with a summary per scenario.
 sim: deps
 	$(BAZEL) build //cmd:detcd-sim
-	@status=0; for s in $(SCENARIOS); do \
-	  echo "== $$s"; \
-	  bazel-bin/cmd/detcd-sim --scenario=$$s --seeds=1..$(SEEDS) || status=1; \
-	done; exit $$status
+	@tools/run-sim.sh "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
 
 bench: deps
 	$(BAZEL) run -c opt //raft:raft_bench
