@@ -8,7 +8,7 @@
 namespace detcd::sim {
 namespace {
 
-constexpr uint64_t kSeeds = 4;
+constexpr uint64_t kSeeds = 10;
 
 TEST(ScenariosTest, EveryScenarioPassesSeveralSeeds) {
   const std::vector<std::string> files = ScenarioFiles();
