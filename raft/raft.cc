@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "raft/check.h"
+#include "raft/message_names.h"
 
 namespace detcd::raft {
 
@@ -23,21 +24,6 @@ raftpb::MessageType VoteResponseType(raftpb::MessageType t) {
 bool IsVoteType(raftpb::MessageType t) {
   return t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
          t == raftpb::MSG_PRE_VOTE_RESP;
-}
-
-const char* TypeName(raftpb::MessageType t) {
-  switch (t) {
-    case raftpb::MSG_VOTE:
-      return "MsgVote";
-    case raftpb::MSG_PRE_VOTE:
-      return "MsgPreVote";
-    case raftpb::MSG_VOTE_RESP:
-      return "MsgVoteResp";
-    case raftpb::MSG_PRE_VOTE_RESP:
-      return "MsgPreVoteResp";
-    default:
-      return "Msg";
-  }
 }
 
 }  // namespace
@@ -210,7 +196,7 @@ void Raft::Campaign(CampaignType type) {
   for (uint64_t voter : tracker_.voters()) {
     if (voter == id_) continue;
     Log(absl::StrFormat("%d [logterm: %d, index: %d] sent %s request to %d at term %d", id_, log_.LastTerm(),
-                        log_.LastIndex(), TypeName(vote_type), voter, term_));
+                        log_.LastIndex(), MessageTypeName(vote_type), voter, term_));
     raftpb::Message m;
     m.set_to(voter);
     m.set_type(vote_type);
@@ -224,9 +210,9 @@ void Raft::Campaign(CampaignType type) {
 
 VoteResult Raft::Poll(uint64_t from, raftpb::MessageType type, bool granted) {
   if (granted) {
-    Log(absl::StrFormat("%d received %s from %d at term %d", id_, TypeName(type), from, term_));
+    Log(absl::StrFormat("%d received %s from %d at term %d", id_, MessageTypeName(type), from, term_));
   } else {
-    Log(absl::StrFormat("%d received %s rejection from %d at term %d", id_, TypeName(type), from, term_));
+    Log(absl::StrFormat("%d received %s rejection from %d at term %d", id_, MessageTypeName(type), from, term_));
   }
   tracker_.RecordVote(from, granted);
   return tracker_.TallyVotes();
@@ -243,7 +229,7 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
   resp.set_type(VoteResponseType(m.type()));
   if (can_vote && up_to_date) {
     Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] cast %s for %d [logterm: %d, index: %d] at term %d",
-                        id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(),
+                        id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(),
                         m.index(), term_));
     // The response carries the request's term: for a pre-vote that is the future term the candidate will use.
     resp.set_term(m.term());
@@ -254,7 +240,7 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
   } else {
     Log(absl::StrFormat(
         "%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at term %d", id_,
-        log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(), m.index(), term_));
+        log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(), m.index(), term_));
     resp.set_term(term_);
     resp.set_reject(true);
   }
@@ -275,7 +261,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
         Log(absl::StrFormat(
             "%d [logterm: %d, index: %d, vote: %d] ignored %s from %d [logterm: %d, index: %d] at term %d: lease is "
             "not expired (remaining ticks: %d)",
-            id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(), m.index(),
+            id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(), m.index(),
             term_, config_.election_ticks - election_elapsed_));
         return absl::OkStatus();
       }
@@ -307,7 +293,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
       // Reject with our term so the pre-candidate learns it is behind.
       Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at "
                           "term %d",
-                          id_, log_.LastTerm(), log_.LastIndex(), vote_, TypeName(m.type()), m.from(), m.log_term(),
+                          id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(),
                           m.index(), term_));
       raftpb::Message resp;
       resp.set_to(m.from());
@@ -372,7 +358,7 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
   size_t granted = 0, rejected = 0;
   Poll(m.from(), m.type(), !m.reject());
   const VoteResult result = tracker_.TallyVotes(&granted, &rejected);
-  Log(absl::StrFormat("%d has received %d %s votes and %d vote rejections", id_, granted, TypeName(m.type()),
+  Log(absl::StrFormat("%d has received %d %s votes and %d vote rejections", id_, granted, MessageTypeName(m.type()),
                       rejected));
   if (result == VoteResult::kWon) {
     if (state_ == StateType::kPreCandidate) {

@@ -7,65 +7,6 @@
 
 namespace detcd::sim {
 
-namespace {
-
-const char* ShortType(raftpb::MessageType t) {
-  switch (t) {
-    case raftpb::MSG_HUP: return "MsgHup";
-    case raftpb::MSG_BEAT: return "MsgBeat";
-    case raftpb::MSG_PROP: return "MsgProp";
-    case raftpb::MSG_APP: return "MsgApp";
-    case raftpb::MSG_APP_RESP: return "MsgAppResp";
-    case raftpb::MSG_VOTE: return "MsgVote";
-    case raftpb::MSG_VOTE_RESP: return "MsgVoteResp";
-    case raftpb::MSG_SNAP: return "MsgSnap";
-    case raftpb::MSG_HEARTBEAT: return "MsgHeartbeat";
-    case raftpb::MSG_HEARTBEAT_RESP: return "MsgHeartbeatResp";
-    case raftpb::MSG_UNREACHABLE: return "MsgUnreachable";
-    case raftpb::MSG_SNAP_STATUS: return "MsgSnapStatus";
-    case raftpb::MSG_CHECK_QUORUM: return "MsgCheckQuorum";
-    case raftpb::MSG_TRANSFER_LEADER: return "MsgTransferLeader";
-    case raftpb::MSG_TIMEOUT_NOW: return "MsgTimeoutNow";
-    case raftpb::MSG_READ_INDEX: return "MsgReadIndex";
-    case raftpb::MSG_READ_INDEX_RESP: return "MsgReadIndexResp";
-    case raftpb::MSG_PRE_VOTE: return "MsgPreVote";
-    case raftpb::MSG_PRE_VOTE_RESP: return "MsgPreVoteResp";
-    default: return "Msg?";
-  }
-}
-
-}  // namespace
-
-std::string DescribeMessage(const raftpb::Message& m) {
-  std::string s = absl::StrCat(m.from(), "->", m.to(), " ", ShortType(m.type()), " t", m.term());
-  switch (m.type()) {
-    case raftpb::MSG_APP:
-      absl::StrAppend(&s, " i", m.index(), "/", m.log_term(), " c", m.commit(), " n", m.entries_size());
-      break;
-    case raftpb::MSG_APP_RESP:
-      absl::StrAppend(&s, " i", m.index());
-      if (m.reject()) absl::StrAppend(&s, " rej hint ", m.reject_hint(), "/", m.log_term());
-      break;
-    case raftpb::MSG_VOTE:
-    case raftpb::MSG_PRE_VOTE:
-      absl::StrAppend(&s, " last ", m.index(), "/", m.log_term());
-      break;
-    case raftpb::MSG_VOTE_RESP:
-    case raftpb::MSG_PRE_VOTE_RESP:
-      if (m.reject()) absl::StrAppend(&s, " rej");
-      break;
-    case raftpb::MSG_HEARTBEAT:
-      absl::StrAppend(&s, " c", m.commit());
-      break;
-    case raftpb::MSG_PROP:
-      absl::StrAppend(&s, " n", m.entries_size());
-      break;
-    default:
-      break;
-  }
-  return s;
-}
-
 Cluster::Cluster(const ClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
                  RaftChecker* checker)
     : options_(options), loop_(loop), network_(network), prng_(prng), trace_(trace), checker_(checker) {

@@ -120,9 +120,6 @@ class Cluster {
   int crashes_ = 0;
 };
 
-// One line describing a message, for traces: "1->2 MsgApp t3 i5/2 c4 n2".
-std::string DescribeMessage(const raftpb::Message& m);
-
 }  // namespace detcd::sim
 
 #endif  // DETCD_SIM_CLUSTER_H_

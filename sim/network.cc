@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "raft/check.h"
+#include "raft/message_names.h"
 
 namespace detcd::sim {
 
@@ -19,9 +20,6 @@ std::string TimeString(TimeUs t_us) { return absl::StrCat(t_us / 1'000'000, ".",
 
 }  // namespace
 
-std::string MessageSummary(const raftpb::Message& m) {
-  return absl::StrCat(m.from(), "->", m.to(), " ", raftpb::MessageType_Name(m.type()), " t", m.term());
-}
 
 Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng* prng, Trace* trace,
                  DeliverFn deliver)
@@ -72,19 +70,19 @@ void Network::Send(const raftpb::Message& m) {
   ++stats_.sent;
   if (Blocked(m.from(), m.to())) {
     ++stats_.dropped_blocked;
-    Record(absl::StrCat("net drop ", MessageSummary(m), " (link blocked)"));
+    Record(absl::StrCat("net drop ", DescribeMessage(m), " (link blocked)"));
     return;
   }
   if (prng_->Chance(options_.drop_probability)) {
     ++stats_.dropped_random;
-    Record(absl::StrCat("net drop ", MessageSummary(m), " (random)"));
+    Record(absl::StrCat("net drop ", DescribeMessage(m), " (random)"));
     return;
   }
   int copies = 1;
   if (prng_->Chance(options_.duplicate_probability)) {
     ++copies;
     ++stats_.duplicated;
-    Record(absl::StrCat("net duplicate ", MessageSummary(m)));
+    Record(absl::StrCat("net duplicate ", DescribeMessage(m)));
   }
   // Copies share one immutable message: a duplicate costs no second proto copy.
   auto shared = std::make_shared<const raftpb::Message>(m);
@@ -117,7 +115,7 @@ void Network::Deliver(const raftpb::Message& m) {
   // A cut that happened while the message travelled loses it, as a real one would.
   if (Blocked(m.from(), m.to())) {
     ++stats_.dropped_in_flight;
-    Record(absl::StrCat("net drop ", MessageSummary(m), " (link cut in flight)"));
+    Record(absl::StrCat("net drop ", DescribeMessage(m), " (link cut in flight)"));
     return;
   }
   ++stats_.delivered;
@@ -253,6 +251,36 @@ void Network::Heal() {
   Record("net heal");
   while (!faults_.empty()) Remove(faults_.begin()->first);
   DETCD_CHECK(held_.empty());
+}
+
+std::string DescribeMessage(const raftpb::Message& m) {
+  std::string s = absl::StrCat(m.from(), "->", m.to(), " ", raft::MessageTypeName(m.type()), " t", m.term());
+  switch (m.type()) {
+    case raftpb::MSG_APP:
+      absl::StrAppend(&s, " i", m.index(), "/", m.log_term(), " c", m.commit(), " n", m.entries_size());
+      break;
+    case raftpb::MSG_APP_RESP:
+      absl::StrAppend(&s, " i", m.index());
+      if (m.reject()) absl::StrAppend(&s, " rej hint ", m.reject_hint(), "/", m.log_term());
+      break;
+    case raftpb::MSG_VOTE:
+    case raftpb::MSG_PRE_VOTE:
+      absl::StrAppend(&s, " last ", m.index(), "/", m.log_term());
+      break;
+    case raftpb::MSG_VOTE_RESP:
+    case raftpb::MSG_PRE_VOTE_RESP:
+      if (m.reject()) absl::StrAppend(&s, " rej");
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      absl::StrAppend(&s, " c", m.commit());
+      break;
+    case raftpb::MSG_PROP:
+      absl::StrAppend(&s, " n", m.entries_size());
+      break;
+    default:
+      break;
+  }
+  return s;
 }
 
 }  // namespace detcd::sim

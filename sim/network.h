@@ -148,8 +148,8 @@ class Network {
   std::map<Link, std::deque<Held>> held_;
 };
 
-// "1->2 MSG_APP t3", for trace lines.
-std::string MessageSummary(const raftpb::Message& m);
+// One line describing a message, for trace lines: "1->2 MsgApp t3 i5/2 c4 n2".
+std::string DescribeMessage(const raftpb::Message& m);
 
 }  // namespace detcd::sim
 

@@ -312,7 +312,7 @@ TEST(NetworkTest, FaultsAndDropsAreTraced) {
   h.net.Heal();
   EXPECT_EQ(out.str(),
             "[   0.000000s] net partition {1} {2 3} [f1]\n"
-            "[   0.000000s] net drop 1->2 MSG_APP t0 (link blocked)\n"
+            "[   0.000000s] net drop 1->2 MsgApp t0 i0/0 c0 n0 (link blocked)\n"
             "[   0.000000s] net heal\n"
             "[   0.000000s] net end [f1] partition {1} {2 3}\n");
 }

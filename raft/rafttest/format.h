@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "api/raft.pb.h"
+#include "raft/message_names.h"
 #include "raft/raw_node.h"
 
 namespace detcd::raft::rafttest {
 
-std::string MessageTypeName(raftpb::MessageType t);
 // `term/index EntryNormal "data"`
 std::string FormatEntry(const raftpb::Entry& e);
 // `[e1, e2]`
