@@ -3,10 +3,12 @@
 #include "raft/raft.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "raft/check.h"
 #include "raft/message_names.h"
 
@@ -148,9 +150,79 @@ void Raft::BecomeLeader() {
   self->BecomeReplicate();
   self->next = log_.LastIndex() + 1;
   self->recent_active = true;
+  // Any configuration change in the uncommitted tail may still be pending: hold new ones until it is applied.
+  pending_conf_index_ = log_.LastIndex();
   // An empty entry of the new term: committing it commits everything before it (§5.4.2) and lets reads proceed.
   AppendEntries({raftpb::Entry()});
   Log(absl::StrFormat("%d became leader at term %d", id_, term_));
+}
+
+// ---- configuration ----
+
+size_t Raft::UnappliedConfChanges() const {
+  if (log_.applied() >= log_.committed()) return 0;
+  size_t n = 0;
+  for (const raftpb::Entry& e : log_.Slice(log_.applied() + 1, log_.committed() + 1, UINT64_MAX)) {
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) ++n;
+  }
+  return n;
+}
+
+raftpb::ConfState Raft::conf_state() const {
+  raftpb::ConfState cs;
+  for (uint64_t id : tracker_.voters()) cs.add_voters(id);
+  for (uint64_t id : tracker_.learners()) cs.add_learners(id);
+  return cs;
+}
+
+raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
+  const uint64_t id = cc.node_id();
+  std::set<uint64_t> voters = tracker_.voters();
+  std::set<uint64_t> learners = tracker_.learners();
+  const bool was_member = tracker_.IsMember(id);
+  switch (cc.type()) {
+    case raftpb::CONF_CHANGE_ADD_NODE:
+      learners.erase(id);  // a learner is promoted
+      voters.insert(id);
+      break;
+    case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
+      if (voters.count(id) > 0) {
+        Log(absl::StrFormat("%d ignored adding learner %d: it is a voter, and voters cannot be demoted", id_, id));
+        return conf_state();
+      }
+      learners.insert(id);
+      break;
+    case raftpb::CONF_CHANGE_REMOVE_NODE:
+      voters.erase(id);
+      learners.erase(id);
+      break;
+    case raftpb::CONF_CHANGE_UPDATE_NODE:
+    default:
+      return conf_state();
+  }
+  if (id == kNone) return conf_state();
+  tracker_.SetConfig(std::vector<uint64_t>(voters.begin(), voters.end()),
+                     std::vector<uint64_t>(learners.begin(), learners.end()));
+  if (!was_member && tracker_.IsMember(id)) {
+    // A new member starts where the leader would probe first, and counts as active so that CheckQuorum does not
+    // count it against the leader before it had a chance to answer.
+    Progress* pr = tracker_.Get(id);
+    pr->next = log_.LastIndex() + 1;
+    pr->recent_active = true;
+  }
+  Log(absl::StrFormat("%d switched to configuration voters=(%s) learners=(%s)", id_,
+                      absl::StrJoin(tracker_.voters(), " "), absl::StrJoin(tracker_.learners(), " ")));
+  if (state_ == StateType::kLeader && !tracker_.voters().empty()) {
+    // A smaller quorum may commit entries that were waiting.
+    if (MaybeCommit()) {
+      ReleasePendingReads();
+      BcastAppend();
+    }
+    if (lead_transferee_ != kNone && !tracker_.IsVoter(lead_transferee_)) AbortLeaderTransfer();
+    // A new member hears from us now rather than at the next heartbeat.
+    if (!was_member && tracker_.IsMember(id) && id != id_) SendAppend(id, true);
+  }
+  return conf_state();
 }
 
 // ---- elections ----
@@ -166,6 +238,12 @@ void Raft::Hup(CampaignType type) {
   }
   if (!promotable()) {
     Log(absl::StrFormat("%d is unpromotable and can not campaign", id_));
+    return;
+  }
+  if (const size_t n = UnappliedConfChanges(); n > 0) {
+    // Our configuration may be about to change: we might not even be a voter once it is applied.
+    Log(absl::StrFormat("%d cannot campaign at term %d since there are still %d pending configuration changes to apply",
+                        id_, term_, n));
     return;
   }
   Log(absl::StrFormat("%d is starting a new election at term %d", id_, term_));

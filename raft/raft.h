@@ -33,7 +33,8 @@ struct TestingKnobs {
 
 struct Config {
   uint64_t id = 0;
-  // Voters (including id) and learners of a new cluster; used only when the storage holds no configuration.
+  // The configuration at index 0: the founding voters and learners. Used when the storage holds no configuration
+  // (no snapshot); every node, including one that joins later, starts from it and replays the log's changes.
   std::vector<uint64_t> peers;
   std::vector<uint64_t> learners;
   int election_ticks = 10;  // a follower that hears from no leader for this many ticks (randomized up to 2x) campaigns
@@ -83,6 +84,11 @@ class Raft {
   // The driver made entries up to (index, term) durable; a leader counts itself toward commitment only from here.
   void OnEntriesStable(uint64_t index, uint64_t term);
   void OnApplied(uint64_t index) { log_.AppliedTo(index); }
+  // The driver applied a committed ENTRY_CONF_CHANGE entry: change the configuration and return the new one (which
+  // the driver records with its snapshot state). Changes that make no sense (promoting a non-member, demoting a
+  // voter to learner) leave the configuration as it is.
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
+  raftpb::ConfState conf_state() const;
 
   uint64_t id() const { return id_; }
   uint64_t term() const { return term_; }
@@ -114,6 +120,8 @@ class Raft {
   void Reset(uint64_t term);
   void ResetRandomizedElectionTimeout();
   void Hup(CampaignType type);
+  // Committed configuration changes not yet applied: a node must not campaign with them pending.
+  size_t UnappliedConfChanges() const;
   void Campaign(CampaignType type);
   VoteResult Poll(uint64_t from, raftpb::MessageType type, bool granted);
   void HandleVoteRequest(const raftpb::Message& m);
@@ -155,6 +163,9 @@ class Raft {
   ReadOnly read_only_;
   // ReadIndex requests that reached a leader before it committed an entry of its term; served once it has.
   std::vector<raftpb::Message> pending_reads_;
+  // Index of the newest configuration change in the log that may not be applied yet: a leader accepts a new one
+  // only once this is applied, so at most one change is in flight (single-member changes are safe only one at a time).
+  uint64_t pending_conf_index_ = 0;
   uint64_t lead_transferee_ = kNone;
   int election_elapsed_ = 0;   // ticks since the last election timeout reset (leader: since the last quorum check)
   int heartbeat_elapsed_ = 0;

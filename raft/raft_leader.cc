@@ -35,7 +35,21 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
                             lead_transferee_));
         return ErrProposalDropped();
       }
-      AppendEntries(std::vector<raftpb::Entry>(m.entries().begin(), m.entries().end()));
+      std::vector<raftpb::Entry> entries(m.entries().begin(), m.entries().end());
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].type() != raftpb::ENTRY_CONF_CHANGE) continue;
+        if (pending_conf_index_ > log_.applied()) {
+          // Another change is in flight: this one becomes a no-op entry, as etcd does, so the proposer's entry still
+          // commits (and it learns from applying it that nothing changed).
+          Log(absl::StrFormat("%d propose conf change ignored since pending unapplied configuration [index %d, "
+                              "applied %d]",
+                              id_, pending_conf_index_, log_.applied()));
+          entries[i] = raftpb::Entry();
+        } else {
+          pending_conf_index_ = log_.LastIndex() + i + 1;
+        }
+      }
+      AppendEntries(std::move(entries));
       BcastAppend();
       return absl::OkStatus();
     }

@@ -45,6 +45,20 @@ absl::Status RawNode::Propose(std::string data) {
   return raft_.Step(m);
 }
 
+absl::Status RawNode::ProposeConfChange(const raftpb::ConfChange& cc) {
+  if (cc.node_id() == kNone) return absl::InvalidArgumentError("raft: configuration change names no node");
+  if (!raftpb::ConfChangeType_IsValid(cc.type())) {
+    return absl::InvalidArgumentError(absl::StrCat("raft: unknown configuration change type ", cc.type()));
+  }
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_PROP);
+  m.set_from(raft_.id());
+  raftpb::Entry* e = m.add_entries();
+  e->set_type(raftpb::ENTRY_CONF_CHANGE);
+  e->set_data(cc.SerializeAsString());
+  return raft_.Step(m);
+}
+
 absl::Status RawNode::Step(const raftpb::Message& m) {
   if (!raftpb::MessageType_IsValid(m.type())) {
     return absl::InvalidArgumentError(absl::StrCat("raft: unknown message type ", static_cast<int>(m.type())));

@@ -53,6 +53,10 @@ class RawNode {
   absl::Status Campaign();
   // Proposes data for the log; fails with ErrProposalDropped if no leader is known or a transfer is under way.
   absl::Status Propose(std::string data);
+  // Proposes a configuration change (an ENTRY_CONF_CHANGE entry). When it is applied the driver must call
+  // ApplyConfChange. A change proposed while another is pending is turned into an empty entry by the leader.
+  absl::Status ProposeConfChange(const raftpb::ConfChange& cc);
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc) { return raft_.ApplyConfChange(cc); }
   // A message from a peer. Refuses local-only message types, messages addressed to another node, and malformed
   // messages, with an error and no state change.
   absl::Status Step(const raftpb::Message& m);

@@ -29,9 +29,36 @@ std::string Quote(const std::string& data) {
 
 }  // namespace
 
+std::string FormatConfChange(const raftpb::ConfChange& cc) {
+  const char* what = "?";
+  switch (cc.type()) {
+    case raftpb::CONF_CHANGE_ADD_NODE:
+      what = "add";
+      break;
+    case raftpb::CONF_CHANGE_REMOVE_NODE:
+      what = "remove";
+      break;
+    case raftpb::CONF_CHANGE_UPDATE_NODE:
+      what = "update";
+      break;
+    case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
+      what = "learner";
+      break;
+    default:
+      break;
+  }
+  return absl::StrCat(what, "=", cc.node_id());
+}
+
 std::string FormatEntry(const raftpb::Entry& e) {
-  const char* type = e.type() == raftpb::ENTRY_CONF_CHANGE ? "EntryConfChange" : "EntryNormal";
-  return absl::StrCat(e.term(), "/", e.index(), " ", type, " ", Quote(e.data()));
+  if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange cc;
+    if (cc.ParseFromString(e.data())) {
+      return absl::StrCat(e.term(), "/", e.index(), " EntryConfChange ", FormatConfChange(cc));
+    }
+    return absl::StrCat(e.term(), "/", e.index(), " EntryConfChange ", Quote(e.data()));
+  }
+  return absl::StrCat(e.term(), "/", e.index(), " EntryNormal ", Quote(e.data()));
 }
 
 std::string FormatEntries(const std::vector<raftpb::Entry>& entries) {

@@ -14,7 +14,9 @@
 
 namespace detcd::raft::rafttest {
 
-// `term/index EntryNormal "data"`
+// `learner=4`, `add=4`, `remove=4`, `update=4`
+std::string FormatConfChange(const raftpb::ConfChange& cc);
+// `term/index EntryNormal "data"`, `term/index EntryConfChange add=4`
 std::string FormatEntry(const raftpb::Entry& e);
 // `[e1, e2]`
 std::string FormatEntries(const std::vector<raftpb::Entry>& entries);

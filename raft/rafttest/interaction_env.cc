@@ -162,6 +162,25 @@ absl::Status InteractionEnv::Dispatch(const ScriptCommand& cmd) {
     const std::string& data = cmd.args[1].vals[0];
     return c == "propose" ? node->Propose(data) : node->ReadIndex(data);
   }
+  if (c == "propose-conf-change") {
+    // propose-conf-change ID add=N | remove=N | learner=N | update=N
+    static const std::pair<const char*, raftpb::ConfChangeType> kKinds[] = {
+        {"add", raftpb::CONF_CHANGE_ADD_NODE},
+        {"remove", raftpb::CONF_CHANGE_REMOVE_NODE},
+        {"learner", raftpb::CONF_CHANGE_ADD_LEARNER_NODE},
+        {"update", raftpb::CONF_CHANGE_UPDATE_NODE},
+    };
+    for (const auto& [key, type] : kKinds) {
+      ENV_ASSIGN_OR_RETURN(v, KeyValue(cmd, key, ""));
+      if (v.empty()) continue;
+      ENV_ASSIGN_OR_RETURN(target, ParseUint(v));
+      raftpb::ConfChange cc;
+      cc.set_type(type);
+      cc.set_node_id(target);
+      return node->ProposeConfChange(cc);
+    }
+    return absl::InvalidArgumentError("usage: propose-conf-change ID add=N|remove=N|learner=N|update=N");
+  }
   return absl::InvalidArgumentError(absl::StrCat("unknown command '", c, "'"));
 }
 
@@ -378,7 +397,17 @@ void InteractionEnv::PersistReady(uint64_t id, const Ready& rd) {
   if (rd.must_sync) n.synced_hard_state = n.storage->InitialHardState();
   for (const raftpb::Message& m : rd.messages) inbox_[m.to()].push_back(m);
   for (const raftpb::Entry& e : rd.committed_entries) {
-    if (!e.data().empty()) n.applied.push_back(e.data());
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      raftpb::ConfChange cc;
+      if (!cc.ParseFromString(e.data())) {
+        Line(absl::StrCat("undecodable configuration change at index ", e.index()));
+        continue;
+      }
+      Line(absl::StrCat("applying configuration change ", FormatConfChange(cc)));
+      n.raw->ApplyConfChange(cc);
+    } else if (!e.data().empty()) {
+      n.applied.push_back(e.data());
+    }
   }
   n.raw->Advance(rd);
 }

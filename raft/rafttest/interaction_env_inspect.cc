@@ -71,8 +71,13 @@ void InteractionEnv::PrintCuts() {
 
 void InteractionEnv::RaftState() {
   for (const auto& [id, n] : nodes_) {
-    const bool learner = std::find(n.config.learners.begin(), n.config.learners.end(), id) != n.config.learners.end();
-    const char* role = learner ? "(Non-Voter)" : "(Voter)";
+    // A running node's role is what its own configuration says now (it changes as configuration changes apply);
+    // a node that is down is shown with the configuration it started with.
+    const bool learner = n.raw != nullptr
+                             ? n.raw->raft().tracker().learners().count(id) > 0
+                             : std::find(n.config.learners.begin(), n.config.learners.end(), id) != n.config.learners.end();
+    const bool voter = n.raw != nullptr ? n.raw->raft().tracker().IsVoter(id) : !learner;
+    const char* role = voter ? "(Voter)" : learner ? "(Non-Voter)" : "(Non-Member)";
     if (n.raw == nullptr) {
       Line(absl::StrCat(id, ": down ", role));
       continue;

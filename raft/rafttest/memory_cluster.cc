@@ -1,5 +1,6 @@
 #include "raft/rafttest/memory_cluster.h"
 
+#include "absl/strings/str_cat.h"
 #include "raft/check.h"
 
 namespace detcd::raft::rafttest {
@@ -37,7 +38,14 @@ bool MemoryCluster::ProcessReady(uint64_t id) {
   if (rd.hard_state) st.SetHardState(*rd.hard_state);
   for (raftpb::Message& m : rd.messages) queue_.push_back(m);
   for (const raftpb::Entry& e : rd.committed_entries) {
-    if (!e.data().empty()) applied_[id].push_back(e.data());
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      raftpb::ConfChange cc;
+      DETCD_CHECK_MSG(cc.ParseFromString(e.data()), "undecodable configuration change in the log");
+      n.ApplyConfChange(cc);
+      applied_[id].push_back(absl::StrCat("conf:", cc.type(), ":", cc.node_id()));
+    } else if (!e.data().empty()) {
+      applied_[id].push_back(e.data());
+    }
   }
   n.Advance(rd);
   return true;
@@ -86,6 +94,12 @@ void MemoryCluster::Isolate(uint64_t id) {
   for (const auto& [other, node] : nodes_) {
     if (other != id) Cut(id, other);
   }
+}
+
+void MemoryCluster::Join(uint64_t id) {
+  storages_[id] = std::make_unique<MemoryStorage>();
+  applied_[id].clear();
+  Build(id);
 }
 
 void MemoryCluster::Restart(uint64_t id) {

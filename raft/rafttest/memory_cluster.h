@@ -46,6 +46,10 @@ class MemoryCluster {
   // Drops every queued message, e.g. to model loss.
   void DropQueued() { queue_.clear(); }
 
+  // Starts node `id` with an empty log, as a member joining an existing cluster does. Like every node it starts from
+  // the founding configuration (the one at index 0) and learns the rest by applying the log the leader sends it.
+  void Join(uint64_t id);
+
   // Loses the node's volatile state (anything not persisted stays lost) and rebuilds it from its storage.
   void Restart(uint64_t id);
 
