@@ -58,15 +58,15 @@ uint64_t RaftLog::FindConflictByTerm(uint64_t index, uint64_t term) const {
 }
 
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                                             const std::vector<raftpb::Entry>& entries) {
+                                             std::vector<raftpb::Entry> entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   const uint64_t last_new = prev_index + entries.size();
   const uint64_t conflict = FindConflict(entries);
   if (conflict != 0) {
     DETCD_CHECK_MSG(conflict > committed_,
                     absl::StrCat("entry ", conflict, " conflicts with committed entry (commit ", committed_, ")").c_str());
-    std::vector<raftpb::Entry> rest(entries.begin() + (conflict - (prev_index + 1)), entries.end());
-    Append(rest);
+    entries.erase(entries.begin(), entries.begin() + (conflict - (prev_index + 1)));
+    Append(std::move(entries));
   }
   CommitTo(std::min(leader_commit, last_new));
   return last_new;
@@ -87,15 +87,15 @@ std::optional<uint64_t> RaftLog::MaybeAppendTruncatingTail(uint64_t prev_index, 
   return MaybeAppend(prev_index, prev_term, leader_commit, entries);
 }
 
-uint64_t RaftLog::Append(const std::vector<raftpb::Entry>& entries) {
+uint64_t RaftLog::Append(std::vector<raftpb::Entry> entries) {
   if (entries.empty()) return LastIndex();
   DETCD_CHECK_MSG(entries[0].index() > committed_,
                   absl::StrCat("append at ", entries[0].index(), " would overwrite commit ", committed_).c_str());
-  TruncateAndAppend(entries);
+  TruncateAndAppend(std::move(entries));
   return LastIndex();
 }
 
-void RaftLog::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
+void RaftLog::TruncateAndAppend(std::vector<raftpb::Entry> entries) {
   const uint64_t after = entries[0].index();
   DETCD_CHECK_MSG(after <= LastIndex() + 1, absl::StrCat("gap: append at ", after, ", last ", LastIndex()).c_str());
   if (after == unstable_offset_ + unstable_.size()) {
@@ -107,9 +107,9 @@ void RaftLog::TruncateAndAppend(const std::vector<raftpb::Entry>& entries) {
   } else {
     unstable_.resize(after - unstable_offset_);
   }
-  for (const raftpb::Entry& e : entries) {
+  for (raftpb::Entry& e : entries) {
     DETCD_CHECK(e.index() == unstable_offset_ + unstable_.size());
-    unstable_.push_back(e);
+    unstable_.push_back(std::move(e));
   }
 }
 

@@ -46,14 +46,14 @@ class RaftLog {
   // any conflicting suffix, appends what is new, advances commit to min(leader_commit, last new index) and returns
   // that last new index. Returns nullopt if the log does not match at prev_index.
   std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                                      const std::vector<raftpb::Entry>& entries);
+                                      std::vector<raftpb::Entry> entries);
   // Test-only broken variant of MaybeAppend used to show the checkers catch it: truncates the log right after the
   // given entries even when nothing conflicts (so a stale, reordered append erases entries already acknowledged).
   std::optional<uint64_t> MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
                                                     const std::vector<raftpb::Entry>& entries);
 
   // Appends entries that follow on from some index in the log (truncating after it); returns the new last index.
-  uint64_t Append(const std::vector<raftpb::Entry>& entries);
+  uint64_t Append(std::vector<raftpb::Entry> entries);
 
   // First index in entries whose term conflicts with the log, or whose index is beyond it (a new entry); 0 if all
   // of them are already present.
@@ -83,7 +83,7 @@ class RaftLog {
   bool MaybeCommit(uint64_t max_index, uint64_t term);
 
  private:
-  void TruncateAndAppend(const std::vector<raftpb::Entry>& entries);
+  void TruncateAndAppend(std::vector<raftpb::Entry> entries);
   const raftpb::Entry* UnstableAt(uint64_t i) const;
 
   const Storage* storage_;

@@ -540,7 +540,7 @@ absl::Status Raft::HandleAppendEntries(const raftpb::Message& m) {
     const std::optional<uint64_t> last_new =
         config_.testing.truncate_on_stale_append
             ? log_.MaybeAppendTruncatingTail(m.index(), m.log_term(), m.commit(), entries)
-            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), entries);
+            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), std::move(entries));
     DETCD_CHECK(last_new.has_value());
     resp.set_index(*last_new);
     Send(std::move(resp));

@@ -229,7 +229,7 @@ void Raft::AppendEntries(std::vector<raftpb::Entry> entries) {
     e.set_term(term_);
     e.set_index(++index);
   }
-  log_.Append(entries);
+  log_.Append(std::move(entries));
   // The leader's own progress moves in OnEntriesStable, once these entries are durable here.
 }
 

@@ -36,7 +36,7 @@ bool MemoryCluster::ProcessReady(uint64_t id) {
   MemoryStorage& st = *storages_.at(id);
   st.Append(rd.entries);
   if (rd.hard_state) st.SetHardState(*rd.hard_state);
-  for (raftpb::Message& m : rd.messages) queue_.push_back(m);
+  for (raftpb::Message& m : rd.messages) queue_.push_back(std::move(m));
   for (const raftpb::Entry& e : rd.committed_entries) {
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
       raftpb::ConfChange cc;
