@@ -452,11 +452,20 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
   return absl::OkStatus();
 }
 
+// A request that reached us from a peer (peer messages are addressed; local ones are not). A follower forwards only
+// its own requests: forwarding others' again could bounce them between nodes with conflicting ideas of the leader
+// (which forged or corrupt messages can create) forever; one hop suffices, and the requester retries.
+bool Raft::ForwardedByPeer(const raftpb::Message& m) const { return m.to() != kNone; }
+
 absl::Status Raft::StepFollower(const raftpb::Message& m) {
   switch (m.type()) {
     case raftpb::MSG_PROP: {
       if (lead_ == kNone) {
         Log(absl::StrFormat("%d no leader at term %d; dropping proposal", id_, term_));
+        return ErrProposalDropped();
+      }
+      if (ForwardedByPeer(m)) {
+        Log(absl::StrFormat("%d is not the leader; dropping proposal forwarded by %d", id_, m.from()));
         return ErrProposalDropped();
       }
       raftpb::Message fwd = m;
@@ -473,7 +482,7 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
       lead_ = m.from();
       return HandleHeartbeat(m);
     case raftpb::MSG_TRANSFER_LEADER: {
-      if (lead_ == kNone) {
+      if (lead_ == kNone || ForwardedByPeer(m)) {
         Log(absl::StrFormat("%d no leader at term %d; dropping leader transfer msg", id_, term_));
         return absl::OkStatus();
       }
@@ -489,7 +498,7 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
       Hup(CampaignType::kTransfer);
       return absl::OkStatus();
     case raftpb::MSG_READ_INDEX: {
-      if (lead_ == kNone) {
+      if (lead_ == kNone || ForwardedByPeer(m)) {
         Log(absl::StrFormat("%d no leader at term %d; dropping read index", id_, term_));
         return ErrProposalDropped();
       }

@@ -130,6 +130,7 @@ class Raft {
   absl::Status StepLeader(const raftpb::Message& m);
   absl::Status StepCandidate(const raftpb::Message& m);
   absl::Status StepFollower(const raftpb::Message& m);
+  bool ForwardedByPeer(const raftpb::Message& m) const;
   absl::Status HandleAppendEntries(const raftpb::Message& m);
   absl::Status HandleHeartbeat(const raftpb::Message& m);
   void HandleAppendResponse(const raftpb::Message& m, Progress* pr);

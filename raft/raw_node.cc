@@ -71,10 +71,10 @@ absl::Status RawNode::Step(const raftpb::Message& m) {
     return absl::InvalidArgumentError(absl::StrCat("raft: message from invalid sender ", m.from()));
   }
   const raftpb::MessageType t = m.type();
-  if ((t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
-       t == raftpb::MSG_PRE_VOTE_RESP) &&
-      m.term() == 0) {
-    return absl::InvalidArgumentError("raft: vote message without a term");
+  // Only proposals and reads forwarded to the leader travel without a term; anything else with term 0 would be
+  // taken for a local message and skip the term rules.
+  if (m.term() == 0 && t != raftpb::MSG_PROP && t != raftpb::MSG_READ_INDEX) {
+    return absl::InvalidArgumentError("raft: message from a peer without a term");
   }
   if (IsResponseMessage(t) && !raft_.tracker().IsMember(m.from())) {
     return absl::NotFoundError("raft: cannot step as peer not found");

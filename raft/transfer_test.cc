@@ -131,17 +131,20 @@ TEST(TransferTest, RepeatedAndReplacedRequests) {
   EXPECT_EQ(msgs[0].to(), 2u);
 }
 
-// A follower forwards a transfer request to the leader, naming the transferee, not itself.
+// A follower forwards a transfer request made to it to the leader, naming the transferee, not itself; one forwarded
+// to it by a peer it drops (forwarding twice could bounce a request between confused nodes forever).
 TEST(TransferTest, FollowerForwardsRequestForTheNamedTransferee) {
   TestNode f(2, {1, 2, 3});
   ASSERT_TRUE(f.Step(Msg(1, 2, raftpb::MSG_HEARTBEAT, 1)).ok());
   f.TakeMsgs();
-  ASSERT_TRUE(f.Step(Msg(3, 2, raftpb::MSG_TRANSFER_LEADER)).ok());
+  ASSERT_TRUE(f.Step(Msg(3, kNone, raftpb::MSG_TRANSFER_LEADER)).ok());  // local: a request made at node 2
   const std::vector<Message> fwd = f.TakeMsgs();
   ASSERT_EQ(fwd.size(), 1u);
   EXPECT_EQ(fwd[0].type(), raftpb::MSG_TRANSFER_LEADER);
   EXPECT_EQ(fwd[0].to(), 1u);
   EXPECT_EQ(fwd[0].from(), 3u);
+  ASSERT_TRUE(f.Step(Msg(3, 2, raftpb::MSG_TRANSFER_LEADER, 1)).ok());
+  EXPECT_TRUE(f.TakeMsgs().empty());
 }
 
 TEST(TransferTest, EndToEndToUpToDateFollower) {
