@@ -19,7 +19,9 @@
 #include "raft/prng.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
+#include "api/scenario.pb.h"
 #include "sim/event_loop.h"
+#include "sim/sim_disk.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
 #include "sim/trace.h"
@@ -67,6 +69,11 @@ class Cluster {
   void Resume(uint64_t id);
   // The node's clock runs `factor` times as fast as real time (its ticks come every tick_us / factor).
   void SetDrift(uint64_t id, double factor);
+  // Disk faults: EIO on every write (or sync) while on; a full disk while on; one synced bit flipped (returns what
+  // was hit, or "" if the node's disk holds nothing synced there yet).
+  void SetDiskError(uint64_t id, bool on_sync, bool on);
+  void SetDiskFull(uint64_t id, bool on);
+  std::string FlipBit(uint64_t id, simpb::BitRot::Where where);
 
   int size() const { return static_cast<int>(nodes_.size()); }
   bool IsUp(uint64_t id) const { return node(id).raft != nullptr; }
@@ -84,6 +91,7 @@ class Cluster {
   struct Node {
     uint64_t id = 0;
     raft::MemoryStorage storage;            // the disk: survives a crash
+    SimDisk disk;
     std::unique_ptr<raft::RawNode> raft;    // null while crashed
     uint64_t incarnation = 0;               // bumped by every crash: events of an earlier life are ignored
     bool paused = false;

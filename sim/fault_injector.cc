@@ -117,6 +117,27 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       AfterDuration(fault, [this, id] { cluster_->SetDrift(id, 1.0); });
       break;
     }
+    case simpb::Fault::kDiskError: {
+      const uint64_t id = Resolve(fault.disk_error().target());
+      const bool on_sync = fault.disk_error().on_sync();
+      what = absl::StrCat("EIO on ", on_sync ? "syncs" : "writes", " of node ", id);
+      cluster_->SetDiskError(id, on_sync, true);
+      AfterDuration(fault, [this, id, on_sync] { cluster_->SetDiskError(id, on_sync, false); });
+      break;
+    }
+    case simpb::Fault::kDiskFull: {
+      const uint64_t id = Resolve(fault.disk_full().target());
+      what = absl::StrCat("disk of node ", id, " full");
+      cluster_->SetDiskFull(id, true);
+      AfterDuration(fault, [this, id] { cluster_->SetDiskFull(id, false); });
+      break;
+    }
+    case simpb::Fault::kBitRot: {
+      // Every bit-rot fault of a run hits one node, so that a quorum of disks stays sound.
+      if (rot_node_ == 0) rot_node_ = Resolve(fault.bit_rot().target());
+      what = absl::StrCat("bit rot on node ", rot_node_, ": ", cluster_->FlipBit(rot_node_, fault.bit_rot().where()));
+      break;
+    }
     case simpb::Fault::kHeal:
       what = "heal network";
       network_->Heal();
@@ -132,6 +153,9 @@ void FaultInjector::HealAll() {
   trace_->Record(loop_->Now(), "heal all");
   network_->Heal();
   for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster_->size()); ++id) {
+    cluster_->SetDiskError(id, /*on_sync=*/false, false);
+    cluster_->SetDiskError(id, /*on_sync=*/true, false);
+    cluster_->SetDiskFull(id, false);
     if (!cluster_->IsUp(id)) {
       cluster_->Restart(id);
     } else {

@@ -1,8 +1,8 @@
 // FaultInjector: turns a scenario's fault schedule into actions on the simulated cluster and network at their virtual
 // times — resolving "the leader" or "a random follower" at the moment a fault begins, and undoing each fault when its
-// duration ends. HealAll() ends every fault at once (the end of the fault phase): links heal, crashed nodes restart,
-// paused nodes resume, clocks run true; faults scheduled for later are ignored from then on. Every choice it makes
-// comes from the simulation's Prng.
+// duration ends. HealAll() ends every fault at once (the end of the fault phase): links heal, disks work again,
+// crashed nodes restart, paused nodes resume, clocks run true (a flipped bit stays flipped); faults scheduled for
+// later are ignored from then on. Every choice it makes comes from the simulation's Prng.
 #ifndef DETCD_SIM_FAULT_INJECTOR_H_
 #define DETCD_SIM_FAULT_INJECTOR_H_
 
@@ -40,6 +40,7 @@ class FaultInjector {
   Prng* prng_;
   Trace* trace_;
   bool healed_ = false;
+  uint64_t rot_node_ = 0;  // the one node bit-rot faults hit (0 until the first)
   int faults_begun_ = 0;
 };
 

@@ -248,6 +248,9 @@ void Validator::CheckDisk() {
     Error(Append(at, {d.has_sync_latency_min_us() ? "sync_latency_min_us" : "sync_latency_max_us", -1}),
           absl::StrCat("sync_latency_min_us (", lo, ") is greater than sync_latency_max_us (", hi, ")"));
   }
+  if (d.has_wal_segment_bytes() && (d.wal_segment_bytes() < 4096 || d.wal_segment_bytes() > (uint64_t{1} << 30))) {
+    Error(Append(at, {"wal_segment_bytes", -1}), absl::StrCat("must be in 4096..", uint64_t{1} << 30));
+  }
 }
 
 void Validator::CheckNodeId(const Path& path, uint64_t node) {
@@ -367,8 +370,21 @@ void Validator::CheckFault(int i) {
     case simpb::Fault::kHeal:
       if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by heal");
       break;
+    case simpb::Fault::kDiskError:
+      CheckTarget(Append(Append(at, {"disk_error", -1}), {"target", -1}), f.disk_error().target(),
+                  f.disk_error().has_target());
+      break;
+    case simpb::Fault::kDiskFull:
+      CheckTarget(Append(Append(at, {"disk_full", -1}), {"target", -1}), f.disk_full().target(),
+                  f.disk_full().has_target());
+      break;
+    case simpb::Fault::kBitRot:
+      CheckTarget(Append(Append(at, {"bit_rot", -1}), {"target", -1}), f.bit_rot().target(), f.bit_rot().has_target());
+      if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by bit_rot (a flipped bit stays)");
+      break;
     case simpb::Fault::KIND_NOT_SET:
-      Error(at, "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift or heal)");
+      Error(at, "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift, heal, "
+                "disk_error, disk_full or bit_rot)");
       break;
   }
 }
@@ -445,6 +461,10 @@ ScenarioConfig ApplyDefaults(const simpb::Scenario& s, const std::string& filena
 
   if (s.disk().has_sync_latency_min_us()) c.disk.sync_latency_min_us = s.disk().sync_latency_min_us();
   if (s.disk().has_sync_latency_max_us()) c.disk.sync_latency_max_us = s.disk().sync_latency_max_us();
+  c.disk.crash_loss = s.disk().crash_loss();
+  if (s.disk().has_wal_segment_bytes()) c.disk.wal_segment_bytes = s.disk().wal_segment_bytes();
+  if (s.disk().has_snapshot_count()) c.disk.snapshot_count = s.disk().snapshot_count();
+  if (s.disk().has_snapshot_catch_up_entries()) c.disk.snapshot_catch_up_entries = s.disk().snapshot_catch_up_entries();
 
   c.faults.assign(s.faults().begin(), s.faults().end());
 
@@ -599,11 +619,26 @@ std::string FaultSummary(const simpb::Fault& f) {
     case simpb::Fault::kHeal:
       what = "heal everything";
       break;
+    case simpb::Fault::kDiskError:
+      what = absl::StrCat("EIO on every ", f.disk_error().on_sync() ? "sync" : "write", " of ",
+                          TargetSummary(f.disk_error().target()), "'s disk");
+      break;
+    case simpb::Fault::kDiskFull:
+      what = absl::StrCat("disk of ", TargetSummary(f.disk_full().target()), " full");
+      break;
+    case simpb::Fault::kBitRot:
+      what = absl::StrCat("flip a synced bit in ",
+                          f.bit_rot().where() == simpb::BitRot::WAL        ? "the WAL"
+                          : f.bit_rot().where() == simpb::BitRot::SNAPSHOT ? "a snapshot"
+                                                                           : "the data",
+                          " of ", TargetSummary(f.bit_rot().target()));
+      break;
     case simpb::Fault::KIND_NOT_SET:
       what = "no fault";
       break;
   }
-  if (f.duration_ms() == 0 && f.kind_case() != simpb::Fault::kCrash && f.kind_case() != simpb::Fault::kHeal) {
+  if (f.duration_ms() == 0 && f.kind_case() != simpb::Fault::kCrash && f.kind_case() != simpb::Fault::kHeal &&
+      f.kind_case() != simpb::Fault::kBitRot) {
     absl::StrAppend(&what, " until the heal");
   }
   return absl::StrCat(when, ": ", what);

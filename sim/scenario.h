@@ -37,6 +37,10 @@ struct WorkloadSettings {
 struct DiskSettings {
   int64_t sync_latency_min_us = 100;
   int64_t sync_latency_max_us = 2'000;
+  simpb::CrashLoss crash_loss = simpb::CRASH_LOSS_UNSPECIFIED;  // unspecified: the seed picks at each crash
+  uint64_t wal_segment_bytes = 64 * 1024;
+  uint64_t snapshot_count = 1'000;
+  uint64_t snapshot_catch_up_entries = 100;
 };
 
 struct SwarmSettings {

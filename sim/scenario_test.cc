@@ -113,9 +113,13 @@ TEST(ScenarioTest, DefaultsForAMinimalFile) {
   EXPECT_EQ(c->network.drop_probability, 0);
   EXPECT_EQ(c->disk.sync_latency_min_us, 100);
   EXPECT_EQ(c->disk.sync_latency_max_us, 2000);
+  EXPECT_EQ(c->disk.crash_loss, simpb::CRASH_LOSS_UNSPECIFIED);
+  EXPECT_EQ(c->disk.wal_segment_bytes, 64u * 1024);
+  EXPECT_EQ(c->disk.snapshot_count, 1000u);
+  EXPECT_EQ(c->disk.snapshot_catch_up_entries, 100u);
   EXPECT_TRUE(c->faults.empty());
   EXPECT_FALSE(c->swarm.enabled);
-  EXPECT_EQ(c->swarm.kinds.size(), 8u);  // all kinds
+  EXPECT_EQ(c->swarm.kinds.size(), 11u);  // all kinds
 }
 
 TEST(ScenarioTest, ExplicitFalseAndZeroAreNotDefaults) {

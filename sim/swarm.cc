@@ -23,7 +23,11 @@ bool Possible(simpb::FaultKind kind, int nodes) {
     case simpb::CRASH:
     case simpb::PAUSE:
     case simpb::CLOCK_DRIFT:
+    case simpb::DISK_ERROR:
+    case simpb::DISK_FULL:
       return nodes >= 1;
+    case simpb::BIT_ROT:
+      return nodes >= 3;  // the rotten node may never start again: the others must still form a quorum
     default:
       return false;
   }
@@ -139,6 +143,18 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       f.mutable_clock_drift()->set_factor(kFactors[prng->Uniform(4)]);
       break;
     }
+    case simpb::DISK_ERROR:
+      RandomTarget(f.mutable_disk_error()->mutable_target(), nodes, prng);
+      f.mutable_disk_error()->set_on_sync(prng->Chance(0.5));
+      break;
+    case simpb::DISK_FULL:
+      RandomTarget(f.mutable_disk_full()->mutable_target(), nodes, prng);
+      break;
+    case simpb::BIT_ROT:
+      f.set_duration_ms(0);
+      RandomTarget(f.mutable_bit_rot()->mutable_target(), nodes, prng);
+      f.mutable_bit_rot()->set_where(simpb::BitRot::ANY);
+      break;
     default:
       DETCD_CHECK_MSG(false, "unknown fault kind");
   }

@@ -77,9 +77,10 @@ TEST(SwarmTest, FaultsAreValidBoundedAndSorted) {
         EXPECT_LE(EndMs(f), duration_ms) << "a swarm fault ends inside the fault phase";
         if (nodes < 3) {
           EXPECT_FALSE(f.has_bridge());
+          EXPECT_FALSE(f.has_bit_rot()) << "bit rot needs a quorum of sound disks besides the rotten one";
         }
         if (nodes < 2) {
-          EXPECT_TRUE(f.has_crash() || f.has_pause() || f.has_clock_drift());
+          EXPECT_TRUE(f.has_crash() || f.has_pause() || f.has_clock_drift() || f.has_disk_error() || f.has_disk_full());
         }
         // Concurrency: faults still in effect when this one starts.
         std::vector<simpb::Fault> still;
