@@ -59,11 +59,35 @@ void RaftChecker::ObservePersisted(uint64_t node, const std::vector<raftpb::Entr
   }
 }
 
+bool RaftChecker::CheckSnapshotPoint(uint64_t node, uint64_t index, uint64_t term, const char* when) {
+  if (index == 0) return true;
+  if (index > committed_.size()) {
+    Fail("state-machine-safety", absl::StrCat("node ", node, " ", when, " a snapshot at index ", index,
+                                              " beyond the committed log (", committed_.size(), ")"));
+    return false;
+  }
+  if (committed_[index - 1].first != term) {
+    Fail("state-machine-safety", absl::StrCat("node ", node, " ", when, " a snapshot at index ", index, " term ", term,
+                                              " but the committed entry there has term ", committed_[index - 1].first));
+    return false;
+  }
+  return true;
+}
+
+void RaftChecker::ObserveSnapshot(uint64_t node, uint64_t index, uint64_t term) {
+  if (!CheckSnapshotPoint(node, index, term, "persisted")) return;
+  std::vector<uint64_t>& chain = durable_chain_[node];
+  chain.assign(committed_chain_.begin(), committed_chain_.begin() + static_cast<std::ptrdiff_t>(index) + 1);
+}
+
 void RaftChecker::ObserveRestart(uint64_t node, const raftpb::HardState& hs,
                                  const std::vector<raftpb::Entry>& durable_log) {
+  DETCD_CHECK_MSG(!durable_log.empty(), "a durable log always has its dummy entry");
+  const uint64_t snap_index = durable_log[0].index();
+  if (!CheckSnapshotPoint(node, snap_index, durable_log[0].term(), "restarted from")) return;
   std::vector<uint64_t>& chain = durable_chain_[node];
-  chain.assign(1, 0);
-  DETCD_CHECK_MSG(!durable_log.empty() && durable_log[0].index() == 0, "compacted logs are not checked yet");
+  // Up to the snapshot the log is the committed one (just checked); the entries after it are chained on.
+  chain.assign(committed_chain_.begin(), committed_chain_.begin() + static_cast<std::ptrdiff_t>(snap_index) + 1);
   for (size_t i = 1; i < durable_log.size(); ++i) chain.push_back(ChainDigest(chain.back(), durable_log[i]));
   const uint64_t last = chain.size() - 1;
   if (hs.commit() > last) {

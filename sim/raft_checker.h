@@ -43,8 +43,12 @@ class RaftChecker {
   void ObserveApply(uint64_t node, const raftpb::Entry& entry);
   // A node made these entries durable (they replace its durable log from entries[0].index() on).
   void ObservePersisted(uint64_t node, const std::vector<raftpb::Entry>& appended);
-  // A node restarted from its durable state; durable_log[0] is the storage's dummy entry (compaction point).
+  // A node restarted from its durable state; durable_log[0] is the storage's dummy entry (compaction point: the
+  // index and term of its snapshot, 0/0 without one).
   void ObserveRestart(uint64_t node, const raftpb::HardState& hs, const std::vector<raftpb::Entry>& durable_log);
+  // A node made a snapshot durable (its own, or one a leader sent): its durable log now starts after (index, term),
+  // and everything up to there must be the committed log.
+  void ObserveSnapshot(uint64_t node, uint64_t index, uint64_t term);
   // Raft refused a message from a peer as a protocol violation (a correct peer never sends one).
   void ObserveStepError(uint64_t node, const raftpb::Message& m, const std::string& error);
 
@@ -57,6 +61,8 @@ class RaftChecker {
 
  private:
   void Fail(const std::string& checker, const std::string& detail);
+  // A snapshot at (index, term) must stand on the committed log; fails and returns false otherwise.
+  bool CheckSnapshotPoint(uint64_t node, uint64_t index, uint64_t term, const char* when);
   // Chain digest of the node's log (durable prefix + unstable tail) at index i; nullopt if the log is shorter.
   std::optional<uint64_t> ChainAt(uint64_t node, const raft::RaftLog& log, uint64_t i) const;
   void RecordChain(uint64_t index, uint64_t term, uint64_t chain, uint64_t node);

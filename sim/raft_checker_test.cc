@@ -119,6 +119,37 @@ TEST(RaftCheckerTest, RestartWithLostCommittedEntries) {
   EXPECT_EQ(c.violation()->checker, "durability");
 }
 
+TEST(RaftCheckerTest, RestartFromASnapshotOnTheCommittedLog) {
+  RaftChecker c;
+  FakeNode a;
+  a.Persist(c, 1, {E(1, 1, "x"), E(2, 1, "y"), E(3, 2, "z")}, 3);
+  c.ObserveCommit(1, *a.log);
+  c.ObserveSnapshot(1, 2, 1);
+  // Restart: snapshot at 2 (term 1), then entry 3.
+  c.ObserveRestart(1, raftpb::HardState(), {E(2, 1), E(3, 2, "z")});
+  EXPECT_TRUE(c.ok()) << c.violation()->detail;
+}
+
+TEST(RaftCheckerTest, SnapshotThatDisagreesWithTheCommittedLog) {
+  RaftChecker c;
+  FakeNode a;
+  a.Persist(c, 1, {E(1, 1, "x"), E(2, 1, "y")}, 2);
+  c.ObserveCommit(1, *a.log);
+  c.ObserveSnapshot(2, 2, 3);  // term 3 at index 2: never committed
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.violation()->checker, "state-machine-safety");
+}
+
+TEST(RaftCheckerTest, SnapshotBeyondTheCommittedLog) {
+  RaftChecker c;
+  FakeNode a;
+  a.Persist(c, 1, {E(1, 1, "x")}, 1);
+  c.ObserveCommit(1, *a.log);
+  c.ObserveRestart(2, raftpb::HardState(), {E(5, 1)});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.violation()->checker, "state-machine-safety");
+}
+
 TEST(RaftCheckerTest, ProtocolErrorIsAViolation) {
   RaftChecker c;
   raftpb::Message m;
