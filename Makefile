@@ -3,7 +3,7 @@ BAZEL ?= bazel
 SEEDS ?= 200
 SCENARIOS ?= $(sort $(wildcard testdata/scenarios/*.textproto))
 
-.PHONY: deps build test sim bench clean
+.PHONY: deps build test sim fuzz bench clean
 
 deps:
 	@tools/ensure-packages.sh
@@ -19,6 +19,12 @@ test: deps
 sim: deps
 	$(BAZEL) build //cmd:detcd-sim
 	@tools/run-sim.sh "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
+
+# Every fuzz target (//fuzz) with libFuzzer + ASan + UBSan for FUZZ_SECONDS each (default 60), from its kept corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@tools/ensure-packages.sh clang libclang-rt-14-dev
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
 
 bench: deps
 	$(BAZEL) run -c opt //raft:raft_bench
