@@ -1,0 +1,181 @@
+#include "storage/posix_disk.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace detcd::storage {
+
+namespace {
+
+absl::Status Errno(absl::string_view call, const std::string& path) {
+  const int e = errno;
+  std::string msg = absl::StrCat(call, " ", path, ": ", std::strerror(e));
+  if (e == ENOSPC) return absl::ResourceExhaustedError(msg);
+  if (e == ENOENT) return absl::NotFoundError(msg);
+  if (e == EEXIST) return absl::AlreadyExistsError(msg);
+  return absl::InternalError(msg);
+}
+
+class PosixFile final : public File {
+ public:
+  PosixFile(int fd, uint64_t offset, std::string path) : fd_(fd), offset_(offset), path_(std::move(path)) {}
+  ~PosixFile() override { close(fd_); }
+
+  absl::Status Append(absl::string_view data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset_ + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write", path_);
+      }
+      done += static_cast<size_t>(n);
+    }
+    offset_ += data.size();
+    return absl::OkStatus();
+  }
+  absl::Status Sync() override {
+    if (fdatasync(fd_) != 0) return Errno("fdatasync", path_);
+    return absl::OkStatus();
+  }
+  absl::Status Preallocate(uint64_t size) override {
+    const int rc = posix_fallocate(fd_, 0, static_cast<off_t>(size));
+    if (rc != 0) {
+      errno = rc;
+      return Errno("fallocate", path_);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Truncate(uint64_t size) override {
+    if (ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("ftruncate", path_);
+    offset_ = size;
+    return absl::OkStatus();
+  }
+  uint64_t offset() const override { return offset_; }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  std::string path_;
+};
+
+class PosixLock final : public DirLock {
+ public:
+  explicit PosixLock(int fd) : fd_(fd) {}
+  ~PosixLock() override { close(fd_); }  // closing the descriptor releases the flock
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<File>> PosixDisk::Create(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create", path);
+  return std::unique_ptr<File>(new PosixFile(fd, 0, path));
+}
+
+absl::StatusOr<std::unique_ptr<File>> PosixDisk::OpenAt(const std::string& path, uint64_t offset) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  return std::unique_ptr<File>(new PosixFile(fd, offset, path));
+}
+
+absl::StatusOr<std::string> PosixDisk::Read(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status s = Errno("read", path);
+      close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+absl::StatusOr<uint64_t> PosixDisk::Size(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Errno("stat", path);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+bool PosixDisk::Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+absl::Status PosixDisk::Rename(const std::string& from, const std::string& to) {
+  if (rename(from.c_str(), to.c_str()) != 0) return Errno("rename", from + " -> " + to);
+  return absl::OkStatus();
+}
+
+absl::Status PosixDisk::Remove(const std::string& path) {
+  if (unlink(path.c_str()) != 0) return Errno("remove", path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> PosixDisk::List(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return Errno("opendir", dir);
+  std::vector<std::string> out;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") out.push_back(name);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status PosixDisk::MkdirAll(const std::string& dir) {
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    const std::string prefix = dir.substr(0, pos);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) return Errno("mkdir", prefix);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PosixDisk::SyncDir(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", dir);
+  const int rc = fsync(fd);
+  absl::Status s = rc == 0 ? absl::OkStatus() : Errno("fsync", dir);
+  close(fd);
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<DirLock>> PosixDisk::Lock(const std::string& dir) {
+  const std::string path = JoinPath(dir, ".lock");
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("open", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const bool busy = errno == EWOULDBLOCK;
+    absl::Status s = busy ? absl::FailedPreconditionError(
+                                absl::StrCat("data directory ", dir, " is locked by another process"))
+                          : Errno("flock", path);
+    close(fd);
+    return s;
+  }
+  return std::unique_ptr<DirLock>(new PosixLock(fd));
+}
+
+}  // namespace detcd::storage

@@ -1,0 +1,90 @@
+// Wal: a node's write-ahead log — Raft entries and hard states appended as CRC-protected records to segment files
+// "<seq:016x>-<first index:016x>.wal" in one directory, each preallocated to the segment size. Writes are buffered by
+// Save and made durable by Sync (one fdatasync for everything saved since the last: group commit). A new segment is
+// written under a temporary name, synced and renamed, and the directory synced.
+// Recovery (Open) replays every segment: a torn last record of the last segment (a crash mid-write) is cut off;
+// anything else that does not decode — a bad checksum, a torn record before the end, a missing segment, a gap in the
+// entries — refuses to open with an error naming the file and the byte offset. It never drops a record that may have
+// been synced. After any write or sync error every later call fails: an fsync is never retried.
+#ifndef DETCD_STORAGE_WAL_H_
+#define DETCD_STORAGE_WAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/raft.pb.h"
+#include "storage/disk.h"
+
+namespace detcd::storage {
+
+struct WalOptions {
+  uint64_t segment_bytes = 64ull << 20;  // etcd's segment size
+};
+
+struct WalStats {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t syncs = 0;
+  uint64_t segments = 0;
+};
+
+class Wal;
+
+// What Open found on disk.
+struct WalRecovered {
+  std::unique_ptr<Wal> wal;  // positioned to append after the last good record
+  raftpb::HardState hard_state;
+  std::vector<raftpb::Entry> entries;  // contiguous; a later record for index i replaced everything from i on
+  bool torn_tail = false;              // a torn last record was cut off (crash mid-write)
+  std::string torn_detail;             // which file, offset and why
+};
+
+class Wal {
+ public:
+  ~Wal();
+  // True if dir holds WAL segments.
+  static bool Exists(Disk* disk, const std::string& dir);
+  // A new WAL in dir (created if missing; must hold no segment) for member_id. Locks dir.
+  static absl::StatusOr<std::unique_ptr<Wal>> Create(Disk* disk, const std::string& dir, uint64_t member_id,
+                                                     const WalOptions& options);
+  // Recovers the WAL in dir. Locks dir. Errors: "wal: <file> at offset <n>: <reason>", "... is locked ...".
+  static absl::StatusOr<WalRecovered> Open(Disk* disk, const std::string& dir, uint64_t member_id,
+                                           const WalOptions& options);
+
+  // Buffers hard state (if not null; written after the entries) and entries, writing them to the current segment,
+  // rolling to a new segment when it is full. Not durable until Sync().
+  absl::Status Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries);
+  absl::Status Sync();
+
+  const WalStats& stats() const { return stats_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Wal(Disk* disk, std::string dir, uint64_t member_id, const WalOptions& options);
+  absl::Status Fail(absl::Status s);
+  absl::Status StartSegment(uint64_t seq, uint64_t first_index);
+  absl::Status WriteRecords(const std::string& bytes);
+
+  Disk* disk_;
+  std::string dir_;
+  uint64_t member_id_;
+  WalOptions options_;
+  std::unique_ptr<DirLock> lock_;
+  std::unique_ptr<File> file_;
+  uint64_t seq_ = 0;
+  uint64_t last_index_ = 0;
+  absl::Status error_;  // sticky
+  WalStats stats_;
+};
+
+// Segment file name for (seq, first index), and its parse (false if name is not a segment name).
+std::string SegmentName(uint64_t seq, uint64_t first_index);
+bool ParseSegmentName(const std::string& name, uint64_t* seq, uint64_t* first_index);
+
+}  // namespace detcd::storage
+
+#endif  // DETCD_STORAGE_WAL_H_

@@ -1,0 +1,109 @@
+#include "storage/wal_record.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "storage/crc32c.h"
+
+namespace detcd::storage {
+
+namespace {
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+size_t Padded(size_t n) { return (n + 7) & ~size_t{7}; }
+
+bool AllZero(absl::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c == '\0'; }); }
+
+// True if some whole sector overlapping [begin, end) of buf is all zeros: part of the record never reached the disk.
+bool HasZeroSector(absl::string_view buf, size_t begin, size_t end) {
+  for (size_t s = begin / kSectorBytes * kSectorBytes; s < end; s += kSectorBytes) {
+    const size_t e = std::min(s + kSectorBytes, buf.size());
+    if (s >= e) break;
+    if (AllZero(buf.substr(s, e - s))) return true;
+  }
+  return false;
+}
+
+uint32_t PayloadCrc(uint8_t type, absl::string_view payload) {
+  const char t = static_cast<char>(type);
+  return Crc32cExtend(Crc32cExtend(0, &t, 1), payload.data(), payload.size());
+}
+
+}  // namespace
+
+void EncodeRecord(RecordType type, absl::string_view payload, std::string* out) {
+  const size_t start = out->size();
+  PutU32(out, static_cast<uint32_t>(payload.size()));
+  out->push_back(static_cast<char>(type));
+  out->append(3, '\0');
+  PutU32(out, PayloadCrc(static_cast<uint8_t>(type), payload));
+  PutU32(out, Crc32cExtend(0, out->data() + start, 12));
+  out->append(payload.data(), payload.size());
+  out->append(Padded(payload.size()) - payload.size(), '\0');
+}
+
+DecodedRecord DecodeRecord(absl::string_view buf, size_t offset) {
+  DecodedRecord r;
+  if (offset >= buf.size()) return r;  // kEnd
+  const absl::string_view rest = buf.substr(offset);
+  if (rest.size() < kRecordHeaderBytes) {
+    if (AllZero(rest)) return r;
+    r.kind = DecodedRecord::Kind::kTorn;
+    r.reason = "record header cut short by the end of the file";
+    return r;
+  }
+  const absl::string_view header = rest.substr(0, kRecordHeaderBytes);
+  if (AllZero(header)) return r;  // preallocated space: the end of what was written
+  const uint32_t length = GetU32(header.data());
+  const uint8_t type = static_cast<uint8_t>(header[4]);
+  const uint32_t payload_crc = GetU32(header.data() + 8);
+  if (GetU32(header.data() + 12) != Crc32cExtend(0, header.data(), 12)) {
+    if (HasZeroSector(buf, offset, offset + kRecordHeaderBytes)) {
+      r.kind = DecodedRecord::Kind::kTorn;
+      r.reason = "record header partly unwritten";
+    } else {
+      r.kind = DecodedRecord::Kind::kCorrupt;
+      r.reason = "record header checksum mismatch";
+    }
+    return r;
+  }
+  if (type < static_cast<uint8_t>(RecordType::kMetadata) || type > static_cast<uint8_t>(RecordType::kSnapshot) ||
+      header[5] != 0 || header[6] != 0 || header[7] != 0 || length > kMaxRecordPayloadBytes) {
+    r.kind = DecodedRecord::Kind::kCorrupt;
+    r.reason = absl::StrCat("invalid record header (type ", type, ", length ", length, ")");
+    return r;
+  }
+  const size_t total = kRecordHeaderBytes + Padded(length);
+  if (rest.size() < total) {
+    r.kind = DecodedRecord::Kind::kTorn;
+    r.reason = absl::StrCat("record of ", length, " bytes cut short by the end of the file");
+    return r;
+  }
+  const absl::string_view payload = rest.substr(kRecordHeaderBytes, length);
+  if (PayloadCrc(type, payload) != payload_crc) {
+    if (HasZeroSector(buf, offset, offset + total)) {
+      r.kind = DecodedRecord::Kind::kTorn;
+      r.reason = "record partly unwritten (a sector of zeros)";
+    } else {
+      r.kind = DecodedRecord::Kind::kCorrupt;
+      r.reason = "record checksum mismatch";
+    }
+    return r;
+  }
+  r.kind = DecodedRecord::Kind::kRecord;
+  r.type = static_cast<RecordType>(type);
+  r.payload = payload;
+  r.next_offset = offset + total;
+  return r;
+}
+
+}  // namespace detcd::storage
