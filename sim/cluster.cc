@@ -28,15 +28,48 @@ const Cluster::Node& Cluster::node(uint64_t id) const {
   return *nodes_[id - 1];
 }
 
+namespace {
+constexpr char kWalDir[] = "/data/member/wal";
+}  // namespace
+
 void Cluster::Start() {
   for (auto& n : nodes_) {
-    Build(*n);
+    DETCD_CHECK_MSG(Build(*n), "a node could not start on a fresh disk");
     // Clocks start out of phase, as real ones do.
     ScheduleTick(n->id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.tick_us))));
   }
 }
 
-void Cluster::Build(Node& n) {
+bool Cluster::Build(Node& n) {
+  storage::WalOptions wal_options;
+  wal_options.segment_bytes = options_.wal_segment_bytes;
+  n.storage = raft::MemoryStorage();
+  if (!storage::Wal::Exists(&n.disk, kWalDir)) {
+    auto wal = storage::Wal::Create(&n.disk, kWalDir, n.id, wal_options);
+    if (!wal.ok()) {
+      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " cannot start: ", wal.status().message()));
+      return false;
+    }
+    n.wal = std::move(*wal);
+  } else {
+    auto recovered = storage::Wal::Open(&n.disk, kWalDir, n.id, wal_options);
+    if (!recovered.ok()) {
+      const bool corrupt = recovered.status().code() == absl::StatusCode::kDataLoss;
+      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, corrupt ? " refuses to start: " : " cannot start: ",
+                                                recovered.status().message()));
+      if (corrupt) {
+        n.refused = true;
+        ++refusals_;
+      }
+      return false;
+    }
+    if (recovered->torn_tail) {
+      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " cut a torn WAL tail: ", recovered->torn_detail));
+    }
+    n.wal = std::move(recovered->wal);
+    n.storage.Append(recovered->entries);
+    n.storage.SetHardState(recovered->hard_state);
+  }
   raft::Config c;
   c.id = n.id;
   for (int i = 1; i <= options_.nodes; ++i) c.peers.push_back(static_cast<uint64_t>(i));
@@ -54,6 +87,7 @@ void Cluster::Build(Node& n) {
   n.ready_in_flight = false;
   n.last_soft = n.raft->raft().soft_state();
   n.last_term = n.raft->raft().term();
+  return true;
 }
 
 void Cluster::ScheduleTick(uint64_t id, int64_t delay_us) {
@@ -121,6 +155,13 @@ void Cluster::Pump(Node& n) {
     Observe(n);
     if (!n.raft->HasReady()) return;
     raft::Ready rd = n.raft->GetReady();
+    // Write to the WAL now (the page cache); the sync below is what makes it durable.
+    if (rd.hard_state || !rd.entries.empty()) {
+      if (absl::Status s = n.wal->Save(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries); !s.ok()) {
+        DieOfDiskError(n, s);
+        return;
+      }
+    }
     if (options_.leader_sends_before_persist && n.raft->raft().state() == raft::StateType::kLeader) {
       // Appends and heartbeats need nothing durable here first: the leader counts itself only after its sync.
       std::vector<raftpb::Message> early, late;
@@ -148,6 +189,12 @@ void Cluster::FinishReady(uint64_t id, uint64_t incarnation, raft::Ready rd) {
   Node& n = node(id);
   if (n.incarnation != incarnation || !n.raft) return;  // the node crashed before its sync finished: all lost
   // 1. durable. The disk finishes a write even while the process is stopped.
+  if (rd.must_sync) {
+    if (absl::Status s = n.wal->Sync(); !s.ok()) {
+      DieOfDiskError(n, s);
+      return;
+    }
+  }
   if (!rd.entries.empty()) {
     n.storage.Append(rd.entries);
     checker_->ObservePersisted(id, rd.entries);
@@ -180,27 +227,50 @@ void Cluster::CompleteReady(Node& n, raft::Ready rd) {
   Pump(n);
 }
 
-void Cluster::Crash(uint64_t id) {
-  Node& n = node(id);
-  if (!n.raft) return;
-  trace_->Record(loop_->Now(), absl::StrCat("crash node ", id));
+void Cluster::PowerOff(Node& n) {
   n.raft.reset();
+  n.wal.reset();
   ++n.incarnation;
   n.paused = false;
   n.drift = 1.0;
   n.inbox.clear();
   n.ready_in_flight = false;
   n.synced_while_paused.reset();
+  simpb::CrashLoss loss = options_.crash_loss;
+  if (loss == simpb::CRASH_LOSS_UNSPECIFIED) loss = static_cast<simpb::CrashLoss>(prng_->Range(1, 3));
+  n.disk.Crash(loss == simpb::TORN_PREFIX      ? CrashLoss::kTornPrefix
+               : loss == simpb::RANDOM_SECTORS ? CrashLoss::kRandomSectors
+                                               : CrashLoss::kAll,
+               prng_);
+}
+
+void Cluster::Crash(uint64_t id) {
+  Node& n = node(id);
+  if (!n.raft) return;
+  trace_->Record(loop_->Now(), absl::StrCat("crash node ", id));
+  PowerOff(n);
   ++crashes_;
+}
+
+void Cluster::DieOfDiskError(Node& n, const absl::Status& error) {
+  trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " dies of a disk error: ", error.message()));
+  PowerOff(n);
+  ++disk_deaths_;
+  const uint64_t id = n.id;
+  loop_->ScheduleAfter(options_.supervisor_restart_us, [this, id] { Restart(id); });
 }
 
 void Cluster::Restart(uint64_t id) {
   Node& n = node(id);
-  if (n.raft) return;
+  if (n.raft || n.refused) return;
   trace_->Record(loop_->Now(), absl::StrCat("restart node ", id));
+  if (!Build(n)) {
+    // Not corrupt, just failing (a disk error): the supervisor tries again later.
+    if (!n.refused) loop_->ScheduleAfter(options_.supervisor_restart_us, [this, id] { Restart(id); });
+    return;
+  }
   checker_->SetTime(loop_->Now());
   checker_->ObserveRestart(id, n.storage.InitialHardState(), n.storage.all_entries());
-  Build(n);
   ScheduleTick(id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.tick_us))));
   Pump(n);
 }

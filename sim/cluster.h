@@ -1,6 +1,8 @@
-// Cluster: drives N Raft nodes through the Ready contract inside the simulator. Each node has a MemoryStorage that
-// stands for its disk (it survives crashes); a Ready's entries and hard state reach it only after a simulated sync
-// latency, and a crash before then loses them. Messages go through the simulated Network; ticks come from each
+// Cluster: drives N Raft nodes through the Ready contract inside the simulator. Each node has a simulated disk
+// (SimDisk) holding its WAL: a Ready's entries and hard state are written to the WAL at once and synced after a
+// simulated sync latency; a crash before then loses them (wholly, torn or out of order). A restart recovers from the
+// WAL alone; a node whose WAL is corrupt refuses to start. A disk error kills the node, and its supervisor restarts
+// it. Messages go through the simulated Network; ticks come from each
 // node's own (possibly drifting) clock. Nodes can crash, restart, pause and resume. After every event it reports
 // what it sees to the RaftChecker. It decides nothing by itself that the seed does not decide.
 #ifndef DETCD_SIM_CLUSTER_H_
@@ -22,6 +24,7 @@
 #include "api/scenario.pb.h"
 #include "sim/event_loop.h"
 #include "sim/sim_disk.h"
+#include "storage/wal.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
 #include "sim/trace.h"
@@ -41,6 +44,11 @@ struct ClusterOptions {
   int64_t sync_latency_max_us = 2'000;
   // A leader sends its appends and heartbeats before its own sync completes (thesis §10.2.1).
   bool leader_sends_before_persist = true;
+  // What a power loss does to unsynced writes; unspecified = the seed picks at each crash.
+  simpb::CrashLoss crash_loss = simpb::CRASH_LOSS_UNSPECIFIED;
+  uint64_t wal_segment_bytes = 64 * 1024;
+  // A node that died of a disk error is restarted by its supervisor after this long.
+  int64_t supervisor_restart_us = 1'000'000;
   raft::TestingKnobs testing;
 };
 
@@ -78,6 +86,10 @@ class Cluster {
   int size() const { return static_cast<int>(nodes_.size()); }
   bool IsUp(uint64_t id) const { return node(id).raft != nullptr; }
   bool IsPaused(uint64_t id) const { return node(id).paused; }
+  // The node found its data corrupt and refuses to start, for good (an operator must rebuild it).
+  bool IsRefused(uint64_t id) const { return node(id).refused; }
+  int refusals() const { return refusals_; }
+  int disk_deaths() const { return disk_deaths_; }
   // The leader of the highest term among running nodes, or 0.
   uint64_t Leader() const;
   // What a node believes about the leader (0 if down or unknown).
@@ -90,8 +102,10 @@ class Cluster {
  private:
   struct Node {
     uint64_t id = 0;
-    raft::MemoryStorage storage;            // the disk: survives a crash
-    SimDisk disk;
+    SimDisk disk;                           // survives crashes: the WAL lives here
+    std::unique_ptr<storage::Wal> wal;      // null while down
+    raft::MemoryStorage storage;            // Raft's view of the durable log, rebuilt from the WAL at every start
+    bool refused = false;                   // its WAL is corrupt: it will not start again
     std::unique_ptr<raft::RawNode> raft;    // null while crashed
     uint64_t incarnation = 0;               // bumped by every crash: events of an earlier life are ignored
     bool paused = false;
@@ -106,7 +120,13 @@ class Cluster {
 
   Node& node(uint64_t id);
   const Node& node(uint64_t id) const;
-  void Build(Node& n);
+  // Opens (or, the first time, creates) the node's WAL and builds its Raft from it. Returns false if the node
+  // cannot start: it stays down (for good if its data is corrupt).
+  bool Build(Node& n);
+  // The node loses power: its process and every unsynced write (as the crash-loss mode says).
+  void PowerOff(Node& n);
+  // A disk write or sync failed: the node dies (an fsync is never retried) and its supervisor restarts it later.
+  void DieOfDiskError(Node& n, const absl::Status& error);
   void ScheduleTick(uint64_t id, int64_t delay_us);
   void OnTick(uint64_t id, uint64_t incarnation);
   void StepMessage(Node& n, const raftpb::Message& m);
@@ -126,6 +146,8 @@ class Cluster {
   ApplyFn on_apply_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index id - 1
   int crashes_ = 0;
+  int refusals_ = 0;
+  int disk_deaths_ = 0;
 };
 
 }  // namespace detcd::sim

@@ -32,6 +32,8 @@ ClusterOptions ClusterOptionsFor(const ScenarioConfig& sc, const RunOptions& opt
   c.max_size_per_msg_bytes = sc.raft.max_size_per_msg_bytes;
   c.sync_latency_min_us = sc.disk.sync_latency_min_us;
   c.sync_latency_max_us = sc.disk.sync_latency_max_us;
+  c.crash_loss = sc.disk.crash_loss;
+  c.wal_segment_bytes = sc.disk.wal_segment_bytes;
   c.testing = opt.testing;
   return c;
 }
@@ -54,6 +56,7 @@ std::string NotConverged(const Cluster& cluster, const Workload& workload) {
   }
   const uint64_t commit = cluster.CommitIndex(leader);
   for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+    if (cluster.IsRefused(id)) continue;  // its data is corrupt: it stays out, the others carry on
     if (cluster.CommitIndex(id) != commit || cluster.applied_index(id) != commit) {
       return absl::StrCat("node ", id, " has commit ", cluster.CommitIndex(id), " applied ",
                           cluster.applied_index(id), " while leader ", leader, " has commit ", commit);
@@ -127,7 +130,10 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
 
   // End of run: every acknowledged write is in every replica, and the replicas agree.
   if (result.outcome == Outcome::kPass) {
+    uint64_t reference = 0;  // the first node that still serves
     for (uint64_t id = 1; id <= static_cast<uint64_t>(sc.nodes) && result.outcome == Outcome::kPass; ++id) {
+      if (cluster.IsRefused(id)) continue;
+      if (reference == 0) reference = id;
       const std::set<std::string>& replica = workload.ReplicaSet(id);
       for (const std::string& acked : workload.acknowledged()) {
         if (replica.count(acked) == 0) {
@@ -136,9 +142,10 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
           break;
         }
       }
-      if (result.outcome == Outcome::kPass && workload.Replica(id) != workload.Replica(1)) {
+      if (result.outcome == Outcome::kPass && workload.Replica(id) != workload.Replica(reference)) {
         finish(Outcome::kSafety, "replicas-equal",
-               absl::StrCat("node ", id, "'s state machine differs from node 1's after convergence"), loop.Now());
+               absl::StrCat("node ", id, "'s state machine differs from node ", reference, "'s after convergence"),
+               loop.Now());
       }
     }
   }
