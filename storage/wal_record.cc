@@ -99,6 +99,11 @@ DecodedRecord DecodeRecord(absl::string_view buf, size_t offset) {
     }
     return r;
   }
+  if (!AllZero(rest.substr(kRecordHeaderBytes + length, total - kRecordHeaderBytes - length))) {
+    r.kind = DecodedRecord::Kind::kCorrupt;  // our writer pads with zeros; a torn write leaves zeros too
+    r.reason = "nonzero record padding";
+    return r;
+  }
   r.kind = DecodedRecord::Kind::kRecord;
   r.type = static_cast<RecordType>(type);
   r.payload = payload;
