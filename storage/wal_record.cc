@@ -23,12 +23,15 @@ size_t Padded(size_t n) { return (n + 7) & ~size_t{7}; }
 
 bool AllZero(absl::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c == '\0'; }); }
 
-// True if some whole sector overlapping [begin, end) of buf is all zeros: part of the record never reached the disk.
-bool HasZeroSector(absl::string_view buf, size_t begin, size_t end) {
-  for (size_t s = begin / kSectorBytes * kSectorBytes; s < end; s += kSectorBytes) {
-    const size_t e = std::min(s + kSectorBytes, buf.size());
-    if (s >= e) break;
-    if (AllZero(buf.substr(s, e - s))) return true;
+// True if, in some sector, the part of [begin, end) that lies there is all zeros. A lost sector write leaves what
+// the sector held before, and the WAL only ever writes over zeros (preallocated or truncated space), so a record
+// that was torn by a crash has such a part; the same test is how etcd tells a torn entry from corruption.
+bool HasZeroChunk(absl::string_view buf, size_t begin, size_t end) {
+  end = std::min(end, buf.size());
+  for (size_t chunk = begin; chunk < end;) {
+    const size_t next = std::min((chunk / kSectorBytes + 1) * kSectorBytes, end);
+    if (AllZero(buf.substr(chunk, next - chunk))) return true;
+    chunk = next;
   }
   return false;
 }
@@ -67,7 +70,7 @@ DecodedRecord DecodeRecord(absl::string_view buf, size_t offset) {
   const uint8_t type = static_cast<uint8_t>(header[4]);
   const uint32_t payload_crc = GetU32(header.data() + 8);
   if (GetU32(header.data() + 12) != Crc32cExtend(0, header.data(), 12)) {
-    if (HasZeroSector(buf, offset, offset + kRecordHeaderBytes)) {
+    if (HasZeroChunk(buf, offset, offset + kRecordHeaderBytes)) {
       r.kind = DecodedRecord::Kind::kTorn;
       r.reason = "record header partly unwritten";
     } else {
@@ -90,7 +93,7 @@ DecodedRecord DecodeRecord(absl::string_view buf, size_t offset) {
   }
   const absl::string_view payload = rest.substr(kRecordHeaderBytes, length);
   if (PayloadCrc(type, payload) != payload_crc) {
-    if (HasZeroSector(buf, offset, offset + total)) {
+    if (HasZeroChunk(buf, offset, offset + kRecordHeaderBytes + length)) {
       r.kind = DecodedRecord::Kind::kTorn;
       r.reason = "record partly unwritten (a sector of zeros)";
     } else {

@@ -32,7 +32,7 @@ struct DecodedRecord {
   enum class Kind {
     kRecord,   // a complete, intact record: type and payload are set
     kEnd,      // no more data: zero bytes (preallocated space) or the end of the buffer at a record boundary
-    kTorn,     // a record cut short: by the end of the buffer, or with a whole sector of zeros (never written)
+    kTorn,     // a record cut short: by the end of the buffer, or with its part in some sector all zeros (unwritten)
     kCorrupt,  // bytes that no write of ours produced: bad checksum with no missing sector, bad header
   };
   Kind kind = Kind::kEnd;
