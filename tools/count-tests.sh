@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints "N passed, N failed" for the last `bazel test` run: test cases from each target's JUnit XML (gtest writes
 # one per case), plus one failure for every failed target whose XML shows no failing case (a crash, a timeout).
-# Usage: count-tests.sh <file with bazel test's output>
+# Lines "fuzz <target>: ... no crash" / "fuzz <target>: FAILED ..." in the same file (from tools/fuzz.sh) count as one
+# test each.
+# Usage: count-tests.sh <file with bazel test's (and the fuzz run's) output>
 set -u
 log=${1:?bazel test output file}
 testlogs=$(bazel info bazel-testlogs 2>/dev/null)
@@ -37,6 +39,8 @@ while read -r target status; do
   esac
 done < <(grep -E '^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|FAILED TO BUILD)' "$log" |
   sed -E 's/^(\/\/[^ ]+) +(\(cached\) )?([A-Z ]+[A-Z]).*/\1 \3/' | sed -E 's/ (FAILED TO BUILD|NO STATUS)$/ FAILED/')
+passed=$((passed + $(grep -cE '^fuzz [a-z_]+: .*no crash$' "$log")))
+failed=$((failed + $(grep -cE '^fuzz [a-z_]+: FAILED' "$log")))
 # A build failure stops bazel before any target line: count it so a broken build never reads as "0 failed".
 if [ $((passed + failed)) -eq 0 ] && ! grep -q "Executed" "$log"; then failed=1; fi
 echo "$passed passed, $failed failed"

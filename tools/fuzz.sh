@@ -10,7 +10,7 @@ out="${FUZZ_OUT:-/tmp/detcd-fuzz}"
 bazel_fuzz=(bazel --output_base="$HOME/.cache/detcd-bazel-fuzz")
 targets=()
 for dir in testdata/fuzz/*/; do targets+=("$(basename "$dir")"); done
-"${bazel_fuzz[@]}" build --config=fuzz $(printf '//fuzz:%s_fuzzer ' "${targets[@]}") >/tmp/detcd-fuzz-build.log 2>&1 || {
+"${bazel_fuzz[@]}" build --config=fuzz --symlink_prefix=/ $(printf '//fuzz:%s_fuzzer ' "${targets[@]}") >/tmp/detcd-fuzz-build.log 2>&1 || {
   tail -40 /tmp/detcd-fuzz-build.log >&2
   exit 1
 }
