@@ -29,6 +29,7 @@ fuzz: deps
 bench: deps
 	$(BAZEL) run -c opt //raft:raft_bench
 	$(BAZEL) run -c opt //sim:sim_bench
+	$(BAZEL) run -c opt //storage:wal_bench
 
 clean:
 	$(BAZEL) clean
