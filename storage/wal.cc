@@ -165,6 +165,15 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
       }
       offset = r.next_offset;
     }
+    // Past the end of the records only zeros may follow. Out-of-order loss can leave the sectors of a later unsynced
+    // write behind a record that vanished: in the last segment that is debris to cut (nothing after the hole was
+    // synced); in an earlier one, which was synced whole, it is corruption.
+    if (!out.torn_tail && offset < data->size() &&
+        data->find_first_not_of('\0', offset) != std::string::npos) {
+      if (!last) return RecordError(path, offset, "data after the end of the records");
+      out.torn_tail = true;
+      out.torn_detail = absl::StrCat(path, " at offset ", offset, ": unsynced data after a missing record");
+    }
     if (first_record) {
       if (!last) return RecordError(path, 0, "segment without metadata");
       // The newest segment was renamed into place but its metadata vanished: it held nothing synced beyond it.
