@@ -1,5 +1,7 @@
 #include "sim/raft_checker.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
 
@@ -23,11 +25,20 @@ uint64_t EntryDigest(const raftpb::Entry& e) {
   uint64_t h = 0xcbf29ce484222325ULL;
   h = Mix(h, e.term());
   h = Mix(h, static_cast<uint64_t>(e.type()));
-  for (unsigned char c : e.data()) {
-    h ^= c;
+  // Eight bytes per step (the data of large entries dominated simulation time when hashed byte by byte).
+  const std::string& d = e.data();
+  size_t i = 0;
+  for (; i + 8 <= d.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, d.data() + i, 8);
+    h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 32;
+  }
+  for (; i < d.size(); ++i) {
+    h ^= static_cast<unsigned char>(d[i]);
     h *= 0x100000001b3ULL;
   }
-  return Mix(h, e.data().size());
+  return Mix(h, d.size());
 }
 
 uint64_t ChainDigest(uint64_t prev_chain, const raftpb::Entry& e) { return Mix(Mix(prev_chain, e.index()), EntryDigest(e)); }
