@@ -62,6 +62,13 @@ std::vector<simpb::Fault> ToFaults(const std::vector<GenFault>& schedule, int no
         f.mutable_clog()->mutable_from()->set_node(g.node);
         f.mutable_clog()->mutable_to()->set_node(other);
         break;
+      case GenKind::kDiskError:
+        f.mutable_disk_error()->mutable_target()->set_node(g.node);
+        f.mutable_disk_error()->set_on_sync(g.other % 2 == 0);
+        break;
+      case GenKind::kDiskFull:
+        f.mutable_disk_full()->mutable_target()->set_node(g.node);
+        break;
     }
     out.push_back(f);
   }

@@ -14,15 +14,15 @@
 
 namespace detcd::sim {
 
-enum class GenKind { kIsolate, kCrash, kPause, kAsymmetric, kPartition, kClockDrift, kClog };
-constexpr int kGenKinds = 7;
+enum class GenKind { kIsolate, kCrash, kPause, kAsymmetric, kPartition, kClockDrift, kClog, kDiskError, kDiskFull };
+constexpr int kGenKinds = 9;
 
 struct GenFault {
   int at_ms = 0;
   int duration_ms = 0;
   int kind = 0;   // GenKind
   int node = 1;   // 1..nodes
-  int other = 1;  // a second node (asymmetric, clog), or the drift direction
+  int other = 1;  // a second node (asymmetric, clog), the drift direction, or write vs sync errors
 };
 
 // Generates schedules for a cluster of `nodes` over `duration_ms`.
