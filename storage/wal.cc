@@ -104,7 +104,12 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
   std::vector<std::pair<uint64_t, std::string>> segments;
   for (const std::string& n : *names) {
     uint64_t seq, first;
-    if (ParseSegmentName(n, &seq, &first)) segments.emplace_back(seq, n);
+    if (ParseSegmentName(n, &seq, &first)) {
+      segments.emplace_back(seq, n);
+    } else if (absl::EndsWith(n, ".wal.tmp")) {
+      // A segment whose creation a crash or a disk error interrupted: it never held a synced record.
+      if (absl::Status s = disk->Remove(JoinPath(dir, n)); !s.ok()) return s;
+    }
   }
   if (segments.empty()) return absl::NotFoundError(absl::StrCat("wal: no WAL segment in ", dir));
   // names are sorted, and so (fixed-width hex) are sequence numbers.

@@ -223,6 +223,18 @@ TEST(WalTest, AnotherMembersWalIsRefused) {
   EXPECT_NE(r.status().message().find("does not match member 8"), std::string::npos) << r.status();
 }
 
+TEST(WalTest, AnInterruptedSegmentCreationIsCleanedUp) {
+  PosixDisk d;
+  const std::string dir = FreshDir("tmp");
+  Fill(d, dir, 3);
+  const std::string stray = JoinPath(dir, SegmentName(1, 4) + ".tmp");
+  ASSERT_TRUE((*d.Create(stray))->Append("half a segment").ok());
+  auto r = Wal::Open(&d, dir, 7, Small());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->entries.size(), 3u);
+  EXPECT_FALSE(d.Exists(stray));
+}
+
 TEST(WalTest, ASecondOpenOfALockedDirectoryFails) {
   PosixDisk d;
   const std::string dir = FreshDir("lock");
