@@ -10,12 +10,17 @@ namespace detcd::raft {
 namespace {
 constexpr char kCompacted[] = "requested index is unavailable due to compaction";
 constexpr char kUnavailable[] = "requested entry at index is unavailable";
+constexpr char kSnapOutOfDate[] = "requested index is older than the existing snapshot";
 }  // namespace
 
 absl::Status ErrCompacted() { return absl::OutOfRangeError(kCompacted); }
 absl::Status ErrUnavailable() { return absl::UnavailableError(kUnavailable); }
 bool IsCompacted(const absl::Status& s) { return absl::IsOutOfRange(s) && s.message() == kCompacted; }
 bool IsUnavailable(const absl::Status& s) { return absl::IsUnavailable(s) && s.message() == kUnavailable; }
+absl::Status ErrSnapOutOfDate() { return absl::FailedPreconditionError(kSnapOutOfDate); }
+bool IsSnapOutOfDate(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) && s.message() == kSnapOutOfDate;
+}
 
 uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries) {
   uint64_t total = 0;
@@ -83,6 +88,32 @@ absl::Status MemoryStorage::Compact(uint64_t index) {
   rest.push_back(std::move(dummy));
   for (size_t i = index - offset + 1; i < entries_.size(); ++i) rest.push_back(std::move(entries_[i]));
   entries_ = std::move(rest);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<raftpb::Snapshot> MemoryStorage::CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state,
+                                                               std::string data) {
+  if (index <= snapshot_.metadata().index()) return ErrSnapOutOfDate();
+  const uint64_t offset = entries_[0].index();
+  if (index < offset) return ErrCompacted();
+  DETCD_CHECK_MSG(index <= LastIndex(), absl::StrCat("snapshot ", index, " beyond last ", LastIndex()).c_str());
+  raftpb::Snapshot snap;
+  snap.set_data(std::move(data));
+  snap.mutable_metadata()->set_index(index);
+  snap.mutable_metadata()->set_term(entries_[index - offset].term());
+  *snap.mutable_metadata()->mutable_conf_state() = conf_state;
+  snapshot_ = snap;
+  return snap;
+}
+
+absl::Status MemoryStorage::ApplySnapshot(const raftpb::Snapshot& snapshot) {
+  if (snapshot.metadata().index() <= snapshot_.metadata().index()) return ErrSnapOutOfDate();
+  snapshot_ = snapshot;
+  raftpb::Entry dummy;
+  dummy.set_index(snapshot.metadata().index());
+  dummy.set_term(snapshot.metadata().term());
+  entries_.assign(1, dummy);
+  conf_state_ = snapshot.metadata().conf_state();
   return absl::OkStatus();
 }
 

@@ -17,8 +17,10 @@ namespace detcd::raft {
 // Errors a Storage returns for entries it no longer (or does not yet) hold.
 absl::Status ErrCompacted();    // the requested index is at or before the first retained entry
 absl::Status ErrUnavailable();  // the requested index is after the last entry
+absl::Status ErrSnapOutOfDate();  // a snapshot older than the one the storage already holds
 bool IsCompacted(const absl::Status& s);
 bool IsUnavailable(const absl::Status& s);
+bool IsSnapOutOfDate(const absl::Status& s);
 
 class Storage {
  public:
@@ -31,6 +33,8 @@ class Storage {
   virtual absl::StatusOr<uint64_t> Term(uint64_t i) const = 0;
   virtual uint64_t FirstIndex() const = 0;
   virtual uint64_t LastIndex() const = 0;
+  // The most recent snapshot (index 0 if there is none): what a leader sends a follower whose next entry is gone.
+  virtual raftpb::Snapshot Snapshot() const = 0;
 };
 
 class MemoryStorage final : public Storage {
@@ -43,6 +47,7 @@ class MemoryStorage final : public Storage {
   absl::StatusOr<uint64_t> Term(uint64_t i) const override;
   uint64_t FirstIndex() const override { return entries_[0].index() + 1; }
   uint64_t LastIndex() const override { return entries_[0].index() + entries_.size() - 1; }
+  raftpb::Snapshot Snapshot() const override { return snapshot_; }
 
   void SetHardState(const raftpb::HardState& hs) { hard_state_ = hs; }
   void SetConfState(const raftpb::ConfState& cs) { conf_state_ = cs; }
@@ -51,6 +56,12 @@ class MemoryStorage final : public Storage {
   void Append(const std::vector<raftpb::Entry>& entries);
   // Drops entries up to and including `index` (which must be applied); the entry at `index` becomes the dummy.
   absl::Status Compact(uint64_t index);
+  // Records a snapshot of the state machine at `index` (<= LastIndex(), applied by the driver) with the
+  // configuration in force there; entries stay until Compact. ErrSnapOutOfDate if not newer than the current one.
+  absl::StatusOr<raftpb::Snapshot> CreateSnapshot(uint64_t index, const raftpb::ConfState& conf_state, std::string data);
+  // Replaces the whole log with a snapshot received from a leader: the dummy entry becomes (index, term), every
+  // entry is dropped, and the configuration is the snapshot's. ErrSnapOutOfDate if not newer than the current one.
+  absl::Status ApplySnapshot(const raftpb::Snapshot& snapshot);
 
   // Read-only view, for checkers and tests; element 0 is the dummy entry of the compaction point.
   const std::vector<raftpb::Entry>& all_entries() const { return entries_; }
@@ -58,6 +69,7 @@ class MemoryStorage final : public Storage {
  private:
   raftpb::HardState hard_state_;
   raftpb::ConfState conf_state_;
+  raftpb::Snapshot snapshot_;
   // entries_[0] is a dummy whose index/term are those of the last compacted entry (0/0 at the beginning).
   std::vector<raftpb::Entry> entries_;
 };

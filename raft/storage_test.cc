@@ -145,6 +145,44 @@ TEST(MemoryStorageTest, Compact) {
   }
 }
 
+TEST(MemoryStorageTest, CreateSnapshotKeepsEntriesAndRefusesOlderOnes) {
+  MemoryStorage s = CompactedAt3();  // dummy (3, 3), entries 4 (term 4) and 5 (term 5)
+  EXPECT_EQ(s.Snapshot().metadata().index(), 0u);
+  raftpb::ConfState cs;
+  cs.add_voters(1);
+  cs.add_voters(2);
+  absl::StatusOr<raftpb::Snapshot> snap = s.CreateSnapshot(4, cs, "state@4");
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  EXPECT_EQ(snap->metadata().index(), 4u);
+  EXPECT_EQ(snap->metadata().term(), 4u);
+  EXPECT_EQ(snap->metadata().conf_state().voters_size(), 2);
+  EXPECT_EQ(s.Snapshot().data(), "state@4");
+  EXPECT_EQ(s.FirstIndex(), 4u);  // entries stay until Compact
+  EXPECT_TRUE(IsSnapOutOfDate(s.CreateSnapshot(4, cs, "again").status()));
+  EXPECT_TRUE(IsSnapOutOfDate(s.CreateSnapshot(3, cs, "older").status()));
+  ASSERT_TRUE(s.CreateSnapshot(5, cs, "state@5").ok());
+  EXPECT_EQ(s.Snapshot().metadata().term(), 5u);
+}
+
+TEST(MemoryStorageTest, ApplySnapshotReplacesTheLog) {
+  MemoryStorage s = CompactedAt3();
+  raftpb::Snapshot snap;
+  snap.set_data("leader state");
+  snap.mutable_metadata()->set_index(10);
+  snap.mutable_metadata()->set_term(7);
+  snap.mutable_metadata()->mutable_conf_state()->add_voters(3);
+  ASSERT_TRUE(s.ApplySnapshot(snap).ok());
+  EXPECT_EQ(s.FirstIndex(), 11u);
+  EXPECT_EQ(s.LastIndex(), 10u);
+  EXPECT_EQ(*s.Term(10), 7u);
+  EXPECT_TRUE(IsCompacted(s.Term(9).status()));
+  EXPECT_EQ(s.InitialConfState().voters_size(), 1);
+  EXPECT_EQ(s.Snapshot().data(), "leader state");
+  snap.mutable_metadata()->set_index(9);
+  EXPECT_TRUE(IsSnapOutOfDate(s.ApplySnapshot(snap)));
+  EXPECT_EQ(s.LastIndex(), 10u);
+}
+
 TEST(MemoryStorageDeathTest, CompactBeyondLastAborts) {
   MemoryStorage s = CompactedAt3();
   EXPECT_DEATH((void)s.Compact(6), "beyond last");
