@@ -94,7 +94,9 @@ absl::StatusOr<std::unique_ptr<Wal>> Wal::Create(Disk* disk, const std::string& 
 }
 
 absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint64_t member_id,
-                                       const WalOptions& options) {
+                                       const WalOptions& options, const raftpb::SnapshotMetadata* from) {
+  const uint64_t base = from != nullptr ? from->index() : 0;
+  bool marker_found = base == 0;
   std::unique_ptr<Wal> w(new Wal(disk, dir, member_id, options));
   auto lock = disk->Lock(dir);
   if (!lock.ok()) return lock.status();
@@ -149,7 +151,9 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
         if (!e.ParseFromArray(r.payload.data(), static_cast<int>(r.payload.size())) || e.index() == 0) {
           return RecordError(path, offset, "entry record does not parse");
         }
-        if (!out.entries.empty()) {
+        if (e.index() <= base) {
+          // Before the snapshot recovery starts from: its effect is in the snapshot.
+        } else if (!out.entries.empty()) {
           const uint64_t first_index = out.entries.front().index();
           if (e.index() < first_index || e.index() > out.entries.back().index() + 1) {
             return RecordError(path, offset,
@@ -157,13 +161,26 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
                                             first_index, "..", out.entries.back().index(), ")"));
           }
           out.entries.resize(e.index() - first_index);  // a conflicting suffix was replaced
-        } else if (e.index() != 1) {
-          return RecordError(path, offset, absl::StrCat("first entry has index ", e.index(), ", not 1"));
+        } else if (e.index() != base + 1) {
+          return RecordError(path, offset,
+                             absl::StrCat("first entry after index ", base, " has index ", e.index()));
         }
-        out.entries.push_back(std::move(e));
+        if (e.index() > base) out.entries.push_back(std::move(e));
       } else if (r.type == RecordType::kHardState) {
         if (!out.hard_state.ParseFromArray(r.payload.data(), static_cast<int>(r.payload.size()))) {
           return RecordError(path, offset, "hard state record does not parse");
+        }
+      } else if (r.type == RecordType::kSnapshot) {
+        raftpb::SnapshotMetadata m;
+        if (!m.ParseFromArray(r.payload.data(), static_cast<int>(r.payload.size()))) {
+          return RecordError(path, offset, "snapshot marker does not parse");
+        }
+        if (from != nullptr && m.index() == from->index()) {
+          if (m.term() != from->term()) {
+            return RecordError(path, offset, absl::StrCat("snapshot marker at index ", m.index(), " has term ",
+                                                          m.term(), ", the snapshot file says ", from->term()));
+          }
+          marker_found = true;
         }
       } else {
         return RecordError(path, offset, "unexpected record type");
@@ -197,7 +214,11 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
       w->seq_ = seq;
     }
   }
-  w->last_index_ = out.entries.empty() ? 0 : out.entries.back().index();
+  if (!marker_found) {
+    return absl::DataLossError(absl::StrCat("wal: no snapshot marker for index ", from->index(), " term ",
+                                            from->term(), " in ", dir));
+  }
+  w->last_index_ = out.entries.empty() ? base : out.entries.back().index();
   out.wal = std::move(w);
   return out;
 }
@@ -235,6 +256,32 @@ absl::Status Wal::Save(const raftpb::HardState* hard_state, const std::vector<ra
   if (absl::Status s = WriteRecords(bytes); !s.ok()) return Fail(s);
   last_index_ = last;
   return absl::OkStatus();
+}
+
+absl::Status Wal::SaveSnapshotMarker(const raftpb::SnapshotMetadata& snapshot) {
+  if (!error_.ok()) return error_;
+  std::string bytes;
+  EncodeRecord(RecordType::kSnapshot, snapshot.SerializeAsString(), &bytes);
+  ++stats_.records;
+  if (absl::Status s = WriteRecords(bytes); !s.ok()) return Fail(s);
+  return Sync();
+}
+
+absl::Status Wal::RemoveSegmentsBefore(uint64_t index) {
+  auto names = disk_->List(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<std::pair<uint64_t, std::string>> segments;  // (first index, name), in sequence order
+  for (const std::string& n : *names) {
+    uint64_t seq, first;
+    if (ParseSegmentName(n, &seq, &first)) segments.emplace_back(first, n);
+  }
+  bool removed = false;
+  // Segment i holds only entries before index when the next one starts at or before index.
+  for (size_t i = 0; i + 1 < segments.size() && segments[i + 1].first <= index; ++i) {
+    if (absl::Status s = disk_->Remove(JoinPath(dir_, segments[i].second)); !s.ok()) return s;
+    removed = true;
+  }
+  return removed ? disk_->SyncDir(dir_) : absl::OkStatus();
 }
 
 absl::Status Wal::Sync() {

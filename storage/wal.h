@@ -52,13 +52,22 @@ class Wal {
   static absl::StatusOr<std::unique_ptr<Wal>> Create(Disk* disk, const std::string& dir, uint64_t member_id,
                                                      const WalOptions& options);
   // Recovers the WAL in dir. Locks dir. Errors: "wal: <file> at offset <n>: <reason>", "... is locked ...".
+  // from: the snapshot recovery starts from (its state comes from the snapshot file): entries up to from->index are
+  // skipped, and its marker must be in the WAL. Null: no snapshot, the log starts at index 1.
   static absl::StatusOr<WalRecovered> Open(Disk* disk, const std::string& dir, uint64_t member_id,
-                                           const WalOptions& options);
+                                           const WalOptions& options,
+                                           const raftpb::SnapshotMetadata* from = nullptr);
 
   // Buffers hard state (if not null; written after the entries) and entries, writing them to the current segment,
   // rolling to a new segment when it is full. Not durable until Sync().
   absl::Status Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries);
   absl::Status Sync();
+  // Records (durably) that a snapshot at (index, term) exists, so recovery may start from it. Write the snapshot file
+  // first: a marker must never point to a snapshot that is not on disk.
+  absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& snapshot);
+  // Deletes whole segments that hold only entries before `index` (never the current one): log compaction after a
+  // snapshot at `index`.
+  absl::Status RemoveSegmentsBefore(uint64_t index);
 
   const WalStats& stats() const { return stats_; }
   const std::string& dir() const { return dir_; }

@@ -223,6 +223,48 @@ TEST(WalTest, AnotherMembersWalIsRefused) {
   EXPECT_NE(r.status().message().find("does not match member 8"), std::string::npos) << r.status();
 }
 
+raftpb::SnapshotMetadata Meta(uint64_t index, uint64_t term) {
+  raftpb::SnapshotMetadata m;
+  m.set_index(index);
+  m.set_term(term);
+  m.mutable_conf_state()->add_voters(7);
+  return m;
+}
+
+TEST(WalTest, RecoveryFromASnapshotMarkerAfterCompaction) {
+  PosixDisk d;
+  const std::string dir = FreshDir("snapshot");
+  Fill(d, dir, 300);
+  {
+    auto r = Wal::Open(&d, dir, 7, Small());
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->wal->SaveSnapshotMarker(Meta(200, 1)).ok());
+    ASSERT_TRUE(r->wal->Save(nullptr, {E(301, 2)}).ok());
+    ASSERT_TRUE(r->wal->Sync().ok());
+    const size_t before = Segments(d, dir).size();
+    ASSERT_TRUE(r->wal->RemoveSegmentsBefore(200).ok());
+    EXPECT_LT(Segments(d, dir).size(), before);
+  }
+  const raftpb::SnapshotMetadata from = Meta(200, 1);
+  auto r = Wal::Open(&d, dir, 7, Small(), &from);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->entries.size(), 101u);
+  EXPECT_EQ(r->entries.front().index(), 201u);
+  EXPECT_EQ(r->entries.back().index(), 301u);
+  r->wal.reset();
+  // Without the snapshot the compacted log has a hole at its start.
+  auto whole = Wal::Open(&d, dir, 7, Small());
+  ASSERT_FALSE(whole.ok());
+  EXPECT_NE(whole.status().message().find("first entry after index 0"), std::string::npos) << whole.status();
+  // A snapshot the WAL never recorded (or with another term) is refused.
+  const raftpb::SnapshotMetadata unknown = Meta(250, 1);
+  auto u = Wal::Open(&d, dir, 7, Small(), &unknown);
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.status().message().find("no snapshot marker for index 250"), std::string::npos) << u.status();
+  const raftpb::SnapshotMetadata wrong_term = Meta(200, 9);
+  EXPECT_FALSE(Wal::Open(&d, dir, 7, Small(), &wrong_term).ok());
+}
+
 TEST(WalTest, AnInterruptedSegmentCreationIsCleanedUp) {
   PosixDisk d;
   const std::string dir = FreshDir("tmp");
