@@ -196,11 +196,8 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
       out.torn_tail = true;
       out.torn_detail = absl::StrCat(path, " at offset ", offset, ": unsynced data after a missing record");
     }
-    if (first_record) {
-      if (!last) return RecordError(path, 0, "segment without metadata");
-      // The newest segment was renamed into place but its metadata vanished: it held nothing synced beyond it.
-      return RecordError(path, 0, "segment without metadata");
-    }
+    // Every segment's metadata was synced before the segment got its name, so none may lack it.
+    if (first_record) return RecordError(path, 0, "segment without metadata");
     if (last) {
       auto f = disk->OpenAt(path, offset);
       if (!f.ok()) return f.status();
