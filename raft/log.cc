@@ -16,7 +16,10 @@ RaftLog::RaftLog(const Storage* storage, uint64_t max_committed_bytes_per_ready)
   applied_ = storage_->FirstIndex() - 1;
 }
 
-uint64_t RaftLog::FirstIndex() const { return storage_->FirstIndex(); }
+uint64_t RaftLog::FirstIndex() const {
+  if (pending_snapshot_) return pending_snapshot_->metadata().index() + 1;
+  return storage_->FirstIndex();
+}
 
 uint64_t RaftLog::LastIndex() const {
   if (!unstable_.empty()) return unstable_.back().index();
@@ -33,6 +36,10 @@ const raftpb::Entry* RaftLog::UnstableAt(uint64_t i) const {
 uint64_t RaftLog::Term(uint64_t i) const {
   if (const raftpb::Entry* e = UnstableAt(i)) return e->term();
   if (i >= unstable_offset_) return 0;  // beyond the last entry
+  if (pending_snapshot_) {
+    // Storage still holds the old log, which the snapshot replaced: only the snapshot's own point is known.
+    return i == pending_snapshot_->metadata().index() ? pending_snapshot_->metadata().term() : 0;
+  }
   absl::StatusOr<uint64_t> t = storage_->Term(i);
   if (!t.ok()) {
     DETCD_CHECK_MSG(raft::IsCompacted(t.status()) || raft::IsUnavailable(t.status()), t.status().ToString().c_str());
@@ -133,11 +140,27 @@ std::vector<raftpb::Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max
   return out;
 }
 
+void RaftLog::Restore(const raftpb::Snapshot& snapshot) {
+  const uint64_t index = snapshot.metadata().index();
+  DETCD_CHECK_MSG(index > committed_,
+                  absl::StrCat("restore of snapshot ", index, " at or before commit ", committed_).c_str());
+  pending_snapshot_ = snapshot;
+  unstable_.clear();
+  unstable_offset_ = index + 1;
+  committed_ = index;
+}
+
+void RaftLog::StableSnapTo(uint64_t index) {
+  if (pending_snapshot_ && pending_snapshot_->metadata().index() == index) pending_snapshot_.reset();
+}
+
 bool RaftLog::HasNextCommittedEntries() const {
+  if (pending_snapshot_) return false;  // the snapshot is applied first
   return std::min(committed_, StableLastIndex()) > applied_;
 }
 
 std::vector<raftpb::Entry> RaftLog::NextCommittedEntries() const {
+  if (pending_snapshot_) return {};
   const uint64_t hi = std::min(committed_, StableLastIndex());
   if (hi <= applied_) return {};
   return Slice(applied_ + 1, hi + 1, max_committed_bytes_per_ready_);

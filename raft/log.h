@@ -1,6 +1,6 @@
 // RaftLog: one node's view of the replicated log — the durable prefix (in Storage) plus the unstable tail (entries
 // accepted but not yet handed to the driver for persistence, or handed but not yet confirmed durable), with the
-// commit and applied pointers. It answers the questions the Raft rules ask (term at an index, does a log match, is a
+// commit and applied pointers, and a snapshot received from a leader until the driver has made it durable. It answers the questions the Raft rules ask (term at an index, does a log match, is a
 // candidate's log up to date) and applies the append rule of §5.3. It never talks to peers and never persists
 // anything itself.
 #ifndef DETCD_RAFT_LOG_H_
@@ -25,8 +25,16 @@ class RaftLog {
   uint64_t FirstIndex() const;
   uint64_t LastIndex() const;
   uint64_t LastTerm() const;
-  // Last index that is durable (in Storage); the unstable tail starts after it.
+  // Last index that is durable (in Storage, or in the pending snapshot); the unstable tail starts after it.
   uint64_t StableLastIndex() const { return unstable_offset_ - 1; }
+
+  // InstallSnapshot, follower side: the snapshot replaces the whole log (it must be newer than the commit index).
+  // It stays pending — no committed entry is applied — until the driver made it durable and calls StableSnapTo.
+  void Restore(const raftpb::Snapshot& snapshot);
+  // The snapshot waiting to be persisted, or nullptr.
+  const raftpb::Snapshot* PendingSnapshot() const { return pending_snapshot_ ? &*pending_snapshot_ : nullptr; }
+  // The driver persisted the pending snapshot at index (and applied it to its state machine and Storage).
+  void StableSnapTo(uint64_t index);
 
   // Term of entry i, or 0 if i is outside [FirstIndex()-1, LastIndex()] (compacted or not yet known).
   uint64_t Term(uint64_t i) const;
@@ -63,7 +71,7 @@ class RaftLog {
   uint64_t FindConflictByTerm(uint64_t index, uint64_t term) const;
 
   // Entries in [lo, hi), limited to max_bytes beyond the first. lo must be >= FirstIndex() (callers check
-  // compaction first; without snapshots a leader never needs entries that are gone).
+  // compaction first: a leader sends a snapshot instead of entries that are gone).
   std::vector<raftpb::Entry> Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
   // All entries from i to the end, limited to max_bytes beyond the first.
   std::vector<raftpb::Entry> EntriesFrom(uint64_t i, uint64_t max_bytes) const { return Slice(i, LastIndex() + 1, max_bytes); }
@@ -88,6 +96,9 @@ class RaftLog {
 
   const Storage* storage_;
   uint64_t max_committed_bytes_per_ready_;
+  // A snapshot from the leader, not yet durable: while set, the log holds nothing before its index and
+  // unstable_offset_ is its index + 1 (Storage still shows the old log and is not read).
+  std::optional<raftpb::Snapshot> pending_snapshot_;
   std::vector<raftpb::Entry> unstable_;  // entries at indexes unstable_offset_, unstable_offset_ + 1, ...
   uint64_t unstable_offset_;
   uint64_t committed_ = 0;

@@ -42,17 +42,28 @@ const char* ProgressStateName(ProgressState s) {
 }
 
 void Progress::BecomeProbe() {
+  // Leaving Snapshot state after the snapshot went out: the follower will hold it, so probe right after it.
+  const uint64_t after = state == ProgressState::kSnapshot ? std::max(match, pending_snapshot) : match;
   state = ProgressState::kProbe;
   probe_sent = false;
+  pending_snapshot = 0;
   inflights.Reset();
-  next = match + 1;
+  next = after + 1;
 }
 
 void Progress::BecomeReplicate() {
   state = ProgressState::kReplicate;
   probe_sent = false;
+  pending_snapshot = 0;
   inflights.Reset();
   next = match + 1;
+}
+
+void Progress::BecomeSnapshot(uint64_t snapshot_index) {
+  state = ProgressState::kSnapshot;
+  probe_sent = false;
+  pending_snapshot = snapshot_index;
+  inflights.Reset();
 }
 
 bool Progress::MaybeUpdate(uint64_t index) {
@@ -83,6 +94,8 @@ void Progress::SentEntries(uint64_t last_index, size_t count) {
 }
 
 bool Progress::MaybeDecrTo(uint64_t rejected, uint64_t match_hint) {
+  // A rejection while a snapshot is on its way answers an append sent before it: stale.
+  if (state == ProgressState::kSnapshot) return false;
   if (state == ProgressState::kReplicate) {
     // Only a rejection of something at or after what we know matches is news; then fall back to match + 1.
     if (rejected <= match) return false;
@@ -112,6 +125,7 @@ std::string Progress::ToString() const {
   std::string s = absl::StrCat(ProgressStateName(state), " match=", match, " next=", next);
   if (is_learner) absl::StrAppend(&s, " learner");
   if (probe_sent) absl::StrAppend(&s, " paused");
+  if (state == ProgressState::kSnapshot) absl::StrAppend(&s, " pendingSnap=", pending_snapshot);
   if (inflights.Count() > 0) absl::StrAppend(&s, " inflight=", inflights.Count());
   if (inflights.Full()) absl::StrAppend(&s, "[full]");
   return s;

@@ -1,7 +1,8 @@
 // Progress: what a leader knows about one follower's log, and the flow control that decides when to send it more.
 // Probe: one append in flight at a time until the follower's match is found. Replicate: appends are pipelined up to
-// an inflight window (Inflights). Snapshot: reserved for InstallSnapshot. Progress never sends anything itself; the
-// leader asks it whether it may.
+// an inflight window (Inflights). Snapshot: the follower's next entry was compacted away and a snapshot is on its way;
+// nothing else is sent until the follower acknowledges it or the driver reports it failed. Progress never sends
+// anything itself; the leader asks it whether it may.
 #ifndef DETCD_RAFT_PROGRESS_H_
 #define DETCD_RAFT_PROGRESS_H_
 
@@ -47,11 +48,13 @@ struct Progress {
   // Heard from this peer since the last CheckQuorum round.
   bool recent_active = false;
   bool is_learner = false;
-  uint64_t pending_snapshot = 0;
+  uint64_t pending_snapshot = 0;  // Snapshot state: index of the snapshot being sent
   Inflights inflights;
 
+  // From Snapshot state, probing resumes after the snapshot (pending_snapshot, if it is still set).
   void BecomeProbe();
   void BecomeReplicate();
+  void BecomeSnapshot(uint64_t snapshot_index);
   // The follower acknowledged up to index: returns false if that is stale (no news).
   bool MaybeUpdate(uint64_t index);
   // Records that an append ending at last_index was sent (optimistic in Replicate, a pause in Probe).

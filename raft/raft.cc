@@ -240,6 +240,11 @@ void Raft::Hup(CampaignType type) {
     Log(absl::StrFormat("%d is unpromotable and can not campaign", id_));
     return;
   }
+  if (log_.PendingSnapshot() != nullptr) {
+    // Our log is a snapshot not yet on disk: what we would campaign with may still be lost.
+    Log(absl::StrFormat("%d cannot campaign at term %d since there is a pending snapshot", id_, term_));
+    return;
+  }
   if (const size_t n = UnappliedConfChanges(); n > 0) {
     // Our configuration may be about to change: we might not even be a voter once it is applied.
     Log(absl::StrFormat("%d cannot campaign at term %d since there are still %d pending configuration changes to apply",
@@ -422,6 +427,9 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
     case raftpb::MSG_HEARTBEAT:
       BecomeFollower(m.term(), m.from());
       return HandleHeartbeat(m);
+    case raftpb::MSG_SNAP:
+      BecomeFollower(m.term(), m.from());
+      return HandleSnapshot(m);
     case raftpb::MSG_TIMEOUT_NOW:
       Log(absl::StrFormat("%d [term %d state %s] ignored MsgTimeoutNow from %d", id_, term_, StateName(state_),
                           m.from()));
@@ -481,6 +489,10 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
       election_elapsed_ = 0;
       lead_ = m.from();
       return HandleHeartbeat(m);
+    case raftpb::MSG_SNAP:
+      election_elapsed_ = 0;
+      lead_ = m.from();
+      return HandleSnapshot(m);
     case raftpb::MSG_TRANSFER_LEADER: {
       if (lead_ == kNone || ForwardedByPeer(m)) {
         Log(absl::StrFormat("%d no leader at term %d; dropping leader transfer msg", id_, term_));
@@ -582,6 +594,67 @@ absl::Status Raft::HandleHeartbeat(const raftpb::Message& m) {
   resp.set_context(m.context());
   Send(std::move(resp));
   return absl::OkStatus();
+}
+
+absl::Status Raft::HandleSnapshot(const raftpb::Message& m) {
+  const raftpb::SnapshotMetadata& md = m.snapshot().metadata();
+  // A correct leader sends a snapshot of its committed state: a real index, and a term no later than its own.
+  if (md.index() == 0 || md.term() == 0 || md.term() > m.term()) {
+    return absl::InvalidArgumentError(absl::StrCat("raft: malformed MsgSnap from ", m.from(), ": snapshot index ",
+                                                   md.index(), " term ", md.term(), " (message term ", m.term(),
+                                                   ")"));
+  }
+  if (md.conf_state().voters_size() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raft: malformed MsgSnap from ", m.from(), ": snapshot configuration has no voters"));
+  }
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_APP_RESP);
+  if (RestoreSnapshot(m.snapshot())) {
+    Log(absl::StrFormat("%d [commit: %d] restored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
+                        md.term()));
+    resp.set_index(log_.LastIndex());
+  } else {
+    Log(absl::StrFormat("%d [commit: %d] ignored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
+                        md.term()));
+    resp.set_index(log_.committed());
+  }
+  Send(std::move(resp));
+  return absl::OkStatus();
+}
+
+bool Raft::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
+  DETCD_CHECK_MSG(state_ == StateType::kFollower, "raft: only a follower restores a snapshot");
+  const raftpb::SnapshotMetadata& md = snapshot.metadata();
+  if (md.index() <= log_.committed()) return false;  // we hold all of it already
+  const raftpb::ConfState& cs = md.conf_state();
+  const bool member = std::find(cs.voters().begin(), cs.voters().end(), id_) != cs.voters().end() ||
+                      std::find(cs.learners().begin(), cs.learners().end(), id_) != cs.learners().end();
+  if (!member) {
+    Log(absl::StrFormat("%d attempted to restore snapshot [index: %d, term: %d] but it is not in the ConfState", id_,
+                        md.index(), md.term()));
+    return false;
+  }
+  if (log_.MatchTerm(md.index(), md.term())) {
+    // Our log already holds the snapshot's last entry, so everything before it too: just learn that it committed.
+    Log(absl::StrFormat("%d [commit: %d, lastindex: %d, lastterm: %d] fast-forwarded commit to snapshot [index: %d, "
+                        "term: %d]",
+                        id_, log_.committed(), log_.LastIndex(), log_.LastTerm(), md.index(), md.term()));
+    log_.CommitTo(md.index());
+    return false;
+  }
+  log_.Restore(snapshot);
+  tracker_.SetConfig(std::vector<uint64_t>(cs.voters().begin(), cs.voters().end()),
+                     std::vector<uint64_t>(cs.learners().begin(), cs.learners().end()));
+  // Configuration changes in the log we dropped are part of the snapshot's configuration now.
+  pending_conf_index_ = 0;
+  return true;
+}
+
+void Raft::OnSnapshotStable(uint64_t index) {
+  log_.StableSnapTo(index);
+  if (index > log_.applied()) log_.AppliedTo(index);
 }
 
 // ---- ticks ----

@@ -84,6 +84,8 @@ class Raft {
   // The driver made entries up to (index, term) durable; a leader counts itself toward commitment only from here.
   void OnEntriesStable(uint64_t index, uint64_t term);
   void OnApplied(uint64_t index) { log_.AppliedTo(index); }
+  // The driver persisted the snapshot at index that a Ready carried, and restored its state machine from it.
+  void OnSnapshotStable(uint64_t index);
   // The driver applied a committed ENTRY_CONF_CHANGE entry: change the configuration and return the new one (which
   // the driver records with its snapshot state). Changes that make no sense (promoting a non-member, demoting a
   // voter to learner) leave the configuration as it is.
@@ -133,6 +135,11 @@ class Raft {
   bool ForwardedByPeer(const raftpb::Message& m) const;
   absl::Status HandleAppendEntries(const raftpb::Message& m);
   absl::Status HandleHeartbeat(const raftpb::Message& m);
+  absl::Status HandleSnapshot(const raftpb::Message& m);
+  // Follower: adopts a leader's snapshot if it is news. Returns false if it was ignored (not newer than our commit,
+  // not for a configuration we are in, or matching our log — then only the commit index moves).
+  bool RestoreSnapshot(const raftpb::Snapshot& snapshot);
+  void HandleSnapshotStatus(const raftpb::Message& m, Progress* pr);
   void HandleAppendResponse(const raftpb::Message& m, Progress* pr);
   void HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr);
   void HandleTransferLeader(const raftpb::Message& m, Progress* pr);
@@ -140,6 +147,9 @@ class Raft {
 
   void Send(raftpb::Message m);
   bool SendAppend(uint64_t to, bool send_if_empty);
+  // The follower's next entry was compacted: send the storage's snapshot instead (if it has one and the follower is
+  // recently active). Returns true if a snapshot went out.
+  bool SendSnapshot(uint64_t to, Progress* pr);
   void BcastAppend();
   void BcastHeartbeat(const std::string& ctx);
   void SendTimeoutNow(uint64_t to);

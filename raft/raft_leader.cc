@@ -83,6 +83,9 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
     case raftpb::MSG_TRANSFER_LEADER:
       HandleTransferLeader(m, pr);
       return absl::OkStatus();
+    case raftpb::MSG_SNAP_STATUS:
+      HandleSnapshotStatus(m, pr);
+      return absl::OkStatus();
     default:
       return absl::OkStatus();
   }
@@ -108,6 +111,14 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   if (!updated && !(pr->match == m.index() && pr->state == ProgressState::kProbe)) return;  // stale
   if (pr->state == ProgressState::kProbe) {
     pr->BecomeReplicate();
+  } else if (pr->state == ProgressState::kSnapshot) {
+    // The follower holds the snapshot (or caught up past it otherwise): stream entries again.
+    if (pr->match >= pr->pending_snapshot || pr->match + 1 >= log_.FirstIndex()) {
+      Log(absl::StrFormat("%d snapshot to %d done [match %d, pending snapshot %d]; resuming replication", id_,
+                          m.from(), pr->match, pr->pending_snapshot));
+      pr->BecomeProbe();
+      pr->BecomeReplicate();
+    }
   } else if (pr->state == ProgressState::kReplicate) {
     pr->inflights.FreeLE(m.index());
   }
@@ -124,6 +135,19 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
     Log(absl::StrFormat("%d sent MsgTimeoutNow to %d after received MsgAppResp", id_, m.from()));
     SendTimeoutNow(m.from());
   }
+}
+
+void Raft::HandleSnapshotStatus(const raftpb::Message& m, Progress* pr) {
+  if (pr->state != ProgressState::kSnapshot) return;
+  if (m.reject()) {
+    // It never arrived: probe from what the follower is known to hold (which will ask for a snapshot again).
+    Log(absl::StrFormat("%d snapshot to %d failed; probing again after the next heartbeat response", id_, m.from()));
+    pr->pending_snapshot = 0;
+  }
+  pr->BecomeProbe();
+  // After a success, wait for the follower's MsgAppResp before the next append; after a failure, for a heartbeat
+  // response (so a snapshot is not resent in a tight loop to a peer that cannot take it).
+  pr->probe_sent = true;
 }
 
 void Raft::HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr) {
@@ -262,9 +286,8 @@ bool Raft::SendAppend(uint64_t to, bool send_if_empty) {
   if (pr == nullptr || pr->IsPaused()) return false;
   const uint64_t prev_index = pr->next - 1;
   if (prev_index + 1 < log_.FirstIndex()) {
-    // The follower needs entries this log no longer holds: only a snapshot can help (durable-storage issue).
-    Log(absl::StrFormat("%d cannot send entries from %d to %d: compacted", id_, pr->next, to));
-    return false;
+    // The follower needs entries this log no longer holds: only a snapshot can help.
+    return SendSnapshot(to, pr);
   }
   std::vector<raftpb::Entry> entries;
   if (pr->next <= log_.LastIndex()) entries = log_.EntriesFrom(pr->next, config_.max_size_per_msg_bytes);
@@ -279,6 +302,33 @@ bool Raft::SendAppend(uint64_t to, bool send_if_empty) {
   const size_t count = entries.size();
   for (raftpb::Entry& e : entries) *m.add_entries() = std::move(e);
   pr->SentEntries(last, count);
+  Send(std::move(m));
+  return true;
+}
+
+bool Raft::SendSnapshot(uint64_t to, Progress* pr) {
+  if (!pr->recent_active) {
+    // Don't push a whole snapshot at a peer that may be down; it gets one once it answers again.
+    Log(absl::StrFormat("%d ignored sending snapshot to %d since it is not recently active", id_, to));
+    return false;
+  }
+  raftpb::Snapshot snapshot = config_.storage->Snapshot();
+  if (snapshot.metadata().index() == 0) {
+    Log(absl::StrFormat("%d failed to send snapshot to %d because snapshot is temporarily unavailable", id_, to));
+    return false;
+  }
+  DETCD_CHECK_MSG(snapshot.metadata().index() + 1 >= log_.FirstIndex(),
+                  absl::StrCat("raft: storage compacted to ", log_.FirstIndex() - 1, " past its snapshot at ",
+                               snapshot.metadata().index())
+                      .c_str());
+  Log(absl::StrFormat("%d [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %d [%s]", id_,
+                      log_.FirstIndex(), log_.committed(), snapshot.metadata().index(), snapshot.metadata().term(), to,
+                      pr->ToString()));
+  pr->BecomeSnapshot(snapshot.metadata().index());
+  raftpb::Message m;
+  m.set_to(to);
+  m.set_type(raftpb::MSG_SNAP);
+  *m.mutable_snapshot() = std::move(snapshot);
   Send(std::move(m));
   return true;
 }

@@ -103,8 +103,17 @@ void RawNode::ReportUnreachable(uint64_t id) {
   (void)raft_.Step(m);
 }
 
+void RawNode::ReportSnapshot(uint64_t id, bool failed) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_SNAP_STATUS);
+  m.set_from(id);
+  m.set_reject(failed);
+  (void)raft_.Step(m);
+}
+
 bool RawNode::HasReady() const {
   if (raft_.soft_state() != prev_soft_state_) return true;
+  if (raft_.log().PendingSnapshot() != nullptr) return true;
   if (!HardStateEqual(raft_.hard_state(), prev_hard_state_)) return true;
   if (!raft_.log().UnstableEntries().empty()) return true;
   if (raft_.log().HasNextCommittedEntries()) return true;
@@ -120,6 +129,10 @@ Ready RawNode::GetReady() {
   if (!HardStateEqual(hs, prev_hard_state_)) {
     rd.hard_state = hs;
     rd.must_sync = hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote();
+  }
+  if (const raftpb::Snapshot* snap = raft_.log().PendingSnapshot()) {
+    rd.snapshot = *snap;
+    rd.must_sync = true;
   }
   rd.entries = raft_.log().UnstableEntries();
   if (!rd.entries.empty()) rd.must_sync = true;
@@ -137,6 +150,7 @@ void RawNode::Advance(const Ready& rd) {
   ready_outstanding_ = false;
   if (rd.soft_state) prev_soft_state_ = *rd.soft_state;
   if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
+  if (rd.snapshot.metadata().index() > 0) raft_.OnSnapshotStable(rd.snapshot.metadata().index());
   if (!rd.committed_entries.empty()) raft_.OnApplied(rd.committed_entries.back().index());
   if (!rd.entries.empty()) raft_.OnEntriesStable(rd.entries.back().index(), rd.entries.back().term());
 }

@@ -1,12 +1,16 @@
 // RawNode: the driver's handle on one Raft node, following etcd-io/raft's Ready contract. The driver calls Tick(),
 // Step() for peer messages and Propose()/Campaign()/TransferLeader()/ReadIndex() for local requests; then, whenever
 // HasReady(), takes a Ready and must, in this order:
-//   1. persist ready.entries and ready.hard_state (if set) to stable storage — durably;
+//   1. persist ready.snapshot (if its index is not 0), then ready.entries and ready.hard_state (if set) to stable
+//      storage — durably — and give the snapshot to Storage (MemoryStorage::ApplySnapshot) before the entries;
 //   2. send ready.messages (a leader may send its MSG_APP and MSG_HEARTBEAT messages before step 1 completes: it
 //      counts itself toward commitment only after Advance, thesis §10.2.1);
-//   3. apply ready.committed_entries to the state machine, serve ready.read_states once applied far enough;
+//   3. restore the state machine from ready.snapshot (if set), apply ready.committed_entries, serve
+//      ready.read_states once applied far enough;
 //   4. call Advance(ready).
 // Step may be called between GetReady and Advance; GetReady may not (one Ready at a time). RawNode does no IO.
+// Log compaction is the driver's: it snapshots its state machine at an applied index (MemoryStorage::CreateSnapshot)
+// and then compacts Storage, never past that snapshot (a follower that needs compacted entries is sent it).
 #ifndef DETCD_RAFT_RAW_NODE_H_
 #define DETCD_RAFT_RAW_NODE_H_
 
@@ -25,6 +29,9 @@ struct Ready {
   std::optional<SoftState> soft_state;        // set when leader or role changed (not persisted)
   std::optional<raftpb::HardState> hard_state;  // set when term, vote or commit changed: persist it
   std::vector<ReadState> read_states;
+  // A snapshot from the leader that replaces the whole log (index 0: none): persist it before the entries, restore
+  // the state machine from it. Never comes with committed entries.
+  raftpb::Snapshot snapshot;
   std::vector<raftpb::Entry> entries;            // to persist, before sending messages
   std::vector<raftpb::Entry> committed_entries;  // to apply
   std::vector<raftpb::Message> messages;
@@ -66,6 +73,9 @@ class RawNode {
   absl::Status ReadIndex(std::string context);
   // The transport could not deliver to `id`.
   void ReportUnreachable(uint64_t id);
+  // The transport finished sending a MSG_SNAP to `id` (failed: it did not arrive). A leader waits for this before it
+  // sends that follower anything but heartbeats.
+  void ReportSnapshot(uint64_t id, bool failed);
 
   bool HasReady() const;
   Ready GetReady();

@@ -1,6 +1,7 @@
 // MemoryCluster: a minimal synchronous driver for unit tests and benchmarks — N RawNodes over MemoryStorage, a
 // message queue delivered in FIFO order, and optional cuts between nodes. It follows the Ready contract exactly
-// (persist, then send, then apply, then Advance) with no latency and no faults beyond dropped links. The simulator
+// (persist, then send, then apply, then Advance) with no latency and no faults beyond dropped links. Its state machine
+// is the list of applied data, which it can snapshot (Compact) and restore from a leader's snapshot. The simulator
 // (sim/) is the driver with time and faults; this one exists so raft/ tests need nothing outside raft/.
 #ifndef DETCD_RAFT_RAFTTEST_MEMORY_CLUSTER_H_
 #define DETCD_RAFT_RAFTTEST_MEMORY_CLUSTER_H_
@@ -53,9 +54,16 @@ class MemoryCluster {
   // Loses the node's volatile state (anything not persisted stays lost) and rebuilds it from its storage.
   void Restart(uint64_t id);
 
+  // Log compaction as a driver does it: snapshots the node's state machine at its applied index, then drops the
+  // entries before `keep_entries` entries back from there. Returns the snapshot's index.
+  uint64_t Compact(uint64_t id, uint64_t keep_entries = 0);
+  // Snapshots delivered (MSG_SNAP messages that reached their node).
+  int snapshots_delivered() const { return snapshots_delivered_; }
+
  private:
   void Build(uint64_t id);
   std::function<void(Config*)> configure_;
+  int snapshots_delivered_ = 0;
   int n_;
   std::map<uint64_t, std::unique_ptr<MemoryStorage>> storages_;
   std::map<uint64_t, std::unique_ptr<RawNode>> nodes_;
