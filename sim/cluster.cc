@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
+#include "storage/snapshotter.h"
 
 namespace detcd::sim {
 
@@ -30,6 +31,10 @@ const Cluster::Node& Cluster::node(uint64_t id) const {
 
 namespace {
 constexpr char kWalDir[] = "/data/member/wal";
+constexpr char kSnapDir[] = "/data/member/snap";
+// Snapshot files kept: the newest and the one before (WAL segments are kept back to it, so a node whose newest
+// snapshot rotted can still start from the older one).
+constexpr size_t kSnapshotsKept = 2;
 }  // namespace
 
 void Cluster::Start() {
@@ -44,27 +49,45 @@ bool Cluster::Build(Node& n) {
   storage::WalOptions wal_options;
   wal_options.segment_bytes = options_.wal_segment_bytes;
   n.storage = raft::MemoryStorage();
+  n.replica.Clear();
+  n.snapshot_index = n.prev_snapshot_index = 0;
+  auto cannot_start = [&](const absl::Status& s) {
+    const bool corrupt = s.code() == absl::StatusCode::kDataLoss;
+    trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, corrupt ? " refuses to start: " : " cannot start: ",
+                                              s.message()));
+    if (corrupt) {
+      n.refused = true;
+      ++refusals_;
+    }
+    return false;
+  };
   if (!storage::Wal::Exists(&n.disk, kWalDir)) {
     auto wal = storage::Wal::Create(&n.disk, kWalDir, n.id, wal_options);
-    if (!wal.ok()) {
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " cannot start: ", wal.status().message()));
-      return false;
-    }
+    if (!wal.ok()) return cannot_start(wal.status());
     n.wal = std::move(*wal);
   } else {
-    auto recovered = storage::Wal::Open(&n.disk, kWalDir, n.id, wal_options);
-    if (!recovered.ok()) {
-      const bool corrupt = recovered.status().code() == absl::StatusCode::kDataLoss;
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, corrupt ? " refuses to start: " : " cannot start: ",
-                                                recovered.status().message()));
-      if (corrupt) {
-        n.refused = true;
-        ++refusals_;
-      }
-      return false;
-    }
+    // The newest snapshot file that checks out (a rotten one is set aside), then the WAL after it.
+    storage::Snapshotter snapshotter(&n.disk, kSnapDir);
+    std::vector<std::string> broken;
+    auto snap = snapshotter.LoadNewest(&broken);
+    for (const std::string& b : broken) trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", b));
+    if (!snap.ok()) return cannot_start(snap.status());
+    const raftpb::SnapshotMetadata* from = snap->has_value() ? &(*snap)->metadata() : nullptr;
+    auto recovered = storage::Wal::Open(&n.disk, kWalDir, n.id, wal_options, from);
+    if (!recovered.ok()) return cannot_start(recovered.status());
     if (recovered->torn_tail) {
       trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " cut a torn WAL tail: ", recovered->torn_detail));
+    }
+    if (snap->has_value()) {
+      const raftpb::Snapshot& sn = **snap;
+      if (absl::Status s = n.replica.Restore(sn.data()); !s.ok()) {
+        return cannot_start(absl::DataLossError(absl::StrCat("snapshot at index ", sn.metadata().index(), ": ",
+                                                             s.message())));
+      }
+      DETCD_CHECK(n.storage.ApplySnapshot(sn).ok());
+      n.snapshot_index = sn.metadata().index();
+      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " starts from snapshot ", sn.metadata().index(),
+                                                " term ", sn.metadata().term()));
     }
     n.wal = std::move(recovered->wal);
     n.storage.Append(recovered->entries);
@@ -81,9 +104,9 @@ bool Cluster::Build(Node& n) {
   c.max_size_per_msg_bytes = options_.max_size_per_msg_bytes;
   c.seed = prng_->Next();  // each life of each node draws its own election timeouts
   c.storage = &n.storage;
+  c.applied = n.snapshot_index;  // the state machine holds the snapshot; the log after it is applied again
   c.testing = options_.testing;
   n.raft = std::make_unique<raft::RawNode>(c);
-  n.applied_index = 0;  // the state machine is rebuilt from the log
   n.ready_in_flight = false;
   n.last_soft = n.raft->raft().soft_state();
   n.last_term = n.raft->raft().term();
@@ -109,6 +132,15 @@ void Cluster::Deliver(const raftpb::Message& m) {
   if (m.to() < 1 || m.to() > nodes_.size()) return;
   Node& n = node(m.to());
   if (!n.raft) return;  // a crashed node hears nothing
+  if (m.type() == raftpb::MSG_SNAP) {
+    // The stream reached a live process: the sender's transport sees it finish.
+    auto it = snapshot_sends_.find({m.from(), m.to(), m.snapshot().metadata().index()});
+    if (it != snapshot_sends_.end()) {
+      const uint64_t incarnation = it->second;
+      snapshot_sends_.erase(it);
+      ReportSnapshot(m.from(), incarnation, m.to(), /*failed=*/false);
+    }
+  }
   if (n.paused) {
     n.inbox.push_back(m);
     return;
@@ -147,7 +179,68 @@ void Cluster::Observe(Node& n) {
 }
 
 void Cluster::SendAll(const std::vector<raftpb::Message>& msgs) {
-  for (const raftpb::Message& m : msgs) network_->Send(m);
+  for (const raftpb::Message& m : msgs) {
+    if (m.type() == raftpb::MSG_SNAP) {
+      const auto key = std::make_tuple(m.from(), m.to(), m.snapshot().metadata().index());
+      const uint64_t incarnation = node(m.from()).incarnation;
+      snapshot_sends_[key] = incarnation;
+      trace_->Record(loop_->Now(), absl::StrCat("node ", m.from(), " sends snapshot ", m.snapshot().metadata().index(),
+                                                " to ", m.to()));
+      loop_->ScheduleAfter(options_.snapshot_send_timeout_us, [this, key, incarnation] {
+        auto it = snapshot_sends_.find(key);
+        if (it == snapshot_sends_.end() || it->second != incarnation) return;  // arrived, or sent again since
+        snapshot_sends_.erase(it);
+        ReportSnapshot(std::get<0>(key), incarnation, std::get<1>(key), /*failed=*/true);
+      });
+    }
+    network_->Send(m);
+  }
+}
+
+void Cluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed) {
+  Node& n = node(from);
+  if (n.incarnation != incarnation || !n.raft) return;  // the sender crashed meanwhile: nobody waits for it
+  if (n.paused) {
+    // A stopped process reads its transport's news when it resumes; look again later.
+    loop_->ScheduleAfter(options_.tick_us, [this, from, incarnation, to, failed] {
+      ReportSnapshot(from, incarnation, to, failed);
+    });
+    return;
+  }
+  trace_->Record(loop_->Now(), absl::StrCat("node ", from, " snapshot to ", to, failed ? " failed" : " delivered"));
+  n.raft->ReportSnapshot(to, failed);
+  Pump(n);
+}
+
+absl::Status Cluster::SaveSnapshot(Node& n, const raftpb::Snapshot& snap) {
+  if (absl::Status s = n.wal->SaveSnapshotMarker(snap.metadata()); !s.ok()) return s;
+  storage::Snapshotter snapshotter(&n.disk, kSnapDir);
+  if (absl::Status s = snapshotter.Save(snap); !s.ok()) return s;
+  n.prev_snapshot_index = n.snapshot_index;
+  n.snapshot_index = snap.metadata().index();
+  return absl::OkStatus();
+}
+
+void Cluster::TakeSnapshot(Node& n) {
+  const uint64_t index = n.replica.applied_index();
+  absl::StatusOr<raftpb::Snapshot> snap =
+      n.storage.CreateSnapshot(index, n.raft->raft().conf_state(), n.replica.Snapshot());
+  DETCD_CHECK_MSG(snap.ok(), snap.status().ToString().c_str());
+  if (absl::Status s = SaveSnapshot(n, *snap); !s.ok()) {
+    DieOfDiskError(n, s);
+    return;
+  }
+  ++snapshots_taken_;
+  // Keep a tail of entries for followers that are only a little behind; older ones get the snapshot.
+  const uint64_t keep = options_.snapshot_catch_up_entries;
+  uint64_t compact = index > keep ? index - keep : 0;
+  if (compact > n.storage.FirstIndex() - 1) DETCD_CHECK(n.storage.Compact(compact).ok());
+  trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " snapshot at ", index, ", log compacted to ",
+                                            n.storage.FirstIndex() - 1));
+  storage::Snapshotter snapshotter(&n.disk, kSnapDir);
+  absl::Status s = n.wal->RemoveSegmentsBefore(n.prev_snapshot_index);
+  if (s.ok()) s = snapshotter.RemoveOld(kSnapshotsKept);
+  if (!s.ok()) DieOfDiskError(n, s);
 }
 
 void Cluster::Pump(Node& n) {
@@ -155,6 +248,13 @@ void Cluster::Pump(Node& n) {
     Observe(n);
     if (!n.raft->HasReady()) return;
     raft::Ready rd = n.raft->GetReady();
+    if (rd.snapshot.metadata().index() > 0) {
+      // A leader's snapshot: durable before the entries that follow it are written.
+      if (absl::Status s = SaveSnapshot(n, rd.snapshot); !s.ok()) {
+        DieOfDiskError(n, s);
+        return;
+      }
+    }
     // Write to the WAL now (the page cache); the sync below is what makes it durable.
     if (rd.hard_state || !rd.entries.empty()) {
       if (absl::Status s = n.wal->Save(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries); !s.ok()) {
@@ -195,6 +295,13 @@ void Cluster::FinishReady(uint64_t id, uint64_t incarnation, raft::Ready rd) {
       return;
     }
   }
+  if (rd.snapshot.metadata().index() > 0) {
+    const raftpb::SnapshotMetadata& md = rd.snapshot.metadata();
+    // A newer snapshot may have reached storage already (one taken after this Ready was): nothing to replace then.
+    if (md.index() > n.storage.Snapshot().metadata().index()) DETCD_CHECK(n.storage.ApplySnapshot(rd.snapshot).ok());
+    checker_->ObserveSnapshot(id, md.index(), md.term());
+    trace_->Record(loop_->Now(), absl::StrCat("node ", id, " persisted snapshot ", md.index(), " term ", md.term()));
+  }
   if (!rd.entries.empty()) {
     n.storage.Append(rd.entries);
     checker_->ObservePersisted(id, rd.entries);
@@ -215,21 +322,33 @@ void Cluster::CompleteReady(Node& n, raft::Ready rd) {
   SendAll(rd.messages);
   // 3. apply
   checker_->SetTime(loop_->Now());
+  if (rd.snapshot.metadata().index() > 0) {
+    // The leader's snapshot was made from a replica like ours; bytes that do not restore are a harness bug.
+    absl::Status restored = n.replica.Restore(rd.snapshot.data());
+    DETCD_CHECK_MSG(restored.ok(), restored.ToString().c_str());
+    DETCD_CHECK(n.replica.applied_index() == rd.snapshot.metadata().index());
+    ++snapshots_installed_;
+  }
   for (const raftpb::Entry& e : rd.committed_entries) {
     checker_->ObserveApply(n.id, e);
-    n.applied_index = e.index();
+    n.replica.Apply(e);
     if (on_apply_) on_apply_(n.id, e);
     if (!n.raft) return;  // the apply callback may not crash nodes, but stay safe
   }
   // 4. advance
   n.raft->Advance(rd);
   n.ready_in_flight = false;
+  if (options_.snapshot_count > 0 && n.replica.applied_index() >= n.snapshot_index + options_.snapshot_count) {
+    TakeSnapshot(n);
+    if (!n.raft) return;  // died of a disk error
+  }
   Pump(n);
 }
 
 void Cluster::PowerOff(Node& n) {
   n.raft.reset();
   n.wal.reset();
+  n.replica.Clear();  // memory is gone; the next start restores it from disk
   ++n.incarnation;
   n.paused = false;
   n.drift = 1.0;

@@ -1,9 +1,13 @@
 // Cluster: drives N Raft nodes through the Ready contract inside the simulator. Each node has a simulated disk
-// (SimDisk) holding its WAL: a Ready's entries and hard state are written to the WAL at once and synced after a
-// simulated sync latency; a crash before then loses them (wholly, torn or out of order). A restart recovers from the
-// WAL alone; a node whose WAL is corrupt refuses to start. A disk error kills the node, and its supervisor restarts
-// it. Messages go through the simulated Network; ticks come from each
-// node's own (possibly drifting) clock. Nodes can crash, restart, pause and resume. After every event it reports
+// (SimDisk) holding its WAL and snapshots: a Ready's entries and hard state are written to the WAL at once and synced
+// after a simulated sync latency; a crash before then loses them (wholly, torn or out of order). Each node runs a
+// Replica state machine; every snapshot_count applied entries it snapshots it (WAL marker, then snapshot file) and
+// compacts its log, keeping snapshot_catch_up_entries for slow followers; a follower sent a leader's snapshot
+// persists it the same way and restores its Replica from it. A restart recovers from the newest valid snapshot plus
+// the WAL after it; a node whose data is corrupt refuses to start. A disk error kills the node, and its supervisor
+// restarts it. Messages go through the simulated Network, which tells a leader whether its snapshot arrived (as a
+// transport's stream does) or not within snapshot_send_timeout_us; ticks come from each node's own (possibly
+// drifting) clock. Nodes can crash, restart, pause and resume. After every event it reports
 // what it sees to the RaftChecker. It decides nothing by itself that the seed does not decide.
 #ifndef DETCD_SIM_CLUSTER_H_
 #define DETCD_SIM_CLUSTER_H_
@@ -15,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,6 +32,7 @@
 #include "storage/wal.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
+#include "sim/replica.h"
 #include "sim/trace.h"
 
 namespace detcd::sim {
@@ -47,6 +53,13 @@ struct ClusterOptions {
   // What a power loss does to unsynced writes; unspecified = the seed picks at each crash.
   simpb::CrashLoss crash_loss = simpb::CRASH_LOSS_UNSPECIFIED;
   uint64_t wal_segment_bytes = 64 * 1024;
+  // Snapshot the state machine after this many entries applied since the last snapshot (etcd's --snapshot-count);
+  // 0: never (the log grows for ever).
+  uint64_t snapshot_count = 0;
+  // Entries kept in the log behind a snapshot, so slightly slow followers still get entries instead of a snapshot.
+  uint64_t snapshot_catch_up_entries = 100;
+  // A snapshot send that has not arrived after this long is reported failed to the leader.
+  int64_t snapshot_send_timeout_us = 1'000'000;
   // A node that died of a disk error is restarted by its supervisor after this long.
   int64_t supervisor_restart_us = 1'000'000;
   raft::TestingKnobs testing;
@@ -95,9 +108,13 @@ class Cluster {
   // What a node believes about the leader (0 if down or unknown).
   uint64_t LeaderHint(uint64_t id) const;
   const raft::RawNode* raft(uint64_t id) const { return node(id).raft.get(); }
-  uint64_t applied_index(uint64_t id) const { return node(id).applied_index; }
+  // The node's state machine (empty while it is down) and the index it has applied.
+  const Replica& replica(uint64_t id) const { return node(id).replica; }
+  uint64_t applied_index(uint64_t id) const { return node(id).replica.applied_index(); }
   uint64_t CommitIndex(uint64_t id) const;
   int crashes() const { return crashes_; }
+  int snapshots_taken() const { return snapshots_taken_; }
+  int snapshots_installed() const { return snapshots_installed_; }
 
  private:
   struct Node {
@@ -113,7 +130,9 @@ class Cluster {
     bool ready_in_flight = false;           // a Ready was taken and waits for its sync
     std::deque<raftpb::Message> inbox;      // messages that arrived while paused
     std::shared_ptr<raft::Ready> synced_while_paused;  // a Ready whose sync finished during a pause
-    uint64_t applied_index = 0;
+    Replica replica;                        // the state machine: volatile, rebuilt at every start
+    uint64_t snapshot_index = 0;            // the newest snapshot on disk
+    uint64_t prev_snapshot_index = 0;       // the one before: WAL segments are kept back to it
     raft::SoftState last_soft;
     uint64_t last_term = 0;
   };
@@ -136,6 +155,13 @@ class Cluster {
   void CompleteReady(Node& n, raft::Ready rd);
   void Observe(Node& n);
   void SendAll(const std::vector<raftpb::Message>& msgs);
+  // Makes a snapshot durable: the WAL marker first (recovery ignores a marker without a file), then the file.
+  absl::Status SaveSnapshot(Node& n, const raftpb::Snapshot& snap);
+  // Snapshots the node's state machine at its applied index, then compacts its log and removes old WAL segments
+  // and snapshot files.
+  void TakeSnapshot(Node& n);
+  // The transport's view of a MSG_SNAP: delivered (success) or timed out (failure), told to the sender.
+  void ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed);
 
   ClusterOptions options_;
   EventLoop* loop_;
@@ -146,6 +172,10 @@ class Cluster {
   ApplyFn on_apply_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index id - 1
   int crashes_ = 0;
+  int snapshots_taken_ = 0;
+  int snapshots_installed_ = 0;
+  // Snapshot sends on their way: (from, to, snapshot index) -> the sender's incarnation when it sent.
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> snapshot_sends_;
   int refusals_ = 0;
   int disk_deaths_ = 0;
 };

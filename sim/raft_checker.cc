@@ -116,6 +116,19 @@ void RaftChecker::ObserveRestart(uint64_t node, const raftpb::HardState& hs,
 std::optional<uint64_t> RaftChecker::ChainAt(uint64_t node, const raft::RaftLog& log, uint64_t i) const {
   if (i == 0) return 0;
   if (i > log.LastIndex()) return std::nullopt;
+  if (const raftpb::Snapshot* snap = log.PendingSnapshot()) {
+    // A snapshot from the leader, not yet durable: the log is the committed one up to its index (ObserveCommit
+    // checks that point), then the unstable tail.
+    const uint64_t s = snap->metadata().index();
+    if (s >= committed_chain_.size()) return std::nullopt;
+    if (i <= s) return committed_chain_[i];
+    uint64_t h = committed_chain_[s];
+    for (const raftpb::Entry& e : log.UnstableEntries()) {
+      h = ChainDigest(h, e);
+      if (e.index() == i) return h;
+    }
+    return std::nullopt;
+  }
   const uint64_t stable_last = log.StableLastIndex();
   auto it = durable_chain_.find(node);
   const std::vector<uint64_t> empty{0};
@@ -150,6 +163,9 @@ void RaftChecker::ObserveRole(uint64_t node, uint64_t term, raft::StateType stat
 }
 
 void RaftChecker::ObserveCommit(uint64_t node, const raft::RaftLog& log) {
+  if (const raftpb::Snapshot* snap = log.PendingSnapshot()) {
+    if (!CheckSnapshotPoint(node, snap->metadata().index(), snap->metadata().term(), "received")) return;
+  }
   const uint64_t node_commit = log.committed();
   const uint64_t c = committed_.size();
   const uint64_t common = std::min(node_commit, c);

@@ -34,6 +34,8 @@ ClusterOptions ClusterOptionsFor(const ScenarioConfig& sc, const RunOptions& opt
   c.sync_latency_max_us = sc.disk.sync_latency_max_us;
   c.crash_loss = sc.disk.crash_loss;
   c.wal_segment_bytes = sc.disk.wal_segment_bytes;
+  c.snapshot_count = sc.disk.snapshot_count;
+  c.snapshot_catch_up_entries = sc.disk.snapshot_catch_up_entries;
   c.testing = opt.testing;
   return c;
 }
@@ -134,15 +136,15 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     for (uint64_t id = 1; id <= static_cast<uint64_t>(sc.nodes) && result.outcome == Outcome::kPass; ++id) {
       if (cluster.IsRefused(id)) continue;
       if (reference == 0) reference = id;
-      const std::set<std::string>& replica = workload.ReplicaSet(id);
+      const Replica& replica = cluster.replica(id);
       for (const std::string& acked : workload.acknowledged()) {
-        if (replica.count(acked) == 0) {
+        if (!replica.Holds(acked)) {
           finish(Outcome::kSafety, "acknowledged-write-lost",
                  absl::StrCat("write ", acked, " was acknowledged but node ", id, " does not hold it"), loop.Now());
           break;
         }
       }
-      if (result.outcome == Outcome::kPass && workload.Replica(id) != workload.Replica(reference)) {
+      if (result.outcome == Outcome::kPass && replica.ids() != cluster.replica(reference).ids()) {
         finish(Outcome::kSafety, "replicas-equal",
                absl::StrCat("node ", id, "'s state machine differs from node ", reference, "'s after convergence"),
                loop.Now());

@@ -7,11 +7,6 @@
 
 namespace detcd::sim {
 
-std::string RequestId(const std::string& value) {
-  const size_t colon = value.find(':');
-  return colon == std::string::npos ? value : value.substr(0, colon);
-}
-
 Workload::Workload(const WorkloadOptions& options, Cluster* cluster, EventLoop* loop, Prng* prng, Trace* trace)
     : options_(options), cluster_(cluster), loop_(loop), prng_(prng), trace_(trace) {
   DETCD_CHECK(options_.clients >= 1);
@@ -117,16 +112,8 @@ void Workload::Retry(const std::string& id, int64_t delay_us) {
 }
 
 void Workload::OnApply(uint64_t node, const raftpb::Entry& entry) {
-  // The replica: a restarted node re-applies from index 1, so start its state machine over.
-  uint64_t& at = replica_index_[node];
-  if (entry.index() <= at) {
-    replicas_[node].clear();
-    replica_sets_[node].clear();
-  }
-  at = entry.index();
   if (entry.data().empty()) return;  // a new leader's empty entry
   const std::string id = RequestId(entry.data());
-  if (replica_sets_[node].insert(id).second) replicas_[node].push_back(id);
 
   auto it = pending_.find(id);
   if (it == pending_.end() || it->second.sent_to.count(node) == 0) return;
@@ -144,18 +131,6 @@ std::vector<std::string> Workload::PendingValues() const {
   std::vector<std::string> out;
   for (const auto& [id, r] : pending_) out.push_back(id);
   return out;
-}
-
-const std::vector<std::string>& Workload::Replica(uint64_t node) const {
-  static const std::vector<std::string> kEmpty;
-  auto it = replicas_.find(node);
-  return it == replicas_.end() ? kEmpty : it->second;
-}
-
-const std::set<std::string>& Workload::ReplicaSet(uint64_t node) const {
-  static const std::set<std::string> kEmpty;
-  auto it = replica_sets_.find(node);
-  return it == replica_sets_.end() ? kEmpty : it->second;
 }
 
 }  // namespace detcd::sim

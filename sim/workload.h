@@ -2,7 +2,8 @@
 // the node the client believes leads; it is acknowledged when that node applies it; a dropped proposal or a timeout
 // makes the client retry the same value through whichever node it now believes leads (so a value may be committed
 // more than once: the replicated-log state machine keeps the first). It records which values were acknowledged, so
-// the end-of-run check can demand that every one of them is in every replica. It never looks inside Raft beyond the
+// the end-of-run check can demand that every one of them is in every replica (Cluster::replica). It never looks inside
+// Raft beyond the
 // leader hint a real client would get from a node's reply.
 #ifndef DETCD_SIM_WORKLOAD_H_
 #define DETCD_SIM_WORKLOAD_H_
@@ -50,9 +51,6 @@ class Workload {
   std::vector<std::string> PendingValues() const;
   const std::vector<std::string>& acknowledged() const { return acknowledged_; }
   const WorkloadStats& stats() const { return stats_; }
-  // A replica's state machine: the distinct values each node applied, in order (duplicates dropped).
-  const std::vector<std::string>& Replica(uint64_t node) const;
-  const std::set<std::string>& ReplicaSet(uint64_t node) const;
 
  private:
   struct Request {
@@ -81,14 +79,7 @@ class Workload {
   std::map<std::string, Request> pending_;
   std::vector<std::string> acknowledged_;
   WorkloadStats stats_;
-  std::map<uint64_t, std::vector<std::string>> replicas_;
-  std::map<uint64_t, std::set<std::string>> replica_sets_;
-  // A node's state machine is rebuilt from index 1 after a restart: where each node's replica stands.
-  std::map<uint64_t, uint64_t> replica_index_;
 };
-
-// The request a value carries: "c<client>-<seq>:" then padding up to the value size.
-std::string RequestId(const std::string& value);
 
 }  // namespace detcd::sim
 
