@@ -46,6 +46,8 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
   std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
               static_cast<unsigned long long>(r.workload.issued), static_cast<unsigned long long>(r.workload.acknowledged),
               static_cast<unsigned long long>(r.workload.retries), static_cast<unsigned long long>(r.committed_index));
+  std::printf("  snapshots: %d taken, %d installed from a leader; %d nodes refused to start\n", r.snapshots_taken,
+              r.snapshots_installed, r.refusals);
 }
 
 }  // namespace

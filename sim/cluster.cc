@@ -70,7 +70,9 @@ bool Cluster::Build(Node& n) {
     storage::Snapshotter snapshotter(&n.disk, kSnapDir);
     std::vector<std::string> broken;
     auto snap = snapshotter.LoadNewest(&broken);
-    for (const std::string& b : broken) trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", b));
+    for (const std::string& b : broken) {
+      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " set aside a corrupt snapshot (renamed .broken): ", b));
+    }
     if (!snap.ok()) return cannot_start(snap.status());
     const raftpb::SnapshotMetadata* from = snap->has_value() ? &(*snap)->metadata() : nullptr;
     auto recovered = storage::Wal::Open(&n.disk, kWalDir, n.id, wal_options, from);

@@ -160,6 +160,9 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.terms_with_leader = checker.leaders_seen();
   result.faults = faults.faults_begun();
   result.crashes = cluster.crashes();
+  result.refusals = cluster.refusals();
+  result.snapshots_taken = cluster.snapshots_taken();
+  result.snapshots_installed = cluster.snapshots_installed();
   result.messages_sent = network.stats().sent;
   result.events = loop.events_run();
   result.acknowledged = workload.acknowledged();

@@ -39,6 +39,9 @@ struct RunResult {
   size_t terms_with_leader = 0;
   int faults = 0;
   int crashes = 0;
+  int refusals = 0;             // nodes that found their data corrupt and would not start
+  int snapshots_taken = 0;      // by nodes of their own state machines (log compaction)
+  int snapshots_installed = 0;  // sent by a leader and restored by a follower
   uint64_t messages_sent = 0;
   uint64_t events = 0;
   std::vector<std::string> acknowledged;  // request ids, in acknowledgement order
