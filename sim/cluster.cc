@@ -340,7 +340,7 @@ void Cluster::CompleteReady(Node& n, raft::Ready rd) {
   // 4. advance
   n.raft->Advance(rd);
   n.ready_in_flight = false;
-  if (options_.snapshot_count > 0 && n.replica.applied_index() >= n.snapshot_index + options_.snapshot_count) {
+  if (options_.snapshot_count > 0 && n.replica.applied_index() > n.snapshot_index + options_.snapshot_count) {
     TakeSnapshot(n);
     if (!n.raft) return;  // died of a disk error
   }

@@ -53,8 +53,8 @@ struct ClusterOptions {
   // What a power loss does to unsynced writes; unspecified = the seed picks at each crash.
   simpb::CrashLoss crash_loss = simpb::CRASH_LOSS_UNSPECIFIED;
   uint64_t wal_segment_bytes = 64 * 1024;
-  // Snapshot the state machine after this many entries applied since the last snapshot (etcd's --snapshot-count);
-  // 0: never (the log grows for ever).
+  // Snapshot the state machine once more than this many entries were applied since the last snapshot (etcd's
+  // --snapshot-count); 0: never (the log grows for ever).
   uint64_t snapshot_count = 0;
   // Entries kept in the log behind a snapshot, so slightly slow followers still get entries instead of a snapshot.
   uint64_t snapshot_catch_up_entries = 100;
