@@ -1,0 +1,18 @@
+#include "kv/errors.h"
+
+namespace detcd::kv {
+
+absl::Status ErrEmptyKey() { return absl::InvalidArgumentError("etcdserver: key is not provided"); }
+absl::Status ErrKeyNotFound() { return absl::InvalidArgumentError("etcdserver: key not found"); }
+absl::Status ErrValueProvided() { return absl::InvalidArgumentError("etcdserver: value is provided"); }
+absl::Status ErrLeaseProvided() { return absl::InvalidArgumentError("etcdserver: lease is provided"); }
+absl::Status ErrTooManyOps() { return absl::InvalidArgumentError("etcdserver: too many operations in txn request"); }
+absl::Status ErrDuplicateKey() { return absl::InvalidArgumentError("etcdserver: duplicate key given in txn request"); }
+absl::Status ErrRequestTooLarge() { return absl::InvalidArgumentError("etcdserver: request is too large"); }
+absl::Status ErrNoSpace() { return absl::ResourceExhaustedError("etcdserver: mvcc: database space exceeded"); }
+absl::Status ErrNoLeader() { return absl::UnavailableError("etcdserver: no leader"); }
+absl::Status ErrNotLeader() { return absl::UnavailableError("etcdserver: not leader"); }
+absl::Status ErrTimeout() { return absl::UnavailableError("etcdserver: request timed out"); }
+absl::Status ErrStopped() { return absl::UnavailableError("etcdserver: server stopped"); }
+
+}  // namespace detcd::kv

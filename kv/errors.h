@@ -1,0 +1,26 @@
+// etcd's client-facing errors: the exact messages and gRPC codes (absl::StatusCode values equal gRPC's) that etcd
+// 3.4 returns, so that clients recognise them, retry and fail over as they do against etcd. One place for all of
+// them; the MVCC store's and the lessor's own errors are declared beside them and worded the same way.
+#ifndef DETCD_KV_ERRORS_H_
+#define DETCD_KV_ERRORS_H_
+
+#include "absl/status/status.h"
+
+namespace detcd::kv {
+
+absl::Status ErrEmptyKey();         // "etcdserver: key is not provided"
+absl::Status ErrKeyNotFound();      // "etcdserver: key not found"
+absl::Status ErrValueProvided();    // "etcdserver: value is provided"
+absl::Status ErrLeaseProvided();    // "etcdserver: lease is provided"
+absl::Status ErrTooManyOps();       // "etcdserver: too many operations in txn request"
+absl::Status ErrDuplicateKey();     // "etcdserver: duplicate key given in txn request"
+absl::Status ErrRequestTooLarge();  // "etcdserver: request is too large"
+absl::Status ErrNoSpace();          // "etcdserver: mvcc: database space exceeded"
+absl::Status ErrNoLeader();         // "etcdserver: no leader"
+absl::Status ErrNotLeader();        // "etcdserver: not leader"
+absl::Status ErrTimeout();          // "etcdserver: request timed out"
+absl::Status ErrStopped();          // "etcdserver: server stopped"
+
+}  // namespace detcd::kv
+
+#endif  // DETCD_KV_ERRORS_H_

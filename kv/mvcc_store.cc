@@ -1,0 +1,288 @@
+#include "kv/mvcc_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/kv_snapshot.pb.h"
+#include "raft/check.h"
+#include "storage/crc32c.h"
+
+namespace detcd::kv {
+
+namespace {
+constexpr char kCompacted[] = "etcdserver: mvcc: required revision has been compacted";
+constexpr char kFutureRev[] = "etcdserver: mvcc: required revision is a future revision";
+
+// etcd's range convention: an empty end is the single key; "\0" is every key >= key.
+bool AllFrom(const std::string& end) { return end.size() == 1 && end[0] == '\0'; }
+
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+}  // namespace
+
+absl::Status ErrCompacted() { return absl::OutOfRangeError(kCompacted); }
+absl::Status ErrFutureRev() { return absl::OutOfRangeError(kFutureRev); }
+bool IsErrCompacted(const absl::Status& s) { return absl::IsOutOfRange(s) && s.message() == kCompacted; }
+bool IsErrFutureRev(const absl::Status& s) { return absl::IsOutOfRange(s) && s.message() == kFutureRev; }
+
+template <typename Fn>
+void MvccStore::ForEachKey(const std::string& key, const std::string& end, Fn fn) const {
+  if (end.empty()) {
+    auto it = index_.find(key);
+    if (it != index_.end()) fn(it->first, it->second);
+    return;
+  }
+  const bool all_from = AllFrom(end);
+  for (auto it = index_.lower_bound(key); it != index_.end(); ++it) {
+    if (!all_from && !(it->first < end)) break;
+    if (!fn(it->first, it->second)) break;
+  }
+}
+
+absl::StatusOr<int64_t> MvccStore::ReadRev(int64_t rev, int64_t current) const {
+  if (rev <= 0) return current;
+  if (rev > current) return ErrFutureRev();
+  if (rev < compacted_rev_) return ErrCompacted();
+  return rev;
+}
+
+mvccpb::KeyValue MvccStore::ToKeyValue(const Revision& rev, const Record& r) const {
+  mvccpb::KeyValue kv;
+  kv.set_key(r.key);
+  kv.set_create_revision(r.create_main);
+  kv.set_mod_revision(rev.main);
+  kv.set_version(r.version);
+  kv.set_value(r.value);
+  kv.set_lease(r.lease);
+  return kv;
+}
+
+absl::StatusOr<RangeResult> MvccStore::Range(const std::string& key, const std::string& end,
+                                             const RangeOptions& opts) const {
+  DETCD_CHECK_MSG(!txn_open_, "read outside the open write transaction");
+  return RangeAt(key, end, opts, rev_);
+}
+
+absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std::string& end,
+                                               const RangeOptions& opts, int64_t current) const {
+  absl::StatusOr<int64_t> at = ReadRev(opts.rev, current);
+  if (!at.ok()) return at.status();
+  RangeResult result;
+  result.rev = current;
+  ForEachKey(key, end, [&](const std::string&, const KeyIndex& ki) {
+    KeyAt k;
+    if (!ki.Get(*at, &k)) return true;
+    ++result.count;
+    if (opts.count_only || (opts.limit > 0 && static_cast<int64_t>(result.kvs.size()) >= opts.limit)) return true;
+    auto rec = records_.find(k.mod);
+    DETCD_CHECK_MSG(rec != records_.end(), "index points at a revision the store does not hold");
+    result.kvs.push_back(ToKeyValue(k.mod, rec->second));
+    return true;
+  });
+  return result;
+}
+
+void MvccStore::Insert(const Revision& rev, Record r) {
+  const bool inserted = records_.emplace(rev, std::move(r)).second;
+  DETCD_CHECK_MSG(inserted, "two writes at one revision");
+}
+
+MvccStore::WriteTxn::WriteTxn(MvccStore* store) : store_(store), main_(store->rev_ + 1) {
+  DETCD_CHECK_MSG(!store_->txn_open_, "a write transaction is already open");
+  store_->txn_open_ = true;
+}
+
+MvccStore::WriteTxn::~WriteTxn() {
+  if (!ended_) End();
+}
+
+absl::StatusOr<RangeResult> MvccStore::WriteTxn::Range(const std::string& key, const std::string& end,
+                                                        RangeOptions opts) const {
+  // Reads see the transaction's own writes; the header revision is the store's revision once they are in.
+  absl::StatusOr<RangeResult> r = store_->RangeAt(key, end, opts, changed() ? main_ : main_ - 1);
+  return r;
+}
+
+mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::string& value, int64_t lease,
+                                          mvccpb::KeyValue* prev) {
+  DETCD_CHECK(!ended_);
+  KeyIndex& ki = store_->index_[key];
+  if (prev != nullptr) {
+    prev->Clear();
+    KeyAt k;
+    if (ki.Get(main_, &k)) *prev = store_->ToKeyValue(k.mod, store_->records_.at(k.mod));
+  }
+  const Revision rev{main_, sub_++};
+  const KeyChange& c = ki.Put(rev);
+  Record r;
+  r.key = key;
+  r.value = value;
+  r.create_main = c.create_main;
+  r.version = c.version;
+  r.lease = lease;
+  mvccpb::KeyValue kv = store_->ToKeyValue(rev, r);
+  store_->Insert(rev, std::move(r));
+  mvccpb::Event* ev = &events_.emplace_back();
+  ev->set_type(mvccpb::Event::PUT);
+  *ev->mutable_kv() = kv;
+  return kv;
+}
+
+int64_t MvccStore::WriteTxn::DeleteRange(const std::string& key, const std::string& end,
+                                         std::vector<mvccpb::KeyValue>* prev) {
+  DETCD_CHECK(!ended_);
+  std::vector<std::string> live;
+  store_->ForEachKey(key, end, [&](const std::string& k, const KeyIndex& ki) {
+    if (ki.IsLive()) live.push_back(k);
+    return true;
+  });
+  for (const std::string& k : live) {
+    KeyIndex& ki = store_->index_[k];
+    if (prev != nullptr) {
+      KeyAt at;
+      DETCD_CHECK(ki.Get(main_, &at));
+      prev->push_back(store_->ToKeyValue(at.mod, store_->records_.at(at.mod)));
+    }
+    const Revision rev{main_, sub_++};
+    DETCD_CHECK(ki.Tombstone(rev));
+    Record r;
+    r.key = k;
+    r.tombstone = true;
+    store_->Insert(rev, std::move(r));
+    mvccpb::Event* ev = &events_.emplace_back();
+    ev->set_type(mvccpb::Event::DELETE);
+    ev->mutable_kv()->set_key(k);
+    ev->mutable_kv()->set_mod_revision(main_);
+  }
+  return static_cast<int64_t>(live.size());
+}
+
+std::vector<mvccpb::Event> MvccStore::WriteTxn::End() {
+  DETCD_CHECK(!ended_);
+  ended_ = true;
+  store_->txn_open_ = false;
+  if (changed()) store_->rev_ = main_;
+  return std::move(events_);
+}
+
+absl::Status MvccStore::Compact(int64_t rev) {
+  DETCD_CHECK_MSG(!txn_open_, "compaction inside a write transaction");
+  if (rev <= compacted_rev_) return ErrCompacted();
+  if (rev > rev_) return ErrFutureRev();
+  std::vector<Revision> removed;
+  for (auto it = index_.begin(); it != index_.end();) {
+    it->second.Compact(rev, &removed);
+    if (it->second.Empty()) {
+      it = index_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const Revision& r : removed) records_.erase(r);
+  compacted_rev_ = rev;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<mvccpb::Event>> MvccStore::Changes(int64_t from, int64_t to) const {
+  if (from < compacted_rev_) return ErrCompacted();
+  std::vector<mvccpb::Event> out;
+  for (auto it = records_.lower_bound(Revision{from, 0}); it != records_.end() && it->first.main <= to; ++it) {
+    mvccpb::Event& ev = out.emplace_back();
+    if (it->second.tombstone) {
+      ev.set_type(mvccpb::Event::DELETE);
+      ev.mutable_kv()->set_key(it->second.key);
+      ev.mutable_kv()->set_mod_revision(it->first.main);
+    } else {
+      ev.set_type(mvccpb::Event::PUT);
+      *ev.mutable_kv() = ToKeyValue(it->first, it->second);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
+  absl::StatusOr<int64_t> at = ReadRev(rev, rev_);
+  if (!at.ok()) return at.status();
+  std::string buf;
+  uint32_t crc = 0;
+  PutFixed64(&buf, static_cast<uint64_t>(compacted_rev_));
+  crc = storage::Crc32cExtend(crc, buf.data(), buf.size());
+  for (auto it = records_.begin(); it != records_.end() && it->first.main <= *at; ++it) {
+    const Record& r = it->second;
+    buf.clear();
+    PutFixed64(&buf, static_cast<uint64_t>(it->first.main));
+    PutFixed64(&buf, static_cast<uint64_t>(it->first.sub));
+    PutFixed64(&buf, static_cast<uint64_t>(r.create_main));
+    PutFixed64(&buf, static_cast<uint64_t>(r.version));
+    PutFixed64(&buf, static_cast<uint64_t>(r.lease));
+    buf.push_back(r.tombstone ? 1 : 0);
+    PutFixed64(&buf, r.key.size());
+    buf += r.key;
+    PutFixed64(&buf, r.value.size());
+    buf += r.value;
+    crc = storage::Crc32cExtend(crc, buf.data(), buf.size());
+  }
+  return crc;
+}
+
+std::string MvccStore::Serialize() const {
+  kvpb::StoreSnapshot snap;
+  snap.set_revision(rev_);
+  snap.set_compacted_revision(compacted_rev_);
+  for (const auto& [rev, r] : records_) {
+    kvpb::StoreRecord* out = snap.add_records();
+    out->set_main(rev.main);
+    out->set_sub(rev.sub);
+    out->set_key(r.key);
+    out->set_value(r.value);
+    out->set_create_revision(r.create_main);
+    out->set_version(r.version);
+    out->set_lease(r.lease);
+    out->set_tombstone(r.tombstone);
+  }
+  return snap.SerializeAsString();
+}
+
+absl::Status MvccStore::Restore(const std::string& data) {
+  kvpb::StoreSnapshot snap;
+  if (!snap.ParseFromString(data)) return absl::DataLossError("kv store snapshot does not parse");
+  if (snap.revision() < 0 || snap.compacted_revision() < 0 || snap.compacted_revision() > snap.revision()) {
+    return absl::DataLossError(absl::StrCat("kv store snapshot: revision ", snap.revision(), " compacted at ",
+                                            snap.compacted_revision()));
+  }
+  absl::btree_map<std::string, KeyIndex> index;
+  absl::btree_map<Revision, Record> records;
+  for (const kvpb::StoreRecord& in : snap.records()) {
+    const Revision rev{in.main(), in.sub()};
+    if (rev.main < 1 || rev.main > snap.revision() || rev.sub < 0 ||
+        (!records.empty() && !(records.rbegin()->first < rev))) {
+      return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
+                                              " out of order or out of range"));
+    }
+    KeyChange c;
+    c.rev = rev;
+    c.tombstone = in.tombstone();
+    c.create_main = in.create_revision();
+    c.version = in.version();
+    if (!index[in.key()].Restore(c)) {
+      return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
+                                              " is inconsistent with the key's history"));
+    }
+    Record r;
+    r.key = in.key();
+    r.value = in.value();
+    r.create_main = in.create_revision();
+    r.version = in.version();
+    r.lease = in.lease();
+    r.tombstone = in.tombstone();
+    records.emplace(rev, std::move(r));
+  }
+  rev_ = snap.revision();
+  compacted_rev_ = snap.compacted_revision();
+  index_ = std::move(index);
+  records_ = std::move(records);
+  return absl::OkStatus();
+}
+
+}  // namespace detcd::kv

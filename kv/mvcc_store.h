@@ -1,0 +1,126 @@
+// MvccStore: etcd's multi-version key-value store, in memory. Every write transaction produces a new main revision;
+// every version of every key is kept, addressable by revision, until compaction removes what no read at or after the
+// compaction revision can see. Reads name a revision (0 = current) and see the keyspace exactly as it was then.
+// Keys are ordered bytewise; a range is [key, end) with etcd's conventions (empty end: the single key; end "\0": every
+// key >= key). The store is a pure, single-threaded value: no clock, no IO, no threads; errors for bad revisions are
+// returned as absl::Status with etcd's messages.
+#ifndef DETCD_KV_MVCC_STORE_H_
+#define DETCD_KV_MVCC_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/mvccpb/kv.pb.h"
+#include "kv/key_index.h"
+#include "kv/revision.h"
+
+namespace detcd::kv {
+
+// etcd's mvcc errors, as its gRPC API words them (OUT_OF_RANGE).
+absl::Status ErrCompacted();  // "etcdserver: mvcc: required revision has been compacted"
+absl::Status ErrFutureRev();  // "etcdserver: mvcc: required revision is a future revision"
+bool IsErrCompacted(const absl::Status& s);
+bool IsErrFutureRev(const absl::Status& s);
+
+struct RangeOptions {
+  int64_t limit = 0;      // at most this many kvs (0: no limit); count still counts every key in range
+  int64_t rev = 0;        // 0: the current revision
+  bool count_only = false;
+};
+
+struct RangeResult {
+  std::vector<mvccpb::KeyValue> kvs;
+  int64_t count = 0;  // keys in range at that revision, regardless of limit
+  int64_t rev = 0;    // the store's current revision when the range was served (etcd's header revision)
+};
+
+class MvccStore {
+ public:
+  int64_t rev() const { return rev_; }
+  int64_t compacted_rev() const { return compacted_rev_; }
+  size_t keys() const { return index_.size(); }          // keys with any history (live or not)
+  size_t records() const { return records_.size(); }     // versions kept
+
+  absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, const RangeOptions& opts) const;
+
+  // A write transaction: every change made through it shares main revision rev() + 1, and reads through it see
+  // those changes. The store's revision moves when End() is called, and only if something changed. Only one may be
+  // open at a time; the store must not be written otherwise while it is.
+  class WriteTxn {
+   public:
+    explicit WriteTxn(MvccStore* store);
+    ~WriteTxn();  // ends the transaction if End() was not called
+    WriteTxn(const WriteTxn&) = delete;
+    WriteTxn& operator=(const WriteTxn&) = delete;
+
+    absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, RangeOptions opts) const;
+    // Writes key = value with lease (0: none). prev (if not null) receives the previous version, or is cleared if
+    // the key did not exist. Returns the new version as stored.
+    mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev);
+    // Deletes every live key in [key, end); returns how many. prev (if not null) receives the deleted versions.
+    int64_t DeleteRange(const std::string& key, const std::string& end, std::vector<mvccpb::KeyValue>* prev);
+    // The changes so far, as watch events (a put carries the new kv; a delete the key and mod_revision).
+    const std::vector<mvccpb::Event>& events() const { return events_; }
+    // The revision this transaction writes at (rev() + 1), and whether it wrote anything yet.
+    int64_t write_rev() const { return main_; }
+    bool changed() const { return sub_ > 0; }
+    // Makes the changes the store's new revision (if any). Returns the events.
+    std::vector<mvccpb::Event> End();
+
+   private:
+    MvccStore* store_;
+    int64_t main_;
+    int64_t sub_ = 0;
+    bool ended_ = false;
+    std::vector<mvccpb::Event> events_;
+  };
+
+  // Compacts at rev: afterwards reads below rev fail with ErrCompacted. Errors: ErrCompacted if rev <= the current
+  // compaction revision, ErrFutureRev if rev > rev().
+  absl::Status Compact(int64_t rev);
+
+  // Every change with main revision in [from, to], in revision order, as events. Fails with ErrCompacted if from
+  // <= compacted_rev() (history before it is gone). For watchers catching up.
+  absl::StatusOr<std::vector<mvccpb::Event>> Changes(int64_t from, int64_t to) const;
+
+  // A digest of every version kept with main revision <= rev (and the compaction revision), for comparing replicas
+  // (etcd's HashKV). Errors as Range.
+  absl::StatusOr<uint32_t> HashKV(int64_t rev) const;
+
+  // The whole store as bytes, and back. Restore refuses bytes that do not decode to a consistent store.
+  std::string Serialize() const;
+  absl::Status Restore(const std::string& data);
+
+ private:
+  struct Record {
+    std::string key;
+    std::string value;
+    int64_t create_main = 0;
+    int64_t version = 0;
+    int64_t lease = 0;
+    bool tombstone = false;
+  };
+  // Resolves rev 0 and checks it against [compacted_rev_, current].
+  absl::StatusOr<int64_t> ReadRev(int64_t rev, int64_t current) const;
+  absl::StatusOr<RangeResult> RangeAt(const std::string& key, const std::string& end, const RangeOptions& opts,
+                                      int64_t current) const;
+  mvccpb::KeyValue ToKeyValue(const Revision& rev, const Record& r) const;
+  // Calls fn(key, index) for every key in [key, end) in order, until fn returns false.
+  template <typename Fn>
+  void ForEachKey(const std::string& key, const std::string& end, Fn fn) const;
+  void Insert(const Revision& rev, Record r);
+
+  int64_t rev_ = 0;
+  int64_t compacted_rev_ = 0;
+  bool txn_open_ = false;
+  absl::btree_map<std::string, KeyIndex> index_;
+  absl::btree_map<Revision, Record> records_;
+};
+
+}  // namespace detcd::kv
+
+#endif  // DETCD_KV_MVCC_STORE_H_
