@@ -84,6 +84,7 @@ absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std
 }
 
 void MvccStore::Insert(const Revision& rev, Record r) {
+  bytes_ += RecordBytes(r);
   const bool inserted = records_.emplace(rev, std::move(r)).second;
   DETCD_CHECK_MSG(inserted, "two writes at one revision");
 }
@@ -179,7 +180,12 @@ absl::Status MvccStore::Compact(int64_t rev) {
       ++it;
     }
   }
-  for (const Revision& r : removed) records_.erase(r);
+  for (const Revision& r : removed) {
+    auto it = records_.find(r);
+    DETCD_CHECK(it != records_.end());
+    bytes_ -= RecordBytes(it->second);
+    records_.erase(it);
+  }
   compacted_rev_ = rev;
   return absl::OkStatus();
 }
@@ -253,6 +259,7 @@ absl::Status MvccStore::Restore(const std::string& data) {
   }
   absl::btree_map<std::string, KeyIndex> index;
   absl::btree_map<Revision, Record> records;
+  int64_t bytes = 0;
   for (const kvpb::StoreRecord& in : snap.records()) {
     const Revision rev{in.main(), in.sub()};
     if (rev.main < 1 || rev.main > snap.revision() || rev.sub < 0 ||
@@ -276,12 +283,14 @@ absl::Status MvccStore::Restore(const std::string& data) {
     r.version = in.version();
     r.lease = in.lease();
     r.tombstone = in.tombstone();
+    bytes += RecordBytes(r);
     records.emplace(rev, std::move(r));
   }
   rev_ = snap.revision();
   compacted_rev_ = snap.compacted_revision();
   index_ = std::move(index);
   records_ = std::move(records);
+  bytes_ = bytes;
   return absl::OkStatus();
 }
 

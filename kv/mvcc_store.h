@@ -44,6 +44,8 @@ class MvccStore {
   int64_t compacted_rev() const { return compacted_rev_; }
   size_t keys() const { return index_.size(); }          // keys with any history (live or not)
   size_t records() const { return records_.size(); }     // versions kept
+  // Bytes the kept versions take (keys, values and a fixed overhead per version): what the quota limits.
+  int64_t bytes() const { return bytes_; }
 
   absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, const RangeOptions& opts) const;
 
@@ -114,8 +116,11 @@ class MvccStore {
   void ForEachKey(const std::string& key, const std::string& end, Fn fn) const;
   void Insert(const Revision& rev, Record r);
 
+  static int64_t RecordBytes(const Record& r) { return static_cast<int64_t>(r.key.size() + r.value.size()) + 64; }
+
   int64_t rev_ = 0;
   int64_t compacted_rev_ = 0;
+  int64_t bytes_ = 0;
   bool txn_open_ = false;
   absl::btree_map<std::string, KeyIndex> index_;
   absl::btree_map<Revision, Record> records_;
