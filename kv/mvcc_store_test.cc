@@ -166,9 +166,11 @@ TEST(MvccStoreTest, CompactionFailsOldReadsAndKeepsVisibleState) {
   EXPECT_TRUE(IsErrCompacted(s.Compact(3)));
   EXPECT_TRUE(IsErrFutureRev(s.Compact(6)));
   EXPECT_EQ(s.records(), 3u) << "a@2, the tombstone of b at 4, c@5";
+  const int64_t bytes_before = s.bytes();
   ASSERT_TRUE(s.Compact(5).ok());
   EXPECT_EQ(s.records(), 2u);
   EXPECT_EQ(s.keys(), 2u) << "b's history is gone";
+  EXPECT_LT(s.bytes(), bytes_before) << "compaction frees quota";
 }
 
 TEST(MvccStoreTest, ChangesForWatchers) {
@@ -211,6 +213,7 @@ TEST(MvccStoreTest, SerializeRestoreRoundTrip) {
   EXPECT_EQ(r.rev(), s.rev());
   EXPECT_EQ(r.compacted_rev(), 2);
   EXPECT_EQ(*r.HashKV(0), *s.HashKV(0));
+  EXPECT_EQ(r.bytes(), s.bytes());
   RangeResult got = MustRange(r, "a", "z");
   ASSERT_EQ(got.kvs.size(), 2u);
   EXPECT_EQ(got.kvs[0].value(), "3");

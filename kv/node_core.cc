@@ -1,0 +1,297 @@
+// NodeCore: construction, the Ready contract (persist, send, apply, advance), applying committed entries to the
+// state machine, snapshots, and the role changes that move lease deadlines. Client request intake is in
+// node_core_requests.cc.
+#include "kv/node_core.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kv/errors.h"
+#include "raft/check.h"
+
+namespace detcd::kv {
+
+namespace {
+
+int64_t MinLeaseTTLSeconds(const NodeCoreConfig& c) {
+  // etcd: 1.5 election timeouts, rounded up to whole seconds.
+  const int64_t us = static_cast<int64_t>(c.election_ticks) * c.tick_us * 3 / 2;
+  return (us + 999'999) / 1'000'000;
+}
+
+}  // namespace
+
+NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered)
+    : config_(config), lessor_(MinLeaseTTLSeconds(config)), applier_(&store_, &lessor_) {
+  DETCD_CHECK_MSG(config_.id != 0, "a member id must not be 0");
+  hub_ = std::make_unique<WatchHub>(&store_, config_.watch);
+  // Proposal ids: member id and this life's seed in the high bits, a counter below (unique across restarts).
+  id_prefix_ = ((config_.id & 0xffff) << 48) | ((config_.seed & 0xffffff) << 24);
+  if (recovered.snapshot.metadata().index() > 0) {
+    DETCD_CHECK(storage_.ApplySnapshot(recovered.snapshot).ok());
+    RestoreState(recovered.snapshot);
+  }
+  storage_.Append(recovered.entries);
+  storage_.SetHardState(recovered.hard_state);
+  raft::Config rc;
+  rc.id = config_.id;
+  rc.peers = config_.peers;
+  rc.election_ticks = config_.election_ticks;
+  rc.heartbeat_ticks = config_.heartbeat_ticks;
+  rc.pre_vote = config_.pre_vote;
+  rc.check_quorum = config_.check_quorum;
+  rc.seed = config_.seed;
+  rc.applied = applied_index_;
+  rc.storage = &storage_;
+  rc.logger = config_.logger;
+  rc.testing = config_.testing;
+  raft_ = std::make_unique<raft::RawNode>(rc);
+}
+
+std::string NodeCore::StateSnapshot() const {
+  kvpb::StateSnapshot snap;
+  snap.set_store(store_.Serialize());
+  snap.set_leases(lessor_.Serialize());
+  if (nospace_) {
+    etcdserverpb::AlarmMember* a = snap.add_alarms();
+    a->set_memberid(config_.id);
+    a->set_alarm(etcdserverpb::NOSPACE);
+  }
+  return snap.SerializeAsString();
+}
+
+void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
+  kvpb::StateSnapshot state;
+  // The bytes were made by a member's StateSnapshot and checked by CRC on disk or delivered by Raft from the leader's
+  // storage: not decoding is a broken invariant, not bad input.
+  DETCD_CHECK_MSG(state.ParseFromString(snap.data()), "state snapshot does not parse");
+  absl::Status s = store_.Restore(state.store());
+  DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
+  s = lessor_.Restore(state.leases());
+  DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
+  applier_.ReattachLeases();
+  nospace_ = false;
+  for (const auto& a : state.alarms()) nospace_ |= a.alarm() == etcdserverpb::NOSPACE;
+  if (raft_ && is_leader()) lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
+  applied_index_ = snap.metadata().index();
+  snapshot_index_ = snap.metadata().index();
+  hub_->OnRestore();
+}
+
+void NodeCore::Tick(int64_t now_us) {
+  now_us_ = now_us;
+  ++ticks_;
+  raft_->Tick();
+  if (read_batch_ && ++read_batch_->ticks_waiting >= config_.read_index_retry_ticks) {
+    // No answer: the leader may be gone. Ask again with a new round; a late answer to the old one is ignored.
+    for (PendingRead& r : read_batch_->reads) queued_reads_.push_front(std::move(r));
+    read_batch_.reset();
+  }
+  IssueReadIndex();
+  ExpireLeases();
+  TimeOutRequests();
+  hub_->SyncStep();
+  if (config_.progress_notify_ticks > 0 && ticks_ % config_.progress_notify_ticks == 0) hub_->ProgressNotify();
+  Pump();
+}
+
+void NodeCore::Receive(const raftpb::Message& m) {
+  // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here.
+  (void)raft_->Step(m);
+  Pump();
+}
+
+void NodeCore::ReportSnapshot(uint64_t to, bool failed) {
+  raft_->ReportSnapshot(to, failed);
+  Pump();
+}
+
+void NodeCore::ReportUnreachable(uint64_t to) {
+  raft_->ReportUnreachable(to);
+  Pump();
+}
+
+void NodeCore::Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req) { hub_->Request(s, req); }
+
+std::vector<etcdserverpb::WatchResponse> NodeCore::TakeWatchResponses(WatchHub::StreamId s) {
+  std::vector<etcdserverpb::WatchResponse> out = hub_->TakeResponses(s);
+  for (etcdserverpb::WatchResponse& r : out) {
+    const int64_t rev = r.header().revision();
+    FillHeader(r.mutable_header());
+    r.mutable_header()->set_revision(rev);
+  }
+  // Room was made: watchers that fell behind may catch up.
+  hub_->SyncStep();
+  return out;
+}
+
+std::vector<raftpb::Message> NodeCore::TakeMessages() { return std::exchange(out_msgs_, {}); }
+std::optional<PersistRequest> NodeCore::TakePersist() { return std::exchange(persist_out_, std::nullopt); }
+std::vector<raftpb::Snapshot> NodeCore::TakeSnapshotsToSave() { return std::exchange(out_snapshots_, {}); }
+std::vector<ClientReply> NodeCore::TakeReplies() { return std::exchange(out_replies_, {}); }
+
+void NodeCore::OnRoleChange() {
+  const bool leader = is_leader();
+  if (leader == was_leader_) return;
+  was_leader_ = leader;
+  if (leader) {
+    // No lease may expire because of an election: every deadline starts over, plus an election timeout.
+    lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
+  } else {
+    lessor_.Demote();
+    revoking_.clear();
+  }
+}
+
+void NodeCore::Pump() {
+  while (!ready_ && raft_->HasReady()) {
+    raft::Ready rd = raft_->GetReady();
+    if (rd.soft_state) OnRoleChange();
+    if (is_leader()) {
+      // A leader's appends and heartbeats need nothing durable here first (it counts itself only after Persisted).
+      std::vector<raftpb::Message> late;
+      for (raftpb::Message& m : rd.messages) {
+        if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT) {
+          out_msgs_.push_back(std::move(m));
+        } else {
+          late.push_back(std::move(m));
+        }
+      }
+      rd.messages = std::move(late);
+    }
+    const bool persist = rd.snapshot.metadata().index() > 0 || rd.hard_state || !rd.entries.empty();
+    ready_ = std::move(rd);
+    if (!persist) {
+      FinishReady();
+      continue;
+    }
+    PersistRequest p;
+    p.seq = ++persist_seq_;
+    p.snapshot = ready_->snapshot;
+    p.hard_state = ready_->hard_state;
+    p.entries = ready_->entries;
+    p.must_sync = ready_->must_sync;
+    persist_out_ = std::move(p);
+    return;  // until Persisted
+  }
+}
+
+void NodeCore::Persisted(uint64_t seq) {
+  DETCD_CHECK_MSG(ready_.has_value() && seq == persist_seq_, "Persisted for a batch that is not outstanding");
+  persist_out_.reset();
+  if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(ready_->snapshot).ok());
+  storage_.Append(ready_->entries);
+  if (ready_->hard_state) storage_.SetHardState(*ready_->hard_state);
+  FinishReady();
+  Pump();
+}
+
+void NodeCore::FinishReady() {
+  raft::Ready rd = std::move(*ready_);
+  ready_.reset();
+  for (raftpb::Message& m : rd.messages) out_msgs_.push_back(std::move(m));
+  if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot);
+  for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
+  for (const raft::ReadState& rs : rd.read_states) {
+    if (read_batch_ && read_batch_->ctx == rs.request_ctx) {
+      read_batch_->index = rs.index;
+      read_batch_->answered = true;
+      ready_reads_.push_back(std::move(*read_batch_));
+      read_batch_.reset();
+    }
+  }
+  raft_->Advance(rd);
+  OnRoleChange();
+  ServeReadyReads();
+  IssueReadIndex();
+  // Lease requests waiting for the leader to catch up with its own commits.
+  while (!lease_waiting_.empty() && applied_index_ >= raft_->raft().log().committed()) {
+    auto [id, req] = std::move(lease_waiting_.front());
+    lease_waiting_.pop_front();
+    ServeLeaseLocal(id, req);
+  }
+  MaybeSnapshot();
+}
+
+void NodeCore::ApplyEntry(const raftpb::Entry& e) {
+  DETCD_CHECK_MSG(e.index() == applied_index_ + 1,
+                  absl::StrCat("applying entry ", e.index(), " after ", applied_index_).c_str());
+  applied_index_ = e.index();
+  if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange cc;
+    if (cc.ParseFromString(e.data())) raft_->ApplyConfChange(cc);
+    return;
+  }
+  if (e.data().empty()) return;  // a new leader's empty entry
+  kvpb::RaftRequest req;
+  if (!req.ParseFromString(e.data())) {
+    // Every replica skips the same undecodable entry the same way; nothing proposes one.
+    if (config_.logger) config_.logger(absl::StrCat(config_.id, " skipped undecodable entry ", e.index()));
+    return;
+  }
+  ApplyRequest(req, e.index());
+}
+
+void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
+  kvpb::ClientResponse resp;
+  absl::Status status;
+  Applied applied;
+  const kvpb::ClientRequest& r = req.request();
+  // With the NOSPACE alarm raised, only requests that cannot grow the store go through (etcd's capped applier).
+  const bool grows = r.has_put() || (r.has_txn() && IsWrite(r.txn())) || r.has_lease_grant();
+  if (nospace_ && grows) {
+    status = ErrNoSpace();
+  } else {
+    switch (r.request_case()) {
+      case kvpb::ClientRequest::kPut:
+        status = applier_.Put(r.put(), resp.mutable_put(), &applied);
+        break;
+      case kvpb::ClientRequest::kDeleteRange:
+        status = applier_.DeleteRange(r.delete_range(), resp.mutable_delete_range(), &applied);
+        break;
+      case kvpb::ClientRequest::kTxn:
+        status = applier_.Txn(r.txn(), resp.mutable_txn(), &applied);
+        break;
+      case kvpb::ClientRequest::kCompaction:
+        status = applier_.Compaction(r.compaction(), resp.mutable_compaction());
+        break;
+      case kvpb::ClientRequest::kLeaseGrant:
+        status = applier_.LeaseGrant(r.lease_grant(), now_us_, resp.mutable_lease_grant());
+        break;
+      case kvpb::ClientRequest::kLeaseRevoke:
+        status = applier_.LeaseRevoke(r.lease_revoke(), resp.mutable_lease_revoke(), &applied);
+        revoking_.erase(r.lease_revoke().id());
+        break;
+      case kvpb::ClientRequest::kAlarm:
+        if (r.alarm().alarm() == etcdserverpb::NOSPACE) {
+          if (r.alarm().action() == etcdserverpb::AlarmRequest::ACTIVATE) nospace_ = true;
+          if (r.alarm().action() == etcdserverpb::AlarmRequest::DEACTIVATE) nospace_ = false;
+        }
+        resp.mutable_alarm();
+        break;
+      default:
+        status = absl::InvalidArgumentError("etcdserver: unknown request in the log");
+    }
+  }
+  if (applied.revision > 0) hub_->OnApplied(applied.revision, applied.events);
+  auto it = proposals_.find(req.id());
+  if (it == proposals_.end()) return;  // another member's request, or one whose client this life does not know
+  const uint64_t client = it->second.request_id;
+  proposals_.erase(it);
+  (void)index;
+  Reply(client, status, std::move(resp));
+}
+
+void NodeCore::MaybeSnapshot() {
+  if (config_.snapshot_count == 0 || applied_index_ <= snapshot_index_ + config_.snapshot_count) return;
+  absl::StatusOr<raftpb::Snapshot> snap =
+      storage_.CreateSnapshot(applied_index_, raft_->raft().conf_state(), StateSnapshot());
+  DETCD_CHECK_MSG(snap.ok(), std::string(snap.status().message()).c_str());
+  snapshot_index_ = applied_index_;
+  const uint64_t keep = config_.snapshot_catch_up_entries;
+  const uint64_t compact = applied_index_ > keep ? applied_index_ - keep : 0;
+  if (compact > storage_.FirstIndex() - 1) DETCD_CHECK(storage_.Compact(compact).ok());
+  out_snapshots_.push_back(std::move(*snap));
+}
+
+}  // namespace detcd::kv

@@ -1,0 +1,213 @@
+// NodeCore: one etcd member as a deterministic state machine. A driver (the simulator, or the production runtime)
+// feeds it events — a tick with the time, a peer's Raft message, a client request, "the disk finished what you asked",
+// a watch request — and takes its effects — Raft messages to send, a batch to persist (entries, hard state, a
+// leader's snapshot), its own snapshots to save, client replies, watch responses. Inside: Raft (raft/), the Raft log's
+// durable view (MemoryStorage, fed only with what the driver confirmed durable), the MVCC store, the lessor, the
+// applier and the watch hub. Writes become Raft proposals and are answered when applied; linearizable reads wait
+// for a ReadIndex round (one round serves every read queued meanwhile) and for the apply to reach it; serializable
+// reads are served at once. Leases expire by the leader's clock (the time in Tick) and are revoked through Raft.
+// Every response carries etcd's header {cluster_id, member_id, revision, raft_term}.
+// It never does IO, reads a clock, starts a thread or draws unseeded randomness; one thread drives it.
+#ifndef DETCD_KV_NODE_CORE_H_
+#define DETCD_KV_NODE_CORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "api/kv_request.pb.h"
+#include "api/raft.pb.h"
+#include "kv/applier.h"
+#include "kv/lessor.h"
+#include "kv/mvcc_store.h"
+#include "kv/watch_hub.h"
+#include "raft/raw_node.h"
+#include "raft/storage.h"
+
+namespace detcd::kv {
+
+struct NodeCoreConfig {
+  uint64_t id = 0;  // member id, also the Raft id
+  std::vector<uint64_t> peers;
+  uint64_t cluster_id = 0;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  int64_t tick_us = 100'000;  // etcd's --heartbeat-interval: the time one tick stands for
+  bool pre_vote = true;
+  bool check_quorum = true;
+  uint64_t seed = 0;  // Raft's election timeouts; proposal and lease ids
+  int max_txn_ops = 128;                       // --max-txn-ops
+  size_t max_request_bytes = 1536 * 1024;      // --max-request-bytes
+  int64_t quota_bytes = 2ll << 30;             // --quota-backend-bytes
+  uint64_t snapshot_count = 100'000;           // --snapshot-count (0: never)
+  uint64_t snapshot_catch_up_entries = 5'000;  // entries kept behind a snapshot for slow followers
+  // A ReadIndex round that got no answer within this many ticks is asked again (the leader may have changed).
+  int read_index_retry_ticks = 20;
+  // A request not answered within this many ticks gets "etcdserver: request timed out" (its outcome is unknown:
+  // a proposal may still commit). etcd: 5 s + 2 election timeouts.
+  int64_t request_timeout_ticks = 70;
+  // Every this many ticks synced watchers that asked for progress notifications get one (0: never).
+  int64_t progress_notify_ticks = 0;
+  WatchHubOptions watch;
+  std::function<void(const std::string&)> logger;
+  raft::TestingKnobs testing;
+};
+
+// What the member found on its disk at start: its newest snapshot (index 0: none), then the WAL after it.
+struct RecoveredState {
+  raftpb::Snapshot snapshot;
+  raftpb::HardState hard_state;
+  std::vector<raftpb::Entry> entries;
+};
+
+// A batch the driver must make durable, then confirm with Persisted(seq): first the snapshot (if its index is not
+// 0: a leader's snapshot replacing the log — WAL marker, then snapshot file), then the entries and hard state. If
+// must_sync is false the write may stay in the page cache (a commit-index change alone).
+struct PersistRequest {
+  uint64_t seq = 0;
+  raftpb::Snapshot snapshot;
+  std::optional<raftpb::HardState> hard_state;
+  std::vector<raftpb::Entry> entries;
+  bool must_sync = false;
+};
+
+struct ClientReply {
+  uint64_t request_id = 0;  // as given to Submit
+  absl::Status status;      // etcd's error, or OK with the response
+  kvpb::ClientResponse response;
+};
+
+class NodeCore {
+ public:
+  NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered);
+  NodeCore(const NodeCore&) = delete;
+  NodeCore& operator=(const NodeCore&) = delete;
+
+  // ---- events ----
+  // One Raft tick; now_us is the driver's clock (monotonic), used for lease deadlines.
+  void Tick(int64_t now_us);
+  void Receive(const raftpb::Message& m);
+  // A client request; request_id is the driver's, echoed in the reply. A range with serializable set is served
+  // from local state at once; everything else is answered when it has taken effect (or failed).
+  void Submit(uint64_t request_id, const kvpb::ClientRequest& request);
+  // The driver made the batch with this seq durable as asked.
+  void Persisted(uint64_t seq);
+  // Transport news about a peer.
+  void ReportSnapshot(uint64_t to, bool failed);
+  void ReportUnreachable(uint64_t to);
+  // Watches: a client stream and its requests.
+  WatchHub::StreamId OpenWatchStream() { return hub_->OpenStream(); }
+  void CloseWatchStream(WatchHub::StreamId s) { hub_->CloseStream(s); }
+  void Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req);
+
+  // ---- effects ----
+  std::vector<raftpb::Message> TakeMessages();
+  // The next batch to persist, if one is ready; the next comes only after Persisted(seq) for this one.
+  std::optional<PersistRequest> TakePersist();
+  // Snapshots this member took of its own state (every snapshot_count entries): save each (WAL marker, then file);
+  // WAL entries up to the snapshot's index are then no longer needed once a newer snapshot exists.
+  std::vector<raftpb::Snapshot> TakeSnapshotsToSave();
+  std::vector<ClientReply> TakeReplies();
+  std::vector<etcdserverpb::WatchResponse> TakeWatchResponses(WatchHub::StreamId s);
+  bool HasWatchResponses(WatchHub::StreamId s) const { return hub_->HasResponses(s); }
+
+  // ---- observation (tests, checkers, status) ----
+  uint64_t id() const { return config_.id; }
+  const raft::RawNode& raft() const { return *raft_; }
+  const raft::MemoryStorage& storage() const { return storage_; }
+  const MvccStore& store() const { return store_; }
+  const Lessor& lessor() const { return lessor_; }
+  uint64_t applied_index() const { return applied_index_; }
+  bool is_leader() const { return raft_->raft().state() == raft::StateType::kLeader; }
+  uint64_t leader() const { return raft_->raft().lead(); }
+  bool nospace_alarm() const { return nospace_; }
+  // The state machine as snapshot bytes (what a snapshot at applied_index() would carry).
+  std::string StateSnapshot() const;
+
+ private:
+  struct PendingRead {
+    uint64_t request_id;
+    etcdserverpb::RangeRequest request;
+    int64_t deadline_tick;
+  };
+  struct Proposal {
+    uint64_t request_id;
+    int64_t deadline_tick;
+  };
+  struct ReadBatch {
+    std::string ctx;
+    std::vector<PendingRead> reads;
+    int ticks_waiting = 0;
+    uint64_t index = 0;  // set once the ReadState came back
+    bool answered = false;
+  };
+
+  // The Ready contract: take a Ready when none is being persisted, emit its batch, finish it on Persisted.
+  void Pump();
+  void FinishReady();
+  void ApplyEntry(const raftpb::Entry& e);
+  void ApplyRequest(const kvpb::RaftRequest& req, uint64_t index);
+  void RestoreState(const raftpb::Snapshot& snap);
+  void MaybeSnapshot();
+  void OnRoleChange();
+
+  // Client requests.
+  absl::Status CheckWrite(const kvpb::ClientRequest& request) const;
+  void Propose(uint64_t request_id, kvpb::ClientRequest request);
+  void ProposeInternal(kvpb::ClientRequest request);
+  void IssueReadIndex();
+  void ServeReadyReads();
+  void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r);
+  void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
+  void ExpireLeases();
+  void TimeOutRequests();
+  void Reply(uint64_t request_id, absl::Status status, kvpb::ClientResponse response = {});
+  void FillHeader(etcdserverpb::ResponseHeader* h) const;
+  void FillHeaders(kvpb::ClientResponse* r) const;
+  uint64_t NextId();
+
+  NodeCoreConfig config_;
+  raft::MemoryStorage storage_;
+  std::unique_ptr<raft::RawNode> raft_;
+  MvccStore store_;
+  Lessor lessor_;
+  Applier applier_;
+  std::unique_ptr<WatchHub> hub_;
+  int64_t now_us_ = 0;
+  uint64_t applied_index_ = 0;
+  uint64_t snapshot_index_ = 0;
+  bool nospace_ = false;
+  bool was_leader_ = false;
+
+  // The Ready being persisted (at most one).
+  std::optional<raft::Ready> ready_;
+  uint64_t persist_seq_ = 0;
+  std::optional<PersistRequest> persist_out_;
+
+  uint64_t id_prefix_ = 0;
+  uint64_t id_counter_ = 0;
+  std::map<uint64_t, Proposal> proposals_;  // proposal id -> the client waiting for it
+  std::deque<PendingRead> queued_reads_;    // waiting for the next ReadIndex round
+  std::optional<ReadBatch> read_batch_;     // the round in flight
+  std::vector<ReadBatch> ready_reads_;      // rounds answered, waiting for the apply to reach their index
+  // Lease requests the leader answers itself, waiting until it has applied everything committed (so it knows every
+  // lease granted before the request).
+  std::deque<std::pair<uint64_t, kvpb::ClientRequest>> lease_waiting_;
+  std::set<int64_t> revoking_;              // expired leases whose revocation was proposed
+  int64_t ticks_ = 0;
+
+  std::vector<raftpb::Message> out_msgs_;
+  std::vector<raftpb::Snapshot> out_snapshots_;
+  std::vector<ClientReply> out_replies_;
+};
+
+}  // namespace detcd::kv
+
+#endif  // DETCD_KV_NODE_CORE_H_

@@ -1,0 +1,267 @@
+// NodeCore: client requests — etcd's checks at the edge, proposals and their answers, linearizable reads through
+// batched ReadIndex rounds, the leader's lease requests and lease expiry, time-outs, and response headers.
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kv/errors.h"
+#include "kv/node_core.h"
+#include "kv/request_check.h"
+#include "raft/check.h"
+
+namespace detcd::kv {
+
+uint64_t NodeCore::NextId() { return id_prefix_ | (++id_counter_ & 0xffffff); }
+
+void NodeCore::FillHeader(etcdserverpb::ResponseHeader* h) const {
+  h->set_cluster_id(config_.cluster_id);
+  h->set_member_id(config_.id);
+  h->set_raft_term(raft_->raft().term());
+  if (h->revision() == 0) h->set_revision(store_.rev());
+}
+
+void NodeCore::FillHeaders(kvpb::ClientResponse* r) const {
+  switch (r->response_case()) {
+    case kvpb::ClientResponse::kRange:
+      return FillHeader(r->mutable_range()->mutable_header());
+    case kvpb::ClientResponse::kPut:
+      return FillHeader(r->mutable_put()->mutable_header());
+    case kvpb::ClientResponse::kDeleteRange:
+      return FillHeader(r->mutable_delete_range()->mutable_header());
+    case kvpb::ClientResponse::kTxn: {
+      FillHeader(r->mutable_txn()->mutable_header());
+      return;
+    }
+    case kvpb::ClientResponse::kCompaction:
+      return FillHeader(r->mutable_compaction()->mutable_header());
+    case kvpb::ClientResponse::kLeaseGrant:
+      return FillHeader(r->mutable_lease_grant()->mutable_header());
+    case kvpb::ClientResponse::kLeaseRevoke:
+      return FillHeader(r->mutable_lease_revoke()->mutable_header());
+    case kvpb::ClientResponse::kLeaseKeepAlive:
+      return FillHeader(r->mutable_lease_keep_alive()->mutable_header());
+    case kvpb::ClientResponse::kLeaseTimeToLive:
+      return FillHeader(r->mutable_lease_time_to_live()->mutable_header());
+    case kvpb::ClientResponse::kLeaseLeases:
+      return FillHeader(r->mutable_lease_leases()->mutable_header());
+    case kvpb::ClientResponse::kAlarm:
+      return FillHeader(r->mutable_alarm()->mutable_header());
+    default:
+      return;
+  }
+}
+
+void NodeCore::Reply(uint64_t request_id, absl::Status status, kvpb::ClientResponse response) {
+  ClientReply r;
+  r.request_id = request_id;
+  r.status = std::move(status);
+  if (r.status.ok()) {
+    r.response = std::move(response);
+    FillHeaders(&r.response);
+  }
+  out_replies_.push_back(std::move(r));
+}
+
+absl::Status NodeCore::CheckWrite(const kvpb::ClientRequest& request) const {
+  switch (request.request_case()) {
+    case kvpb::ClientRequest::kPut:
+      return CheckPut(request.put());
+    case kvpb::ClientRequest::kDeleteRange:
+      return CheckDeleteRange(request.delete_range());
+    case kvpb::ClientRequest::kTxn:
+      return CheckTxn(request.txn(), config_.max_txn_ops);
+    default:
+      return absl::OkStatus();
+  }
+}
+
+void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
+  const int64_t deadline = ticks_ + config_.request_timeout_ticks;
+  switch (request.request_case()) {
+    case kvpb::ClientRequest::kRange: {
+      if (absl::Status s = CheckRange(request.range()); !s.ok()) return Reply(request_id, s);
+      if (request.range().serializable()) {
+        ServeRange(request_id, request.range());
+        return;
+      }
+      queued_reads_.push_back(PendingRead{request_id, request.range(), deadline});
+      IssueReadIndex();
+      Pump();
+      return;
+    }
+    case kvpb::ClientRequest::kPut:
+    case kvpb::ClientRequest::kDeleteRange:
+    case kvpb::ClientRequest::kTxn:
+    case kvpb::ClientRequest::kCompaction:
+    case kvpb::ClientRequest::kLeaseGrant:
+    case kvpb::ClientRequest::kLeaseRevoke: {
+      if (absl::Status s = CheckWrite(request); !s.ok()) return Reply(request_id, s);
+      const bool grows = request.has_put() || (request.has_txn() && IsWrite(request.txn())) ||
+                         request.has_lease_grant();
+      if (grows && (nospace_ || store_.bytes() + static_cast<int64_t>(request.ByteSizeLong()) >
+                                    config_.quota_bytes)) {
+        if (!nospace_) {
+          // Over the quota: raise the NOSPACE alarm for the whole cluster, as etcd does.
+          kvpb::ClientRequest alarm;
+          alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+          alarm.mutable_alarm()->set_memberid(config_.id);
+          alarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+          ProposeInternal(std::move(alarm));
+          Pump();
+        }
+        return Reply(request_id, ErrNoSpace());
+      }
+      Propose(request_id, request);
+      Pump();
+      return;
+    }
+    case kvpb::ClientRequest::kAlarm: {
+      if (request.alarm().action() == etcdserverpb::AlarmRequest::GET) {
+        kvpb::ClientResponse resp;
+        if (nospace_) {
+          etcdserverpb::AlarmMember* a = resp.mutable_alarm()->add_alarms();
+          a->set_memberid(config_.id);
+          a->set_alarm(etcdserverpb::NOSPACE);
+        } else {
+          resp.mutable_alarm();
+        }
+        return Reply(request_id, absl::OkStatus(), std::move(resp));
+      }
+      Propose(request_id, request);
+      Pump();
+      return;
+    }
+    case kvpb::ClientRequest::kLeaseLeases:
+      return ServeLeaseLocal(request_id, request);
+    case kvpb::ClientRequest::kLeaseKeepAlive:
+    case kvpb::ClientRequest::kLeaseTimeToLive:
+      // The leader holds the deadlines. It answers once it has applied everything committed, so that it knows every
+      // lease granted before the request.
+      if (!is_leader()) return Reply(request_id, ErrNotLeader());
+      if (applied_index_ < raft_->raft().log().committed()) {
+        lease_waiting_.emplace_back(request_id, request);
+        return;
+      }
+      return ServeLeaseLocal(request_id, request);
+    default:
+      return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
+  }
+}
+
+void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {
+  kvpb::RaftRequest req;
+  req.set_id(NextId());
+  if (request.has_lease_grant() && request.lease_grant().id() == 0) {
+    // The proposer picks the lease id, as etcd does: positive, unique.
+    request.mutable_lease_grant()->set_id(static_cast<int64_t>(req.id() & 0x7fffffffffffffffull));
+  }
+  *req.mutable_request() = std::move(request);
+  std::string data = req.SerializeAsString();
+  if (data.size() > config_.max_request_bytes) return Reply(request_id, ErrRequestTooLarge());
+  absl::Status s = raft_->Propose(std::move(data));
+  if (!s.ok()) return Reply(request_id, ErrNoLeader());  // dropped: nothing was appended or forwarded
+  proposals_[req.id()] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
+}
+
+void NodeCore::ProposeInternal(kvpb::ClientRequest request) {
+  kvpb::RaftRequest req;
+  req.set_id(NextId());
+  *req.mutable_request() = std::move(request);
+  (void)raft_->Propose(req.SerializeAsString());  // best effort: retried by whoever needs it
+}
+
+void NodeCore::IssueReadIndex() {
+  if (read_batch_ || queued_reads_.empty()) return;
+  ReadBatch b;
+  b.ctx = absl::StrCat(NextId());
+  if (!raft_->ReadIndex(b.ctx).ok()) return;  // no leader known: the reads wait for one (or time out)
+  b.reads.assign(std::make_move_iterator(queued_reads_.begin()), std::make_move_iterator(queued_reads_.end()));
+  queued_reads_.clear();
+  read_batch_ = std::move(b);
+}
+
+void NodeCore::ServeReadyReads() {
+  size_t kept = 0;
+  for (size_t i = 0; i < ready_reads_.size(); ++i) {
+    if (ready_reads_[i].index <= applied_index_) {
+      for (const PendingRead& r : ready_reads_[i].reads) ServeRange(r.request_id, r.request);
+    } else {
+      ready_reads_[kept++] = std::move(ready_reads_[i]);
+    }
+  }
+  ready_reads_.resize(kept);
+}
+
+void NodeCore::ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r) {
+  kvpb::ClientResponse resp;
+  absl::Status s = applier_.Range(r, resp.mutable_range());
+  Reply(request_id, s, std::move(resp));
+}
+
+void NodeCore::ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request) {
+  kvpb::ClientResponse resp;
+  if (request.has_lease_leases()) {
+    for (int64_t id : lessor_.Ids()) resp.mutable_lease_leases()->add_leases()->set_id(id);
+    return Reply(request_id, absl::OkStatus(), std::move(resp));
+  }
+  if (!is_leader()) return Reply(request_id, ErrNotLeader());
+  if (request.has_lease_keep_alive()) {
+    const int64_t id = request.lease_keep_alive().id();
+    absl::StatusOr<int64_t> ttl = lessor_.Renew(id, now_us_);
+    // etcd answers a keep-alive for a lease that does not exist with TTL 0.
+    resp.mutable_lease_keep_alive()->set_id(id);
+    resp.mutable_lease_keep_alive()->set_ttl(ttl.ok() ? *ttl : 0);
+    if (!ttl.ok() && !IsErrLeaseNotFound(ttl.status())) return Reply(request_id, ttl.status());
+    return Reply(request_id, absl::OkStatus(), std::move(resp));
+  }
+  const int64_t id = request.lease_time_to_live().id();
+  etcdserverpb::LeaseTimeToLiveResponse* t = resp.mutable_lease_time_to_live();
+  t->set_id(id);
+  const Lease* l = lessor_.Lookup(id);
+  if (l == nullptr) {
+    t->set_ttl(-1);  // etcd: an expired or unknown lease has TTL -1
+  } else {
+    t->set_ttl(lessor_.RemainingSeconds(*l, now_us_));
+    t->set_grantedttl(l->ttl_s);
+    if (request.lease_time_to_live().keys()) {
+      for (const std::string& k : l->keys) t->add_keys(k);
+    }
+  }
+  Reply(request_id, absl::OkStatus(), std::move(resp));
+}
+
+void NodeCore::ExpireLeases() {
+  if (!is_leader()) return;
+  for (int64_t id : lessor_.Expired(now_us_, 16)) {
+    if (!revoking_.insert(id).second) continue;
+    kvpb::ClientRequest r;
+    r.mutable_lease_revoke()->set_id(id);
+    ProposeInternal(std::move(r));
+  }
+}
+
+void NodeCore::TimeOutRequests() {
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.deadline_tick <= ticks_) {
+      Reply(it->second.request_id, ErrTimeout());
+      it = proposals_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto expire_reads = [&](auto& reads) {
+    size_t kept = 0;
+    for (size_t i = 0; i < reads.size(); ++i) {
+      if (reads[i].deadline_tick <= ticks_) {
+        Reply(reads[i].request_id, ErrTimeout());
+      } else {
+        reads[kept++] = std::move(reads[i]);
+      }
+    }
+    reads.resize(kept);
+  };
+  expire_reads(queued_reads_);
+  if (read_batch_) expire_reads(read_batch_->reads);
+  for (ReadBatch& b : ready_reads_) expire_reads(b.reads);
+}
+
+}  // namespace detcd::kv

@@ -1,0 +1,386 @@
+// NodeCore through a small synchronous driver: members that persist what they are asked to (into a "disk" that
+// survives restarts), deliver messages in order, and tick a shared clock. Checks what a client sees: writes answered
+// when applied, linearizable and serializable reads, headers, transactions, leases expiring by the leader's clock and
+// surviving elections, snapshots for lagging members, restarts, and etcd's refusals (limits, quota, no leader).
+#include "kv/node_core.h"
+
+#include <deque>
+#include <map>
+
+#include "gtest/gtest.h"
+
+namespace detcd::kv {
+namespace {
+
+constexpr int64_t kTickUs = 100'000;
+
+struct Disk {
+  raftpb::Snapshot snapshot;
+  raftpb::HardState hard_state;
+  std::vector<raftpb::Entry> entries;  // after the snapshot
+
+  void Persist(const PersistRequest& p) {
+    if (p.snapshot.metadata().index() > snapshot.metadata().index()) {
+      snapshot = p.snapshot;
+      entries.clear();
+    }
+    if (!p.entries.empty()) {
+      const uint64_t first = p.entries[0].index();
+      while (!entries.empty() && entries.back().index() >= first) entries.pop_back();
+      entries.insert(entries.end(), p.entries.begin(), p.entries.end());
+    }
+    if (p.hard_state) hard_state = *p.hard_state;
+  }
+  void SaveOwn(const raftpb::Snapshot& s) {
+    if (s.metadata().index() <= snapshot.metadata().index()) return;
+    snapshot = s;
+    while (!entries.empty() && entries.front().index() <= s.metadata().index()) entries.erase(entries.begin());
+  }
+  RecoveredState Recover() const { return RecoveredState{snapshot, hard_state, entries}; }
+};
+
+class TestCluster {
+ public:
+  explicit TestCluster(int n, std::function<void(NodeCoreConfig*)> configure = nullptr)
+      : configure_(std::move(configure)) {
+    for (uint64_t id = 1; id <= static_cast<uint64_t>(n); ++id) peers_.push_back(id);
+    for (uint64_t id : peers_) Start(id);
+  }
+
+  NodeCore& node(uint64_t id) { return *nodes_.at(id); }
+  bool up(uint64_t id) const { return nodes_.count(id) > 0; }
+
+  void Start(uint64_t id) {
+    NodeCoreConfig c;
+    c.id = id;
+    c.peers = peers_;
+    c.cluster_id = 0xc1;
+    c.tick_us = kTickUs;
+    c.seed = id * 1000 + (++lives_);
+    c.snapshot_count = 0;
+    if (configure_) configure_(&c);
+    nodes_[id] = std::make_unique<NodeCore>(c, disks_[id].Recover());
+  }
+  void Crash(uint64_t id) { nodes_.erase(id); }
+  void Isolate(uint64_t id) { isolated_.insert(id); }
+  void Heal() { isolated_.clear(); }
+
+  // Runs every member's effects until nothing moves.
+  void Settle() {
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      for (auto& [id, n] : nodes_) {
+        for (const raftpb::Snapshot& s : n->TakeSnapshotsToSave()) disks_[id].SaveOwn(s);
+        if (std::optional<PersistRequest> p = n->TakePersist()) {
+          disks_[id].Persist(*p);
+          n->Persisted(p->seq);
+          moved = true;
+        }
+        for (raftpb::Message& m : n->TakeMessages()) {
+          queue_.push_back(std::move(m));
+          moved = true;
+        }
+        for (ClientReply& r : n->TakeReplies()) replies_[r.request_id] = std::move(r);
+      }
+      while (!queue_.empty()) {
+        raftpb::Message m = std::move(queue_.front());
+        queue_.pop_front();
+        moved = true;
+        const bool lost = isolated_.count(m.from()) > 0 || isolated_.count(m.to()) > 0 || !up(m.to());
+        if (m.type() == raftpb::MSG_SNAP && up(m.from())) node(m.from()).ReportSnapshot(m.to(), lost);
+        if (!lost) node(m.to()).Receive(m);
+      }
+      if (!moved) return;
+    }
+    FAIL() << "cluster did not settle";
+  }
+
+  void Tick(int times = 1) {
+    for (int i = 0; i < times; ++i) {
+      now_us_ += kTickUs;
+      for (auto& [id, n] : nodes_) n->Tick(now_us_);
+      Settle();
+    }
+  }
+
+  uint64_t Leader() {
+    for (auto& [id, n] : nodes_) {
+      if (n->is_leader() && isolated_.count(id) == 0) return id;
+    }
+    return 0;
+  }
+  uint64_t ElectSomeone() {
+    for (int i = 0; i < 200 && Leader() == 0; ++i) Tick();
+    return Leader();
+  }
+
+  // Submits and settles; returns the reply (FAILs the test if none came).
+  ClientReply Do(uint64_t at, const kvpb::ClientRequest& r) {
+    const uint64_t id = ++next_request_;
+    node(at).Submit(id, r);
+    Settle();
+    auto it = replies_.find(id);
+    if (it == replies_.end()) {
+      ADD_FAILURE() << "no reply from node " << at;
+      return ClientReply();
+    }
+    return it->second;
+  }
+  // Submits without waiting.
+  uint64_t Send(uint64_t at, const kvpb::ClientRequest& r) {
+    const uint64_t id = ++next_request_;
+    node(at).Submit(id, r);
+    return id;
+  }
+  const ClientReply* ReplyTo(uint64_t request) const {
+    auto it = replies_.find(request);
+    return it == replies_.end() ? nullptr : &it->second;
+  }
+  Disk& disk(uint64_t id) { return disks_[id]; }
+
+ private:
+  std::function<void(NodeCoreConfig*)> configure_;
+  std::vector<uint64_t> peers_;
+  std::map<uint64_t, std::unique_ptr<NodeCore>> nodes_;
+  std::map<uint64_t, Disk> disks_;
+  std::deque<raftpb::Message> queue_;
+  std::set<uint64_t> isolated_;
+  std::map<uint64_t, ClientReply> replies_;
+  uint64_t next_request_ = 0;
+  int64_t now_us_ = 0;
+  uint64_t lives_ = 0;
+};
+
+kvpb::ClientRequest PutReq(const std::string& k, const std::string& v, int64_t lease = 0) {
+  kvpb::ClientRequest r;
+  r.mutable_put()->set_key(k);
+  r.mutable_put()->set_value(v);
+  r.mutable_put()->set_lease(lease);
+  return r;
+}
+
+kvpb::ClientRequest GetReq(const std::string& k, bool serializable = false) {
+  kvpb::ClientRequest r;
+  r.mutable_range()->set_key(k);
+  r.mutable_range()->set_serializable(serializable);
+  return r;
+}
+
+std::string ValueOf(const ClientReply& r) {
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  if (!r.response.has_range() || r.response.range().kvs_size() == 0) return "<absent>";
+  return r.response.range().kvs(0).value();
+}
+
+TEST(NodeCoreTest, WritesAndLinearizableReadsOnEveryMember) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader == 1 ? 2 : 1;
+  ClientReply put = c.Do(follower, PutReq("k", "v1"));
+  ASSERT_TRUE(put.status.ok()) << put.status;
+  const etcdserverpb::ResponseHeader& h = put.response.put().header();
+  EXPECT_EQ(h.cluster_id(), 0xc1u);
+  EXPECT_EQ(h.member_id(), follower);
+  EXPECT_EQ(h.revision(), 1);
+  EXPECT_GE(h.raft_term(), 1u);
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "v1") << "node " << id;
+  ClientReply get = c.Do(3, GetReq("k"));
+  EXPECT_EQ(get.response.range().header().member_id(), 3u);
+  EXPECT_EQ(get.response.range().header().revision(), 1);
+}
+
+TEST(NodeCoreTest, SerializableReadIsLocalAndMayBeStale) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t lagging = leader == 3 ? 2 : 3;
+  c.Isolate(lagging);
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "new")).status.ok());
+  // The isolated member answers a serializable read from what it has; a linearizable one cannot be answered.
+  EXPECT_EQ(ValueOf(c.Do(lagging, GetReq("k", true))), "<absent>");
+  const uint64_t req = c.Send(lagging, GetReq("k"));
+  c.Settle();
+  EXPECT_EQ(c.ReplyTo(req), nullptr) << "no ReadIndex answer without the leader";
+  c.Heal();
+  c.Tick(25);  // the read round is retried and answered
+  ASSERT_NE(c.ReplyTo(req), nullptr);
+  EXPECT_EQ(ValueOf(*c.ReplyTo(req)), "new");
+}
+
+TEST(NodeCoreTest, CompareAndSwapThroughTxn) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  auto cas = [&](const std::string& expect, const std::string& next) {
+    kvpb::ClientRequest r;
+    etcdserverpb::Compare* cmp = r.mutable_txn()->add_compare();
+    cmp->set_key("reg");
+    cmp->set_target(etcdserverpb::Compare::VALUE);
+    cmp->set_result(etcdserverpb::Compare::EQUAL);
+    cmp->set_value(expect);
+    etcdserverpb::PutRequest* p = r.mutable_txn()->add_success()->mutable_request_put();
+    p->set_key("reg");
+    p->set_value(next);
+    ClientReply rep = c.Do(leader, r);
+    EXPECT_TRUE(rep.status.ok()) << rep.status;
+    return rep.response.txn().succeeded();
+  };
+  ASSERT_TRUE(c.Do(leader, PutReq("reg", "a")).status.ok());
+  EXPECT_TRUE(cas("a", "b"));
+  EXPECT_FALSE(cas("a", "c"));
+  EXPECT_TRUE(cas("b", "c"));
+  EXPECT_EQ(ValueOf(c.Do(2, GetReq("reg"))), "c");
+}
+
+TEST(NodeCoreTest, RefusalsAtTheEdge) {
+  TestCluster c(3, [](NodeCoreConfig* cfg) {
+    cfg->max_txn_ops = 2;
+    cfg->max_request_bytes = 200;
+  });
+  // Before any election there is no leader to propose to.
+  EXPECT_EQ(c.Do(1, PutReq("k", "v")).status.message(), "etcdserver: no leader");
+  const uint64_t leader = c.ElectSomeone();
+  EXPECT_EQ(c.Do(leader, PutReq("", "v")).status.message(), "etcdserver: key is not provided");
+  EXPECT_EQ(c.Do(leader, PutReq("k", std::string(300, 'x'))).status.message(), "etcdserver: request is too large");
+  kvpb::ClientRequest txn;
+  for (int i = 0; i < 3; ++i) txn.mutable_txn()->add_success()->mutable_request_put()->set_key("k" + std::to_string(i));
+  EXPECT_EQ(c.Do(leader, txn).status.message(), "etcdserver: too many operations in txn request");
+  kvpb::ClientRequest dup;
+  dup.mutable_txn()->add_success()->mutable_request_put()->set_key("k");
+  dup.mutable_txn()->add_success()->mutable_request_put()->set_key("k");
+  EXPECT_EQ(c.Do(leader, dup).status.message(), "etcdserver: duplicate key given in txn request");
+  EXPECT_EQ(c.node(leader).store().rev(), 0) << "nothing refused was written";
+}
+
+TEST(NodeCoreTest, QuotaRaisesNospaceAlarmButDeletesStillWork) {
+  TestCluster c(3, [](NodeCoreConfig* cfg) { cfg->quota_bytes = 2000; });
+  const uint64_t leader = c.ElectSomeone();
+  int written = 0;
+  absl::Status last;
+  for (int i = 0; i < 50; ++i) {
+    last = c.Do(leader, PutReq("k" + std::to_string(i), std::string(100, 'v'))).status;
+    if (!last.ok()) break;
+    ++written;
+  }
+  EXPECT_EQ(last.message(), "etcdserver: mvcc: database space exceeded");
+  EXPECT_GT(written, 5);
+  c.Settle();
+  for (uint64_t id : {1, 2, 3}) EXPECT_TRUE(c.node(id).nospace_alarm()) << "node " << id;
+  EXPECT_EQ(c.Do(leader, PutReq("tiny", "")).status.message(), "etcdserver: mvcc: database space exceeded");
+  kvpb::ClientRequest del;
+  del.mutable_delete_range()->set_key("k0");
+  ClientReply d = c.Do(leader, del);
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_EQ(d.response.delete_range().deleted(), 1);
+  EXPECT_EQ(ValueOf(c.Do(leader, GetReq("k1"))), std::string(100, 'v')) << "reads still work";
+}
+
+kvpb::ClientRequest Grant(int64_t ttl) {
+  kvpb::ClientRequest r;
+  r.mutable_lease_grant()->set_ttl(ttl);
+  return r;
+}
+
+kvpb::ClientRequest KeepAlive(int64_t id) {
+  kvpb::ClientRequest r;
+  r.mutable_lease_keep_alive()->set_id(id);
+  return r;
+}
+
+TEST(NodeCoreTest, LeaseExpiresByTheLeadersClockAndRevokesItsKeys) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ClientReply g = c.Do(leader, Grant(3));
+  ASSERT_TRUE(g.status.ok()) << g.status;
+  const int64_t lease = g.response.lease_grant().id();
+  EXPECT_GT(lease, 0);
+  EXPECT_EQ(g.response.lease_grant().ttl(), 3);
+  ASSERT_TRUE(c.Do(leader, PutReq("eph", "x", lease)).status.ok());
+  // Keep it alive for 5 s (longer than its TTL).
+  for (int i = 0; i < 5; ++i) {
+    c.Tick(10);
+    ClientReply ka = c.Do(leader, KeepAlive(lease));
+    ASSERT_TRUE(ka.status.ok()) << ka.status;
+    EXPECT_EQ(ka.response.lease_keep_alive().ttl(), 3);
+  }
+  EXPECT_EQ(ValueOf(c.Do(2, GetReq("eph"))), "x");
+  // Then stop: after 3 s it is revoked through Raft, on every member.
+  c.Tick(35);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(ValueOf(c.Do(id, GetReq("eph"))), "<absent>") << "node " << id;
+    EXPECT_EQ(c.node(id).lessor().Lookup(lease), nullptr);
+  }
+  ClientReply ka = c.Do(leader, KeepAlive(lease));
+  ASSERT_TRUE(ka.status.ok());
+  EXPECT_EQ(ka.response.lease_keep_alive().ttl(), 0) << "etcd: a keep-alive for a gone lease answers TTL 0";
+  kvpb::ClientRequest ttl;
+  ttl.mutable_lease_time_to_live()->set_id(lease);
+  EXPECT_EQ(c.Do(leader, ttl).response.lease_time_to_live().ttl(), -1);
+}
+
+TEST(NodeCoreTest, ElectionDoesNotExpireLeases) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const int64_t lease = c.Do(leader, Grant(5)).response.lease_grant().id();
+  ASSERT_TRUE(c.Do(leader, PutReq("eph", "x", lease)).status.ok());
+  c.Tick(30);  // 3 s of the 5 s gone
+  c.Crash(leader);
+  const uint64_t next = c.ElectSomeone();
+  ASSERT_NE(next, 0u);
+  ASSERT_NE(next, leader);
+  // The new leader starts the lease over (5 s + an election timeout) from when it took over.
+  c.Tick(30);
+  EXPECT_EQ(ValueOf(c.Do(next, GetReq("eph"))), "x");
+  c.Tick(50);
+  EXPECT_EQ(ValueOf(c.Do(next, GetReq("eph"))), "<absent>");
+}
+
+TEST(NodeCoreTest, LaggingMemberCatchesUpBySnapshotAndRestartsFromIt) {
+  TestCluster c(3, [](NodeCoreConfig* cfg) {
+    cfg->snapshot_count = 20;
+    cfg->snapshot_catch_up_entries = 5;
+  });
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t lagging = leader == 3 ? 2 : 3;
+  c.Isolate(lagging);
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 7), std::to_string(i))).status.ok());
+  EXPECT_GT(c.node(leader).storage().FirstIndex(), 10u) << "the leader compacted its log";
+  c.Heal();
+  c.Tick(5);
+  EXPECT_EQ(c.node(lagging).applied_index(), c.node(leader).applied_index());
+  EXPECT_EQ(*c.node(lagging).store().HashKV(0), *c.node(leader).store().HashKV(0));
+  EXPECT_GT(c.disk(lagging).snapshot.metadata().index(), 0u) << "it holds the leader's snapshot";
+  // A restart comes back from the snapshot plus the WAL after it, with the same state.
+  const uint32_t hash = *c.node(lagging).store().HashKV(0);
+  c.Crash(lagging);
+  c.Start(lagging);
+  c.Settle();
+  EXPECT_GE(c.node(lagging).applied_index(), c.disk(lagging).snapshot.metadata().index());
+  c.Tick(3);
+  EXPECT_EQ(*c.node(lagging).store().HashKV(0), hash);
+  EXPECT_EQ(ValueOf(c.Do(lagging, GetReq("k3"))), "59");
+}
+
+TEST(NodeCoreTest, WatchSeesWritesWithHeaders) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  NodeCore& n = c.node(2);
+  const WatchHub::StreamId s = n.OpenWatchStream();
+  etcdserverpb::WatchRequest w;
+  w.mutable_create_request()->set_key("k");
+  n.Watch(s, w);
+  std::vector<etcdserverpb::WatchResponse> got = n.TakeWatchResponses(s);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].created());
+  EXPECT_EQ(got[0].header().member_id(), 2u);
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v")).status.ok());
+  c.Tick(1);
+  got = n.TakeWatchResponses(s);
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got[0].events_size(), 1);
+  EXPECT_EQ(got[0].events(0).kv().value(), "v");
+  EXPECT_EQ(got[0].header().revision(), 1);
+  EXPECT_EQ(got[0].header().cluster_id(), 0xc1u);
+}
+
+}  // namespace
+}  // namespace detcd::kv
