@@ -4,7 +4,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "raft/check.h"
-#include "storage/snapshotter.h"
 
 namespace detcd::sim {
 
@@ -29,13 +28,6 @@ const Cluster::Node& Cluster::node(uint64_t id) const {
   return *nodes_[id - 1];
 }
 
-namespace {
-constexpr char kWalDir[] = "/data/member/wal";
-constexpr char kSnapDir[] = "/data/member/snap";
-// Snapshot files kept: the newest and the one before (WAL segments are kept back to it, so a node whose newest
-// snapshot rotted can still start from the older one).
-constexpr size_t kSnapshotsKept = 2;
-}  // namespace
 
 void Cluster::Start() {
   for (auto& n : nodes_) {
@@ -46,11 +38,8 @@ void Cluster::Start() {
 }
 
 bool Cluster::Build(Node& n) {
-  storage::WalOptions wal_options;
-  wal_options.segment_bytes = options_.wal_segment_bytes;
   n.storage = raft::MemoryStorage();
   n.replica.Clear();
-  n.snapshot_index = n.prev_snapshot_index = 0;
   auto cannot_start = [&](const absl::Status& s) {
     const bool corrupt = s.code() == absl::StatusCode::kDataLoss;
     trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, corrupt ? " refuses to start: " : " cannot start: ",
@@ -61,40 +50,21 @@ bool Cluster::Build(Node& n) {
     }
     return false;
   };
-  if (!storage::Wal::Exists(&n.disk, kWalDir)) {
-    auto wal = storage::Wal::Create(&n.disk, kWalDir, n.id, wal_options);
-    if (!wal.ok()) return cannot_start(wal.status());
-    n.wal = std::move(*wal);
-  } else {
-    // The newest snapshot file that checks out (a rotten one is set aside), then the WAL after it.
-    storage::Snapshotter snapshotter(&n.disk, kSnapDir);
-    std::vector<std::string> broken;
-    auto snap = snapshotter.LoadNewest(&broken);
-    for (const std::string& b : broken) {
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " set aside a corrupt snapshot (renamed .broken): ", b));
+  absl::StatusOr<DiskState> found = n.disk.Open(n.id, options_.wal_segment_bytes);
+  if (!found.ok()) return cannot_start(found.status());
+  for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", note));
+  const raftpb::Snapshot& sn = found->snapshot;
+  if (sn.metadata().index() > 0) {
+    if (absl::Status s = n.replica.Restore(sn.data()); !s.ok()) {
+      return cannot_start(
+          absl::DataLossError(absl::StrCat("snapshot at index ", sn.metadata().index(), ": ", s.message())));
     }
-    if (!snap.ok()) return cannot_start(snap.status());
-    const raftpb::SnapshotMetadata* from = snap->has_value() ? &(*snap)->metadata() : nullptr;
-    auto recovered = storage::Wal::Open(&n.disk, kWalDir, n.id, wal_options, from);
-    if (!recovered.ok()) return cannot_start(recovered.status());
-    if (recovered->torn_tail) {
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " cut a torn WAL tail: ", recovered->torn_detail));
-    }
-    if (snap->has_value()) {
-      const raftpb::Snapshot& sn = **snap;
-      if (absl::Status s = n.replica.Restore(sn.data()); !s.ok()) {
-        return cannot_start(absl::DataLossError(absl::StrCat("snapshot at index ", sn.metadata().index(), ": ",
-                                                             s.message())));
-      }
-      DETCD_CHECK(n.storage.ApplySnapshot(sn).ok());
-      n.snapshot_index = sn.metadata().index();
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " starts from snapshot ", sn.metadata().index(),
-                                                " term ", sn.metadata().term()));
-    }
-    n.wal = std::move(recovered->wal);
-    n.storage.Append(recovered->entries);
-    n.storage.SetHardState(recovered->hard_state);
+    DETCD_CHECK(n.storage.ApplySnapshot(sn).ok());
+    trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " starts from snapshot ", sn.metadata().index(), " term ",
+                                              sn.metadata().term()));
   }
+  n.storage.Append(found->entries);
+  n.storage.SetHardState(found->hard_state);
   raft::Config c;
   c.id = n.id;
   for (int i = 1; i <= options_.nodes; ++i) c.peers.push_back(static_cast<uint64_t>(i));
@@ -106,7 +76,7 @@ bool Cluster::Build(Node& n) {
   c.max_size_per_msg_bytes = options_.max_size_per_msg_bytes;
   c.seed = prng_->Next();  // each life of each node draws its own election timeouts
   c.storage = &n.storage;
-  c.applied = n.snapshot_index;  // the state machine holds the snapshot; the log after it is applied again
+  c.applied = n.disk.snapshot_index();  // the state machine holds the snapshot; the log after it is applied again
   c.testing = options_.testing;
   n.raft = std::make_unique<raft::RawNode>(c);
   n.ready_in_flight = false;
@@ -214,21 +184,12 @@ void Cluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, b
   Pump(n);
 }
 
-absl::Status Cluster::SaveSnapshot(Node& n, const raftpb::Snapshot& snap) {
-  if (absl::Status s = n.wal->SaveSnapshotMarker(snap.metadata()); !s.ok()) return s;
-  storage::Snapshotter snapshotter(&n.disk, kSnapDir);
-  if (absl::Status s = snapshotter.Save(snap); !s.ok()) return s;
-  n.prev_snapshot_index = n.snapshot_index;
-  n.snapshot_index = snap.metadata().index();
-  return absl::OkStatus();
-}
-
 void Cluster::TakeSnapshot(Node& n) {
   const uint64_t index = n.replica.applied_index();
   absl::StatusOr<raftpb::Snapshot> snap =
       n.storage.CreateSnapshot(index, n.raft->raft().conf_state(), n.replica.Snapshot());
   DETCD_CHECK_MSG(snap.ok(), snap.status().ToString().c_str());
-  if (absl::Status s = SaveSnapshot(n, *snap); !s.ok()) {
+  if (absl::Status s = n.disk.SaveSnapshot(*snap); !s.ok()) {
     DieOfDiskError(n, s);
     return;
   }
@@ -239,10 +200,7 @@ void Cluster::TakeSnapshot(Node& n) {
   if (compact > n.storage.FirstIndex() - 1) DETCD_CHECK(n.storage.Compact(compact).ok());
   trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " snapshot at ", index, ", log compacted to ",
                                             n.storage.FirstIndex() - 1));
-  storage::Snapshotter snapshotter(&n.disk, kSnapDir);
-  absl::Status s = n.wal->RemoveSegmentsBefore(n.prev_snapshot_index);
-  if (s.ok()) s = snapshotter.RemoveOld(kSnapshotsKept);
-  if (!s.ok()) DieOfDiskError(n, s);
+  if (absl::Status s = n.disk.RemoveOld(); !s.ok()) DieOfDiskError(n, s);
 }
 
 void Cluster::Pump(Node& n) {
@@ -252,14 +210,14 @@ void Cluster::Pump(Node& n) {
     raft::Ready rd = n.raft->GetReady();
     if (rd.snapshot.metadata().index() > 0) {
       // A leader's snapshot: durable before the entries that follow it are written.
-      if (absl::Status s = SaveSnapshot(n, rd.snapshot); !s.ok()) {
+      if (absl::Status s = n.disk.SaveSnapshot(rd.snapshot); !s.ok()) {
         DieOfDiskError(n, s);
         return;
       }
     }
     // Write to the WAL now (the page cache); the sync below is what makes it durable.
     if (rd.hard_state || !rd.entries.empty()) {
-      if (absl::Status s = n.wal->Save(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries); !s.ok()) {
+      if (absl::Status s = n.disk.Save(rd.hard_state ? &*rd.hard_state : nullptr, rd.entries); !s.ok()) {
         DieOfDiskError(n, s);
         return;
       }
@@ -292,7 +250,7 @@ void Cluster::FinishReady(uint64_t id, uint64_t incarnation, raft::Ready rd) {
   if (n.incarnation != incarnation || !n.raft) return;  // the node crashed before its sync finished: all lost
   // 1. durable. The disk finishes a write even while the process is stopped.
   if (rd.must_sync) {
-    if (absl::Status s = n.wal->Sync(); !s.ok()) {
+    if (absl::Status s = n.disk.Sync(); !s.ok()) {
       DieOfDiskError(n, s);
       return;
     }
@@ -340,7 +298,7 @@ void Cluster::CompleteReady(Node& n, raft::Ready rd) {
   // 4. advance
   n.raft->Advance(rd);
   n.ready_in_flight = false;
-  if (options_.snapshot_count > 0 && n.replica.applied_index() > n.snapshot_index + options_.snapshot_count) {
+  if (options_.snapshot_count > 0 && n.replica.applied_index() > n.disk.snapshot_index() + options_.snapshot_count) {
     TakeSnapshot(n);
     if (!n.raft) return;  // died of a disk error
   }
@@ -349,7 +307,6 @@ void Cluster::CompleteReady(Node& n, raft::Ready rd) {
 
 void Cluster::PowerOff(Node& n) {
   n.raft.reset();
-  n.wal.reset();
   n.replica.Clear();  // memory is gone; the next start restores it from disk
   ++n.incarnation;
   n.paused = false;
@@ -357,12 +314,7 @@ void Cluster::PowerOff(Node& n) {
   n.inbox.clear();
   n.ready_in_flight = false;
   n.synced_while_paused.reset();
-  simpb::CrashLoss loss = options_.crash_loss;
-  if (loss == simpb::CRASH_LOSS_UNSPECIFIED) loss = static_cast<simpb::CrashLoss>(prng_->Range(1, 3));
-  n.disk.Crash(loss == simpb::TORN_PREFIX      ? CrashLoss::kTornPrefix
-               : loss == simpb::RANDOM_SECTORS ? CrashLoss::kRandomSectors
-                                               : CrashLoss::kAll,
-               prng_);
+  n.disk.PowerOff(options_.crash_loss, prng_);
 }
 
 void Cluster::Crash(uint64_t id) {
@@ -431,15 +383,15 @@ void Cluster::SetDrift(uint64_t id, double factor) {
 void Cluster::SetDiskError(uint64_t id, bool on_sync, bool on) {
   Node& n = node(id);
   if (on_sync) {
-    n.disk.set_sync_error(on);
+    n.disk.disk().set_sync_error(on);
   } else {
-    n.disk.set_write_error(on);
+    n.disk.disk().set_write_error(on);
   }
 }
 
 void Cluster::SetDiskFull(uint64_t id, bool on) {
   Node& n = node(id);
-  n.disk.set_capacity_bytes(on ? std::max<uint64_t>(n.disk.used_bytes(), 1) : 0);
+  n.disk.disk().set_capacity_bytes(on ? std::max<uint64_t>(n.disk.disk().used_bytes(), 1) : 0);
 }
 
 std::string Cluster::FlipBit(uint64_t id, simpb::BitRot::Where where) {
@@ -447,7 +399,7 @@ std::string Cluster::FlipBit(uint64_t id, simpb::BitRot::Where where) {
   const std::string prefix = where == simpb::BitRot::WAL        ? "/data/member/wal/"
                              : where == simpb::BitRot::SNAPSHOT ? "/data/member/snap/"
                                                                 : "/data/";
-  return n.disk.FlipRandomBit(prefix, prng_);
+  return n.disk.disk().FlipRandomBit(prefix, prng_);
 }
 
 uint64_t Cluster::Leader() const {

@@ -28,8 +28,8 @@
 #include "raft/storage.h"
 #include "api/scenario.pb.h"
 #include "sim/event_loop.h"
-#include "sim/sim_disk.h"
-#include "storage/wal.h"
+#include "sim/fault_target.h"
+#include "sim/node_disk.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
 #include "sim/replica.h"
@@ -65,7 +65,7 @@ struct ClusterOptions {
   raft::TestingKnobs testing;
 };
 
-class Cluster {
+class Cluster : public FaultTarget {
  public:
   // Called when a node applies a committed entry (after the checker saw it).
   using ApplyFn = std::function<void(uint64_t node, const raftpb::Entry& entry)>;
@@ -84,27 +84,27 @@ class Cluster {
   // the proposal.
   absl::Status Propose(uint64_t id, const std::string& data);
 
-  void Crash(uint64_t id);
-  void Restart(uint64_t id);
-  void Pause(uint64_t id);
-  void Resume(uint64_t id);
+  void Crash(uint64_t id) override;
+  void Restart(uint64_t id) override;
+  void Pause(uint64_t id) override;
+  void Resume(uint64_t id) override;
   // The node's clock runs `factor` times as fast as real time (its ticks come every tick_us / factor).
-  void SetDrift(uint64_t id, double factor);
+  void SetDrift(uint64_t id, double factor) override;
   // Disk faults: EIO on every write (or sync) while on; a full disk while on; one synced bit flipped (returns what
   // was hit, or "" if the node's disk holds nothing synced there yet).
-  void SetDiskError(uint64_t id, bool on_sync, bool on);
-  void SetDiskFull(uint64_t id, bool on);
-  std::string FlipBit(uint64_t id, simpb::BitRot::Where where);
+  void SetDiskError(uint64_t id, bool on_sync, bool on) override;
+  void SetDiskFull(uint64_t id, bool on) override;
+  std::string FlipBit(uint64_t id, simpb::BitRot::Where where) override;
 
-  int size() const { return static_cast<int>(nodes_.size()); }
-  bool IsUp(uint64_t id) const { return node(id).raft != nullptr; }
-  bool IsPaused(uint64_t id) const { return node(id).paused; }
+  int size() const override { return static_cast<int>(nodes_.size()); }
+  bool IsUp(uint64_t id) const override { return node(id).raft != nullptr; }
+  bool IsPaused(uint64_t id) const override { return node(id).paused; }
   // The node found its data corrupt and refuses to start, for good (an operator must rebuild it).
   bool IsRefused(uint64_t id) const { return node(id).refused; }
   int refusals() const { return refusals_; }
   int disk_deaths() const { return disk_deaths_; }
   // The leader of the highest term among running nodes, or 0.
-  uint64_t Leader() const;
+  uint64_t Leader() const override;
   // What a node believes about the leader (0 if down or unknown).
   uint64_t LeaderHint(uint64_t id) const;
   const raft::RawNode* raft(uint64_t id) const { return node(id).raft.get(); }
@@ -119,8 +119,7 @@ class Cluster {
  private:
   struct Node {
     uint64_t id = 0;
-    SimDisk disk;                           // survives crashes: the WAL lives here
-    std::unique_ptr<storage::Wal> wal;      // null while down
+    NodeDisk disk;                          // survives crashes: the WAL and snapshots live here
     raft::MemoryStorage storage;            // Raft's view of the durable log, rebuilt from the WAL at every start
     bool refused = false;                   // its WAL is corrupt: it will not start again
     std::unique_ptr<raft::RawNode> raft;    // null while crashed
@@ -131,8 +130,6 @@ class Cluster {
     std::deque<raftpb::Message> inbox;      // messages that arrived while paused
     std::shared_ptr<raft::Ready> synced_while_paused;  // a Ready whose sync finished during a pause
     Replica replica;                        // the state machine: volatile, rebuilt at every start
-    uint64_t snapshot_index = 0;            // the newest snapshot on disk
-    uint64_t prev_snapshot_index = 0;       // the one before: WAL segments are kept back to it
     raft::SoftState last_soft;
     uint64_t last_term = 0;
   };
@@ -155,8 +152,6 @@ class Cluster {
   void CompleteReady(Node& n, raft::Ready rd);
   void Observe(Node& n);
   void SendAll(const std::vector<raftpb::Message>& msgs);
-  // Makes a snapshot durable: the WAL marker first (recovery ignores a marker without a file), then the file.
-  absl::Status SaveSnapshot(Node& n, const raftpb::Snapshot& snap);
   // Snapshots the node's state machine at its applied index, then compacts its log and removes old WAL segments
   // and snapshot files.
   void TakeSnapshot(Node& n);

@@ -7,7 +7,7 @@
 
 namespace detcd::sim {
 
-FaultInjector::FaultInjector(Cluster* cluster, Network* network, EventLoop* loop, Prng* prng, Trace* trace)
+FaultInjector::FaultInjector(FaultTarget* cluster, Network* network, EventLoop* loop, Prng* prng, Trace* trace)
     : cluster_(cluster), network_(network), loop_(loop), prng_(prng), trace_(trace) {}
 
 void FaultInjector::Schedule(const simpb::Fault& fault, int64_t phase_end_us) {

@@ -11,7 +11,7 @@
 
 #include "api/scenario.pb.h"
 #include "raft/prng.h"
-#include "sim/cluster.h"
+#include "sim/fault_target.h"
 #include "sim/event_loop.h"
 #include "sim/network.h"
 #include "sim/trace.h"
@@ -20,7 +20,7 @@ namespace detcd::sim {
 
 class FaultInjector {
  public:
-  FaultInjector(Cluster* cluster, Network* network, EventLoop* loop, Prng* prng, Trace* trace);
+  FaultInjector(FaultTarget* cluster, Network* network, EventLoop* loop, Prng* prng, Trace* trace);
 
   // Schedules a fault at its at_ms; phase_end_us bounds faults that last "until the heal".
   void Schedule(const simpb::Fault& fault, int64_t phase_end_us);
@@ -34,7 +34,7 @@ class FaultInjector {
   uint64_t Resolve(const simpb::Target& target);
   uint64_t ResolveOther(const simpb::Target& target, uint64_t not_this);
 
-  Cluster* cluster_;
+  FaultTarget* cluster_;
   Network* network_;
   EventLoop* loop_;
   Prng* prng_;
