@@ -1,11 +1,12 @@
 // detcd-sim: runs simulator scenarios. Flag parsing and wiring only; the simulation lives in sim/.
-//   detcd-sim --scenario=FILE --seed=N [--trace]   one seed; ends with "trace-hash: <hex>"
+//   detcd-sim --scenario=FILE --seed=N [--trace] [--history=OUT]   one seed; ends with "trace-hash: <hex>"
 //   detcd-sim --scenario=FILE --seeds=A..B          a range of seeds, with a summary
 // Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario file.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -21,11 +22,13 @@ namespace {
 constexpr int kExitBadArgs = 3;
 
 const char kUsage[] =
-    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] | --seeds=A..B)\n"
+    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] | --seeds=A..B)\n"
     "  --scenario=FILE  scenario in protobuf text format (see testdata/scenarios/)\n"
     "  --seed=N         run one seed; prints the result and 'trace-hash: <hex>'\n"
     "  --seeds=A..B     run seeds A through B; prints a summary and a replay command per failure\n"
     "  --trace          print the readable event trace (with --seed)\n"
+    "  --history=OUT    write the clients' register history as JSON lines for detcd-check (with --seed; scenarios\n"
+    "                   with a kv workload)\n"
     "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario\n";
 
 int BadArgs(const std::string& message) {
@@ -43,9 +46,19 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
   std::printf("\n  simulated %.3fs, %llu events, %llu messages, %d faults, %d crashes, %zu leader terms\n",
               static_cast<double>(r.simulated_us) / 1e6, static_cast<unsigned long long>(r.events),
               static_cast<unsigned long long>(r.messages_sent), r.faults, r.crashes, r.terms_with_leader);
-  std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
-              static_cast<unsigned long long>(r.workload.issued), static_cast<unsigned long long>(r.workload.acknowledged),
-              static_cast<unsigned long long>(r.workload.retries), static_cast<unsigned long long>(r.committed_index));
+  if (r.kv) {
+    std::printf("  kv: %llu requests, %llu ok, %llu unknown; %zu register operations; revision %lld; %llu watch events, "
+                "%llu watch reconnects; committed index %llu\n",
+                static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.kv_ok),
+                static_cast<unsigned long long>(r.kv_unknown), r.history.operations.size(),
+                static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
+                static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
+  } else {
+    std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
+                static_cast<unsigned long long>(r.workload.issued),
+                static_cast<unsigned long long>(r.workload.acknowledged),
+                static_cast<unsigned long long>(r.workload.retries), static_cast<unsigned long long>(r.committed_index));
+  }
   std::printf("  snapshots: %d taken, %d installed from a leader; %d nodes refused to start\n", r.snapshots_taken,
               r.snapshots_installed, r.refusals);
 }
@@ -53,7 +66,7 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string scenario_path, seed_text, seeds_text;
+  std::string scenario_path, seed_text, seeds_text, history_path;
   bool trace = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -67,7 +80,10 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (value("--scenario", &scenario_path) || value("--seed", &seed_text) || value("--seeds", &seeds_text)) continue;
+    if (value("--scenario", &scenario_path) || value("--seed", &seed_text) || value("--seeds", &seeds_text) ||
+        value("--history", &history_path)) {
+      continue;
+    }
     if (arg == "--trace") {
       trace = true;
       continue;
@@ -77,11 +93,16 @@ int main(int argc, char** argv) {
   if (scenario_path.empty()) return BadArgs("--scenario is required");
   if (seed_text.empty() == seeds_text.empty()) return BadArgs("give exactly one of --seed and --seeds");
   if (trace && seed_text.empty()) return BadArgs("--trace needs --seed");
+  if (!history_path.empty() && seed_text.empty()) return BadArgs("--history needs --seed");
 
   absl::StatusOr<detcd::sim::ScenarioConfig> scenario = detcd::sim::LoadScenarioFile(scenario_path);
   if (!scenario.ok()) {
     std::fprintf(stderr, "detcd-sim: %s\n", std::string(scenario.status().message()).c_str());
     return kExitBadArgs;
+  }
+
+  if (!history_path.empty() && !scenario->proto.has_kv()) {
+    return BadArgs("--history needs a scenario with a kv workload (" + scenario_path + " has none)");
   }
 
   if (!seed_text.empty()) {
@@ -95,6 +116,16 @@ int main(int argc, char** argv) {
     PrintResult(seed, r);
     if (r.outcome != detcd::sim::Outcome::kPass) {
       std::printf("  replay: %s\n", detcd::sim::ReplayCommand(argv[0], scenario_path, seed).c_str());
+    }
+    if (!history_path.empty()) {
+      std::ofstream out(history_path, std::ios::binary | std::ios::trunc);
+      out << detcd::sim::FormatHistory(r.history);
+      out.close();
+      if (!out) {
+        std::fprintf(stderr, "detcd-sim: cannot write history file '%s'\n", history_path.c_str());
+        return kExitBadArgs;
+      }
+      std::printf("  history: %zu operations written to %s\n", r.history.operations.size(), history_path.c_str());
     }
     std::printf("trace-hash: %s\n", r.trace_hash.c_str());
     return ExitCode(r.outcome);

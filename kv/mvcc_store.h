@@ -86,7 +86,7 @@ class MvccStore {
   absl::Status Compact(int64_t rev);
 
   // Every change with main revision in [from, to], in revision order, as events. Fails with ErrCompacted if from
-  // <= compacted_rev() (history before it is gone). For watchers catching up.
+  // < compacted_rev() (history before it is gone; the compaction revision itself is kept). For watchers catching up.
   absl::StatusOr<std::vector<mvccpb::Event>> Changes(int64_t from, int64_t to) const;
 
   // A digest of every version kept with main revision <= rev (and the compaction revision), for comparing replicas

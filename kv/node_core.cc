@@ -217,6 +217,7 @@ void NodeCore::ApplyEntry(const raftpb::Entry& e) {
   DETCD_CHECK_MSG(e.index() == applied_index_ + 1,
                   absl::StrCat("applying entry ", e.index(), " after ", applied_index_).c_str());
   applied_index_ = e.index();
+  if (config_.on_apply) config_.on_apply(e);
   if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
     raftpb::ConfChange cc;
     if (cc.ParseFromString(e.data())) raft_->ApplyConfChange(cc);
@@ -254,6 +255,7 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         break;
       case kvpb::ClientRequest::kCompaction:
         status = applier_.Compaction(r.compaction(), resp.mutable_compaction());
+        if (status.ok() && config_.on_compact) config_.on_compact(r.compaction().revision());
         break;
       case kvpb::ClientRequest::kLeaseGrant:
         status = applier_.LeaseGrant(r.lease_grant(), now_us_, resp.mutable_lease_grant());
@@ -273,7 +275,10 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         status = absl::InvalidArgumentError("etcdserver: unknown request in the log");
     }
   }
-  if (applied.revision > 0) hub_->OnApplied(applied.revision, applied.events);
+  if (applied.revision > 0) {
+    if (config_.on_revision) config_.on_revision(applied.revision, applied.events);
+    hub_->OnApplied(applied.revision, applied.events);
+  }
   auto it = proposals_.find(req.id());
   if (it == proposals_.end()) return;  // another member's request, or one whose client this life does not know
   const uint64_t client = it->second.request_id;

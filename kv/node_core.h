@@ -58,6 +58,11 @@ struct NodeCoreConfig {
   WatchHubOptions watch;
   std::function<void(const std::string&)> logger;
   raft::TestingKnobs testing;
+  // Observation hooks for a driver's checkers (nothing needs them to run): every entry applied, every revision's
+  // events as the store made them, every compaction applied.
+  std::function<void(const raftpb::Entry&)> on_apply;
+  std::function<void(int64_t revision, const std::vector<mvccpb::Event>& events)> on_revision;
+  std::function<void(int64_t revision)> on_compact;
 };
 
 // What the member found on its disk at start: its newest snapshot (index 0: none), then the WAL after it.

@@ -380,27 +380,11 @@ void Cluster::SetDrift(uint64_t id, double factor) {
   n.drift = factor > 0.01 ? factor : 0.01;
 }
 
-void Cluster::SetDiskError(uint64_t id, bool on_sync, bool on) {
-  Node& n = node(id);
-  if (on_sync) {
-    n.disk.disk().set_sync_error(on);
-  } else {
-    n.disk.disk().set_write_error(on);
-  }
-}
+void Cluster::SetDiskError(uint64_t id, bool on_sync, bool on) { node(id).disk.SetError(on_sync, on); }
 
-void Cluster::SetDiskFull(uint64_t id, bool on) {
-  Node& n = node(id);
-  n.disk.disk().set_capacity_bytes(on ? std::max<uint64_t>(n.disk.disk().used_bytes(), 1) : 0);
-}
+void Cluster::SetDiskFull(uint64_t id, bool on) { node(id).disk.SetFull(on); }
 
-std::string Cluster::FlipBit(uint64_t id, simpb::BitRot::Where where) {
-  Node& n = node(id);
-  const std::string prefix = where == simpb::BitRot::WAL        ? "/data/member/wal/"
-                             : where == simpb::BitRot::SNAPSHOT ? "/data/member/snap/"
-                                                                : "/data/";
-  return n.disk.disk().FlipRandomBit(prefix, prng_);
-}
+std::string Cluster::FlipBit(uint64_t id, simpb::BitRot::Where where) { return node(id).disk.FlipBit(where, prng_); }
 
 uint64_t Cluster::Leader() const {
   uint64_t best = 0, best_term = 0;

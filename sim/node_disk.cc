@@ -1,5 +1,6 @@
 #include "sim/node_disk.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,6 +66,23 @@ absl::Status NodeDisk::RemoveOld() {
   if (absl::Status s = wal_->RemoveSegmentsBefore(prev_snapshot_index_); !s.ok()) return s;
   storage::Snapshotter snapshotter(&disk_, kSnapDir);
   return snapshotter.RemoveOld(kSnapshotsKept);
+}
+
+void NodeDisk::SetError(bool on_sync, bool on) {
+  if (on_sync) {
+    disk_.set_sync_error(on);
+  } else {
+    disk_.set_write_error(on);
+  }
+}
+
+void NodeDisk::SetFull(bool on) { disk_.set_capacity_bytes(on ? std::max<uint64_t>(disk_.used_bytes(), 1) : 0); }
+
+std::string NodeDisk::FlipBit(simpb::BitRot::Where where, Prng* prng) {
+  const std::string prefix = where == simpb::BitRot::WAL        ? "/data/member/wal/"
+                             : where == simpb::BitRot::SNAPSHOT ? "/data/member/snap/"
+                                                                : "/data/";
+  return disk_.FlipRandomBit(prefix, prng);
 }
 
 void NodeDisk::PowerOff(simpb::CrashLoss loss, Prng* prng) {

@@ -48,6 +48,12 @@ class NodeDisk {
   absl::Status RemoveOld();
   uint64_t snapshot_index() const { return snapshot_index_; }
 
+  // Disk faults: EIO on writes or syncs while on; no free space while on; one synced bit flipped where asked
+  // (returns what was hit, or "" if nothing synced is there yet).
+  void SetError(bool on_sync, bool on);
+  void SetFull(bool on);
+  std::string FlipBit(simpb::BitRot::Where where, Prng* prng);
+
   // The process is gone: the WAL is closed, nothing more is written.
   void Close() { wal_.reset(); }
   // Power loss: Close, and the unsynced writes are lost as `loss` says (unspecified: the seed picks).

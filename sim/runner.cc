@@ -20,6 +20,8 @@ namespace {
 // How often the runner looks at the checkers and the liveness condition (virtual time).
 constexpr int64_t kCheckIntervalUs = 50'000;
 
+}  // namespace
+
 ClusterOptions ClusterOptionsFor(const ScenarioConfig& sc, const RunOptions& opt) {
   ClusterOptions c;
   c.nodes = sc.nodes;
@@ -39,6 +41,8 @@ ClusterOptions ClusterOptionsFor(const ScenarioConfig& sc, const RunOptions& opt
   c.testing = opt.testing;
   return c;
 }
+
+namespace {
 
 WorkloadOptions WorkloadOptionsFor(const ScenarioConfig& sc) {
   WorkloadOptions w;
@@ -82,6 +86,7 @@ const char* OutcomeName(Outcome o) {
 }
 
 RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
+  if (sc.proto.has_kv()) return RunKvScenario(sc, opt);
   EventLoop loop;
   Prng prng(opt.seed);
   Trace trace;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "raft/raft.h"
+#include "sim/history.h"
 #include "sim/scenario.h"
 #include "sim/workload.h"
 
@@ -45,9 +46,24 @@ struct RunResult {
   uint64_t messages_sent = 0;
   uint64_t events = 0;
   std::vector<std::string> acknowledged;  // request ids, in acknowledgement order
+  // Scenarios with a KV workload (etcd members) only.
+  bool kv = false;
+  History history;  // the register clients' operations, for detcd-check
+  uint64_t kv_requests = 0;
+  uint64_t kv_ok = 0;
+  uint64_t kv_unknown = 0;
+  uint64_t watch_events = 0;
+  uint64_t watch_reconnects = 0;
+  int64_t final_revision = 0;
 };
 
+// The simulated cluster's settings from a scenario (both kinds of run).
+struct ClusterOptions;
+ClusterOptions ClusterOptionsFor(const ScenarioConfig& scenario, const RunOptions& options);
+
+// Runs the scenario: a replicated log, or etcd members if the scenario has a KV workload (RunKvScenario).
 RunResult RunScenario(const ScenarioConfig& scenario, const RunOptions& options);
+RunResult RunKvScenario(const ScenarioConfig& scenario, const RunOptions& options);
 
 }  // namespace detcd::sim
 

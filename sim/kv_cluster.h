@@ -1,0 +1,162 @@
+// KvCluster: N etcd members (kv::NodeCore — Raft, MVCC store, leases, watches) inside the simulator, driven through
+// the same events the production runtime gives them: ticks from each member's own (possibly drifting) clock, peer
+// messages from the simulated Network, client requests and watch streams, and "your batch is durable" after a
+// simulated sync latency. Each member keeps its WAL and snapshots on a simulated disk (NodeDisk): a crash loses what
+// was not synced, a restart recovers from disk, corruption makes the member refuse to start, a disk error kills it
+// (its supervisor restarts it). A paused member reads nothing — messages and client requests queue — until it
+// resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
+// crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
+// stream). Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// It decides nothing by itself that the seed does not decide.
+#ifndef DETCD_SIM_KV_CLUSTER_H_
+#define DETCD_SIM_KV_CLUSTER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "api/kv_request.pb.h"
+#include "kv/node_core.h"
+#include "raft/prng.h"
+#include "sim/cluster.h"
+#include "sim/event_loop.h"
+#include "sim/fault_target.h"
+#include "sim/network.h"
+#include "sim/node_disk.h"
+#include "sim/raft_checker.h"
+#include "sim/trace.h"
+
+namespace detcd::sim {
+
+struct KvClusterOptions {
+  // Cluster shape, Raft timing, disk latency and crash loss, WAL segment size, snapshot settings, testing knobs: as
+  // for the replicated-log cluster.
+  ClusterOptions cluster;
+  // The members' settings (limits, quota, request timeout, watch options); id, peers, seed, ticks and hooks are
+  // filled in per member.
+  kv::NodeCoreConfig core;
+};
+
+class KvCluster : public FaultTarget {
+ public:
+  using ReplyFn = std::function<void(const kv::ClientReply&)>;
+  using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
+  using RevisionFn = std::function<void(uint64_t node, int64_t revision, const std::vector<mvccpb::Event>& events)>;
+  using CompactFn = std::function<void(uint64_t node, int64_t revision)>;
+
+  KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
+            RaftChecker* checker);
+
+  void Start();
+  void set_on_revision(RevisionFn fn) { on_revision_ = std::move(fn); }
+  void set_on_compact(CompactFn fn) { on_compact_ = std::move(fn); }
+
+  // The network's delivery callback.
+  void Deliver(const raftpb::Message& m);
+
+  // A client request arriving at a member. False if the member is down (the connection is refused; fn is never
+  // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first.
+  bool Submit(uint64_t node, const kvpb::ClientRequest& request, ReplyFn fn);
+
+  // A watch stream to a member. Returns 0 if the member is down. on_response gets every response in order; on_broken
+  // is called (once) when the member crashes, and the stream is gone.
+  uint64_t OpenWatch(uint64_t node, WatchFn on_response, std::function<void()> on_broken);
+  // A request on an open stream (ignored if the stream broke). A paused member reads it when it resumes.
+  void WatchRequest(uint64_t stream, const etcdserverpb::WatchRequest& request);
+  // The client stops reading a stream until ReadWatch (a slow consumer): responses wait in the member.
+  void SetWatchReading(uint64_t stream, bool reading);
+  void CloseWatch(uint64_t stream);
+
+  // FaultTarget.
+  int size() const override { return static_cast<int>(nodes_.size()); }
+  bool IsUp(uint64_t id) const override { return node(id).core != nullptr; }
+  bool IsPaused(uint64_t id) const override { return node(id).paused; }
+  uint64_t Leader() const override;
+  void Crash(uint64_t id) override;
+  void Restart(uint64_t id) override;
+  void Pause(uint64_t id) override;
+  void Resume(uint64_t id) override;
+  void SetDrift(uint64_t id, double factor) override;
+  void SetDiskError(uint64_t id, bool on_sync, bool on) override;
+  void SetDiskFull(uint64_t id, bool on) override;
+  std::string FlipBit(uint64_t id, simpb::BitRot::Where where) override;
+
+  bool IsRefused(uint64_t id) const { return node(id).refused; }
+  // The member (null while down).
+  const kv::NodeCore* core(uint64_t id) const { return node(id).core.get(); }
+  uint64_t CommitIndex(uint64_t id) const;
+  uint64_t applied_index(uint64_t id) const;
+  int crashes() const { return crashes_; }
+  int refusals() const { return refusals_; }
+  int disk_deaths() const { return disk_deaths_; }
+  int snapshots_saved() const { return snapshots_saved_; }
+
+ private:
+  struct Stream {
+    uint64_t node = 0;
+    uint64_t incarnation = 0;
+    kv::WatchHub::StreamId sid = 0;
+    bool reading = true;
+    WatchFn on_response;
+    std::function<void()> on_broken;
+  };
+  struct Node {
+    uint64_t id = 0;
+    NodeDisk disk;
+    std::unique_ptr<kv::NodeCore> core;  // null while down
+    bool refused = false;
+    uint64_t incarnation = 0;
+    bool paused = false;
+    double drift = 1.0;
+    int64_t local_us = 0;  // the member's own clock, moved by its ticks
+    std::optional<kv::PersistRequest> persisting;  // written, waiting for its sync
+    bool synced_while_paused = false;              // the sync finished while the process was stopped
+    std::deque<std::function<void()>> inbox;       // what arrived while paused, in order
+    std::map<uint64_t, ReplyFn> waiting;           // request id -> the client waiting for its reply
+  };
+
+  Node& node(uint64_t id);
+  const Node& node(uint64_t id) const;
+  bool Build(Node& n);
+  void PowerOff(Node& n);
+  void DieOfDiskError(Node& n, const absl::Status& error);
+  void ScheduleTick(uint64_t id, int64_t delay_us);
+  void OnTick(uint64_t id, uint64_t incarnation);
+  // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life.
+  void OnMember(uint64_t id, std::function<void(Node&)> fn);
+  // Takes the member's effects after an event: messages, replies, watch responses, snapshots to save, the next
+  // batch to persist.
+  void Flush(Node& n);
+  void FinishPersist(uint64_t id, uint64_t incarnation);
+  void Observe(Node& n);
+  void SendAll(std::vector<raftpb::Message> msgs);
+  void ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed);
+
+  KvClusterOptions options_;
+  EventLoop* loop_;
+  Network* network_;
+  Prng* prng_;
+  Trace* trace_;
+  RaftChecker* checker_;
+  RevisionFn on_revision_;
+  CompactFn on_compact_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::map<uint64_t, Stream> streams_;
+  uint64_t next_stream_ = 1;
+  uint64_t next_request_ = 1;
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> snapshot_sends_;
+  int crashes_ = 0;
+  int refusals_ = 0;
+  int disk_deaths_ = 0;
+  int snapshots_saved_ = 0;
+};
+
+}  // namespace detcd::sim
+
+#endif  // DETCD_SIM_KV_CLUSTER_H_

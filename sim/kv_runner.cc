@@ -1,0 +1,192 @@
+// RunKvScenario: one simulation run of a scenario with a KV workload — etcd members (kv/node_core) on simulated disks
+// and network, register clients, churn clients, watchers and a compactor — under the scenario's faults. Safety is
+// checked all along (Raft's properties; the watch guarantees, including that members agree on every revision's
+// events); after the heal the cluster must converge within the liveness bound: a leader, no request in flight, every
+// member at the leader's commit, every watcher at the newest revision. At the end: the register history must be
+// linearizable, members must have equal revisions and equal HashKV, and every acknowledged put must be in every
+// member's history at its revision unless compacted. Same scenario + same seed => the same run and trace hash.
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "raft/prng.h"
+#include "sim/event_loop.h"
+#include "sim/fault_injector.h"
+#include "sim/kv_cluster.h"
+#include "sim/kv_workload.h"
+#include "sim/linearizability.h"
+#include "sim/network.h"
+#include "sim/raft_checker.h"
+#include "sim/runner.h"
+#include "sim/swarm.h"
+#include "sim/trace.h"
+#include "sim/watch_checker.h"
+
+namespace detcd::sim {
+
+namespace {
+
+constexpr int64_t kCheckIntervalUs = 50'000;
+
+KvWorkloadOptions KvWorkloadOptionsFor(const simpb::KvWorkload& p) {
+  KvWorkloadOptions w;
+  if (p.has_clients()) w.clients = static_cast<int>(p.clients());
+  if (p.has_ops_per_sec()) w.ops_per_sec = p.ops_per_sec();
+  if (p.has_keys()) w.keys = std::max(1, static_cast<int>(p.keys()));
+  if (p.has_watchers()) w.watchers = static_cast<int>(p.watchers());
+  if (p.has_slow_watchers()) w.slow_watchers = static_cast<int>(p.slow_watchers());
+  if (p.has_compact_every_ms()) w.compact_every_us = p.compact_every_ms() * 1000;
+  if (p.has_request_timeout_ms()) w.request_timeout_us = p.request_timeout_ms() * 1000;
+  return w;
+}
+
+// Why the cluster has not converged yet, or "" if it has.
+std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload) {
+  const uint64_t leader = cluster.Leader();
+  if (leader == 0) return "no leader";
+  if (workload.in_flight() > 0) return absl::StrCat(workload.in_flight(), " requests in flight");
+  const uint64_t commit = cluster.CommitIndex(leader);
+  for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+    if (cluster.IsRefused(id)) continue;
+    if (cluster.CommitIndex(id) != commit || cluster.applied_index(id) != commit) {
+      return absl::StrCat("node ", id, " has commit ", cluster.CommitIndex(id), " applied ", cluster.applied_index(id),
+                          " while leader ", leader, " has commit ", commit);
+    }
+  }
+  const int64_t rev = cluster.core(leader)->store().rev();
+  if (int behind = workload.WatchersBehind(rev); behind > 0) {
+    return absl::StrCat(behind, " watchers not yet at revision ", rev);
+  }
+  return "";
+}
+
+// Members agree on the store; "" if they do.
+std::string MembersDiffer(const KvCluster& cluster) {
+  uint64_t reference = 0;
+  int64_t ref_rev = 0;
+  uint32_t ref_hash = 0;
+  for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+    const kv::NodeCore* core = cluster.core(id);
+    if (core == nullptr) continue;
+    const int64_t rev = core->store().rev();
+    absl::StatusOr<uint32_t> hash = core->store().HashKV(rev);
+    if (!hash.ok()) return absl::StrCat("node ", id, " cannot hash revision ", rev, ": ", hash.status().message());
+    if (reference == 0) {
+      reference = id;
+      ref_rev = rev;
+      ref_hash = *hash;
+      continue;
+    }
+    if (rev != ref_rev) return absl::StrCat("node ", id, " is at revision ", rev, ", node ", reference, " at ", ref_rev);
+    if (*hash != ref_hash) {
+      return absl::StrCat("node ", id, " and node ", reference, " hash revision ", rev, " differently (", *hash,
+                          " vs ", ref_hash, ")");
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
+  EventLoop loop;
+  Prng prng(opt.seed);
+  Trace trace;
+  trace.set_output(opt.trace_out);
+  RaftChecker checker;
+  WatchChecker watches;
+  Network network(sc.network, sc.nodes, &loop, &prng, &trace);
+  KvClusterOptions copts;
+  copts.cluster = ClusterOptionsFor(sc, opt);
+  // Requests time out (outcome unknown) after two election timeouts' worth of ticks; progress notifications every
+  // few election timeouts, so idle watchers learn they are current.
+  copts.core.request_timeout_ticks = 2 * sc.raft.election_ticks + 20;
+  copts.core.read_index_retry_ticks = sc.raft.election_ticks;
+  copts.core.progress_notify_ticks = 5 * sc.raft.election_ticks;
+  copts.core.watch.max_pending_events_per_stream = 64;
+  KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
+  network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
+  cluster.set_on_revision([&watches, &loop](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
+    (void)node;
+    (void)loop;
+    watches.OnRevision(rev, events);
+  });
+  cluster.set_on_compact([&watches](uint64_t, int64_t rev) { watches.OnCompact(rev); });
+  KvWorkload workload(KvWorkloadOptionsFor(sc.proto.kv()), &cluster, &loop, &prng, &trace, &watches);
+  FaultInjector faults(&cluster, &network, &loop, &prng, &trace);
+
+  trace.Record(0, absl::StrCat("scenario ", sc.name, " seed ", opt.seed, " nodes ", sc.nodes, " (etcd members)"));
+  const int64_t phase_end_us = sc.duration_ms * 1000;
+  const int64_t deadline_us = phase_end_us + sc.liveness_bound_ms * 1000;
+  for (const simpb::Fault& f : FaultSchedule(sc, &prng)) faults.Schedule(f, phase_end_us);
+  cluster.Start();
+  workload.Start(phase_end_us);
+
+  RunResult result;
+  result.kv = true;
+  auto finish = [&](Outcome outcome, std::string check, std::string detail, int64_t at_us) {
+    if (result.outcome != Outcome::kPass) return;
+    result.outcome = outcome;
+    result.checker = std::move(check);
+    result.detail = std::move(detail);
+    result.failure_time_us = at_us;
+  };
+  auto safe = [&] { return checker.ok() && watches.ok(); };
+
+  while (loop.Now() < phase_end_us && safe()) loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, phase_end_us));
+
+  if (safe()) {
+    faults.HealAll();
+    workload.StopBeingSlow();
+    std::string why = NotConverged(cluster, workload);
+    while (!why.empty() && loop.Now() < deadline_us && safe()) {
+      loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, deadline_us));
+      why = NotConverged(cluster, workload);
+    }
+    if (safe() && !why.empty()) {
+      finish(Outcome::kLiveness, "liveness",
+             absl::StrCat("not converged ", sc.liveness_bound_ms, " ms after the heal: ", why), loop.Now());
+    }
+  }
+  if (!checker.ok()) {
+    const Violation& v = *checker.violation();
+    finish(Outcome::kSafety, v.checker, v.detail, v.time_us);
+  }
+  if (checker.ok()) {
+    watches.Finish();
+    if (!watches.ok()) finish(Outcome::kSafety, "watch", watches.violation(), loop.Now());
+  }
+  if (result.outcome != Outcome::kLiveness) {
+    CheckResult lin = CheckLinearizability(workload.history());
+    if (!lin.linearizable) {
+      finish(Outcome::kSafety, "linearizability", FormatCheckResult(workload.history(), lin), loop.Now());
+    }
+  }
+  if (result.outcome == Outcome::kPass) {
+    if (std::string d = MembersDiffer(cluster); !d.empty()) finish(Outcome::kSafety, "replicas-equal", d, loop.Now());
+  }
+
+  trace.Record(loop.Now(), absl::StrCat("end: ", OutcomeName(result.outcome), " ", result.checker));
+  result.trace_hash = trace.HashHex();
+  result.simulated_us = loop.Now();
+  result.committed_index = checker.committed_index();
+  result.terms_with_leader = checker.leaders_seen();
+  result.faults = faults.faults_begun();
+  result.crashes = cluster.crashes();
+  result.refusals = cluster.refusals();
+  result.snapshots_taken = cluster.snapshots_saved();
+  result.messages_sent = network.stats().sent;
+  result.events = loop.events_run();
+  result.history = workload.history();
+  const KvWorkloadStats& ws = workload.stats();
+  result.kv_requests = ws.requests;
+  result.kv_ok = ws.ok;
+  result.kv_unknown = ws.unknown;
+  result.watch_events = ws.watch_events;
+  result.watch_reconnects = ws.watch_reconnects;
+  const uint64_t leader = cluster.Leader();
+  if (leader != 0) result.final_revision = cluster.core(leader)->store().rev();
+  return result;
+}
+
+}  // namespace detcd::sim

@@ -1,0 +1,120 @@
+// KvWorkload: simulated etcd clients of a KvCluster, as a client library behaves. Each client has one request in
+// flight at a time, sent to the member it is connected to; with no answer within the request timeout it records the
+// outcome as unknown, reconnects to another member and carries on as a new process (the old request may still take
+// effect). Register clients run get (linearizable), put and compare-and-swap (a Txn comparing the value, or that the
+// key is absent) on a few keys, with unique integer values, and record a register history for the linearizability
+// checker. Churn clients put and delete on their own keys. Watchers watch every key: a broken stream is reopened on
+// another member from the revision after the last one they saw (a compacted one is cancelled and restarted from
+// now); every response goes to the WatchChecker. Slow watchers stop reading their stream now and then. A compactor
+// compacts a little behind the newest revision it has seen. Every choice comes from the simulation's Prng.
+#ifndef DETCD_SIM_KV_WORKLOAD_H_
+#define DETCD_SIM_KV_WORKLOAD_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/kv_request.pb.h"
+#include "raft/prng.h"
+#include "sim/event_loop.h"
+#include "sim/history.h"
+#include "sim/kv_cluster.h"
+#include "sim/trace.h"
+#include "sim/watch_checker.h"
+
+namespace detcd::sim {
+
+struct KvWorkloadOptions {
+  int clients = 4;  // register clients; one more churn client puts and deletes
+  double ops_per_sec = 50;
+  int keys = 4;
+  int watchers = 2;
+  int slow_watchers = 0;
+  int64_t compact_every_us = 0;
+  int64_t request_timeout_us = 2'000'000;
+  int64_t client_latency_min_us = 50;  // client <-> member, one way
+  int64_t client_latency_max_us = 500;
+};
+
+struct KvWorkloadStats {
+  uint64_t requests = 0;
+  uint64_t ok = 0;
+  uint64_t failed = 0;   // definite failures (and cas compares that did not hold)
+  uint64_t unknown = 0;  // timeouts and errors that leave the outcome open
+  uint64_t watch_events = 0;
+  uint64_t watch_reconnects = 0;
+  uint64_t compactions = 0;
+};
+
+class KvWorkload {
+ public:
+  KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, EventLoop* loop, Prng* prng, Trace* trace,
+             WatchChecker* watch_checker);
+
+  // Starts the clients now; they start no new request after stop_us (requests in flight finish or time out).
+  void Start(int64_t stop_us);
+  // Requests still waiting for an answer or a timeout.
+  size_t in_flight() const { return in_flight_; }
+  // Watchers that are not at `revision` yet (or whose stream is not open): the liveness phase waits for them.
+  int WatchersBehind(int64_t revision) const;
+  // Every watcher reads its stream again (the end of the fault phase).
+  void StopBeingSlow();
+
+  const History& history() const { return recorder_.history(); }
+  const KvWorkloadStats& stats() const { return stats_; }
+
+ private:
+  struct Client {
+    int index = 0;
+    int64_t process = 0;
+    uint64_t member = 0;
+    uint64_t attempt = 0;  // bumped per request: a late reply or timeout of an earlier one is ignored
+    bool churn = false;
+  };
+  struct Watcher {
+    int index = 0;
+    bool slow = false;
+    uint64_t member = 0;
+    uint64_t stream = 0;      // 0 while disconnected
+    int checker_id = -1;      // this stream's watcher in the WatchChecker
+    int64_t next_rev = 0;     // the revision to resume from (0: from now)
+    int64_t seen_rev = 0;     // the newest revision this watcher knows it has everything up to
+    uint64_t generation = 0;  // bumped per stream: callbacks of an older stream are ignored
+    int64_t arrival_us = 0;   // when the stream's last response reaches the client (a stream keeps its order)
+  };
+
+  void ScheduleNext(int c);
+  void Issue(int c);
+  // Sends req for client c; done(reply) runs when the answer arrives (after the client latency).
+  void Send(int c, const kvpb::ClientRequest& req, std::function<void(const kv::ClientReply&)> done,
+            std::function<void()> timed_out);
+  void Reconnect(Client& cl);
+  uint64_t PickMember(uint64_t not_this);
+  void Connect(int w);
+  void OnWatchResponse(int w, uint64_t generation, const etcdserverpb::WatchResponse& r);
+  void ToggleSlow(int w);
+  void Compact();
+  int64_t ClientLatency();
+
+  KvWorkloadOptions options_;
+  KvCluster* cluster_;
+  EventLoop* loop_;
+  Prng* prng_;
+  Trace* trace_;
+  WatchChecker* watch_checker_;
+  HistoryRecorder recorder_;
+  std::vector<Client> clients_;
+  std::vector<Watcher> watchers_;
+  int64_t stop_us_ = 0;
+  int64_t next_process_ = 0;
+  int64_t next_value_ = 1;
+  int64_t newest_rev_ = 0;  // the newest revision any response header showed
+  size_t in_flight_ = 0;
+  bool slow_allowed_ = true;
+  KvWorkloadStats stats_;
+};
+
+}  // namespace detcd::sim
+
+#endif  // DETCD_SIM_KV_WORKLOAD_H_
