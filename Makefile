@@ -30,6 +30,7 @@ bench: deps
 	$(BAZEL) run -c opt //raft:raft_bench
 	$(BAZEL) run -c opt //sim:sim_bench
 	$(BAZEL) run -c opt //storage:wal_bench
+	$(BAZEL) run -c opt //kv:mvcc_bench
 
 clean:
 	$(BAZEL) clean
