@@ -53,6 +53,9 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
                 static_cast<unsigned long long>(r.kv_unknown), r.history.operations.size(),
                 static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
                 static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
+    if (r.linearizability_undecided > 0) {
+      std::printf("  linearizability: %zu keys undecided (search budget exhausted)\n", r.linearizability_undecided);
+    }
   } else {
     std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
                 static_cast<unsigned long long>(r.workload.issued),

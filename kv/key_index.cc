@@ -68,14 +68,14 @@ void KeyIndex::Since(int64_t rev, std::vector<KeyChange>* out) const {
   out->insert(out->end(), it, changes_.end());
 }
 
-void KeyIndex::Compact(int64_t at_rev, std::vector<Revision>* removed) {
+void KeyIndex::Compact(int64_t at_rev, std::vector<Revision>* removed, bool drop_tombstone_at_rev) {
   auto keep = std::upper_bound(changes_.begin(), changes_.end(), at_rev,
                                [](int64_t r, const KeyChange& c) { return r < c.rev.main; });
   if (keep == changes_.begin()) return;  // nothing at or before at_rev
   --keep;
   // `keep` is what a read at at_rev sees; a tombstone there means "absent", which needs no record — unless it is at
   // at_rev itself, where a watcher starting at the compaction revision must still see the delete.
-  if (keep->tombstone && keep->rev.main < at_rev) ++keep;
+  if (keep->tombstone && (keep->rev.main < at_rev || drop_tombstone_at_rev)) ++keep;
   for (auto it = changes_.begin(); it != keep; ++it) removed->push_back(it->rev);
   changes_.erase(changes_.begin(), keep);
 }

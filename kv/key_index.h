@@ -50,7 +50,8 @@ class KeyIndex {
   // Compaction at main revision at_rev: keeps what a read at any revision >= at_rev can see (the newest change
   // <= at_rev unless it is a tombstone older than at_rev, and everything after it); every change dropped is appended
   // to removed.
-  void Compact(int64_t at_rev, std::vector<Revision>* removed);
+  // drop_tombstone_at_rev is test-only breakage (see MvccStore::set_testing_revision_from_records).
+  void Compact(int64_t at_rev, std::vector<Revision>* removed, bool drop_tombstone_at_rev = false);
   bool Empty() const { return changes_.empty(); }
   const std::vector<KeyChange>& changes() const { return changes_; }
 

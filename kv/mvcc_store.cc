@@ -173,7 +173,7 @@ absl::Status MvccStore::Compact(int64_t rev) {
   if (rev > rev_) return ErrFutureRev();
   std::vector<Revision> removed;
   for (auto it = index_.begin(); it != index_.end();) {
-    it->second.Compact(rev, &removed);
+    it->second.Compact(rev, &removed, /*drop_tombstone_at_rev=*/testing_revision_from_records_);
     if (it->second.Empty()) {
       it = index_.erase(it);
     } else {
@@ -287,6 +287,7 @@ absl::Status MvccStore::Restore(const std::string& data) {
     records.emplace(rev, std::move(r));
   }
   rev_ = snap.revision();
+  if (testing_revision_from_records_) rev_ = records.empty() ? 0 : records.rbegin()->first.main;
   compacted_rev_ = snap.compacted_revision();
   index_ = std::move(index);
   records_ = std::move(records);

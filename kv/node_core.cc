@@ -24,7 +24,10 @@ int64_t MinLeaseTTLSeconds(const NodeCoreConfig& c) {
 NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered)
     : config_(config), lessor_(MinLeaseTTLSeconds(config)), applier_(&store_, &lessor_) {
   DETCD_CHECK_MSG(config_.id != 0, "a member id must not be 0");
+  config_.watch.testing_future_start_from_now = config_.kv_testing.watch_future_start_from_now;
+  config_.watch.testing_drop_when_full = config_.kv_testing.watch_drop_when_full;
   hub_ = std::make_unique<WatchHub>(&store_, config_.watch);
+  store_.set_testing_revision_from_records(config_.kv_testing.restore_revision_from_records);
   // Proposal ids: member id and this life's seed in the high bits, a counter below (unique across restarts).
   id_prefix_ = ((config_.id & 0xffff) << 48) | ((config_.seed & 0xffffff) << 24);
   if (recovered.snapshot.metadata().index() > 0) {
@@ -52,6 +55,7 @@ std::string NodeCore::StateSnapshot() const {
   kvpb::StateSnapshot snap;
   snap.set_store(store_.Serialize());
   snap.set_leases(lessor_.Serialize());
+  for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
   if (nospace_) {
     etcdserverpb::AlarmMember* a = snap.add_alarms();
     a->set_memberid(config_.id);
@@ -70,6 +74,9 @@ void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
   s = lessor_.Restore(state.leases());
   DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
   applier_.ReattachLeases();
+  recent_order_.assign(state.recent_request_ids().begin(), state.recent_request_ids().end());
+  recent_ids_.clear();
+  recent_ids_.insert(recent_order_.begin(), recent_order_.end());
   nospace_ = false;
   for (const auto& a : state.alarms()) nospace_ |= a.alarm() == etcdserverpb::NOSPACE;
   if (raft_ && is_leader()) lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
@@ -229,6 +236,20 @@ void NodeCore::ApplyEntry(const raftpb::Entry& e) {
     // Every replica skips the same undecodable entry the same way; nothing proposes one.
     if (config_.logger) config_.logger(absl::StrCat(config_.id, " skipped undecodable entry ", e.index()));
     return;
+  }
+  // A proposal can reach the log twice (a forwarded MsgProp delivered twice, a retried forward): its second copy must
+  // not take effect again — that would be a write applied after its client was told it was done. Every member makes
+  // the same decision from the same log, and the window travels in snapshots.
+  if (req.id() != 0 && !recent_ids_.insert(req.id()).second) {
+    if (config_.logger) config_.logger(absl::StrCat(config_.id, " skipped duplicate request in entry ", e.index()));
+    return;
+  }
+  if (req.id() != 0) {
+    recent_order_.push_back(req.id());
+    if (recent_order_.size() > kDedupWindow) {
+      recent_ids_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
   }
   ApplyRequest(req, e.index());
 }

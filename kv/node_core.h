@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "api/kv_request.pb.h"
 #include "api/raft.pb.h"
@@ -32,6 +33,23 @@
 #include "raft/storage.h"
 
 namespace detcd::kv {
+
+// Deliberately broken behaviour, so that tests can show the simulator's checkers catch the bug classes etcd's own
+// robustness tests found. Never set outside tests.
+struct KvTestingKnobs {
+  // A leader answers linearizable reads from its own state at once, trusting that it still leads (a deposed leader
+  // resuming from a pause serves stale data: etcd #20418).
+  bool leader_reads_locally = false;
+  // A watch whose start revision is ahead of the member's store starts at the member's next revision instead of
+  // waiting for the requested one (a client resuming on a lagging member sees revisions go back: etcd #15271).
+  bool watch_future_start_from_now = false;
+  // Events for a stream whose queue is full are dropped instead of being caught up from history (etcd #17529).
+  bool watch_drop_when_full = false;
+  // Compaction drops a tombstone at the compaction revision, and a member restarting from a snapshot takes its
+  // revision from the newest record kept rather than from the snapshot: a compaction at a delete makes the revision
+  // go back after a restart (etcd #17780).
+  bool restore_revision_from_records = false;
+};
 
 struct NodeCoreConfig {
   uint64_t id = 0;  // member id, also the Raft id
@@ -58,6 +76,7 @@ struct NodeCoreConfig {
   WatchHubOptions watch;
   std::function<void(const std::string&)> logger;
   raft::TestingKnobs testing;
+  KvTestingKnobs kv_testing;
   // Observation hooks for a driver's checkers (nothing needs them to run): every entry applied, every revision's
   // events as the store made them, every compaction applied.
   std::function<void(const raftpb::Entry&)> on_apply;
@@ -206,6 +225,10 @@ class NodeCore {
   // lease granted before the request).
   std::deque<std::pair<uint64_t, kvpb::ClientRequest>> lease_waiting_;
   std::set<int64_t> revoking_;              // expired leases whose revocation was proposed
+  // The ids of the last kDedupWindow requests applied (and as a set): a duplicate is skipped.
+  static constexpr size_t kDedupWindow = 10'000;
+  std::deque<uint64_t> recent_order_;
+  absl::flat_hash_set<uint64_t> recent_ids_;
   int64_t ticks_ = 0;
 
   std::vector<raftpb::Message> out_msgs_;

@@ -79,7 +79,7 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
   switch (request.request_case()) {
     case kvpb::ClientRequest::kRange: {
       if (absl::Status s = CheckRange(request.range()); !s.ok()) return Reply(request_id, s);
-      if (request.range().serializable()) {
+      if (request.range().serializable() || (config_.kv_testing.leader_reads_locally && is_leader())) {
         ServeRange(request_id, request.range());
         return;
       }

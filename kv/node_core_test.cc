@@ -62,6 +62,8 @@ class TestCluster {
     nodes_[id] = std::make_unique<NodeCore>(c, disks_[id].Recover());
   }
   void Crash(uint64_t id) { nodes_.erase(id); }
+  // Every forwarded proposal is delivered twice (a network that duplicates, or a transport that resends).
+  void DuplicateProposals(bool on) { duplicate_props_ = on; }
   void Isolate(uint64_t id) { isolated_.insert(id); }
   void Heal() { isolated_.clear(); }
 
@@ -77,6 +79,7 @@ class TestCluster {
           moved = true;
         }
         for (raftpb::Message& m : n->TakeMessages()) {
+          if (duplicate_props_ && m.type() == raftpb::MSG_PROP) queue_.push_back(m);
           queue_.push_back(std::move(m));
           moved = true;
         }
@@ -145,6 +148,7 @@ class TestCluster {
   std::map<uint64_t, Disk> disks_;
   std::deque<raftpb::Message> queue_;
   std::set<uint64_t> isolated_;
+  bool duplicate_props_ = false;
   std::map<uint64_t, ClientReply> replies_;
   uint64_t next_request_ = 0;
   int64_t now_us_ = 0;
@@ -205,6 +209,31 @@ TEST(NodeCoreTest, SerializableReadIsLocalAndMayBeStale) {
   c.Tick(25);  // the read round is retried and answered
   ASSERT_NE(c.ReplyTo(req), nullptr);
   EXPECT_EQ(ValueOf(*c.ReplyTo(req)), "new");
+}
+
+// Found by the simulator (kv_swarm seed 7): a forwarded proposal delivered twice was applied twice, the second time
+// after its client had been answered and another client's write had followed — a stale value came back.
+TEST(NodeCoreTest, DuplicatedProposalTakesEffectOnce) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  c.DuplicateProposals(true);
+  ClientReply first = c.Do(follower, PutReq("k", "a"));
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  const int64_t rev = first.response.put().header().revision();
+  c.DuplicateProposals(false);
+  ClientReply second = c.Do(leader, PutReq("k", "b"));
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_EQ(second.response.put().header().revision(), rev + 1) << "the duplicate took a revision of its own";
+  c.Tick(3);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "b") << "node " << id;
+    EXPECT_EQ(c.node(id).store().rev(), rev + 1) << "node " << id;
+  }
+  // The window survives a restart from a snapshot: the same decision on a member that did not see the first copy.
+  kvpb::StateSnapshot snap;
+  ASSERT_TRUE(snap.ParseFromString(c.node(leader).StateSnapshot()));
+  EXPECT_GE(snap.recent_request_ids_size(), 2);
 }
 
 TEST(NodeCoreTest, CompareAndSwapThroughTxn) {

@@ -239,6 +239,7 @@ class WatchHub::Impl {
     const uint64_t serial = next_serial_++;
     const bool synced = w.start_rev == 0 || w.start_rev > rev;
     w.next_rev = synced ? std::max(w.start_rev, rev + 1) : w.start_rev;
+    if (options_.testing_future_start_from_now && synced) w.next_rev = rev + 1;
     Watcher& in = watchers_.emplace(serial, std::move(w)).first->second;
     s.watchers.emplace(in.id, serial);
     Push(&s, nullptr, std::move(created));
@@ -310,6 +311,10 @@ class WatchHub::Impl {
         continue;
       }
       Stream& s = streams_.at(w.stream);
+      if (!HasRoom(s, evs.size()) && options_.testing_drop_when_full) {
+        w.next_rev = revision + 1;
+        continue;
+      }
       if (!HasRoom(s, evs.size())) {
         // A slow consumer: stop queueing for it; it resumes from history at this revision once there is room.
         w.next_rev = revision;

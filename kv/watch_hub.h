@@ -32,6 +32,9 @@ struct WatchHubOptions {
   // A response with fragment set is split so that each part's events stay under this size (etcd: the server's max
   // request bytes plus gRPC overhead).
   size_t max_response_bytes = 1536 * 1024 + 512 * 1024;
+  // Test-only breakage (kv::KvTestingKnobs says what each one reproduces).
+  bool testing_future_start_from_now = false;
+  bool testing_drop_when_full = false;
 };
 
 class WatchHub {

@@ -361,7 +361,36 @@ int HistoryRecorder::Invoke(int64_t process, OpFunction f, std::string key, Regi
   op.invocation = ++next_position_;
   op.invoke_line = static_cast<int>(op.invocation);
   history_.operations.push_back(std::move(op));
+  withdrawn_.push_back(false);
   return static_cast<int>(history_.operations.size() - 1);
+}
+
+void HistoryRecorder::Withdraw(int id) {
+  DETCD_CHECK(id >= 0 && static_cast<size_t>(id) < history_.operations.size());
+  DETCD_CHECK_MSG(history_.operations[id].completion == kNeverCompleted, "a completed operation cannot be withdrawn");
+  withdrawn_[id] = true;
+  history_.operations[id].completion = ++next_position_;
+}
+
+History HistoryRecorder::history() const {
+  History out;
+  std::vector<int64_t> positions;  // of the events kept, to number their lines as FormatHistory writes them
+  for (size_t i = 0; i < history_.operations.size(); ++i) {
+    if (withdrawn_[i]) continue;
+    const Operation& op = history_.operations[i];
+    out.operations.push_back(op);
+    positions.push_back(op.invocation);
+    if (op.completion != kNeverCompleted) positions.push_back(op.completion);
+  }
+  std::sort(positions.begin(), positions.end());
+  auto line = [&](int64_t position) {
+    return static_cast<int>(std::lower_bound(positions.begin(), positions.end(), position) - positions.begin()) + 1;
+  };
+  for (Operation& op : out.operations) {
+    op.invoke_line = line(op.invocation);
+    if (op.completion != kNeverCompleted) op.completion_line = line(op.completion);
+  }
+  return out;
 }
 
 void HistoryRecorder::Ok(int id, RegisterValue output) { Complete(id, OpOutcome::kOk, std::move(output)); }

@@ -125,13 +125,18 @@ class HistoryRecorder {
   void Ok(int id, RegisterValue output = RegisterValue());  // output: the value a read returned
   void Fail(int id);
   void Info(int id);
+  // The operation is known not to have happened (the server refused it before it could take effect): it observed
+  // nothing and changed nothing, the same as never having been invoked, and is left out of history().
+  void Withdraw(int id);
 
-  const History& history() const { return history_; }
+  // The operations recorded, withdrawn ones left out; line numbers are those of FormatHistory's output.
+  History history() const;
 
  private:
   void Complete(int id, OpOutcome outcome, RegisterValue output);
 
   History history_;
+  std::vector<bool> withdrawn_;
   int64_t next_position_ = 0;
 };
 

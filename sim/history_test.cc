@@ -241,3 +241,32 @@ TEST(History, UnreadableFileIsAnError) {
 
 }  // namespace
 }  // namespace detcd::sim
+
+namespace detcd::sim {
+namespace {
+
+TEST(History, WithdrawnOperationsAreLeftOutAndLinesStayTrue) {
+  HistoryRecorder rec;
+  const int w = rec.Invoke(1, OpFunction::kWrite, "k", RegisterValue::Int(1));
+  const int gone = rec.Invoke(2, OpFunction::kCas, "k", RegisterValue::Int(2), RegisterValue::Int(1));
+  rec.Ok(w);
+  rec.Withdraw(gone);  // refused before it could take effect
+  const int r = rec.Invoke(3, OpFunction::kRead, "k");
+  rec.Ok(r, RegisterValue::Int(1));
+  const History h = rec.history();
+  ASSERT_EQ(h.operations.size(), 2u);
+  EXPECT_EQ(h.operations[0].f, OpFunction::kWrite);
+  EXPECT_EQ(h.operations[1].f, OpFunction::kRead);
+  // The line numbers are those of the file FormatHistory writes, as ParseHistory reads them back.
+  absl::StatusOr<History> back = ParseHistory(FormatHistory(h));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->operations.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(back->operations[i].invoke_line, h.operations[i].invoke_line) << i;
+    EXPECT_EQ(back->operations[i].completion_line, h.operations[i].completion_line) << i;
+  }
+  EXPECT_EQ(h.operations[1].invoke_line, 3);
+}
+
+}  // namespace
+}  // namespace detcd::sim

@@ -1,5 +1,6 @@
 #include "sim/kv_cluster.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -104,15 +105,22 @@ void KvCluster::OnTick(uint64_t id, uint64_t incarnation) {
   // A drifting clock ticks more (or less) often, and its time moves a whole tick each time.
   n.local_us += options_.cluster.tick_us;
   n.core->Tick(n.local_us);
+  n.leaderless_ticks = n.core->leader() == 0 ? n.leaderless_ticks + 1 : 0;
+  if (n.leaderless_ticks >= 3 * static_cast<int64_t>(options_.cluster.election_ticks) &&
+      std::any_of(streams_.begin(), streams_.end(), [id](const auto& s) { return s.second.node == id; })) {
+    trace_->Record(loop_->Now(), absl::StrCat("node ", id, " has no leader: closes its watch streams"));
+    BreakStreams(n, /*close_in_member=*/true);
+    if (n.incarnation != incarnation || !n.core) return;
+  }
   Flush(n);
 }
 
-void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn) {
+void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client) {
   Node& n = node(id);
   if (!n.core) return;
   if (n.paused) {
     const uint64_t incarnation = n.incarnation;
-    n.inbox.push_back([this, id, incarnation, fn = std::move(fn)] {
+    n.inbox.emplace_back(from_client, [this, id, incarnation, fn = std::move(fn)] {
       Node& m = node(id);
       if (m.incarnation != incarnation || !m.core) return;
       fn(m);
@@ -143,16 +151,20 @@ void KvCluster::Deliver(const raftpb::Message& m) {
 bool KvCluster::Submit(uint64_t id, const kvpb::ClientRequest& request, ReplyFn fn) {
   if (!node(id).core) return false;
   const uint64_t rid = next_request_++;
-  OnMember(id, [rid, request, fn = std::move(fn)](Node& n) mutable {
-    n.waiting[rid] = std::move(fn);
-    n.core->Submit(rid, request);
-  });
+  OnMember(
+      id,
+      [rid, request, fn = std::move(fn)](Node& n) mutable {
+        n.waiting[rid] = std::move(fn);
+        n.core->Submit(rid, request);
+      },
+      /*from_client=*/true);
   return true;
 }
 
 uint64_t KvCluster::OpenWatch(uint64_t id, WatchFn on_response, std::function<void()> on_broken) {
   Node& n = node(id);
-  if (!n.core) return 0;
+  // etcd refuses a require-leader watch on a member that knows no leader ("etcdserver: no leader").
+  if (!n.core || n.core->leader() == 0) return 0;
   const uint64_t handle = next_stream_++;
   Stream s;
   s.node = id;
@@ -168,10 +180,13 @@ void KvCluster::WatchRequest(uint64_t stream, const etcdserverpb::WatchRequest& 
   auto it = streams_.find(stream);
   if (it == streams_.end()) return;
   const kv::WatchHub::StreamId sid = it->second.sid;
-  OnMember(it->second.node, [this, stream, sid, request](Node& n) {
-    if (streams_.count(stream) == 0) return;  // closed or broken meanwhile
-    n.core->Watch(sid, request);
-  });
+  OnMember(
+      it->second.node,
+      [this, stream, sid, request](Node& n) {
+        if (streams_.count(stream) == 0) return;  // closed or broken meanwhile
+        n.core->Watch(sid, request);
+      },
+      /*from_client=*/true);
 }
 
 void KvCluster::SetWatchReading(uint64_t stream, bool reading) {
@@ -247,7 +262,17 @@ void KvCluster::Flush(Node& n) {
           absl::Status s = n.disk.Save(p->hard_state ? &*p->hard_state : nullptr, p->entries);
           if (!s.ok()) return DieOfDiskError(n, s);
         }
-        const bool sync = p->must_sync;
+        bool sync = p->must_sync;
+        if (sync && options_.testing_ack_before_sync) {
+          // Broken on purpose: "durable" now, synced whenever the disk gets to it.
+          p->must_sync = false;
+          sync = false;
+          const uint64_t id = n.id;
+          loop_->ScheduleAfter(options_.cluster.sync_latency_max_us, [this, id, incarnation] {
+            Node& m = node(id);
+            if (m.incarnation == incarnation && m.core) (void)m.disk.Sync();
+          });
+        }
         n.persisting = std::move(*p);
         const ClusterOptions& o = options_.cluster;
         const int64_t latency =
@@ -322,16 +347,22 @@ void KvCluster::PowerOff(Node& n) {
   n.persisting.reset();
   n.synced_while_paused = false;
   n.waiting.clear();  // their clients hear nothing: they time out
+  n.leaderless_ticks = 0;
+  n.disk.PowerOff(options_.cluster.crash_loss, prng_);
+  BreakStreams(n, /*close_in_member=*/false);
+}
+
+void KvCluster::BreakStreams(Node& n, bool close_in_member) {
   std::vector<std::function<void()>> broken;
   for (auto it = streams_.begin(); it != streams_.end();) {
     if (it->second.node == n.id) {
+      if (close_in_member && n.core) n.core->CloseWatchStream(it->second.sid);
       broken.push_back(std::move(it->second.on_broken));
       it = streams_.erase(it);
     } else {
       ++it;
     }
   }
-  n.disk.PowerOff(options_.cluster.crash_loss, prng_);
   for (auto& fn : broken) {
     if (fn) fn();
   }
@@ -388,9 +419,14 @@ void KvCluster::Resume(uint64_t id) {
     n.persisting.reset();
     n.core->Persisted(seq);
   }
-  std::deque<std::function<void()>> inbox = std::move(n.inbox);
+  std::deque<std::pair<bool, std::function<void()>>> inbox = std::move(n.inbox);
   n.inbox.clear();
-  for (auto& fn : inbox) {
+  // A resumed process reads its connections in no particular order: the seed says whether the clients' requests
+  // come before the peers' messages or everything in arrival order (each connection keeps its own order).
+  if (prng_->Range(0, 1) == 1) {
+    std::stable_partition(inbox.begin(), inbox.end(), [](const auto& item) { return item.first; });
+  }
+  for (auto& [from_client, fn] : inbox) {
     if (!n.core || n.incarnation != incarnation || n.paused) break;
     fn();
   }

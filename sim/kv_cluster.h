@@ -6,7 +6,8 @@
 // (its supervisor restarts it). A paused member reads nothing — messages and client requests queue — until it
 // resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
 // crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
-// stream). Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
+// closes them, and their clients reconnect elsewhere. Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
 // It decides nothing by itself that the seed does not decide.
 #ifndef DETCD_SIM_KV_CLUSTER_H_
 #define DETCD_SIM_KV_CLUSTER_H_
@@ -41,6 +42,9 @@ struct KvClusterOptions {
   // The members' settings (limits, quota, request timeout, watch options); id, peers, seed, ticks and hooks are
   // filled in per member.
   kv::NodeCoreConfig core;
+  // Test-only breakage: a member is told its batch is durable as soon as it is written, before the sync (the sync
+  // happens later), so a crash can lose what it acknowledged (etcd #14370).
+  bool testing_ack_before_sync = false;
 };
 
 class KvCluster : public FaultTarget {
@@ -64,7 +68,7 @@ class KvCluster : public FaultTarget {
   // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first.
   bool Submit(uint64_t node, const kvpb::ClientRequest& request, ReplyFn fn);
 
-  // A watch stream to a member. Returns 0 if the member is down. on_response gets every response in order; on_broken
+  // A watch stream to a member. Returns 0 if the member is down or knows no leader. on_response gets every response in order; on_broken
   // is called (once) when the member crashes, and the stream is gone.
   uint64_t OpenWatch(uint64_t node, WatchFn on_response, std::function<void()> on_broken);
   // A request on an open stream (ignored if the stream broke). A paused member reads it when it resumes.
@@ -117,7 +121,10 @@ class KvCluster : public FaultTarget {
     int64_t local_us = 0;  // the member's own clock, moved by its ticks
     std::optional<kv::PersistRequest> persisting;  // written, waiting for its sync
     bool synced_while_paused = false;              // the sync finished while the process was stopped
-    std::deque<std::function<void()>> inbox;       // what arrived while paused, in order
+    // What arrived while paused, in order; client requests are told apart from peer messages, because a resumed
+    // process reads its connections in no particular order.
+    std::deque<std::pair<bool, std::function<void()>>> inbox;
+    int64_t leaderless_ticks = 0;  // ticks in a row without a known leader
     std::map<uint64_t, ReplyFn> waiting;           // request id -> the client waiting for its reply
   };
 
@@ -129,7 +136,9 @@ class KvCluster : public FaultTarget {
   void ScheduleTick(uint64_t id, int64_t delay_us);
   void OnTick(uint64_t id, uint64_t incarnation);
   // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life.
-  void OnMember(uint64_t id, std::function<void(Node&)> fn);
+  void OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client = false);
+  // The member's watch streams end (its crash, or it lost its leader): their clients see them break.
+  void BreakStreams(Node& n, bool close_in_member);
   // Takes the member's effects after an event: messages, replies, watch responses, snapshots to save, the next
   // batch to persist.
   void Flush(Node& n);

@@ -37,6 +37,8 @@ KvWorkloadOptions KvWorkloadOptionsFor(const simpb::KvWorkload& p) {
   if (p.has_slow_watchers()) w.slow_watchers = static_cast<int>(p.slow_watchers());
   if (p.has_compact_every_ms()) w.compact_every_us = p.compact_every_ms() * 1000;
   if (p.has_request_timeout_ms()) w.request_timeout_us = p.request_timeout_ms() * 1000;
+  if (p.has_rewatch_every_ms()) w.rewatch_every_us = p.rewatch_every_ms() * 1000;
+  if (p.has_compact_behind()) w.compact_behind = std::max<int64_t>(0, p.compact_behind());
   return w;
 }
 
@@ -104,6 +106,8 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   copts.core.read_index_retry_ticks = sc.raft.election_ticks;
   copts.core.progress_notify_ticks = 5 * sc.raft.election_ticks;
   copts.core.watch.max_pending_events_per_stream = 64;
+  copts.core.kv_testing = opt.kv_testing;
+  copts.testing_ack_before_sync = opt.kv_ack_before_sync;
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
   cluster.set_on_revision([&watches, &loop](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
@@ -156,10 +160,14 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     watches.Finish();
     if (!watches.ok()) finish(Outcome::kSafety, "watch", watches.violation(), loop.Now());
   }
+  result.history = workload.history();
   if (result.outcome != Outcome::kLiveness) {
-    CheckResult lin = CheckLinearizability(workload.history());
+    CheckOptions lin_options;
+    lin_options.max_configurations = 2'000'000;  // a run must end; a key left undecided is reported, not failed
+    CheckResult lin = CheckLinearizability(result.history, lin_options);
+    result.linearizability_undecided = lin.undecided.size();
     if (!lin.linearizable) {
-      finish(Outcome::kSafety, "linearizability", FormatCheckResult(workload.history(), lin), loop.Now());
+      finish(Outcome::kSafety, "linearizability", FormatCheckResult(result.history, lin), loop.Now());
     }
   }
   if (result.outcome == Outcome::kPass) {
@@ -177,7 +185,6 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.snapshots_taken = cluster.snapshots_saved();
   result.messages_sent = network.stats().sent;
   result.events = loop.events_run();
-  result.history = workload.history();
   const KvWorkloadStats& ws = workload.stats();
   result.kv_requests = ws.requests;
   result.kv_ok = ws.ok;

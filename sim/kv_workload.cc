@@ -11,6 +11,12 @@ namespace detcd::sim {
 
 namespace {
 
+// A member's refusal that proves the request never took effect: refused connections, and proposals Raft dropped
+// before appending them anywhere ("etcdserver: no leader").
+bool NeverHappened(const absl::Status& s) {
+  return s.message() == "connection refused" || s.message() == "etcdserver: no leader";
+}
+
 const etcdserverpb::ResponseHeader* HeaderOf(const kvpb::ClientResponse& r) {
   switch (r.response_case()) {
     case kvpb::ClientResponse::kRange: return &r.range().header();
@@ -78,6 +84,13 @@ void KvWorkload::Start(int64_t stop_us) {
     }
   }
   if (options_.compact_every_us > 0) loop_->ScheduleAfter(options_.compact_every_us, [this] { Compact(); });
+  if (options_.rewatch_every_us > 0) {
+    for (Watcher& w : watchers_) {
+      const int idx = w.index;
+      loop_->ScheduleAfter(static_cast<int64_t>(prng_->Range(1, 2 * static_cast<uint64_t>(options_.rewatch_every_us))),
+                           [this, idx] { Rewatch(idx); });
+    }
+  }
 }
 
 void KvWorkload::ScheduleNext(int c) {
@@ -89,8 +102,7 @@ void KvWorkload::ScheduleNext(int c) {
   loop_->ScheduleAfter(delay, [this, c] { Issue(c); });
 }
 
-void KvWorkload::Reconnect(Client& cl) {
-  cl.member = PickMember(cl.member);
+void KvWorkload::NewProcess(Client& cl) {
   // The old request may still take effect: a new process, so that histories keep one operation per process.
   cl.process = next_process_++;
 }
@@ -99,6 +111,8 @@ void KvWorkload::Send(int c, const kvpb::ClientRequest& req, std::function<void(
                       std::function<void()> unknown) {
   Client& cl = clients_[static_cast<size_t>(c)];
   const uint64_t attempt = ++cl.attempt;
+  // Round robin over the members, one request each.
+  cl.member = cl.member % static_cast<uint64_t>(cluster_->size()) + 1;
   const uint64_t member = cl.member;
   ++stats_.requests;
   ++in_flight_;
@@ -110,23 +124,26 @@ void KvWorkload::Send(int c, const kvpb::ClientRequest& req, std::function<void(
     fn();
     ScheduleNext(c);
   };
-  loop_->ScheduleAfter(ClientLatency(), [this, member, req, done, unknown, finish, c] {
-    const bool sent = cluster_->Submit(member, req, [this, done, finish](const kv::ClientReply& reply) {
+  const int64_t process = cl.process;
+  loop_->ScheduleAfter(ClientLatency(), [this, member, req, done, unknown, finish, c, process] {
+    trace_->Record(loop_->Now(), absl::StrCat("client ", c, " process ", process, " -> node ", member, ": ",
+                                              req.ShortDebugString()));
+    const bool sent = cluster_->Submit(member, req, [this, done, finish, c, process, member](const kv::ClientReply& reply) {
+      trace_->Record(loop_->Now(), absl::StrCat("client ", c, " process ", process, " <- node ", member, ": ",
+                                                reply.status.ok() ? reply.response.ShortDebugString()
+                                                                  : std::string(reply.status.message())));
       loop_->ScheduleAfter(ClientLatency(), [done, finish, reply] { finish([&] { done(reply); }); });
     });
     if (!sent) {
       // Connection refused: the member is down. The request never left the client.
       kv::ClientReply refused;
       refused.status = absl::UnavailableError("connection refused");
-      finish([&] {
-        Reconnect(clients_[static_cast<size_t>(c)]);
-        done(refused);
-      });
+      finish([&] { done(refused); });
     }
   });
   loop_->ScheduleAfter(options_.request_timeout_us, [this, c, finish, unknown] {
     finish([&] {
-      Reconnect(clients_[static_cast<size_t>(c)]);
+      NewProcess(clients_[static_cast<size_t>(c)]);
       unknown();
     });
   });
@@ -138,7 +155,10 @@ void KvWorkload::Issue(int c) {
   if (cl.churn) {
     // Puts and deletes on keys nobody checks as registers: watchers see both kinds of event.
     const std::string key = absl::StrCat("c/", prng_->Range(0, 3));
-    if (prng_->Range(0, 1) == 0) {
+    if (churn_compact_at_ > 0) {
+      req.mutable_compaction()->set_revision(std::exchange(churn_compact_at_, 0));
+      ++stats_.compactions;
+    } else if (prng_->Range(0, 1) == 0) {
       req.mutable_put()->set_key(key);
       req.mutable_put()->set_value(absl::StrCat("v", next_value_++));
     } else {
@@ -150,6 +170,10 @@ void KvWorkload::Issue(int c) {
           if (r.status.ok()) {
             ++stats_.ok;
             if (const auto* h = HeaderOf(r.response)) newest_rev_ = std::max(newest_rev_, h->revision());
+            if (options_.compact_behind == 0 && r.response.has_delete_range() &&
+                r.response.delete_range().deleted() > 0) {
+              churn_compact_at_ = r.response.delete_range().header().revision();
+            }
           } else {
             ++stats_.unknown;
           }
@@ -195,9 +219,9 @@ void KvWorkload::Issue(int c) {
             ++stats_.ok;
             newest_rev_ = std::max(newest_rev_, r.response.put().header().revision());
             recorder_.Ok(op);
-          } else if (r.status.message() == "connection refused") {
+          } else if (NeverHappened(r.status)) {
             ++stats_.failed;
-            recorder_.Fail(op);  // it never reached a member
+            recorder_.Withdraw(op);
           } else {
             ++stats_.unknown;
             recorder_.Info(op);  // a member's error may come after the proposal was appended somewhere
@@ -234,9 +258,14 @@ void KvWorkload::Issue(int c) {
   Send(
       c, req,
       [this, op](const kv::ClientReply& r) {
+        if (NeverHappened(r.status)) {
+          ++stats_.failed;
+          recorder_.Withdraw(op);  // "fail" would claim the compare was evaluated and did not hold
+          return;
+        }
         if (!r.status.ok()) {
           ++stats_.unknown;
-          recorder_.Info(op);  // "fail" would claim the compare was evaluated and did not hold
+          recorder_.Info(op);
           return;
         }
         newest_rev_ = std::max(newest_rev_, r.response.txn().header().revision());
@@ -337,6 +366,18 @@ void KvWorkload::ToggleSlow(int w) {
   loop_->ScheduleAfter(static_cast<int64_t>(prng_->Range(300'000, 1'500'000)), [this, w] { ToggleSlow(w); });
 }
 
+void KvWorkload::Rewatch(int w) {
+  if (loop_->Now() >= stop_us_) return;
+  loop_->ScheduleAfter(static_cast<int64_t>(prng_->Range(1, 2 * static_cast<uint64_t>(options_.rewatch_every_us))),
+                       [this, w] { Rewatch(w); });
+  Watcher& wa = watchers_[static_cast<size_t>(w)];
+  if (wa.stream == 0) return;  // reconnecting already
+  cluster_->CloseWatch(wa.stream);
+  wa.stream = 0;
+  ++wa.generation;
+  Connect(w);
+}
+
 void KvWorkload::StopBeingSlow() {
   slow_allowed_ = false;
   for (Watcher& wa : watchers_) {
@@ -355,7 +396,7 @@ int KvWorkload::WatchersBehind(int64_t revision) const {
 void KvWorkload::Compact() {
   if (loop_->Now() >= stop_us_) return;
   loop_->ScheduleAfter(options_.compact_every_us, [this] { Compact(); });
-  const int64_t rev = newest_rev_ - 20;
+  const int64_t rev = newest_rev_ - options_.compact_behind;
   if (rev < 1) return;
   kvpb::ClientRequest req;
   req.mutable_compaction()->set_revision(rev);

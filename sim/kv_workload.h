@@ -1,7 +1,7 @@
-// KvWorkload: simulated etcd clients of a KvCluster, as a client library behaves. Each client has one request in
-// flight at a time, sent to the member it is connected to; with no answer within the request timeout it records the
-// outcome as unknown, reconnects to another member and carries on as a new process (the old request may still take
-// effect). Register clients run get (linearizable), put and compare-and-swap (a Txn comparing the value, or that the
+// KvWorkload: simulated etcd clients of a KvCluster, as etcd 3.4's client library behaves. Each client has one
+// request in flight at a time and spreads its requests over the members in turn (clientv3's round-robin balancer); a
+// member that refuses the connection is skipped. With no answer within the request timeout the client records the
+// outcome as unknown and carries on as a new process (the old request may still take effect). Register clients run get (linearizable), put and compare-and-swap (a Txn comparing the value, or that the
 // key is absent) on a few keys, with unique integer values, and record a register history for the linearizability
 // checker. Churn clients put and delete on their own keys. Watchers watch every key: a broken stream is reopened on
 // another member from the revision after the last one they saw (a compacted one is cancelled and restarted from
@@ -32,6 +32,8 @@ struct KvWorkloadOptions {
   int watchers = 2;
   int slow_watchers = 0;
   int64_t compact_every_us = 0;
+  int64_t compact_behind = 20;  // revisions behind the newest the compactor has seen
+  int64_t rewatch_every_us = 0;  // watchers move to another member about this often (0: never by themselves)
   int64_t request_timeout_us = 2'000'000;
   int64_t client_latency_min_us = 50;  // client <-> member, one way
   int64_t client_latency_max_us = 500;
@@ -61,7 +63,7 @@ class KvWorkload {
   // Every watcher reads its stream again (the end of the fault phase).
   void StopBeingSlow();
 
-  const History& history() const { return recorder_.history(); }
+  History history() const { return recorder_.history(); }
   const KvWorkloadStats& stats() const { return stats_; }
 
  private:
@@ -89,11 +91,13 @@ class KvWorkload {
   // Sends req for client c; done(reply) runs when the answer arrives (after the client latency).
   void Send(int c, const kvpb::ClientRequest& req, std::function<void(const kv::ClientReply&)> done,
             std::function<void()> timed_out);
-  void Reconnect(Client& cl);
+  void NewProcess(Client& cl);
   uint64_t PickMember(uint64_t not_this);
   void Connect(int w);
   void OnWatchResponse(int w, uint64_t generation, const etcdserverpb::WatchResponse& r);
   void ToggleSlow(int w);
+  // The watcher leaves its member and resumes on another one.
+  void Rewatch(int w);
   void Compact();
   int64_t ClientLatency();
 
@@ -110,6 +114,9 @@ class KvWorkload {
   int64_t next_process_ = 0;
   int64_t next_value_ = 1;
   int64_t newest_rev_ = 0;  // the newest revision any response header showed
+  // With compact_behind 0, the churn client compacts at the revision of a delete it just made (as a user compacting
+  // at the current revision does): the newest revision is then a compacted tombstone.
+  int64_t churn_compact_at_ = 0;
   size_t in_flight_ = 0;
   bool slow_allowed_ = true;
   KvWorkloadStats stats_;

@@ -75,7 +75,13 @@ inline uint64_t Mix(uint64_t x) {
 // when the cache grows.
 class KeySearch {
  public:
+  // At most this many configurations are remembered per key (0: no limit); past it the search gives up and
+  // exhausted() says so (Linearizable then returns true: nothing was proven).
+  void set_budget(size_t configurations) { budget_ = configurations; }
+  bool exhausted() const { return exhausted_; }
+
   bool Linearizable(const std::vector<ModelOp>& ops) {
+    exhausted_ = false;
     const int32_t n = static_cast<int32_t>(ops.size());
     int32_t required = 0;
     for (const ModelOp& op : ops) required += op.optional ? 0 : 1;
@@ -150,6 +156,10 @@ class KeySearch {
         }
         continue;
       }
+      if (budget_ > 0 && cache_.size() > budget_) {
+        exhausted_ = true;
+        return true;
+      }
       stack_.push_back({op_index, state, forced});
       state = after;
       Lift(op_index);
@@ -162,6 +172,9 @@ class KeySearch {
  private:
   static constexpr int32_t kHead = 0;
   static constexpr int32_t kEnd = -1;
+
+  size_t budget_ = 0;
+  bool exhausted_ = false;
 
   struct Frame {
     int32_t op;
@@ -470,11 +483,18 @@ CheckResult CheckLinearizability(const History& history, const CheckOptions& opt
   const std::map<std::string, KeyModel> keys = SplitByKey(history);
   result.keys = keys.size();
   KeySearch search;
+  search.set_budget(options.max_configurations);
   std::vector<std::pair<const std::string*, const KeyModel*>> failing;
   for (const auto& [key, model] : keys) {
     result.operations += model.ops.size();
-    if (!search.Linearizable(model.ops)) failing.emplace_back(&key, &model);
+    const bool ok = search.Linearizable(model.ops);
+    if (search.exhausted()) {
+      result.undecided.push_back(key);
+      continue;
+    }
+    if (!ok) failing.emplace_back(&key, &model);
   }
+  search.set_budget(0);
   result.linearizable = failing.empty();
   const absl::Time deadline = options.shrink_budget == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()

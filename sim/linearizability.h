@@ -41,6 +41,10 @@ struct CheckOptions {
   // Wall time for shrinking the contradictions of all failing keys together. Zero reports each failing key's whole
   // sub-history unshrunk; infinite shrinks to a fixed point (deterministic output).
   absl::Duration shrink_budget = absl::InfiniteDuration();
+  // Configurations remembered per key before the search gives up on that key and reports it undecided (0: never
+  // give up). Many operations of unknown outcome on one key can make the search exponential; a simulator that must
+  // finish sets a bound, detcd-check does not.
+  size_t max_configurations = 0;
 };
 
 // A sub-history of one key that has no linearization. It is honest: it was reached from the key's whole sub-history
@@ -58,6 +62,7 @@ struct CheckResult {
   size_t keys = 0;
   size_t operations = 0;  // operations that the search considered, over all keys
   std::vector<KeyContradiction> contradictions;  // one per failing key, in key order
+  std::vector<std::string> undecided;            // keys whose search ran out of max_configurations
 };
 
 CheckResult CheckLinearizability(const History& history, const CheckOptions& options = CheckOptions());

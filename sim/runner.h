@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kv/node_core.h"
 #include "raft/raft.h"
 #include "sim/history.h"
 #include "sim/scenario.h"
@@ -26,6 +27,8 @@ struct RunOptions {
   uint64_t seed = 1;
   std::ostream* trace_out = nullptr;  // readable trace, if wanted
   raft::TestingKnobs testing;         // deliberately broken Raft, for tests of the checkers only
+  kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members (KV scenarios), likewise
+  bool kv_ack_before_sync = false;    // members acknowledge writes before their sync (KV scenarios), likewise
 };
 
 struct RunResult {
@@ -55,6 +58,7 @@ struct RunResult {
   uint64_t watch_events = 0;
   uint64_t watch_reconnects = 0;
   int64_t final_revision = 0;
+  size_t linearizability_undecided = 0;  // keys the checker gave up on (too many operations of unknown outcome)
 };
 
 // The simulated cluster's settings from a scenario (both kinds of run).
