@@ -53,6 +53,10 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
                 static_cast<unsigned long long>(r.kv_unknown), r.history.operations.size(),
                 static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
                 static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
+    if (r.leases_granted > 0) {
+      std::printf("  leases: %llu granted, %llu revoked by clients (the rest expired)\n",
+                  static_cast<unsigned long long>(r.leases_granted), static_cast<unsigned long long>(r.leases_revoked));
+    }
     if (r.linearizability_undecided > 0) {
       std::printf("  linearizability: %zu keys undecided (search budget exhausted)\n", r.linearizability_undecided);
     }

@@ -282,7 +282,12 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         status = applier_.LeaseGrant(r.lease_grant(), now_us_, resp.mutable_lease_grant());
         break;
       case kvpb::ClientRequest::kLeaseRevoke:
-        status = applier_.LeaseRevoke(r.lease_revoke(), resp.mutable_lease_revoke(), &applied);
+        if (config_.kv_testing.revoke_keeps_keys) {
+          status = lessor_.Revoke(r.lease_revoke().id()).status();
+          resp.mutable_lease_revoke();
+        } else {
+          status = applier_.LeaseRevoke(r.lease_revoke(), resp.mutable_lease_revoke(), &applied);
+        }
         revoking_.erase(r.lease_revoke().id());
         break;
       case kvpb::ClientRequest::kAlarm:

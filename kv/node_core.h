@@ -49,6 +49,8 @@ struct KvTestingKnobs {
   // revision from the newest record kept rather than from the snapshot: a compaction at a delete makes the revision
   // go back after a restart (etcd #17780).
   bool restore_revision_from_records = false;
+  // A revoked or expired lease goes, but its keys stay (keys outliving their lease).
+  bool revoke_keeps_keys = false;
 };
 
 struct NodeCoreConfig {

@@ -87,5 +87,12 @@ TEST(BrokenKvTest, RevisionFromKeptRecordsAfterCompactionIsCaught) {
   ExpectCaught("kv_compaction_crash", o, 40, {"watch", "replicas-equal", "linearizability"});
 }
 
+// Keys outliving their lease: a revoked or expired lease leaves its keys behind.
+TEST(BrokenKvTest, KeysOutlivingTheirLeaseAreCaught) {
+  RunOptions o;
+  o.kv_testing.revoke_keeps_keys = true;
+  ExpectCaught("kv_steady_state", o, 10, {"leases"});
+}
+
 }  // namespace
 }  // namespace detcd::sim

@@ -37,6 +37,8 @@ KvWorkloadOptions KvWorkloadOptionsFor(const simpb::KvWorkload& p) {
   if (p.has_slow_watchers()) w.slow_watchers = static_cast<int>(p.slow_watchers());
   if (p.has_compact_every_ms()) w.compact_every_us = p.compact_every_ms() * 1000;
   if (p.has_request_timeout_ms()) w.request_timeout_us = p.request_timeout_ms() * 1000;
+  if (p.has_leases()) w.leases = p.leases();
+  if (p.has_lease_ttl_s()) w.lease_ttl_s = std::max<int64_t>(1, p.lease_ttl_s());
   if (p.has_rewatch_every_ms()) w.rewatch_every_us = p.rewatch_every_ms() * 1000;
   if (p.has_compact_behind()) w.compact_behind = std::max<int64_t>(0, p.compact_behind());
   return w;
@@ -55,9 +57,65 @@ std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload) {
                           " while leader ", leader, " has commit ", commit);
     }
   }
+  if (workload.uses_leases()) {
+    // Nobody keeps a lease alive after the fault phase: every one must expire (or be revoked) and take its keys.
+    for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+      const kv::NodeCore* core = cluster.core(id);
+      if (core != nullptr && core->lessor().size() > 0) {
+        return absl::StrCat("node ", id, " still holds ", core->lessor().size(), " leases (first ",
+                            core->lessor().Ids()[0], ")");
+      }
+    }
+  }
   const int64_t rev = cluster.core(leader)->store().rev();
   if (int behind = workload.WatchersBehind(rev); behind > 0) {
     return absl::StrCat(behind, " watchers not yet at revision ", rev);
+  }
+  return "";
+}
+
+// Every put a client was told succeeded is in every member's history at its revision (unless compacted away);
+// "" if so.
+std::string AckedPutMissing(const KvCluster& cluster, const std::vector<AckedPut>& puts) {
+  for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+    const kv::NodeCore* core = cluster.core(id);
+    if (core == nullptr) continue;
+    const kv::MvccStore& store = core->store();
+    for (const AckedPut& p : puts) {
+      if (p.revision < store.compacted_rev()) continue;  // history before the compaction is gone, as it may be
+      kv::RangeOptions o;
+      o.rev = p.revision;
+      absl::StatusOr<kv::RangeResult> got = store.Range(p.key, "", o);
+      const bool there = got.ok() && got->kvs.size() == 1 && got->kvs[0].mod_revision() == p.revision &&
+                         got->kvs[0].value() == p.value;
+      if (!there) {
+        return absl::StrCat("put ", p.key, "=", p.value, " was acknowledged at revision ", p.revision, " but node ", id,
+                            " does not have it there",
+                            got.ok() ? "" : absl::StrCat(" (", got.status().message(), ")"));
+      }
+    }
+  }
+  return "";
+}
+
+// No member holds a key attached to a lease it does not have, or a lease whose revocation was acknowledged; "" if so.
+std::string LeaseBroken(const KvCluster& cluster, const std::set<int64_t>& revoked) {
+  for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
+    const kv::NodeCore* core = cluster.core(id);
+    if (core == nullptr) continue;
+    for (int64_t lease : revoked) {
+      if (core->lessor().Lookup(lease) != nullptr) {
+        return absl::StrCat("node ", id, " still has lease ", lease, " whose revocation was acknowledged");
+      }
+    }
+    const std::string all(1, '\0');
+    absl::StatusOr<kv::RangeResult> kvs = core->store().Range(all, all, kv::RangeOptions());
+    if (!kvs.ok()) return absl::StrCat("node ", id, ": ", kvs.status().message());
+    for (const mvccpb::KeyValue& kv : kvs->kvs) {
+      if (kv.lease() != 0 && core->lessor().Lookup(kv.lease()) == nullptr) {
+        return absl::StrCat("node ", id, " holds key ", kv.key(), " of lease ", kv.lease(), ", which it does not have");
+      }
+    }
   }
   return "";
 }
@@ -172,6 +230,12 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   }
   if (result.outcome == Outcome::kPass) {
     if (std::string d = MembersDiffer(cluster); !d.empty()) finish(Outcome::kSafety, "replicas-equal", d, loop.Now());
+    if (std::string d = LeaseBroken(cluster, workload.revoked_leases()); !d.empty()) {
+      finish(Outcome::kSafety, "leases", d, loop.Now());
+    }
+    if (std::string d = AckedPutMissing(cluster, workload.acked_puts()); !d.empty()) {
+      finish(Outcome::kSafety, "acknowledged-write-lost", d, loop.Now());
+    }
   }
 
   trace.Record(loop.Now(), absl::StrCat("end: ", OutcomeName(result.outcome), " ", result.checker));
@@ -191,6 +255,8 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.kv_unknown = ws.unknown;
   result.watch_events = ws.watch_events;
   result.watch_reconnects = ws.watch_reconnects;
+  result.leases_granted = ws.leases_granted;
+  result.leases_revoked = ws.leases_revoked;
   const uint64_t leader = cluster.Leader();
   if (leader != 0) result.final_revision = cluster.core(leader)->store().rev();
   return result;

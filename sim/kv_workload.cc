@@ -42,10 +42,12 @@ const std::string kAllKeys(1, '\0');
 KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, EventLoop* loop, Prng* prng,
                        Trace* trace, WatchChecker* watch_checker)
     : options_(options), cluster_(cluster), loop_(loop), prng_(prng), trace_(trace), watch_checker_(watch_checker) {
-  for (int i = 0; i <= options_.clients; ++i) {
+  const int extra = options_.leases ? 2 : 1;
+  for (int i = 0; i < options_.clients + extra; ++i) {
     Client c;
     c.index = i;
     c.churn = i == options_.clients;
+    c.leases = i == options_.clients + 1;
     c.process = next_process_++;
     clients_.push_back(c);
   }
@@ -152,6 +154,7 @@ void KvWorkload::Send(int c, const kvpb::ClientRequest& req, std::function<void(
 void KvWorkload::Issue(int c) {
   Client& cl = clients_[static_cast<size_t>(c)];
   kvpb::ClientRequest req;
+  if (cl.leases) return IssueLease(c);
   if (cl.churn) {
     // Puts and deletes on keys nobody checks as registers: watchers see both kinds of event.
     const std::string key = absl::StrCat("c/", prng_->Range(0, 3));
@@ -214,10 +217,12 @@ void KvWorkload::Issue(int c) {
     const int op = recorder_.Invoke(process, OpFunction::kWrite, key, RegisterValue::Int(value));
     Send(
         c, req,
-        [this, op](const kv::ClientReply& r) {
+        [this, op, key, value](const kv::ClientReply& r) {
           if (r.status.ok()) {
             ++stats_.ok;
-            newest_rev_ = std::max(newest_rev_, r.response.put().header().revision());
+            const int64_t rev = r.response.put().header().revision();
+            newest_rev_ = std::max(newest_rev_, rev);
+            acked_puts_.push_back(AckedPut{key, absl::StrCat(value), rev});
             recorder_.Ok(op);
           } else if (NeverHappened(r.status)) {
             ++stats_.failed;
@@ -281,6 +286,63 @@ void KvWorkload::Issue(int c) {
         ++stats_.unknown;
         recorder_.Info(op);
       });
+}
+
+void KvWorkload::IssueLease(int c) {
+  kvpb::ClientRequest req;
+  auto no_reply = [this] { ++stats_.unknown; };
+  if (lease_ == 0) {
+    req.mutable_lease_grant()->set_ttl(options_.lease_ttl_s);
+    Send(
+        c, req,
+        [this](const kv::ClientReply& r) {
+          if (!r.status.ok()) return;
+          ++stats_.ok;
+          ++stats_.leases_granted;
+          lease_ = r.response.lease_grant().id();
+        },
+        no_reply);
+    return;
+  }
+  const int64_t lease = lease_;
+  // A lease not found means it expired (or its revocation went through unseen): start over with a new one.
+  auto gone = [this, lease](const absl::Status& s) {
+    if (s.message() == "etcdserver: requested lease not found" && lease_ == lease) lease_ = 0;
+  };
+  const uint64_t roll = prng_->Range(0, 99);
+  if (roll < 45) {
+    etcdserverpb::PutRequest* put = req.mutable_put();
+    put->set_key(absl::StrCat("l/", prng_->Range(0, 3)));
+    put->set_value(absl::StrCat("v", next_value_++));
+    put->set_lease(lease);
+    Send(c, req, [this, gone](const kv::ClientReply& r) { r.status.ok() ? void(++stats_.ok) : gone(r.status); },
+         no_reply);
+  } else if (roll < 80) {
+    req.mutable_lease_keep_alive()->set_id(lease);
+    Send(
+        c, req,
+        [this, lease](const kv::ClientReply& r) {
+          if (!r.status.ok()) return;  // not the leader: the next member in turn
+          ++stats_.ok;
+          if (r.response.lease_keep_alive().ttl() <= 0 && lease_ == lease) lease_ = 0;  // expired
+        },
+        no_reply);
+  } else if (roll < 92) {
+    req.mutable_lease_revoke()->set_id(lease);
+    Send(
+        c, req,
+        [this, lease, gone](const kv::ClientReply& r) {
+          if (!r.status.ok()) return gone(r.status);
+          ++stats_.ok;
+          ++stats_.leases_revoked;
+          revoked_leases_.insert(lease);
+          if (lease_ == lease) lease_ = 0;
+        },
+        no_reply);
+  } else {
+    lease_ = 0;  // abandoned: it must expire by itself
+    ScheduleNext(c);
+  }
 }
 
 void KvWorkload::Connect(int w) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,18 @@ struct KvWorkloadOptions {
   int64_t compact_every_us = 0;
   int64_t compact_behind = 20;  // revisions behind the newest the compactor has seen
   int64_t rewatch_every_us = 0;  // watchers move to another member about this often (0: never by themselves)
+  bool leases = false;           // a lease client too
+  int64_t lease_ttl_s = 2;
   int64_t request_timeout_us = 2'000'000;
   int64_t client_latency_min_us = 50;  // client <-> member, one way
   int64_t client_latency_max_us = 500;
+};
+
+// A put some client was told succeeded: at `revision` the key held `value`.
+struct AckedPut {
+  std::string key;
+  std::string value;
+  int64_t revision = 0;
 };
 
 struct KvWorkloadStats {
@@ -47,6 +57,8 @@ struct KvWorkloadStats {
   uint64_t watch_events = 0;
   uint64_t watch_reconnects = 0;
   uint64_t compactions = 0;
+  uint64_t leases_granted = 0;
+  uint64_t leases_revoked = 0;
 };
 
 class KvWorkload {
@@ -65,6 +77,10 @@ class KvWorkload {
 
   History history() const { return recorder_.history(); }
   const KvWorkloadStats& stats() const { return stats_; }
+  const std::vector<AckedPut>& acked_puts() const { return acked_puts_; }
+  // Leases whose revocation a client was told succeeded.
+  const std::set<int64_t>& revoked_leases() const { return revoked_leases_; }
+  bool uses_leases() const { return options_.leases; }
 
  private:
   struct Client {
@@ -73,6 +89,7 @@ class KvWorkload {
     uint64_t member = 0;
     uint64_t attempt = 0;  // bumped per request: a late reply or timeout of an earlier one is ignored
     bool churn = false;
+    bool leases = false;
   };
   struct Watcher {
     int index = 0;
@@ -88,6 +105,7 @@ class KvWorkload {
 
   void ScheduleNext(int c);
   void Issue(int c);
+  void IssueLease(int c);
   // Sends req for client c; done(reply) runs when the answer arrives (after the client latency).
   void Send(int c, const kvpb::ClientRequest& req, std::function<void(const kv::ClientReply&)> done,
             std::function<void()> timed_out);
@@ -120,6 +138,9 @@ class KvWorkload {
   size_t in_flight_ = 0;
   bool slow_allowed_ = true;
   KvWorkloadStats stats_;
+  std::vector<AckedPut> acked_puts_;
+  int64_t lease_ = 0;  // the lease client's current lease (0: none)
+  std::set<int64_t> revoked_leases_;
 };
 
 }  // namespace detcd::sim

@@ -58,7 +58,9 @@ struct RunResult {
   uint64_t watch_events = 0;
   uint64_t watch_reconnects = 0;
   int64_t final_revision = 0;
-  size_t linearizability_undecided = 0;  // keys the checker gave up on (too many operations of unknown outcome)
+  size_t linearizability_undecided = 0;
+  uint64_t leases_granted = 0;
+  uint64_t leases_revoked = 0;  // keys the checker gave up on (too many operations of unknown outcome)
 };
 
 // The simulated cluster's settings from a scenario (both kinds of run).
