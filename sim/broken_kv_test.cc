@@ -6,37 +6,13 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/scenario_paths.h"
+#include "sim/seed_search.h"
 
 namespace detcd::sim {
 namespace {
 
-struct Caught {
-  uint64_t seed = 0;  // 0: not caught
-  RunResult result;
-};
-
-Caught FirstFailure(const std::string& scenario, const RunOptions& broken, uint64_t max_seeds) {
-  absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(ScenarioPath(scenario));
-  EXPECT_TRUE(c.ok()) << c.status();
-  if (!c.ok()) return Caught{};
-  for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
-    RunOptions o = broken;
-    o.seed = seed;
-    RunResult r = RunScenario(*c, o);
-    if (r.outcome != Outcome::kPass) return Caught{seed, r};
-  }
-  return Caught{};
-}
-
 void ExpectHealthyPasses(const std::string& scenario, uint64_t seed) {
-  absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(ScenarioPath(scenario));
-  ASSERT_TRUE(c.ok()) << c.status();
-  RunOptions o;
-  o.seed = seed;
-  const RunResult r = RunScenario(*c, o);
+  const RunResult r = RunHealthy(scenario, seed);
   EXPECT_EQ(r.outcome, Outcome::kPass) << "healthy members fail " << scenario << " seed " << seed << ": " << r.detail;
 }
 

@@ -5,45 +5,26 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/scenario_paths.h"
+#include "sim/seed_search.h"
 
 namespace detcd::sim {
 namespace {
 
-struct Caught {
-  uint64_t seed = 0;  // 0: not caught
-  RunResult result;
-};
-
-// Runs seeds 1..max_seeds until one fails.
-Caught FirstFailure(const std::string& scenario, const raft::TestingKnobs& knobs, uint64_t max_seeds) {
-  absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(ScenarioPath(scenario));
-  EXPECT_TRUE(c.ok()) << c.status();
-  for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
-    RunOptions o;
-    o.seed = seed;
-    o.testing = knobs;
-    RunResult r = RunScenario(*c, o);
-    if (r.outcome != Outcome::kPass) return Caught{seed, r};
-  }
-  return Caught{};
+Caught FirstFailureWith(const std::string& scenario, const raft::TestingKnobs& knobs, uint64_t max_seeds) {
+  RunOptions o;
+  o.testing = knobs;
+  return FirstFailure(scenario, o, max_seeds);
 }
 
 void ExpectHealthyPasses(const std::string& scenario, uint64_t seed) {
-  absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(ScenarioPath(scenario));
-  ASSERT_TRUE(c.ok()) << c.status();
-  RunOptions o;
-  o.seed = seed;
-  const RunResult r = RunScenario(*c, o);
+  const RunResult r = RunHealthy(scenario, seed);
   EXPECT_EQ(r.outcome, Outcome::kPass) << "healthy Raft fails " << scenario << " seed " << seed << ": " << r.detail;
 }
 
 TEST(BrokenRaftTest, VotingWithoutTheLogCheckIsCaught) {
   raft::TestingKnobs knobs;
   knobs.vote_ignores_log = true;
-  const Caught c = FirstFailure("swarm", knobs, 30);
+  const Caught c = FirstFailureWith("swarm", knobs, 30);
   ASSERT_NE(c.seed, 0u) << "a voter that ignores the election restriction went unnoticed for 30 seeds";
   EXPECT_EQ(c.result.outcome, Outcome::kSafety);
   const std::set<std::string> expected = {"leader-completeness", "state-machine-safety", "acknowledged-write-lost",
@@ -56,7 +37,7 @@ TEST(BrokenRaftTest, CommittingEarlierTermsByCountingIsCaught) {
   raft::TestingKnobs knobs;
   knobs.commit_earlier_terms = true;
   // Figure 8 needs a precise interleaving; the scenario makes it likely, not certain, per seed.
-  const Caught c = FirstFailure("figure8_crashes", knobs, 300);
+  const Caught c = FirstFailureWith("figure8_crashes", knobs, 300);
   ASSERT_NE(c.seed, 0u) << "the figure-8 commit bug went unnoticed for 300 seeds";
   EXPECT_EQ(c.result.outcome, Outcome::kSafety);
   const std::set<std::string> expected = {"leader-completeness", "state-machine-safety", "acknowledged-write-lost"};
@@ -67,7 +48,7 @@ TEST(BrokenRaftTest, CommittingEarlierTermsByCountingIsCaught) {
 TEST(BrokenRaftTest, TruncatingOnStaleAppendsIsCaught) {
   raft::TestingKnobs knobs;
   knobs.truncate_on_stale_append = true;
-  const Caught c = FirstFailure("lossy_network", knobs, 10);
+  const Caught c = FirstFailureWith("lossy_network", knobs, 10);
   ASSERT_NE(c.seed, 0u) << "a follower that cuts its log on reordered appends went unnoticed for 10 seeds";
   EXPECT_EQ(c.result.outcome, Outcome::kSafety);
   ExpectHealthyPasses("lossy_network", c.seed);

@@ -32,6 +32,7 @@
 #include "sim/node_disk.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
+#include "sim/snapshot_sends.h"
 #include "sim/replica.h"
 #include "sim/trace.h"
 
@@ -164,13 +165,13 @@ class Cluster : public FaultTarget {
   Prng* prng_;
   Trace* trace_;
   RaftChecker* checker_;
+  SnapshotSends snapshot_sends_;  // after options_, loop_ and trace_: it is built from them
   ApplyFn on_apply_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index id - 1
   int crashes_ = 0;
   int snapshots_taken_ = 0;
   int snapshots_installed_ = 0;
   // Snapshot sends on their way: (from, to, snapshot index) -> the sender's incarnation when it sent.
-  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> snapshot_sends_;
   int refusals_ = 0;
   int disk_deaths_ = 0;
 };

@@ -10,7 +10,16 @@ namespace detcd::sim {
 
 KvCluster::KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
                      RaftChecker* checker)
-    : options_(options), loop_(loop), network_(network), prng_(prng), trace_(trace), checker_(checker) {
+    : options_(options),
+      loop_(loop),
+      network_(network),
+      prng_(prng),
+      trace_(trace),
+      checker_(checker),
+      snapshot_sends_(loop, trace, options_.cluster.snapshot_send_timeout_us,
+                      [this](uint64_t from, uint64_t incarnation, uint64_t to, bool failed) {
+                        ReportSnapshot(from, incarnation, to, failed);
+                      }) {
   DETCD_CHECK(options_.cluster.nodes >= 1 && options_.cluster.nodes <= 7);
   for (int i = 1; i <= options_.cluster.nodes; ++i) {
     auto n = std::make_unique<Node>();
@@ -134,14 +143,7 @@ void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_c
 void KvCluster::Deliver(const raftpb::Message& m) {
   if (m.to() < 1 || m.to() > nodes_.size()) return;
   if (!node(m.to()).core) return;  // a crashed member hears nothing
-  if (m.type() == raftpb::MSG_SNAP) {
-    auto it = snapshot_sends_.find({m.from(), m.to(), m.snapshot().metadata().index()});
-    if (it != snapshot_sends_.end()) {
-      const uint64_t incarnation = it->second;
-      snapshot_sends_.erase(it);
-      ReportSnapshot(m.from(), incarnation, m.to(), /*failed=*/false);
-    }
-  }
+  if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
   OnMember(m.to(), [this, m](Node& n) {
     trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
     n.core->Receive(m);
@@ -312,19 +314,7 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
 
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
   for (const raftpb::Message& m : msgs) {
-    if (m.type() == raftpb::MSG_SNAP) {
-      const auto key = std::make_tuple(m.from(), m.to(), m.snapshot().metadata().index());
-      const uint64_t incarnation = node(m.from()).incarnation;
-      snapshot_sends_[key] = incarnation;
-      trace_->Record(loop_->Now(), absl::StrCat("node ", m.from(), " sends snapshot ", m.snapshot().metadata().index(),
-                                                " to ", m.to()));
-      loop_->ScheduleAfter(options_.cluster.snapshot_send_timeout_us, [this, key, incarnation] {
-        auto it = snapshot_sends_.find(key);
-        if (it == snapshot_sends_.end() || it->second != incarnation) return;
-        snapshot_sends_.erase(it);
-        ReportSnapshot(std::get<0>(key), incarnation, std::get<1>(key), /*failed=*/true);
-      });
-    }
+    if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Sent(m, node(m.from()).incarnation);
     network_->Send(m);
   }
 }

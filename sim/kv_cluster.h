@@ -31,6 +31,7 @@
 #include "sim/network.h"
 #include "sim/node_disk.h"
 #include "sim/raft_checker.h"
+#include "sim/snapshot_sends.h"
 #include "sim/trace.h"
 
 namespace detcd::sim {
@@ -153,13 +154,13 @@ class KvCluster : public FaultTarget {
   Prng* prng_;
   Trace* trace_;
   RaftChecker* checker_;
+  SnapshotSends snapshot_sends_;  // after options_, loop_ and trace_: it is built from them
   RevisionFn on_revision_;
   CompactFn on_compact_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
   uint64_t next_request_ = 1;
-  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> snapshot_sends_;
   int crashes_ = 0;
   int refusals_ = 0;
   int disk_deaths_ = 0;
