@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms
-  g++ pkgconf
+  g++ pkgconf python3
   libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   "$@"
