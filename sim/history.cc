@@ -64,6 +64,13 @@ absl::StatusOr<RegisterValue> ToRegisterValue(const JsonValue& v, bool null_allo
   }
 }
 
+// Jepsen's fault injector logs its actions in the same history as process "nemesis": they are not operations.
+bool IsNemesis(const JsonValue& line) {
+  if (line.type != JsonValue::Type::kObject) return false;
+  const JsonValue* p = line.Find("process");
+  return p != nullptr && p->type == JsonValue::Type::kString && p->string == "nemesis";
+}
+
 absl::StatusOr<Event> ReadEvent(const JsonValue& line) {
   if (line.type != JsonValue::Type::kObject) {
     return absl::InvalidArgumentError(absl::StrCat("expected a JSON object, found ", JsonTypeName(line.type)));
@@ -234,6 +241,7 @@ absl::StatusOr<History> ParseHistory(absl::string_view text) {
     if (row.find_first_not_of(" \t\r") == absl::string_view::npos) continue;
     absl::StatusOr<JsonValue> json = ParseJson(row);
     if (!json.ok()) return LineError(line, json.status().message());
+    if (IsNemesis(*json)) continue;
     absl::StatusOr<Event> event = ReadEvent(*json);
     if (!event.ok()) return LineError(line, event.status().message());
     const Event& e = *event;

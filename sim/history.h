@@ -100,7 +100,8 @@ struct History {
 // Parses a whole JSON-lines history. Empty (or all-blank) lines are skipped; events are positioned by their line
 // number. Errors are InvalidArgument "line N: <reason>". An operation still in flight at the end has an unknown
 // outcome. Each line is an object with the fields process (integer), type ("invoke", "ok", "fail" or "info"),
-// f ("read", "write" or "cas"), key (string) and value; any other field ("time", "index", "node", ...) is ignored.
+// f ("read", "write" or "cas"), key (string) and value; any other field ("time", "index", "node", ...) is ignored, and
+// so are lines of Jepsen's fault injector (process "nemesis").
 absl::StatusOr<History> ParseHistory(absl::string_view text);
 
 // Reads and parses a file. Errors: "cannot read history file 'F': <why>", or "F: line N: <reason>".

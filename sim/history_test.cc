@@ -99,6 +99,10 @@ TEST(History, ErrorsNameTheLineAndTheReason) {
   EXPECT_EQ(ErrorOf(R"({"process": 1, "type": "invoke", "f": "read"})"), "line 1: missing field \"key\"");
   EXPECT_EQ(ErrorOf(R"({"process": 1, "type": "invoke", "f": "read", "key": 3})"),
             "line 1: \"key\" must be a string, found an integer");
+  // Jepsen's fault injector's lines are not operations.
+  EXPECT_EQ(ErrorOf("{\"process\": \"nemesis\", \"type\": \"info\", \"f\": \"start-partition\", \"value\": \"majority\"}\n"
+                    R"({"process": "n1", "type": "invoke", "f": "read", "key": "x"})"),
+            "line 2: \"process\" must be an integer, found a string");
   // Fields the check does not use are ignored, so a misspelt "value" shows up as a missing one.
   EXPECT_EQ(ErrorOf(R"({"process": 1, "type": "invoke", "f": "write", "key": "x", "vaule": 1})"),
             "line 1: a write's invoke needs a \"value\" (the value written)");
