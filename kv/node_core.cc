@@ -26,6 +26,7 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   DETCD_CHECK_MSG(config_.id != 0, "a member id must not be 0");
   config_.watch.testing_future_start_from_now = config_.kv_testing.watch_future_start_from_now;
   config_.watch.testing_drop_when_full = config_.kv_testing.watch_drop_when_full;
+  config_.watch.testing_ignore_restore = config_.kv_testing.watch_ignores_restore;
   hub_ = std::make_unique<WatchHub>(&store_, config_.watch);
   store_.set_testing_revision_from_records(config_.kv_testing.restore_revision_from_records);
   // Proposal ids: member id and this life's seed in the high bits, a counter below (unique across restarts).

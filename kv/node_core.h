@@ -51,6 +51,9 @@ struct KvTestingKnobs {
   bool restore_revision_from_records = false;
   // A revoked or expired lease goes, but its keys stay (keys outliving their lease).
   bool revoke_keeps_keys = false;
+  // Watchers are not told the store was replaced by a leader's snapshot: synced ones skip what the snapshot
+  // brought (watch events lost when a member catches up by snapshot).
+  bool watch_ignores_restore = false;
 };
 
 struct NodeCoreConfig {

@@ -169,6 +169,10 @@ class WatchHub::Impl {
   }
 
   void OnRestore() {
+    if (options_.testing_ignore_restore) {
+      applied_rev_ = store_->rev();
+      return;
+    }
     // Synced watchers have seen every revision up to the last one reported; the new store may be far ahead.
     const std::vector<uint64_t> synced = SyncedSerials();
     for (uint64_t serial : synced) {

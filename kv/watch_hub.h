@@ -35,6 +35,7 @@ struct WatchHubOptions {
   // Test-only breakage (kv::KvTestingKnobs says what each one reproduces).
   bool testing_future_start_from_now = false;
   bool testing_drop_when_full = false;
+  bool testing_ignore_restore = false;
 };
 
 class WatchHub {

@@ -63,6 +63,13 @@ TEST(BrokenKvTest, RevisionFromKeptRecordsAfterCompactionIsCaught) {
   ExpectCaught("kv_compaction_crash", o, 40, {"watch", "replicas-equal", "linearizability"});
 }
 
+// Watch events lost when a member with watchers catches up by installing the leader's snapshot.
+TEST(BrokenKvTest, WatchersMissingASnapshotRestoreIsCaught) {
+  RunOptions o;
+  o.kv_testing.watch_ignores_restore = true;
+  ExpectCaught("kv_snapshot_catch_up", o, 40, {"watch"});
+}
+
 // Keys outliving their lease: a revoked or expired lease leaves its keys behind.
 TEST(BrokenKvTest, KeysOutlivingTheirLeaseAreCaught) {
   RunOptions o;

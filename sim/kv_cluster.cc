@@ -258,7 +258,11 @@ void KvCluster::Flush(Node& n) {
       if (p) {
         progress = true;
         if (p->snapshot.metadata().index() > 0) {
+          // A leader's snapshot, installed in place of the log this member lacked.
           if (absl::Status s = n.disk.SaveSnapshot(p->snapshot); !s.ok()) return DieOfDiskError(n, s);
+          ++snapshots_installed_;
+          trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " installs snapshot ",
+                                                    p->snapshot.metadata().index(), " from the leader"));
         }
         if (p->hard_state || !p->entries.empty()) {
           absl::Status s = n.disk.Save(p->hard_state ? &*p->hard_state : nullptr, p->entries);

@@ -101,6 +101,7 @@ class KvCluster : public FaultTarget {
   int refusals() const { return refusals_; }
   int disk_deaths() const { return disk_deaths_; }
   int snapshots_saved() const { return snapshots_saved_; }
+  int snapshots_installed() const { return snapshots_installed_; }
 
  private:
   struct Stream {
@@ -165,6 +166,7 @@ class KvCluster : public FaultTarget {
   int refusals_ = 0;
   int disk_deaths_ = 0;
   int snapshots_saved_ = 0;
+  int snapshots_installed_ = 0;
 };
 
 }  // namespace detcd::sim

@@ -247,6 +247,7 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.crashes = cluster.crashes();
   result.refusals = cluster.refusals();
   result.snapshots_taken = cluster.snapshots_saved();
+  result.snapshots_installed = cluster.snapshots_installed();
   result.messages_sent = network.stats().sent;
   result.events = loop.events_run();
   const KvWorkloadStats& ws = workload.stats();

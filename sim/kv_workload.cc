@@ -369,6 +369,7 @@ void KvWorkload::Connect(int w) {
     loop_->ScheduleAfter(static_cast<int64_t>(prng_->Range(100'000, 500'000)), [this, w] { Connect(w); });
     return;
   }
+  trace_->Record(loop_->Now(), absl::StrCat("watcher ", w, " -> node ", wa.member, " from revision ", wa.next_rev));
   if (wa.slow && slow_allowed_ && prng_->Range(0, 1) == 0) cluster_->SetWatchReading(wa.stream, false);
   WatchSpec spec;
   spec.key = kAllKeys;
