@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms
   g++ pkgconf python3
-  libabsl-dev libprotobuf-dev protobuf-compiler
+  libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   "$@"
 )
