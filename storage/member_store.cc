@@ -1,0 +1,69 @@
+#include "storage/member_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "storage/snapshotter.h"
+
+namespace detcd::storage {
+
+namespace {
+// Snapshot files kept: the newest and the one before.
+constexpr size_t kSnapshotsKept = 2;
+}  // namespace
+
+MemberStore::MemberStore(Disk* disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
+
+absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t segment_bytes) {
+  WalOptions wal_options;
+  wal_options.segment_bytes = segment_bytes;
+  wal_.reset();
+  snapshot_index_ = prev_snapshot_index_ = 0;
+  RecoveredMember out;
+  if (!Wal::Exists(disk_, wal_dir())) {
+    auto wal = Wal::Create(disk_, wal_dir(), member_id, wal_options);
+    if (!wal.ok()) return wal.status();
+    wal_ = std::move(*wal);
+    return out;
+  }
+  Snapshotter snapshotter(disk_, snap_dir());
+  std::vector<std::string> broken;
+  auto snap = snapshotter.LoadNewest(&broken);
+  for (const std::string& b : broken) out.notes.push_back(absl::StrCat("set aside a corrupt snapshot (renamed .broken): ", b));
+  if (!snap.ok()) return snap.status();
+  const raftpb::SnapshotMetadata* from = snap->has_value() ? &(*snap)->metadata() : nullptr;
+  auto recovered = Wal::Open(disk_, wal_dir(), member_id, wal_options, from);
+  if (!recovered.ok()) return recovered.status();
+  if (recovered->torn_tail) out.notes.push_back(absl::StrCat("cut a torn WAL tail: ", recovered->torn_detail));
+  if (snap->has_value()) {
+    out.snapshot = std::move(**snap);
+    snapshot_index_ = out.snapshot.metadata().index();
+  }
+  wal_ = std::move(recovered->wal);
+  out.hard_state = recovered->hard_state;
+  out.entries = std::move(recovered->entries);
+  return out;
+}
+
+absl::Status MemberStore::Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries) {
+  return wal_->Save(hard_state, entries);
+}
+
+absl::Status MemberStore::Sync() { return wal_->Sync(); }
+
+absl::Status MemberStore::SaveSnapshot(const raftpb::Snapshot& snap) {
+  if (absl::Status s = wal_->SaveSnapshotMarker(snap.metadata()); !s.ok()) return s;
+  Snapshotter snapshotter(disk_, snap_dir());
+  if (absl::Status s = snapshotter.Save(snap); !s.ok()) return s;
+  prev_snapshot_index_ = snapshot_index_;
+  snapshot_index_ = snap.metadata().index();
+  return absl::OkStatus();
+}
+
+absl::Status MemberStore::RemoveOld() {
+  if (absl::Status s = wal_->RemoveSegmentsBefore(prev_snapshot_index_); !s.ok()) return s;
+  Snapshotter snapshotter(disk_, snap_dir());
+  return snapshotter.RemoveOld(kSnapshotsKept);
+}
+
+}  // namespace detcd::storage

@@ -1,0 +1,66 @@
+// MemberStore: one member's data directory on a Disk — the WAL in <dir>/member/wal and snapshot files in
+// <dir>/member/snap, laid out as etcd lays them out. Start-up recovery is here, shared by the production runtime and the
+// simulator: the newest snapshot file that checks out (rotten ones are set aside), then the WAL after it, a torn tail
+// cut, anything else corrupt refused (DataLoss, naming the file and offset). It never retries a failed write or sync:
+// the caller treats every error as fatal for the process.
+#ifndef DETCD_STORAGE_MEMBER_STORE_H_
+#define DETCD_STORAGE_MEMBER_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/raft.pb.h"
+#include "storage/disk.h"
+#include "storage/wal.h"
+
+namespace detcd::storage {
+
+// What a member finds in its data directory when it starts.
+struct RecoveredMember {
+  raftpb::Snapshot snapshot;  // metadata index 0: none
+  raftpb::HardState hard_state;
+  std::vector<raftpb::Entry> entries;  // the WAL after the snapshot
+  std::vector<std::string> notes;      // what recovery did (torn tail cut, snapshot set aside)
+};
+
+class MemberStore {
+ public:
+  // dir: the data directory (etcd's --data-dir).
+  MemberStore(Disk* disk, std::string dir);
+
+  bool open() const { return wal_ != nullptr; }
+  std::string wal_dir() const { return dir_ + "/member/wal"; }
+  std::string snap_dir() const { return dir_ + "/member/snap"; }
+
+  // Creates the WAL in an empty directory, or recovers. A DataLoss error means the data is corrupt: the member must
+  // not start (ever, without an operator); any other error is a failing disk (or a locked directory).
+  absl::StatusOr<RecoveredMember> Open(uint64_t member_id, uint64_t segment_bytes);
+
+  // Writes entries and hard state to the WAL (the page cache); Sync makes everything written durable.
+  absl::Status Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries);
+  absl::Status Sync();
+  // Makes a snapshot durable: the WAL marker first (recovery ignores a marker without a file), then the file.
+  absl::Status SaveSnapshot(const raftpb::Snapshot& snapshot);
+  // After a snapshot: removes WAL segments and snapshot files nobody needs (the previous snapshot is kept, so a
+  // member whose newest snapshot rotted can still start from the older one).
+  absl::Status RemoveOld();
+  uint64_t snapshot_index() const { return snapshot_index_; }
+
+  // The process is gone: the WAL is closed (and its directory lock released), nothing more is written.
+  void Close() { wal_.reset(); }
+
+ private:
+  Disk* disk_;
+  std::string dir_;
+  std::unique_ptr<Wal> wal_;
+  uint64_t snapshot_index_ = 0;       // the newest snapshot on disk
+  uint64_t prev_snapshot_index_ = 0;  // the one before: WAL segments are kept back to it
+};
+
+}  // namespace detcd::storage
+
+#endif  // DETCD_STORAGE_MEMBER_STORE_H_
