@@ -1,0 +1,248 @@
+#include "net/member_runtime.h"
+
+#include <chrono>
+#include <future>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kv/errors.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+
+namespace {
+
+int64_t MonotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+MemberRuntime::MemberRuntime(const MemberRuntimeOptions& options)
+    : options_(options), store_(&disk_, options.data_dir) {}
+
+absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const MemberRuntimeOptions& options) {
+  if (options.core.id == 0) return absl::InvalidArgumentError("member id must not be 0");
+  if (options.core.tick_us <= 0) return absl::InvalidArgumentError("tick interval must be positive");
+  std::unique_ptr<MemberRuntime> rt(new MemberRuntime(options));
+  if (absl::Status s = rt->disk_.MkdirAll(options.data_dir); !s.ok()) return s;
+  absl::StatusOr<storage::RecoveredMember> found = rt->store_.Open(options.core.id, options.wal_segment_bytes);
+  if (!found.ok()) return found.status();
+  for (const std::string& note : found->notes) rt->Log(note);
+  kv::RecoveredState recovered;
+  recovered.snapshot = std::move(found->snapshot);
+  recovered.hard_state = found->hard_state;
+  recovered.entries = std::move(found->entries);
+  if (recovered.snapshot.metadata().index() > 0) {
+    rt->Log(absl::StrCat("recovered from snapshot at index ", recovered.snapshot.metadata().index()));
+  }
+  kv::NodeCoreConfig c = options.core;
+  if (c.seed == 0) c.seed = static_cast<uint64_t>(MonotonicUs()) ^ (c.id << 32);  // election timeouts; ids
+  if (!c.logger) c.logger = options.log;
+  rt->core_ = std::make_unique<kv::NodeCore>(c, recovered);
+  rt->running_ = true;
+  rt->thread_ = std::thread([p = rt.get()] { p->Loop(); });
+  return rt;
+}
+
+MemberRuntime::~MemberRuntime() { Stop(); }
+
+void MemberRuntime::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  running_ = false;
+}
+
+bool MemberRuntime::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void MemberRuntime::Submit(const kvpb::ClientRequest& request, ReplyFn done) {
+  auto shared = std::make_shared<ReplyFn>(std::move(done));
+  const bool posted = Post([this, request, shared] {
+    const uint64_t id = next_request_++;
+    waiting_[id] = std::move(*shared);
+    core_->Submit(id, request);
+  });
+  if (!posted) {
+    kv::ClientReply r;
+    r.status = kv::ErrStopped();
+    (*shared)(r);
+  }
+}
+
+kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Duration timeout) {
+  auto promise = std::make_shared<std::promise<kv::ClientReply>>();
+  std::future<kv::ClientReply> future = promise->get_future();
+  Submit(request, [promise](const kv::ClientReply& r) { promise->set_value(r); });
+  if (future.wait_for(absl::ToChronoMilliseconds(timeout)) != std::future_status::ready) {
+    kv::ClientReply r;
+    r.status = kv::ErrTimeout();  // the request may still take effect
+    return r;
+  }
+  return future.get();
+}
+
+void MemberRuntime::Receive(raftpb::Message m) {
+  (void)Post([this, m = std::move(m)] { core_->Receive(m); });
+}
+
+uint64_t MemberRuntime::OpenWatch(WatchFn on_response) {
+  const uint64_t id = next_stream_++;
+  (void)Post([this, id, fn = std::move(on_response)]() mutable {
+    streams_[id] = {core_->OpenWatchStream(), std::move(fn)};
+  });
+  return id;
+}
+
+void MemberRuntime::Watch(uint64_t stream, const etcdserverpb::WatchRequest& request) {
+  (void)Post([this, stream, request] {
+    auto it = streams_.find(stream);
+    if (it != streams_.end()) core_->Watch(it->second.first, request);
+  });
+}
+
+void MemberRuntime::CloseWatch(uint64_t stream) {
+  (void)Post([this, stream] {
+    auto it = streams_.find(stream);
+    if (it == streams_.end()) return;
+    core_->CloseWatchStream(it->second.first);
+    streams_.erase(it);
+  });
+}
+
+MemberStatus MemberRuntime::Status() {
+  auto promise = std::make_shared<std::promise<MemberStatus>>();
+  std::future<MemberStatus> future = promise->get_future();
+  const bool posted = Post([this, promise] {
+    MemberStatus s;
+    s.member_id = options_.core.id;
+    s.cluster_id = options_.core.cluster_id;
+    s.leader = core_->leader();
+    s.raft_term = core_->raft().raft().term();
+    s.raft_index = core_->raft().raft().log().committed();
+    s.applied_index = core_->applied_index();
+    s.revision = core_->store().rev();
+    s.db_size = core_->store().bytes();
+    s.nospace_alarm = core_->nospace_alarm();
+    promise->set_value(s);
+  });
+  if (!posted || future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    MemberStatus s;
+    s.member_id = options_.core.id;
+    s.cluster_id = options_.core.cluster_id;
+    return s;
+  }
+  return future.get();
+}
+
+void MemberRuntime::Loop() {
+  int64_t next_tick = MonotonicUs() + options_.core.tick_us;
+  for (;;) {
+    std::deque<std::function<void()>> batch;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      const int64_t wait_us = next_tick - MonotonicUs();
+      if (tasks_.empty() && !stopping_ && wait_us > 0) {
+        cv_.wait_for(l, std::chrono::microseconds(wait_us), [this] { return !tasks_.empty() || stopping_; });
+      }
+      if (stopping_) break;
+      batch.swap(tasks_);
+    }
+    for (auto& task : batch) {
+      task();
+      if (!running_) break;
+      Flush();
+    }
+    if (!running_) break;
+    const int64_t now = MonotonicUs();
+    if (now >= next_tick) {
+      core_->Tick(now);
+      Flush();
+      // A late tick is not made up for: the next comes one interval from now.
+      next_tick = now + options_.core.tick_us;
+    }
+  }
+  // Whoever still waits hears that the server stopped.
+  for (auto& [id, fn] : waiting_) {
+    kv::ClientReply r;
+    r.request_id = id;
+    r.status = kv::ErrStopped();
+    fn(r);
+  }
+  waiting_.clear();
+  store_.Close();
+  running_ = false;
+}
+
+void MemberRuntime::Flush() {
+  for (;;) {
+    bool progress = false;
+    for (const raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) {
+      absl::Status s = store_.SaveSnapshot(snap);
+      if (s.ok()) s = store_.RemoveOld();
+      if (!s.ok()) return Fail(s);
+      Log(absl::StrCat("saved snapshot at index ", snap.metadata().index()));
+    }
+    if (std::optional<kv::PersistRequest> p = core_->TakePersist()) {
+      progress = true;
+      if (p->snapshot.metadata().index() > 0) {
+        if (absl::Status s = store_.SaveSnapshot(p->snapshot); !s.ok()) return Fail(s);
+      }
+      if (p->hard_state || !p->entries.empty()) {
+        if (absl::Status s = store_.Save(p->hard_state ? &*p->hard_state : nullptr, p->entries); !s.ok()) {
+          return Fail(s);
+        }
+      }
+      if (p->must_sync) {
+        if (absl::Status s = store_.Sync(); !s.ok()) return Fail(s);
+      }
+      core_->Persisted(p->seq);
+    }
+    std::vector<raftpb::Message> msgs = core_->TakeMessages();
+    if (!msgs.empty()) {
+      progress = true;
+      if (options_.send) {
+        for (raftpb::Message& m : msgs) options_.send(std::move(m));
+      }
+    }
+    for (kv::ClientReply& r : core_->TakeReplies()) {
+      progress = true;
+      auto it = waiting_.find(r.request_id);
+      if (it == waiting_.end()) continue;
+      ReplyFn fn = std::move(it->second);
+      waiting_.erase(it);
+      fn(r);
+    }
+    for (auto& [id, stream] : streams_) {
+      if (!core_->HasWatchResponses(stream.first)) continue;
+      progress = true;
+      for (const etcdserverpb::WatchResponse& r : core_->TakeWatchResponses(stream.first)) stream.second(r);
+    }
+    if (!progress) return;
+  }
+}
+
+void MemberRuntime::Fail(const absl::Status& error) {
+  Log(absl::StrCat("stopping: disk error (an fsync is never retried): ", error.message()));
+  running_ = false;
+  std::lock_guard<std::mutex> l(mu_);
+  stopping_ = true;
+}
+
+void MemberRuntime::Log(const std::string& line) {
+  if (options_.log) options_.log(line);
+}
+
+}  // namespace detcd::net

@@ -1,0 +1,118 @@
+// MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
+// simulator runs, on a thread of its own ("the core thread"), fed with real time and real disk. Other threads (gRPC
+// handlers, the peer transport) hand it work through a queue and get answers back through callbacks that run on the
+// core thread. The core thread: ticks every heartbeat interval with the monotonic clock; writes each batch the core
+// asks to persist to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before telling the core
+// (one sync per batch: everything proposed while a sync is in flight joins the next batch); saves the core's
+// snapshots; hands Raft messages to a sender (peers; none for a single member); routes replies and watch responses.
+// A WAL write or sync error stops the member for good (an fsync is never retried). It holds no KV or Raft state of
+// its own.
+#ifndef DETCD_NET_MEMBER_RUNTIME_H_
+#define DETCD_NET_MEMBER_RUNTIME_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/kv_request.pb.h"
+#include "kv/node_core.h"
+#include "storage/member_store.h"
+#include "storage/posix_disk.h"
+
+namespace detcd::net {
+
+struct MemberRuntimeOptions {
+  kv::NodeCoreConfig core;  // id, peers, cluster id, ticks (tick_us = --heartbeat-interval), limits
+  std::string data_dir;     // --data-dir
+  uint64_t wal_segment_bytes = 64ull << 20;
+  // Raft messages for peers (called on the core thread; must not block). Null: a single member, nothing to send.
+  std::function<void(raftpb::Message)> send;
+  std::function<void(const std::string&)> log;
+};
+
+// What `etcdctl endpoint status` shows.
+struct MemberStatus {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+  uint64_t leader = 0;
+  uint64_t raft_term = 0;
+  uint64_t raft_index = 0;      // commit index
+  uint64_t applied_index = 0;
+  int64_t revision = 0;
+  int64_t db_size = 0;          // bytes the kept versions take
+  bool nospace_alarm = false;
+};
+
+class MemberRuntime {
+ public:
+  using ReplyFn = std::function<void(const kv::ClientReply&)>;
+  using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
+
+  // Recovers the member from its data directory (or creates it) and starts the core thread. Errors: the directory
+  // is locked by another process, the data is corrupt (naming file and offset), the disk fails.
+  static absl::StatusOr<std::unique_ptr<MemberRuntime>> Start(const MemberRuntimeOptions& options);
+  ~MemberRuntime();  // Stop()
+
+  // Stops the core thread; requests still waiting are answered "etcdserver: server stopped". Idempotent.
+  void Stop();
+  // False once stopped (by Stop or by a disk error).
+  bool running() const { return running_.load(); }
+
+  // ---- any thread ----
+  // A client request; `done` runs on the core thread with the reply (it must not block).
+  void Submit(const kvpb::ClientRequest& request, ReplyFn done);
+  // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
+  kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
+  // A peer's Raft message.
+  void Receive(raftpb::Message m);
+
+  // Watch streams: OpenWatch returns the stream's id; every response for it is passed to on_response on the core
+  // thread (it must not block: queue it). CloseWatch when the client goes away.
+  uint64_t OpenWatch(WatchFn on_response);
+  void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request);
+  void CloseWatch(uint64_t stream);
+
+  MemberStatus Status();
+
+ private:
+  explicit MemberRuntime(const MemberRuntimeOptions& options);
+  // Queues a task for the core thread; false if the member is stopping (the task is dropped).
+  bool Post(std::function<void()> task);
+  void Loop();
+  // After every event: take the core's effects.
+  void Flush();
+  void Fail(const absl::Status& error);
+  void Log(const std::string& line);
+
+  MemberRuntimeOptions options_;
+  storage::PosixDisk disk_;
+  storage::MemberStore store_;
+  std::unique_ptr<kv::NodeCore> core_;  // touched only on the core thread (and before it starts)
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+
+  // Core thread only.
+  uint64_t next_request_ = 1;
+  std::map<uint64_t, ReplyFn> waiting_;
+  std::map<uint64_t, std::pair<kv::WatchHub::StreamId, WatchFn>> streams_;
+  std::atomic<uint64_t> next_stream_{1};
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_MEMBER_RUNTIME_H_
