@@ -1,0 +1,437 @@
+#include "cmd/detcd_flags.h"
+
+#include <cstdint>
+#include <random>
+
+#include "gtest/gtest.h"
+
+namespace detcd {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+absl::StatusOr<DetcdConfig> Parse(std::vector<std::string> args, Env env = {},
+                                  std::vector<std::string>* warnings = nullptr) {
+  return ParseDetcdFlags(args, env, warnings);
+}
+
+std::string Error(std::vector<std::string> args, Env env = {}) {
+  absl::StatusOr<DetcdConfig> c = Parse(args, env);
+  EXPECT_FALSE(c.ok()) << "parsed: " << testing::PrintToString(args);
+  return c.ok() ? "" : std::string(c.status().message());
+}
+
+int ExitCode(std::vector<std::string> args, Env env = {}) { return DetcdFlagsExitCode(Parse(args, env).status()); }
+
+std::vector<std::string> Strings(const std::vector<DetcdUrl>& urls) {
+  std::vector<std::string> out;
+  for (const DetcdUrl& u : urls) out.push_back(u.String());
+  return out;
+}
+
+using V = std::vector<std::string>;
+
+TEST(DetcdFlags, Defaults) {
+  std::vector<std::string> warnings;
+  absl::StatusOr<DetcdConfig> c = Parse({}, {}, &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->action, DetcdFlagsAction::kRun);
+  EXPECT_EQ(c->name, "default");
+  EXPECT_EQ(c->data_dir, "default.etcd");
+  EXPECT_EQ(warnings, V{"no data-dir provided, using default data-dir ./default.etcd"});
+  EXPECT_EQ(c->wal_dir, "");
+  EXPECT_EQ(Strings(c->listen_client_urls), V{"http://localhost:2379"});
+  EXPECT_EQ(Strings(c->advertise_client_urls), V{"http://localhost:2379"});
+  EXPECT_EQ(Strings(c->listen_peer_urls), V{"http://localhost:2380"});
+  EXPECT_EQ(Strings(c->initial_advertise_peer_urls), V{"http://localhost:2380"});
+  EXPECT_TRUE(c->listen_metrics_urls.empty());
+  EXPECT_EQ(c->listen_client_urls[0].scheme, "http");
+  EXPECT_EQ(c->listen_client_urls[0].host, "localhost");
+  EXPECT_EQ(c->listen_client_urls[0].port, "2379");
+  EXPECT_EQ(c->initial_cluster, "default=http://localhost:2380");
+  EXPECT_EQ(c->initial_cluster_state, "new");
+  EXPECT_EQ(c->initial_cluster_token, "etcd-cluster");
+  EXPECT_EQ(c->snapshot_count, 100000u);
+  EXPECT_EQ(c->heartbeat_interval_ms, 100u);
+  EXPECT_EQ(c->election_timeout_ms, 1000u);
+  EXPECT_EQ(c->quota_backend_bytes, 0);
+  EXPECT_EQ(c->max_request_bytes, 1572864u);
+  EXPECT_EQ(c->max_txn_ops, 128u);
+  EXPECT_EQ(c->auto_compaction_mode, "periodic");
+  EXPECT_EQ(c->auto_compaction_retention, "0");
+  EXPECT_EQ(c->auto_compaction_retention_ms, 0);
+  EXPECT_TRUE(c->strict_reconfig_check);
+  EXPECT_FALSE(c->force_new_cluster);
+  EXPECT_FALSE(c->client_auto_tls);
+  EXPECT_FALSE(c->peer_auto_tls);
+  EXPECT_EQ(c->logger, "capnslog");
+  EXPECT_EQ(c->log_level, "info");
+  EXPECT_TRUE(VerifyBootstrap(*c).ok());
+}
+
+TEST(DetcdFlags, EveryFlagForm) {
+  for (const V& args : {V{"--name=n1"}, V{"--name", "n1"}, V{"-name=n1"}, V{"-name", "n1"}}) {
+    absl::StatusOr<DetcdConfig> c = Parse(args);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->name, "n1");
+    EXPECT_EQ(c->data_dir, "n1.etcd");
+    // Name given, initial cluster left at its default: etcd rebuilds it from the name.
+    EXPECT_EQ(c->initial_cluster, "n1=http://localhost:2380");
+  }
+  for (const V& args : {V{"--force-new-cluster"}, V{"-force-new-cluster"}, V{"--force-new-cluster=true"},
+                        V{"--force-new-cluster=1"}, V{"--force-new-cluster=T"}}) {
+    EXPECT_TRUE(Parse(args)->force_new_cluster) << args[0];
+  }
+  EXPECT_FALSE(Parse({"--strict-reconfig-check=false"})->strict_reconfig_check);
+  EXPECT_FALSE(Parse({"--strict-reconfig-check=0"})->strict_reconfig_check);
+  // A boolean never takes the next argument: "false" is left over, and etcd refuses left-overs.
+  EXPECT_EQ(Error({"--strict-reconfig-check", "false"}), "'false' is not a valid flag");
+  EXPECT_EQ(ExitCode({"--strict-reconfig-check", "false"}), 1);
+  // Everything else, both forms.
+  absl::StatusOr<DetcdConfig> c = Parse(
+      {"--data-dir", "/d", "--wal-dir=/w", "--snapshot-count", "5", "--heartbeat-interval=50",
+       "--election-timeout", "500", "--quota-backend-bytes=8589934592", "--max-request-bytes", "0x100",
+       "--max-txn-ops=1_000", "--initial-cluster-state", "existing", "--initial-cluster-token=tok",
+       "--auto-compaction-mode=revision", "--auto-compaction-retention", "1000", "--cert-file=c", "--key-file",
+       "k", "--trusted-ca-file=ca", "--client-cert-auth", "--auto-tls", "--peer-cert-file=pc", "--peer-key-file",
+       "pk", "--peer-trusted-ca-file=pca", "--peer-client-cert-auth=true", "--peer-auto-tls=false",
+       "--listen-metrics-urls=http://127.0.0.1:2381", "--logger", "zap", "--log-level=debug"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data_dir, "/d");
+  EXPECT_EQ(c->wal_dir, "/w");
+  EXPECT_EQ(c->snapshot_count, 5u);
+  EXPECT_EQ(c->heartbeat_interval_ms, 50u);
+  EXPECT_EQ(c->election_timeout_ms, 500u);
+  EXPECT_EQ(c->quota_backend_bytes, int64_t{8589934592});
+  EXPECT_EQ(c->max_request_bytes, 256u);
+  EXPECT_EQ(c->max_txn_ops, 1000u);
+  EXPECT_EQ(c->initial_cluster_state, "existing");
+  EXPECT_EQ(c->initial_cluster_token, "tok");
+  EXPECT_EQ(c->auto_compaction_mode, "revision");
+  EXPECT_EQ(c->auto_compaction_retention_revisions, 1000);
+  EXPECT_EQ(c->client_tls.cert_file, "c");
+  EXPECT_EQ(c->client_tls.key_file, "k");
+  EXPECT_EQ(c->client_tls.trusted_ca_file, "ca");
+  EXPECT_TRUE(c->client_tls.client_cert_auth);
+  EXPECT_TRUE(c->client_auto_tls);
+  EXPECT_EQ(c->peer_tls.cert_file, "pc");
+  EXPECT_EQ(c->peer_tls.key_file, "pk");
+  EXPECT_EQ(c->peer_tls.trusted_ca_file, "pca");
+  EXPECT_TRUE(c->peer_tls.client_cert_auth);
+  EXPECT_FALSE(c->peer_auto_tls);
+  EXPECT_EQ(Strings(c->listen_metrics_urls), V{"http://127.0.0.1:2381"});
+  EXPECT_EQ(c->logger, "zap");
+  EXPECT_EQ(c->log_level, "debug");
+  // Periodic retention: a bare integer is hours, else a Go duration.
+  EXPECT_EQ(Parse({"--auto-compaction-retention=2"})->auto_compaction_retention_ms, 2 * 3600000);
+  EXPECT_EQ(Parse({"--auto-compaction-retention=1h30m"})->auto_compaction_retention_ms, 5400000);
+  EXPECT_EQ(Parse({"--auto-compaction-retention=500ms"})->auto_compaction_retention_ms, 500);
+  // The last occurrence of a flag wins; "--" ends the flags.
+  EXPECT_EQ(Parse({"--name=a", "--name=b"})->name, "b");
+  EXPECT_TRUE(Parse({"--"}).ok());
+  EXPECT_EQ(Error({"--", "--name=x"}), "'--name=x' is not a valid flag");
+}
+
+TEST(DetcdFlags, UrlListsAreSortedDeduplicatedAndAdvertisedTogether) {
+  absl::StatusOr<DetcdConfig> c =
+      Parse({"--listen-client-urls", "http://10.0.0.2:2379, http://10.0.0.1:2379,http://10.0.0.2:2379",
+             "--advertise-client-urls=https://[::1]:2379", "--cert-file=c", "--key-file=k"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(Strings(c->listen_client_urls), (V{"http://10.0.0.1:2379", "http://10.0.0.2:2379"}));
+  EXPECT_EQ(c->advertise_client_urls[0].host, "::1");
+  EXPECT_EQ(Strings(c->advertise_client_urls), V{"https://[::1]:2379"});
+  // etcd accepts unix sockets for listening.
+  EXPECT_TRUE(Parse({"--listen-client-urls=unix://localhost:1234", "--advertise-client-urls=unix://localhost:1234"})
+                  .ok());
+  // An empty URL list is etcd's allowed exception: the flag counts as set but keeps its value.
+  c = Parse({"--listen-peer-urls="});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(Strings(c->listen_peer_urls), V{"http://localhost:2380"});
+  // Listening on explicit client URLs drops the default advertised ones (etcdmain/config.go).
+  EXPECT_EQ(Error({"--listen-client-urls=http://0.0.0.0:2379"}),
+            "--advertise-client-urls is required when --listen-client-urls is set explicitly");
+  EXPECT_EQ(ExitCode({"--listen-client-urls=http://0.0.0.0:2379"}), 1);
+}
+
+TEST(DetcdFlags, EnvironmentVariables) {
+  std::vector<std::string> warnings;
+  absl::StatusOr<DetcdConfig> c = Parse(
+      {}, {{"ETCD_NAME", "e1"}, {"ETCD_DATA_DIR", "/var/e1"}, {"ETCD_ELECTION_TIMEOUT", "2000"},
+           {"ETCD_LISTEN_CLIENT_URLS", "http://127.0.0.1:2379"}, {"ETCD_ADVERTISE_CLIENT_URLS", "http://e1:2379"},
+           {"ETCD_AUTO_TLS", "true"}, {"ETCD_INITIAL_CLUSTER_STATE", "existing"}, {"ETCD_EMPTY_IS_IGNORED", ""},
+           {"ETCD_NAME_TYPO", "x"}, {"HOME", "/root"}, {"ETCD_HEARTBEAT_INTERVAL", ""}},
+      &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->name, "e1");
+  EXPECT_EQ(c->data_dir, "/var/e1");
+  EXPECT_EQ(c->election_timeout_ms, 2000u);
+  EXPECT_EQ(c->heartbeat_interval_ms, 100u);  // an empty variable is not used
+  EXPECT_TRUE(c->client_auto_tls);
+  EXPECT_EQ(c->initial_cluster_state, "existing");
+  EXPECT_EQ(Strings(c->advertise_client_urls), V{"http://e1:2379"});
+  EXPECT_EQ(warnings, (V{"unrecognized environment variable ETCD_EMPTY_IS_IGNORED=",
+                         "unrecognized environment variable ETCD_HEARTBEAT_INTERVAL=",
+                         "unrecognized environment variable ETCD_NAME_TYPO=x"}));
+  // A listen URL from the environment counts as set: the advertised default is dropped, as in etcd.
+  EXPECT_EQ(Error({}, {{"ETCD_LISTEN_CLIENT_URLS", "http://127.0.0.1:2379"}}),
+            "--advertise-client-urls is required when --listen-client-urls is set explicitly");
+  // Bad values name the variable.
+  EXPECT_EQ(Error({}, {{"ETCD_ELECTION_TIMEOUT", "x"}}), "invalid value \"x\" for ETCD_ELECTION_TIMEOUT: parse error");
+  EXPECT_EQ(ExitCode({}, {{"ETCD_ELECTION_TIMEOUT", "x"}}), 1);
+  EXPECT_EQ(Error({}, {{"ETCD_AUTO_TLS", "yes"}}), "invalid value \"yes\" for ETCD_AUTO_TLS: parse error");
+  EXPECT_EQ(Error({}, {{"ETCD_INITIAL_CLUSTER_STATE", "old"}}),
+            "invalid value \"old\" for ETCD_INITIAL_CLUSTER_STATE: invalid value");
+  EXPECT_EQ(Error({}, {{"ETCD_LISTEN_PEER_URLS", "ftp://1.2.3.4:1"}}),
+            "invalid value \"ftp://1.2.3.4:1\" for ETCD_LISTEN_PEER_URLS: URL scheme must be http, https, unix, or "
+            "unixs: ftp://1.2.3.4:1");
+  // Ignored legacy flags are recognized in the environment too.
+  warnings.clear();
+  ASSERT_TRUE(Parse({}, {{"ETCD_PEER_ELECTION_TIMEOUT", "1"}}, &warnings).ok());
+  EXPECT_EQ(warnings[0], "flag \"-peer-election-timeout\" is no longer supported - ignoring.");
+}
+
+TEST(DetcdFlags, CommandLineAndEnvironmentBothSetIsFatalAsInEtcd) {
+  // pkg/flags/flag.go verifyEnv: plog.Fatalf, exit 1 — even when both say the same thing.
+  const std::string want =
+      "conflicting environment variable \"ETCD_NAME\" is shadowed by corresponding command-line flag (either "
+      "unset environment variable or disable flag)";
+  EXPECT_EQ(Error({"--name=a"}, {{"ETCD_NAME", "b"}}), want);
+  EXPECT_EQ(Error({"--name=a"}, {{"ETCD_NAME", "a"}}), want);
+  EXPECT_EQ(Error({"-name", "a"}, {{"ETCD_NAME", ""}}), want);
+  EXPECT_EQ(ExitCode({"--name=a"}, {{"ETCD_NAME", "b"}}), 1);
+}
+
+TEST(DetcdFlags, FlagSyntaxErrorsAreGoFlagPackageErrorsWithExitTwo) {
+  EXPECT_EQ(Error({"--foo"}), "flag provided but not defined: -foo");
+  EXPECT_EQ(Error({"-foo=1"}), "flag provided but not defined: -foo");
+  EXPECT_EQ(ExitCode({"--foo"}), 2);
+  EXPECT_EQ(Error({"--election-timeout=x"}), "invalid value \"x\" for flag -election-timeout: parse error");
+  EXPECT_EQ(Error({"--election-timeout", "-1"}), "invalid value \"-1\" for flag -election-timeout: parse error");
+  EXPECT_EQ(Error({"--snapshot-count=99999999999999999999"}),
+            "invalid value \"99999999999999999999\" for flag -snapshot-count: value out of range");
+  EXPECT_EQ(Error({"--max-txn-ops=1__0"}), "invalid value \"1__0\" for flag -max-txn-ops: parse error");
+  EXPECT_EQ(ExitCode({"--election-timeout=x"}), 2);
+  EXPECT_EQ(Error({"--auto-tls=yes"}), "invalid boolean value \"yes\" for -auto-tls: parse error");
+  EXPECT_EQ(Error({"--name"}), "flag needs an argument: -name");
+  EXPECT_EQ(Error({"---name=x"}), "bad flag syntax: ---name=x");
+  EXPECT_EQ(Error({"-=x"}), "bad flag syntax: -=x");
+  EXPECT_EQ(Error({"--initial-cluster-state=old"}),
+            "invalid value \"old\" for flag -initial-cluster-state: invalid value");
+  EXPECT_EQ(Error({"--pre-vote"}), "flag provided but not supported by detcd: -pre-vote");
+  EXPECT_EQ(ExitCode({"--pre-vote"}), 2);
+  // Left-over arguments: etcdmain/config.go, exit 1.
+  EXPECT_EQ(Error({"foo"}), "'foo' is not a valid flag");
+  EXPECT_EQ(Error({"--name", "a", "foo", "--name=b"}), "'foo' is not a valid flag");
+  EXPECT_EQ(ExitCode({"foo"}), 1);
+  // Ignored legacy flags are booleans that only warn.
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Parse({"-v"}, {}, &warnings).ok());
+  EXPECT_EQ(warnings[0], "flag \"-v\" is no longer supported - ignoring.");
+}
+
+TEST(DetcdFlags, UrlErrors) {
+  auto url_error = [](const std::string& flag, const std::string& value) {
+    return Error({"--" + flag + "=" + value, "--advertise-client-urls=http://a:1"});
+  };
+  EXPECT_EQ(url_error("listen-peer-urls", "http://127.0.0.1:2380/path"),
+            "invalid value \"http://127.0.0.1:2380/path\" for flag -listen-peer-urls: URL must not contain a path: "
+            "http://127.0.0.1:2380/path");
+  EXPECT_EQ(url_error("listen-peer-urls", "http://127.0.0.1:2380/"),
+            "invalid value \"http://127.0.0.1:2380/\" for flag -listen-peer-urls: URL must not contain a path: "
+            "http://127.0.0.1:2380/");
+  EXPECT_EQ(url_error("listen-client-urls", "tcp://127.0.0.1:2379"),
+            "invalid value \"tcp://127.0.0.1:2379\" for flag -listen-client-urls: URL scheme must be http, https, "
+            "unix, or unixs: tcp://127.0.0.1:2379");
+  EXPECT_EQ(url_error("listen-client-urls", "localhost:2379"),
+            "invalid value \"localhost:2379\" for flag -listen-client-urls: URL scheme must be http, https, unix, "
+            "or unixs: localhost:2379");
+  EXPECT_EQ(url_error("listen-client-urls", "127.0.0.1:2379"),
+            "invalid value \"127.0.0.1:2379\" for flag -listen-client-urls: parse \"127.0.0.1:2379\": first path "
+            "segment in URL cannot contain colon");
+  EXPECT_EQ(url_error("listen-client-urls", ":2379"),
+            "invalid value \":2379\" for flag -listen-client-urls: parse \":2379\": missing protocol scheme");
+  EXPECT_EQ(url_error("listen-client-urls", "http://127.0.0.1"),
+            "invalid value \"http://127.0.0.1\" for flag -listen-client-urls: URL address does not have the form "
+            "\"host:port\": http://127.0.0.1");
+  EXPECT_EQ(url_error("listen-client-urls", "http://127.0.0.1:ab"),
+            "invalid value \"http://127.0.0.1:ab\" for flag -listen-client-urls: parse \"http://127.0.0.1:ab\": "
+            "invalid port \":ab\" after host");
+  EXPECT_EQ(url_error("listen-client-urls", "http://[::1:2379"),
+            "invalid value \"http://[::1:2379\" for flag -listen-client-urls: parse \"http://[::1:2379\": missing "
+            "']' in host");
+  // An empty list keeps the default (etcd's allowed exception "") but counts as set.
+  absl::StatusOr<DetcdConfig> empty = Parse({"--listen-client-urls=", "--advertise-client-urls=http://a:1"});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(Strings(empty->listen_client_urls), V{"http://localhost:2379"});
+  EXPECT_EQ(Error({"--listen-client-urls="}),
+            "--advertise-client-urls is required when --listen-client-urls is set explicitly");
+  EXPECT_EQ(ExitCode({"--listen-peer-urls=http://127.0.0.1:2380/path"}), 2);
+  // Binding needs an IP (or localhost): embed/config.go checkBindURLs.
+  EXPECT_EQ(Error({"--listen-peer-urls=http://example.com:2380"}),
+            "expected IP in URL for binding (http://example.com:2380)");
+  EXPECT_EQ(ExitCode({"--listen-peer-urls=http://example.com:2380"}), 1);
+  EXPECT_EQ(Error({"--listen-metrics-urls=http://metrics:2381"}), "expected IP in URL for binding (http://metrics:2381)");
+  EXPECT_TRUE(Parse({"--listen-peer-urls=http://[fe80::1]:2380"}).ok());
+  // Advertised URLs need a host: checkHostURLs.
+  EXPECT_EQ(Error({"--initial-advertise-peer-urls=http://:2380"}),
+            "--initial-advertise-peer-urls \"http://:2380\" must be \"host:port\" (unexpected empty host "
+            "(http://:2380))");
+  EXPECT_EQ(Error({"--advertise-client-urls=http://:2379"}),
+            "--advertise-client-urls \"http://:2379\" must be \"host:port\" (unexpected empty host (http://:2379))");
+}
+
+TEST(DetcdFlags, TimeoutAndModeRules) {
+  EXPECT_EQ(Error({"--heartbeat-interval=0"}), "--heartbeat-interval must be >0 (set to 0ms)");
+  EXPECT_EQ(Error({"--election-timeout=0"}), "--election-timeout must be >0 (set to 0ms)");
+  EXPECT_EQ(Error({"--heartbeat-interval=300"}),
+            "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]");
+  EXPECT_EQ(ExitCode({"--heartbeat-interval=300"}), 1);
+  EXPECT_TRUE(Parse({"--heartbeat-interval=200"}).ok());  // exactly 5 times is fine
+  EXPECT_EQ(Error({"--election-timeout=50001"}),
+            "--election-timeout[50001ms] is too long, and should be set less than 50000ms");
+  EXPECT_EQ(Error({"--auto-compaction-mode=hourly"}), "unknown auto-compaction-mode \"hourly\"");
+  EXPECT_EQ(Error({"--auto-compaction-retention=1d"}),
+            "error parsing CompactionRetention: time: unknown unit \"d\" in duration \"1d\"");
+  EXPECT_EQ(Error({"--auto-compaction-retention=x"}), "error parsing CompactionRetention: time: invalid duration \"x\"");
+  EXPECT_EQ(Error({"--logger=glog"}), "unknown logger option \"glog\"");
+  EXPECT_EQ(Error({"--log-level=verbose"}), "unknown level \"verbose\"");
+}
+
+TEST(DetcdFlags, HttpsNeedsCertificatesOrAutoTls) {
+  const V client = {"--listen-client-urls=https://127.0.0.1:2379", "--advertise-client-urls=https://127.0.0.1:2379"};
+  EXPECT_EQ(Error(client),
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with "
+            "HTTPS scheme");
+  EXPECT_EQ(ExitCode(client), 1);
+  V with_cert = client;
+  with_cert.push_back("--cert-file=c");
+  EXPECT_EQ(Error(with_cert), "KeyFile and CertFile must both be present[key: , cert: c]");
+  with_cert.push_back("--key-file=k");
+  EXPECT_TRUE(Parse(with_cert).ok());
+  V auto_tls = client;
+  auto_tls.push_back("--auto-tls");
+  EXPECT_TRUE(Parse(auto_tls).ok());
+
+  EXPECT_EQ(Error({"--listen-peer-urls=https://127.0.0.1:2380"}),
+            "cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented");
+  EXPECT_EQ(Error({"--listen-peer-urls=https://127.0.0.1:2380", "--peer-key-file=k"}),
+            "KeyFile and CertFile must both be present[key: k, cert: ]");
+  EXPECT_TRUE(Parse({"--listen-peer-urls=https://127.0.0.1:2380", "--peer-auto-tls"}).ok());
+  // Files given with http URLs are ignored with a warning, as etcd does.
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(Parse({"--data-dir=d", "--peer-cert-file=c", "--peer-key-file=k"}, {}, &warnings).ok());
+  EXPECT_EQ(warnings, V{"The scheme of peer url http://localhost:2380 is HTTP while peer key/cert files are "
+                        "presented. Ignored peer key/cert files."});
+}
+
+TEST(DetcdFlags, InitialClusterChecks) {
+  // Name given, advertise URLs changed, cluster left at its default: etcd builds it from both.
+  absl::StatusOr<DetcdConfig> c = Parse({"--name=infra1", "--initial-advertise-peer-urls=http://10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->initial_cluster, "infra1=http://10.0.0.1:2380");
+  EXPECT_TRUE(VerifyBootstrap(*c).ok());
+  // The name not in the cluster.
+  c = Parse({"--name=infra9", "--initial-cluster=infra1=http://10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(VerifyBootstrap(*c).message(), "couldn't find local name \"infra9\" in the initial cluster configuration");
+  EXPECT_EQ(DetcdFlagsExitCode(VerifyBootstrap(*c)), 1);
+  // The default name keeps the default cluster, which then disagrees with changed advertise URLs (as in etcd).
+  c = Parse({"--initial-advertise-peer-urls=http://10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(VerifyBootstrap(*c).message(),
+            "--initial-cluster has default=http://localhost:2380 but missing from "
+            "--initial-advertise-peer-urls=http://10.0.0.1:2380 (resolved urls: \"http://10.0.0.1:2380\" != "
+            "\"http://localhost:2380\")");
+  c = Parse({"--name=a", "--initial-advertise-peer-urls=http://10.0.0.1:2380,http://10.0.0.2:2380",
+             "--initial-cluster=a=http://10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(VerifyBootstrap(*c).message(),
+            "--initial-advertise-peer-urls has http://10.0.0.2:2380 but missing from "
+            "--initial-cluster=a=http://10.0.0.1:2380,a=http://10.0.0.2:2380");
+  // Joining an existing cluster only needs the name.
+  c = Parse({"--name=a", "--initial-cluster-state=existing", "--initial-advertise-peer-urls=http://10.0.0.9:2380",
+             "--initial-cluster=a=http://10.0.0.1:2380,b=http://10.0.0.2:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(VerifyBootstrap(*c).ok());
+  c = Parse({"--name=a", "--initial-cluster=a=http://10.0.0.1:2380,b=http://10.0.0.1:2380",
+             "--initial-advertise-peer-urls=http://10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(VerifyBootstrap(*c).message(),
+            "initial cluster a=http://10.0.0.1:2380,b=http://10.0.0.1:2380 has duplicate url");
+  c = Parse({"--name=a", "--initial-cluster=a=10.0.0.1:2380"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(VerifyBootstrap(*c).message(),
+            "error setting up initial cluster: parse \"10.0.0.1:2380\": first path segment in URL cannot contain "
+            "colon");
+  auto m = ParseInitialCluster("a=http://1.1.1.1:2380,b=http://2.2.2.2:2380,a=http://1.1.1.2:2380");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->size(), 2u);
+  EXPECT_EQ(Strings(m->at("a")), (V{"http://1.1.1.1:2380", "http://1.1.1.2:2380"}));
+}
+
+TEST(DetcdFlags, VersionAndHelp) {
+  for (const V& args : {V{"--version"}, V{"-version"}, V{"--version=true"}}) {
+    absl::StatusOr<DetcdConfig> c = Parse(args, {{"ETCD_NAME", "x"}});
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->action, DetcdFlagsAction::kPrintVersion);
+  }
+  // --version is handled before the environment and validation, after left-over arguments.
+  EXPECT_EQ(Parse({"--version", "--heartbeat-interval=999"})->action, DetcdFlagsAction::kPrintVersion);
+  EXPECT_EQ(Error({"--version", "extra"}), "'extra' is not a valid flag");
+  EXPECT_EQ(Parse({"--version=false"})->action, DetcdFlagsAction::kRun);
+  const std::string version = DetcdVersionText();
+  EXPECT_EQ(version.rfind("etcd Version: 3.4.", 0), 0u) << version;
+  EXPECT_NE(version.find("\nGit SHA: "), std::string::npos);
+  EXPECT_NE(version.find("\nGo Version: "), std::string::npos);
+  EXPECT_NE(version.find("\nGo OS/Arch: "), std::string::npos);
+  for (const V& args : {V{"--help"}, V{"-h"}, V{"-help"}, V{"--h"}, V{"--name=x", "--help", "--bogus"}}) {
+    absl::StatusOr<DetcdConfig> c = Parse(args);
+    ASSERT_TRUE(c.ok()) << args[0];
+    EXPECT_EQ(c->action, DetcdFlagsAction::kPrintHelp);
+  }
+  EXPECT_EQ(Error({"--bogus", "--help"}), "flag provided but not defined: -bogus");
+  EXPECT_NE(DetcdHelpText().find("--election-timeout '1000'"), std::string::npos);
+  EXPECT_NE(DetcdUsageText().find("etcd -h | --help"), std::string::npos);
+}
+
+TEST(DetcdFlags, GarbageNeverCrashes) {
+  std::mt19937_64 rng(20240601);  // fixed seed: a failure replays
+  const std::vector<std::string> pieces = {
+      "-", "--", "=", "name", "listen-client-urls", "initial-cluster", "http://", "https://", "unix://", "[", "]",
+      ":", "::1", "%", "%zz", "/", "?", "#", "@", ",", "0x", "_", "1", "99999999999999999999", "true", "\x01",
+      "\xff", " ", "localhost", "2379", "heartbeat-interval", "election-timeout", "version", "help", "auto-tls",
+      "a=", "=b", "auto-compaction-retention", "1.5h", "-1h", ".", "µs"};
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::string> args;
+    Env env;
+    int n = rng() % 6;
+    for (int i = 0; i < n; ++i) {
+      std::string s;
+      int parts = rng() % 6;
+      for (int j = 0; j < parts; ++j) {
+        if (rng() % 4 == 0) {
+          s += static_cast<char>(rng() % 256);
+        } else {
+          s += pieces[rng() % pieces.size()];
+        }
+      }
+      if (rng() % 3 == 0) {
+        env["ETCD_" + s] = s;
+      } else {
+        args.push_back(s);
+      }
+    }
+    std::vector<std::string> warnings;
+    absl::StatusOr<DetcdConfig> c = ParseDetcdFlags(args, env, &warnings);
+    if (c.ok()) {
+      (void)VerifyBootstrap(*c);
+    } else {
+      EXPECT_FALSE(c.status().message().empty());
+      int code = DetcdFlagsExitCode(c.status());
+      EXPECT_TRUE(code == 1 || code == 2);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace detcd
