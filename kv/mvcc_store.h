@@ -40,6 +40,10 @@ struct RangeResult {
 
 class MvccStore {
  public:
+  // An empty store at `initial_revision`: its first write makes initial_revision + 1. etcd's stores start at 1 (a
+  // fresh etcd's first put is revision 2), which is what a member uses; 0 keeps unit tests' arithmetic plain.
+  explicit MvccStore(int64_t initial_revision = 0) : rev_(initial_revision) {}
+
   int64_t rev() const { return rev_; }
   int64_t compacted_rev() const { return compacted_rev_; }
   size_t keys() const { return index_.size(); }          // keys with any history (live or not)

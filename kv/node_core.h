@@ -205,7 +205,7 @@ class NodeCore {
   NodeCoreConfig config_;
   raft::MemoryStorage storage_;
   std::unique_ptr<raft::RawNode> raft_;
-  MvccStore store_;
+  MvccStore store_{1};  // as etcd: a fresh member is at revision 1, its first write makes revision 2
   Lessor lessor_;
   Applier applier_;
   std::unique_ptr<WatchHub> hub_;

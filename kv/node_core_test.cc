@@ -186,12 +186,12 @@ TEST(NodeCoreTest, WritesAndLinearizableReadsOnEveryMember) {
   const etcdserverpb::ResponseHeader& h = put.response.put().header();
   EXPECT_EQ(h.cluster_id(), 0xc1u);
   EXPECT_EQ(h.member_id(), follower);
-  EXPECT_EQ(h.revision(), 1);
+  EXPECT_EQ(h.revision(), 2) << "as etcd: a fresh member is at revision 1, its first write makes 2";
   EXPECT_GE(h.raft_term(), 1u);
   for (uint64_t id : {1, 2, 3}) EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "v1") << "node " << id;
   ClientReply get = c.Do(3, GetReq("k"));
   EXPECT_EQ(get.response.range().header().member_id(), 3u);
-  EXPECT_EQ(get.response.range().header().revision(), 1);
+  EXPECT_EQ(get.response.range().header().revision(), 2);
 }
 
 TEST(NodeCoreTest, SerializableReadIsLocalAndMayBeStale) {
@@ -277,7 +277,7 @@ TEST(NodeCoreTest, RefusalsAtTheEdge) {
   dup.mutable_txn()->add_success()->mutable_request_put()->set_key("k");
   dup.mutable_txn()->add_success()->mutable_request_put()->set_key("k");
   EXPECT_EQ(c.Do(leader, dup).status.message(), "etcdserver: duplicate key given in txn request");
-  EXPECT_EQ(c.node(leader).store().rev(), 0) << "nothing refused was written";
+  EXPECT_EQ(c.node(leader).store().rev(), 1) << "nothing refused was written";
 }
 
 TEST(NodeCoreTest, QuotaRaisesNospaceAlarmButDeletesStillWork) {
@@ -407,7 +407,7 @@ TEST(NodeCoreTest, WatchSeesWritesWithHeaders) {
   ASSERT_EQ(got.size(), 1u);
   ASSERT_EQ(got[0].events_size(), 1);
   EXPECT_EQ(got[0].events(0).kv().value(), "v");
-  EXPECT_EQ(got[0].header().revision(), 1);
+  EXPECT_EQ(got[0].header().revision(), 2);
   EXPECT_EQ(got[0].header().cluster_id(), 0xc1u);
 }
 

@@ -62,7 +62,7 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
     ASSERT_TRUE(rt.ok()) << rt.status();
     kv::ClientReply put = CallUntilLeader(**rt, Put("k", "v1"));
     ASSERT_TRUE(put.status.ok()) << put.status;
-    EXPECT_EQ(put.response.put().header().revision(), 1);
+    EXPECT_EQ(put.response.put().header().revision(), 2) << "a fresh member is at revision 1, as etcd's";
     EXPECT_EQ(put.response.put().header().member_id(), 1u);
     kv::ClientReply get = (*rt)->Call(Get("k"), absl::Seconds(2));
     ASSERT_TRUE(get.status.ok()) << get.status;
@@ -70,7 +70,7 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
     EXPECT_EQ(get.response.range().kvs(0).value(), "v1");
     const MemberStatus st = (*rt)->Status();
     EXPECT_EQ(st.leader, 1u);
-    EXPECT_EQ(st.revision, 1);
+    EXPECT_EQ(st.revision, 2);
     EXPECT_GE(st.raft_term, 1u);
     EXPECT_EQ(st.applied_index, st.raft_index);
 
@@ -102,7 +102,7 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
   etcdserverpb::WatchRequest w;
   w.mutable_create_request()->set_key("a");
   w.mutable_create_request()->set_range_end("b");
-  w.mutable_create_request()->set_start_revision(1);  // replays the first put, then live events
+  w.mutable_create_request()->set_start_revision(2);  // replays the first put, then live events
   (*rt)->Watch(stream, w);
   ASSERT_TRUE((*rt)->Call(Put("a", "1"), absl::Seconds(2)).status.ok());
   kvpb::ClientRequest del;
@@ -117,7 +117,7 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
       for (const auto& e : r.events()) revs.push_back(e.kv().mod_revision());
     }
   }
-  EXPECT_EQ(revs, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(revs, (std::vector<int64_t>{2, 3, 4}));
   std::lock_guard<std::mutex> l(mu);
   ASSERT_FALSE(got.empty());
   EXPECT_TRUE(got[0].created());

@@ -154,7 +154,7 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   Trace trace;
   trace.set_output(opt.trace_out);
   RaftChecker checker;
-  WatchChecker watches;
+  WatchChecker watches(/*initial_revision=*/1);  // a member's store starts at revision 1, as etcd's
   Network network(sc.network, sc.nodes, &loop, &prng, &trace);
   KvClusterOptions copts;
   copts.cluster = ClusterOptionsFor(sc, opt);

@@ -55,6 +55,13 @@ bool SameEvents(const std::vector<Event>& a, const std::vector<Event>& b) {
 
 // ---- Feeding ---------------------------------------------------------------------------------------------------
 
+WatchChecker::WatchChecker(int64_t initial_revision) {
+  DETCD_CHECK(initial_revision >= 0);
+  history_.resize(static_cast<size_t>(initial_revision));
+  for (Revision& r : history_) r.reported = true;  // the empty store: no events
+  known_revision_ = initial_revision;
+}
+
 void WatchChecker::OnRevision(int64_t revision, const std::vector<Event>& events) {
   DETCD_CHECK_MSG(revision >= 1, "watch checker: revisions start at 1");
   if (!ok()) return;

@@ -51,7 +51,8 @@ struct WatchSpec {
 
 class WatchChecker {
  public:
-  WatchChecker() = default;
+  // Revisions up to initial_revision are the empty store a member starts with (etcd's: 1); events start after it.
+  explicit WatchChecker(int64_t initial_revision = 0);
   WatchChecker(const WatchChecker&) = delete;
   WatchChecker& operator=(const WatchChecker&) = delete;
 
