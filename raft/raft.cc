@@ -77,7 +77,7 @@ Raft::Raft(const Config& config)
   }
   if (config.applied > 0) log_.AppliedTo(config.applied);
   BecomeFollower(term_, kNone);
-  Log(absl::StrFormat("%d newRaft [term: %d, commit: %d, applied: %d, lastindex: %d, lastterm: %d]", id_, term_,
+  Log(absl::StrFormat("%x newRaft [term: %d, commit: %d, applied: %d, lastindex: %d, lastterm: %d]", id_, term_,
                       log_.committed(), log_.applied(), log_.LastIndex(), log_.LastTerm()));
 }
 
@@ -120,7 +120,7 @@ void Raft::BecomeFollower(uint64_t term, uint64_t lead) {
   Reset(term);
   lead_ = lead;
   state_ = StateType::kFollower;
-  Log(absl::StrFormat("%d became follower at term %d", id_, term_));
+  Log(absl::StrFormat("%x became follower at term %d", id_, term_));
 }
 
 void Raft::BecomeCandidate() {
@@ -128,7 +128,7 @@ void Raft::BecomeCandidate() {
   Reset(term_ + 1);
   vote_ = id_;
   state_ = StateType::kCandidate;
-  Log(absl::StrFormat("%d became candidate at term %d", id_, term_));
+  Log(absl::StrFormat("%x became candidate at term %d", id_, term_));
 }
 
 void Raft::BecomePreCandidate() {
@@ -137,7 +137,7 @@ void Raft::BecomePreCandidate() {
   tracker_.ResetVotes();
   lead_ = kNone;
   state_ = StateType::kPreCandidate;
-  Log(absl::StrFormat("%d became pre-candidate at term %d", id_, term_));
+  Log(absl::StrFormat("%x became pre-candidate at term %d", id_, term_));
 }
 
 void Raft::BecomeLeader() {
@@ -154,7 +154,7 @@ void Raft::BecomeLeader() {
   pending_conf_index_ = log_.LastIndex();
   // An empty entry of the new term: committing it commits everything before it (§5.4.2) and lets reads proceed.
   AppendEntries({raftpb::Entry()});
-  Log(absl::StrFormat("%d became leader at term %d", id_, term_));
+  Log(absl::StrFormat("%x became leader at term %d", id_, term_));
 }
 
 // ---- configuration ----
@@ -187,7 +187,7 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
       break;
     case raftpb::CONF_CHANGE_ADD_LEARNER_NODE:
       if (voters.count(id) > 0) {
-        Log(absl::StrFormat("%d ignored adding learner %d: it is a voter, and voters cannot be demoted", id_, id));
+        Log(absl::StrFormat("%x ignored adding learner %d: it is a voter, and voters cannot be demoted", id_, id));
         return conf_state();
       }
       learners.insert(id);
@@ -210,7 +210,7 @@ raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
     pr->next = log_.LastIndex() + 1;
     pr->recent_active = true;
   }
-  Log(absl::StrFormat("%d switched to configuration voters=(%s) learners=(%s)", id_,
+  Log(absl::StrFormat("%x switched to configuration voters=(%s) learners=(%s)", id_,
                       absl::StrJoin(tracker_.voters(), " "), absl::StrJoin(tracker_.learners(), " ")));
   if (state_ == StateType::kLeader && !tracker_.voters().empty()) {
     // A smaller quorum may commit entries that were waiting.
@@ -233,25 +233,25 @@ bool Raft::InLease() const {
 
 void Raft::Hup(CampaignType type) {
   if (state_ == StateType::kLeader) {
-    Log(absl::StrFormat("%d ignoring MsgHup because already leader", id_));
+    Log(absl::StrFormat("%x ignoring MsgHup because already leader", id_));
     return;
   }
   if (!promotable()) {
-    Log(absl::StrFormat("%d is unpromotable and can not campaign", id_));
+    Log(absl::StrFormat("%x is unpromotable and can not campaign", id_));
     return;
   }
   if (log_.PendingSnapshot() != nullptr) {
     // Our log is a snapshot not yet on disk: what we would campaign with may still be lost.
-    Log(absl::StrFormat("%d cannot campaign at term %d since there is a pending snapshot", id_, term_));
+    Log(absl::StrFormat("%x cannot campaign at term %d since there is a pending snapshot", id_, term_));
     return;
   }
   if (const size_t n = UnappliedConfChanges(); n > 0) {
     // Our configuration may be about to change: we might not even be a voter once it is applied.
-    Log(absl::StrFormat("%d cannot campaign at term %d since there are still %d pending configuration changes to apply",
+    Log(absl::StrFormat("%x cannot campaign at term %d since there are still %d pending configuration changes to apply",
                         id_, term_, n));
     return;
   }
-  Log(absl::StrFormat("%d is starting a new election at term %d", id_, term_));
+  Log(absl::StrFormat("%x is starting a new election at term %d", id_, term_));
   Campaign(type);
 }
 
@@ -278,7 +278,7 @@ void Raft::Campaign(CampaignType type) {
   }
   for (uint64_t voter : tracker_.voters()) {
     if (voter == id_) continue;
-    Log(absl::StrFormat("%d [logterm: %d, index: %d] sent %s request to %d at term %d", id_, log_.LastTerm(),
+    Log(absl::StrFormat("%x [logterm: %d, index: %d] sent %s request to %x at term %d", id_, log_.LastTerm(),
                         log_.LastIndex(), MessageTypeName(vote_type), voter, term_));
     raftpb::Message m;
     m.set_to(voter);
@@ -293,9 +293,9 @@ void Raft::Campaign(CampaignType type) {
 
 VoteResult Raft::Poll(uint64_t from, raftpb::MessageType type, bool granted) {
   if (granted) {
-    Log(absl::StrFormat("%d received %s from %d at term %d", id_, MessageTypeName(type), from, term_));
+    Log(absl::StrFormat("%x received %s from %x at term %d", id_, MessageTypeName(type), from, term_));
   } else {
-    Log(absl::StrFormat("%d received %s rejection from %d at term %d", id_, MessageTypeName(type), from, term_));
+    Log(absl::StrFormat("%x received %s rejection from %x at term %d", id_, MessageTypeName(type), from, term_));
   }
   tracker_.RecordVote(from, granted);
   return tracker_.TallyVotes();
@@ -311,7 +311,7 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
   resp.set_to(m.from());
   resp.set_type(VoteResponseType(m.type()));
   if (can_vote && up_to_date) {
-    Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] cast %s for %d [logterm: %d, index: %d] at term %d",
+    Log(absl::StrFormat("%x [logterm: %d, index: %d, vote: %x] cast %s for %d [logterm: %d, index: %d] at term %d",
                         id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(),
                         m.index(), term_));
     // The response carries the request's term: for a pre-vote that is the future term the candidate will use.
@@ -322,7 +322,7 @@ void Raft::HandleVoteRequest(const raftpb::Message& m) {
     }
   } else {
     Log(absl::StrFormat(
-        "%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at term %d", id_,
+        "%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at term %d", id_,
         log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(), m.index(), term_));
     resp.set_term(term_);
     resp.set_reject(true);
@@ -342,7 +342,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
         // We heard from a leader within the minimum election timeout: this candidate cannot win legitimately, so
         // neither raise our term nor vote (thesis §4.2.3).
         Log(absl::StrFormat(
-            "%d [logterm: %d, index: %d, vote: %d] ignored %s from %d [logterm: %d, index: %d] at term %d: lease is "
+            "%x [logterm: %d, index: %d, vote: %x] ignored %s from %x [logterm: %d, index: %d] at term %d: lease is "
             "not expired (remaining ticks: %d)",
             id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(), m.index(),
             term_, config_.election_ticks - election_elapsed_));
@@ -354,7 +354,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
     } else if (m.type() == raftpb::MSG_PRE_VOTE_RESP && !m.reject()) {
       // A granted pre-vote carries the term we will campaign in; we move to it only once we win the pre-vote.
     } else {
-      Log(absl::StrFormat("%d [term: %d] received a message with higher term from %d [term: %d]", id_, term_,
+      Log(absl::StrFormat("%x [term: %d] received a message with higher term from %x [term: %d]", id_, term_,
                           m.from(), m.term()));
       if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_SNAP) {
         BecomeFollower(m.term(), m.from());
@@ -374,7 +374,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
       Send(std::move(resp));
     } else if (m.type() == raftpb::MSG_PRE_VOTE) {
       // Reject with our term so the pre-candidate learns it is behind.
-      Log(absl::StrFormat("%d [logterm: %d, index: %d, vote: %d] rejected %s from %d [logterm: %d, index: %d] at "
+      Log(absl::StrFormat("%x [logterm: %d, index: %d, vote: %x] rejected %s from %x [logterm: %d, index: %d] at "
                           "term %d",
                           id_, log_.LastTerm(), log_.LastIndex(), vote_, MessageTypeName(m.type()), m.from(), m.log_term(),
                           m.index(), term_));
@@ -385,7 +385,7 @@ absl::Status Raft::Step(const raftpb::Message& m) {
       resp.set_reject(true);
       Send(std::move(resp));
     } else {
-      Log(absl::StrFormat("%d [term: %d] ignored a message with lower term from %d [term: %d]", id_, term_, m.from(),
+      Log(absl::StrFormat("%x [term: %d] ignored a message with lower term from %x [term: %d]", id_, term_, m.from(),
                           m.term()));
     }
     return absl::OkStatus();
@@ -419,7 +419,7 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
       state_ == StateType::kPreCandidate ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
   switch (m.type()) {
     case raftpb::MSG_PROP:
-      Log(absl::StrFormat("%d no leader at term %d; dropping proposal", id_, term_));
+      Log(absl::StrFormat("%x no leader at term %d; dropping proposal", id_, term_));
       return ErrProposalDropped();
     case raftpb::MSG_APP:
       BecomeFollower(m.term(), m.from());  // a leader exists in our term
@@ -431,11 +431,11 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
       BecomeFollower(m.term(), m.from());
       return HandleSnapshot(m);
     case raftpb::MSG_TIMEOUT_NOW:
-      Log(absl::StrFormat("%d [term %d state %s] ignored MsgTimeoutNow from %d", id_, term_, StateName(state_),
+      Log(absl::StrFormat("%x [term %d state %s] ignored MsgTimeoutNow from %x", id_, term_, StateName(state_),
                           m.from()));
       return absl::OkStatus();
     case raftpb::MSG_READ_INDEX:
-      Log(absl::StrFormat("%d no leader at term %d; dropping read index", id_, term_));
+      Log(absl::StrFormat("%x no leader at term %d; dropping read index", id_, term_));
       return ErrProposalDropped();
     default:
       break;
@@ -444,7 +444,7 @@ absl::Status Raft::StepCandidate(const raftpb::Message& m) {
   size_t granted = 0, rejected = 0;
   Poll(m.from(), m.type(), !m.reject());
   const VoteResult result = tracker_.TallyVotes(&granted, &rejected);
-  Log(absl::StrFormat("%d has received %d %s votes and %d vote rejections", id_, granted, MessageTypeName(m.type()),
+  Log(absl::StrFormat("%x has received %d %s votes and %d vote rejections", id_, granted, MessageTypeName(m.type()),
                       rejected));
   if (result == VoteResult::kWon) {
     if (state_ == StateType::kPreCandidate) {
@@ -469,11 +469,11 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
   switch (m.type()) {
     case raftpb::MSG_PROP: {
       if (lead_ == kNone) {
-        Log(absl::StrFormat("%d no leader at term %d; dropping proposal", id_, term_));
+        Log(absl::StrFormat("%x no leader at term %d; dropping proposal", id_, term_));
         return ErrProposalDropped();
       }
       if (ForwardedByPeer(m)) {
-        Log(absl::StrFormat("%d is not the leader; dropping proposal forwarded by %d", id_, m.from()));
+        Log(absl::StrFormat("%x is not the leader; dropping proposal forwarded by %d", id_, m.from()));
         return ErrProposalDropped();
       }
       raftpb::Message fwd = m;
@@ -495,7 +495,7 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
       return HandleSnapshot(m);
     case raftpb::MSG_TRANSFER_LEADER: {
       if (lead_ == kNone || ForwardedByPeer(m)) {
-        Log(absl::StrFormat("%d no leader at term %d; dropping leader transfer msg", id_, term_));
+        Log(absl::StrFormat("%x no leader at term %d; dropping leader transfer msg", id_, term_));
         return absl::OkStatus();
       }
       raftpb::Message fwd = m;
@@ -504,14 +504,14 @@ absl::Status Raft::StepFollower(const raftpb::Message& m) {
       return absl::OkStatus();
     }
     case raftpb::MSG_TIMEOUT_NOW:
-      Log(absl::StrFormat("%d [term %d] received MsgTimeoutNow from %d and starts an election to get leadership", id_,
+      Log(absl::StrFormat("%x [term %d] received MsgTimeoutNow from %x and starts an election to get leadership", id_,
                           term_, m.from()));
       // Skip PreVote: the leader asked us to take over and will stop interfering.
       Hup(CampaignType::kTransfer);
       return absl::OkStatus();
     case raftpb::MSG_READ_INDEX: {
       if (lead_ == kNone || ForwardedByPeer(m)) {
-        Log(absl::StrFormat("%d no leader at term %d; dropping read index", id_, term_));
+        Log(absl::StrFormat("%x no leader at term %d; dropping read index", id_, term_));
         return ErrProposalDropped();
       }
       raftpb::Message fwd = m;
@@ -571,7 +571,7 @@ absl::Status Raft::HandleAppendEntries(const raftpb::Message& m) {
   // either don't exist here or have a later term than the leader's probe, so the leader can skip them at once.
   uint64_t hint = std::min(m.index(), log_.LastIndex());
   hint = log_.FindConflictByTerm(hint, m.log_term());
-  Log(absl::StrFormat("%d [logterm: %d, index: %d] rejected MsgApp [logterm: %d, index: %d] from %d", id_,
+  Log(absl::StrFormat("%x [logterm: %d, index: %d] rejected MsgApp [logterm: %d, index: %d] from %x", id_,
                       log_.Term(m.index()), m.index(), m.log_term(), m.index(), m.from()));
   resp.set_index(m.index());
   resp.set_reject(true);
@@ -612,11 +612,11 @@ absl::Status Raft::HandleSnapshot(const raftpb::Message& m) {
   resp.set_to(m.from());
   resp.set_type(raftpb::MSG_APP_RESP);
   if (RestoreSnapshot(m.snapshot())) {
-    Log(absl::StrFormat("%d [commit: %d] restored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
+    Log(absl::StrFormat("%x [commit: %d] restored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
                         md.term()));
     resp.set_index(log_.LastIndex());
   } else {
-    Log(absl::StrFormat("%d [commit: %d] ignored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
+    Log(absl::StrFormat("%x [commit: %d] ignored snapshot [index: %d, term: %d]", id_, log_.committed(), md.index(),
                         md.term()));
     resp.set_index(log_.committed());
   }
@@ -632,13 +632,13 @@ bool Raft::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
   const bool member = std::find(cs.voters().begin(), cs.voters().end(), id_) != cs.voters().end() ||
                       std::find(cs.learners().begin(), cs.learners().end(), id_) != cs.learners().end();
   if (!member) {
-    Log(absl::StrFormat("%d attempted to restore snapshot [index: %d, term: %d] but it is not in the ConfState", id_,
+    Log(absl::StrFormat("%x attempted to restore snapshot [index: %d, term: %d] but it is not in the ConfState", id_,
                         md.index(), md.term()));
     return false;
   }
   if (log_.MatchTerm(md.index(), md.term())) {
     // Our log already holds the snapshot's last entry, so everything before it too: just learn that it committed.
-    Log(absl::StrFormat("%d [commit: %d, lastindex: %d, lastterm: %d] fast-forwarded commit to snapshot [index: %d, "
+    Log(absl::StrFormat("%x [commit: %d, lastindex: %d, lastterm: %d] fast-forwarded commit to snapshot [index: %d, "
                         "term: %d]",
                         id_, log_.committed(), log_.LastIndex(), log_.LastTerm(), md.index(), md.term()));
     log_.CommitTo(md.index());

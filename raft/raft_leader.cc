@@ -17,7 +17,7 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
       return absl::OkStatus();
     case raftpb::MSG_CHECK_QUORUM:
       if (!tracker_.QuorumActive(id_)) {
-        Log(absl::StrFormat("%d stepped down to follower since quorum is not active", id_));
+        Log(absl::StrFormat("%x stepped down to follower since quorum is not active", id_));
         BecomeFollower(term_, kNone);
       }
       // Each round asks afresh who was heard from.
@@ -31,7 +31,7 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
       }
       if (!tracker_.IsMember(id_)) return ErrProposalDropped();  // removed from the configuration
       if (lead_transferee_ != kNone) {
-        Log(absl::StrFormat("%d [term %d] transfer leadership to %d is in progress; dropping proposal", id_, term_,
+        Log(absl::StrFormat("%x [term %d] transfer leadership to %d is in progress; dropping proposal", id_, term_,
                             lead_transferee_));
         return ErrProposalDropped();
       }
@@ -41,7 +41,7 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
         if (pending_conf_index_ > log_.applied()) {
           // Another change is in flight: this one becomes a no-op entry, as etcd does, so the proposer's entry still
           // commits (and it learns from applying it that nothing changed).
-          Log(absl::StrFormat("%d propose conf change ignored since pending unapplied configuration [index %d, "
+          Log(absl::StrFormat("%x propose conf change ignored since pending unapplied configuration [index %d, "
                               "applied %d]",
                               id_, pending_conf_index_, log_.applied()));
           entries[i] = raftpb::Entry();
@@ -61,7 +61,7 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
   }
   Progress* pr = tracker_.Get(m.from());
   if (pr == nullptr) {
-    Log(absl::StrFormat("%d no progress available for %d", id_, m.from()));
+    Log(absl::StrFormat("%x no progress available for %d", id_, m.from()));
     return absl::OkStatus();
   }
   switch (m.type()) {
@@ -94,7 +94,7 @@ absl::Status Raft::StepLeader(const raftpb::Message& m) {
 void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   pr->recent_active = true;
   if (m.reject()) {
-    Log(absl::StrFormat("%d received MsgAppResp(rejected, hint: (index %d, term %d)) from %d for index %d", id_,
+    Log(absl::StrFormat("%x received MsgAppResp(rejected, hint: (index %d, term %d)) from %x for index %d", id_,
                         m.reject_hint(), m.log_term(), m.from(), m.index()));
     // Skip, in one step, every entry of ours whose term the follower's log cannot match: the next probe goes to
     // the last index whose term is <= the term the follower has at its hint.
@@ -114,7 +114,7 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   } else if (pr->state == ProgressState::kSnapshot) {
     // The follower holds the snapshot (or caught up past it otherwise): stream entries again.
     if (pr->match >= pr->pending_snapshot || pr->match + 1 >= log_.FirstIndex()) {
-      Log(absl::StrFormat("%d snapshot to %d done [match %d, pending snapshot %d]; resuming replication", id_,
+      Log(absl::StrFormat("%x snapshot to %d done [match %d, pending snapshot %d]; resuming replication", id_,
                           m.from(), pr->match, pr->pending_snapshot));
       pr->BecomeProbe();
       pr->BecomeReplicate();
@@ -132,7 +132,7 @@ void Raft::HandleAppendResponse(const raftpb::Message& m, Progress* pr) {
   while (SendAppend(m.from(), false)) {
   }
   if (m.from() == lead_transferee_ && pr->match == log_.LastIndex()) {
-    Log(absl::StrFormat("%d sent MsgTimeoutNow to %d after received MsgAppResp", id_, m.from()));
+    Log(absl::StrFormat("%x sent MsgTimeoutNow to %d after received MsgAppResp", id_, m.from()));
     SendTimeoutNow(m.from());
   }
 }
@@ -141,7 +141,7 @@ void Raft::HandleSnapshotStatus(const raftpb::Message& m, Progress* pr) {
   if (pr->state != ProgressState::kSnapshot) return;
   if (m.reject()) {
     // It never arrived: probe from what the follower is known to hold (which will ask for a snapshot again).
-    Log(absl::StrFormat("%d snapshot to %d failed; probing again after the next heartbeat response", id_, m.from()));
+    Log(absl::StrFormat("%x snapshot to %d failed; probing again after the next heartbeat response", id_, m.from()));
     pr->pending_snapshot = 0;
   }
   pr->BecomeProbe();
@@ -211,28 +211,28 @@ void Raft::AnswerRead(const raftpb::Message& req, uint64_t index) {
 void Raft::HandleTransferLeader(const raftpb::Message& m, Progress* pr) {
   const uint64_t transferee = m.from();
   if (pr->is_learner) {
-    Log(absl::StrFormat("%d is learner. Ignored transferring leadership", transferee));
+    Log(absl::StrFormat("%x is learner. Ignored transferring leadership", transferee));
     return;
   }
   if (lead_transferee_ != kNone) {
     if (lead_transferee_ == transferee) {
-      Log(absl::StrFormat("%d [term %d] transfer leadership to %d is in progress, ignores request to same node %d",
+      Log(absl::StrFormat("%x [term %d] transfer leadership to %d is in progress, ignores request to same node %d",
                           id_, term_, transferee, transferee));
       return;
     }
-    Log(absl::StrFormat("%d [term %d] abort previous transferring leadership to %d", id_, term_, lead_transferee_));
+    Log(absl::StrFormat("%x [term %d] abort previous transferring leadership to %d", id_, term_, lead_transferee_));
     AbortLeaderTransfer();
   }
   if (transferee == id_) {
-    Log(absl::StrFormat("%d is already leader. Ignored transferring leadership to self", id_));
+    Log(absl::StrFormat("%x is already leader. Ignored transferring leadership to self", id_));
     return;
   }
-  Log(absl::StrFormat("%d [term %d] starts to transfer leadership to %d", id_, term_, transferee));
+  Log(absl::StrFormat("%x [term %d] starts to transfer leadership to %d", id_, term_, transferee));
   // The transfer must finish within one election timeout, or it is abandoned (see TickHeartbeat).
   election_elapsed_ = 0;
   lead_transferee_ = transferee;
   if (pr->match == log_.LastIndex()) {
-    Log(absl::StrFormat("%d sends MsgTimeoutNow to %d immediately as %d already has up-to-date log", id_, transferee,
+    Log(absl::StrFormat("%x sends MsgTimeoutNow to %d immediately as %d already has up-to-date log", id_, transferee,
                         transferee));
     SendTimeoutNow(transferee);
   } else {
@@ -309,19 +309,19 @@ bool Raft::SendAppend(uint64_t to, bool send_if_empty) {
 bool Raft::SendSnapshot(uint64_t to, Progress* pr) {
   if (!pr->recent_active) {
     // Don't push a whole snapshot at a peer that may be down; it gets one once it answers again.
-    Log(absl::StrFormat("%d ignored sending snapshot to %d since it is not recently active", id_, to));
+    Log(absl::StrFormat("%x ignored sending snapshot to %d since it is not recently active", id_, to));
     return false;
   }
   raftpb::Snapshot snapshot = config_.storage->Snapshot();
   if (snapshot.metadata().index() == 0) {
-    Log(absl::StrFormat("%d failed to send snapshot to %d because snapshot is temporarily unavailable", id_, to));
+    Log(absl::StrFormat("%x failed to send snapshot to %d because snapshot is temporarily unavailable", id_, to));
     return false;
   }
   DETCD_CHECK_MSG(snapshot.metadata().index() + 1 >= log_.FirstIndex(),
                   absl::StrCat("raft: storage compacted to ", log_.FirstIndex() - 1, " past its snapshot at ",
                                snapshot.metadata().index())
                       .c_str());
-  Log(absl::StrFormat("%d [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %d [%s]", id_,
+  Log(absl::StrFormat("%x [firstindex: %d, commit: %d] sent snapshot[index: %d, term: %d] to %d [%s]", id_,
                       log_.FirstIndex(), log_.committed(), snapshot.metadata().index(), snapshot.metadata().term(), to,
                       pr->ToString()));
   pr->BecomeSnapshot(snapshot.metadata().index());
