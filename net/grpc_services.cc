@@ -1,0 +1,487 @@
+// EtcdServices: the six etcd gRPC services as thin adapters over MemberRuntime (see grpc_services.h).
+#include "net/grpc_services.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "api/kv_request.pb.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+
+namespace {
+
+using grpc::ServerContext;
+using kvpb::ClientRequest;
+using kvpb::ClientResponse;
+
+// etcd's rpctypes.ErrGRPCStopped.
+grpc::Status Stopped() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"); }
+
+grpc::Status Unimplemented(const std::string& what) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("detcd: ", what, " is not implemented"));
+}
+
+// What a response header says when this file builds the response itself (etcd's header.fill).
+void FillHeader(const MemberStatus& s, etcdserverpb::ResponseHeader* h) {
+  h->set_cluster_id(s.cluster_id);
+  h->set_member_id(s.member_id);
+  h->set_revision(s.revision);
+  h->set_raft_term(s.raft_term);
+}
+
+}  // namespace
+
+absl::Duration EtcdRequestTimeout(const kv::NodeCoreConfig& core) {
+  return absl::Seconds(5) + 2 * core.election_ticks * absl::Microseconds(core.tick_us);
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+struct EtcdServices::Shared {
+  MemberRuntime* runtime;
+  GrpcServicesOptions options;
+
+  std::mutex mu;
+  bool stopping = false;                              // guarded by mu
+  uint64_t next_stream = 1;                           // guarded by mu
+  std::map<uint64_t, std::function<void()>> streams;  // guarded by mu: open streams and how to end each
+
+  // The request timeout, shortened to the client's deadline if it has one.
+  absl::Duration Timeout(const ServerContext* ctx) const {
+    absl::Duration timeout = options.request_timeout;
+    const auto deadline = ctx->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      timeout = std::min(timeout, absl::FromChrono(deadline - std::chrono::system_clock::now()));
+    }
+    return std::max(timeout, absl::ZeroDuration());
+  }
+
+  // One request through the member; on success `out` holds the response of the expected kind, header filled.
+  grpc::Status Call(const ServerContext* ctx, const ClientRequest& request, ClientResponse* out) {
+    kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
+    if (!reply.status.ok()) return ToGrpcStatus(reply.status);
+    // The core answers a request with the response of its own kind (same oneof field numbers).
+    DETCD_CHECK(static_cast<int>(reply.response.response_case()) == static_cast<int>(request.request_case()));
+    *out = std::move(reply.response);
+    return grpc::Status::OK;
+  }
+};
+
+namespace {
+
+// Keeps a stream registered with EtcdServices::StopStreams for as long as its handler runs.
+class StreamRegistration {
+ public:
+  StreamRegistration(EtcdServices::Shared* shared, std::function<void()> stop) : shared_(shared) {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->stopping) return;
+    id_ = shared_->next_stream++;
+    shared_->streams.emplace(id_, std::move(stop));
+  }
+  ~StreamRegistration() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->streams.erase(id_);
+  }
+  StreamRegistration(const StreamRegistration&) = delete;
+  StreamRegistration& operator=(const StreamRegistration&) = delete;
+  bool ok() const { return id_ != 0; }
+
+ private:
+  EtcdServices::Shared* shared_;
+  uint64_t id_ = 0;
+};
+
+// ---- KV ----
+
+class KvService final : public etcdserverpb::KV::Service {
+ public:
+  explicit KvService(EtcdServices::Shared* shared) : shared_(shared) {}
+
+  grpc::Status Range(ServerContext* ctx, const etcdserverpb::RangeRequest* request,
+                     etcdserverpb::RangeResponse* response) override {
+    ClientRequest r;
+    *r.mutable_range() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_range());
+    return s;
+  }
+
+  grpc::Status Put(ServerContext* ctx, const etcdserverpb::PutRequest* request,
+                   etcdserverpb::PutResponse* response) override {
+    ClientRequest r;
+    *r.mutable_put() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_put());
+    return s;
+  }
+
+  grpc::Status DeleteRange(ServerContext* ctx, const etcdserverpb::DeleteRangeRequest* request,
+                           etcdserverpb::DeleteRangeResponse* response) override {
+    ClientRequest r;
+    *r.mutable_delete_range() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_delete_range());
+    return s;
+  }
+
+  grpc::Status Txn(ServerContext* ctx, const etcdserverpb::TxnRequest* request,
+                   etcdserverpb::TxnResponse* response) override {
+    ClientRequest r;
+    *r.mutable_txn() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_txn());
+    return s;
+  }
+
+  grpc::Status Compact(ServerContext* ctx, const etcdserverpb::CompactionRequest* request,
+                       etcdserverpb::CompactionResponse* response) override {
+    ClientRequest r;
+    *r.mutable_compaction() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_compaction());
+    return s;
+  }
+
+ private:
+  EtcdServices::Shared* shared_;
+};
+
+// ---- Watch ----
+
+// The responses of one watch stream between the core thread (Push, which must never block for long) and the
+// stream's writer (Take). Unbounded: the member's watch hub bounds what it queues per stream, but once handed over
+// here a slow client's responses wait in memory.
+class WatchResponseQueue {
+ public:
+  void Push(const etcdserverpb::WatchResponse& response) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      pending_.push_back(response);
+    }
+    cv_.notify_one();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Waits at most `timeout` for responses and takes all there are. False once stopped.
+  bool Take(absl::Duration timeout, std::deque<etcdserverpb::WatchResponse>* out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return stopped_ || !pending_.empty(); });
+    out->swap(pending_);
+    return !stopped_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<etcdserverpb::WatchResponse> pending_;  // guarded by mu_
+  bool stopped_ = false;                             // guarded by mu_
+};
+
+class WatchService final : public etcdserverpb::Watch::Service {
+ public:
+  explicit WatchService(EtcdServices::Shared* shared) : shared_(shared) {}
+
+  // The handler's thread writes; a second thread reads the client's requests and forwards them. Like etcd, the
+  // stream outlives the client's half-close (responses keep coming) and ends when the client cancels, a write
+  // fails, the member stops or StopStreams is called.
+  grpc::Status Watch(
+      ServerContext* ctx,
+      grpc::ServerReaderWriter<etcdserverpb::WatchResponse, etcdserverpb::WatchRequest>* stream) override {
+    auto queue = std::make_shared<WatchResponseQueue>();
+    StreamRegistration registration(shared_, [queue] { queue->Stop(); });
+    if (!registration.ok() || !shared_->runtime->running()) return Stopped();
+    MemberRuntime* runtime = shared_->runtime;
+    // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
+    const uint64_t id = runtime->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
+    std::thread reader([runtime, id, stream] {
+      etcdserverpb::WatchRequest request;
+      while (stream->Read(&request)) runtime->Watch(id, request);
+    });
+
+    grpc::Status result = grpc::Status::OK;
+    std::deque<etcdserverpb::WatchResponse> batch;
+    for (;;) {
+      const bool open = queue->Take(shared_->options.stream_poll_interval, &batch);
+      bool written = true;
+      for (const etcdserverpb::WatchResponse& r : batch) {
+        if (!(written = stream->Write(r))) break;
+      }
+      batch.clear();
+      if (!written || ctx->IsCancelled()) break;
+      if (!open || !runtime->running()) {
+        result = Stopped();
+        break;
+      }
+    }
+    runtime->CloseWatch(id);
+    queue->Stop();
+    // Unblocks the reader if the client still has its side open (a no-op once the call is over).
+    ctx->TryCancel();
+    reader.join();
+    return result;
+  }
+
+ private:
+  EtcdServices::Shared* shared_;
+};
+
+// ---- Lease ----
+
+class LeaseService final : public etcdserverpb::Lease::Service {
+ public:
+  explicit LeaseService(EtcdServices::Shared* shared) : shared_(shared) {}
+
+  grpc::Status LeaseGrant(ServerContext* ctx, const etcdserverpb::LeaseGrantRequest* request,
+                          etcdserverpb::LeaseGrantResponse* response) override {
+    ClientRequest r;
+    *r.mutable_lease_grant() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_lease_grant());
+    return s;
+  }
+
+  grpc::Status LeaseRevoke(ServerContext* ctx, const etcdserverpb::LeaseRevokeRequest* request,
+                           etcdserverpb::LeaseRevokeResponse* response) override {
+    ClientRequest r;
+    *r.mutable_lease_revoke() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_lease_revoke());
+    return s;
+  }
+
+  // etcd's leaseKeepAlive: one renewal per request, answered in order; an unknown lease is answered TTL 0 (the core
+  // does that); any other error ends the stream with that error; the client's half-close ends it with OK.
+  grpc::Status LeaseKeepAlive(ServerContext* ctx,
+                              grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
+                                                       etcdserverpb::LeaseKeepAliveRequest>* stream) override {
+    StreamRegistration registration(shared_, [ctx] { ctx->TryCancel(); });
+    if (!registration.ok()) return Stopped();
+    etcdserverpb::LeaseKeepAliveRequest request;
+    while (stream->Read(&request)) {
+      ClientRequest r;
+      *r.mutable_lease_keep_alive() = request;
+      ClientResponse out;
+      grpc::Status s = shared_->Call(ctx, r, &out);
+      if (!s.ok()) return s;
+      if (!stream->Write(out.lease_keep_alive())) break;
+    }
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    return shared_->stopping ? Stopped() : grpc::Status::OK;
+  }
+
+  grpc::Status LeaseTimeToLive(ServerContext* ctx, const etcdserverpb::LeaseTimeToLiveRequest* request,
+                               etcdserverpb::LeaseTimeToLiveResponse* response) override {
+    ClientRequest r;
+    *r.mutable_lease_time_to_live() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_lease_time_to_live());
+    return s;
+  }
+
+  grpc::Status LeaseLeases(ServerContext* ctx, const etcdserverpb::LeaseLeasesRequest* request,
+                           etcdserverpb::LeaseLeasesResponse* response) override {
+    ClientRequest r;
+    *r.mutable_lease_leases() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_lease_leases());
+    return s;
+  }
+
+ private:
+  EtcdServices::Shared* shared_;
+};
+
+// ---- Maintenance ----
+
+class MaintenanceService final : public etcdserverpb::Maintenance::Service {
+ public:
+  explicit MaintenanceService(EtcdServices::Shared* shared) : shared_(shared) {}
+
+  grpc::Status Alarm(ServerContext* ctx, const etcdserverpb::AlarmRequest* request,
+                     etcdserverpb::AlarmResponse* response) override {
+    ClientRequest r;
+    *r.mutable_alarm() = *request;
+    ClientResponse out;
+    grpc::Status s = shared_->Call(ctx, r, &out);
+    if (s.ok()) response->Swap(out.mutable_alarm());
+    return s;
+  }
+
+  // etcd's maintenanceServer.Status: served locally, errors list "no leader" and the raised alarms.
+  grpc::Status Status(ServerContext*, const etcdserverpb::StatusRequest*,
+                      etcdserverpb::StatusResponse* response) override {
+    const MemberStatus s = shared_->runtime->Status();
+    FillHeader(s, response->mutable_header());
+    response->set_version(shared_->options.version);
+    response->set_dbsize(s.db_size);
+    response->set_dbsizeinuse(s.db_size);
+    response->set_leader(s.leader);
+    response->set_raftindex(s.raft_index);
+    response->set_raftterm(s.raft_term);
+    response->set_raftappliedindex(s.applied_index);
+    response->set_islearner(false);
+    if (s.leader == 0) response->add_errors("etcdserver: no leader");
+    // etcd prints each AlarmMember in protobuf's compact text form.
+    if (s.nospace_alarm) response->add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
+    return grpc::Status::OK;
+  }
+
+  // The keyspace lives in memory: there is nothing to defragment.
+  grpc::Status Defragment(ServerContext*, const etcdserverpb::DefragmentRequest*,
+                          etcdserverpb::DefragmentResponse* response) override {
+    FillHeader(shared_->runtime->Status(), response->mutable_header());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Hash(ServerContext*, const etcdserverpb::HashRequest*, etcdserverpb::HashResponse*) override {
+    return Unimplemented("Maintenance.Hash");
+  }
+  grpc::Status HashKV(ServerContext*, const etcdserverpb::HashKVRequest*, etcdserverpb::HashKVResponse*) override {
+    return Unimplemented("Maintenance.HashKV");
+  }
+  grpc::Status Snapshot(ServerContext*, const etcdserverpb::SnapshotRequest*,
+                        grpc::ServerWriter<etcdserverpb::SnapshotResponse>*) override {
+    return Unimplemented("Maintenance.Snapshot (etcdctl snapshot save)");
+  }
+  grpc::Status MoveLeader(ServerContext*, const etcdserverpb::MoveLeaderRequest*,
+                          etcdserverpb::MoveLeaderResponse*) override {
+    return Unimplemented("Maintenance.MoveLeader");
+  }
+
+ private:
+  EtcdServices::Shared* shared_;
+};
+
+// ---- Cluster ----
+
+class ClusterService final : public etcdserverpb::Cluster::Service {
+ public:
+  explicit ClusterService(EtcdServices::Shared* shared) : shared_(shared) {}
+
+  grpc::Status MemberList(ServerContext*, const etcdserverpb::MemberListRequest*,
+                          etcdserverpb::MemberListResponse* response) override {
+    const MemberStatus s = shared_->runtime->Status();
+    // etcd's ClusterServer.header: no revision.
+    response->mutable_header()->set_cluster_id(s.cluster_id);
+    response->mutable_header()->set_member_id(s.member_id);
+    response->mutable_header()->set_raft_term(s.raft_term);
+    etcdserverpb::Member* m = response->add_members();
+    m->set_id(s.member_id);
+    m->set_name(shared_->options.member_name);
+    for (const std::string& url : shared_->options.peer_urls) m->add_peerurls(url);
+    for (const std::string& url : shared_->options.client_urls) m->add_clienturls(url);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status MemberAdd(ServerContext*, const etcdserverpb::MemberAddRequest*,
+                         etcdserverpb::MemberAddResponse*) override {
+    return Unimplemented("membership change (MemberAdd)");
+  }
+  grpc::Status MemberRemove(ServerContext*, const etcdserverpb::MemberRemoveRequest*,
+                            etcdserverpb::MemberRemoveResponse*) override {
+    return Unimplemented("membership change (MemberRemove)");
+  }
+  grpc::Status MemberUpdate(ServerContext*, const etcdserverpb::MemberUpdateRequest*,
+                            etcdserverpb::MemberUpdateResponse*) override {
+    return Unimplemented("membership change (MemberUpdate)");
+  }
+  grpc::Status MemberPromote(ServerContext*, const etcdserverpb::MemberPromoteRequest*,
+                             etcdserverpb::MemberPromoteResponse*) override {
+    return Unimplemented("membership change (MemberPromote)");
+  }
+
+ private:
+  EtcdServices::Shared* shared_;
+};
+
+// ---- Auth ----
+
+#define DETCD_AUTH_UNIMPLEMENTED(Method, Request, Response)                                             \
+  grpc::Status Method(ServerContext*, const etcdserverpb::Request*, etcdserverpb::Response*) override { \
+    return Unimplemented("authentication");                                                             \
+  }
+
+class AuthService final : public etcdserverpb::Auth::Service {
+ public:
+  DETCD_AUTH_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse)
+  DETCD_AUTH_UNIMPLEMENTED(AuthDisable, AuthDisableRequest, AuthDisableResponse)
+  DETCD_AUTH_UNIMPLEMENTED(Authenticate, AuthenticateRequest, AuthenticateResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserAdd, AuthUserAddRequest, AuthUserAddResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserGet, AuthUserGetRequest, AuthUserGetResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserList, AuthUserListRequest, AuthUserListResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserDelete, AuthUserDeleteRequest, AuthUserDeleteResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserChangePassword, AuthUserChangePasswordRequest, AuthUserChangePasswordResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserGrantRole, AuthUserGrantRoleRequest, AuthUserGrantRoleResponse)
+  DETCD_AUTH_UNIMPLEMENTED(UserRevokeRole, AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleAdd, AuthRoleAddRequest, AuthRoleAddResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleGet, AuthRoleGetRequest, AuthRoleGetResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleList, AuthRoleListRequest, AuthRoleListResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleDelete, AuthRoleDeleteRequest, AuthRoleDeleteResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleGrantPermission, AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse)
+  DETCD_AUTH_UNIMPLEMENTED(RoleRevokePermission, AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse)
+};
+
+#undef DETCD_AUTH_UNIMPLEMENTED
+
+}  // namespace
+
+EtcdServices::EtcdServices(MemberRuntime* runtime, GrpcServicesOptions options)
+    : shared_(new Shared{runtime, std::move(options)}) {
+  DETCD_CHECK(runtime != nullptr);
+  kv_ = std::make_unique<KvService>(shared_.get());
+  watch_ = std::make_unique<WatchService>(shared_.get());
+  lease_ = std::make_unique<LeaseService>(shared_.get());
+  maintenance_ = std::make_unique<MaintenanceService>(shared_.get());
+  cluster_ = std::make_unique<ClusterService>(shared_.get());
+  auth_ = std::make_unique<AuthService>();
+}
+
+EtcdServices::~EtcdServices() {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  // A stream still running would use freed services: the server must have been shut down first.
+  DETCD_CHECK_MSG(shared_->streams.empty(), "EtcdServices destroyed while streams still run");
+}
+
+void EtcdServices::RegisterOn(grpc::ServerBuilder& builder) {
+  for (grpc::Service* s : {kv_.get(), watch_.get(), lease_.get(), maintenance_.get(), cluster_.get(), auth_.get()}) {
+    builder.RegisterService(s);
+  }
+}
+
+void EtcdServices::StopStreams() {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  shared_->stopping = true;
+  for (auto& [id, stop] : shared_->streams) stop();
+}
+
+}  // namespace detcd::net

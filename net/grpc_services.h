@@ -1,0 +1,66 @@
+// EtcdServices: etcd 3.4's gRPC client API (KV, Watch, Lease, Maintenance, Cluster, Auth) served over one member's
+// MemberRuntime, wire-compatible with stock etcdctl and clientv3. Adapters only: every KV and Lease request (and
+// Alarm) goes to the member as a kvpb::ClientRequest and its reply goes back as it came, header included; watch
+// streams are forwarded both ways. It must never hold KV, lease or Raft state of its own, and never block the
+// member's core thread: watch responses the core hands over are only queued, and a writer thread per stream sends
+// them.
+#ifndef DETCD_NET_GRPC_SERVICES_H_
+#define DETCD_NET_GRPC_SERVICES_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "kv/node_core.h"
+#include "net/member_runtime.h"
+
+namespace detcd::net {
+
+struct GrpcServicesOptions {
+  std::string version = "3.4.23";        // what Maintenance.Status reports as the server's version
+  std::string member_name;               // --name
+  std::vector<std::string> peer_urls;    // --initial-advertise-peer-urls
+  std::vector<std::string> client_urls;  // --advertise-client-urls
+  // How long a unary request (and each keep-alive) may wait for the member before "etcdserver: request timed out";
+  // a client's shorter deadline wins. etcd: 5 s + 2 election timeouts (EtcdRequestTimeout).
+  absl::Duration request_timeout = absl::Seconds(7);
+  // How often an idle watch stream's writer looks whether its client went away or the member stopped.
+  absl::Duration stream_poll_interval = absl::Milliseconds(50);
+};
+
+// etcd's request timeout for a member with this configuration: 5 s + 2 × election timeout.
+absl::Duration EtcdRequestTimeout(const kv::NodeCoreConfig& core);
+
+// absl::Status codes in kv/ equal gRPC's, and messages are etcd's: a status maps over unchanged.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+class EtcdServices {
+ public:
+  // `runtime` must outlive this object and every call the server still runs.
+  EtcdServices(MemberRuntime* runtime, GrpcServicesOptions options);
+  ~EtcdServices();
+  EtcdServices(const EtcdServices&) = delete;
+  EtcdServices& operator=(const EtcdServices&) = delete;
+
+  // Registers all six services; the builder's server must be shut down before this object is destroyed.
+  void RegisterOn(grpc::ServerBuilder& builder);
+
+  // Ends every open stream (watch, keep-alive) with "etcdserver: server stopped" and refuses new ones, so that
+  // grpc::Server::Shutdown does not wait on clients that never hang up. Call it before Server::Shutdown.
+  // Idempotent.
+  void StopStreams();
+
+  struct Shared;  // what the services share (defined in grpc_services.cc)
+
+ private:
+  std::unique_ptr<Shared> shared_;
+  std::unique_ptr<grpc::Service> kv_, watch_, lease_, maintenance_, cluster_, auth_;
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_GRPC_SERVICES_H_
