@@ -6,7 +6,8 @@ packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms
   g++ pkgconf python3
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libssl-dev
+  etcd-client
   "$@"
 )
 missing=()

@@ -1,0 +1,243 @@
+// detcd: the etcd-compatible server. Flag parsing (cmd/detcd_flags) and wiring only: the member runs in
+// net::MemberRuntime (the node core the simulator runs, on its own thread), the client API in net::EtcdServices.
+// This build serves a cluster of one member over plain HTTP/2 (gRPC); a flag that needs more (several members in
+// --initial-cluster, TLS, a separate --wal-dir, unix sockets) is refused with a clear message before anything is
+// written to disk. Logs etcd 3.4's lifecycle lines (capnslog text by default, JSON with --logger=zap).
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cmd/detcd_flags.h"
+#include "net/cluster_ids.h"
+#include "net/grpc_services.h"
+#include "net/member_runtime.h"
+#include "storage/posix_disk.h"
+#include "storage/wal.h"
+
+extern char** environ;
+
+namespace {
+
+// etcd's two loggers: capnslog ("2026-11-30 09:20:00.123456 I | embed: ready to serve client requests") and zap
+// (one JSON object a line).
+class Logger {
+ public:
+  explicit Logger(bool zap) : zap_(zap) {}
+  void Info(const std::string& package, const std::string& msg) { Write('I', "info", package, msg); }
+  void Warn(const std::string& package, const std::string& msg) { Write('W', "warn", package, msg); }
+  void Error(const std::string& package, const std::string& msg) { Write('E', "error", package, msg); }
+
+ private:
+  void Write(char level, const char* zap_level, const std::string& package, const std::string& msg) {
+    const absl::Time now = absl::Now();
+    std::string line;
+    if (zap_) {
+      line = absl::StrCat("{\"level\":\"", zap_level, "\",\"ts\":\"",
+                          absl::FormatTime("%Y-%m-%dT%H:%M:%E6S%Ez", now, absl::UTCTimeZone()), "\",\"caller\":\"",
+                          package, "\",\"msg\":\"", Escape(msg), "\"}\n");
+    } else {
+      line = absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%E6S", now, absl::UTCTimeZone()), " ", std::string(1, level),
+                          " | ", package, ": ", msg, "\n");
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+  }
+  static std::string Escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += absl::StrFormat("\\u%04x", c);
+        continue;
+      }
+      out.push_back(c);
+    }
+    return out;
+  }
+  bool zap_;
+  std::mutex mu_;
+};
+
+std::vector<std::string> Strings(const std::vector<detcd::DetcdUrl>& urls) {
+  std::vector<std::string> out;
+  for (const detcd::DetcdUrl& u : urls) out.push_back(u.String());
+  return out;
+}
+
+// What this build cannot serve yet; "" if the configuration is supported.
+std::string Unsupported(const detcd::DetcdConfig& c) {
+  auto https = [](const std::vector<detcd::DetcdUrl>& urls) {
+    for (const detcd::DetcdUrl& u : urls) {
+      if (u.scheme != "http") return true;
+    }
+    return false;
+  };
+  if (https(c.listen_client_urls) || https(c.advertise_client_urls) || https(c.listen_peer_urls) ||
+      https(c.initial_advertise_peer_urls) || c.client_auto_tls || c.peer_auto_tls || !c.client_tls.cert_file.empty() ||
+      !c.peer_tls.cert_file.empty()) {
+    return "TLS (https URLs, --cert-file, --auto-tls) and unix sockets are not supported by this build of detcd yet";
+  }
+  if (!c.wal_dir.empty()) return "--wal-dir is not supported by this build of detcd yet";
+  if (!c.listen_metrics_urls.empty()) return "--listen-metrics-urls is not supported by this build of detcd yet";
+  absl::StatusOr<std::map<std::string, std::vector<detcd::DetcdUrl>>> cluster =
+      detcd::ParseInitialCluster(c.initial_cluster);
+  if (cluster.ok() && cluster->size() > 1) {
+    return absl::StrCat("--initial-cluster names ", cluster->size(),
+                        " members; this build of detcd serves single-member clusters only (no peer transport yet)");
+  }
+  if (c.initial_cluster_state == "existing") {
+    return "--initial-cluster-state=existing needs a peer transport, which this build of detcd does not have yet";
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  std::vector<std::string> warnings;
+  absl::StatusOr<detcd::DetcdConfig> parsed = detcd::ParseDetcdFlags(args, env, &warnings);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(parsed.status().message()).c_str());
+    if (parsed.status().code() == absl::StatusCode::kInvalidArgument) std::fputs(detcd::DetcdUsageText().c_str(), stderr);
+    return detcd::DetcdFlagsExitCode(parsed.status());
+  }
+  const detcd::DetcdConfig& cfg = *parsed;
+  if (cfg.action == detcd::DetcdFlagsAction::kPrintHelp) {
+    std::fputs(detcd::DetcdUsageText().c_str(), stderr);
+    std::fputs(detcd::DetcdHelpText().c_str(), stdout);
+    return 0;
+  }
+  if (cfg.action == detcd::DetcdFlagsAction::kPrintVersion) {
+    std::fputs(detcd::DetcdVersionText().c_str(), stdout);
+    return 0;
+  }
+  Logger log(cfg.logger == "zap");
+  for (const std::string& w : warnings) log.Warn("etcdmain", w);
+  if (std::string why = Unsupported(cfg); !why.empty()) {
+    log.Error("etcdmain", why);
+    return 1;
+  }
+
+  // A member with no WAL yet is bootstrapped from the flags, which etcd checks first.
+  detcd::storage::PosixDisk disk;
+  const bool initialized = detcd::storage::Wal::Exists(&disk, cfg.data_dir + "/member/wal");
+  if (!initialized) {
+    if (absl::Status s = detcd::VerifyBootstrap(cfg); !s.ok()) {
+      log.Error("etcdmain", absl::StrCat("error verifying flags, ", s.message(), ". See 'etcd --help'."));
+      return detcd::DetcdFlagsExitCode(s);
+    }
+  }
+
+  const std::vector<std::string> peer_urls = Strings(cfg.initial_advertise_peer_urls);
+  const uint64_t member_id = detcd::net::EtcdMemberId(peer_urls, cfg.initial_cluster_token);
+  const uint64_t cluster_id = detcd::net::EtcdClusterId({member_id});
+  log.Info("etcdmain", absl::StrCat("etcd Version: ", detcd::kEtcdCompatibleVersion, " (detcd)"));
+  log.Info("embed", absl::StrCat("name = ", cfg.name));
+  log.Info("embed", absl::StrCat("data dir = ", cfg.data_dir));
+  log.Info("embed", absl::StrCat("member dir = ", cfg.data_dir, "/member"));
+  log.Info("embed", absl::StrCat("heartbeat = ", cfg.heartbeat_interval_ms, "ms"));
+  log.Info("embed", absl::StrCat("election = ", cfg.election_timeout_ms, "ms"));
+  log.Info("embed", absl::StrCat("snapshot count = ", cfg.snapshot_count));
+  log.Info("embed", absl::StrCat("advertise client URLs = ", absl::StrJoin(Strings(cfg.advertise_client_urls), ",")));
+
+  detcd::net::MemberRuntimeOptions ro;
+  ro.data_dir = cfg.data_dir;
+  ro.core.id = member_id;
+  ro.core.peers = {member_id};
+  ro.core.cluster_id = cluster_id;
+  ro.core.tick_us = static_cast<int64_t>(cfg.heartbeat_interval_ms) * 1000;
+  ro.core.heartbeat_ticks = 1;
+  ro.core.election_ticks = static_cast<int>(cfg.election_timeout_ms / cfg.heartbeat_interval_ms);
+  ro.core.snapshot_count = cfg.snapshot_count;
+  ro.core.max_request_bytes = cfg.max_request_bytes;
+  ro.core.max_txn_ops = static_cast<int>(cfg.max_txn_ops);
+  ro.core.quota_bytes = cfg.quota_backend_bytes > 0 ? cfg.quota_backend_bytes : detcd::kDefaultQuotaBackendBytes;
+  // etcd: 5 s + 2 election timeouts before "request timed out".
+  ro.core.request_timeout_ticks =
+      static_cast<int64_t>((5000 + 2 * cfg.election_timeout_ms) / cfg.heartbeat_interval_ms);
+  ro.log = [&log](const std::string& line) { log.Info("etcdserver", line); };
+  absl::StatusOr<std::unique_ptr<detcd::net::MemberRuntime>> runtime = detcd::net::MemberRuntime::Start(ro);
+  if (!runtime.ok()) {
+    log.Error("etcdmain", absl::StrCat("listener failed: ", runtime.status().message()));
+    return 1;
+  }
+  log.Info("etcdserver", absl::StrCat("starting member ", detcd::net::IdHex(member_id), " in cluster ",
+                                      detcd::net::IdHex(cluster_id)));
+
+  // Clients are served once the member has a leader (etcd serves them after it published itself).
+  for (int i = 0; i < 1000 && (*runtime)->Status().leader == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  detcd::net::GrpcServicesOptions so;
+  so.version = detcd::kEtcdCompatibleVersion;
+  so.member_name = cfg.name;
+  so.peer_urls = peer_urls;
+  so.client_urls = Strings(cfg.advertise_client_urls);
+  so.request_timeout = absl::Milliseconds(5000 + 2 * cfg.election_timeout_ms);
+  detcd::net::EtcdServices services(runtime->get(), so);
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_request_bytes + 512 * 1024));  // etcd's grpc overhead
+  std::vector<int> ports(cfg.listen_client_urls.size(), 0);
+  for (size_t i = 0; i < cfg.listen_client_urls.size(); ++i) {
+    const detcd::DetcdUrl& u = cfg.listen_client_urls[i];
+    const std::string host = u.host.find(':') != std::string::npos ? absl::StrCat("[", u.host, "]") : u.host;
+    builder.AddListeningPort(absl::StrCat(host.empty() ? "0.0.0.0" : host, ":", u.port),
+                             grpc::InsecureServerCredentials(), &ports[i]);
+  }
+  services.RegisterOn(builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (server == nullptr || ports[i] == 0) {
+      log.Error("etcdmain", absl::StrCat("listener failed: cannot listen on ", cfg.listen_client_urls[i].String()));
+      (*runtime)->Stop();
+      return 1;
+    }
+  }
+
+  // Signals are taken synchronously on this thread; everything else runs on threads of its own.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  log.Info("etcdserver", absl::StrCat("published {Name:", cfg.name, " ClientURLs:[",
+                                      absl::StrJoin(Strings(cfg.advertise_client_urls), " "), "]} to cluster ",
+                                      detcd::net::IdHex(cluster_id)));
+  log.Info("etcdserver", "published local member to cluster through raft");
+  log.Info("etcdserver/api", "enabled capabilities for version 3.4");
+  for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
+    log.Warn("embed", absl::StrCat("serving insecure client requests on ", u.host, ":", u.port,
+                                   ", this is strongly discouraged!"));
+  }
+  log.Info("embed", "ready to serve client requests");
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log.Info("osutil", absl::StrCat("received ", sig == SIGINT ? "interrupt" : "terminated", " signal, shutting down..."));
+  services.StopStreams();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  (*runtime)->Stop();
+  log.Info("etcdserver", "stopped");
+  return 0;
+}

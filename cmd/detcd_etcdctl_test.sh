@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# detcd as a user runs it: start the binary with etcd's flags on a free loopback port, point stock etcdctl 3.4 (Debian
+# etcd-client) at it, and check what etcdctl prints — put/get/del with prefixes, txn, watch (live and from a past
+# revision), leases with attached keys, compaction, endpoint status and health, member list — then stop it with
+# SIGTERM, start it again on the same data directory and find the data still there. Also: a bad flag exits non-zero
+# before anything is written, and a second process on the same data directory is refused.
+set -u
+detcd="$1"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
+export ETCDCTL_API=3
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+ep="http://127.0.0.1:$port"
+ctl() { etcdctl --endpoints="$ep" --command-timeout=10s "$@"; }
+data="$tmp/data"
+start() {
+  "$detcd" --name=n1 --data-dir="$data" --listen-client-urls="$ep" --advertise-client-urls="$ep" \
+    --listen-peer-urls=http://127.0.0.1:0 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+    --initial-cluster=n1=http://127.0.0.1:2380 >"$tmp/detcd.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "ready to serve client requests" "$tmp/detcd.log" && return 0
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "detcd did not become ready: $(cat "$tmp/detcd.log")"
+  return 1
+}
+stop() { kill -TERM $pid; wait $pid; }
+
+# A bad flag: etcd's message, exit code 2, nothing written.
+out=$("$detcd" --data-dir="$tmp/bad" --election-timeout=x 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "bad flag exited $rc, want 2"
+grep -q 'invalid value "x" for flag -election-timeout' <<<"$out" || fail "bad flag message: $out"
+[ ! -e "$tmp/bad" ] || fail "a bad flag still created the data directory"
+
+start || { echo "$fails failures"; exit 1; }
+
+[ "$(ctl put foo bar)" = "OK" ] || fail "put"
+[ "$(ctl get foo --print-value-only)" = "bar" ] || fail "get: $(ctl get foo)"
+ctl put foo/a 1 >/dev/null && ctl put foo/b 2 >/dev/null && ctl put fop 3 >/dev/null
+[ "$(ctl get foo/ --prefix --keys-only | grep -c .)" = "2" ] || fail "prefix get: $(ctl get foo/ --prefix)"
+[ "$(ctl get foo fop --keys-only | grep -c .)" = "3" ] || fail "range get [foo, fop): $(ctl get foo fop --keys-only)"
+[ "$(ctl del foo/ --prefix)" = "2" ] || fail "del --prefix"
+rev=$(ctl get foo -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
+[ "$rev" = "6" ] || fail "revision after 4 puts and a delete of 2 keys: $rev"
+
+# txn: compare-and-swap that holds, then one that does not.
+out=$(printf 'value("foo") = "bar"\n\nput foo baz\n\nput foo nope\n\n' | ctl txn)
+grep -q SUCCESS <<<"$out" || fail "txn that holds: $out"
+out=$(printf 'value("foo") = "bar"\n\nput foo again\n\nget foo\n\n' | ctl txn)
+grep -q FAILURE <<<"$out" || fail "txn that fails: $out"
+[ "$(ctl get foo --print-value-only)" = "baz" ] || fail "txn result: $(ctl get foo)"
+
+# watch: from a past revision (replays), and live.
+timeout 5 etcdctl --endpoints="$ep" watch foo --rev=1 >"$tmp/watch_past.txt" 2>&1 &
+wpast=$!
+timeout 5 etcdctl --endpoints="$ep" watch w --prefix >"$tmp/watch_live.txt" 2>&1 &
+wlive=$!
+sleep 1
+ctl put w/1 x >/dev/null && ctl put w/2 y >/dev/null && ctl del w/1 >/dev/null
+wait $wpast $wlive
+grep -q '^bar$' "$tmp/watch_past.txt" || fail "watch --rev=1 did not replay the first put: $(cat "$tmp/watch_past.txt")"
+grep -q '^baz$' "$tmp/watch_past.txt" || fail "watch --rev=1 did not replay the txn's put: $(cat "$tmp/watch_past.txt")"
+[ "$(grep -c '^PUT$' "$tmp/watch_live.txt")" = "2" ] || fail "live watch puts: $(cat "$tmp/watch_live.txt")"
+[ "$(grep -c '^DELETE$' "$tmp/watch_live.txt")" = "1" ] || fail "live watch delete: $(cat "$tmp/watch_live.txt")"
+
+# leases: grant, attach, keep-alive once, revoke deletes the key.
+lease=$(ctl lease grant 60 | awk '{print $2}')
+[ -n "$lease" ] || fail "lease grant"
+ctl put leased v --lease="$lease" >/dev/null || fail "put with lease"
+ctl lease keep-alive --once "$lease" | grep -q "keepalived with TTL" || fail "keep-alive --once"
+ctl lease timetolive "$lease" --keys | grep -q leased || fail "timetolive --keys: $(ctl lease timetolive "$lease" --keys)"
+ctl lease list | grep -q "$lease" || fail "lease list"
+ctl lease revoke "$lease" | grep -q revoked || fail "lease revoke"
+[ -z "$(ctl get leased)" ] || fail "revoking the lease left its key"
+
+# compaction: a read below it is refused with etcd's message.
+ctl compaction 3 | grep -q "compacted revision 3" || fail "compaction"
+out=$(ctl get foo --rev=2 2>&1)
+grep -q "required revision has been compacted" <<<"$out" || fail "read below compaction: $out"
+
+# status, health, members.
+ctl endpoint status -w json | grep -q '"leader"' || fail "endpoint status: $(ctl endpoint status -w json)"
+ctl endpoint health 2>&1 | grep -q "is healthy" || fail "endpoint health: $(ctl endpoint health 2>&1)"
+ctl member list | grep -q "started, n1, http://127.0.0.1:2380, $ep" || fail "member list: $(ctl member list)"
+
+# A second process on the same data directory is refused.
+out=$("$detcd" --data-dir="$data" --listen-client-urls=http://127.0.0.1:0 --advertise-client-urls=http://127.0.0.1:1 2>&1)
+rc=$?
+[ $rc -ne 0 ] || fail "a second process on the same data directory started"
+grep -q "locked" <<<"$out" || fail "second process message: $out"
+
+# Restart on the same data directory: the data is still there.
+stop
+start || { echo "$fails failures"; exit 1; }
+[ "$(ctl get foo --print-value-only)" = "baz" ] || fail "after restart: $(ctl get foo)"
+[ "$(ctl get fop --print-value-only)" = "3" ] || fail "after restart: $(ctl get fop)"
+stop
+grep -q "received terminated signal" "$tmp/detcd.log" || fail "no shutdown line: $(tail -3 "$tmp/detcd.log")"
+
+echo "$fails failures"
+[ $fails -eq 0 ]
