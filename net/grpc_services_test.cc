@@ -1,0 +1,505 @@
+// EtcdServices end to end: a real single-member MemberRuntime (data directory under TEST_TMPDIR, real time, 10 ms
+// ticks so it elects itself at once) behind a grpc::Server on 127.0.0.1, driven through etcd's generated stubs as
+// etcdctl would: KV with prefixes, txn compare-and-swap, compaction and etcd's compacted error, watch (live and
+// replayed from a past revision), leases with keep-alive, endpoint status, member list, and the unimplemented Auth.
+#include "net/grpc_services.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "net/member_runtime.h"
+
+namespace detcd::net {
+namespace {
+
+using etcdserverpb::Compare;
+using mvccpb::Event;
+
+constexpr char kVersion[] = "3.4.23";
+
+std::string FreshDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/grpc_services_", name);
+  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  return dir;
+}
+
+// The key just past every key with this prefix (etcdctl --prefix).
+std::string PrefixEnd(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+class GrpcServicesTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    MemberRuntimeOptions o;
+    o.core.id = 1;
+    o.core.peers = {1};
+    o.core.cluster_id = 0xc1;
+    o.core.tick_us = 10'000;
+    o.data_dir = FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
+    ASSERT_TRUE(rt.ok()) << rt.status();
+    runtime_ = std::move(*rt);
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (runtime_->Status().leader != 1 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_EQ(runtime_->Status().leader, 1u) << "the single member did not elect itself";
+
+    GrpcServicesOptions so;
+    so.version = kVersion;
+    so.member_name = "infra1";
+    so.peer_urls = {"http://127.0.0.1:2380"};
+    so.client_urls = {"http://127.0.0.1:2379"};
+    so.request_timeout = EtcdRequestTimeout(o.core);
+    services_ = std::make_unique<EtcdServices>(runtime_.get(), so);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    services_->RegisterOn(builder);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port_, 0);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+    kv_ = etcdserverpb::KV::NewStub(channel_);
+    watch_ = etcdserverpb::Watch::NewStub(channel_);
+    lease_ = etcdserverpb::Lease::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (services_ != nullptr) services_->StopStreams();
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    services_.reset();
+    if (runtime_ != nullptr) runtime_->Stop();
+  }
+
+  // Every call gets a deadline so a broken server fails the test instead of hanging it.
+  static void SetDeadline(grpc::ClientContext* context) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  etcdserverpb::PutResponse Put(const std::string& key, const std::string& value, int64_t lease = 0) {
+    etcdserverpb::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    request.set_lease(lease);
+    etcdserverpb::PutResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = kv_->Put(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    return response;
+  }
+
+  grpc::Status Range(const etcdserverpb::RangeRequest& request, etcdserverpb::RangeResponse* response) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return kv_->Range(&context, request, response);
+  }
+
+  etcdserverpb::RangeResponse Get(const std::string& key, const std::string& range_end = "") {
+    etcdserverpb::RangeRequest request;
+    request.set_key(key);
+    request.set_range_end(range_end);
+    etcdserverpb::RangeResponse response;
+    grpc::Status s = Range(request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    return response;
+  }
+
+  std::unique_ptr<MemberRuntime> runtime_;
+  std::unique_ptr<EtcdServices> services_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv_;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+};
+
+TEST_F(GrpcServicesTest, PutGetDeleteWithPrefixes) {
+  const int64_t start = Get("a/").header().revision();
+  etcdserverpb::PutResponse put = Put("a/1", "x");
+  EXPECT_EQ(put.header().revision(), start + 1);
+  EXPECT_EQ(put.header().member_id(), 1u);
+  EXPECT_EQ(put.header().cluster_id(), 0xc1u);
+  EXPECT_GT(put.header().raft_term(), 0u);
+  Put("a/2", "y");
+  Put("b/1", "z");
+
+  etcdserverpb::RangeResponse got = Get("a/", PrefixEnd("a/"));
+  EXPECT_EQ(got.count(), 2);
+  ASSERT_EQ(got.kvs_size(), 2);
+  EXPECT_EQ(got.kvs(0).key(), "a/1");
+  EXPECT_EQ(got.kvs(1).value(), "y");
+  EXPECT_EQ(got.header().revision(), start + 3);
+
+  etcdserverpb::DeleteRangeRequest del;
+  del.set_key("a/");
+  del.set_range_end(PrefixEnd("a/"));
+  del.set_prev_kv(true);
+  etcdserverpb::DeleteRangeResponse deleted;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(kv_->DeleteRange(&context, del, &deleted).ok());
+  EXPECT_EQ(deleted.deleted(), 2);
+  EXPECT_EQ(deleted.prev_kvs_size(), 2);
+  EXPECT_EQ(Get("a/", PrefixEnd("a/")).count(), 0);
+  EXPECT_EQ(Get("b/1").count(), 1);
+}
+
+TEST_F(GrpcServicesTest, EmptyKeyIsEtcdsError) {
+  etcdserverpb::PutRequest request;
+  request.set_value("v");
+  etcdserverpb::PutResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status s = kv_->Put(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "etcdserver: key is not provided");
+}
+
+TEST_F(GrpcServicesTest, TxnCompareAndSwap) {
+  const int64_t rev = Put("k", "v1").header().revision();
+  auto cas = [&](const std::string& expected, const std::string& next) {
+    etcdserverpb::TxnRequest txn;
+    Compare* c = txn.add_compare();
+    c->set_key("k");
+    c->set_target(Compare::VALUE);
+    c->set_result(Compare::EQUAL);
+    c->set_value(expected);
+    etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+    put->set_key("k");
+    put->set_value(next);
+    txn.add_failure()->mutable_request_range()->set_key("k");
+    etcdserverpb::TxnResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = kv_->Txn(&context, txn, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  };
+
+  etcdserverpb::TxnResponse first = cas("v1", "v2");
+  EXPECT_TRUE(first.succeeded());
+  EXPECT_EQ(first.header().revision(), rev + 1);
+  etcdserverpb::TxnResponse second = cas("v1", "v3");
+  EXPECT_FALSE(second.succeeded());
+  ASSERT_EQ(second.responses_size(), 1);
+  ASSERT_EQ(second.responses(0).response_range().kvs_size(), 1);
+  EXPECT_EQ(second.responses(0).response_range().kvs(0).value(), "v2");
+}
+
+TEST_F(GrpcServicesTest, ReadAtACompactedRevisionIsOutOfRange) {
+  Put("k", "1");
+  const int64_t rev = Put("k", "2").header().revision();
+  Put("k", "3");
+
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(rev);
+  etcdserverpb::CompactionResponse compacted;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = kv_->Compact(&context, compact, &compacted);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(compacted.header().revision(), rev + 1);
+
+  etcdserverpb::RangeRequest old;
+  old.set_key("k");
+  old.set_revision(rev - 1);
+  etcdserverpb::RangeResponse response;
+  grpc::Status s = Range(old, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(s.error_message(), "etcdserver: mvcc: required revision has been compacted");
+
+  old.set_revision(rev);
+  ASSERT_TRUE(Range(old, &response).ok());
+  ASSERT_EQ(response.kvs_size(), 1);
+  EXPECT_EQ(response.kvs(0).value(), "2");
+}
+
+// Reads responses until `events` events have arrived (or the stream fails: the context's deadline ends it).
+std::vector<Event> ReadEvents(grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* stream,
+                              int events) {
+  std::vector<Event> got;
+  etcdserverpb::WatchResponse response;
+  while (static_cast<int>(got.size()) < events && stream->Read(&response)) {
+    for (const Event& e : response.events()) got.push_back(e);
+  }
+  return got;
+}
+
+etcdserverpb::WatchRequest CreateWatch(const std::string& key, const std::string& range_end, int64_t start) {
+  etcdserverpb::WatchRequest request;
+  etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();
+  create->set_key(key);
+  create->set_range_end(range_end);
+  create->set_start_revision(start);
+  return request;
+}
+
+TEST_F(GrpcServicesTest, WatchSeesPutsAndDeletes) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = watch_->Watch(&context);
+  ASSERT_TRUE(stream->Write(CreateWatch("w/", PrefixEnd("w/"), 0)));
+  etcdserverpb::WatchResponse created;
+  ASSERT_TRUE(stream->Read(&created));
+  EXPECT_TRUE(created.created());
+  EXPECT_EQ(created.header().member_id(), 1u);
+
+  const int64_t put_rev = Put("w/a", "1").header().revision();
+  Put("other", "x");
+  {
+    etcdserverpb::DeleteRangeRequest del;
+    del.set_key("w/a");
+    etcdserverpb::DeleteRangeResponse response;
+    grpc::ClientContext c;
+    SetDeadline(&c);
+    ASSERT_TRUE(kv_->DeleteRange(&c, del, &response).ok());
+  }
+
+  std::vector<Event> events = ReadEvents(stream.get(), 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type(), Event::PUT);
+  EXPECT_EQ(events[0].kv().key(), "w/a");
+  EXPECT_EQ(events[0].kv().value(), "1");
+  EXPECT_EQ(events[1].type(), Event::DELETE);
+  EXPECT_EQ(events[1].kv().key(), "w/a");
+  EXPECT_EQ(events[0].kv().mod_revision(), put_rev);
+  EXPECT_EQ(events[1].kv().mod_revision(), put_rev + 2);
+
+  // The client hangs up: the server ends the stream.
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(GrpcServicesTest, WatchFromAPastRevisionReplays) {
+  Put("r", "1");
+  const int64_t rev = Put("r", "2").header().revision();
+  Put("r", "3");
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = watch_->Watch(&context);
+  ASSERT_TRUE(stream->Write(CreateWatch("r", "", rev)));
+  std::vector<Event> events = ReadEvents(stream.get(), 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kv().value(), "2");
+  EXPECT_EQ(events[0].kv().mod_revision(), rev);
+  EXPECT_EQ(events[1].kv().value(), "3");
+  context.TryCancel();
+  stream->Finish();
+}
+
+// A watch stream the client keeps open does not hold up the server's shutdown.
+TEST_F(GrpcServicesTest, StopStreamsEndsAnOpenWatch) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = watch_->Watch(&context);
+  ASSERT_TRUE(stream->Write(CreateWatch("s", "", 0)));
+  etcdserverpb::WatchResponse created;
+  ASSERT_TRUE(stream->Read(&created));
+
+  const absl::Time start = absl::Now();
+  services_->StopStreams();
+  server_->Shutdown();  // no deadline: it returns only once every handler has returned
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  etcdserverpb::WatchResponse more;
+  EXPECT_FALSE(stream->Read(&more));
+  EXPECT_NE(stream->Finish().error_code(), grpc::StatusCode::OK);
+}
+
+TEST_F(GrpcServicesTest, LeaseRevokeDeletesItsKeys) {
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(60);
+  etcdserverpb::LeaseGrantResponse granted;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseGrant(&context, grant, &granted).ok());
+  }
+  ASSERT_NE(granted.id(), 0);
+  EXPECT_EQ(granted.ttl(), 60);
+  Put("leased", "v", granted.id());
+  EXPECT_EQ(Get("leased").kvs(0).lease(), granted.id());
+
+  {
+    etcdserverpb::LeaseTimeToLiveRequest request;
+    request.set_id(granted.id());
+    request.set_keys(true);
+    etcdserverpb::LeaseTimeToLiveResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseTimeToLive(&context, request, &response).ok());
+    EXPECT_EQ(response.grantedttl(), 60);
+    ASSERT_EQ(response.keys_size(), 1);
+    EXPECT_EQ(response.keys(0), "leased");
+  }
+  {
+    etcdserverpb::LeaseLeasesResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseLeases(&context, etcdserverpb::LeaseLeasesRequest(), &response).ok());
+    ASSERT_EQ(response.leases_size(), 1);
+    EXPECT_EQ(response.leases(0).id(), granted.id());
+  }
+
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(granted.id());
+  etcdserverpb::LeaseRevokeResponse revoked;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseRevoke(&context, revoke, &revoked).ok());
+  }
+  EXPECT_EQ(Get("leased").count(), 0);
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status again = lease_->LeaseRevoke(&context, revoke, &revoked);
+    EXPECT_EQ(again.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(again.error_message(), "etcdserver: requested lease not found");
+  }
+}
+
+TEST_F(GrpcServicesTest, KeepAliveStreamRenewsAndAnswersTtlZeroForAnUnknownLease) {
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(30);
+  etcdserverpb::LeaseGrantResponse granted;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseGrant(&context, grant, &granted).ok());
+  }
+
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = lease_->LeaseKeepAlive(&context);
+  etcdserverpb::LeaseKeepAliveRequest request;
+  etcdserverpb::LeaseKeepAliveResponse response;
+  for (int i = 0; i < 2; ++i) {
+    request.set_id(granted.id());
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.id(), granted.id());
+    EXPECT_EQ(response.ttl(), 30);
+    EXPECT_EQ(response.header().member_id(), 1u);
+  }
+  request.set_id(granted.id() + 1);
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.id(), granted.id() + 1);
+  EXPECT_EQ(response.ttl(), 0);
+
+  // Like etcd, the client's half-close ends the stream cleanly.
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status s = stream->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+}
+
+TEST_F(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
+  const int64_t rev = Put("k", "v").header().revision();
+  auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+  etcdserverpb::StatusResponse status;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(maintenance->Status(&context, etcdserverpb::StatusRequest(), &status).ok());
+  }
+  EXPECT_EQ(status.version(), kVersion);
+  EXPECT_EQ(status.leader(), 1u);
+  EXPECT_GT(status.raftindex(), 0u);
+  EXPECT_GT(status.raftappliedindex(), 0u);
+  EXPECT_GT(status.raftterm(), 0u);
+  EXPECT_GT(status.dbsize(), 0);
+  EXPECT_TRUE(status.errors().empty());
+  EXPECT_EQ(status.header().member_id(), 1u);
+  EXPECT_EQ(status.header().cluster_id(), 0xc1u);
+  EXPECT_EQ(status.header().revision(), rev);
+
+  etcdserverpb::AlarmRequest get;
+  get.set_action(etcdserverpb::AlarmRequest::GET);
+  etcdserverpb::AlarmResponse alarms;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = maintenance->Alarm(&context, get, &alarms);
+    ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+  }
+  EXPECT_EQ(alarms.alarms_size(), 0);
+  EXPECT_EQ(alarms.header().member_id(), 1u);
+
+  etcdserverpb::DefragmentResponse defragmented;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(maintenance->Defragment(&context, etcdserverpb::DefragmentRequest(), &defragmented).ok());
+  }
+  EXPECT_EQ(defragmented.header().revision(), rev);
+
+  etcdserverpb::SnapshotResponse chunk;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto snapshot = maintenance->Snapshot(&context, etcdserverpb::SnapshotRequest());
+  EXPECT_FALSE(snapshot->Read(&chunk));
+  EXPECT_EQ(snapshot->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(GrpcServicesTest, MemberListShowsTheSingleMember) {
+  auto cluster = etcdserverpb::Cluster::NewStub(channel_);
+  etcdserverpb::MemberListResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(cluster->MemberList(&context, etcdserverpb::MemberListRequest(), &response).ok());
+  EXPECT_EQ(response.header().cluster_id(), 0xc1u);
+  ASSERT_EQ(response.members_size(), 1);
+  const etcdserverpb::Member& m = response.members(0);
+  EXPECT_EQ(m.id(), 1u);
+  EXPECT_EQ(m.name(), "infra1");
+  ASSERT_EQ(m.peerurls_size(), 1);
+  EXPECT_EQ(m.peerurls(0), "http://127.0.0.1:2380");
+  ASSERT_EQ(m.clienturls_size(), 1);
+  EXPECT_EQ(m.clienturls(0), "http://127.0.0.1:2379");
+  EXPECT_FALSE(m.islearner());
+
+  etcdserverpb::MemberAddResponse added;
+  grpc::ClientContext add_context;
+  SetDeadline(&add_context);
+  EXPECT_EQ(cluster->MemberAdd(&add_context, etcdserverpb::MemberAddRequest(), &added).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(GrpcServicesTest, AuthIsUnimplemented) {
+  auto auth = etcdserverpb::Auth::NewStub(channel_);
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name("root");
+  request.set_password("secret");
+  etcdserverpb::AuthenticateResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status s = auth->Authenticate(&context, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(s.error_message(), "detcd: authentication is not implemented");
+}
+
+TEST(EtcdRequestTimeoutTest, IsFiveSecondsPlusTwoElectionTimeouts) {
+  kv::NodeCoreConfig core;
+  core.election_ticks = 10;
+  core.tick_us = 100'000;
+  EXPECT_EQ(EtcdRequestTimeout(core), absl::Seconds(7));
+}
+
+}  // namespace
+}  // namespace detcd::net
