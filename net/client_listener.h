@@ -1,0 +1,55 @@
+// ClientListener: one client URL's listening socket, shared by gRPC and HTTP/1.1 as etcd shares its client port
+// (etcd's cmux): each accepted connection is sniffed — a connection that opens with the HTTP/2 client preface goes to
+// the gRPC server (grpc::AddInsecureChannelFromFd), anything else to the HTTP/1.1 handler (the JSON gateway, /health,
+// /version, /metrics). A connection that sends nothing for a while is closed. One accept thread; the sniffing of each
+// connection happens on a short-lived thread of its own so a slow client cannot hold up the others. It holds no KV or
+// Raft state.
+#ifndef DETCD_NET_CLIENT_LISTENER_H_
+#define DETCD_NET_CLIENT_LISTENER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace detcd::net {
+
+class ClientListener {
+ public:
+  // http1 takes over a connected socket (and must close it). It is called on a thread of its own.
+  using Http1Handler = std::function<void(int fd)>;
+
+  // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting.
+  static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
+                                                               Http1Handler http1);
+  ~ClientListener();  // Stop()
+
+  int port() const { return port_; }
+  // Stops accepting; connections already handed over are their owners' to close.
+  void Stop();
+
+ private:
+  ClientListener() = default;
+  void AcceptLoop();
+  void Route(int fd);
+
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;  // an eventfd that wakes the accept loop to stop
+  int port_ = 0;
+  grpc::Server* grpc_ = nullptr;
+  Http1Handler http1_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> routing_{0};  // connections still being sniffed
+  std::thread thread_;
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_CLIENT_LISTENER_H_
