@@ -1,12 +1,14 @@
 // detcd: the etcd-compatible server. Flag parsing (cmd/detcd_flags) and wiring only: the member runs in
 // net::MemberRuntime (the node core the simulator runs, on its own thread), the client API in net::EtcdServices.
-// This build serves a cluster of one member over plain HTTP/2 (gRPC); a flag that needs more (several members in
+// Each client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port, as
+// etcd does. This build serves a cluster of one member over plain TCP; a flag that needs more (several members in
 // --initial-cluster, TLS, a separate --wal-dir, unix sockets) is refused with a clear message before anything is
 // written to disk. Logs etcd 3.4's lifecycle lines (capnslog text by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -23,7 +26,10 @@
 #include "absl/time/time.h"
 #include "cmd/detcd_flags.h"
 #include "net/cluster_ids.h"
+#include "net/client_listener.h"
 #include "net/grpc_services.h"
+#include "net/http_gateway.h"
+#include "net/http_server.h"
 #include "net/member_runtime.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
@@ -197,21 +203,37 @@ int main(int argc, char** argv) {
   detcd::net::EtcdServices services(runtime->get(), so);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_request_bytes + 512 * 1024));  // etcd's grpc overhead
-  std::vector<int> ports(cfg.listen_client_urls.size(), 0);
-  for (size_t i = 0; i < cfg.listen_client_urls.size(); ++i) {
-    const detcd::DetcdUrl& u = cfg.listen_client_urls[i];
-    const std::string host = u.host.find(':') != std::string::npos ? absl::StrCat("[", u.host, "]") : u.host;
-    builder.AddListeningPort(absl::StrCat(host.empty() ? "0.0.0.0" : host, ":", u.port),
-                             grpc::InsecureServerCredentials(), &ports[i]);
-  }
   services.RegisterOn(builder);
+  // No listening port of its own: each client URL's listener hands it the connections that speak HTTP/2.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  for (size_t i = 0; i < ports.size(); ++i) {
-    if (server == nullptr || ports[i] == 0) {
-      log.Error("etcdmain", absl::StrCat("listener failed: cannot listen on ", cfg.listen_client_urls[i].String()));
+  if (server == nullptr) {
+    log.Error("etcdmain", "cannot start the gRPC server");
+    (*runtime)->Stop();
+    return 1;
+  }
+  detcd::net::HttpGatewayOptions go;
+  go.version = detcd::kEtcdCompatibleVersion;
+  go.member_name = cfg.name;
+  go.peer_urls = peer_urls;
+  go.client_urls = Strings(cfg.advertise_client_urls);
+  go.request_timeout = so.request_timeout;
+  detcd::net::HttpGateway gateway(runtime->get(), go);
+  std::atomic<bool> http_stop{false};
+  std::vector<std::unique_ptr<detcd::net::ClientListener>> listeners;
+  for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
+    int port = 0;
+    if (!absl::SimpleAtoi(u.port, &port)) port = -1;
+    absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
+        u.host, port, server.get(),
+        [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); });
+    if (!l.ok()) {
+      log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
+                                         l.status().message()));
+      server->Shutdown();
       (*runtime)->Stop();
       return 1;
     }
+    listeners.push_back(std::move(*l));
   }
 
   // Signals are taken synchronously on this thread; everything else runs on threads of its own.
@@ -235,6 +257,8 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&signals, &sig);
   log.Info("osutil", absl::StrCat("received ", sig == SIGINT ? "interrupt" : "terminated", " signal, shutting down..."));
+  http_stop = true;
+  for (auto& l : listeners) l->Stop();
   services.StopStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   (*runtime)->Stop();

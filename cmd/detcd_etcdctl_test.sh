@@ -85,6 +85,23 @@ ctl compaction 3 | grep -q "compacted revision 3" || fail "compaction"
 out=$(ctl get foo --rev=2 2>&1)
 grep -q "required revision has been compacted" <<<"$out" || fail "read below compaction: $out"
 
+# The same port speaks HTTP/1.1: the JSON gateway, /health, /version, /metrics; garbage gets a 400.
+out=$(curl -s -X POST "$ep/v3/kv/range" -d '{"key":"Zm9v"}')
+grep -q '"value":"YmF6"' <<<"$out" || fail "gateway range: $out"
+grep -q '"revision":"[0-9]*"' <<<"$out" || fail "gateway: 64-bit integers as strings: $out"
+[ "$(curl -s "$ep/health")" = '{"health":"true"}' ] || fail "/health: $(curl -s "$ep/health")"
+curl -s "$ep/version" | grep -q '"etcdserver":"3.4' || fail "/version: $(curl -s "$ep/version")"
+curl -s "$ep/metrics" | grep -q '^etcd_server_has_leader 1$' || fail "/metrics: no etcd_server_has_leader 1"
+out=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ep/v3/kv/range" -d '{"key":')
+[ "$out" = "400" ] || fail "malformed JSON: HTTP $out"
+out=$(printf 'GARBAGE\x01\x02 \r\n\r\n' | timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+print(s.recv(100).decode(errors="replace").splitlines()[0])' "$port")
+grep -q "^HTTP/1.1 400" <<<"$out" || fail "garbage on the client port: $out"
+[ "$(ctl get foo --print-value-only)" = "baz" ] || fail "the member still serves after garbage"
+
 # status, health, members.
 ctl endpoint status -w json | grep -q '"leader"' || fail "endpoint status: $(ctl endpoint status -w json)"
 ctl endpoint health 2>&1 | grep -q "is healthy" || fail "endpoint health: $(ctl endpoint health 2>&1)"

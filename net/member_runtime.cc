@@ -105,6 +105,14 @@ void MemberRuntime::Receive(raftpb::Message m) {
   (void)Post([this, m = std::move(m)] { core_->Receive(m); });
 }
 
+void MemberRuntime::ReportUnreachable(uint64_t peer) {
+  (void)Post([this, peer] { core_->ReportUnreachable(peer); });
+}
+
+void MemberRuntime::ReportSnapshot(uint64_t peer, bool failed) {
+  (void)Post([this, peer, failed] { core_->ReportSnapshot(peer, failed); });
+}
+
 uint64_t MemberRuntime::OpenWatch(WatchFn on_response) {
   const uint64_t id = next_stream_++;
   (void)Post([this, id, fn = std::move(on_response)]() mutable {

@@ -75,6 +75,9 @@ class MemberRuntime {
   kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
   // A peer's Raft message.
   void Receive(raftpb::Message m);
+  // Transport news: a peer could not be reached (Raft probes it again); a snapshot sent to it arrived or failed.
+  void ReportUnreachable(uint64_t peer);
+  void ReportSnapshot(uint64_t peer, bool failed);
 
   // Watch streams: OpenWatch returns the stream's id; every response for it is passed to on_response on the core
   // thread (it must not block: queue it). CloseWatch when the client goes away.

@@ -1,0 +1,435 @@
+// HttpGateway: etcd 3.4's JSON gateway and plain HTTP endpoints over MemberRuntime (see http_gateway.h).
+#include "net/http_gateway.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "api/etcdserverpb/rpc.pb.h"
+#include "api/kv_request.pb.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+constexpr char kTextPlain[] = "text/plain; charset=utf-8";
+
+// A JSON string literal as Go's encoding/json writes it (HTML-sensitive characters escaped).
+std::string JsonQuote(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const unsigned char c = ch;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+// grpc-gateway's runtime.DefaultHTTPError: its internal.Error message {error, code, message, details} marshaled
+// by the gateway's JSONPb marshaler (empty details omitted).
+HttpResponse ErrorResponse(const absl::Status& status) {
+  DETCD_CHECK(!status.ok());
+  HttpResponse r;
+  r.status = HttpStatusFromCode(status.code());
+  const std::string message(status.message());
+  r.body = absl::StrCat("{\"error\":", JsonQuote(message), ",\"code\":", static_cast<int>(status.code()),
+                        ",\"message\":", JsonQuote(message), "}");
+  return r;
+}
+
+// Go's http.Error: a plain-text line.
+HttpResponse PlainError(int status, const std::string& text) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = kTextPlain;
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.body = text + "\n";
+  return r;
+}
+
+HttpResponse MethodNotAllowed(const char* allow) {
+  HttpResponse r = PlainError(405, "Method Not Allowed");
+  if (allow != nullptr) r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+// etcd 3.4's gateway marshaler: gw.JSONPb{OrigName: true} (EmitDefaults false, enums as names).
+HttpResponse JsonResponse(const Message& m, const std::string& wrap_key = "") {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = false;
+  std::string json;
+  const auto st = google::protobuf::util::MessageToJsonString(m, &json, options);
+  if (!st.ok()) {
+    return ErrorResponse(absl::InternalError(std::string(st.message().data(), st.message().size())));
+  }
+  HttpResponse r;
+  r.body = wrap_key.empty() ? json : absl::StrCat("{\"", wrap_key, "\":", json, "}\n");
+  return r;
+}
+
+// The request body into `m`; an empty body is an empty request (grpc-gateway treats io.EOF so). Unknown fields are
+// ignored, as by grpc-gateway 1.x's JSONPb unmarshaler.
+absl::Status ParseJson(const std::string& body, Message* m) {
+  if (std::all_of(body.begin(), body.end(), [](char c) { return absl::ascii_isspace(c); })) return absl::OkStatus();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  const auto st = google::protobuf::util::JsonStringToMessage(body, m, options);
+  if (!st.ok()) return absl::InvalidArgumentError(std::string(st.message().data(), st.message().size()));
+  return absl::OkStatus();
+}
+
+// What a response header says when the gateway builds the response itself (etcd's header.fill).
+void FillHeader(const MemberStatus& s, etcdserverpb::ResponseHeader* h) {
+  h->set_cluster_id(s.cluster_id);
+  h->set_member_id(s.member_id);
+  h->set_revision(s.revision);
+  h->set_raft_term(s.raft_term);
+}
+
+// The /v3 routes served by a member request: path → the kvpb::ClientRequest oneof field (its number is also the
+// ClientResponse field that answers it). Paths are etcd 3.4's rpc.proto google.api.http bindings.
+const std::map<std::string, int>& UnaryRoutes() {
+  static const auto* routes = new std::map<std::string, int>{
+      {"/v3/kv/range", kvpb::ClientRequest::kRange},
+      {"/v3/kv/put", kvpb::ClientRequest::kPut},
+      {"/v3/kv/deleterange", kvpb::ClientRequest::kDeleteRange},
+      {"/v3/kv/txn", kvpb::ClientRequest::kTxn},
+      {"/v3/kv/compaction", kvpb::ClientRequest::kCompaction},
+      {"/v3/lease/grant", kvpb::ClientRequest::kLeaseGrant},
+      {"/v3/lease/revoke", kvpb::ClientRequest::kLeaseRevoke},
+      {"/v3/kv/lease/revoke", kvpb::ClientRequest::kLeaseRevoke},
+      {"/v3/lease/timetolive", kvpb::ClientRequest::kLeaseTimeToLive},
+      {"/v3/kv/lease/timetolive", kvpb::ClientRequest::kLeaseTimeToLive},
+      {"/v3/lease/leases", kvpb::ClientRequest::kLeaseLeases},
+      {"/v3/kv/lease/leases", kvpb::ClientRequest::kLeaseLeases},
+      {"/v3/maintenance/alarm", kvpb::ClientRequest::kAlarm},
+  };
+  return *routes;
+}
+
+bool IsLocalV3Route(const std::string& path) {
+  return path == "/v3/maintenance/status" || path == "/v3/maintenance/defragment" ||
+         path == "/v3/cluster/member/list" || path == "/v3/lease/keepalive" || path == "/v3/watch";
+}
+
+}  // namespace
+
+int HttpStatusFromCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kCancelled:
+      return 408;
+    case absl::StatusCode::kUnknown:
+      return 500;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+      return 409;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kFailedPrecondition:
+      return 400;
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kInternal:
+      return 500;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDataLoss:
+      return 500;
+    default:
+      return 500;
+  }
+}
+
+const char* HttpStatusText(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Request Entity Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
+  }
+}
+
+std::string SerializeHttpResponse(const HttpResponse& response, bool keep_alive) {
+  std::string out = absl::StrCat("HTTP/1.1 ", response.status, " ", HttpStatusText(response.status), "\r\n");
+  absl::StrAppend(&out, "Content-Type: ", response.content_type, "\r\n");
+  absl::StrAppend(&out, "Content-Length: ", response.body.size(), "\r\n");
+  if (!keep_alive) out += "Connection: close\r\n";
+  for (const auto& [name, value] : response.headers) absl::StrAppend(&out, name, ": ", value, "\r\n");
+  out += "\r\n";
+  out += response.body;
+  return out;
+}
+
+HttpResponse HttpParseErrorResponse(int status, const std::string& error) {
+  return PlainError(status, absl::StrCat(status, " ", HttpStatusText(status), ": ", error));
+}
+
+HttpGateway::HttpGateway(MemberRuntime* runtime, HttpGatewayOptions options)
+    : runtime_(runtime), options_(std::move(options)) {
+  DETCD_CHECK(runtime_ != nullptr);
+}
+
+HttpResponse HttpGateway::Handle(const HttpRequest& request) {
+  const std::string& path = request.path;
+  // etcd 3.4 still serves the deprecated /v3beta prefix as /v3.
+  if (path.rfind("/v3beta/", 0) == 0) return HandleV3(absl::StrCat("/v3/", path.substr(8)), request);
+  if (path.rfind("/v3/", 0) == 0) return HandleV3(path, request);
+  if (path == "/health") {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    return Health();
+  }
+  if (path == "/version") {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    return Version();
+  }
+  if (path == "/metrics") return Metrics();
+  return PlainError(404, "404 page not found");
+}
+
+HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& request) {
+  const auto route = UnaryRoutes().find(path);
+  const bool known = route != UnaryRoutes().end() || IsLocalV3Route(path) || path.rfind("/v3/auth/", 0) == 0;
+  // grpc-gateway 1.x: no route → 404; a route for another method → 405.
+  if (!known) return PlainError(404, "Not Found");
+  if (request.method != "POST") return MethodNotAllowed(nullptr);
+
+  if (route != UnaryRoutes().end()) {
+    kvpb::ClientRequest r;
+    const FieldDescriptor* field = r.GetDescriptor()->FindFieldByNumber(route->second);
+    DETCD_CHECK(field != nullptr);
+    Message* inner = r.GetReflection()->MutableMessage(&r, field);
+    if (absl::Status s = ParseJson(request.body, inner); !s.ok()) return ErrorResponse(s);
+    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
+    if (!reply.status.ok()) return ErrorResponse(reply.status);
+    // The core answers a request with the response of its own kind (same oneof field numbers).
+    DETCD_CHECK(static_cast<int>(reply.response.response_case()) == route->second);
+    const FieldDescriptor* out = reply.response.GetDescriptor()->FindFieldByNumber(route->second);
+    return JsonResponse(reply.response.GetReflection()->GetMessage(reply.response, out));
+  }
+  if (path == "/v3/lease/keepalive") {
+    // A stream in grpc-gateway; a body holds one LeaseKeepAliveRequest here, answered as one stream message.
+    kvpb::ClientRequest r;
+    if (absl::Status s = ParseJson(request.body, r.mutable_lease_keep_alive()); !s.ok()) return ErrorResponse(s);
+    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
+    if (!reply.status.ok()) return ErrorResponse(reply.status);
+    return JsonResponse(reply.response.lease_keep_alive(), "result");
+  }
+  if (path == "/v3/maintenance/status") {
+    // etcd's maintenanceServer.Status, as EtcdServices serves it.
+    const MemberStatus s = SampleStatus();
+    etcdserverpb::StatusResponse response;
+    FillHeader(s, response.mutable_header());
+    response.set_version(options_.version);
+    response.set_dbsize(s.db_size);
+    response.set_dbsizeinuse(s.db_size);
+    response.set_leader(s.leader);
+    response.set_raftindex(s.raft_index);
+    response.set_raftterm(s.raft_term);
+    response.set_raftappliedindex(s.applied_index);
+    if (s.leader == 0) response.add_errors("etcdserver: no leader");
+    if (s.nospace_alarm) response.add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
+    return JsonResponse(response);
+  }
+  if (path == "/v3/maintenance/defragment") {
+    etcdserverpb::DefragmentResponse response;
+    FillHeader(SampleStatus(), response.mutable_header());
+    return JsonResponse(response);
+  }
+  if (path == "/v3/cluster/member/list") {
+    const MemberStatus s = SampleStatus();
+    etcdserverpb::MemberListResponse response;
+    // etcd's ClusterServer.header: no revision.
+    response.mutable_header()->set_cluster_id(s.cluster_id);
+    response.mutable_header()->set_member_id(s.member_id);
+    response.mutable_header()->set_raft_term(s.raft_term);
+    etcdserverpb::Member* m = response.add_members();
+    m->set_id(s.member_id);
+    m->set_name(options_.member_name);
+    for (const std::string& url : options_.peer_urls) m->add_peerurls(url);
+    for (const std::string& url : options_.client_urls) m->add_clienturls(url);
+    return JsonResponse(response);
+  }
+  if (path == "/v3/watch") {
+    return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch over the HTTP gateway is not implemented"));
+  }
+  return ErrorResponse(absl::UnimplementedError("detcd: authentication is not implemented"));
+}
+
+MemberStatus HttpGateway::SampleStatus() {
+  const MemberStatus s = runtime_->Status();
+  std::lock_guard<std::mutex> lock(mu_);
+  // etcd counts every change to a known leader; between two samples a new election shows as a new term.
+  if (s.leader != 0 && (s.leader != last_leader_ || s.raft_term != last_term_)) ++leader_changes_seen_;
+  last_leader_ = s.leader;
+  if (s.leader != 0) last_term_ = s.raft_term;
+  return s;
+}
+
+// etcd 3.4's etcdhttp checkHealth: unhealthy with an alarm raised, without a leader, or when a linearizable read
+// fails within a second. Unhealthy is a 503 (http.Error); both bodies carry only "health" in 3.4.
+HttpResponse HttpGateway::Health() {
+  const MemberStatus s = SampleStatus();
+  bool healthy = !s.nospace_alarm && s.leader != 0;
+  if (healthy) {
+    kvpb::ClientRequest r;
+    r.mutable_range()->set_key("health");
+    r.mutable_range()->set_limit(1);
+    r.mutable_range()->set_count_only(true);
+    healthy = runtime_->Call(r, options_.health_timeout).status.ok();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++(healthy ? health_success_ : health_failures_);
+  }
+  if (!healthy) return PlainError(503, "{\"health\":\"false\"}");
+  HttpResponse r;
+  r.content_type = kTextPlain;  // Go sniffs the JSON written without a Content-Type as text
+  r.body = "{\"health\":\"true\"}";
+  return r;
+}
+
+HttpResponse HttpGateway::Version() const {
+  HttpResponse r;
+  r.body = absl::StrCat("{\"etcdserver\":", JsonQuote(options_.version),
+                        ",\"etcdcluster\":", JsonQuote(options_.cluster_version), "}");
+  return r;
+}
+
+// Prometheus text format (0.0.4) with etcd's metric names, for what MemberRuntime::Status() tells.
+HttpResponse HttpGateway::Metrics() {
+  const MemberStatus s = SampleStatus();
+  uint64_t leader_changes, health_success, health_failures;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leader_changes = leader_changes_seen_;
+    health_success = health_success_;
+    health_failures = health_failures_;
+  }
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, const std::string& labels,
+                       const std::string& value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, labels, " ", value,
+                    "\n");
+  };
+  char id_hex[32];
+  std::snprintf(id_hex, sizeof id_hex, "%llx", static_cast<unsigned long long>(s.member_id));
+  metric("etcd_cluster_version", "gauge",
+         "Which version is running. 1 for 'cluster_version' label with current cluster version",
+         absl::StrCat("{cluster_version=\"", options_.cluster_version.substr(0, options_.cluster_version.rfind('.')),
+                      "\"}"),
+         "1");
+  metric("etcd_debugging_mvcc_current_revision", "gauge", "The current revision of store.", "",
+         absl::StrCat(s.revision));
+  metric("etcd_mvcc_db_total_size_in_bytes", "gauge",
+         "Total size of the underlying database physically allocated in bytes.", "", absl::StrCat(s.db_size));
+  metric("etcd_mvcc_db_total_size_in_use_in_bytes", "gauge",
+         "Total size of the underlying database logically in use in bytes.", "", absl::StrCat(s.db_size));
+  metric("etcd_server_has_leader", "gauge", "Whether or not a leader exists. 1 is existence, 0 is not.", "",
+         s.leader != 0 ? "1" : "0");
+  metric("etcd_server_health_failures", "counter", "The total number of failed health checks", "",
+         absl::StrCat(health_failures));
+  metric("etcd_server_health_success", "counter", "The total number of successful health checks", "",
+         absl::StrCat(health_success));
+  metric("etcd_server_id", "gauge",
+         "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
+         absl::StrCat("{server_id=\"", id_hex, "\"}"), "1");
+  metric("etcd_server_is_leader", "gauge", "Whether or not this member is a leader. 1 if is, 0 otherwise.", "",
+         s.leader != 0 && s.leader == s.member_id ? "1" : "0");
+  metric("etcd_server_is_learner", "gauge", "Whether or not this member is a learner. 1 if is, 0 otherwise.", "", "0");
+  metric("etcd_server_leader_changes_seen_total", "counter", "The number of leader changes seen.", "",
+         absl::StrCat(leader_changes));
+  // etcd sets these from the commit and applied indexes too.
+  metric("etcd_server_proposals_applied_total", "gauge", "The total number of consensus proposals applied.", "",
+         absl::StrCat(s.applied_index));
+  metric("etcd_server_proposals_committed_total", "gauge", "The total number of consensus proposals committed.", "",
+         absl::StrCat(s.raft_index));
+  metric("etcd_server_version", "gauge", "Which version is running. 1 for 'server_version' label with current version.",
+         absl::StrCat("{server_version=\"", options_.version, "\"}"), "1");
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = std::move(out);
+  return r;
+}
+
+}  // namespace detcd::net

@@ -1,0 +1,87 @@
+// HttpGateway: the client port's plain-HTTP API over one member's MemberRuntime, as etcd 3.4 serves it: the
+// grpc-gateway JSON mapping of the KV, Lease, Maintenance and Cluster services under /v3/ (and /v3beta/), and
+// /health, /version, /metrics. JSON is protobuf's JSON mapping as etcd 3.4's gateway configures it (original proto
+// field names, 64-bit integers as strings, bytes as base64, defaults omitted, unknown request fields ignored);
+// errors are grpc-gateway 1.x's {"error","code","message"} body with its HTTP status for the gRPC code. Adapters
+// only: it holds no KV, lease or Raft state (only the metrics it samples from MemberRuntime::Status()), never
+// touches a socket (the server feeds it parsed requests, see http_parser.h) and never runs on the core thread.
+// Handle blocks its caller until the member answers or the request times out; it is safe to call from many threads.
+#ifndef DETCD_NET_HTTP_GATEWAY_H_
+#define DETCD_NET_HTTP_GATEWAY_H_
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "net/http_parser.h"
+#include "net/member_runtime.h"
+
+namespace detcd::net {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type and Content-Length
+  std::string body;
+};
+
+// The response as bytes on the wire: status line, headers (Content-Type, Content-Length, "Connection: close" when
+// !keep_alive, then `headers`), body.
+std::string SerializeHttpResponse(const HttpResponse& response, bool keep_alive);
+// "OK", "Not Found"… for the status codes this gateway and HttpParser produce ("Unknown" otherwise).
+const char* HttpStatusText(int status);
+// The response to a request HttpParser refused (its error_status and error): Go's net/http answers these with a
+// plain-text body and closes the connection.
+HttpResponse HttpParseErrorResponse(int status, const std::string& error);
+
+// grpc-gateway 1.x's HTTPStatusFromCode (the version etcd 3.4 vendors).
+int HttpStatusFromCode(absl::StatusCode code);
+
+struct HttpGatewayOptions {
+  std::string version = "3.4.23";         // /version "etcdserver", Maintenance.Status, etcd_server_version
+  std::string cluster_version = "3.4.0";  // /version "etcdcluster"
+  std::string member_name;                // --name, for /v3/cluster/member/list
+  std::vector<std::string> peer_urls;     // --initial-advertise-peer-urls
+  std::vector<std::string> client_urls;   // --advertise-client-urls
+  // How long a request may wait for the member before "etcdserver: request timed out" (see EtcdRequestTimeout).
+  absl::Duration request_timeout = absl::Seconds(7);
+  // /health's linearizable read (etcd 3.4: a QGET with a one-second timeout).
+  absl::Duration health_timeout = absl::Seconds(1);
+};
+
+class HttpGateway {
+ public:
+  // `runtime` must outlive this object.
+  HttpGateway(MemberRuntime* runtime, HttpGatewayOptions options);
+  HttpGateway(const HttpGateway&) = delete;
+  HttpGateway& operator=(const HttpGateway&) = delete;
+
+  // Answers one complete request. /v3/watch (a stream) is not served here yet: it answers 501.
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse HandleV3(const std::string& path, const HttpRequest& request);
+  HttpResponse Health();
+  HttpResponse Version() const;
+  HttpResponse Metrics();
+  // Status(), noting leader changes for etcd_server_leader_changes_seen_total.
+  MemberStatus SampleStatus();
+
+  MemberRuntime* runtime_;
+  HttpGatewayOptions options_;
+
+  std::mutex mu_;
+  uint64_t last_leader_ = 0;          // guarded by mu_: leader at the last sample
+  uint64_t last_term_ = 0;            // guarded by mu_: term at the last sample
+  uint64_t leader_changes_seen_ = 0;  // guarded by mu_
+  uint64_t health_success_ = 0;       // guarded by mu_
+  uint64_t health_failures_ = 0;      // guarded by mu_
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_HTTP_GATEWAY_H_

@@ -1,0 +1,222 @@
+// HttpGateway against a real single-member MemberRuntime (TEST_TMPDIR, real time), calling Handle directly: etcd
+// 3.4's JSON (original field names, int64 as strings, bytes as base64), grpc-gateway's error bodies and statuses,
+// /health, /version, /metrics, the /v3beta alias, 404 and 405.
+#include "net/http_gateway.h"
+
+#include <cstdlib>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace detcd::net {
+namespace {
+
+std::string FreshDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name);
+  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  return dir;
+}
+
+HttpRequest Request(const std::string& method, const std::string& path, const std::string& body = "") {
+  HttpRequest r;
+  r.method = method;
+  r.target = path;
+  r.path = path;
+  r.body = body;
+  return r;
+}
+
+bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+class HttpGatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MemberRuntimeOptions o;
+    o.core.id = 1;
+    o.core.peers = {1};
+    o.core.cluster_id = 0xc1;
+    o.core.tick_us = 10'000;
+    o.data_dir = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
+    ASSERT_TRUE(rt.ok()) << rt.status();
+    runtime_ = std::move(*rt);
+    HttpGatewayOptions g;
+    g.member_name = "default";
+    g.client_urls = {"http://localhost:2379"};
+    g.peer_urls = {"http://localhost:2380"};
+    gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
+    // The first requests may find no leader yet: retry for a while, as a client does.
+    for (int i = 0; i < 200; ++i) {
+      if (!Contains(Post("/v3/kv/range", R"({"key":"cHJvYmU="})").body, "etcdserver: no leader")) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  HttpResponse Post(const std::string& path, const std::string& body) {
+    return gateway_->Handle(Request("POST", path, body));
+  }
+
+  std::unique_ptr<MemberRuntime> runtime_;
+  std::unique_ptr<HttpGateway> gateway_;
+};
+
+TEST_F(HttpGatewayTest, PutThenRangeInEtcdJson) {
+  HttpResponse put = Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.content_type, "application/json");
+  EXPECT_TRUE(Contains(put.body, R"({"header":{"cluster_id":"193","member_id":"1","revision":"2","raft_term":")"))
+      << put.body;
+
+  HttpResponse range = Post("/v3/kv/range", R"({"key":"Zm9v","unknown_field":true})");
+  ASSERT_EQ(range.status, 200) << range.body;
+  EXPECT_TRUE(Contains(range.body, R"("revision":"2")")) << range.body;
+  EXPECT_TRUE(Contains(range.body, R"("kvs":[{"key":"Zm9v","create_revision":"2","mod_revision":"2","version":"1",)"
+                                   R"("value":"YmFy"}],"count":"1"})"))
+      << range.body;
+
+  // A miss omits kvs and count (defaults are not printed), as etcd's gateway does.
+  HttpResponse miss = Post("/v3/kv/range", R"({"key":"bm9uZQ=="})");
+  ASSERT_EQ(miss.status, 200);
+  EXPECT_FALSE(Contains(miss.body, "kvs")) << miss.body;
+  EXPECT_FALSE(Contains(miss.body, "count")) << miss.body;
+
+  // /v3beta is /v3.
+  HttpResponse beta = Post("/v3beta/kv/range", R"({"key":"Zm9v"})");
+  EXPECT_EQ(beta.status, 200);
+  EXPECT_TRUE(Contains(beta.body, R"("count":"1")")) << beta.body;
+
+  // An empty body is an empty request: a range of the key "", which etcd refuses.
+  HttpResponse empty = Post("/v3/kv/range", "");
+  EXPECT_EQ(empty.status, 400);
+  EXPECT_TRUE(Contains(empty.body, R"("error":"etcdserver: key is not provided","code":3)")) << empty.body;
+}
+
+TEST_F(HttpGatewayTest, TxnAndDeleteRange) {
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  HttpResponse txn =
+      Post("/v3/kv/txn", R"({"compare":[{"key":"Zm9v","target":"VALUE","result":"EQUAL","value":"YmFy"}],)"
+                         R"("success":[{"request_put":{"key":"Zm9v","value":"YmF6"}}],)"
+                         R"("failure":[{"request_range":{"key":"Zm9v"}}]})");
+  ASSERT_EQ(txn.status, 200) << txn.body;
+  EXPECT_TRUE(Contains(txn.body, R"("succeeded":true)")) << txn.body;
+  EXPECT_TRUE(Contains(txn.body, R"("responses":[{"response_put":{"header":)")) << txn.body;
+
+  HttpResponse failed =
+      Post("/v3/kv/txn", R"({"compare":[{"key":"Zm9v","target":"VALUE","result":"EQUAL","value":"YmFy"}],)"
+                         R"("failure":[{"request_range":{"key":"Zm9v"}}]})");
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  EXPECT_FALSE(Contains(failed.body, "succeeded")) << failed.body;
+  EXPECT_TRUE(Contains(failed.body, R"("value":"YmF6")")) << failed.body;
+
+  HttpResponse del = Post("/v3/kv/deleterange", R"({"key":"Zm9v","prev_kv":true})");
+  ASSERT_EQ(del.status, 200) << del.body;
+  EXPECT_TRUE(Contains(del.body, R"("deleted":"1")")) << del.body;
+  EXPECT_TRUE(Contains(del.body, R"("prev_kvs":[{"key":"Zm9v")")) << del.body;
+}
+
+TEST_F(HttpGatewayTest, LeaseGrantRevokeAndNotFound) {
+  HttpResponse grant = Post("/v3/lease/grant", R"({"TTL":60,"ID":1234})");
+  ASSERT_EQ(grant.status, 200) << grant.body;
+  EXPECT_TRUE(Contains(grant.body, R"("ID":"1234","TTL":"60")")) << grant.body;
+
+  HttpResponse ttl = Post("/v3/kv/lease/timetolive", R"({"ID":"1234"})");
+  ASSERT_EQ(ttl.status, 200) << ttl.body;
+  EXPECT_TRUE(Contains(ttl.body, R"("grantedTTL":"60")")) << ttl.body;
+
+  HttpResponse leases = Post("/v3/lease/leases", "{}");
+  ASSERT_EQ(leases.status, 200) << leases.body;
+  EXPECT_TRUE(Contains(leases.body, R"("leases":[{"ID":"1234"}])")) << leases.body;
+
+  HttpResponse keepalive = Post("/v3/lease/keepalive", R"({"ID":"1234"})");
+  ASSERT_EQ(keepalive.status, 200) << keepalive.body;
+  EXPECT_TRUE(Contains(keepalive.body, R"({"result":{"header":)")) << keepalive.body;
+
+  EXPECT_EQ(Post("/v3/lease/revoke", R"({"ID":"1234"})").status, 200);
+  HttpResponse again = Post("/v3/kv/lease/revoke", R"({"ID":"1234"})");
+  EXPECT_EQ(again.status, 404) << again.body;
+  EXPECT_EQ(again.body, R"({"error":"etcdserver: requested lease not found","code":5,)"
+                        R"("message":"etcdserver: requested lease not found"})");
+}
+
+TEST_F(HttpGatewayTest, CompactedRevisionIsAnOutOfRangeError) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  HttpResponse compact = Post("/v3/kv/compaction", R"({"revision":"3","physical":true})");
+  ASSERT_EQ(compact.status, 200) << compact.body;
+  HttpResponse old = Post("/v3/kv/range", R"({"key":"Zm9v","revision":"2"})");
+  EXPECT_EQ(old.status, 400);
+  EXPECT_EQ(old.content_type, "application/json");
+  EXPECT_EQ(old.body, R"({"error":"etcdserver: mvcc: required revision has been compacted","code":11,)"
+                      R"("message":"etcdserver: mvcc: required revision has been compacted"})");
+}
+
+TEST_F(HttpGatewayTest, MalformedJsonIsInvalidArgument) {
+  HttpResponse bad = Post("/v3/kv/put", R"({"key":)");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(Contains(bad.body, R"("code":3)")) << bad.body;
+  HttpResponse wrong_type = Post("/v3/kv/put", R"({"key":12})");
+  EXPECT_EQ(wrong_type.status, 400) << wrong_type.body;
+}
+
+TEST_F(HttpGatewayTest, MaintenanceStatusAndMemberList) {
+  HttpResponse status = Post("/v3/maintenance/status", "{}");
+  ASSERT_EQ(status.status, 200);
+  EXPECT_TRUE(Contains(status.body, R"("version":"3.4.23")")) << status.body;
+  EXPECT_TRUE(Contains(status.body, R"("leader":"1")")) << status.body;
+  HttpResponse members = Post("/v3/cluster/member/list", "{}");
+  ASSERT_EQ(members.status, 200);
+  EXPECT_TRUE(Contains(members.body, R"("members":[{"ID":"1","name":"default","peerURLs":["http://localhost:2380"],)"
+                                     R"("clientURLs":["http://localhost:2379"]}])"))
+      << members.body;
+}
+
+TEST_F(HttpGatewayTest, PlainEndpoints) {
+  HttpResponse health = gateway_->Handle(Request("GET", "/health"));
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"health":"true"})");
+  EXPECT_EQ(gateway_->Handle(Request("POST", "/health")).status, 405);
+
+  HttpResponse version = gateway_->Handle(Request("GET", "/version"));
+  EXPECT_EQ(version.status, 200);
+  EXPECT_EQ(version.body, R"({"etcdserver":"3.4.23","etcdcluster":"3.4.0"})");
+
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  HttpResponse metrics = gateway_->Handle(Request("GET", "/metrics"));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* line :
+       {"etcd_server_has_leader 1\n", "etcd_server_is_leader 1\n", "etcd_server_leader_changes_seen_total 1\n",
+        "etcd_debugging_mvcc_current_revision 2\n", "# TYPE etcd_server_proposals_committed_total gauge\n",
+        "etcd_server_proposals_applied_total ", "etcd_mvcc_db_total_size_in_bytes ",
+        "etcd_server_id{server_id=\"1\"} 1\n", "etcd_server_health_success 1\n"}) {
+    EXPECT_TRUE(Contains(metrics.body, line)) << line << "\n" << metrics.body;
+  }
+}
+
+TEST_F(HttpGatewayTest, UnknownPathsAndMethods) {
+  EXPECT_EQ(gateway_->Handle(Request("GET", "/nope")).status, 404);
+  EXPECT_EQ(Post("/v3/kv/nope", "{}").status, 404);
+  EXPECT_EQ(gateway_->Handle(Request("GET", "/v3/kv/range")).status, 405);
+  HttpResponse watch = Post("/v3/watch", "{}");
+  EXPECT_EQ(watch.status, 501);
+  EXPECT_TRUE(Contains(watch.body, R"("code":12)")) << watch.body;
+}
+
+TEST(HttpResponseTest, Serialize) {
+  HttpResponse r;
+  r.body = "{}";
+  r.headers.emplace_back("Allow", "GET");
+  EXPECT_EQ(SerializeHttpResponse(r, true),
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAllow: GET\r\n\r\n{}");
+  const std::string closing = SerializeHttpResponse(HttpParseErrorResponse(431, "too large"), false);
+  EXPECT_EQ(closing.substr(0, closing.find("\r\n")), "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_TRUE(Contains(closing, "Connection: close\r\n"));
+  EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kDeadlineExceeded), 504);
+}
+
+}  // namespace
+}  // namespace detcd::net

@@ -1,0 +1,21 @@
+// ServeHttpConnection: one client connection that speaks HTTP/1.1 (ClientListener hands it over), served until the
+// client closes it, the parser refuses its bytes (answered with the parser's status, then closed), it stays idle
+// too long, or `stop` turns true. Requests are answered in order by the HttpGateway (pipelining is allowed); the
+// socket is closed at the end. Blocking, on the caller's thread; it holds no state beyond the connection.
+#ifndef DETCD_NET_HTTP_SERVER_H_
+#define DETCD_NET_HTTP_SERVER_H_
+
+#include <atomic>
+
+#include "absl/time/time.h"
+#include "net/http_gateway.h"
+#include "net/http_parser.h"
+
+namespace detcd::net {
+
+void ServeHttpConnection(int fd, HttpGateway* gateway, const std::atomic<bool>* stop,
+                         absl::Duration idle_timeout = absl::Minutes(5), HttpParserLimits limits = {});
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_HTTP_SERVER_H_

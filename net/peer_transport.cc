@@ -1,0 +1,716 @@
+#include "net/peer_transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+namespace {
+
+constexpr char kMagic[] = "detcd-peer-1";
+constexpr size_t kMagicBytes = 12;
+constexpr size_t kHandshakeBytes = kMagicBytes + 3 * 8;
+constexpr size_t kFrameHeaderBytes = 4;
+// How much an outbound connection takes from its peer's queue at a time: enough to keep the socket busy, little
+// enough that the bounded queue (not this buffer) is where a slow peer's backlog piles up and gets dropped.
+constexpr size_t kOutFramesMax = 64;
+constexpr size_t kOutBytesMax = 8u << 20;
+constexpr size_t kReadChunkBytes = 256u << 10;
+constexpr size_t kReadPerEventBytesMax = 4u << 20;  // then back to epoll, so one busy connection cannot starve others
+constexpr int kIovMax = 64;
+constexpr int kEpollTimeoutMaxMs = 1000;
+
+void PutU64(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint64_t GetU64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return v;
+}
+uint32_t GetU32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return v;
+}
+
+std::string Hex(uint64_t id) { return absl::StrCat(absl::Hex(id)); }
+
+std::string Errno(int e) { return std::strerror(e); }
+
+std::string AddressOf(const sockaddr_storage& sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (sa.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (sa.ss_family == AF_INET6) {
+    const auto* in = reinterpret_cast<const sockaddr_in6*>(&sa);
+    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
+    port = ntohs(in->sin6_port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+struct PeerTransport::Conn {
+  enum Kind { kListener, kWaker, kInbound, kOutbound };
+  Kind kind;
+  int fd = -1;
+  bool watching_writes = false;
+  std::string remote;  // for logs
+
+  // kInbound.
+  bool handshaken = false;
+  uint64_t sender = 0;
+  std::string in;  // read, not yet parsed
+  bool logged_foreign = false;
+
+  // kOutbound.
+  Peer* peer = nullptr;
+  bool connecting = false;
+};
+
+struct PeerTransport::Peer {
+  uint64_t id = 0;
+
+  // Guarded by PeerTransport::mu_.
+  PeerAddress address;
+  bool removed = false;
+  std::deque<raftpb::Message> queue;
+  uint64_t dropped = 0;  // since the transport thread last looked
+  uint64_t dropped_snapshots = 0;
+
+  // Transport thread only.
+  struct Frame {
+    std::string bytes;  // header + message (or the handshake)
+    bool snapshot = false;
+  };
+  std::unique_ptr<Conn> conn;
+  std::deque<Frame> out;
+  size_t out_offset = 0;  // into out.front()
+  size_t out_bytes = 0;
+  int64_t connected_at_ms = -1;  // -1: never established
+  int64_t next_attempt_ms = 0;
+  int64_t backoff_ms = 0;
+  bool failing = false;  // the last attempt failed: log the next failures only if they say something new
+};
+
+absl::StatusOr<std::unique_ptr<PeerTransport>> PeerTransport::Start(PeerTransportOptions options) {
+  DETCD_CHECK(options.queue_messages_max > 0);
+  DETCD_CHECK(options.backoff_min > absl::ZeroDuration() && options.backoff_max >= options.backoff_min);
+  std::unique_ptr<PeerTransport> t(new PeerTransport(std::move(options)));
+  absl::Status listening = t->Listen();
+  if (!listening.ok()) return listening;
+  t->thread_ = std::thread([raw = t.get()] { raw->Loop(); });
+  return t;
+}
+
+PeerTransport::PeerTransport(PeerTransportOptions options) : options_(std::move(options)) {
+  for (const auto& [id, address] : options_.peers) {
+    if (id == options_.member_id) continue;
+    auto p = std::make_unique<Peer>();
+    p->id = id;
+    p->address = address;
+    peers_[id] = std::move(p);
+  }
+}
+
+PeerTransport::~PeerTransport() { Stop(); }
+
+absl::Status PeerTransport::Listen() {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", Errno(errno)));
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", Errno(errno)));
+  waker_ = std::make_unique<Conn>(Conn{Conn::kWaker});
+  waker_->fd = wake_fd_;
+  epoll_event wev{};
+  wev.events = EPOLLIN;
+  wev.data.ptr = waker_.get();
+  DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wev) == 0);
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string where = absl::StrCat(options_.listen.host, ":", options_.listen.port);
+  int rc = ::getaddrinfo(options_.listen.host.empty() ? nullptr : options_.listen.host.c_str(),
+                         std::to_string(options_.listen.port).c_str(), &hints, &found);
+  if (rc != 0) return absl::InvalidArgumentError(absl::StrCat("listen ", where, ": ", ::gai_strerror(rc)));
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> free_found(found, ::freeaddrinfo);
+  int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", Errno(errno)));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // a restarted member takes its port back at once
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("listen ", where, ": ", Errno(e)));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  DETCD_CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) == 0);
+  port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  listener_ = std::make_unique<Conn>(Conn{Conn::kListener});
+  listener_->fd = fd;
+  epoll_event lev{};
+  lev.events = EPOLLIN;
+  lev.data.ptr = listener_.get();
+  DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &lev) == 0);
+  return absl::OkStatus();
+}
+
+void PeerTransport::Send(raftpb::Message m) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return;
+  auto found = peers_.find(m.to());
+  if (found == peers_.end() || found->second->removed) return;  // not a peer (yet, or any more)
+  Peer* p = found->second.get();
+  if (p->queue.size() >= options_.queue_messages_max) {
+    // Never block the core thread on a slow or dead peer: drop, and let the transport thread tell Raft.
+    ++p->dropped;
+    if (m.type() == raftpb::MSG_SNAP) ++p->dropped_snapshots;
+    ++dropped_total_;
+  } else {
+    p->queue.push_back(std::move(m));
+  }
+  Wake();  // under mu_, so Stop cannot close the eventfd under our feet
+}
+
+void PeerTransport::AddPeer(uint64_t id, PeerAddress address) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_ || id == options_.member_id) return;
+  std::unique_ptr<Peer>& p = peers_[id];
+  if (!p) {
+    p = std::make_unique<Peer>();
+    p->id = id;
+  }
+  p->address = std::move(address);
+  p->removed = false;
+}
+
+void PeerTransport::RemovePeer(uint64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return;
+  auto found = peers_.find(id);
+  if (found == peers_.end()) return;
+  found->second->removed = true;
+  found->second->queue.clear();
+  Wake();
+}
+
+void PeerTransport::Wake() {
+  if (wake_pending_.exchange(true)) return;  // already signalled, not yet seen
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  (void)n;  // EAGAIN means the counter is already non-zero: the loop wakes anyway
+}
+
+void PeerTransport::Stop() {
+  std::call_once(stop_once_, [this] {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+    }
+    if (wake_fd_ >= 0) {
+      wake_pending_ = false;
+      Wake();
+    }
+    if (thread_.joinable()) {
+      DETCD_CHECK(thread_.get_id() != std::this_thread::get_id());
+      thread_.join();
+    }
+    // The thread is gone: close everything here, so peers see the connections end and the port is free again.
+    for (auto& [id, p] : peers_) {
+      if (p->conn && p->conn->fd >= 0) ::close(p->conn->fd);
+      p->conn.reset();
+    }
+    for (auto& c : inbound_) {
+      if (c->fd >= 0) ::close(c->fd);
+    }
+    inbound_.clear();
+    closed_.clear();
+    if (listener_ && listener_->fd >= 0) ::close(listener_->fd);
+    listener_.reset();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    wake_fd_ = epoll_fd_ = -1;
+  });
+}
+
+int64_t PeerTransport::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void PeerTransport::Log(const std::string& line) {
+  if (options_.log) options_.log(absl::StrCat("peer transport ", Hex(options_.member_id), ": ", line));
+}
+
+void PeerTransport::Loop() {
+  constexpr int kEventsMax = 64;
+  epoll_event events[kEventsMax];
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return;
+    }
+    int timeout_ms = ServicePeers();
+    int n = ::epoll_wait(epoll_fd_, events, kEventsMax, timeout_ms);
+    if (n < 0) {
+      DETCD_CHECK_MSG(errno == EINTR, "epoll_wait failed");
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Conn*>(events[i].data.ptr);
+      if (c->fd < 0) continue;  // closed earlier in this batch
+      switch (c->kind) {
+        case Conn::kWaker: {
+          uint64_t count;
+          ssize_t r = ::read(wake_fd_, &count, sizeof(count));
+          (void)r;
+          wake_pending_ = false;  // before ServicePeers looks at the queues: a later Send signals again
+          break;
+        }
+        case Conn::kListener:
+          OnAccept();
+          break;
+        case Conn::kInbound:
+          OnInbound(c);
+          break;
+        case Conn::kOutbound:
+          OnOutbound(c, events[i].events);
+          break;
+      }
+    }
+    closed_.clear();
+  }
+}
+
+int PeerTransport::ServicePeers() {
+  const int64_t now = NowMs();
+  int timeout_ms = kEpollTimeoutMaxMs;
+  struct Look {
+    Peer* p;
+    bool queued, removed;
+    uint64_t dropped, dropped_snapshots;
+  };
+  std::vector<Look> looks;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    looks.reserve(peers_.size());
+    for (auto& [id, p] : peers_) {
+      looks.push_back({p.get(), !p->queue.empty(), p->removed, std::exchange(p->dropped, 0),
+                       std::exchange(p->dropped_snapshots, 0)});
+    }
+  }
+  for (const auto& [p, queued, removed, dropped, dropped_snapshots] : looks) {
+    if (removed) {
+      Disconnect(p);
+      std::lock_guard<std::mutex> l(mu_);
+      if (p->removed) peers_.erase(p->id);  // not re-added meanwhile
+      continue;
+    }
+    if (dropped > 0) {
+      if (options_.report_unreachable) options_.report_unreachable(p->id);
+      for (uint64_t i = 0; i < dropped_snapshots && options_.report_snapshot; ++i)
+        options_.report_snapshot(p->id, true);
+    }
+    if (!queued) continue;
+    if (!p->conn) {
+      if (now >= p->next_attempt_ms) {
+        Connect(p);
+      } else {
+        timeout_ms = std::min<int64_t>(timeout_ms, p->next_attempt_ms - now);
+      }
+    } else if (!p->conn->connecting && !p->conn->watching_writes) {
+      WriteOutbound(p);  // takes what it can from the queue
+    }
+  }
+  return timeout_ms;
+}
+
+void PeerTransport::OnAccept() {
+  for (;;) {
+    sockaddr_storage from{};
+    socklen_t len = sizeof(from);
+    int fd = ::accept4(listener_->fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return;
+      Log(absl::StrCat("accept: ", Errno(errno)));  // e.g. out of descriptors: try again on the next event
+      return;
+    }
+    auto c = std::make_unique<Conn>(Conn{Conn::kInbound});
+    c->fd = fd;
+    c->remote = AddressOf(from);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.ptr = c.get();
+    DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
+    inbound_.push_back(std::move(c));
+  }
+}
+
+void PeerTransport::OnInbound(Conn* c) {
+  size_t read_bytes = 0;
+  while (read_bytes < kReadPerEventBytesMax) {
+    const size_t old = c->in.size();
+    c->in.resize(old + kReadChunkBytes);
+    ssize_t n = ::read(c->fd, c->in.data() + old, kReadChunkBytes);
+    c->in.resize(old + std::max<ssize_t>(n, 0));
+    if (n > 0) {
+      read_bytes += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // End of stream or error: parse what came, then close.
+    const std::string why = n == 0 ? "closed by remote" : Errno(errno);
+    if (!ParseInbound(c)) return;
+    if (!c->in.empty()) {
+      Log(absl::StrCat("inbound from ", c->remote, ": truncated ", c->handshaken ? "frame" : "handshake", " (",
+                       c->in.size(), " bytes left over) when the connection ended: ", why));
+    }
+    Close(c);
+    return;
+  }
+  ParseInbound(c);
+}
+
+bool PeerTransport::ParseInbound(Conn* c) {
+  const char* data = c->in.data();
+  const size_t have = c->in.size();
+  size_t pos = 0;
+  if (!c->handshaken) {
+    std::string refusal;
+    if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0) {
+      refusal = "not a detcd peer connection (bad handshake magic)";
+    } else if (have < kHandshakeBytes) {
+      return true;
+    } else {
+      const uint64_t cluster = GetU64(data + kMagicBytes);
+      const uint64_t sender = GetU64(data + kMagicBytes + 8);
+      const uint64_t receiver = GetU64(data + kMagicBytes + 16);
+      if (cluster != options_.cluster_id) {
+        refusal = absl::StrCat("request cluster ID mismatch (local=", Hex(options_.cluster_id),
+                               ", remote=", Hex(cluster), ", remote member=", Hex(sender), ")");
+      } else if (receiver != options_.member_id) {
+        refusal = absl::StrCat("request meant for member ", Hex(receiver), ", this is ", Hex(options_.member_id),
+                               " (remote member=", Hex(sender), ")");
+      } else if (sender == options_.member_id) {
+        refusal = absl::StrCat("remote claims this member's own id ", Hex(sender));
+      } else {
+        c->handshaken = true;
+        c->sender = sender;
+        pos = kHandshakeBytes;
+      }
+    }
+    if (!refusal.empty()) {
+      Log(absl::StrCat("refused inbound connection from ", c->remote, ": ", refusal));
+      // Best effort: tell the dialer why, so its log says it too.
+      const std::string reason = absl::StrCat("detcd-peer-refused: ", refusal, "\n");
+      ssize_t n = ::send(c->fd, reason.data(), reason.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)n;
+      Close(c);
+      return false;
+    }
+  }
+  while (have - pos >= kFrameHeaderBytes) {
+    const uint32_t len = GetU32(data + pos);
+    if (len > options_.frame_bytes_max) {
+      Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": frame of ", len,
+                       " bytes exceeds the maximum of ", options_.frame_bytes_max, "; closing"));
+      Close(c);
+      return false;
+    }
+    if (have - pos - kFrameHeaderBytes < len) {
+      c->in.reserve(pos + kFrameHeaderBytes + len);  // one allocation for a big frame (a snapshot)
+      data = c->in.data();
+      break;
+    }
+    raftpb::Message m;
+    if (!m.ParseFromArray(data + pos + kFrameHeaderBytes, static_cast<int>(len))) {
+      Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": a frame of ", len,
+                       " bytes is not a raft message; closing"));
+      Close(c);
+      return false;
+    }
+    pos += kFrameHeaderBytes + len;
+    if (m.from() != c->sender || m.to() != options_.member_id) {
+      if (!c->logged_foreign) {
+        c->logged_foreign = true;
+        Log(absl::StrCat("inbound from member ", Hex(c->sender), ": ignoring a message from ", Hex(m.from()), " to ",
+                         Hex(m.to())));
+      }
+      continue;
+    }
+    if (options_.deliver) options_.deliver(std::move(m));
+  }
+  c->in.erase(0, pos);
+  return true;
+}
+
+void PeerTransport::Connect(Peer* p) {
+  DETCD_CHECK(!p->conn);
+  DETCD_CHECK(p->out.empty());
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  PeerAddress address;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    address = p->address;
+  }
+  addrinfo* found = nullptr;
+  int rc = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found);
+  if (rc != 0) {
+    FailOutbound(p, absl::StrCat("resolve ", address.host, ": ", ::gai_strerror(rc)));
+    return;
+  }
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> free_found(found, ::freeaddrinfo);
+  int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    FailOutbound(p, absl::StrCat("socket: ", Errno(errno)));
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // heartbeats must not wait for Nagle
+  p->conn = std::make_unique<Conn>(Conn{Conn::kOutbound});
+  Conn* c = p->conn.get();
+  c->fd = fd;
+  c->peer = p;
+  c->remote = absl::StrCat(address.host, ":", address.port);
+  c->connecting = true;
+  p->connected_at_ms = -1;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+  ev.data.ptr = c;
+  DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
+  c->watching_writes = true;
+
+  Peer::Frame hello;
+  hello.bytes.resize(kHandshakeBytes);
+  std::memcpy(hello.bytes.data(), kMagic, kMagicBytes);
+  PutU64(hello.bytes.data() + kMagicBytes, options_.cluster_id);
+  PutU64(hello.bytes.data() + kMagicBytes + 8, options_.member_id);
+  PutU64(hello.bytes.data() + kMagicBytes + 16, p->id);
+  p->out_bytes = hello.bytes.size();
+  p->out.push_back(std::move(hello));
+  p->out_offset = 0;
+
+  if (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS) {
+    FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", Errno(errno)));
+  }
+}
+
+void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
+  Peer* p = c->peer;
+  if (c->connecting) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    ::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", Errno(err)));
+      return;
+    }
+    c->connecting = false;
+    p->connected_at_ms = NowMs();
+    if (p->failing) Log(absl::StrCat("connected to member ", Hex(p->id), " at ", c->remote));
+    p->failing = false;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
+    // The receiver never talks, except to say why it refuses us; anything readable means the end.
+    char buf[512];
+    ssize_t n = ::recv(c->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    if (n > 0) {
+      std::string said(buf, n);
+      while (!said.empty() && said.back() == '\n') said.pop_back();
+      constexpr char kRefused[] = "detcd-peer-refused: ";
+      if (said.rfind(kRefused, 0) == 0) said.erase(0, sizeof(kRefused) - 1);
+      FailOutbound(p, absl::StrCat("member ", Hex(p->id), " at ", c->remote, " refused us: ", said));
+      p->failing = false;  // a refusal is always worth logging
+      return;
+    }
+    if (n == 0 || !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      FailOutbound(p, absl::StrCat("connection to member ", Hex(p->id), " at ", c->remote,
+                                   " lost: ", n == 0 ? "closed by remote" : Errno(err != 0 ? err : errno)));
+      return;
+    }
+  }
+  if (events & EPOLLOUT) WriteOutbound(p);
+}
+
+void PeerTransport::FillOutbound(Peer* p) {
+  std::vector<raftpb::Message> taken;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t room = kOutFramesMax > p->out.size() ? kOutFramesMax - p->out.size() : 0;
+    while (room > 0 && !p->queue.empty() && p->out_bytes < kOutBytesMax) {
+      taken.push_back(std::move(p->queue.front()));
+      p->queue.pop_front();
+      --room;
+      if (taken.back().type() == raftpb::MSG_SNAP) break;  // bounds the bytes taken in one go
+    }
+  }
+  // Serialized here rather than in Send: a snapshot's bytes are copied on this thread, not the core's.
+  for (raftpb::Message& m : taken) {
+    const size_t size = m.ByteSizeLong();
+    const bool snapshot = m.type() == raftpb::MSG_SNAP;
+    if (size > options_.frame_bytes_max) {
+      Log(absl::StrCat("dropping a ", size, "-byte message to member ", Hex(p->id), ": over the frame maximum of ",
+                       options_.frame_bytes_max));
+      if (snapshot && options_.report_snapshot) options_.report_snapshot(p->id, true);
+      continue;
+    }
+    Peer::Frame f;
+    f.snapshot = snapshot;
+    f.bytes.resize(kFrameHeaderBytes + size);
+    for (int i = 0; i < 4; ++i) f.bytes[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(f.bytes.data() + kFrameHeaderBytes));
+    p->out_bytes += f.bytes.size();
+    p->out.push_back(std::move(f));
+  }
+}
+
+bool PeerTransport::WriteOutbound(Peer* p) {
+  Conn* c = p->conn.get();
+  DETCD_CHECK(c != nullptr && !c->connecting);
+  for (;;) {
+    if (p->out.empty() || p->out.size() < kOutFramesMax / 2) FillOutbound(p);
+    if (p->out.empty()) {
+      WatchWrites(c, false);
+      return true;
+    }
+    iovec iov[kIovMax];
+    int count = 0;
+    size_t offset = p->out_offset;
+    for (auto it = p->out.begin(); it != p->out.end() && count < kIovMax; ++it) {
+      iov[count].iov_base = it->bytes.data() + offset;
+      iov[count].iov_len = it->bytes.size() - offset;
+      ++count;
+      offset = 0;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        WatchWrites(c, true);  // keep the rest; epoll says when the socket takes more
+        return true;
+      }
+      FailOutbound(p, absl::StrCat("write to member ", Hex(p->id), " at ", c->remote, ": ", Errno(errno)));
+      return false;
+    }
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      Peer::Frame& f = p->out.front();
+      const size_t rest = f.bytes.size() - p->out_offset;
+      if (left < rest) {
+        p->out_offset += left;
+        break;
+      }
+      left -= rest;
+      const bool snapshot = f.snapshot;
+      p->out_bytes -= f.bytes.size();
+      p->out.pop_front();
+      p->out_offset = 0;
+      if (snapshot && options_.report_snapshot) options_.report_snapshot(p->id, false);
+    }
+  }
+}
+
+void PeerTransport::WatchWrites(Conn* c, bool want) {
+  if (c->watching_writes == want) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+  ev.data.ptr = c;
+  DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) == 0);
+  c->watching_writes = want;
+}
+
+void PeerTransport::Disconnect(Peer* p) {
+  if (p->conn) {
+    Close(p->conn.get());
+    closed_.push_back(std::move(p->conn));
+  }
+  p->out.clear();
+  p->out_offset = 0;
+  p->out_bytes = 0;
+}
+
+void PeerTransport::FailOutbound(Peer* p, const std::string& why) {
+  const int64_t now = NowMs();
+  if (!p->failing) Log(why);
+  p->failing = true;
+  const bool lived =
+      p->connected_at_ms >= 0 && now - p->connected_at_ms > absl::ToInt64Milliseconds(options_.backoff_max);
+  if (p->conn) {
+    Close(p->conn.get());
+    closed_.push_back(std::move(p->conn));
+  }
+  // Whatever was taken from the queue is lost with the connection (Raft retransmits); snapshots are failures.
+  uint64_t lost_snapshots = 0;
+  for (const Peer::Frame& f : p->out) lost_snapshots += f.snapshot ? 1 : 0;
+  {
+    // A snapshot still queued is failed too, rather than held (megabytes) until the peer is back: Raft keeps the
+    // peer in snapshot state until told, and sends a fresh one once it probes the peer again.
+    std::lock_guard<std::mutex> l(mu_);
+    const size_t before = p->queue.size();
+    p->queue.erase(std::remove_if(p->queue.begin(), p->queue.end(),
+                                  [](const raftpb::Message& m) { return m.type() == raftpb::MSG_SNAP; }),
+                   p->queue.end());
+    lost_snapshots += before - p->queue.size();
+  }
+  p->out.clear();
+  p->out_offset = 0;
+  p->out_bytes = 0;
+  p->connected_at_ms = -1;
+  const int64_t min_ms = absl::ToInt64Milliseconds(options_.backoff_min);
+  const int64_t max_ms = absl::ToInt64Milliseconds(options_.backoff_max);
+  p->backoff_ms = (lived || p->backoff_ms == 0) ? min_ms : std::min(p->backoff_ms * 2, max_ms);
+  p->next_attempt_ms = now + p->backoff_ms;
+  for (uint64_t i = 0; i < lost_snapshots && options_.report_snapshot; ++i) options_.report_snapshot(p->id, true);
+  if (options_.report_unreachable) options_.report_unreachable(p->id);
+}
+
+void PeerTransport::Close(Conn* c) {
+  if (c->fd < 0) return;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  ::close(c->fd);
+  c->fd = -1;  // events later in this batch skip it
+  if (c->kind == Conn::kInbound) {
+    auto it = std::find_if(inbound_.begin(), inbound_.end(), [c](const auto& o) { return o.get() == c; });
+    DETCD_CHECK(it != inbound_.end());
+    closed_.push_back(std::move(*it));
+    inbound_.erase(it);
+  }
+}
+
+}  // namespace detcd::net

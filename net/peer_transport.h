@@ -1,0 +1,138 @@
+// PeerTransport: carries Raft messages between the members of one cluster over TCP, on an epoll event loop of its
+// own (one thread, non-blocking sockets). Outbound: one connection per peer, opened lazily when there is something to
+// send, re-opened with exponential backoff after an error; each message waits in a bounded per-peer queue and is
+// dropped (Raft retransmits) rather than ever blocking the sender. Inbound: any number of connections; each message
+// is handed to `deliver`.
+//
+// Wire format, per connection (sender -> receiver only; the receiver never answers except to explain a refusal):
+//   handshake: "detcd-peer-1" (12 bytes), cluster id, sender member id, receiver member id (u64 little-endian each)
+//   then frames: u32 little-endian length + a serialized raftpb::Message, pipelined.
+// The receiver refuses (logs why, closes) a handshake with another magic, another cluster id ("request cluster ID
+// mismatch", as etcd says) or a receiver id that is not its own; it closes any connection that sends a frame longer
+// than the maximum or one that does not parse. It delivers only messages whose `from` is the handshake's sender.
+//
+// It must never: block the caller of Send, crash or stop serving others on bad input from one connection, hold Raft
+// or KV state (it only moves bytes), or call back into the caller from a thread other than its own.
+#ifndef DETCD_NET_PEER_TRANSPORT_H_
+#define DETCD_NET_PEER_TRANSPORT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/raft.pb.h"
+
+namespace detcd::net {
+
+struct PeerAddress {
+  std::string host;  // an IP address or a host name (resolved, blocking, when connecting)
+  uint16_t port = 0;
+};
+
+struct PeerTransportOptions {
+  uint64_t member_id = 0;
+  uint64_t cluster_id = 0;
+  PeerAddress listen{"127.0.0.1", 0};     // port 0: an ephemeral port; PeerTransport::port() tells which
+  std::map<uint64_t, PeerAddress> peers;  // member id -> where it listens (the local member, if present, is ignored)
+
+  // All callbacks run on the transport thread; they must be cheap and must not call Stop() (queue the work).
+  // An inbound message from a peer.
+  std::function<void(raftpb::Message)> deliver;
+  // A message to `peer` was dropped (queue full) or its connection failed: Raft should probe it (MsgUnreachable).
+  std::function<void(uint64_t peer)> report_unreachable;
+  // A MSG_SNAP to `peer`: written to the socket in full (failed = false) or lost with the connection or dropped
+  // (failed = true). Called once per MSG_SNAP passed to Send, unless Stop() or RemovePeer comes first.
+  std::function<void(uint64_t peer, bool failed)> report_snapshot;
+  std::function<void(const std::string&)> log;
+
+  size_t queue_messages_max = 4096;       // per peer, waiting to be written
+  uint32_t frame_bytes_max = 512u << 20;  // a snapshot travels in one frame
+  absl::Duration backoff_min = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(2);
+};
+
+class PeerTransport {
+ public:
+  // Binds and listens, then starts the transport thread. Errors: the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<PeerTransport>> Start(PeerTransportOptions options);
+  ~PeerTransport();  // Stop()
+
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // The port it listens on (the ephemeral one when options.listen.port was 0).
+  uint16_t port() const { return port_; }
+
+  // Any thread; never blocks. Queues `m` for the peer `m.to()`; drops it if that queue is full (then reports the
+  // peer unreachable, and a MSG_SNAP as failed) or if the peer is unknown or the transport stopped.
+  void Send(raftpb::Message m);
+
+  // Any thread. Adds a peer (a member joined) or changes its address (used from its next connection on).
+  void AddPeer(uint64_t id, PeerAddress address);
+  // Any thread. Forgets a peer (a member left): what waits for it is dropped, its connection closed.
+  void RemovePeer(uint64_t id);
+
+  // Closes every connection and joins the transport thread. Idempotent. Not from a callback.
+  void Stop();
+
+  // Tests and metrics: messages dropped so far because a peer's queue was full.
+  uint64_t dropped_messages() const { return dropped_total_.load(); }
+
+ private:
+  struct Conn;
+  struct Peer;
+
+  explicit PeerTransport(PeerTransportOptions options);
+  absl::Status Listen();
+  void Loop();
+  void Wake();
+  // Per loop turn: reports drops, drains queues into connections, opens connections; returns the epoll timeout (ms).
+  int ServicePeers();
+  void OnAccept();
+  void OnInbound(Conn* c);
+  bool ParseInbound(Conn* c);
+  void OnOutbound(Conn* c, uint32_t events);
+  void Connect(Peer* p);
+  void Disconnect(Peer* p);
+  void FillOutbound(Peer* p);
+  bool WriteOutbound(Peer* p);
+  void WatchWrites(Conn* c, bool want);
+  void FailOutbound(Peer* p, const std::string& why);
+  void Close(Conn* c);
+  int64_t NowMs() const;
+  void Log(const std::string& line);
+
+  PeerTransportOptions options_;
+  uint16_t port_ = 0;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::unique_ptr<Conn> listener_;
+  std::unique_ptr<Conn> waker_;
+
+  std::mutex mu_;
+  // Guarded by mu_ (the map and each Peer's queue and address); entries are erased only by the transport thread.
+  std::map<uint64_t, std::unique_ptr<Peer>> peers_;
+  bool stopping_ = false;  // guarded by mu_
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<uint64_t> dropped_total_{0};
+  std::thread thread_;
+  std::once_flag stop_once_;
+
+  // Transport thread only.
+  std::vector<std::unique_ptr<Conn>> inbound_;
+  std::vector<std::unique_ptr<Conn>> closed_;  // freed after the epoll batch that may still name them
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_PEER_TRANSPORT_H_

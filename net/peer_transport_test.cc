@@ -1,0 +1,391 @@
+#include "net/peer_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace detcd::net {
+namespace {
+
+constexpr uint64_t kCluster = 0xcdf818194e3a8c32;
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+// One member's transport and everything its callbacks saw.
+class Member {
+ public:
+  explicit Member(uint64_t id, uint64_t cluster = kCluster, uint16_t port = 0, size_t queue_max = 4096) : id_(id) {
+    PeerTransportOptions o;
+    o.member_id = id;
+    o.cluster_id = cluster;
+    o.listen = {"127.0.0.1", port};
+    o.queue_messages_max = queue_max;
+    o.deliver = [this](raftpb::Message m) { Record([&] { got_.push_back(std::move(m)); }); };
+    o.report_unreachable = [this](uint64_t peer) { Record([&] { ++unreachable_[peer]; }); };
+    o.report_snapshot = [this](uint64_t peer, bool failed) {
+      Record([&] { (failed ? snap_failed_ : snap_sent_)[peer]++; });
+    };
+    o.log = [this](const std::string& line) { Record([&] { logs_.push_back(line); }); };
+    auto started = PeerTransport::Start(std::move(o));
+    EXPECT_TRUE(started.ok()) << started.status();
+    transport_ = std::move(started).value();
+  }
+
+  PeerTransport& t() { return *transport_; }
+  uint64_t id() const { return id_; }
+  uint16_t port() const { return transport_->port(); }
+  void Knows(const Member& other) { transport_->AddPeer(other.id(), {"127.0.0.1", other.port()}); }
+  void Stop() { transport_->Stop(); }
+
+  // Waits until `done` (called under the lock) holds; false after `timeout`.
+  bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = kWait) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, absl::ToChronoNanoseconds(timeout), done);
+  }
+  bool WaitForLog(const std::string& part, absl::Duration timeout = kWait) {
+    return WaitFor([&] { return HasLogLocked(part); }, timeout);
+  }
+  std::vector<raftpb::Message> got() {
+    std::lock_guard<std::mutex> l(mu_);
+    return got_;
+  }
+  int unreachable(uint64_t peer) {
+    std::lock_guard<std::mutex> l(mu_);
+    return unreachable_[peer];
+  }
+  int snap_sent(uint64_t peer) {
+    std::lock_guard<std::mutex> l(mu_);
+    return snap_sent_[peer];
+  }
+  int snap_failed(uint64_t peer) {
+    std::lock_guard<std::mutex> l(mu_);
+    return snap_failed_[peer];
+  }
+  std::string logs() {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string all;
+    for (const auto& line : logs_) all += line + "\n";
+    return all;
+  }
+
+  // Under the lock (for WaitFor predicates).
+  size_t got_count_locked() const { return got_.size(); }
+  const std::vector<raftpb::Message>& got_locked() const { return got_; }
+  bool HasLogLocked(const std::string& part) const {
+    for (const auto& line : logs_) {
+      if (absl::StrContains(line, part)) return true;
+    }
+    return false;
+  }
+  int unreachable_locked(uint64_t peer) { return unreachable_[peer]; }
+  int snap_sent_locked(uint64_t peer) { return snap_sent_[peer]; }
+  int snap_failed_locked(uint64_t peer) { return snap_failed_[peer]; }
+
+ private:
+  void Record(const std::function<void()>& change) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      change();
+    }
+    cv_.notify_all();
+  }
+
+  const uint64_t id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<raftpb::Message> got_;
+  std::map<uint64_t, int> unreachable_, snap_sent_, snap_failed_;
+  std::vector<std::string> logs_;
+  std::unique_ptr<PeerTransport> transport_;  // last: stopped before the rest goes away
+};
+
+raftpb::Message App(uint64_t from, uint64_t to, uint64_t index) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_APP);
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(3);
+  m.set_index(index);
+  m.add_entries()->set_data("entry " + std::to_string(index));
+  return m;
+}
+
+// A plain blocking client socket to the loopback port, for speaking bytes a real peer never would.
+int Dial(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  return fd;
+}
+
+void WriteAll(int fd, const std::string& bytes) {
+  ASSERT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+std::string U64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+std::string U32(uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+std::string Handshake(uint64_t cluster, uint64_t from, uint64_t to) {
+  return "detcd-peer-1" + U64(cluster) + U64(from) + U64(to);
+}
+std::string Frame(const raftpb::Message& m) {
+  std::string body = m.SerializeAsString();
+  return U32(body.size()) + body;
+}
+
+// Waits for the remote end to close the raw socket (what the receiver does with bad input).
+bool ClosedByRemote(int fd) {
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[256];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    if (n < 0) return false;  // timed out
+  }
+}
+
+TEST(PeerTransportTest, ThreeMembersExchangeMessagesInOrder) {
+  Member a(1), b(2), c(3);
+  for (Member* x : {&a, &b, &c}) {
+    for (Member* y : {&a, &b, &c}) {
+      if (x != y) x->Knows(*y);
+    }
+  }
+  constexpr int kEach = 300;
+  for (int i = 1; i <= kEach; ++i) {
+    for (Member* x : {&a, &b, &c}) {
+      for (Member* y : {&a, &b, &c}) {
+        if (x != y) x->t().Send(App(x->id(), y->id(), i));
+      }
+    }
+  }
+  for (Member* y : {&a, &b, &c}) {
+    ASSERT_TRUE(y->WaitFor([&] { return y->got_count_locked() == 2 * kEach; })) << y->got().size();
+    std::map<uint64_t, uint64_t> last;  // sender -> last index seen
+    for (const raftpb::Message& m : y->got()) {
+      EXPECT_EQ(m.to(), y->id());
+      EXPECT_EQ(m.index(), last[m.from()] + 1) << "from " << m.from();
+      EXPECT_EQ(m.entries(0).data(), "entry " + std::to_string(m.index()));
+      last[m.from()] = m.index();
+    }
+    EXPECT_EQ(last.size(), 2u);
+  }
+  EXPECT_EQ(a.t().dropped_messages(), 0u);
+}
+
+TEST(PeerTransportTest, LargeSnapshotArrivesIntactAndIsReportedSent) {
+  Member a(1), b(2);
+  a.Knows(b);
+  raftpb::Message snap;
+  snap.set_type(raftpb::MSG_SNAP);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.set_term(5);
+  std::string data(8 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  snap.mutable_snapshot()->set_data(data);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1234);
+  a.t().Send(App(1, 2, 1));
+  a.t().Send(snap);
+  a.t().Send(App(1, 2, 2));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 3; })) << b.got().size();
+  std::vector<raftpb::Message> got = b.got();
+  EXPECT_EQ(got[0].index(), 1u);
+  ASSERT_EQ(got[1].type(), raftpb::MSG_SNAP);
+  EXPECT_EQ(got[1].snapshot().metadata().index(), 1234u);
+  EXPECT_TRUE(got[1].snapshot().data() == data) << "snapshot bytes differ";
+  EXPECT_EQ(got[2].index(), 2u);
+  ASSERT_TRUE(a.WaitFor([&] { return a.snap_sent_locked(2) == 1; }));
+  EXPECT_EQ(a.snap_failed(2), 0);
+}
+
+TEST(PeerTransportTest, MemberOfAnotherClusterIsRefused) {
+  Member a(1, /*cluster=*/0x1111), b(2, kCluster);
+  a.Knows(b);
+  a.t().Send(App(1, 2, 1));
+  ASSERT_TRUE(b.WaitForLog("request cluster ID mismatch")) << b.logs();
+  // The dialer learns why too, and tells Raft the peer is unreachable.
+  ASSERT_TRUE(a.WaitForLog("refused us: request cluster ID mismatch")) << a.logs();
+  ASSERT_TRUE(a.WaitFor([&] { return a.unreachable_locked(2) > 0; }));
+  absl::SleepFor(absl::Milliseconds(300));  // a retry after backoff is refused as well
+  EXPECT_TRUE(b.got().empty());
+}
+
+TEST(PeerTransportTest, ConnectionMeantForAnotherMemberIsRefused) {
+  Member a(1), b(2);
+  a.t().AddPeer(3, {"127.0.0.1", b.port()});  // a believes member 3 listens where member 2 does
+  a.t().Send(App(1, 3, 1));
+  ASSERT_TRUE(b.WaitForLog("request meant for member 3")) << b.logs();
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(b.got().empty());
+}
+
+TEST(PeerTransportTest, RestartedPeerGetsMessagesAgain) {
+  auto a = std::make_unique<Member>(1);
+  auto b = std::make_unique<Member>(2);
+  a->Knows(*b);
+  b->Knows(*a);
+  a->t().Send(App(1, 2, 1));
+  ASSERT_TRUE(b->WaitFor([&] { return b->got_count_locked() == 1; }));
+
+  const uint16_t b_port = b->port();
+  b.reset();  // stops: its connections close, its port is free
+  a->t().Send(App(1, 2, 2));
+  ASSERT_TRUE(a->WaitFor([&] { return a->unreachable_locked(2) > 0; })) << a->logs();
+
+  b = std::make_unique<Member>(2, kCluster, b_port);
+  ASSERT_EQ(b->port(), b_port);
+  b->Knows(*a);
+  // Raft retransmits; so does this test, until the reconnect (after a backoff of at most 2 s) gets one through.
+  bool arrived = false;
+  for (int i = 3; i < 100 && !arrived; ++i) {
+    a->t().Send(App(1, 2, i));
+    arrived = b->WaitFor([&] { return b->got_count_locked() > 0; }, absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(arrived) << a->logs();
+  // And back the other way, on b's own fresh outbound connection.
+  b->t().Send(App(2, 1, 7));
+  ASSERT_TRUE(a->WaitFor([&] { return a->got_count_locked() == 1; })) << b->logs();
+}
+
+TEST(PeerTransportTest, BadInputClosesThatConnectionOnly) {
+  Member a(1), b(2);
+  a.Knows(b);
+  // A good connection from a, open before the bad ones and used after them.
+  a.t().Send(App(1, 2, 1));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 1; }));
+
+  {  // Not our protocol at all.
+    int fd = Dial(b.port());
+    WriteAll(fd, "GET /raft HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+    EXPECT_TRUE(b.WaitForLog("bad handshake magic")) << b.logs();
+  }
+  {  // A length beyond the maximum.
+    int fd = Dial(b.port());
+    WriteAll(fd, Handshake(kCluster, 9, 2) + U32(0xffffffffu) + "xxxx");
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+    EXPECT_TRUE(b.WaitForLog("exceeds the maximum")) << b.logs();
+  }
+  {  // A frame that does not parse as a raft message (field number 0).
+    int fd = Dial(b.port());
+    WriteAll(fd, Handshake(kCluster, 9, 2) + U32(5) + std::string(5, '\0'));
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+    EXPECT_TRUE(b.WaitForLog("is not a raft message")) << b.logs();
+  }
+  {  // A truncated frame, then the connection ends; and a message claiming another sender before it.
+    int fd = Dial(b.port());
+    std::string good = Frame(App(9, 2, 50));
+    WriteAll(fd, Handshake(kCluster, 9, 2) + Frame(App(8, 2, 51)) + good + good.substr(0, good.size() / 2));
+    ::shutdown(fd, SHUT_WR);
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+    EXPECT_TRUE(b.WaitForLog("truncated frame")) << b.logs();
+    EXPECT_TRUE(b.WaitForLog("ignoring a message from 8")) << b.logs();
+  }
+  {  // A truncated handshake.
+    int fd = Dial(b.port());
+    WriteAll(fd, Handshake(kCluster, 9, 2).substr(0, 20));
+    ::close(fd);
+    EXPECT_TRUE(b.WaitForLog("truncated handshake")) << b.logs();
+  }
+  // Still serving: the good peer's connection and the raw one's complete frame got through, nothing else.
+  a.t().Send(App(1, 2, 2));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 3; })) << b.logs();
+  std::vector<raftpb::Message> got = b.got();
+  EXPECT_EQ(got[0].index(), 1u);
+  EXPECT_EQ(got[1].from(), 9u);
+  EXPECT_EQ(got[1].index(), 50u);
+  EXPECT_EQ(got[2].index(), 2u);
+}
+
+TEST(PeerTransportTest, SnapshotToUnreachablePeerIsReportedFailed) {
+  // A port nobody listens on: bound, read back, closed.
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(s);
+
+  Member a(1);
+  a.t().AddPeer(2, {"127.0.0.1", ntohs(addr.sin_port)});
+  raftpb::Message snap;
+  snap.set_type(raftpb::MSG_SNAP);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.mutable_snapshot()->set_data(std::string(1 << 20, 's'));
+  a.t().Send(App(1, 2, 1));
+  a.t().Send(snap);
+  ASSERT_TRUE(a.WaitFor([&] { return a.snap_failed_locked(2) == 1; })) << a.logs();
+  EXPECT_GT(a.unreachable(2), 0);
+  EXPECT_EQ(a.snap_sent(2), 0);
+  EXPECT_TRUE(absl::StrContains(a.logs(), "Connection refused")) << a.logs();
+}
+
+TEST(PeerTransportTest, FullQueueDropsAndReportsUnreachableWithoutBlocking) {
+  // A "peer" that accepts connections in the kernel but never reads: the socket fills, then the queue.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  Member a(1, kCluster, 0, /*queue_max=*/16);
+  a.t().AddPeer(2, {"127.0.0.1", ntohs(addr.sin_port)});
+  raftpb::Message big = App(1, 2, 1);
+  big.mutable_entries(0)->set_data(std::string(256 << 10, 'x'));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 400; ++i) a.t().Send(big);  // 100 MiB: far more than socket buffers and queue hold
+  raftpb::Message snap;
+  snap.set_type(raftpb::MSG_SNAP);
+  snap.set_from(1);
+  snap.set_to(2);
+  for (int i = 0; i < 100; ++i) a.t().Send(big);
+  a.t().Send(snap);  // the queue is full by now: dropped, and reported failed
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_GT(a.t().dropped_messages(), 0u);
+  EXPECT_TRUE(a.WaitFor([&] { return a.unreachable_locked(2) > 0; }));
+  EXPECT_TRUE(a.WaitFor([&] { return a.snap_failed_locked(2) == 1; })) << a.snap_failed(2);
+  EXPECT_EQ(a.snap_sent(2), 0);
+  a.Stop();
+  ::close(listener);
+}
+
+}  // namespace
+}  // namespace detcd::net
