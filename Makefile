@@ -3,7 +3,7 @@ BAZEL ?= bazel
 SEEDS ?= 200
 SCENARIOS ?= $(sort $(wildcard testdata/scenarios/*.textproto))
 
-.PHONY: deps build test sim fuzz bench clean
+.PHONY: deps build test sim fuzz bench clean cluster cluster-stop
 
 deps:
 	@tools/ensure-packages.sh
@@ -31,6 +31,14 @@ bench: deps
 	$(BAZEL) run -c opt //sim:sim_bench
 	$(BAZEL) run -c opt //storage:wal_bench
 	$(BAZEL) run -c opt //kv:mvcc_bench
+
+# A local 3-member detcd cluster on loopback (2379/22379/32379); prints the endpoints and an etcdctl command.
+cluster: deps
+	$(BAZEL) build //cmd:detcd
+	@tools/cluster.sh start "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd"
+
+cluster-stop:
+	@tools/cluster.sh stop
 
 clean:
 	$(BAZEL) clean

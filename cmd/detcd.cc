@@ -1,13 +1,14 @@
 // detcd: the etcd-compatible server. Flag parsing (cmd/detcd_flags) and wiring only: the member runs in
 // net::MemberRuntime (the node core the simulator runs, on its own thread), the client API in net::EtcdServices.
 // Each client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port, as
-// etcd does. This build serves a cluster of one member over plain TCP; a flag that needs more (several members in
-// --initial-cluster, TLS, a separate --wal-dir, unix sockets) is refused with a clear message before anything is
+// etcd does; members talk over net::PeerTransport on their peer URLs. A flag this build cannot honour yet (TLS, a
+// separate --wal-dir, unix sockets, joining a running cluster) is refused with a clear message before anything is
 // written to disk. Logs etcd 3.4's lifecycle lines (capnslog text by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -30,6 +31,8 @@
 #include "net/grpc_services.h"
 #include "net/http_gateway.h"
 #include "net/http_server.h"
+#include "net/lock_election.h"
+#include "net/peer_transport.h"
 #include "net/member_runtime.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
@@ -100,14 +103,8 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
   }
   if (!c.wal_dir.empty()) return "--wal-dir is not supported by this build of detcd yet";
   if (!c.listen_metrics_urls.empty()) return "--listen-metrics-urls is not supported by this build of detcd yet";
-  absl::StatusOr<std::map<std::string, std::vector<detcd::DetcdUrl>>> cluster =
-      detcd::ParseInitialCluster(c.initial_cluster);
-  if (cluster.ok() && cluster->size() > 1) {
-    return absl::StrCat("--initial-cluster names ", cluster->size(),
-                        " members; this build of detcd serves single-member clusters only (no peer transport yet)");
-  }
   if (c.initial_cluster_state == "existing") {
-    return "--initial-cluster-state=existing needs a peer transport, which this build of detcd does not have yet";
+    return "--initial-cluster-state=existing (joining a running cluster) is not supported by this build of detcd yet";
   }
   return "";
 }
@@ -156,9 +153,39 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The cluster's members, with etcd's IDs: from --initial-cluster (the founding configuration; a restarted member
+  // must be given the same one).
   const std::vector<std::string> peer_urls = Strings(cfg.initial_advertise_peer_urls);
-  const uint64_t member_id = detcd::net::EtcdMemberId(peer_urls, cfg.initial_cluster_token);
-  const uint64_t cluster_id = detcd::net::EtcdClusterId({member_id});
+  uint64_t member_id = detcd::net::EtcdMemberId(peer_urls, cfg.initial_cluster_token);
+  std::vector<uint64_t> ids;
+  std::vector<etcdserverpb::Member> members;
+  std::map<uint64_t, detcd::net::PeerAddress> peer_addresses;
+  absl::StatusOr<std::map<std::string, std::vector<detcd::DetcdUrl>>> cluster =
+      detcd::ParseInitialCluster(cfg.initial_cluster);
+  if (cluster.ok()) {
+    for (const auto& [name, urls] : *cluster) {
+      const uint64_t id = detcd::net::EtcdMemberId(Strings(urls), cfg.initial_cluster_token);
+      if (name == cfg.name) member_id = id;
+      ids.push_back(id);
+      etcdserverpb::Member m;
+      m.set_id(id);
+      m.set_name(name);
+      for (const std::string& u : Strings(urls)) m.add_peerurls(u);
+      if (name == cfg.name) {
+        for (const std::string& u : Strings(cfg.advertise_client_urls)) m.add_clienturls(u);
+      }
+      members.push_back(std::move(m));
+      int port = 0;
+      if (!urls.empty() && absl::SimpleAtoi(urls[0].port, &port)) {
+        peer_addresses[id] = detcd::net::PeerAddress{urls[0].host, static_cast<uint16_t>(port)};
+      }
+    }
+  }
+  if (std::find(ids.begin(), ids.end(), member_id) == ids.end()) {
+    log.Error("etcdmain", absl::StrCat("couldn't find local name \"", cfg.name, "\" in the initial cluster configuration"));
+    return 1;
+  }
+  const uint64_t cluster_id = detcd::net::EtcdClusterId(ids);
   log.Info("etcdmain", absl::StrCat("etcd Version: ", detcd::kEtcdCompatibleVersion, " (detcd)"));
   log.Info("embed", absl::StrCat("name = ", cfg.name));
   log.Info("embed", absl::StrCat("data dir = ", cfg.data_dir));
@@ -171,7 +198,7 @@ int main(int argc, char** argv) {
   detcd::net::MemberRuntimeOptions ro;
   ro.data_dir = cfg.data_dir;
   ro.core.id = member_id;
-  ro.core.peers = {member_id};
+  ro.core.peers = ids;
   ro.core.cluster_id = cluster_id;
   ro.core.tick_us = static_cast<int64_t>(cfg.heartbeat_interval_ms) * 1000;
   ro.core.heartbeat_ticks = 1;
@@ -184,11 +211,47 @@ int main(int argc, char** argv) {
   ro.core.request_timeout_ticks =
       static_cast<int64_t>((5000 + 2 * cfg.election_timeout_ms) / cfg.heartbeat_interval_ms);
   ro.log = [&log](const std::string& line) { log.Info("etcdserver", line); };
+
+  // The peer transport first (its messages wait until the member exists), then the member.
+  std::atomic<detcd::net::MemberRuntime*> member{nullptr};
+  std::atomic<detcd::net::PeerTransport*> transport_ptr{nullptr};
+  detcd::net::PeerTransportOptions to;
+  to.member_id = member_id;
+  to.cluster_id = cluster_id;
+  {
+    const detcd::DetcdUrl& l = cfg.listen_peer_urls.front();
+    int port = 0;
+    (void)absl::SimpleAtoi(l.port, &port);
+    to.listen = detcd::net::PeerAddress{l.host.empty() ? "0.0.0.0" : l.host, static_cast<uint16_t>(port)};
+  }
+  for (const auto& [id, address] : peer_addresses) {
+    if (id != member_id) to.peers[id] = address;
+  }
+  to.deliver = [&member](detcd::raftpb::Message m) {
+    if (detcd::net::MemberRuntime* r = member.load()) r->Receive(std::move(m));
+  };
+  to.report_unreachable = [&member](uint64_t peer) {
+    if (detcd::net::MemberRuntime* r = member.load()) r->ReportUnreachable(peer);
+  };
+  to.report_snapshot = [&member](uint64_t peer, bool failed) {
+    if (detcd::net::MemberRuntime* r = member.load()) r->ReportSnapshot(peer, failed);
+  };
+  to.log = [&log](const std::string& line) { log.Info("rafthttp", line); };
+  absl::StatusOr<std::unique_ptr<detcd::net::PeerTransport>> transport = detcd::net::PeerTransport::Start(to);
+  if (!transport.ok()) {
+    log.Error("etcdmain", absl::StrCat("listener failed: ", transport.status().message()));
+    return 1;
+  }
+  transport_ptr = transport->get();
+  ro.send = [&transport_ptr](detcd::raftpb::Message m) {
+    if (detcd::net::PeerTransport* t = transport_ptr.load()) t->Send(std::move(m));
+  };
   absl::StatusOr<std::unique_ptr<detcd::net::MemberRuntime>> runtime = detcd::net::MemberRuntime::Start(ro);
   if (!runtime.ok()) {
     log.Error("etcdmain", absl::StrCat("listener failed: ", runtime.status().message()));
     return 1;
   }
+  member = runtime->get();
   log.Info("etcdserver", absl::StrCat("starting member ", detcd::net::IdHex(member_id), " in cluster ",
                                       detcd::net::IdHex(cluster_id)));
 
@@ -199,11 +262,16 @@ int main(int argc, char** argv) {
   so.member_name = cfg.name;
   so.peer_urls = peer_urls;
   so.client_urls = Strings(cfg.advertise_client_urls);
+  so.members = members;
   so.request_timeout = absl::Milliseconds(5000 + 2 * cfg.election_timeout_ms);
   detcd::net::EtcdServices services(runtime->get(), so);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_request_bytes + 512 * 1024));  // etcd's grpc overhead
   services.RegisterOn(builder);
+  detcd::net::LockElectionOptions lo;
+  lo.request_timeout = so.request_timeout;
+  detcd::net::LockElectionServices lock_election(runtime->get(), lo);
+  lock_election.RegisterOn(builder);
   // No listening port of its own: each client URL's listener hands it the connections that speak HTTP/2.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
@@ -216,6 +284,7 @@ int main(int argc, char** argv) {
   go.member_name = cfg.name;
   go.peer_urls = peer_urls;
   go.client_urls = Strings(cfg.advertise_client_urls);
+  go.members = members;
   go.request_timeout = so.request_timeout;
   detcd::net::HttpGateway gateway(runtime->get(), go);
   std::atomic<bool> http_stop{false};
@@ -260,7 +329,10 @@ int main(int argc, char** argv) {
   http_stop = true;
   for (auto& l : listeners) l->Stop();
   services.StopStreams();
+  lock_election.StopWaits();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  member = nullptr;
+  (*transport)->Stop();
   (*runtime)->Stop();
   log.Info("etcdserver", "stopped");
   return 0;

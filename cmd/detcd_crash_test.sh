@@ -15,6 +15,7 @@ ep="127.0.0.1:$port"
 
 start() {
   "$detcd" --data-dir="$tmp/data" --listen-client-urls="http://$ep" --advertise-client-urls="http://$ep" \
+    --listen-peer-urls=http://127.0.0.1:0 \
     >>"$tmp/detcd.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do

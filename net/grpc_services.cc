@@ -390,16 +390,8 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
 
   grpc::Status MemberList(ServerContext*, const etcdserverpb::MemberListRequest*,
                           etcdserverpb::MemberListResponse* response) override {
-    const MemberStatus s = shared_->runtime->Status();
-    // etcd's ClusterServer.header: no revision.
-    response->mutable_header()->set_cluster_id(s.cluster_id);
-    response->mutable_header()->set_member_id(s.member_id);
-    response->mutable_header()->set_raft_term(s.raft_term);
-    etcdserverpb::Member* m = response->add_members();
-    m->set_id(s.member_id);
-    m->set_name(shared_->options.member_name);
-    for (const std::string& url : shared_->options.peer_urls) m->add_peerurls(url);
-    for (const std::string& url : shared_->options.client_urls) m->add_clienturls(url);
+    const GrpcServicesOptions& o = shared_->options;
+    *response = MemberListFor(shared_->runtime->Status(), o.members, o.member_name, o.peer_urls, o.client_urls);
     return grpc::Status::OK;
   }
 

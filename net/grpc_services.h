@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "kv/node_core.h"
+#include "net/member_list.h"
 #include "net/member_runtime.h"
 
 namespace detcd::net {
@@ -25,6 +26,7 @@ struct GrpcServicesOptions {
   std::string member_name;               // --name
   std::vector<std::string> peer_urls;    // --initial-advertise-peer-urls
   std::vector<std::string> client_urls;  // --advertise-client-urls
+  std::vector<etcdserverpb::Member> members;  // every member of the cluster; empty: just this one
   // How long a unary request (and each keep-alive) may wait for the member before "etcdserver: request timed out";
   // a client's shorter deadline wins. etcd: 5 s + 2 election timeouts (EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);

@@ -317,18 +317,8 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     return JsonResponse(response);
   }
   if (path == "/v3/cluster/member/list") {
-    const MemberStatus s = SampleStatus();
-    etcdserverpb::MemberListResponse response;
-    // etcd's ClusterServer.header: no revision.
-    response.mutable_header()->set_cluster_id(s.cluster_id);
-    response.mutable_header()->set_member_id(s.member_id);
-    response.mutable_header()->set_raft_term(s.raft_term);
-    etcdserverpb::Member* m = response.add_members();
-    m->set_id(s.member_id);
-    m->set_name(options_.member_name);
-    for (const std::string& url : options_.peer_urls) m->add_peerurls(url);
-    for (const std::string& url : options_.client_urls) m->add_clienturls(url);
-    return JsonResponse(response);
+    return JsonResponse(MemberListFor(SampleStatus(), options_.members, options_.member_name, options_.peer_urls,
+                                      options_.client_urls));
   }
   if (path == "/v3/watch") {
     return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch over the HTTP gateway is not implemented"));

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A 3-member detcd cluster on loopback, as a user runs one: etcdctl sees three members and one leader, a write through
+# one member is read through another, a lock is taken; then, under a write load from detcd-load on all three
+# endpoints, the leader is killed with SIGKILL and restarted on its data directory. The clients' history must pass
+# detcd-check, the cluster must elect a new leader, and the restarted member must catch up.
+set -u
+detcd="$1"
+load="$2"
+check="$3"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+export ETCDCTL_API=3
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+declare -a cport pport pid
+initial=""
+for i in 1 2 3; do
+  cport[$i]=$(free_port)
+  pport[$i]=$(free_port)
+  initial+="${initial:+,}m$i=http://127.0.0.1:${pport[$i]}"
+done
+endpoints="http://127.0.0.1:${cport[1]},http://127.0.0.1:${cport[2]},http://127.0.0.1:${cport[3]}"
+ctl() { etcdctl --endpoints="$endpoints" --command-timeout=10s "$@"; }
+
+start() {  # start MEMBER
+  local i=$1
+  "$detcd" --name="m$i" --data-dir="$tmp/m$i" --listen-client-urls="http://127.0.0.1:${cport[$i]}" \
+    --advertise-client-urls="http://127.0.0.1:${cport[$i]}" --listen-peer-urls="http://127.0.0.1:${pport[$i]}" \
+    --initial-advertise-peer-urls="http://127.0.0.1:${pport[$i]}" --initial-cluster="$initial" \
+    --heartbeat-interval=50 --election-timeout=500 >>"$tmp/m$i.log" 2>&1 &
+  pid[$i]=$!
+}
+ready() {  # ready MEMBER COUNT: the member logged "ready" COUNT times
+  for _ in $(seq 1 150); do
+    [ "$(grep -c 'ready to serve client requests' "$tmp/m$1.log" 2>/dev/null)" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "m$1 did not become ready: $(tail -5 "$tmp/m$1.log")"
+  return 1
+}
+leader() {  # the member number that leads, or empty
+  ctl endpoint status -w json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["Status"]["leader"] == s["Status"]["header"]["member_id"]:
+        print(s["Endpoint"].rsplit(":", 1)[1])' | while read -r port; do
+    for i in 1 2 3; do [ "${cport[$i]}" = "$port" ] && echo "$i"; done
+  done
+}
+cleanup() { for i in 1 2 3; do kill -9 "${pid[$i]:-}" 2>/dev/null; done; }
+trap cleanup EXIT
+
+for i in 1 2 3; do start "$i"; done
+for i in 1 2 3; do ready "$i" 1 || exit 1; done
+
+[ "$(ctl member list | grep -c started)" = "3" ] || fail "member list: $(ctl member list)"
+etcdctl --endpoints="http://127.0.0.1:${cport[1]}" put shared hello >/dev/null || fail "put via m1"
+[ "$(etcdctl --endpoints="http://127.0.0.1:${cport[3]}" get shared --print-value-only)" = "hello" ] ||
+  fail "read via m3: $(etcdctl --endpoints="http://127.0.0.1:${cport[3]}" get shared)"
+ctl lock cluster-lock -- true || fail "lock"
+old=$(leader)
+[ -n "$old" ] || fail "no leader: $(ctl endpoint status 2>&1)"
+
+"$load" --endpoints="$endpoints" --clients=8 --keys=5 --duration=8s --timeout=1s --history="$tmp/h.jsonl" \
+  >"$tmp/load.txt" 2>&1 &
+loader=$!
+sleep 2
+kill -9 "${pid[$old]}"
+wait "${pid[$old]}" 2>/dev/null
+sleep 1
+new=""
+for _ in $(seq 1 50); do
+  new=$(leader)
+  [ -n "$new" ] && [ "$new" != "$old" ] && break
+  sleep 0.1
+done
+[ -n "$new" ] && [ "$new" != "$old" ] || fail "no new leader after killing m$old (got '$new')"
+start "$old"
+ready "$old" 2
+wait $loader || fail "detcd-load exited $?"
+cat "$tmp/load.txt"
+ok=$(sed -n 's/^requests: \([0-9]*\) ok.*/\1/p' "$tmp/load.txt")
+[ "${ok:-0}" -gt 200 ] || fail "too few acknowledged requests: ${ok:-0}"
+verdict=$("$check" --history="$tmp/h.jsonl")
+[ "$verdict" = "linearizable: yes" ] || fail "history after killing the leader: $verdict"
+
+# The restarted member catches up: it serves the newest value the others have.
+etcdctl --endpoints="http://127.0.0.1:${cport[$new]}" put after-restart yes >/dev/null || fail "put after restart"
+caught=""
+for _ in $(seq 1 50); do
+  caught=$(etcdctl --endpoints="http://127.0.0.1:${cport[$old]}" get after-restart --print-value-only 2>/dev/null)
+  [ "$caught" = "yes" ] && break
+  sleep 0.1
+done
+[ "$caught" = "yes" ] || fail "m$old did not catch up: '$caught'"
+
+for i in 1 2 3; do kill -TERM "${pid[$i]}" 2>/dev/null; done
+for i in 1 2 3; do wait "${pid[$i]}" 2>/dev/null; done
+trap - EXIT
+echo "$fails failures"
+[ $fails -eq 0 ]
