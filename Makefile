@@ -1,9 +1,12 @@
 # detcd — every target installs missing Debian packages first (quietly), then calls Bazel. See README.md.
 BAZEL ?= bazel
 SEEDS ?= 200
+ROUNDS ?= 3
+CLIENTS ?= 16
+SECONDS ?= 10
 SCENARIOS ?= $(sort $(wildcard testdata/scenarios/*.textproto))
 
-.PHONY: deps build test sim fuzz bench clean cluster cluster-stop
+.PHONY: deps build test sim fuzz bench bench-load clean cluster cluster-stop
 
 deps:
 	@tools/ensure-packages.sh
@@ -31,6 +34,13 @@ bench: deps
 	$(BAZEL) run -c opt //sim:sim_bench
 	$(BAZEL) run -c opt //storage:wal_bench
 	$(BAZEL) run -c opt //kv:mvcc_bench
+
+# detcd and etcd (Debian etcd-server) side by side under the same detcd-load run, alternating; prints the ratio.
+bench-load: deps
+	@tools/ensure-packages.sh etcd-server
+	$(BAZEL) build -c opt //cmd:detcd //cmd:detcd-load
+	@tools/bench-vs-etcd.sh "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd" \
+	  "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd-load" $(ROUNDS) $(CLIENTS) $(SECONDS)
 
 # A local 3-member detcd cluster on loopback (2379/22379/32379); prints the endpoints and an etcdctl command.
 cluster: deps
