@@ -11,7 +11,12 @@ absl::Status ErrDuplicateKey() { return absl::InvalidArgumentError("etcdserver: 
 absl::Status ErrRequestTooLarge() { return absl::InvalidArgumentError("etcdserver: request is too large"); }
 absl::Status ErrNoSpace() { return absl::ResourceExhaustedError("etcdserver: mvcc: database space exceeded"); }
 absl::Status ErrNoLeader() { return absl::UnavailableError("etcdserver: no leader"); }
-absl::Status ErrNotLeader() { return absl::UnavailableError("etcdserver: not leader"); }
+absl::Status ErrNotLeader() { return absl::FailedPreconditionError("etcdserver: not leader"); }
+absl::Status ErrBadLeaderTransferee() { return absl::FailedPreconditionError("etcdserver: bad leader transferee"); }
+// etcd 3.4 has no gRPC code for it: clients see Unknown.
+absl::Status ErrLeaderTransferTimeout() {
+  return absl::UnknownError("etcdserver: request timed out, leader transfer took too long");
+}
 absl::Status ErrTimeout() { return absl::UnavailableError("etcdserver: request timed out"); }
 absl::Status ErrStopped() { return absl::UnavailableError("etcdserver: server stopped"); }
 

@@ -17,7 +17,9 @@ absl::Status ErrDuplicateKey();     // "etcdserver: duplicate key given in txn r
 absl::Status ErrRequestTooLarge();  // "etcdserver: request is too large"
 absl::Status ErrNoSpace();          // "etcdserver: mvcc: database space exceeded"
 absl::Status ErrNoLeader();         // "etcdserver: no leader"
-absl::Status ErrNotLeader();        // "etcdserver: not leader"
+absl::Status ErrNotLeader();        // "etcdserver: not leader" (FailedPrecondition, as etcd's)
+absl::Status ErrBadLeaderTransferee();    // "etcdserver: bad leader transferee"
+absl::Status ErrLeaderTransferTimeout();  // "etcdserver: request timed out, leader transfer took too long"
 absl::Status ErrTimeout();          // "etcdserver: request timed out"
 absl::Status ErrStopped();          // "etcdserver: server stopped"
 

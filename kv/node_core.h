@@ -6,7 +6,8 @@
 // applier and the watch hub. Writes become Raft proposals and are answered when applied; linearizable reads wait
 // for a ReadIndex round (one round serves every read queued meanwhile) and for the apply to reach it; serializable
 // reads are served at once. Leases expire by the leader's clock (the time in Tick) and are revoked through Raft.
-// Every response carries etcd's header {cluster_id, member_id, revision, raft_term}.
+// Every response carries etcd's header {cluster_id, member_id, revision, raft_term}. Maintenance: HashKV and Hash
+// digest local state; TransferLeadership starts a Raft leader transfer (the driver waits for leader() to change).
 // It never does IO, reads a clock, starts a thread or draws unseeded randomness; one thread drives it.
 #ifndef DETCD_KV_NODE_CORE_H_
 #define DETCD_KV_NODE_CORE_H_
@@ -23,6 +24,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "api/kv_request.pb.h"
 #include "api/raft.pb.h"
 #include "kv/applier.h"
@@ -113,6 +115,22 @@ struct ClientReply {
   kvpb::ClientResponse response;
 };
 
+// Maintenance.HashKV's answer (etcd's HashByRev).
+struct HashKVResult {
+  uint32_t hash = 0;
+  int64_t compact_revision = 0;         // -1 if the store was never compacted, as etcd reports it
+  etcdserverpb::ResponseHeader header;  // revision: the store's current revision (not the one hashed)
+};
+
+// Maintenance.Hash's answer.
+struct HashResult {
+  uint32_t hash = 0;
+  etcdserverpb::ResponseHeader header;
+};
+
+// etcd's errors for MoveLeader (rpctypes: ErrGRPCNotLeader and ErrGRPCBadLeaderTransferee are FailedPrecondition;
+// etcdserver.ErrTimeoutLeaderTransfer has no gRPC mapping in 3.4's togRPCError, so it reaches clients as Unknown).
+
 class NodeCore {
  public:
   NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered);
@@ -131,6 +149,11 @@ class NodeCore {
   // Transport news about a peer.
   void ReportSnapshot(uint64_t to, bool failed);
   void ReportUnreachable(uint64_t to);
+  // Maintenance.MoveLeader's first half: a leader asks Raft to hand leadership to `target` (a no-op if it is this
+  // member). Errors: ErrNotLeader if this member does not lead, ErrBadLeaderTransferee if target is not a
+  // voter of the configuration. The transfer may still fail (Raft abandons it after an election timeout): the
+  // driver watches leader() and gives up after its own deadline (etcd's ErrLeaderTransferTimeout).
+  absl::Status TransferLeadership(uint64_t target);
   // Watches: a client stream and its requests.
   WatchHub::StreamId OpenWatchStream() { return hub_->OpenStream(); }
   void CloseWatchStream(WatchHub::StreamId s) { hub_->CloseStream(s); }
@@ -159,6 +182,20 @@ class NodeCore {
   bool nospace_alarm() const { return nospace_; }
   // The state machine as snapshot bytes (what a snapshot at applied_index() would carry).
   std::string StateSnapshot() const;
+
+  // ---- maintenance (local state, answered at once) ----
+  // etcd's HashKV: a digest of the MVCC store's versions up to `revision` (0: the current revision) and its
+  // compaction revision; equal on members that applied the same entries. Errors as etcd's HashByRev: ErrCompacted
+  // if revision <= the compaction revision (the compaction revision itself included, unlike reads), ErrFutureRev
+  // if it is past the store's revision.
+  absl::StatusOr<HashKVResult> HashKV(int64_t revision) const;
+  // etcd hashes its whole backend; this member's backend is its state machine, so the digest (CRC-32C) covers
+  // exactly what a snapshot carries: every MVCC version kept with the revision and compaction revision, the leases
+  // (ids and TTLs, not their deadlines, which only the leader keeps), the applied-request dedup window and the
+  // alarms. Equal on members at the same applied index; it does not cover the Raft log or hard state.
+  HashResult Hash() const;
+  // etcd's response header as this member would fill it now.
+  etcdserverpb::ResponseHeader Header() const;
 
  private:
   struct PendingRead {

@@ -1,5 +1,6 @@
 // NodeCore: client requests — etcd's checks at the edge, proposals and their answers, linearizable reads through
-// batched ReadIndex rounds, the leader's lease requests and lease expiry, time-outs, and response headers.
+// batched ReadIndex rounds, the leader's lease requests and lease expiry, time-outs, response headers, and the
+// maintenance requests served from local state (HashKV, Hash) or through Raft (leader transfer).
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,8 +8,10 @@
 #include "kv/node_core.h"
 #include "kv/request_check.h"
 #include "raft/check.h"
+#include "storage/crc32c.h"
 
 namespace detcd::kv {
+
 
 uint64_t NodeCore::NextId() { return id_prefix_ | (++id_counter_ & 0xffffff); }
 
@@ -17,6 +20,12 @@ void NodeCore::FillHeader(etcdserverpb::ResponseHeader* h) const {
   h->set_member_id(config_.id);
   h->set_raft_term(raft_->raft().term());
   if (h->revision() == 0) h->set_revision(store_.rev());
+}
+
+etcdserverpb::ResponseHeader NodeCore::Header() const {
+  etcdserverpb::ResponseHeader h;
+  FillHeader(&h);
+  return h;
 }
 
 void NodeCore::FillHeaders(kvpb::ClientResponse* r) const {
@@ -262,6 +271,38 @@ void NodeCore::TimeOutRequests() {
   expire_reads(queued_reads_);
   if (read_batch_) expire_reads(read_batch_->reads);
   for (ReadBatch& b : ready_reads_) expire_reads(b.reads);
+}
+
+absl::StatusOr<HashKVResult> NodeCore::HashKV(int64_t revision) const {
+  // etcd's HashByRev checks against its own bounds, stricter than a read's: the compaction revision is refused too.
+  if (revision > 0 && revision <= store_.compacted_rev()) return ErrCompacted();
+  if (revision > store_.rev()) return ErrFutureRev();
+  absl::StatusOr<uint32_t> hash = store_.HashKV(revision > 0 ? revision : store_.rev());
+  DETCD_CHECK_MSG(hash.ok(), std::string(hash.status().message()).c_str());  // within the bounds just checked
+  HashKVResult r;
+  r.hash = *hash;
+  // etcd's store starts with compactMainRev -1 and reports it as is until the first compaction.
+  r.compact_revision = store_.compacted_rev() > 0 ? store_.compacted_rev() : -1;
+  FillHeader(&r.header);
+  return r;
+}
+
+HashResult NodeCore::Hash() const {
+  HashResult r;
+  r.hash = storage::Crc32c(StateSnapshot());
+  FillHeader(&r.header);
+  return r;
+}
+
+absl::Status NodeCore::TransferLeadership(uint64_t target) {
+  // etcd's order: the maintenance server refuses a non-leader first, then MoveLeader checks the transferee.
+  if (!is_leader()) return ErrNotLeader();
+  if (!raft_->raft().tracker().IsVoter(target)) return ErrBadLeaderTransferee();
+  if (target == config_.id) return absl::OkStatus();  // already there: leader() == target
+  if (config_.logger) config_.logger(absl::StrCat(config_.id, " starts leadership transfer to ", target));
+  raft_->TransferLeader(target);
+  Pump();
+  return absl::OkStatus();
 }
 
 }  // namespace detcd::kv

@@ -411,5 +411,86 @@ TEST(NodeCoreTest, WatchSeesWritesWithHeaders) {
   EXPECT_EQ(got[0].header().cluster_id(), 0xc1u);
 }
 
+TEST(NodeCoreTest, HashKVIsEqualOnEveryMemberAtTheSameRevision) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_NE(leader, 0u);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 3), "v" + std::to_string(i))).status.ok());
+  }
+  kvpb::ClientRequest del;
+  del.mutable_delete_range()->set_key("k1");
+  ASSERT_TRUE(c.Do(leader, del).status.ok());
+  c.Tick(2);  // followers learn the last commit
+  const int64_t rev = c.node(leader).store().rev();
+  ASSERT_EQ(rev, 7);
+  for (int64_t at : {int64_t{0}, rev, rev - 2}) {
+    absl::StatusOr<HashKVResult> want = c.node(leader).HashKV(at);
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(want->compact_revision, -1) << "as etcd: never compacted";
+    EXPECT_EQ(want->header.revision(), rev) << "the header carries the current revision, not the one hashed";
+    EXPECT_EQ(want->header.member_id(), leader);
+    for (uint64_t id : {1, 2, 3}) {
+      absl::StatusOr<HashKVResult> got = c.node(id).HashKV(at);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ(got->hash, want->hash) << "node " << id << " at " << at;
+    }
+  }
+  EXPECT_NE(c.node(leader).HashKV(rev)->hash, c.node(leader).HashKV(rev - 1)->hash);
+  EXPECT_EQ(c.node(leader).HashKV(0)->hash, c.node(leader).HashKV(rev)->hash);
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(c.node(id).Hash().hash, c.node(leader).Hash().hash) << "node " << id;
+
+  // etcd's bounds: past the store is a future revision; at or below the compaction revision is compacted.
+  EXPECT_EQ(c.node(leader).HashKV(rev + 1).status().message(),
+            "etcdserver: mvcc: required revision is a future revision");
+  kvpb::ClientRequest compact;
+  compact.mutable_compaction()->set_revision(4);
+  ASSERT_TRUE(c.Do(leader, compact).status.ok());
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    absl::Status s = c.node(id).HashKV(4).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+    EXPECT_EQ(s.message(), "etcdserver: mvcc: required revision has been compacted") << "node " << id;
+    EXPECT_FALSE(c.node(id).HashKV(3).ok());
+    absl::StatusOr<HashKVResult> got = c.node(id).HashKV(5);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->compact_revision, 4);
+    EXPECT_EQ(got->hash, c.node(leader).HashKV(5)->hash) << "node " << id;
+    EXPECT_EQ(c.node(id).Hash().hash, c.node(leader).Hash().hash) << "node " << id;
+  }
+}
+
+TEST(NodeCoreTest, LeaderTransfersLeadershipToAFollower) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v")).status.ok());
+  c.Tick(1);
+  const uint64_t target = leader == 3 ? 2 : 3;
+  const uint64_t other = 6 - leader - target;
+
+  // Refusals, with etcd's errors: a follower may not move leadership; the transferee must be a voter.
+  absl::Status s = c.node(other).TransferLeadership(target);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "etcdserver: not leader");
+  s = c.node(leader).TransferLeadership(42);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "etcdserver: bad leader transferee");
+  EXPECT_TRUE(c.node(leader).is_leader()) << "a refusal changes nothing";
+  // Moving it to itself is a no-op that succeeds at once (etcd: it already leads).
+  EXPECT_TRUE(c.node(leader).TransferLeadership(leader).ok());
+  EXPECT_EQ(c.node(leader).leader(), leader);
+
+  ASSERT_TRUE(c.node(leader).TransferLeadership(target).ok());
+  for (int i = 0; i < 20 && c.Leader() != target; ++i) c.Tick(1);
+  EXPECT_EQ(c.Leader(), target);
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(c.node(id).leader(), target) << "node " << id;
+  EXPECT_FALSE(c.node(leader).is_leader());
+  // The old leader now refuses, and the cluster keeps serving under the new one.
+  EXPECT_EQ(c.node(leader).TransferLeadership(leader).message(), "etcdserver: not leader");
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "after")).status.ok());
+  for (uint64_t id : {1, 2, 3}) EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "after") << "node " << id;
+}
+
 }  // namespace
 }  // namespace detcd::kv

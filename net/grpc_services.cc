@@ -363,19 +363,42 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Hash(ServerContext*, const etcdserverpb::HashRequest*, etcdserverpb::HashResponse*) override {
-    return Unimplemented("Maintenance.Hash");
+  // etcd's Hash digests its whole backend; this member's "backend" is its state machine (see kv::NodeCore::Hash).
+  grpc::Status Hash(ServerContext* ctx, const etcdserverpb::HashRequest*,
+                    etcdserverpb::HashResponse* response) override {
+    absl::StatusOr<kv::HashResult> r = shared_->runtime->Hash(shared_->Timeout(ctx));
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    response->set_hash(r->hash);
+    *response->mutable_header() = std::move(r->header);
+    return grpc::Status::OK;
   }
-  grpc::Status HashKV(ServerContext*, const etcdserverpb::HashKVRequest*, etcdserverpb::HashKVResponse*) override {
-    return Unimplemented("Maintenance.HashKV");
+
+  // etcd's maintenanceServer.HashKV: served locally; the header's revision is the store's current revision.
+  grpc::Status HashKV(ServerContext* ctx, const etcdserverpb::HashKVRequest* request,
+                      etcdserverpb::HashKVResponse* response) override {
+    absl::StatusOr<kv::HashKVResult> r = shared_->runtime->HashKV(request->revision(), shared_->Timeout(ctx));
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    response->set_hash(r->hash);
+    response->set_compact_revision(r->compact_revision);
+    *response->mutable_header() = std::move(r->header);
+    return grpc::Status::OK;
   }
+
   grpc::Status Snapshot(ServerContext*, const etcdserverpb::SnapshotRequest*,
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>*) override {
     return Unimplemented("Maintenance.Snapshot (etcdctl snapshot save)");
   }
-  grpc::Status MoveLeader(ServerContext*, const etcdserverpb::MoveLeaderRequest*,
-                          etcdserverpb::MoveLeaderResponse*) override {
-    return Unimplemented("Maintenance.MoveLeader");
+
+  // etcd's maintenanceServer.MoveLeader: only the leader may move leadership, to a voter; it waits (as etcd, for
+  // as long as the client's deadline allows, here capped by the request timeout) until the member sees the
+  // transferee lead. etcd answers with an empty response; the header is filled here as for every other response.
+  grpc::Status MoveLeader(ServerContext* ctx, const etcdserverpb::MoveLeaderRequest* request,
+                          etcdserverpb::MoveLeaderResponse* response) override {
+    absl::StatusOr<etcdserverpb::ResponseHeader> h =
+        shared_->runtime->MoveLeader(request->targetid(), shared_->Timeout(ctx));
+    if (!h.ok()) return ToGrpcStatus(h.status());
+    *response->mutable_header() = std::move(*h);
+    return grpc::Status::OK;
   }
 
  private:

@@ -1,7 +1,8 @@
 // EtcdServices end to end: a real single-member MemberRuntime (data directory under TEST_TMPDIR, real time, 10 ms
 // ticks so it elects itself at once) behind a grpc::Server on 127.0.0.1, driven through etcd's generated stubs as
 // etcdctl would: KV with prefixes, txn compare-and-swap, compaction and etcd's compacted error, watch (live and
-// replayed from a past revision), leases with keep-alive, endpoint status, member list, and the unimplemented Auth.
+// replayed from a past revision), leases with keep-alive, endpoint status, HashKV / Hash / MoveLeader, member list,
+// and the unimplemented Auth.
 #include "net/grpc_services.h"
 
 #include <grpcpp/grpcpp.h>
@@ -455,6 +456,106 @@ TEST_F(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
   auto snapshot = maintenance->Snapshot(&context, etcdserverpb::SnapshotRequest());
   EXPECT_FALSE(snapshot->Read(&chunk));
   EXPECT_EQ(snapshot->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+grpc::Status HashKV(etcdserverpb::Maintenance::Stub* maintenance, int64_t revision,
+                    etcdserverpb::HashKVResponse* response) {
+  etcdserverpb::HashKVRequest request;
+  request.set_revision(revision);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return maintenance->HashKV(&context, request, response);
+}
+
+TEST_F(GrpcServicesTest, HashKVIsStableAtARevisionAndRefusesCompactedAndFutureOnes) {
+  auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+  Put("a", "1");
+  const int64_t rev = Put("b", "2").header().revision();
+  etcdserverpb::HashKVResponse first, again, current;
+  ASSERT_TRUE(HashKV(maintenance.get(), rev, &first).ok());
+  ASSERT_TRUE(HashKV(maintenance.get(), rev, &again).ok());
+  ASSERT_TRUE(HashKV(maintenance.get(), 0, &current).ok());
+  EXPECT_EQ(first.hash(), again.hash());
+  EXPECT_EQ(first.hash(), current.hash()) << "revision 0 is the current revision";
+  EXPECT_EQ(first.compact_revision(), -1) << "as etcd: never compacted";
+  EXPECT_EQ(first.header().revision(), rev);
+  EXPECT_EQ(first.header().member_id(), 1u);
+  EXPECT_EQ(first.header().cluster_id(), 0xc1u);
+  EXPECT_GT(first.header().raft_term(), 0u);
+
+  // A write changes the current hash, not the one at the earlier revision.
+  Put("a", "3");
+  etcdserverpb::HashKVResponse after, at_rev;
+  ASSERT_TRUE(HashKV(maintenance.get(), 0, &after).ok());
+  ASSERT_TRUE(HashKV(maintenance.get(), rev, &at_rev).ok());
+  EXPECT_NE(after.hash(), first.hash());
+  EXPECT_EQ(at_rev.hash(), first.hash());
+  EXPECT_EQ(at_rev.header().revision(), rev + 1) << "the header carries the current revision";
+
+  etcdserverpb::HashKVResponse refused;
+  grpc::Status s = HashKV(maintenance.get(), rev + 5, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(s.error_message(), "etcdserver: mvcc: required revision is a future revision");
+
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(rev);
+  etcdserverpb::CompactionResponse compacted;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(kv_->Compact(&context, compact, &compacted).ok());
+  }
+  // As etcd's HashByRev: the compaction revision itself is refused too.
+  for (int64_t r : {rev - 1, rev}) {
+    s = HashKV(maintenance.get(), r, &refused);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE) << r;
+    EXPECT_EQ(s.error_message(), "etcdserver: mvcc: required revision has been compacted") << r;
+  }
+  etcdserverpb::HashKVResponse latest;
+  ASSERT_TRUE(HashKV(maintenance.get(), rev + 1, &latest).ok());
+  EXPECT_EQ(latest.compact_revision(), rev);
+}
+
+TEST_F(GrpcServicesTest, HashCoversTheMembersStateWithAHeader) {
+  auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+  const int64_t rev = Put("k", "v").header().revision();
+  auto hash = [&] {
+    etcdserverpb::HashResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = maintenance->Hash(&context, etcdserverpb::HashRequest(), &response);
+    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    return response;
+  };
+  const etcdserverpb::HashResponse before = hash();
+  EXPECT_EQ(hash().hash(), before.hash());
+  EXPECT_EQ(before.header().revision(), rev);
+  EXPECT_EQ(before.header().member_id(), 1u);
+  Put("k", "w");
+  EXPECT_NE(hash().hash(), before.hash());
+}
+
+TEST_F(GrpcServicesTest, MoveLeaderRefusesAnUnknownTransferee) {
+  auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+  etcdserverpb::MoveLeaderRequest request;
+  request.set_targetid(0xbad);
+  etcdserverpb::MoveLeaderResponse response;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = maintenance->MoveLeader(&context, request, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(s.error_message(), "etcdserver: bad leader transferee");
+  }
+  // To itself: it already leads, so etcd answers at once.
+  request.set_targetid(1);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status s = maintenance->MoveLeader(&context, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+  EXPECT_EQ(response.header().member_id(), 1u);
+  EXPECT_GT(response.header().raft_term(), 0u);
+  EXPECT_EQ(runtime_->Status().leader, 1u);
 }
 
 TEST_F(GrpcServicesTest, MemberListShowsTheSingleMember) {

@@ -5,9 +5,13 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
+#include <memory>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.pb.h"
@@ -87,18 +91,40 @@ HttpResponse MethodNotAllowed(const char* allow) {
 }
 
 // etcd 3.4's gateway marshaler: gw.JSONPb{OrigName: true} (EmitDefaults false, enums as names).
-HttpResponse JsonResponse(const Message& m, const std::string& wrap_key = "") {
+absl::Status MessageJson(const Message& m, std::string* json) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = false;
-  std::string json;
-  const auto st = google::protobuf::util::MessageToJsonString(m, &json, options);
-  if (!st.ok()) {
-    return ErrorResponse(absl::InternalError(std::string(st.message().data(), st.message().size())));
-  }
+  const auto st = google::protobuf::util::MessageToJsonString(m, json, options);
+  if (!st.ok()) return absl::InternalError(std::string(st.message().data(), st.message().size()));
+  return absl::OkStatus();
+}
+
+HttpResponse JsonResponse(const Message& m) {
   HttpResponse r;
-  r.body = wrap_key.empty() ? json : absl::StrCat("{\"", wrap_key, "\":", json, "}\n");
+  if (absl::Status s = MessageJson(m, &r.body); !s.ok()) return ErrorResponse(s);
   return r;
+}
+
+// One message of a server stream as grpc-gateway 1.x's ForwardResponseStream writes it: {"result":…} and the
+// JSONPb marshaler's delimiter, a newline.
+absl::Status StreamResultChunk(const Message& m, std::string* chunk) {
+  std::string json;
+  if (absl::Status s = MessageJson(m, &json); !s.ok()) return s;
+  *chunk = absl::StrCat("{\"result\":", json, "}\n");
+  return absl::OkStatus();
+}
+
+// The error that ends a server stream (grpc-gateway 1.x's errorChunk of DefaultHTTPStreamErrorHandler's
+// StreamError, which is written without a delimiter).
+std::string StreamErrorChunk(const absl::Status& status) {
+  DETCD_CHECK(!status.ok());
+  const int http_code = HttpStatusFromCode(status.code());
+  std::string out =
+      absl::StrCat("{\"error\":{\"grpc_code\":", static_cast<int>(status.code()), ",\"http_code\":", http_code);
+  if (!status.message().empty()) absl::StrAppend(&out, ",\"message\":", JsonQuote(std::string(status.message())));
+  absl::StrAppend(&out, ",\"http_status\":", JsonQuote(HttpStatusText(http_code)), "}}");
+  return out;
 }
 
 // The request body into `m`; an empty body is an empty request (grpc-gateway treats io.EOF so). Unknown fields are
@@ -110,6 +136,91 @@ absl::Status ParseJson(const std::string& body, Message* m) {
   const auto st = google::protobuf::util::JsonStringToMessage(body, m, options);
   if (!st.ok()) return absl::InvalidArgumentError(std::string(st.message().data(), st.message().size()));
   return absl::OkStatus();
+}
+
+// The next request of a streamed body into `m`. grpc-gateway reads such a body with a json.Decoder: JSON values one
+// after another, whitespace between them optional. False at the end of the body. A bad value is an error that
+// grpc-gateway passes on as it is (not as a gRPC status), hence codes.Unknown.
+absl::StatusOr<bool> NextStreamRequest(const std::string& body, size_t* pos, Message* m) {
+  size_t i = *pos;
+  while (i < body.size() && absl::ascii_isspace(body[i])) ++i;
+  if (i == body.size()) {
+    *pos = i;
+    return false;
+  }
+  const size_t start = i;
+  bool complete = false;
+  if (body[i] == '{' || body[i] == '[') {
+    int depth = 0;
+    bool in_string = false;
+    for (; i < body.size() && !complete; ++i) {
+      const char c = body[i];
+      if (in_string) {
+        if (c == '\\') {
+          ++i;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        complete = --depth == 0;
+      }
+    }
+  } else {
+    // A scalar: not a message, so the parse below refuses it; only its extent matters.
+    while (i < body.size() && !absl::ascii_isspace(body[i]) && body[i] != '{' && body[i] != '[') ++i;
+    complete = true;
+  }
+  *pos = body.size();  // after an error nothing more is read
+  if (!complete) return absl::UnknownError("unexpected EOF");
+  m->Clear();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  const auto st = google::protobuf::util::JsonStringToMessage(body.substr(start, i - start), m, options);
+  if (!st.ok()) return absl::UnknownError(std::string(st.message().data(), st.message().size()));
+  *pos = i;
+  return true;
+}
+
+// The responses of one HTTP watch stream between the core thread (Push, which must not block) and the connection's
+// thread (Take).
+class WatchResponseQueue {
+ public:
+  void Push(const etcdserverpb::WatchResponse& response) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopped_) return;
+      pending_.push_back(response);
+    }
+    cv_.notify_one();
+  }
+
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    pending_.clear();
+  }
+
+  // Waits at most `timeout` for responses and takes all there are.
+  void Take(absl::Duration timeout, std::deque<etcdserverpb::WatchResponse>* out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return !pending_.empty(); });
+    out->swap(pending_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<etcdserverpb::WatchResponse> pending_;  // guarded by mu_
+  bool stopped_ = false;                             // guarded by mu_
+};
+
+std::string V3Path(const std::string& path) {
+  // etcd 3.4 still serves the deprecated /v3beta prefix as /v3.
+  return path.rfind("/v3beta/", 0) == 0 ? absl::StrCat("/v3/", path.substr(8)) : path;
 }
 
 // What a response header says when the gateway builds the response itself (etcd's header.fill).
@@ -251,9 +362,7 @@ HttpGateway::HttpGateway(MemberRuntime* runtime, HttpGatewayOptions options)
 }
 
 HttpResponse HttpGateway::Handle(const HttpRequest& request) {
-  const std::string& path = request.path;
-  // etcd 3.4 still serves the deprecated /v3beta prefix as /v3.
-  if (path.rfind("/v3beta/", 0) == 0) return HandleV3(absl::StrCat("/v3/", path.substr(8)), request);
+  const std::string path = V3Path(request.path);
   if (path.rfind("/v3/", 0) == 0) return HandleV3(path, request);
   if (path == "/health") {
     if (request.method != "GET") return MethodNotAllowed("GET");
@@ -288,12 +397,23 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     return JsonResponse(reply.response.GetReflection()->GetMessage(reply.response, out));
   }
   if (path == "/v3/lease/keepalive") {
-    // A stream in grpc-gateway; a body holds one LeaseKeepAliveRequest here, answered as one stream message.
-    kvpb::ClientRequest r;
-    if (absl::Status s = ParseJson(request.body, r.mutable_lease_keep_alive()); !s.ok()) return ErrorResponse(s);
-    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
-    if (!reply.status.ok()) return ErrorResponse(reply.status);
-    return JsonResponse(reply.response.lease_keep_alive(), "result");
+    // The whole stream (it ends with the body) gathered into one response.
+    HttpResponse out;
+    bool started = false;
+    HttpStreamIo io;
+    io.respond = [&out](const HttpResponse& r) {
+      out = r;
+      return true;
+    };
+    io.write = [&out, &started](int status, const std::string& bytes) {
+      if (!started) out.status = status;
+      started = true;
+      out.body += bytes;
+      return true;
+    };
+    io.cancelled = [] { return false; };
+    ServeLeaseKeepAlive(request, io);
+    return out;
   }
   if (path == "/v3/maintenance/status") {
     // etcd's maintenanceServer.Status, as EtcdServices serves it.
@@ -321,9 +441,102 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
                                       options_.client_urls));
   }
   if (path == "/v3/watch") {
-    return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch over the HTTP gateway is not implemented"));
+    return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch is a stream: see HttpGateway::ServeStream"));
   }
   return ErrorResponse(absl::UnimplementedError("detcd: authentication is not implemented"));
+}
+
+bool HttpGateway::IsStream(const HttpRequest& request) {
+  const std::string path = V3Path(request.path);
+  return request.method == "POST" && (path == "/v3/watch" || path == "/v3/lease/keepalive");
+}
+
+void HttpGateway::ServeStream(const HttpRequest& request, const HttpStreamIo& io) {
+  if (!IsStream(request)) {
+    (void)io.respond(Handle(request));
+    return;
+  }
+  if (V3Path(request.path) == "/v3/watch") {
+    ServeWatch(request, io);
+  } else {
+    ServeLeaseKeepAlive(request, io);
+  }
+}
+
+// etcd's watchServer over grpc-gateway: the body's requests go to one watch stream of the member; its responses are
+// written as they come until the client goes away (the end of the body does not end it) or the member stops.
+void HttpGateway::ServeWatch(const HttpRequest& request, const HttpStreamIo& io) {
+  std::vector<etcdserverpb::WatchRequest> requests;
+  size_t pos = 0;
+  for (;;) {
+    etcdserverpb::WatchRequest r;
+    absl::StatusOr<bool> next = NextStreamRequest(request.body, &pos, &r);
+    if (!next.ok()) {
+      // grpc-gateway answers a bad first request with an error; a later one just ends what is sent.
+      if (requests.empty()) {
+        (void)io.respond(ErrorResponse(next.status()));
+        return;
+      }
+      break;
+    }
+    if (!*next) break;
+    requests.push_back(std::move(r));
+  }
+  if (!runtime_->running()) {
+    (void)io.respond(ErrorResponse(absl::UnavailableError("etcdserver: server stopped")));
+    return;
+  }
+  // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
+  auto queue = std::make_shared<WatchResponseQueue>();
+  const uint64_t id = runtime_->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
+  for (const etcdserverpb::WatchRequest& r : requests) runtime_->Watch(id, r);
+  std::deque<etcdserverpb::WatchResponse> batch;
+  bool open = true;
+  while (open) {
+    queue->Take(options_.stream_poll_interval, &batch);
+    for (const etcdserverpb::WatchResponse& r : batch) {
+      std::string chunk;
+      if (absl::Status s = StreamResultChunk(r, &chunk); !s.ok()) chunk = StreamErrorChunk(s);
+      if (!io.write(200, chunk)) {
+        open = false;
+        break;
+      }
+    }
+    batch.clear();
+    if (!open || io.cancelled()) break;
+    if (!runtime_->running()) {
+      (void)io.write(503, StreamErrorChunk(absl::UnavailableError("etcdserver: server stopped")));
+      break;
+    }
+  }
+  runtime_->CloseWatch(id);
+  queue->Stop();
+}
+
+// etcd's leaseKeepAlive over grpc-gateway: one renewal per request of the body, answered in order; an error ends the
+// stream with an error chunk (an unknown lease is no error: the core answers TTL 0). The stream ends with the body.
+void HttpGateway::ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io) {
+  size_t pos = 0;
+  bool first = true;
+  for (;;) {
+    kvpb::ClientRequest r;
+    absl::StatusOr<bool> next = NextStreamRequest(request.body, &pos, r.mutable_lease_keep_alive());
+    if (!next.ok() && first) {
+      (void)io.respond(ErrorResponse(next.status()));
+      return;
+    }
+    if (!next.ok() || !*next) return;
+    first = false;
+    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
+    std::string chunk;
+    absl::Status s = reply.status;
+    if (s.ok()) s = StreamResultChunk(reply.response.lease_keep_alive(), &chunk);
+    if (!s.ok()) {
+      (void)io.write(HttpStatusFromCode(s.code()), StreamErrorChunk(s));
+      return;
+    }
+    if (!io.write(200, chunk) || io.cancelled()) return;
+  }
 }
 
 MemberStatus HttpGateway::SampleStatus() {

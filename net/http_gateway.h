@@ -6,10 +6,14 @@
 // only: it holds no KV, lease or Raft state (only the metrics it samples from MemberRuntime::Status()), never
 // touches a socket (the server feeds it parsed requests, see http_parser.h) and never runs on the core thread.
 // Handle blocks its caller until the member answers or the request times out; it is safe to call from many threads.
+// The streaming endpoints (POST /v3/watch, /v3/lease/keepalive) are served by ServeStream instead: the body's JSON
+// values are the stream's requests, and each response goes out as grpc-gateway 1.x writes a server stream — one
+// {"result":...} line per message, in a chunked body the server frames.
 #ifndef DETCD_NET_HTTP_GATEWAY_H_
 #define DETCD_NET_HTTP_GATEWAY_H_
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -53,6 +57,21 @@ struct HttpGatewayOptions {
   absl::Duration request_timeout = absl::Seconds(7);
   // /health's linearizable read (etcd 3.4: a QGET with a one-second timeout).
   absl::Duration health_timeout = absl::Seconds(1);
+  // How often a waiting stream checks whether it must end (client gone, server stopping).
+  absl::Duration stream_poll_interval = absl::Milliseconds(100);
+};
+
+// How ServeStream reaches the client; the server implements it over the connection. Calls come from the thread that
+// called ServeStream.
+struct HttpStreamIo {
+  // A whole (unstreamed) response, instead of any `write`: an error found before the stream began. False: the
+  // client is gone.
+  std::function<bool(const HttpResponse& response)> respond;
+  // One piece of the streamed body (Content-Type application/json). The first call also sends the head with
+  // `status` (later calls ignore it). False: the client is gone; the stream should end.
+  std::function<bool(int status, const std::string& bytes)> write;
+  // Polled while the stream waits: true once it must end (the client closed the connection, the server stops).
+  std::function<bool()> cancelled;
 };
 
 class HttpGateway {
@@ -62,11 +81,22 @@ class HttpGateway {
   HttpGateway(const HttpGateway&) = delete;
   HttpGateway& operator=(const HttpGateway&) = delete;
 
-  // Answers one complete request. /v3/watch (a stream) is not served here yet: it answers 501.
+  // Answers one complete request. /v3/watch answers 501 here (it never ends: see ServeStream); /v3/lease/keepalive
+  // answers its whole stream as one body.
   HttpResponse Handle(const HttpRequest& request);
+
+  // Whether `request` is for a streaming endpoint, to be served by ServeStream rather than Handle.
+  static bool IsStream(const HttpRequest& request);
+  // Serves a streaming endpoint through `io`, blocking until the stream ends: for /v3/watch when io.cancelled()
+  // turns true, a write fails or the member stops (etcd's watch outlives the end of the request body); for
+  // /v3/lease/keepalive once every request in the body is answered (etcd ends that stream at the client's
+  // half-close). Other requests are answered through io.respond as Handle answers them.
+  void ServeStream(const HttpRequest& request, const HttpStreamIo& io);
 
  private:
   HttpResponse HandleV3(const std::string& path, const HttpRequest& request);
+  void ServeWatch(const HttpRequest& request, const HttpStreamIo& io);
+  void ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io);
   HttpResponse Health();
   HttpResponse Version() const;
   HttpResponse Metrics();

@@ -3,8 +3,13 @@
 // /health, /version, /metrics, the /v3beta alias, 404 and 405.
 #include "net/http_gateway.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -133,6 +138,13 @@ TEST_F(HttpGatewayTest, LeaseGrantRevokeAndNotFound) {
   HttpResponse keepalive = Post("/v3/lease/keepalive", R"({"ID":"1234"})");
   ASSERT_EQ(keepalive.status, 200) << keepalive.body;
   EXPECT_TRUE(Contains(keepalive.body, R"({"result":{"header":)")) << keepalive.body;
+  // Handle gathers the whole stream: one line per JSON value of the body (braces inside strings are no values).
+  HttpResponse two = Post("/v3beta/lease/keepalive", "{\"ID\":\"1234\",\"x\":\"}{\\\"\"}\n\t{\"ID\":\"1234\"}");
+  ASSERT_EQ(two.status, 200) << two.body;
+  EXPECT_EQ(std::count(two.body.begin(), two.body.end(), '\n'), 2) << two.body;
+  EXPECT_TRUE(Contains(two.body, R"("ID":"1234","TTL":"60"}})"
+                                 "\n{\"result\":"))
+      << two.body;
 
   EXPECT_EQ(Post("/v3/lease/revoke", R"({"ID":"1234"})").status, 200);
   HttpResponse again = Post("/v3/kv/lease/revoke", R"({"ID":"1234"})");
@@ -199,9 +211,70 @@ TEST_F(HttpGatewayTest, UnknownPathsAndMethods) {
   EXPECT_EQ(gateway_->Handle(Request("GET", "/nope")).status, 404);
   EXPECT_EQ(Post("/v3/kv/nope", "{}").status, 404);
   EXPECT_EQ(gateway_->Handle(Request("GET", "/v3/kv/range")).status, 405);
+  // A watch never ends: Handle refuses it, ServeStream serves it.
   HttpResponse watch = Post("/v3/watch", "{}");
   EXPECT_EQ(watch.status, 501);
   EXPECT_TRUE(Contains(watch.body, R"("code":12)")) << watch.body;
+  EXPECT_TRUE(HttpGateway::IsStream(Request("POST", "/v3/watch")));
+  EXPECT_TRUE(HttpGateway::IsStream(Request("POST", "/v3beta/lease/keepalive")));
+  EXPECT_FALSE(HttpGateway::IsStream(Request("GET", "/v3/watch")));
+  EXPECT_FALSE(HttpGateway::IsStream(Request("POST", "/v3/kv/range")));
+}
+
+// What ServeStream hands its HttpStreamIo, recorded.
+struct RecordedStream {
+  std::optional<HttpResponse> response;
+  int status = 0;
+  std::vector<std::string> writes;
+  std::atomic<bool> cancel{false};
+
+  HttpStreamIo Io() {
+    HttpStreamIo io;
+    io.respond = [this](const HttpResponse& r) {
+      response = r;
+      return true;
+    };
+    io.write = [this](int s, const std::string& bytes) {
+      if (writes.empty()) status = s;
+      writes.push_back(bytes);
+      return true;
+    };
+    io.cancelled = [this] { return cancel.load(); };
+    return io;
+  }
+};
+
+TEST_F(HttpGatewayTest, ServeStreamWatchUntilCancelledOrStopped) {
+  RecordedStream bad;
+  bad.cancel = true;  // the stream starts: end it at once
+  gateway_->ServeStream(Request("POST", "/v3/watch", R"({"create_request":{"key":"Zm9v"}} nonsense)"), bad.Io());
+  // Only a bad first value is an error response; a later one just ends the requests.
+  EXPECT_FALSE(bad.response.has_value());
+
+  RecordedStream garbage;
+  gateway_->ServeStream(Request("POST", "/v3/watch", "[1,"), garbage.Io());
+  ASSERT_TRUE(garbage.response.has_value());
+  EXPECT_EQ(garbage.response->status, 500) << garbage.response->body;
+  EXPECT_TRUE(Contains(garbage.response->body, R"("code":2,)")) << garbage.response->body;
+
+  // A stream runs until cancelled; the member stopping ends it with grpc-gateway's error chunk.
+  RecordedStream stream;
+  std::thread serving([&] {
+    gateway_->ServeStream(Request("POST", "/v3/watch", R"({"create_request":{"key":"Zm9v"}})"), stream.Io());
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  runtime_->Stop();
+  serving.join();
+  EXPECT_EQ(stream.status, 200);
+  ASSERT_GE(stream.writes.size(), 2u);
+  EXPECT_TRUE(Contains(stream.writes.front(), R"("created":true}})")) << stream.writes.front();
+  EXPECT_EQ(stream.writes.back(), R"({"error":{"grpc_code":14,"http_code":503,)"
+                                  R"("message":"etcdserver: server stopped","http_status":"Service Unavailable"}})");
+  // Once stopped, a new stream is refused before it starts.
+  RecordedStream late;
+  gateway_->ServeStream(Request("POST", "/v3/watch", "{}"), late.Io());
+  ASSERT_TRUE(late.response.has_value());
+  EXPECT_EQ(late.response->status, 503);
 }
 
 TEST(HttpResponseTest, Serialize) {

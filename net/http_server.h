@@ -1,7 +1,10 @@
 // ServeHttpConnection: one client connection that speaks HTTP/1.1 (ClientListener hands it over), served until the
 // client closes it, the parser refuses its bytes (answered with the parser's status, then closed), it stays idle
 // too long, or `stop` turns true. Requests are answered in order by the HttpGateway (pipelining is allowed); the
-// socket is closed at the end. Blocking, on the caller's thread; it holds no state beyond the connection.
+// streaming endpoints (HttpGateway::IsStream: /v3/watch, /v3/lease/keepalive) are answered by HttpGateway::ServeStream
+// with a chunked body written as the messages come, on this thread (a watch lasts until the client closes the
+// connection or `stop` turns true, and the connection closes with it). The socket is closed at the end. Blocking, on
+// the caller's thread; it holds no state beyond the connection.
 #ifndef DETCD_NET_HTTP_SERVER_H_
 #define DETCD_NET_HTTP_SERVER_H_
 

@@ -162,6 +162,65 @@ MemberStatus MemberRuntime::Status() {
   return future.get();
 }
 
+template <typename T>
+std::optional<T> MemberRuntime::OnCore(std::function<T()> fn, absl::Duration timeout) {
+  // The caller keeps the promise too: a task dropped at shutdown must not break it while the caller waits.
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+  if (!Post([promise, fn = std::move(fn)] { promise->set_value(fn()); })) return std::nullopt;
+  if (future.wait_for(absl::ToChronoMicroseconds(timeout)) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+absl::StatusOr<kv::HashKVResult> MemberRuntime::HashKV(int64_t revision, absl::Duration timeout) {
+  std::optional<absl::StatusOr<kv::HashKVResult>> r =
+      OnCore<absl::StatusOr<kv::HashKVResult>>([this, revision] { return core_->HashKV(revision); }, timeout);
+  if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();
+  return *std::move(r);
+}
+
+absl::StatusOr<kv::HashResult> MemberRuntime::Hash(absl::Duration timeout) {
+  std::optional<kv::HashResult> r = OnCore<kv::HashResult>([this] { return core_->Hash(); }, timeout);
+  if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();
+  return *std::move(r);
+}
+
+absl::StatusOr<etcdserverpb::ResponseHeader> MemberRuntime::MoveLeader(uint64_t target, absl::Duration timeout) {
+  using Result = absl::StatusOr<etcdserverpb::ResponseHeader>;
+  auto promise = std::make_shared<std::promise<Result>>();
+  std::future<Result> future = promise->get_future();
+  const int64_t deadline_us = MonotonicUs() + absl::ToInt64Microseconds(timeout);
+  const bool posted = Post([this, target, deadline_us, promise] {
+    if (absl::Status s = core_->TransferLeadership(target); !s.ok()) return promise->set_value(s);
+    Log(absl::StrCat("leadership transfer starting: ", absl::Hex(options_.core.id), " to ", absl::Hex(target)));
+    leader_waits_.push_back(LeaderWait{target, deadline_us, [promise](Result r) { promise->set_value(std::move(r)); }});
+  });
+  if (!posted) return kv::ErrStopped();
+  // The core thread answers by the deadline (checked every tick); the margin only guards against a stuck thread.
+  if (future.wait_for(absl::ToChronoMicroseconds(timeout + absl::Seconds(1))) != std::future_status::ready) {
+    return kv::ErrLeaderTransferTimeout();
+  }
+  return future.get();
+}
+
+void MemberRuntime::CheckLeaderWaits(int64_t now_us) {
+  if (leader_waits_.empty()) return;
+  const uint64_t leader = core_->leader();
+  size_t kept = 0;
+  for (size_t i = 0; i < leader_waits_.size(); ++i) {
+    LeaderWait& w = leader_waits_[i];
+    if (leader == w.target) {
+      Log(absl::StrCat("leadership transfer finished: ", absl::Hex(w.target), " leads"));
+      w.done(core_->Header());
+    } else if (now_us >= w.deadline_us) {
+      w.done(kv::ErrLeaderTransferTimeout());
+    } else {
+      leader_waits_[kept++] = std::move(w);
+    }
+  }
+  leader_waits_.resize(kept);
+}
+
 void MemberRuntime::Loop() {
   int64_t next_tick = MonotonicUs() + options_.core.tick_us;
   for (;;) {
@@ -188,7 +247,10 @@ void MemberRuntime::Loop() {
       // A late tick is not made up for: the next comes one interval from now.
       next_tick = now + options_.core.tick_us;
     }
+    CheckLeaderWaits(now);
   }
+  for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
+  leader_waits_.clear();
   // Whoever still waits hears that the server stopped.
   for (auto& [id, fn] : waiting_) {
     kv::ClientReply r;

@@ -5,8 +5,9 @@
 // asks to persist to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before telling the core
 // (one sync per batch: everything proposed while a sync is in flight joins the next batch); saves the core's
 // snapshots; hands Raft messages to a sender (peers; none for a single member); routes replies and watch responses.
-// A WAL write or sync error stops the member for good (an fsync is never retried). It holds no KV or Raft state of
-// its own.
+// A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
+// MoveLeader) run on the core thread too; MoveLeader's wait for the new leader is kept here, checked after every
+// event, since the core has no clock. It holds no KV or Raft state of its own.
 #ifndef DETCD_NET_MEMBER_RUNTIME_H_
 #define DETCD_NET_MEMBER_RUNTIME_H_
 
@@ -18,8 +19,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -87,13 +90,35 @@ class MemberRuntime {
 
   MemberStatus Status();
 
+  // ---- maintenance (any thread; each waits at most `timeout` for the core thread, then ErrTimeout) ----
+  // etcd's HashKV at `revision` (0: current): see kv::NodeCore::HashKV.
+  absl::StatusOr<kv::HashKVResult> HashKV(int64_t revision, absl::Duration timeout = absl::Seconds(5));
+  // etcd's Hash: see kv::NodeCore::Hash for what it covers.
+  absl::StatusOr<kv::HashResult> Hash(absl::Duration timeout = absl::Seconds(5));
+  // etcd's MoveLeader: refused unless this member leads and `target` is a voter (kv::NodeCore::TransferLeadership);
+  // then waits until this member sees `target` as leader and answers with a header filled at that moment, or after
+  // `timeout` fails with kv::ErrLeaderTransferTimeout (the transfer may still complete later).
+  absl::StatusOr<etcdserverpb::ResponseHeader> MoveLeader(uint64_t target, absl::Duration timeout);
+
  private:
+  using LeaderWaitFn = std::function<void(absl::StatusOr<etcdserverpb::ResponseHeader>)>;
+  struct LeaderWait {
+    uint64_t target;
+    int64_t deadline_us;  // monotonic
+    LeaderWaitFn done;
+  };
+
   explicit MemberRuntime(const MemberRuntimeOptions& options);
   // Queues a task for the core thread; false if the member is stopping (the task is dropped).
   bool Post(std::function<void()> task);
   void Loop();
   // After every event: take the core's effects.
   void Flush();
+  // Answers the MoveLeader waits whose target leads now, or whose deadline passed.
+  void CheckLeaderWaits(int64_t now_us);
+  // Runs fn on the core thread and waits for its result at most `timeout` (nullopt: stopped or timed out).
+  template <typename T>
+  std::optional<T> OnCore(std::function<T()> fn, absl::Duration timeout);
   void Fail(const absl::Status& error);
   void Log(const std::string& line);
 
@@ -113,6 +138,7 @@ class MemberRuntime {
   uint64_t next_request_ = 1;
   std::map<uint64_t, ReplyFn> waiting_;
   std::map<uint64_t, std::pair<kv::WatchHub::StreamId, WatchFn>> streams_;
+  std::vector<LeaderWait> leader_waits_;
   std::atomic<uint64_t> next_stream_{1};
 };
 

@@ -1,8 +1,11 @@
 // MemberRuntime with a real data directory (TEST_TMPDIR) and real time: a single member elects itself, answers
 // writes and reads, streams watch events, keeps what it acknowledged across a restart, refuses a second process on
-// its directory, and answers "server stopped" once stopped.
+// its directory, and answers "server stopped" once stopped; three members wired in memory move leadership
+// (MoveLeader waits for the new leader, or times out with etcd's error) and agree on HashKV.
 #include "net/member_runtime.h"
 
+#include <array>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -139,6 +142,107 @@ TEST(MemberRuntimeTest, CorruptDataRefusesToStartNamingTheFile) {
   ASSERT_FALSE(rt.ok());
   EXPECT_NE(rt.status().message().find(".wal"), std::string::npos) << rt.status();
   EXPECT_NE(rt.status().message().find("offset"), std::string::npos) << rt.status();
+}
+
+// Three members whose Raft messages go straight to each other's Receive (a member not running drops them).
+class ThreeMembers {
+ public:
+  explicit ThreeMembers(const std::string& name) {
+    for (uint64_t id = 1; id <= 3; ++id) {
+      MemberRuntimeOptions o;
+      o.core.id = id;
+      o.core.peers = {1, 2, 3};
+      o.core.cluster_id = 0xc1;
+      o.core.tick_us = 10'000;
+      o.data_dir = FreshDir(absl::StrCat(name, "_", id));
+      o.send = [this](raftpb::Message m) {
+        if (m.to() < 1 || m.to() > 3) return;
+        if (MemberRuntime* to = live_[m.to()].load()) to->Receive(std::move(m));
+      };
+      absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
+      EXPECT_TRUE(rt.ok()) << rt.status();
+      if (!rt.ok()) continue;
+      members_[id] = std::move(*rt);
+      live_[id] = members_[id].get();
+    }
+  }
+  ~ThreeMembers() {
+    for (auto& p : live_) p = nullptr;
+    for (auto& m : members_) {
+      if (m) m->Stop();
+    }
+  }
+  MemberRuntime& member(uint64_t id) { return *members_[id]; }
+  // Cuts a member off: it stops, and messages to it are dropped.
+  void Stop(uint64_t id) {
+    live_[id] = nullptr;
+    members_[id]->Stop();
+  }
+  // The leader every running member agrees on (0 if none within the time allowed).
+  uint64_t AgreedLeader(absl::Duration within = absl::Seconds(10)) {
+    const absl::Time give_up = absl::Now() + within;
+    while (absl::Now() < give_up) {
+      uint64_t leader = 0;
+      bool agreed = true;
+      for (uint64_t id = 1; id <= 3; ++id) {
+        if (live_[id].load() == nullptr) continue;
+        const uint64_t l = members_[id]->Status().leader;
+        if (leader == 0) leader = l;
+        agreed &= l != 0 && l == leader;
+      }
+      if (agreed && leader != 0) return leader;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return 0;
+  }
+
+ private:
+  std::array<std::unique_ptr<MemberRuntime>, 4> members_;
+  std::array<std::atomic<MemberRuntime*>, 4> live_{};
+};
+
+TEST(MemberRuntimeTest, MoveLeaderWaitsForTheNewLeaderAndMembersAgreeOnHashKV) {
+  ThreeMembers c("runtime_move");
+  const uint64_t leader = c.AgreedLeader();
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(CallUntilLeader(c.member(leader), Put("k", "v")).status.ok());
+  const uint64_t target = leader == 3 ? 2 : 3;
+  const uint64_t other = 6 - leader - target;
+
+  absl::StatusOr<etcdserverpb::ResponseHeader> refused = c.member(other).MoveLeader(target, absl::Seconds(2));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.status().message(), "etcdserver: not leader");
+
+  absl::StatusOr<etcdserverpb::ResponseHeader> moved = c.member(leader).MoveLeader(target, absl::Seconds(5));
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->member_id(), leader);
+  EXPECT_EQ(c.member(leader).Status().leader, target) << "answered once the old leader sees the new one";
+  EXPECT_EQ(c.AgreedLeader(), target);
+
+  // Every member reaches the same revision and hashes it the same way.
+  ASSERT_TRUE(CallUntilLeader(c.member(target), Put("k", "w")).status.ok());
+  const int64_t rev = c.member(target).Status().revision;
+  std::array<uint32_t, 4> hashes{};
+  for (uint64_t id = 1; id <= 3; ++id) {
+    absl::StatusOr<kv::HashKVResult> h = c.member(id).HashKV(rev);
+    for (int i = 0; i < 200 && !h.ok(); ++i) {  // a follower may not have applied `rev` yet
+      absl::SleepFor(absl::Milliseconds(10));
+      h = c.member(id).HashKV(rev);
+    }
+    ASSERT_TRUE(h.ok()) << "member " << id << ": " << h.status();
+    hashes[id] = h->hash;
+  }
+  EXPECT_EQ(hashes[1], hashes[2]);
+  EXPECT_EQ(hashes[1], hashes[3]);
+
+  // A transfer to a member that is down never completes: etcd's timeout error, and the leader stays.
+  c.Stop(leader);
+  const uint64_t down = leader;
+  ASSERT_EQ(c.AgreedLeader(), target);
+  absl::StatusOr<etcdserverpb::ResponseHeader> timed_out = c.member(target).MoveLeader(down, absl::Milliseconds(300));
+  EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kUnknown);
+  EXPECT_EQ(timed_out.status().message(), "etcdserver: request timed out, leader transfer took too long");
+  EXPECT_EQ(c.AgreedLeader(), target);
 }
 
 }  // namespace
