@@ -14,12 +14,13 @@ export ETCDCTL_API=3
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
+peer_port=$(free_port)
 ep="http://127.0.0.1:$port"
 ctl() { etcdctl --endpoints="$ep" --command-timeout=10s "$@"; }
 data="$tmp/data"
 start() {
   "$detcd" --name=n1 --data-dir="$data" --listen-client-urls="$ep" --advertise-client-urls="$ep" \
-    --listen-peer-urls=http://127.0.0.1:0 --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+    --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls=http://127.0.0.1:2380 \
     --initial-cluster=n1=http://127.0.0.1:2380 >"$tmp/detcd.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
@@ -102,6 +103,22 @@ print(s.recv(100).decode(errors="replace").splitlines()[0])' "$port")
 grep -q "^HTTP/1.1 400" <<<"$out" || fail "garbage on the client port: $out"
 [ "$(ctl get foo --print-value-only)" = "baz" ] || fail "the member still serves after garbage"
 
+# Bad input is refused with etcd's errors and costs nothing: an oversized request, too many txn ops, garbage and a
+# truncated frame on the peer port.
+out=$(head -c 2000000 /dev/zero | tr '\0' x | ctl put big 2>&1)
+grep -q "request is too large\|larger than max\|trying to send message larger" <<<"$out" || fail "oversized put: $out"
+ops=$(for i in $(seq 1 129); do echo "put k$i v"; done)
+out=$(printf '\n%s\n\n\n' "$ops" | ctl txn 2>&1)
+grep -q "too many operations in txn request" <<<"$out" || fail "129 txn ops: $out"
+python3 - "$peer_port" <<'PY'
+import socket, sys
+for payload in (b"GET / HTTP/1.1\r\n\r\n" + b"\xff" * 100, b"detcd-peer-1" + b"\x00" * 5):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(payload)
+    s.close()
+PY
+[ "$(ctl get foo --print-value-only)" = "baz" ] || fail "the member still serves after garbage on the peer port"
+
 # status, health, members.
 ctl endpoint status -w json | grep -q '"leader"' || fail "endpoint status: $(ctl endpoint status -w json)"
 ctl endpoint health 2>&1 | grep -q "is healthy" || fail "endpoint health: $(ctl endpoint health 2>&1)"
@@ -120,6 +137,16 @@ start || { echo "$fails failures"; exit 1; }
 [ "$(ctl get fop --print-value-only)" = "3" ] || fail "after restart: $(ctl get fop)"
 stop
 grep -q "received terminated signal" "$tmp/detcd.log" || fail "no shutdown line: $(tail -3 "$tmp/detcd.log")"
+
+# A corrupt WAL: the member refuses to start and names the file and the offset.
+seg=$(ls "$data"/member/wal/*.wal | head -1)
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$seg" bs=1 seek=300 conv=notrunc 2>/dev/null
+"$detcd" --name=n1 --data-dir="$data" --listen-client-urls="$ep" --advertise-client-urls="$ep" \
+  --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls=http://127.0.0.1:2380 \
+  --initial-cluster=n1=http://127.0.0.1:2380 >"$tmp/corrupt.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] || fail "started on a corrupt WAL"
+grep -q "\.wal.* offset [0-9]" "$tmp/corrupt.log" || fail "corrupt WAL message: $(cat "$tmp/corrupt.log")"
 
 echo "$fails failures"
 [ $fails -eq 0 ]
