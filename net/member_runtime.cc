@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
     for (int i = 0; i < c.election_ticks - 1; ++i) rt->core_->Tick(now);
   }
   rt->running_ = true;
+  rt->disk_thread_ = std::thread([p = rt.get()] { p->DiskLoop(); });
   rt->thread_ = std::thread([p = rt.get()] { p->Loop(); });
   return rt;
 }
@@ -259,6 +260,12 @@ void MemberRuntime::Loop() {
     fn(r);
   }
   waiting_.clear();
+  {
+    std::lock_guard<std::mutex> l(disk_mu_);
+    disk_stopping_ = true;
+  }
+  disk_cv_.notify_all();
+  if (disk_thread_.joinable()) disk_thread_.join();
   store_.Close();
   running_ = false;
 }
@@ -266,26 +273,34 @@ void MemberRuntime::Loop() {
 void MemberRuntime::Flush() {
   for (;;) {
     bool progress = false;
-    for (const raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) {
-      absl::Status s = store_.SaveSnapshot(snap);
-      if (s.ok()) s = store_.RemoveOld();
-      if (!s.ok()) return Fail(s);
-      Log(absl::StrCat("saved snapshot at index ", snap.metadata().index()));
+    for (raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) {
+      ToDisk([this, snap = std::move(snap)] {
+        absl::Status s = store_.SaveSnapshot(snap);
+        if (s.ok()) s = store_.RemoveOld();
+        if (s.ok()) Log(absl::StrCat("saved snapshot at index ", snap.metadata().index()));
+        return s;
+      });
     }
     if (std::optional<kv::PersistRequest> p = core_->TakePersist()) {
+      // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed
+      // meanwhile forms the next batch, taken once the core hears this one is durable.
       progress = true;
-      if (p->snapshot.metadata().index() > 0) {
-        if (absl::Status s = store_.SaveSnapshot(p->snapshot); !s.ok()) return Fail(s);
-      }
-      if (p->hard_state || !p->entries.empty()) {
-        if (absl::Status s = store_.Save(p->hard_state ? &*p->hard_state : nullptr, p->entries); !s.ok()) {
-          return Fail(s);
+      auto batch = std::make_shared<kv::PersistRequest>(std::move(*p));
+      ToDisk([this, batch] {
+        if (batch->snapshot.metadata().index() > 0) {
+          if (absl::Status s = store_.SaveSnapshot(batch->snapshot); !s.ok()) return s;
         }
-      }
-      if (p->must_sync) {
-        if (absl::Status s = store_.Sync(); !s.ok()) return Fail(s);
-      }
-      core_->Persisted(p->seq);
+        if (batch->hard_state || !batch->entries.empty()) {
+          const raftpb::HardState* hs = batch->hard_state ? &*batch->hard_state : nullptr;
+          if (absl::Status s = store_.Save(hs, batch->entries); !s.ok()) return s;
+        }
+        if (batch->must_sync) {
+          if (absl::Status s = store_.Sync(); !s.ok()) return s;
+        }
+        const uint64_t seq = batch->seq;
+        (void)Post([this, seq] { core_->Persisted(seq); });
+        return absl::OkStatus();
+      });
     }
     std::vector<raftpb::Message> msgs = core_->TakeMessages();
     if (!msgs.empty()) {
@@ -308,6 +323,32 @@ void MemberRuntime::Flush() {
       for (const etcdserverpb::WatchResponse& r : core_->TakeWatchResponses(stream.first)) stream.second(r);
     }
     if (!progress) return;
+  }
+}
+
+void MemberRuntime::ToDisk(std::function<absl::Status()> job) {
+  {
+    std::lock_guard<std::mutex> l(disk_mu_);
+    disk_jobs_.push_back(std::move(job));
+  }
+  disk_cv_.notify_one();
+}
+
+void MemberRuntime::DiskLoop() {
+  for (;;) {
+    std::function<absl::Status()> job;
+    {
+      std::unique_lock<std::mutex> l(disk_mu_);
+      disk_cv_.wait(l, [this] { return !disk_jobs_.empty() || disk_stopping_; });
+      if (disk_jobs_.empty()) return;  // stopping, and everything handed over was written
+      job = std::move(disk_jobs_.front());
+      disk_jobs_.pop_front();
+    }
+    if (disk_failed_) continue;  // after a failed write or sync nothing more is written
+    if (absl::Status s = job(); !s.ok()) {
+      disk_failed_ = true;
+      Fail(s);
+    }
   }
 }
 

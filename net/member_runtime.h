@@ -1,10 +1,11 @@
 // MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
 // simulator runs, on a thread of its own ("the core thread"), fed with real time and real disk. Other threads (gRPC
 // handlers, the peer transport) hand it work through a queue and get answers back through callbacks that run on the
-// core thread. The core thread: ticks every heartbeat interval with the monotonic clock; writes each batch the core
-// asks to persist to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before telling the core
-// (one sync per batch: everything proposed while a sync is in flight joins the next batch); saves the core's
-// snapshots; hands Raft messages to a sender (peers; none for a single member); routes replies and watch responses.
+// core thread. The core thread ticks every heartbeat interval with the monotonic clock and hands each batch the core
+// asks to persist to a disk thread, which writes it to the WAL (storage::MemberStore on storage::PosixDisk) and
+// fdatasyncs it before the core is told (group commit: everything proposed while a sync is in flight joins the next
+// batch); the disk thread also saves the core's snapshots. The core thread hands Raft messages to a sender (peers;
+// none for a single member) and routes replies and watch responses.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
 // MoveLeader) run on the core thread too; MoveLeader's wait for the new leader is kept here, checked after every
 // event, since the core has no clock. It holds no KV or Raft state of its own.
@@ -120,6 +121,9 @@ class MemberRuntime {
   template <typename T>
   std::optional<T> OnCore(std::function<T()> fn, absl::Duration timeout);
   void Fail(const absl::Status& error);
+  // Hands a write to the disk thread (jobs run in order; an error stops the member and every later job).
+  void ToDisk(std::function<absl::Status()> job);
+  void DiskLoop();
   void Log(const std::string& line);
 
   MemberRuntimeOptions options_;
@@ -140,6 +144,14 @@ class MemberRuntime {
   std::map<uint64_t, std::pair<kv::WatchHub::StreamId, WatchFn>> streams_;
   std::vector<LeaderWait> leader_waits_;
   std::atomic<uint64_t> next_stream_{1};
+
+  // The disk thread: the only one that touches store_ while the member runs.
+  std::thread disk_thread_;
+  std::mutex disk_mu_;
+  std::condition_variable disk_cv_;
+  std::deque<std::function<absl::Status()>> disk_jobs_;  // guarded by disk_mu_
+  bool disk_stopping_ = false;                           // guarded by disk_mu_
+  std::atomic<bool> disk_failed_{false};
 };
 
 }  // namespace detcd::net
