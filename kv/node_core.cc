@@ -57,6 +57,7 @@ std::string NodeCore::StateSnapshot() const {
   snap.set_store(store_.Serialize());
   snap.set_leases(lessor_.Serialize());
   for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
+  for (const auto& [id, m] : members_) *snap.add_members() = m;
   if (nospace_) {
     etcdserverpb::AlarmMember* a = snap.add_alarms();
     a->set_memberid(config_.id);
@@ -75,6 +76,8 @@ void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
   s = lessor_.Restore(state.leases());
   DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
   applier_.ReattachLeases();
+  members_.clear();
+  for (const kvpb::MemberAttributes& m : state.members()) members_[m.id()] = m;
   recent_order_.assign(state.recent_request_ids().begin(), state.recent_request_ids().end());
   recent_ids_.clear();
   recent_ids_.insert(recent_order_.begin(), recent_order_.end());
@@ -290,6 +293,9 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
           status = applier_.LeaseRevoke(r.lease_revoke(), resp.mutable_lease_revoke(), &applied);
         }
         revoking_.erase(r.lease_revoke().id());
+        break;
+      case kvpb::ClientRequest::kMemberAttributes:
+        if (r.member_attributes().id() != 0) members_[r.member_attributes().id()] = r.member_attributes();
         break;
       case kvpb::ClientRequest::kAlarm:
         if (r.alarm().alarm() == etcdserverpb::NOSPACE) {

@@ -180,6 +180,8 @@ class NodeCore {
   bool is_leader() const { return raft_->raft().state() == raft::StateType::kLeader; }
   uint64_t leader() const { return raft_->raft().lead(); }
   bool nospace_alarm() const { return nospace_; }
+  // What members published about themselves (name, client URLs), by member id.
+  const std::map<uint64_t, kvpb::MemberAttributes>& member_attributes() const { return members_; }
   // The state machine as snapshot bytes (what a snapshot at applied_index() would carry).
   std::string StateSnapshot() const;
 
@@ -271,6 +273,7 @@ class NodeCore {
   static constexpr size_t kDedupWindow = 10'000;
   std::deque<uint64_t> recent_order_;
   absl::flat_hash_set<uint64_t> recent_ids_;
+  std::map<uint64_t, kvpb::MemberAttributes> members_;  // published member attributes, in the state snapshot
   int64_t ticks_ = 0;
 
   std::vector<raftpb::Message> out_msgs_;

@@ -102,7 +102,8 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kTxn:
     case kvpb::ClientRequest::kCompaction:
     case kvpb::ClientRequest::kLeaseGrant:
-    case kvpb::ClientRequest::kLeaseRevoke: {
+    case kvpb::ClientRequest::kLeaseRevoke:
+    case kvpb::ClientRequest::kMemberAttributes: {
       if (absl::Status s = CheckWrite(request); !s.ok()) return Reply(request_id, s);
       const bool grows = request.has_put() || (request.has_txn() && IsWrite(request.txn())) ||
                          request.has_lease_grant();

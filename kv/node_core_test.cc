@@ -236,6 +236,27 @@ TEST(NodeCoreTest, DuplicatedProposalTakesEffectOnce) {
   EXPECT_GE(snap.recent_request_ids_size(), 2);
 }
 
+TEST(NodeCoreTest, PublishedMemberAttributesReachEveryMemberAndTheSnapshot) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  kvpb::ClientRequest pub;
+  pub.mutable_member_attributes()->set_id(follower);
+  pub.mutable_member_attributes()->set_name("m" + std::to_string(follower));
+  pub.mutable_member_attributes()->add_client_urls("http://10.0.0.1:2379");
+  ASSERT_TRUE(c.Do(follower, pub).status.ok());
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    auto it = c.node(id).member_attributes().find(follower);
+    ASSERT_NE(it, c.node(id).member_attributes().end()) << "node " << id;
+    EXPECT_EQ(it->second.client_urls(0), "http://10.0.0.1:2379");
+  }
+  kvpb::StateSnapshot snap;
+  ASSERT_TRUE(snap.ParseFromString(c.node(leader).StateSnapshot()));
+  ASSERT_EQ(snap.members_size(), 1);
+  EXPECT_EQ(snap.members(0).name(), "m" + std::to_string(follower));
+}
+
 TEST(NodeCoreTest, CompareAndSwapThroughTxn) {
   TestCluster c(3);
   const uint64_t leader = c.ElectSomeone();

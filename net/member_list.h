@@ -1,5 +1,6 @@
 // MemberListFor: Cluster.MemberList's answer, the same for gRPC and the JSON gateway — etcd's header for the
-// cluster server (no revision) and the members: the cluster's, when the caller knows them, else this one member.
+// cluster server (no revision) and the members: the cluster's, when the caller knows them, else this one member;
+// each member's name and client URLs as it published them through Raft (MemberStatus::published), when it has.
 #ifndef DETCD_NET_MEMBER_LIST_H_
 #define DETCD_NET_MEMBER_LIST_H_
 

@@ -152,6 +152,7 @@ MemberStatus MemberRuntime::Status() {
     s.revision = core_->store().rev();
     s.db_size = core_->store().bytes();
     s.nospace_alarm = core_->nospace_alarm();
+    for (const auto& [id, m] : core_->member_attributes()) s.published.push_back(m);
     promise->set_value(s);
   });
   if (!posted || future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {

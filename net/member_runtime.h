@@ -55,6 +55,7 @@ struct MemberStatus {
   int64_t revision = 0;
   int64_t db_size = 0;          // bytes the kept versions take
   bool nospace_alarm = false;
+  std::vector<kvpb::MemberAttributes> published;  // what members published about themselves (name, client URLs)
 };
 
 class MemberRuntime {
