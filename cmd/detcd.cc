@@ -1,9 +1,12 @@
 // detcd: the etcd-compatible server. Flag parsing (cmd/detcd_flags) and wiring only: the member runs in
 // net::MemberRuntime (the node core the simulator runs, on its own thread), the client API in net::EtcdServices.
-// Each client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port, as
-// etcd does; members talk over net::PeerTransport on their peer URLs. A flag this build cannot honour yet (TLS, a
-// separate --wal-dir, unix sockets, joining a running cluster) is refused with a clear message before anything is
-// written to disk. Logs etcd 3.4's lifecycle lines (capnslog text by default, JSON with --logger=zap).
+// Each http client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port,
+// as etcd does; each https client URL is a gRPC port of its own with TLS (--cert-file/--key-file, or --auto-tls's
+// self-signed pair under <data-dir>/fixtures/client; --client-cert-auth verifies client certificates against
+// --trusted-ca-file) and no gateway yet. Members talk over net::PeerTransport on their peer URLs. A flag this build
+// cannot honour yet (peer TLS, a separate --wal-dir, unix sockets, joining a running cluster) and unreadable TLS
+// files are refused with a clear message before anything is written to disk. Logs etcd 3.4's lifecycle lines
+// (capnslog text by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -34,6 +37,7 @@
 #include "net/lock_election.h"
 #include "net/peer_transport.h"
 #include "net/member_runtime.h"
+#include "net/tls.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
 
@@ -88,18 +92,29 @@ std::vector<std::string> Strings(const std::vector<detcd::DetcdUrl>& urls) {
   return out;
 }
 
-// What this build cannot serve yet; "" if the configuration is supported.
+// What this build cannot serve yet; "" if the configuration is supported. Client TLS (https client URLs,
+// --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, --auto-tls) is served; peer TLS is not.
 std::string Unsupported(const detcd::DetcdConfig& c) {
-  auto https = [](const std::vector<detcd::DetcdUrl>& urls) {
+  auto any_scheme = [](const std::vector<detcd::DetcdUrl>& urls, const char* a, const char* b) {
     for (const detcd::DetcdUrl& u : urls) {
-      if (u.scheme != "http") return true;
+      if (u.scheme == a || u.scheme == b) return true;
     }
     return false;
   };
-  if (https(c.listen_client_urls) || https(c.advertise_client_urls) || https(c.listen_peer_urls) ||
-      https(c.initial_advertise_peer_urls) || c.client_auto_tls || c.peer_auto_tls || !c.client_tls.cert_file.empty() ||
-      !c.peer_tls.cert_file.empty()) {
-    return "TLS (https URLs, --cert-file, --auto-tls) and unix sockets are not supported by this build of detcd yet";
+  bool cluster_https = false;  // another member's URL in --initial-cluster
+  if (auto cluster = detcd::ParseInitialCluster(c.initial_cluster); cluster.ok()) {
+    for (const auto& [name, urls] : *cluster) cluster_https |= any_scheme(urls, "https", "unixs");
+  }
+  const detcd::DetcdTlsFiles& p = c.peer_tls;
+  if (any_scheme(c.listen_peer_urls, "https", "unixs") || any_scheme(c.initial_advertise_peer_urls, "https", "unixs") ||
+      cluster_https || c.peer_auto_tls || !p.cert_file.empty() || !p.key_file.empty() || !p.trusted_ca_file.empty() ||
+      p.client_cert_auth) {
+    return "peer TLS is not supported by this build of detcd yet (https peer URLs, --peer-cert-file, "
+           "--peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth, --peer-auto-tls)";
+  }
+  for (const auto* urls : {&c.listen_client_urls, &c.advertise_client_urls, &c.listen_peer_urls,
+                           &c.initial_advertise_peer_urls}) {
+    if (any_scheme(*urls, "unix", "unixs")) return "unix sockets are not supported by this build of detcd yet";
   }
   if (!c.wal_dir.empty()) return "--wal-dir is not supported by this build of detcd yet";
   if (!c.listen_metrics_urls.empty()) return "--listen-metrics-urls is not supported by this build of detcd yet";
@@ -107,6 +122,36 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
     return "--initial-cluster-state=existing (joining a running cluster) is not supported by this build of detcd yet";
   }
   return "";
+}
+
+bool Https(const detcd::DetcdUrl& u) { return u.scheme == "https"; }
+
+// The client TLS material, as PEM text for gRPC's SslServerCredentials.
+struct ClientTls {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string trusted_ca_pem;  // "" without --trusted-ca-file
+};
+
+// Reads and checks --cert-file / --key-file / --trusted-ca-file (or the --auto-tls pair), with the errors etcd prints
+// for them: Go's "open <path>: no such file or directory", tls.X509KeyPair's "tls: private key does not match public
+// key".
+absl::StatusOr<ClientTls> LoadClientTls(const std::string& cert_file, const std::string& key_file,
+                                        const std::string& trusted_ca_file) {
+  ClientTls t;
+  absl::StatusOr<std::string> cert = detcd::net::ReadFile(cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = detcd::net::ReadFile(key_file);
+  if (!key.ok()) return key.status();
+  if (absl::Status s = detcd::net::CheckKeyPair(*cert, *key); !s.ok()) return s;
+  t.cert_pem = std::move(*cert);
+  t.key_pem = std::move(*key);
+  if (!trusted_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = detcd::net::ReadFile(trusted_ca_file);
+    if (!ca.ok()) return ca.status();
+    t.trusted_ca_pem = std::move(*ca);
+  }
+  return t;
 }
 
 }  // namespace
@@ -142,6 +187,19 @@ int main(int argc, char** argv) {
     log.Error("etcdmain", why);
     return 1;
   }
+  const bool client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https);
+  // Given files win over --auto-tls (the flags already warned "ignoring client auto TLS since certs given").
+  const bool auto_tls = cfg.client_auto_tls && cfg.client_tls.cert_file.empty() && cfg.client_tls.key_file.empty();
+  ClientTls client_tls;
+  if (client_https && !auto_tls) {
+    absl::StatusOr<ClientTls> t =
+        LoadClientTls(cfg.client_tls.cert_file, cfg.client_tls.key_file, cfg.client_tls.trusted_ca_file);
+    if (!t.ok()) {
+      log.Error("etcdmain", std::string(t.status().message()));
+      return 1;
+    }
+    client_tls = std::move(*t);
+  }
 
   // A member with no WAL yet is bootstrapped from the flags, which etcd checks first.
   detcd::storage::PosixDisk disk;
@@ -151,6 +209,23 @@ int main(int argc, char** argv) {
       log.Error("etcdmain", absl::StrCat("error verifying flags, ", s.message(), ". See 'etcd --help'."));
       return detcd::DetcdFlagsExitCode(s);
     }
+  }
+
+  // --auto-tls: etcd's ClientSelfCert, a self-signed pair for the listen hosts, generated once and then reused.
+  if (auto_tls) {
+    std::vector<std::string> hosts;
+    for (const detcd::DetcdUrl& u : cfg.listen_client_urls) hosts.push_back(u.host);
+    absl::StatusOr<detcd::net::CertKeyFiles> files =
+        detcd::net::SelfSignedCert(hosts, cfg.data_dir + "/fixtures/client");
+    absl::StatusOr<ClientTls> t = files.ok() ? LoadClientTls(files->cert_file, files->key_file,
+                                                             cfg.client_tls.trusted_ca_file)
+                                             : absl::StatusOr<ClientTls>(files.status());
+    if (!t.ok()) {
+      log.Error("etcdmain", absl::StrCat("could not get certs (", t.status().message(), ")"));
+      return 1;
+    }
+    client_tls = std::move(*t);
+    log.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", files->cert_file));
   }
 
   // The cluster's members, with etcd's IDs: from --initial-cluster (the founding configuration; a restarted member
@@ -272,8 +347,41 @@ int main(int argc, char** argv) {
   lo.request_timeout = so.request_timeout;
   detcd::net::LockElectionServices lock_election(runtime->get(), lo);
   lock_election.RegisterOn(builder);
-  // No listening port of its own: each client URL's listener hands it the connections that speak HTTP/2.
+  // An https client URL is a TLS port gRPC listens on itself. An http one has no port of gRPC's own: its listener
+  // hands the server the connections that speak HTTP/2.
+  std::vector<std::pair<const detcd::DetcdUrl*, std::unique_ptr<int>>> https_ports;
+  if (client_https) {
+    grpc::SslServerCredentialsOptions tls(
+        cfg.client_tls.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                        : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    tls.pem_root_certs = client_tls.trusted_ca_pem;
+    tls.pem_key_cert_pairs.push_back({client_tls.key_pem, client_tls.cert_pem});
+    std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(tls);
+    log.Info("embed", absl::StrCat("ClientTLS: cert = ", auto_tls ? cfg.data_dir + "/fixtures/client/cert.pem"
+                                                                   : cfg.client_tls.cert_file,
+                                   ", key = ", auto_tls ? cfg.data_dir + "/fixtures/client/key.pem"
+                                                        : cfg.client_tls.key_file,
+                                   ", trusted-ca = ", cfg.client_tls.trusted_ca_file,
+                                   ", client-cert-auth = ", cfg.client_tls.client_cert_auth ? "true" : "false",
+                                   ", crl-file = "));
+    for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
+      if (!Https(u)) continue;
+      const std::string host = u.host.empty() ? "0.0.0.0" : u.host;
+      const std::string address =
+          absl::StrCat(host.find(':') != std::string::npos ? absl::StrCat("[", host, "]") : host, ":", u.port);
+      https_ports.emplace_back(&u, std::make_unique<int>(0));
+      builder.AddListeningPort(address, creds, https_ports.back().second.get());
+    }
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  for (const auto& [u, port] : https_ports) {
+    if (server != nullptr && *port != 0) continue;
+    log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u->host, ":", u->port,
+                                       ": cannot listen with TLS (address in use or not local?)"));
+    if (server != nullptr) server->Shutdown();
+    (*runtime)->Stop();
+    return 1;
+  }
   if (server == nullptr) {
     log.Error("etcdmain", "cannot start the gRPC server");
     (*runtime)->Stop();
@@ -290,6 +398,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> http_stop{false};
   std::vector<std::unique_ptr<detcd::net::ClientListener>> listeners;
   for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
+    if (Https(u)) continue;
     int port = 0;
     if (!absl::SimpleAtoi(u.port, &port)) port = -1;
     absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
@@ -318,8 +427,15 @@ int main(int argc, char** argv) {
   log.Info("etcdserver", "published local member to cluster through raft");
   log.Info("etcdserver/api", "enabled capabilities for version 3.4");
   for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
+    if (Https(u)) continue;
     log.Warn("embed", absl::StrCat("serving insecure client requests on ", u.host, ":", u.port,
                                    ", this is strongly discouraged!"));
+  }
+  for (const auto& [u, port] : https_ports) {
+    log.Info("embed", absl::StrCat("serving client requests on ", u->host, ":", *port));
+    log.Warn("embed", absl::StrCat("https client URL ", u->String(),
+                                   " serves gRPC only: the HTTP/1.1 gateway (/v3/..., /health, /version, /metrics) is "
+                                   "not served over TLS by this build of detcd yet"));
   }
   log.Info("embed", "ready to serve client requests");
 

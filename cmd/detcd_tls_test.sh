@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Client TLS as a user sets it up: a CA, a server and a client certificate made with the openssl CLI; detcd started
+# with an https client URL next to an http one, --cert-file/--key-file/--trusted-ca-file/--client-cert-auth; stock
+# etcdctl (Debian etcd-client) puts and gets over https with its client certificate and is refused without one, while
+# the http URL keeps serving gRPC and the gateway. Then --auto-tls: a self-signed pair under
+# <data-dir>/fixtures/client, naming the listen host, reused on restart; etcdctl with --insecure-skip-tls-verify.
+# Refused before anything is written: https peer URLs / peer TLS flags, a missing cert file, a key of another cert.
+set -u
+detcd="$1"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
+command -v openssl >/dev/null || { echo "openssl not installed (Debian openssl)"; exit 1; }
+export ETCDCTL_API=3
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The PKI: a CA, a server certificate for 127.0.0.1/localhost, a client certificate; and a second CA nobody trusts.
+pki="$tmp/pki"
+mkdir -p "$pki"
+(
+  cd "$pki" || exit 1
+  set -e
+  for ca in ca other-ca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ca-key.pem" -out "$ca.pem" \
+      -days 2 -subj "/CN=detcd test $ca" 2>/dev/null
+  done
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+  printf 'extendedKeyUsage=clientAuth\n' >client.ext
+  for who in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$who-key.pem" -out "$who.csr" \
+      -subj "/CN=$who" 2>/dev/null
+    openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out "$who.pem" -days 2 \
+      -extfile "$who.ext" 2>/dev/null
+  done
+) || { echo "FAIL: making the certificates with openssl"; exit 1; }
+
+pid=
+start() {  # start <log> <detcd flags...>: waits for "ready to serve client requests"
+  local log="$1"
+  shift
+  "$detcd" "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "ready to serve client requests" "$log" && return 0
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "detcd did not become ready: $(cat "$log")"
+  return 1
+}
+stop() { kill -TERM $pid; wait $pid; }
+member_flags() {  # member_flags <data dir> <peer port>
+  echo "--name=n1" "--data-dir=$1" "--listen-peer-urls=http://127.0.0.1:$2" \
+    "--initial-advertise-peer-urls=http://127.0.0.1:$2" "--initial-cluster=n1=http://127.0.0.1:$2"
+}
+
+# 1. Mixed http and https client URLs, client certificates required on https.
+http_port=$(free_port)
+https_port=$(free_port)
+peer_port=$(free_port)
+http_ep="http://127.0.0.1:$http_port"
+https_ep="https://127.0.0.1:$https_port"
+data="$tmp/data"
+# shellcheck disable=SC2046
+start "$tmp/detcd.log" $(member_flags "$data" "$peer_port") \
+  --listen-client-urls="$http_ep,$https_ep" --advertise-client-urls="$https_ep" \
+  --cert-file="$pki/server.pem" --key-file="$pki/server-key.pem" --trusted-ca-file="$pki/ca.pem" \
+  --client-cert-auth || { echo "$fails failures"; exit 1; }
+tls=(--cacert="$pki/ca.pem" --cert="$pki/client.pem" --key="$pki/client-key.pem")
+sctl() { etcdctl --endpoints="$https_ep" --command-timeout=10s "$@"; }
+[ "$(sctl "${tls[@]}" put foo bar 2>&1)" = "OK" ] || fail "put over https: $(sctl "${tls[@]}" put foo bar 2>&1)"
+[ "$(sctl "${tls[@]}" get foo --print-value-only 2>&1)" = "bar" ] || fail "get over https: $(sctl "${tls[@]}" get foo 2>&1)"
+sctl "${tls[@]}" endpoint health 2>&1 | grep -q "is healthy" || fail "endpoint health over https"
+# Over localhost too: the server certificate names it.
+out=$(etcdctl --endpoints="https://localhost:$https_port" --command-timeout=10s "${tls[@]}" get foo --print-value-only 2>&1)
+[ "$out" = "bar" ] || fail "get over https://localhost: $out"
+# No client certificate: refused, and nothing written.
+out=$(etcdctl --endpoints="$https_ep" --dial-timeout=3s --command-timeout=3s --cacert="$pki/ca.pem" put nocert x 2>&1)
+[ $? -ne 0 ] || fail "a put without a client certificate succeeded: $out"
+# A client certificate of a CA the server does not trust: refused.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/rogue-key.pem" -out "$pki/rogue.csr" \
+  -subj /CN=rogue 2>/dev/null
+openssl x509 -req -in "$pki/rogue.csr" -CA "$pki/other-ca.pem" -CAkey "$pki/other-ca-key.pem" -CAcreateserial \
+  -out "$pki/rogue.pem" -days 2 -extfile "$pki/client.ext" 2>/dev/null
+out=$(etcdctl --endpoints="$https_ep" --dial-timeout=3s --command-timeout=3s --cacert="$pki/ca.pem" \
+  --cert="$pki/rogue.pem" --key="$pki/rogue-key.pem" put rogue x 2>&1)
+[ $? -ne 0 ] || fail "a put with an untrusted client certificate succeeded: $out"
+# The client refuses a server it cannot verify.
+out=$(etcdctl --endpoints="$https_ep" --dial-timeout=3s --command-timeout=3s --cacert="$pki/other-ca.pem" \
+  --cert="$pki/client.pem" --key="$pki/client-key.pem" get foo 2>&1)
+[ $? -ne 0 ] || fail "etcdctl trusted a server certificate of another CA: $out"
+# Plain text on the https port is not served.
+out=$(etcdctl --endpoints="127.0.0.1:$https_port" --dial-timeout=3s --command-timeout=3s get foo 2>&1)
+[ $? -ne 0 ] || fail "plain gRPC on the https port succeeded: $out"
+# The http URL still serves gRPC and the HTTP/1.1 gateway, and sees the same data.
+[ "$(etcdctl --endpoints="$http_ep" --command-timeout=10s get foo --print-value-only)" = "bar" ] || fail "get over http"
+[ "$(curl -s "$http_ep/health")" = '{"health":"true"}' ] || fail "/health over http: $(curl -s "$http_ep/health")"
+[ -z "$(sctl "${tls[@]}" get nocert rogue 2>&1)" ] || fail "refused puts left keys: $(sctl "${tls[@]}" get nocert rogue)"
+grep -q "serving client requests on 127.0.0.1:$https_port" "$tmp/detcd.log" || fail "no https serving line"
+grep -q "serving insecure client requests on 127.0.0.1:$http_port" "$tmp/detcd.log" || fail "no http serving line"
+grep -q "HTTP/1.1 gateway .* not served over TLS" "$tmp/detcd.log" || fail "no gateway-over-TLS warning"
+grep -q "serving insecure client requests on 127.0.0.1:$https_port" "$tmp/detcd.log" && fail "https port logged as insecure"
+stop
+
+# 2. --auto-tls: a self-signed pair in <data-dir>/fixtures/client, reused on restart.
+auto_port=$(free_port)
+auto_peer=$(free_port)
+auto_ep="https://127.0.0.1:$auto_port"
+auto_data="$tmp/auto"
+auto_start() {
+  # shellcheck disable=SC2046
+  start "$tmp/auto.log" $(member_flags "$auto_data" "$auto_peer") --listen-client-urls="$auto_ep" \
+    --advertise-client-urls="$auto_ep" --auto-tls
+}
+actl() { etcdctl --endpoints="$auto_ep" --command-timeout=10s --insecure-skip-tls-verify --insecure-transport=false "$@"; }
+auto_start || { echo "$fails failures"; exit 1; }
+cert="$auto_data/fixtures/client/cert.pem"
+[ -s "$cert" ] && [ -s "$auto_data/fixtures/client/key.pem" ] || fail "no self-signed pair in fixtures/client"
+openssl x509 -in "$cert" -noout -text 2>/dev/null | grep -q "IP Address:127.0.0.1" ||
+  fail "the self-signed certificate does not name 127.0.0.1: $(openssl x509 -in "$cert" -noout -text 2>&1 | head -40)"
+[ "$(stat -c %a "$auto_data/fixtures/client/key.pem")" = "600" ] || fail "key.pem is not 0600"
+[ "$(actl put auto yes 2>&1)" = "OK" ] || fail "put with --auto-tls: $(actl put auto yes 2>&1)"
+[ "$(actl get auto --print-value-only 2>&1)" = "yes" ] || fail "get with --auto-tls: $(actl get auto 2>&1)"
+out=$(etcdctl --endpoints="$auto_ep" --dial-timeout=3s --command-timeout=3s get auto 2>&1)
+[ $? -ne 0 ] || fail "etcdctl verified a self-signed certificate without being told to skip: $out"
+sum=$(sha256sum <"$cert")
+stop
+auto_start || { echo "$fails failures"; exit 1; }
+[ "$(sha256sum <"$cert")" = "$sum" ] || fail "the self-signed certificate was not reused on restart"
+[ "$(actl get auto --print-value-only 2>&1)" = "yes" ] || fail "get after restart with --auto-tls"
+stop
+
+# 3. Refused before anything is written, exit code 1.
+refused() {  # refused <what> <expected message (grep -E)> <detcd flags...>
+  local what="$1" want="$2" dir="$tmp/refused-$RANDOM"
+  shift 2
+  out=$("$detcd" --name=n1 --data-dir="$dir" "$@" 2>&1)
+  rc=$?
+  [ $rc -eq 1 ] || fail "$what: exit code $rc, want 1: $out"
+  grep -qE "$want" <<<"$out" || fail "$what: message: $out"
+  [ ! -e "$dir" ] || fail "$what: the data directory was created"
+}
+p=$(free_port)
+refused "https peer URL" "peer TLS is not supported by this build of detcd yet" \
+  --listen-peer-urls="https://127.0.0.1:$p" --initial-advertise-peer-urls="https://127.0.0.1:$p" \
+  --initial-cluster="n1=https://127.0.0.1:$p" --peer-auto-tls
+refused "--peer-cert-file on http peer URLs" "peer TLS is not supported by this build of detcd yet" \
+  --peer-cert-file="$pki/server.pem" --peer-key-file="$pki/server-key.pem"
+c=$(free_port)
+refused "a missing --cert-file" "open $pki/missing.pem: no such file or directory" \
+  --listen-client-urls="https://127.0.0.1:$c" --advertise-client-urls="https://127.0.0.1:$c" \
+  --cert-file="$pki/missing.pem" --key-file="$pki/server-key.pem"
+refused "a missing --trusted-ca-file" "open $pki/missing-ca.pem: no such file or directory" \
+  --listen-client-urls="https://127.0.0.1:$c" --advertise-client-urls="https://127.0.0.1:$c" \
+  --cert-file="$pki/server.pem" --key-file="$pki/server-key.pem" --trusted-ca-file="$pki/missing-ca.pem" \
+  --client-cert-auth
+refused "a key of another certificate" "tls: private key does not match public key" \
+  --listen-client-urls="https://127.0.0.1:$c" --advertise-client-urls="https://127.0.0.1:$c" \
+  --cert-file="$pki/server.pem" --key-file="$pki/client-key.pem"
+
+echo "$fails failures"
+[ $fails -eq 0 ]
