@@ -421,6 +421,20 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Publish this member's name and client URLs through Raft, as etcd does before it serves (retrying while the
+  // cluster has no leader yet).
+  {
+    detcd::kvpb::ClientRequest pub;
+    pub.mutable_member_attributes()->set_id(member_id);
+    pub.mutable_member_attributes()->set_name(cfg.name);
+    for (const std::string& u : Strings(cfg.advertise_client_urls)) pub.mutable_member_attributes()->add_client_urls(u);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const detcd::kv::ClientReply r = (*runtime)->Call(pub, absl::Seconds(5));
+      if (r.status.ok()) break;
+      log.Warn("etcdserver", absl::StrCat("failed to publish local member to cluster through raft: ", r.status.message()));
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
   log.Info("etcdserver", absl::StrCat("published {Name:", cfg.name, " ClientURLs:[",
                                       absl::StrJoin(Strings(cfg.advertise_client_urls), " "), "]} to cluster ",
                                       detcd::net::IdHex(cluster_id)));

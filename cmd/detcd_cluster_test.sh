@@ -54,6 +54,11 @@ for i in 1 2 3; do start "$i"; done
 for i in 1 2 3; do ready "$i" 1 || exit 1; done
 
 [ "$(ctl member list | grep -c started)" = "3" ] || fail "member list: $(ctl member list)"
+for i in 1 2 3; do
+  # Each member's client URL, as it published it through Raft, is seen through any member.
+  etcdctl --endpoints="http://127.0.0.1:${cport[1]}" member list | grep -q "m$i, http://127.0.0.1:${pport[$i]}, http://127.0.0.1:${cport[$i]}," ||
+    fail "m$i's published client URL missing: $(etcdctl --endpoints="http://127.0.0.1:${cport[1]}" member list)"
+done
 etcdctl --endpoints="http://127.0.0.1:${cport[1]}" put shared hello >/dev/null || fail "put via m1"
 [ "$(etcdctl --endpoints="http://127.0.0.1:${cport[3]}" get shared --print-value-only)" = "hello" ] ||
   fail "read via m3: $(etcdctl --endpoints="http://127.0.0.1:${cport[3]}" get shared)"
