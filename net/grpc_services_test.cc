@@ -5,6 +5,8 @@
 // and the unimplemented Auth.
 #include "net/grpc_services.h"
 
+#include <openssl/evp.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -454,8 +456,28 @@ TEST_F(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
   grpc::ClientContext context;
   SetDeadline(&context);
   auto snapshot = maintenance->Snapshot(&context, etcdserverpb::SnapshotRequest());
-  EXPECT_FALSE(snapshot->Read(&chunk));
-  EXPECT_EQ(snapshot->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // The state in pieces, each saying what is still to come, ending with a SHA-256 of what came before (as etcd's).
+  std::string bytes;
+  uint64_t last_remaining = UINT64_MAX;
+  while (snapshot->Read(&chunk)) {
+    EXPECT_LT(chunk.remaining_bytes(), last_remaining);
+    last_remaining = chunk.remaining_bytes();
+    EXPECT_EQ(chunk.header().revision(), rev);
+    bytes += chunk.blob();
+  }
+  ASSERT_TRUE(snapshot->Finish().ok());
+  EXPECT_EQ(last_remaining, 0u);
+  ASSERT_GT(bytes.size(), 32u);
+  unsigned char digest[32];
+  unsigned int len = 0;
+  ASSERT_EQ(EVP_Digest(bytes.data(), bytes.size() - 32, digest, &len, EVP_sha256(), nullptr), 1);
+  EXPECT_EQ(bytes.substr(bytes.size() - 32), std::string(reinterpret_cast<char*>(digest), 32));
+  EXPECT_EQ((bytes.size() - 32) % 512, 0u) << "whole 512-byte pages before the hash, as etcdctl checks";
+  uint64_t size = 0;
+  for (int i = 7; i >= 0; --i) size = (size << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  ASSERT_LE(size + 8, bytes.size() - 32);
+  kvpb::StateSnapshot state;
+  EXPECT_TRUE(state.ParseFromString(bytes.substr(8, size)));
 }
 
 grpc::Status HashKV(etcdserverpb::Maintenance::Stub* maintenance, int64_t revision,

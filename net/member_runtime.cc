@@ -187,6 +187,15 @@ absl::StatusOr<kv::HashResult> MemberRuntime::Hash(absl::Duration timeout) {
   return *std::move(r);
 }
 
+absl::StatusOr<std::pair<std::string, etcdserverpb::ResponseHeader>> MemberRuntime::StateSnapshot(
+    absl::Duration timeout) {
+  using Result = std::pair<std::string, etcdserverpb::ResponseHeader>;
+  std::optional<Result> r =
+      OnCore<Result>([this] { return Result(core_->StateSnapshot(), core_->Header()); }, timeout);
+  if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();
+  return *std::move(r);
+}
+
 absl::StatusOr<etcdserverpb::ResponseHeader> MemberRuntime::MoveLeader(uint64_t target, absl::Duration timeout) {
   using Result = absl::StatusOr<etcdserverpb::ResponseHeader>;
   auto promise = std::make_shared<std::promise<Result>>();
