@@ -33,7 +33,7 @@ bench: deps
 	$(BAZEL) run -c opt //raft:raft_bench
 	$(BAZEL) run -c opt //sim:sim_bench
 	$(BAZEL) run -c opt //storage:wal_bench
-	$(BAZEL) run -c opt //kv:mvcc_bench
+	$(BAZEL) run -c opt //bench:mvcc_bench
 
 # detcd and etcd (Debian etcd-server) side by side under the same detcd-load run, alternating; prints the ratio.
 bench-load: deps
