@@ -3,23 +3,30 @@
 // Each http client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port,
 // as etcd does; each https client URL is a gRPC port of its own with TLS (--cert-file/--key-file, or --auto-tls's
 // self-signed pair under <data-dir>/fixtures/client; --client-cert-auth verifies client certificates against
-// --trusted-ca-file) and no gateway yet. Members talk over net::PeerTransport on their peer URLs. A flag this build
-// cannot honour yet (peer TLS, a separate --wal-dir, unix sockets, joining a running cluster) and unreadable TLS
-// files are refused with a clear message before anything is written to disk. Logs etcd 3.4's lifecycle lines
+// --trusted-ca-file) and no gateway yet. Each http --listen-metrics-urls URL is an HTTP/1.1 port serving /metrics and
+// /health only, from the same gateway. --wal-dir puts the WAL in a directory of its own. Members talk over
+// net::PeerTransport on their peer URLs. A flag this build cannot honour yet (peer TLS, https metrics URLs, unix
+// sockets, joining a running cluster) and unreadable TLS files are refused with a clear message before anything is
+// written to disk. Logs etcd 3.4's lifecycle lines
 // (capnslog text by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -33,6 +40,7 @@
 #include "net/client_listener.h"
 #include "net/grpc_services.h"
 #include "net/http_gateway.h"
+#include "net/http_parser.h"
 #include "net/http_server.h"
 #include "net/lock_election.h"
 #include "net/peer_transport.h"
@@ -113,11 +121,12 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
            "--peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth, --peer-auto-tls)";
   }
   for (const auto* urls : {&c.listen_client_urls, &c.advertise_client_urls, &c.listen_peer_urls,
-                           &c.initial_advertise_peer_urls}) {
+                           &c.initial_advertise_peer_urls, &c.listen_metrics_urls}) {
     if (any_scheme(*urls, "unix", "unixs")) return "unix sockets are not supported by this build of detcd yet";
   }
-  if (!c.wal_dir.empty()) return "--wal-dir is not supported by this build of detcd yet";
-  if (!c.listen_metrics_urls.empty()) return "--listen-metrics-urls is not supported by this build of detcd yet";
+  if (any_scheme(c.listen_metrics_urls, "https", "https")) {
+    return "https metrics URLs (--listen-metrics-urls) are not supported by this build of detcd yet";
+  }
   if (c.initial_cluster_state == "existing") {
     return "--initial-cluster-state=existing (joining a running cluster) is not supported by this build of detcd yet";
   }
@@ -203,7 +212,8 @@ int main(int argc, char** argv) {
 
   // A member with no WAL yet is bootstrapped from the flags, which etcd checks first.
   detcd::storage::PosixDisk disk;
-  const bool initialized = detcd::storage::Wal::Exists(&disk, cfg.data_dir + "/member/wal");
+  const std::string wal_dir = cfg.wal_dir.empty() ? cfg.data_dir + "/member/wal" : cfg.wal_dir;
+  const bool initialized = detcd::storage::Wal::Exists(&disk, wal_dir);
   if (!initialized) {
     if (absl::Status s = detcd::VerifyBootstrap(cfg); !s.ok()) {
       log.Error("etcdmain", absl::StrCat("error verifying flags, ", s.message(), ". See 'etcd --help'."));
@@ -265,6 +275,7 @@ int main(int argc, char** argv) {
   log.Info("embed", absl::StrCat("name = ", cfg.name));
   log.Info("embed", absl::StrCat("data dir = ", cfg.data_dir));
   log.Info("embed", absl::StrCat("member dir = ", cfg.data_dir, "/member"));
+  if (!cfg.wal_dir.empty()) log.Info("embed", absl::StrCat("dedicated WAL dir = ", cfg.wal_dir));
   log.Info("embed", absl::StrCat("heartbeat = ", cfg.heartbeat_interval_ms, "ms"));
   log.Info("embed", absl::StrCat("election = ", cfg.election_timeout_ms, "ms"));
   log.Info("embed", absl::StrCat("snapshot count = ", cfg.snapshot_count));
@@ -272,6 +283,7 @@ int main(int argc, char** argv) {
 
   detcd::net::MemberRuntimeOptions ro;
   ro.data_dir = cfg.data_dir;
+  ro.wal_dir = cfg.wal_dir;
   ro.core.id = member_id;
   ro.core.peers = ids;
   ro.core.cluster_id = cluster_id;
@@ -411,6 +423,26 @@ int main(int argc, char** argv) {
       (*runtime)->Stop();
       return 1;
     }
+    listeners.push_back(std::move(*l));
+  }
+  // --listen-metrics-urls: HTTP/1.1 only (no gRPC server to hand connections to), /metrics and /health only.
+  for (const detcd::DetcdUrl& u : cfg.listen_metrics_urls) {
+    int port = 0;
+    if (!absl::SimpleAtoi(u.port, &port)) port = -1;
+    absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
+        u.host, port, nullptr, [&gateway, &http_stop](int fd) {
+          // A metrics URL serves /metrics and /health only, as etcd's.
+          detcd::net::ServeHttpConnection(fd, &gateway, &http_stop, absl::Minutes(5), {},
+                                          [](const std::string& path) { return path == "/metrics" || path == "/health"; });
+        });
+    if (!l.ok()) {
+      log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
+                                         l.status().message()));
+      server->Shutdown();
+      (*runtime)->Stop();
+      return 1;
+    }
+    log.Info("embed", absl::StrCat("listening for metrics on ", u.String()));
     listeners.push_back(std::move(*l));
   }
 

@@ -114,6 +114,7 @@ void ClientListener::AcceptLoop() {
 }
 
 void ClientListener::Route(int fd) {
+  if (grpc_ == nullptr) return ToHttp1(fd);  // HTTP/1.1 only: nothing to tell apart
   // Peek until the first bytes say which protocol this is: the preface, or anything that cannot be its start.
   char buf[kPrefaceLen];
   size_t seen = 0;
@@ -138,6 +139,10 @@ void ClientListener::Route(int fd) {
     }
     usleep(1000);  // a partial preface: wait for the rest
   }
+  ToHttp1(fd);
+}
+
+void ClientListener::ToHttp1(int fd) {
   if (http1_) {
     http1_(fd);
   } else {

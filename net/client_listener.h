@@ -2,8 +2,9 @@
 // (etcd's cmux): each accepted connection is sniffed — a connection that opens with the HTTP/2 client preface goes to
 // the gRPC server (grpc::AddInsecureChannelFromFd), anything else to the HTTP/1.1 handler (the JSON gateway, /health,
 // /version, /metrics). A connection that sends nothing for a while is closed. One accept thread; the sniffing of each
-// connection happens on a short-lived thread of its own so a slow client cannot hold up the others. It holds no KV or
-// Raft state.
+// connection happens on a short-lived thread of its own so a slow client cannot hold up the others. Without a gRPC
+// server (etcd's --listen-metrics-urls: /metrics and /health only) nothing is sniffed: every connection goes to the
+// HTTP/1.1 handler, which answers an HTTP/2 preface as the garbage it is there. It holds no KV or Raft state.
 #ifndef DETCD_NET_CLIENT_LISTENER_H_
 #define DETCD_NET_CLIENT_LISTENER_H_
 
@@ -26,7 +27,8 @@ class ClientListener {
   // http1 takes over a connected socket (and must close it). It is called on a thread of its own.
   using Http1Handler = std::function<void(int fd)>;
 
-  // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting.
+  // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
+  // HTTP/1.1 only, every connection goes to http1 at once.
   static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
                                                                Http1Handler http1);
   ~ClientListener();  // Stop()
@@ -39,6 +41,7 @@ class ClientListener {
   ClientListener() = default;
   void AcceptLoop();
   void Route(int fd);
+  void ToHttp1(int fd);
 
   int listen_fd_ = -1;
   int wake_fd_ = -1;  // an eventfd that wakes the accept loop to stop

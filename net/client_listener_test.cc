@@ -1,5 +1,6 @@
 // One client port for gRPC and HTTP/1.1, as etcd's: a gRPC stub reaches the gRPC server through the listener, a plain
-// HTTP/1.1 request and garbage go to the HTTP handler, and a client that hangs up early costs nothing.
+// HTTP/1.1 request and garbage go to the HTTP handler, and a client that hangs up early costs nothing. Without a gRPC
+// server (a metrics URL) every connection, an HTTP/2 preface too, goes to the HTTP handler.
 #include "net/client_listener.h"
 
 #include <arpa/inet.h>
@@ -85,6 +86,34 @@ TEST(ClientListenerTest, GrpcAndHttp1ShareOnePort) {
 
   (*l)->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+TEST(ClientListenerTest, WithoutGrpcEveryConnectionGoesToHttp1) {
+  std::atomic<int> http1{0};
+  absl::StatusOr<std::unique_ptr<ClientListener>> l = ClientListener::Start("127.0.0.1", 0, nullptr, [&](int fd) {
+    ++http1;
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    (void)!write(fd, reply.data(), reply.size());
+    close(fd);
+  });
+  ASSERT_TRUE(l.ok()) << l.status();
+  const int port = (*l)->port();
+  ASSERT_GT(port, 0);
+  EXPECT_NE(Exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").find("200 OK"), std::string::npos);
+  EXPECT_NE(Exchange(port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").find("200 OK"), std::string::npos)
+      << "no gRPC server to hand the HTTP/2 preface to: HTTP's to refuse";
+  EXPECT_EQ(http1.load(), 2);
+
+  // A gRPC client gets no gRPC: its call fails instead of reaching a null server.
+  auto stub = etcdserverpb::KV::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  etcdserverpb::RangeResponse resp;
+  EXPECT_FALSE(stub->Range(&ctx, etcdserverpb::RangeRequest(), &resp).ok());
+
+  close(Connect(port));  // a client that hangs up at once
+  (*l)->Stop();
 }
 
 }  // namespace

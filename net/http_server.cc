@@ -98,7 +98,7 @@ bool ServeStream(int fd, HttpGateway* gateway, const HttpRequest& request, const
 }  // namespace
 
 void ServeHttpConnection(int fd, HttpGateway* gateway, const std::atomic<bool>* stop, absl::Duration idle_timeout,
-                         HttpParserLimits limits) {
+                         HttpParserLimits limits, HttpPathFilter serves) {
   HttpParser parser(limits);
   absl::Time last_activity = absl::Now();
   char buf[16 * 1024];
@@ -118,7 +118,14 @@ void ServeHttpConnection(int fd, HttpGateway* gateway, const std::atomic<bool>* 
     parser.Feed(std::string_view(buf, static_cast<size_t>(n)));
     if (parser.TakeContinueExpected() && !WriteAll(fd, "HTTP/1.1 100 Continue\r\n\r\n")) break;
     while (std::optional<HttpRequest> r = parser.Next()) {
-      if (HttpGateway::IsStream(*r)) {
+      if (serves && !serves(r->path)) {
+        HttpResponse not_found;
+        not_found.status = 404;
+        not_found.content_type = "text/plain; charset=utf-8";
+        not_found.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        not_found.body = "404 page not found\n";
+        open = WriteAll(fd, SerializeHttpResponse(not_found, r->keep_alive)) && r->keep_alive;
+      } else if (HttpGateway::IsStream(*r)) {
         open = ServeStream(fd, gateway, *r, stop, &parser);
         last_activity = absl::Now();
       } else {

@@ -9,6 +9,8 @@
 #define DETCD_NET_HTTP_SERVER_H_
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "absl/time/time.h"
 #include "net/http_gateway.h"
@@ -16,8 +18,12 @@
 
 namespace detcd::net {
 
+// Which paths a listener serves: a request for another path gets Go's plain "404 page not found". Null: all of them.
+using HttpPathFilter = std::function<bool(const std::string& path)>;
+
 void ServeHttpConnection(int fd, HttpGateway* gateway, const std::atomic<bool>* stop,
-                         absl::Duration idle_timeout = absl::Minutes(5), HttpParserLimits limits = {});
+                         absl::Duration idle_timeout = absl::Minutes(5), HttpParserLimits limits = {},
+                         HttpPathFilter serves = nullptr);
 
 }  // namespace detcd::net
 

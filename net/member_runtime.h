@@ -38,6 +38,7 @@ namespace detcd::net {
 struct MemberRuntimeOptions {
   kv::NodeCoreConfig core;  // id, peers, cluster id, ticks (tick_us = --heartbeat-interval), limits
   std::string data_dir;     // --data-dir
+  std::string wal_dir;      // --wal-dir: where the WAL goes; "" for <data_dir>/member/wal
   uint64_t wal_segment_bytes = 64ull << 20;
   // Raft messages for peers (called on the core thread; must not block). Null: a single member, nothing to send.
   std::function<void(raftpb::Message)> send;

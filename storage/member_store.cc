@@ -12,18 +12,27 @@ namespace {
 constexpr size_t kSnapshotsKept = 2;
 }  // namespace
 
-MemberStore::MemberStore(Disk* disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
+MemberStore::MemberStore(Disk* disk, std::string dir, std::string wal_dir)
+    : disk_(disk), dir_(std::move(dir)), wal_dir_(wal_dir.empty() ? dir_ + "/member/wal" : std::move(wal_dir)) {}
 
 absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t segment_bytes) {
   WalOptions wal_options;
   wal_options.segment_bytes = segment_bytes;
   wal_.reset();
+  member_lock_.reset();
   snapshot_index_ = prev_snapshot_index_ = 0;
   RecoveredMember out;
+  // The WAL locks its own directory, which --wal-dir may put elsewhere: the member directory (the snapshots) is locked
+  // first, so a second process on the same data directory is refused whatever --wal-dir it was given.
+  if (absl::Status s = disk_->MkdirAll(dir_ + "/member"); !s.ok()) return s;
+  auto lock = disk_->Lock(dir_ + "/member");
+  if (!lock.ok()) return lock.status();
+  std::unique_ptr<DirLock> member_lock = std::move(*lock);  // kept only if the member opens
   if (!Wal::Exists(disk_, wal_dir())) {
     auto wal = Wal::Create(disk_, wal_dir(), member_id, wal_options);
     if (!wal.ok()) return wal.status();
     wal_ = std::move(*wal);
+    member_lock_ = std::move(member_lock);
     return out;
   }
   Snapshotter snapshotter(disk_, snap_dir());
@@ -40,6 +49,7 @@ absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t s
     snapshot_index_ = out.snapshot.metadata().index();
   }
   wal_ = std::move(recovered->wal);
+  member_lock_ = std::move(member_lock);
   out.hard_state = recovered->hard_state;
   out.entries = std::move(recovered->entries);
   return out;

@@ -1,5 +1,7 @@
-// MemberStore: one member's data directory on a Disk — the WAL in <dir>/member/wal and snapshot files in
-// <dir>/member/snap, laid out as etcd lays them out. Start-up recovery is here, shared by the production runtime and the
+// MemberStore: one member's data directory on a Disk — the WAL in <dir>/member/wal (or a directory of its own, etcd's
+// --wal-dir) and snapshot files in <dir>/member/snap, laid out as etcd lays them out. While open it holds the WAL
+// directory's lock and <dir>/member's (etcd's bbolt holds a lock on member/snap/db), so no second process writes
+// either directory, whatever --wal-dir it was given. Start-up recovery is here, shared by the production runtime and the
 // simulator: the newest snapshot file that checks out (rotten ones are set aside), then the WAL after it, a torn tail
 // cut, anything else corrupt refused (DataLoss, naming the file and offset). It never retries a failed write or sync:
 // the caller treats every error as fatal for the process.
@@ -29,11 +31,12 @@ struct RecoveredMember {
 
 class MemberStore {
  public:
-  // dir: the data directory (etcd's --data-dir).
-  MemberStore(Disk* disk, std::string dir);
+  // dir: the data directory (etcd's --data-dir). wal_dir: where the WAL goes (etcd's --wal-dir); "" for
+  // <dir>/member/wal.
+  MemberStore(Disk* disk, std::string dir, std::string wal_dir = "");
 
   bool open() const { return wal_ != nullptr; }
-  std::string wal_dir() const { return dir_ + "/member/wal"; }
+  const std::string& wal_dir() const { return wal_dir_; }
   std::string snap_dir() const { return dir_ + "/member/snap"; }
 
   // Creates the WAL in an empty directory, or recovers. A DataLoss error means the data is corrupt: the member must
@@ -50,12 +53,17 @@ class MemberStore {
   absl::Status RemoveOld();
   uint64_t snapshot_index() const { return snapshot_index_; }
 
-  // The process is gone: the WAL is closed (and its directory lock released), nothing more is written.
-  void Close() { wal_.reset(); }
+  // The process is gone: the WAL is closed (and the directory locks released), nothing more is written.
+  void Close() {
+    wal_.reset();
+    member_lock_.reset();
+  }
 
  private:
   Disk* disk_;
   std::string dir_;
+  std::string wal_dir_;
+  std::unique_ptr<DirLock> member_lock_;  // <dir>/member: the snapshots' guard, since the WAL may live elsewhere
   std::unique_ptr<Wal> wal_;
   uint64_t snapshot_index_ = 0;       // the newest snapshot on disk
   uint64_t prev_snapshot_index_ = 0;  // the one before: WAL segments are kept back to it

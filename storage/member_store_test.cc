@@ -1,6 +1,7 @@
 // MemberStore on a real directory (PosixDisk under TEST_TMPDIR): a fresh directory gets etcd's layout, a restart
-// recovers the snapshot and the WAL after it, a second process is refused while the first holds the directory, and
-// old segments and snapshot files go once two newer snapshots exist.
+// recovers the snapshot and the WAL after it, a second process is refused while the first holds the directory, a WAL
+// in a directory of its own (--wal-dir) is written and recovered there, and old segments and snapshot files go once
+// two newer snapshots exist.
 #include "storage/member_store.h"
 
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/posix_disk.h"
+#include "storage/wal.h"
 
 namespace detcd::storage {
 namespace {
@@ -84,6 +86,52 @@ TEST(MemberStoreTest, SecondProcessOnTheSameDirectoryIsRefused) {
   EXPECT_NE(refused.status().message().find("locked"), std::string::npos) << refused.status();
   first.Close();
   EXPECT_TRUE(second.Open(1, 1 << 20).ok()) << "the lock goes with the process";
+}
+
+TEST(MemberStoreTest, WalInADirectoryOfItsOwnIsWrittenAndRecoveredThere) {
+  PosixDisk disk;
+  const std::string dir = FreshDir("member_waldir_data");
+  const std::string wal_dir = FreshDir("member_waldir_wal");
+  {
+    MemberStore store(&disk, dir, wal_dir);
+    EXPECT_EQ(store.wal_dir(), wal_dir);
+    EXPECT_EQ(store.snap_dir(), dir + "/member/snap");
+    ASSERT_TRUE(store.Open(7, 1 << 20).ok());
+    raftpb::HardState hs;
+    hs.set_term(3);
+    hs.set_commit(8);
+    ASSERT_TRUE(store.Save(&hs, Entries(1, 8, 3)).ok());
+    ASSERT_TRUE(store.SaveSnapshot(SnapshotAt(5, 3)).ok());
+    ASSERT_TRUE(store.Sync().ok());
+  }
+  EXPECT_TRUE(Wal::Exists(&disk, wal_dir)) << "the segments are in --wal-dir";
+  EXPECT_FALSE(disk.Exists(dir + "/member/wal")) << "and not under the data directory";
+  absl::StatusOr<std::vector<std::string>> snaps = disk.List(dir + "/member/snap");
+  ASSERT_TRUE(snaps.ok()) << snaps.status();
+  EXPECT_EQ(snaps->size(), 1u) << "snapshots stay under the data directory";
+
+  // Either directory is refused to a second process while the first runs.
+  MemberStore first(&disk, dir, wal_dir);
+  absl::StatusOr<RecoveredMember> got = first.Open(7, 1 << 20);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->snapshot.metadata().index(), 5u);
+  ASSERT_EQ(got->entries.size(), 3u) << "entries 6..8 follow the snapshot";
+  EXPECT_EQ(got->entries.back().index(), 8u);
+  EXPECT_EQ(got->hard_state.commit(), 8u);
+  MemberStore same_data_other_wal(&disk, dir, FreshDir("member_waldir_other"));
+  absl::StatusOr<RecoveredMember> refused = same_data_other_wal.Open(7, 1 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("locked"), std::string::npos) << refused.status();
+  MemberStore same_wal_other_data(&disk, FreshDir("member_waldir_other_data"), wal_dir);
+  refused = same_wal_other_data.Open(7, 1 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("locked"), std::string::npos) << refused.status();
+  MemberStore default_layout(&disk, dir);
+  refused = default_layout.Open(7, 1 << 20);
+  ASSERT_FALSE(refused.ok()) << "the data directory without --wal-dir is held too";
+  EXPECT_NE(refused.status().message().find("locked"), std::string::npos) << refused.status();
+  first.Close();
+  EXPECT_TRUE(same_data_other_wal.Open(7, 1 << 20).ok()) << "the locks go with the process";
 }
 
 TEST(MemberStoreTest, OldSegmentsAndSnapshotsGoAfterTwoNewerSnapshots) {
