@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "net/watch_queue.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -168,42 +169,6 @@ class KvService final : public etcdserverpb::KV::Service {
 
 // ---- Watch ----
 
-// The responses of one watch stream between the core thread (Push, which must never block for long) and the
-// stream's writer (Take). Unbounded: the member's watch hub bounds what it queues per stream, but once handed over
-// here a slow client's responses wait in memory.
-class WatchResponseQueue {
- public:
-  void Push(const etcdserverpb::WatchResponse& response) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopped_) return;
-      pending_.push_back(response);
-    }
-    cv_.notify_one();
-  }
-
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  // Waits at most `timeout` for responses and takes all there are. False once stopped.
-  bool Take(absl::Duration timeout, std::deque<etcdserverpb::WatchResponse>* out) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return stopped_ || !pending_.empty(); });
-    out->swap(pending_);
-    return !stopped_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<etcdserverpb::WatchResponse> pending_;  // guarded by mu_
-  bool stopped_ = false;                             // guarded by mu_
-};
 
 class WatchService final : public etcdserverpb::Watch::Service {
  public:
@@ -215,7 +180,7 @@ class WatchService final : public etcdserverpb::Watch::Service {
   grpc::Status Watch(
       ServerContext* ctx,
       grpc::ServerReaderWriter<etcdserverpb::WatchResponse, etcdserverpb::WatchRequest>* stream) override {
-    auto queue = std::make_shared<WatchResponseQueue>();
+    auto queue = std::make_shared<WatchQueue>();
     StreamRegistration registration(shared_, [queue] { queue->Stop(); });
     if (!registration.ok() || !shared_->runtime->running()) return Stopped();
     MemberRuntime* runtime = shared_->runtime;

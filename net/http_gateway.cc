@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "net/watch_queue.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -185,38 +186,6 @@ absl::StatusOr<bool> NextStreamRequest(const std::string& body, size_t* pos, Mes
   return true;
 }
 
-// The responses of one HTTP watch stream between the core thread (Push, which must not block) and the connection's
-// thread (Take).
-class WatchResponseQueue {
- public:
-  void Push(const etcdserverpb::WatchResponse& response) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopped_) return;
-      pending_.push_back(response);
-    }
-    cv_.notify_one();
-  }
-
-  void Stop() {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-    pending_.clear();
-  }
-
-  // Waits at most `timeout` for responses and takes all there are.
-  void Take(absl::Duration timeout, std::deque<etcdserverpb::WatchResponse>* out) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return !pending_.empty(); });
-    out->swap(pending_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<etcdserverpb::WatchResponse> pending_;  // guarded by mu_
-  bool stopped_ = false;                             // guarded by mu_
-};
 
 std::string V3Path(const std::string& path) {
   // etcd 3.4 still serves the deprecated /v3beta prefix as /v3.
@@ -487,7 +456,7 @@ void HttpGateway::ServeWatch(const HttpRequest& request, const HttpStreamIo& io)
     return;
   }
   // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
-  auto queue = std::make_shared<WatchResponseQueue>();
+  auto queue = std::make_shared<WatchQueue>();
   const uint64_t id = runtime_->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
   for (const etcdserverpb::WatchRequest& r : requests) runtime_->Watch(id, r);
   std::deque<etcdserverpb::WatchResponse> batch;

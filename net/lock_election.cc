@@ -21,6 +21,7 @@
 #include "api/v3lockpb/v3lock.grpc.pb.h"
 #include "kv/errors.h"
 #include "kv/mvcc_store.h"
+#include "net/watch_queue.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -96,30 +97,6 @@ void CompareCreate(const std::string& key, int64_t create_revision, TxnRequest* 
   c->set_create_revision(create_revision);
 }
 
-// The responses of one member watch stream between the core thread (Push, which must not block for long) and the
-// handler waiting on them (Take).
-class WatchQueue {
- public:
-  void Push(const etcdserverpb::WatchResponse& response) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      pending_.push_back(response);
-    }
-    cv_.notify_one();
-  }
-
-  // Waits at most `timeout` for responses and takes all there are.
-  void Take(absl::Duration timeout, std::deque<etcdserverpb::WatchResponse>* out) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return !pending_.empty(); });
-    out->swap(pending_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<etcdserverpb::WatchResponse> pending_;  // guarded by mu_
-};
 
 }  // namespace
 
