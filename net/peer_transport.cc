@@ -696,8 +696,9 @@ void PeerTransport::FailOutbound(Peer* p, const std::string& why) {
   const int64_t max_ms = absl::ToInt64Milliseconds(options_.backoff_max);
   p->backoff_ms = (lived || p->backoff_ms == 0) ? min_ms : std::min(p->backoff_ms * 2, max_ms);
   p->next_attempt_ms = now + p->backoff_ms;
-  for (uint64_t i = 0; i < lost_snapshots && options_.report_snapshot; ++i) options_.report_snapshot(p->id, true);
+  // Unreachable first: whoever learns of a failed snapshot can rely on having heard the peer is unreachable.
   if (options_.report_unreachable) options_.report_unreachable(p->id);
+  for (uint64_t i = 0; i < lost_snapshots && options_.report_snapshot; ++i) options_.report_snapshot(p->id, true);
 }
 
 void PeerTransport::Close(Conn* c) {
