@@ -45,6 +45,7 @@ class HttpGatewayTest : public ::testing::Test {
     o.core.cluster_id = 0xc1;
     o.core.tick_us = 10'000;
     o.data_dir = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
     absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);

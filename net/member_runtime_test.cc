@@ -31,6 +31,7 @@ MemberRuntimeOptions Single(const std::string& dir) {
   o.core.cluster_id = 0xc1;
   o.core.tick_us = 10'000;
   o.data_dir = dir;
+  o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
   return o;
 }
 
@@ -155,6 +156,7 @@ class ThreeMembers {
       o.core.cluster_id = 0xc1;
       o.core.tick_us = 10'000;
       o.data_dir = FreshDir(absl::StrCat(name, "_", id));
+      o.wal_segment_bytes = 1 << 20;
       o.send = [this](raftpb::Message m) {
         if (m.to() < 1 || m.to() > 3) return;
         if (MemberRuntime* to = live_[m.to()].load()) to->Receive(std::move(m));
