@@ -294,6 +294,16 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         }
         revoking_.erase(r.lease_revoke().id());
         break;
+      case kvpb::ClientRequest::kLeaseKeepAlive: {
+        // A keep-alive a follower forwarded: the leader (the only member with deadlines) renews; every member
+        // answers with the lease's TTL, or 0 if it is gone (etcd's answer for an unknown lease).
+        const int64_t id = r.lease_keep_alive().id();
+        if (lessor_.primary()) (void)lessor_.Renew(id, now_us_);
+        const Lease* l = lessor_.Lookup(id);
+        resp.mutable_lease_keep_alive()->set_id(id);
+        resp.mutable_lease_keep_alive()->set_ttl(l == nullptr ? 0 : l->ttl_s);
+        break;
+      }
       case kvpb::ClientRequest::kMemberAttributes:
         if (r.member_attributes().id() != 0) members_[r.member_attributes().id()] = r.member_attributes();
         break;

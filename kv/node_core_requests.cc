@@ -145,7 +145,13 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kLeaseKeepAlive:
     case kvpb::ClientRequest::kLeaseTimeToLive:
       // The leader holds the deadlines. It answers once it has applied everything committed, so that it knows every
-      // lease granted before the request.
+      // lease granted before the request. A follower's keep-alive travels to the leader through the log (etcd
+      // forwards it over its peer HTTP API): the leader renews the lease when it applies the entry.
+      if (!is_leader() && request.has_lease_keep_alive()) {
+        Propose(request_id, request);
+        Pump();
+        return;
+      }
       if (!is_leader()) return Reply(request_id, ErrNotLeader());
       if (applied_index_ < raft_->raft().log().committed()) {
         lease_waiting_.emplace_back(request_id, request);

@@ -367,6 +367,29 @@ TEST(NodeCoreTest, LeaseExpiresByTheLeadersClockAndRevokesItsKeys) {
   EXPECT_EQ(c.Do(leader, ttl).response.lease_time_to_live().ttl(), -1);
 }
 
+// A client connected to a follower keeps its lease alive: the keep-alive reaches the leader through the log.
+TEST(NodeCoreTest, KeepAliveThroughAFollowerRenewsTheLease) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  ClientReply g = c.Do(leader, Grant(3));
+  ASSERT_TRUE(g.status.ok()) << g.status;
+  const int64_t lease = g.response.lease_grant().id();
+  ASSERT_TRUE(c.Do(leader, PutReq("eph", "x", lease)).status.ok());
+  for (int i = 0; i < 6; ++i) {  // 6 s, twice the TTL
+    c.Tick(10);
+    ClientReply ka = c.Do(follower, KeepAlive(lease));
+    ASSERT_TRUE(ka.status.ok()) << ka.status;
+    EXPECT_EQ(ka.response.lease_keep_alive().ttl(), 3);
+  }
+  EXPECT_EQ(ValueOf(c.Do(follower, GetReq("eph"))), "x") << "kept alive through the follower";
+  c.Tick(35);
+  EXPECT_EQ(ValueOf(c.Do(follower, GetReq("eph"))), "<absent>") << "then expired once nobody kept it alive";
+  ClientReply gone = c.Do(follower, KeepAlive(lease));
+  ASSERT_TRUE(gone.status.ok()) << gone.status;
+  EXPECT_EQ(gone.response.lease_keep_alive().ttl(), 0);
+}
+
 TEST(NodeCoreTest, ElectionDoesNotExpireLeases) {
   TestCluster c(3);
   const uint64_t leader = c.ElectSomeone();
