@@ -67,6 +67,12 @@ etcdctl --endpoints="http://127.0.0.1:${cport[1]}" put shared hello >/dev/null |
 ctl lock cluster-lock -- true || fail "lock"
 old=$(leader)
 [ -n "$old" ] || fail "no leader: $(ctl endpoint status 2>&1)"
+# A lease kept alive through a follower (the keep-alive reaches the leader).
+follower=$(( old % 3 + 1 ))
+fep="http://127.0.0.1:${cport[$follower]}"
+lease=$(etcdctl --endpoints="$fep" lease grant 30 | awk '{print $2}')
+etcdctl --endpoints="$fep" lease keep-alive --once "$lease" | grep -q "keepalived with TTL(30)" ||
+  fail "keep-alive through follower m$follower: $(etcdctl --endpoints="$fep" lease keep-alive --once "$lease" 2>&1)"
 
 "$load" --endpoints="$endpoints" --clients=8 --keys=5 --duration=8s --timeout=1s --history="$tmp/h.jsonl" \
   >"$tmp/load.txt" 2>&1 &
