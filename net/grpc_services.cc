@@ -185,7 +185,7 @@ class WatchService final : public etcdserverpb::Watch::Service {
     if (!registration.ok() || !shared_->runtime->running()) return Stopped();
     MemberRuntime* runtime = shared_->runtime;
     // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
-    const uint64_t id = runtime->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
+    const uint64_t id = runtime->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { return queue->Push(r); });
     std::thread reader([runtime, id, stream] {
       etcdserverpb::WatchRequest request;
       while (stream->Read(&request)) runtime->Watch(id, request);
@@ -194,13 +194,15 @@ class WatchService final : public etcdserverpb::Watch::Service {
     grpc::Status result = grpc::Status::OK;
     std::deque<etcdserverpb::WatchResponse> batch;
     for (;;) {
-      const bool open = queue->Take(shared_->options.stream_poll_interval, &batch);
+      bool resume = false;
+      const bool open = queue->Take(shared_->options.stream_poll_interval, &batch, &resume);
       bool written = true;
       for (const etcdserverpb::WatchResponse& r : batch) {
         if (!(written = stream->Write(r))) break;
       }
       batch.clear();
       if (!written || ctx->IsCancelled()) break;
+      if (resume) runtime->ResumeWatch(id);  // written out: room for more
       if (!open || !runtime->running()) {
         result = Stopped();
         break;

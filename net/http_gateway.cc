@@ -457,12 +457,13 @@ void HttpGateway::ServeWatch(const HttpRequest& request, const HttpStreamIo& io)
   }
   // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
   auto queue = std::make_shared<WatchQueue>();
-  const uint64_t id = runtime_->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
+  const uint64_t id = runtime_->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { return queue->Push(r); });
   for (const etcdserverpb::WatchRequest& r : requests) runtime_->Watch(id, r);
   std::deque<etcdserverpb::WatchResponse> batch;
   bool open = true;
   while (open) {
-    queue->Take(options_.stream_poll_interval, &batch);
+    bool resume = false;
+    queue->Take(options_.stream_poll_interval, &batch, &resume);
     for (const etcdserverpb::WatchResponse& r : batch) {
       std::string chunk;
       if (absl::Status s = StreamResultChunk(r, &chunk); !s.ok()) chunk = StreamErrorChunk(s);
@@ -473,6 +474,7 @@ void HttpGateway::ServeWatch(const HttpRequest& request, const HttpStreamIo& io)
     }
     batch.clear();
     if (!open || io.cancelled()) break;
+    if (resume) runtime_->ResumeWatch(id);  // written out: room for more
     if (!runtime_->running()) {
       (void)io.write(503, StreamErrorChunk(absl::UnavailableError("etcdserver: server stopped")));
       break;

@@ -230,7 +230,8 @@ class MemberWatch {
               int64_t start_revision)
       : shared_(shared), queue_(std::make_shared<WatchQueue>()) {
     // The callback may still run after CloseWatch is posted: it holds the queue, not this object.
-    stream_ = shared_->runtime->OpenWatch([queue = queue_](const etcdserverpb::WatchResponse& r) { queue->Push(r); });
+    stream_ = shared_->runtime->OpenWatch(
+        [queue = queue_](const etcdserverpb::WatchResponse& r) { return queue->Push(r); });
     etcdserverpb::WatchRequest request;
     etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();
     create->set_key(key);
@@ -260,7 +261,9 @@ class MemberWatch {
         }
       }
       if (absl::Status s = shared_->Interruption(ctx); !s.ok()) return s;
-      queue_->Take(shared_->options.poll_interval, &pending_);
+      bool resume = false;
+      queue_->Take(shared_->options.poll_interval, &pending_, &resume);
+      if (resume) shared_->runtime->ResumeWatch(stream_);
     }
   }
 

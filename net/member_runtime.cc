@@ -117,7 +117,7 @@ void MemberRuntime::ReportSnapshot(uint64_t peer, bool failed) {
 uint64_t MemberRuntime::OpenWatch(WatchFn on_response) {
   const uint64_t id = next_stream_++;
   (void)Post([this, id, fn = std::move(on_response)]() mutable {
-    streams_[id] = {core_->OpenWatchStream(), std::move(fn)};
+    streams_[id] = WatchStream{core_->OpenWatchStream(), std::move(fn), false};
   });
   return id;
 }
@@ -125,7 +125,14 @@ uint64_t MemberRuntime::OpenWatch(WatchFn on_response) {
 void MemberRuntime::Watch(uint64_t stream, const etcdserverpb::WatchRequest& request) {
   (void)Post([this, stream, request] {
     auto it = streams_.find(stream);
-    if (it != streams_.end()) core_->Watch(it->second.first, request);
+    if (it != streams_.end()) core_->Watch(it->second.sid, request);
+  });
+}
+
+void MemberRuntime::ResumeWatch(uint64_t stream) {
+  (void)Post([this, stream] {
+    auto it = streams_.find(stream);
+    if (it != streams_.end()) it->second.paused = false;
   });
 }
 
@@ -133,7 +140,7 @@ void MemberRuntime::CloseWatch(uint64_t stream) {
   (void)Post([this, stream] {
     auto it = streams_.find(stream);
     if (it == streams_.end()) return;
-    core_->CloseWatchStream(it->second.first);
+    core_->CloseWatchStream(it->second.sid);
     streams_.erase(it);
   });
 }
@@ -328,9 +335,12 @@ void MemberRuntime::Flush() {
       fn(r);
     }
     for (auto& [id, stream] : streams_) {
-      if (!core_->HasWatchResponses(stream.first)) continue;
+      if (stream.paused || !core_->HasWatchResponses(stream.sid)) continue;
       progress = true;
-      for (const etcdserverpb::WatchResponse& r : core_->TakeWatchResponses(stream.first)) stream.second(r);
+      // What the hub hands over in one take (bounded by its per-stream queue) all goes; then the consumer may pause.
+      for (const etcdserverpb::WatchResponse& r : core_->TakeWatchResponses(stream.sid)) {
+        if (!stream.on_response(r)) stream.paused = true;
+      }
     }
     if (!progress) return;
   }

@@ -62,7 +62,9 @@ struct MemberStatus {
 class MemberRuntime {
  public:
   using ReplyFn = std::function<void(const kv::ClientReply&)>;
-  using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
+  // Takes one watch response; false: "no more for now" — the stream is paused (its responses wait in the member's
+  // watch hub, which bounds them and catches the watchers up from history later) until ResumeWatch.
+  using WatchFn = std::function<bool(const etcdserverpb::WatchResponse&)>;
 
   // Recovers the member from its data directory (or creates it) and starts the core thread. Errors: the directory
   // is locked by another process, the data is corrupt (naming file and offset), the disk fails.
@@ -89,6 +91,8 @@ class MemberRuntime {
   // thread (it must not block: queue it). CloseWatch when the client goes away.
   uint64_t OpenWatch(WatchFn on_response);
   void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request);
+  // The consumer of a paused stream (its WatchFn returned false) has room again.
+  void ResumeWatch(uint64_t stream);
   void CloseWatch(uint64_t stream);
 
   MemberStatus Status();
@@ -147,7 +151,12 @@ class MemberRuntime {
   // Core thread only.
   uint64_t next_request_ = 1;
   std::map<uint64_t, ReplyFn> waiting_;
-  std::map<uint64_t, std::pair<kv::WatchHub::StreamId, WatchFn>> streams_;
+  struct WatchStream {
+    kv::WatchHub::StreamId sid = 0;
+    WatchFn on_response;
+    bool paused = false;  // the consumer is full: its responses wait in the hub
+  };
+  std::map<uint64_t, WatchStream> streams_;
   std::vector<LeaderWait> leader_waits_;
   std::atomic<uint64_t> next_stream_{1};
 
