@@ -411,6 +411,7 @@ int main(int argc, char** argv) {
   go.peer_urls = peer_urls;
   go.client_urls = Strings(cfg.advertise_client_urls);
   go.members = members;
+  go.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());  // /v3/lock/*, /v3/election/*
   go.request_timeout = so.request_timeout;
   detcd::net::HttpGateway gateway(runtime->get(), go);
   std::atomic<bool> http_stop{false};

@@ -95,6 +95,10 @@ grep -q '"revision":"[0-9]*"' <<<"$out" || fail "gateway: 64-bit integers as str
 [ "$(curl -s "$ep/health")" = '{"health":"true"}' ] || fail "/health: $(curl -s "$ep/health")"
 curl -s "$ep/version" | grep -q '"etcdserver":"3.4' || fail "/version: $(curl -s "$ep/version")"
 curl -s "$ep/metrics" | grep -q '^etcd_server_has_leader 1$' || fail "/metrics: no etcd_server_has_leader 1"
+out=$(curl -s -X POST "$ep/v3/lock/lock" -d '{"name":"Z3ctbG9jaw=="}')  # "gw-lock"
+key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
+[ -n "$key" ] || fail "gateway lock: $out"
+curl -s -X POST "$ep/v3/lock/unlock" -d "{\"key\":\"$key\"}" | grep -q '"header"' || fail "gateway unlock"
 out=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ep/v3/kv/range" -d '{"key":')
 [ "$out" = "400" ] || fail "malformed JSON: HTTP $out"
 out=$(printf 'GARBAGE\x01\x02 \r\n\r\n' | timeout 5 python3 -c '

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -16,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "api/v3electionpb/v3election.grpc.pb.h"
+#include "api/v3lockpb/v3lock.grpc.pb.h"
 #include "net/watch_queue.h"
 #include "raft/check.h"
 
@@ -226,6 +229,25 @@ bool IsLocalV3Route(const std::string& path) {
          path == "/v3/cluster/member/list" || path == "/v3/lease/keepalive" || path == "/v3/watch";
 }
 
+bool IsLockElectionRoute(const std::string& path) {
+  return path == "/v3/lock/lock" || path == "/v3/lock/unlock" || path == "/v3/election/campaign" ||
+         path == "/v3/election/proclaim" || path == "/v3/election/leader" || path == "/v3/election/resign" ||
+         path == "/v3/election/observe";
+}
+
+// One unary call through a generated stub: JSON in, JSON out, the gRPC status as grpc-gateway renders it.
+template <typename Req, typename Resp, typename Call>
+HttpResponse GrpcJson(const std::string& body, absl::Duration timeout, Call call) {
+  Req req;
+  if (absl::Status s = ParseJson(body, &req); !s.ok()) return ErrorResponse(s);
+  Resp resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  const grpc::Status st = call(&ctx, req, &resp);
+  if (!st.ok()) return ErrorResponse(absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message()));
+  return JsonResponse(resp);
+}
+
 }  // namespace
 
 int HttpStatusFromCode(absl::StatusCode code) {
@@ -345,9 +367,46 @@ HttpResponse HttpGateway::Handle(const HttpRequest& request) {
   return PlainError(404, "404 page not found");
 }
 
+HttpResponse HttpGateway::HandleLockElection(const std::string& path, const HttpRequest& request) {
+  if (options_.grpc_channel == nullptr || path == "/v3/election/observe") {
+    return ErrorResponse(absl::UnimplementedError(absl::StrCat("detcd: ", path, " is not served by this gateway")));
+  }
+  // A lock or campaign waits as long as it must (etcd's gateway passes no deadline); a day stands for "unbounded".
+  const absl::Duration wait = absl::Hours(24);
+  if (path == "/v3/lock/lock" || path == "/v3/lock/unlock") {
+    auto stub = v3lockpb::Lock::NewStub(options_.grpc_channel);
+    if (path == "/v3/lock/lock") {
+      return GrpcJson<v3lockpb::LockRequest, v3lockpb::LockResponse>(
+          request.body, wait, [&](auto* ctx, const auto& req, auto* resp) { return stub->Lock(ctx, req, resp); });
+    }
+    return GrpcJson<v3lockpb::UnlockRequest, v3lockpb::UnlockResponse>(
+        request.body, options_.request_timeout,
+        [&](auto* ctx, const auto& req, auto* resp) { return stub->Unlock(ctx, req, resp); });
+  }
+  auto stub = v3electionpb::Election::NewStub(options_.grpc_channel);
+  if (path == "/v3/election/campaign") {
+    return GrpcJson<v3electionpb::CampaignRequest, v3electionpb::CampaignResponse>(
+        request.body, wait, [&](auto* ctx, const auto& req, auto* resp) { return stub->Campaign(ctx, req, resp); });
+  }
+  if (path == "/v3/election/proclaim") {
+    return GrpcJson<v3electionpb::ProclaimRequest, v3electionpb::ProclaimResponse>(
+        request.body, options_.request_timeout,
+        [&](auto* ctx, const auto& req, auto* resp) { return stub->Proclaim(ctx, req, resp); });
+  }
+  if (path == "/v3/election/leader") {
+    return GrpcJson<v3electionpb::LeaderRequest, v3electionpb::LeaderResponse>(
+        request.body, options_.request_timeout,
+        [&](auto* ctx, const auto& req, auto* resp) { return stub->Leader(ctx, req, resp); });
+  }
+  return GrpcJson<v3electionpb::ResignRequest, v3electionpb::ResignResponse>(
+      request.body, options_.request_timeout,
+      [&](auto* ctx, const auto& req, auto* resp) { return stub->Resign(ctx, req, resp); });
+}
+
 HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& request) {
   const auto route = UnaryRoutes().find(path);
-  const bool known = route != UnaryRoutes().end() || IsLocalV3Route(path) || path.rfind("/v3/auth/", 0) == 0;
+  const bool known = route != UnaryRoutes().end() || IsLocalV3Route(path) || IsLockElectionRoute(path) ||
+                     path.rfind("/v3/auth/", 0) == 0;
   // grpc-gateway 1.x: no route → 404; a route for another method → 405.
   if (!known) return PlainError(404, "Not Found");
   if (request.method != "POST") return MethodNotAllowed(nullptr);
@@ -365,6 +424,7 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     const FieldDescriptor* out = reply.response.GetDescriptor()->FindFieldByNumber(route->second);
     return JsonResponse(reply.response.GetReflection()->GetMessage(reply.response, out));
   }
+  if (IsLockElectionRoute(path)) return HandleLockElection(path, request);
   if (path == "/v3/lease/keepalive") {
     // The whole stream (it ends with the body) gathered into one response.
     HttpResponse out;

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "net/http_parser.h"
@@ -59,6 +61,9 @@ struct HttpGatewayOptions {
   absl::Duration health_timeout = absl::Seconds(1);
   // How often a waiting stream checks whether it must end (client gone, server stopping).
   absl::Duration stream_poll_interval = absl::Milliseconds(100);
+  // The member's own gRPC server, in process (grpc::Server::InProcessChannel): /v3/lock/* and /v3/election/* are
+  // served through its Lock and Election services. Null: those paths answer 501.
+  std::shared_ptr<grpc::Channel> grpc_channel;
 };
 
 // How ServeStream reaches the client; the server implements it over the connection. Calls come from the thread that
@@ -95,6 +100,8 @@ class HttpGateway {
 
  private:
   HttpResponse HandleV3(const std::string& path, const HttpRequest& request);
+  // /v3/lock/* and /v3/election/* through the in-process gRPC channel.
+  HttpResponse HandleLockElection(const std::string& path, const HttpRequest& request);
   void ServeWatch(const HttpRequest& request, const HttpStreamIo& io);
   void ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io);
   HttpResponse Health();

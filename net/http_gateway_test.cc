@@ -3,6 +3,9 @@
 // /health, /version, /metrics, the /v3beta alias, 404 and 405.
 #include "net/http_gateway.h"
 
+#include "net/grpc_services.h"
+#include "net/lock_election.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -290,6 +293,65 @@ TEST(HttpResponseTest, Serialize) {
   EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kNotFound), 404);
   EXPECT_EQ(HttpStatusFromCode(absl::StatusCode::kDeadlineExceeded), 504);
+}
+
+}  // namespace
+}  // namespace detcd::net
+
+namespace detcd::net {
+namespace {
+
+// /v3/lock/* and /v3/election/* go through the member's own Lock and Election gRPC services, in process.
+TEST_F(HttpGatewayTest, LockAndElectionThroughTheInProcessServer) {
+  EtcdServices etcd(runtime_.get(), GrpcServicesOptions());
+  LockElectionServices lock_election(runtime_.get(), LockElectionOptions());
+  grpc::ServerBuilder builder;
+  etcd.RegisterOn(builder);
+  lock_election.RegisterOn(builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  HttpGatewayOptions g;
+  g.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());
+  HttpGateway gw(runtime_.get(), g);
+  auto post = [&gw](const std::string& path, const std::string& body) {
+    return gw.Handle(Request("POST", path, body));
+  };
+
+  HttpResponse grant = post("/v3/lease/grant", R"({"TTL":"30"})");
+  ASSERT_EQ(grant.status, 200) << grant.body;
+  const size_t at = grant.body.find("\"ID\":\"");
+  ASSERT_NE(at, std::string::npos) << grant.body;
+  const std::string lease = grant.body.substr(at + 6, grant.body.find('"', at + 6) - at - 6);
+
+  HttpResponse lock = post("/v3/lock/lock", R"({"name":"bXlsb2Nr","lease":")" + lease + R"("})");  // "mylock"
+  ASSERT_EQ(lock.status, 200) << lock.body;
+  const size_t k = lock.body.find("\"key\":\"");
+  ASSERT_NE(k, std::string::npos) << lock.body;
+  const std::string key = lock.body.substr(k + 7, lock.body.find('"', k + 7) - k - 7);
+  HttpResponse unlock = post("/v3/lock/unlock", R"({"key":")" + key + R"("})");
+  EXPECT_EQ(unlock.status, 200) << unlock.body;
+
+  HttpResponse campaign = post("/v3/election/campaign",
+                               R"({"name":"ZWxlY3Rpb24=","lease":")" + lease + R"(","value":"djE="})");
+  ASSERT_EQ(campaign.status, 200) << campaign.body;
+  EXPECT_TRUE(Contains(campaign.body, "\"leader\":{")) << campaign.body;
+  HttpResponse leader = post("/v3/election/leader", R"({"name":"ZWxlY3Rpb24="})");
+  ASSERT_EQ(leader.status, 200) << leader.body;
+  EXPECT_TRUE(Contains(leader.body, "\"value\":\"djE=\"")) << leader.body;
+  HttpResponse none = post("/v3/election/leader", R"({"name":"bm9uZQ=="})");
+  EXPECT_NE(none.status, 200);
+  EXPECT_TRUE(Contains(none.body, "election: no leader")) << none.body;
+  EXPECT_EQ(post("/v3/election/observe", R"({"name":"ZWxlY3Rpb24="})").status, 501);
+
+  etcd.StopStreams();
+  lock_election.StopWaits();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+// Without the in-process channel the lock and election paths are a clear 501.
+TEST_F(HttpGatewayTest, LockWithoutTheGrpcServerIsUnimplemented) {
+  HttpResponse r = Post("/v3/lock/lock", R"({"name":"bXlsb2Nr"})");
+  EXPECT_EQ(r.status, 501) << r.body;
 }
 
 }  // namespace
