@@ -81,6 +81,19 @@ struct EtcdServices::Shared {
     *out = std::move(reply.response);
     return grpc::Status::OK;
   }
+
+  // A unary method whose answer is the member's: `request` goes in as ClientRequest's field `in`, the answer comes
+  // back from ClientResponse's field `out`.
+  template <typename Req, typename Resp>
+  grpc::Status Unary(const ServerContext* ctx, const Req& request, Req* (ClientRequest::*in)(),
+                     Resp* (ClientResponse::*out)(), Resp* response) {
+    ClientRequest r;
+    *(r.*in)() = request;
+    ClientResponse answer;
+    grpc::Status s = Call(ctx, r, &answer);
+    if (s.ok()) response->Swap((answer.*out)());
+    return s;
+  }
 };
 
 namespace {
@@ -115,52 +128,32 @@ class KvService final : public etcdserverpb::KV::Service {
 
   grpc::Status Range(ServerContext* ctx, const etcdserverpb::RangeRequest* request,
                      etcdserverpb::RangeResponse* response) override {
-    ClientRequest r;
-    *r.mutable_range() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_range());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_range, &ClientResponse::mutable_range,
+                          response);
   }
 
   grpc::Status Put(ServerContext* ctx, const etcdserverpb::PutRequest* request,
                    etcdserverpb::PutResponse* response) override {
-    ClientRequest r;
-    *r.mutable_put() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_put());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_put, &ClientResponse::mutable_put,
+                          response);
   }
 
   grpc::Status DeleteRange(ServerContext* ctx, const etcdserverpb::DeleteRangeRequest* request,
                            etcdserverpb::DeleteRangeResponse* response) override {
-    ClientRequest r;
-    *r.mutable_delete_range() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_delete_range());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_delete_range, &ClientResponse::mutable_delete_range,
+                          response);
   }
 
   grpc::Status Txn(ServerContext* ctx, const etcdserverpb::TxnRequest* request,
                    etcdserverpb::TxnResponse* response) override {
-    ClientRequest r;
-    *r.mutable_txn() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_txn());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_txn, &ClientResponse::mutable_txn,
+                          response);
   }
 
   grpc::Status Compact(ServerContext* ctx, const etcdserverpb::CompactionRequest* request,
                        etcdserverpb::CompactionResponse* response) override {
-    ClientRequest r;
-    *r.mutable_compaction() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_compaction());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_compaction, &ClientResponse::mutable_compaction,
+                          response);
   }
 
  private:
@@ -228,22 +221,14 @@ class LeaseService final : public etcdserverpb::Lease::Service {
 
   grpc::Status LeaseGrant(ServerContext* ctx, const etcdserverpb::LeaseGrantRequest* request,
                           etcdserverpb::LeaseGrantResponse* response) override {
-    ClientRequest r;
-    *r.mutable_lease_grant() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_lease_grant());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_grant, &ClientResponse::mutable_lease_grant,
+                          response);
   }
 
   grpc::Status LeaseRevoke(ServerContext* ctx, const etcdserverpb::LeaseRevokeRequest* request,
                            etcdserverpb::LeaseRevokeResponse* response) override {
-    ClientRequest r;
-    *r.mutable_lease_revoke() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_lease_revoke());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_revoke, &ClientResponse::mutable_lease_revoke,
+                          response);
   }
 
   // etcd's leaseKeepAlive: one renewal per request, answered in order; an unknown lease is answered TTL 0 (the core
@@ -268,22 +253,14 @@ class LeaseService final : public etcdserverpb::Lease::Service {
 
   grpc::Status LeaseTimeToLive(ServerContext* ctx, const etcdserverpb::LeaseTimeToLiveRequest* request,
                                etcdserverpb::LeaseTimeToLiveResponse* response) override {
-    ClientRequest r;
-    *r.mutable_lease_time_to_live() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_lease_time_to_live());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_time_to_live,
+                          &ClientResponse::mutable_lease_time_to_live, response);
   }
 
   grpc::Status LeaseLeases(ServerContext* ctx, const etcdserverpb::LeaseLeasesRequest* request,
                            etcdserverpb::LeaseLeasesResponse* response) override {
-    ClientRequest r;
-    *r.mutable_lease_leases() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_lease_leases());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_leases, &ClientResponse::mutable_lease_leases,
+                          response);
   }
 
  private:
@@ -298,12 +275,8 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   grpc::Status Alarm(ServerContext* ctx, const etcdserverpb::AlarmRequest* request,
                      etcdserverpb::AlarmResponse* response) override {
-    ClientRequest r;
-    *r.mutable_alarm() = *request;
-    ClientResponse out;
-    grpc::Status s = shared_->Call(ctx, r, &out);
-    if (s.ok()) response->Swap(out.mutable_alarm());
-    return s;
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_alarm, &ClientResponse::mutable_alarm,
+                          response);
   }
 
   // etcd's maintenanceServer.Status: served locally, errors list "no leader" and the raised alarms.
