@@ -97,6 +97,19 @@ void CompareCreate(const std::string& key, int64_t create_revision, TxnRequest* 
   c->set_create_revision(create_revision);
 }
 
+// The join a lock waiter and an election candidate both make (concurrency.Mutex / Election): their key in the
+// queue, put with the session's lease and the value only if it does not exist yet, else read back.
+TxnRequest JoinQueue(const std::string& key, int64_t lease, const std::string& value) {
+  TxnRequest t;
+  CompareCreate(key, 0, &t);
+  etcdserverpb::PutRequest* put = t.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lease);
+  t.add_failure()->mutable_request_range()->set_key(key);
+  return t;
+}
+
 
 }  // namespace
 
@@ -336,13 +349,9 @@ class LockService final : public v3lockpb::Lock::Service {
     const std::string prefix = absl::StrCat(request.name(), "/");
     const std::string key = absl::StrCat(prefix, LeaseHex(*lease));
 
-    TxnRequest t;
-    CompareCreate(key, 0, &t);
-    etcdserverpb::PutRequest* put = t.add_success()->mutable_request_put();
-    put->set_key(key);
-    put->set_lease(*lease);
+    // Also read who holds the lock, in the same revision.
+    TxnRequest t = JoinQueue(key, *lease, "");
     *t.add_success()->mutable_request_range() = ByCreate(prefix, RangeRequest::ASCEND);
-    t.add_failure()->mutable_request_range()->set_key(key);
     *t.add_failure()->mutable_request_range() = ByCreate(prefix, RangeRequest::ASCEND);
     absl::StatusOr<TxnResponse> txn = shared_->Txn(ctx, t);
     if (!txn.ok()) return txn.status();
@@ -495,14 +504,7 @@ class ElectionService final : public v3electionpb::Election::Service {
     const std::string prefix = absl::StrCat(request.name(), "/");
     const std::string key = absl::StrCat(prefix, LeaseHex(*lease));
 
-    TxnRequest t;
-    CompareCreate(key, 0, &t);
-    etcdserverpb::PutRequest* put = t.add_success()->mutable_request_put();
-    put->set_key(key);
-    put->set_value(request.value());
-    put->set_lease(*lease);
-    t.add_failure()->mutable_request_range()->set_key(key);
-    absl::StatusOr<TxnResponse> txn = shared_->Txn(ctx, t);
+    absl::StatusOr<TxnResponse> txn = shared_->Txn(ctx, JoinQueue(key, *lease, request.value()));
     if (!txn.ok()) return txn.status();
 
     v3electionpb::LeaderKey leader;
