@@ -20,6 +20,7 @@
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "net/member_runtime.h"
+#include "net/test_member.h"
 
 namespace detcd::net {
 namespace {
@@ -28,13 +29,6 @@ using etcdserverpb::Compare;
 using mvccpb::Event;
 
 constexpr char kVersion[] = "3.4.23";
-
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/grpc_services_", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
-  return dir;
-}
 
 // The key just past every key with this prefix (etcdctl --prefix).
 std::string PrefixEnd(std::string prefix) {
@@ -45,26 +39,15 @@ std::string PrefixEnd(std::string prefix) {
 class GrpcServicesTest : public testing::Test {
  protected:
   void SetUp() override {
-    MemberRuntimeOptions o;
-    o.core.id = 1;
-    o.core.peers = {1};
-    o.core.cluster_id = 0xc1;
-    o.core.tick_us = 10'000;
-    o.data_dir = FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
-    o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
-    ASSERT_TRUE(rt.ok()) << rt.status();
-    runtime_ = std::move(*rt);
-    const absl::Time give_up = absl::Now() + absl::Seconds(5);
-    while (runtime_->Status().leader != 1 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-    ASSERT_EQ(runtime_->Status().leader, 1u) << "the single member did not elect itself";
+    runtime_ = StartLeadingSingleMember(CurrentTestName());
+    ASSERT_NE(runtime_, nullptr);
 
     GrpcServicesOptions so;
     so.version = kVersion;
     so.member_name = "infra1";
     so.peer_urls = {"http://127.0.0.1:2380"};
     so.client_urls = {"http://127.0.0.1:2379"};
-    so.request_timeout = EtcdRequestTimeout(o.core);
+    so.request_timeout = EtcdRequestTimeout(SingleMemberOptions("").core);
     services_ = std::make_unique<EtcdServices>(runtime_.get(), so);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);

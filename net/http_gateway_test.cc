@@ -5,6 +5,7 @@
 
 #include "net/grpc_services.h"
 #include "net/lock_election.h"
+#include "net/test_member.h"
 
 #include <algorithm>
 #include <atomic>
@@ -21,13 +22,6 @@
 namespace detcd::net {
 namespace {
 
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
-  return dir;
-}
-
 HttpRequest Request(const std::string& method, const std::string& path, const std::string& body = "") {
   HttpRequest r;
   r.method = method;
@@ -42,14 +36,8 @@ bool Contains(const std::string& s, const std::string& part) { return s.find(par
 class HttpGatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MemberRuntimeOptions o;
-    o.core.id = 1;
-    o.core.peers = {1};
-    o.core.cluster_id = 0xc1;
-    o.core.tick_us = 10'000;
-    o.data_dir = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+        MemberRuntime::Start(SingleMemberOptions(FreshTestDir(CurrentTestName())));
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
     HttpGatewayOptions g;

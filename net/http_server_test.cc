@@ -3,6 +3,7 @@
 // request (400, then closed), POST /v3/watch as a chunked stream of {"result":…} lines that lasts until the client
 // closes, the lease keep-alive stream, and `stop` ending idle and streaming connections.
 #include "net/http_server.h"
+#include "net/test_member.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -22,13 +23,6 @@
 
 namespace detcd::net {
 namespace {
-
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
-  return dir;
-}
 
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -130,14 +124,8 @@ class Client {
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MemberRuntimeOptions o;
-    o.core.id = 1;
-    o.core.peers = {1};
-    o.core.cluster_id = 0xc1;
-    o.core.tick_us = 10'000;
-    o.data_dir = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+        MemberRuntime::Start(SingleMemberOptions(FreshTestDir(CurrentTestName())));
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
     HttpGatewayOptions g;

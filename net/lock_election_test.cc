@@ -20,16 +20,10 @@
 #include "gtest/gtest.h"
 #include "net/grpc_services.h"
 #include "net/member_runtime.h"
+#include "net/test_member.h"
 
 namespace detcd::net {
 namespace {
-
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/lock_election_", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
-  return dir;
-}
 
 void SetDeadline(grpc::ClientContext* context, int seconds = 5) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
@@ -40,23 +34,11 @@ std::string Describe(const grpc::Status& s) { return absl::StrCat(s.error_code()
 class LockElectionTest : public testing::Test {
  protected:
   void SetUp() override {
-    MemberRuntimeOptions o;
-    o.core.id = 1;
-    o.core.peers = {1};
-    o.core.cluster_id = 0xc1;
-    o.core.tick_us = 10'000;
-    o.data_dir = FreshDir(testing::UnitTest::GetInstance()->current_test_info()->name());
-    o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(o);
-    ASSERT_TRUE(rt.ok()) << rt.status();
-    runtime_ = std::move(*rt);
-    // The single member elects itself within a few ticks; until then requests fail with "no leader".
-    const absl::Time give_up = absl::Now() + absl::Seconds(5);
-    while (runtime_->Status().leader != 1 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-    ASSERT_EQ(runtime_->Status().leader, 1u) << "the single member did not elect itself";
+    runtime_ = StartLeadingSingleMember(CurrentTestName());
+    ASSERT_NE(runtime_, nullptr);
 
     GrpcServicesOptions so;
-    so.request_timeout = EtcdRequestTimeout(o.core);
+    so.request_timeout = EtcdRequestTimeout(SingleMemberOptions("").core);
     services_ = std::make_unique<EtcdServices>(runtime_.get(), so);
     LockElectionOptions lo;
     lo.request_timeout = so.request_timeout;

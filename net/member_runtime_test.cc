@@ -4,6 +4,8 @@
 // (MoveLeader waits for the new leader, or times out with etcd's error) and agree on HashKV.
 #include "net/member_runtime.h"
 
+#include "net/test_member.h"
+
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -16,24 +18,6 @@
 
 namespace detcd::net {
 namespace {
-
-std::string FreshDir(const std::string& name) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = absl::StrCat(tmp ? tmp : "/tmp", "/", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
-  return dir;
-}
-
-MemberRuntimeOptions Single(const std::string& dir) {
-  MemberRuntimeOptions o;
-  o.core.id = 1;
-  o.core.peers = {1};
-  o.core.cluster_id = 0xc1;
-  o.core.tick_us = 10'000;
-  o.data_dir = dir;
-  o.wal_segment_bytes = 1 << 20;  // tests keep disk use small (etcd preallocates 64 MiB)
-  return o;
-}
 
 kvpb::ClientRequest Put(const std::string& k, const std::string& v) {
   kvpb::ClientRequest r;
@@ -60,9 +44,9 @@ kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r)
 }
 
 TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
-  const std::string dir = FreshDir("runtime_single");
+  const std::string dir = FreshTestDir("runtime_single");
   {
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(Single(dir));
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_TRUE(rt.ok()) << rt.status();
     kv::ClientReply put = CallUntilLeader(**rt, Put("k", "v1"));
     ASSERT_TRUE(put.status.ok()) << put.status;
@@ -79,13 +63,13 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
     EXPECT_EQ(st.applied_index, st.raft_index);
 
     // A second process on the same directory is refused while this one holds it.
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> second = MemberRuntime::Start(Single(dir));
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> second = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_FALSE(second.ok());
     EXPECT_NE(second.status().message().find("locked"), std::string::npos) << second.status();
     (*rt)->Stop();
     EXPECT_EQ((*rt)->Call(Get("k"), absl::Seconds(1)).status.message(), "etcdserver: server stopped");
   }
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> again = MemberRuntime::Start(Single(dir));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> again = MemberRuntime::Start(SingleMemberOptions(dir));
   ASSERT_TRUE(again.ok()) << again.status();
   kv::ClientReply get = CallUntilLeader(**again, Get("k"));
   ASSERT_TRUE(get.status.ok()) << get.status;
@@ -94,7 +78,7 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
 }
 
 TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(Single(FreshDir("runtime_watch")));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch")));
   ASSERT_TRUE(rt.ok()) << rt.status();
   ASSERT_TRUE(CallUntilLeader(**rt, Put("a", "0")).status.ok());
   std::mutex mu;
@@ -134,7 +118,7 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
 // and catches the watcher up from history) and hands over nothing more until ResumeWatch — then every event comes,
 // once, in order.
 TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(Single(FreshDir("runtime_watch_pause")));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch_pause")));
   ASSERT_TRUE(rt.ok()) << rt.status();
   ASSERT_TRUE(CallUntilLeader(**rt, Put("warm", "up")).status.ok());
   std::mutex mu;
@@ -172,16 +156,16 @@ TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
 }
 
 TEST(MemberRuntimeTest, CorruptDataRefusesToStartNamingTheFile) {
-  const std::string dir = FreshDir("runtime_corrupt");
+  const std::string dir = FreshTestDir("runtime_corrupt");
   {
-    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(Single(dir));
+    absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_TRUE(rt.ok()) << rt.status();
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallUntilLeader(**rt, Put("k" + std::to_string(i), "v")).status.ok());
   }
   // Flip a byte in the middle of the first segment.
   const std::string wal = dir + "/member/wal";
   std::system(absl::StrCat("f=$(ls '", wal, "'/*.wal | head -1); printf '\\xff\\xff\\xff\\xff' | dd of=\"$f\" bs=1 seek=200 conv=notrunc 2>/dev/null").c_str());
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(Single(dir));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
   ASSERT_FALSE(rt.ok());
   EXPECT_NE(rt.status().message().find(".wal"), std::string::npos) << rt.status();
   EXPECT_NE(rt.status().message().find("offset"), std::string::npos) << rt.status();
@@ -197,7 +181,7 @@ class ThreeMembers {
       o.core.peers = {1, 2, 3};
       o.core.cluster_id = 0xc1;
       o.core.tick_us = 10'000;
-      o.data_dir = FreshDir(absl::StrCat(name, "_", id));
+      o.data_dir = FreshTestDir(absl::StrCat(name, "_", id));
       o.wal_segment_bytes = 1 << 20;
       o.send = [this](raftpb::Message m) {
         if (m.to() < 1 || m.to() > 3) return;
