@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cmd/detcd_flags.h"
+#include "cmd/detcd_identity.h"
 #include "net/cluster_ids.h"
 #include "net/client_listener.h"
 #include "net/grpc_services.h"
@@ -127,9 +129,6 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
   if (any_scheme(c.listen_metrics_urls, "https", "https")) {
     return "https metrics URLs (--listen-metrics-urls) are not supported by this build of detcd yet";
   }
-  if (c.initial_cluster_state == "existing") {
-    return "--initial-cluster-state=existing (joining a running cluster) is not supported by this build of detcd yet";
-  }
   return "";
 }
 
@@ -192,6 +191,14 @@ int main(int argc, char** argv) {
   }
   Logger log(cfg.logger == "zap");
   for (const std::string& w : warnings) log.Warn("etcdmain", w);
+  // Signals are taken synchronously by this thread (sigwait below); every thread started from here on inherits the
+  // mask, so none of them is picked for a signal's default action. SIGUSR1: the member was removed from the cluster.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (std::string why = Unsupported(cfg); !why.empty()) {
     log.Error("etcdmain", why);
     return 1;
@@ -238,12 +245,14 @@ int main(int argc, char** argv) {
     log.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", files->cert_file));
   }
 
-  // The cluster's members, with etcd's IDs: from --initial-cluster (the founding configuration; a restarted member
-  // must be given the same one).
+  // Who this member is. A member with a WAL is who it was created as (its IDs are kept beside the WAL; its members
+  // come from its log). A new member of a new cluster takes etcd's IDs from --initial-cluster and the token and writes
+  // the founding members into the head of its log; a member joining a running cluster asks the other members' peer
+  // ports for the cluster and finds itself there by its peer URLs (it was added with `etcdctl member add`).
   const std::vector<std::string> peer_urls = Strings(cfg.initial_advertise_peer_urls);
   uint64_t member_id = detcd::net::EtcdMemberId(peer_urls, cfg.initial_cluster_token);
   std::vector<uint64_t> ids;
-  std::vector<etcdserverpb::Member> members;
+  std::map<uint64_t, detcd::kvpb::Member> founding;
   std::map<uint64_t, detcd::net::PeerAddress> peer_addresses;
   absl::StatusOr<std::map<std::string, std::vector<detcd::DetcdUrl>>> cluster =
       detcd::ParseInitialCluster(cfg.initial_cluster);
@@ -252,25 +261,56 @@ int main(int argc, char** argv) {
       const uint64_t id = detcd::net::EtcdMemberId(Strings(urls), cfg.initial_cluster_token);
       if (name == cfg.name) member_id = id;
       ids.push_back(id);
-      etcdserverpb::Member m;
+      detcd::kvpb::Member m;
       m.set_id(id);
       m.set_name(name);
-      for (const std::string& u : Strings(urls)) m.add_peerurls(u);
-      if (name == cfg.name) {
-        for (const std::string& u : Strings(cfg.advertise_client_urls)) m.add_clienturls(u);
-      }
-      members.push_back(std::move(m));
-      int port = 0;
-      if (!urls.empty() && absl::SimpleAtoi(urls[0].port, &port)) {
-        peer_addresses[id] = detcd::net::PeerAddress{urls[0].host, static_cast<uint16_t>(port)};
+      for (const std::string& u : Strings(urls)) m.add_peer_urls(u);
+      founding[id] = std::move(m);
+      if (std::optional<detcd::net::PeerAddress> a = urls.empty() ? std::nullopt : detcd::PeerAddressOf(urls[0].String())) {
+        peer_addresses[id] = *a;
       }
     }
   }
-  if (std::find(ids.begin(), ids.end(), member_id) == ids.end()) {
+  uint64_t cluster_id = detcd::net::EtcdClusterId(ids);
+  bool join_existing = false;
+  absl::StatusOr<std::optional<detcd::MemberIds>> saved = detcd::LoadMemberIds(cfg.data_dir);
+  if (!saved.ok()) {
+    log.Error("etcdmain", std::string(saved.status().message()));
+    return 1;
+  }
+  if (initialized && saved->has_value()) {
+    member_id = (*saved)->member_id;
+    cluster_id = (*saved)->cluster_id;
+    peer_addresses.clear();  // the members come from its log, replayed at start
+  } else if (!initialized && cfg.initial_cluster_state == "existing") {
+    std::vector<detcd::net::PeerAddress> others;
+    for (const auto& [id, address] : peer_addresses) {
+      const auto& urls = founding[id].peer_urls();
+      if (std::vector<std::string>(urls.begin(), urls.end()) == peer_urls) continue;  // this member itself
+      others.push_back(address);
+    }
+    absl::StatusOr<detcd::kvpb::ClusterInfo> info = detcd::FetchCluster(others, absl::Seconds(2));
+    if (!info.ok()) {
+      log.Error("etcdmain", absl::StrCat("cannot fetch cluster info from peer urls: ", info.status().message()));
+      return 1;
+    }
+    absl::StatusOr<detcd::kvpb::Member> self = detcd::FindSelf(*info, peer_urls);
+    if (!self.ok()) {
+      log.Error("etcdmain", std::string(self.status().message()));
+      return 1;
+    }
+    member_id = self->id();
+    cluster_id = info->cluster_id();
+    join_existing = true;
+    peer_addresses.clear();
+    for (const detcd::kvpb::Member& m : info->members()) {
+      if (m.peer_urls_size() == 0) continue;
+      if (std::optional<detcd::net::PeerAddress> a = detcd::PeerAddressOf(m.peer_urls(0))) peer_addresses[m.id()] = *a;
+    }
+  } else if (std::find(ids.begin(), ids.end(), member_id) == ids.end()) {
     log.Error("etcdmain", absl::StrCat("couldn't find local name \"", cfg.name, "\" in the initial cluster configuration"));
     return 1;
   }
-  const uint64_t cluster_id = detcd::net::EtcdClusterId(ids);
   log.Info("etcdmain", absl::StrCat("etcd Version: ", detcd::kEtcdCompatibleVersion, " (detcd)"));
   log.Info("embed", absl::StrCat("name = ", cfg.name));
   log.Info("embed", absl::StrCat("data dir = ", cfg.data_dir));
@@ -292,6 +332,8 @@ int main(int argc, char** argv) {
   ro.wal_dir = cfg.wal_dir;
   ro.core.id = member_id;
   ro.core.peers = ids;
+  ro.core.founding = founding;
+  ro.core.join_existing = join_existing;
   ro.core.cluster_id = cluster_id;
   ro.core.tick_us = static_cast<int64_t>(cfg.heartbeat_interval_ms) * 1000;
   ro.core.heartbeat_ticks = 1;
@@ -330,6 +372,14 @@ int main(int argc, char** argv) {
     if (detcd::net::MemberRuntime* r = member.load()) r->ReportSnapshot(peer, failed);
   };
   to.log = [&log](const std::string& line) { log.Info("rafthttp", line); };
+  to.removed_from_cluster = [] { ::kill(::getpid(), SIGUSR1); };
+  // What a joining member is told, kept current by the member's membership changes.
+  std::mutex cluster_info_mu;
+  std::string cluster_info;  // guarded by cluster_info_mu
+  to.cluster_info = [&cluster_info_mu, &cluster_info] {
+    std::lock_guard<std::mutex> l(cluster_info_mu);
+    return cluster_info;
+  };
   absl::StatusOr<std::unique_ptr<detcd::net::PeerTransport>> transport = detcd::net::PeerTransport::Start(to);
   if (!transport.ok()) {
     log.Error("etcdmain", absl::StrCat("listener failed: ", transport.status().message()));
@@ -339,23 +389,77 @@ int main(int argc, char** argv) {
   ro.send = [&transport_ptr](detcd::raftpb::Message m) {
     if (detcd::net::PeerTransport* t = transport_ptr.load()) t->Send(std::move(m));
   };
+  // The transport follows the members as the log makes them: a member added is dialed at its first peer URL, one
+  // removed is forgotten (etcd's rafthttp AddPeer/RemovePeer on applying a configuration change).
+  // Peers the transport started with (from the flags, or the joined cluster) that the log does not know go.
+  std::map<uint64_t, std::string> initial_peers;
+  for (const auto& [id, address] : to.peers) initial_peers[id] = "";
+  ro.on_members = [&, known = std::move(initial_peers)](
+                      const std::vector<detcd::kvpb::Member>& members, const std::set<uint64_t>& removed) mutable {
+    detcd::kvpb::ClusterInfo info;
+    info.set_cluster_id(cluster_id);
+    for (const detcd::kvpb::Member& m : members) *info.add_members() = m;
+    for (uint64_t id : removed) info.add_removed_member_ids(id);
+    {
+      std::lock_guard<std::mutex> l(cluster_info_mu);
+      cluster_info = info.SerializeAsString();
+    }
+    detcd::net::PeerTransport* t = transport_ptr.load();
+    if (t == nullptr) return;
+    std::map<uint64_t, std::string> now;
+    for (const detcd::kvpb::Member& m : members) {
+      if (m.id() == member_id || m.peer_urls_size() == 0) continue;
+      now[m.id()] = m.peer_urls(0);
+      if (known.count(m.id()) > 0 && known[m.id()] == m.peer_urls(0)) continue;
+      if (std::optional<detcd::net::PeerAddress> a = detcd::PeerAddressOf(m.peer_urls(0))) {
+        log.Info("rafthttp", absl::StrCat("added peer ", detcd::net::IdHex(m.id()), " at ", m.peer_urls(0)));
+        t->AddPeer(m.id(), *a);
+      }
+    }
+    for (const auto& [id, url] : known) {
+      if (now.count(id) > 0) continue;
+      log.Info("rafthttp", absl::StrCat("removed peer ", detcd::net::IdHex(id)));
+      t->RemovePeer(id);
+    }
+    known = std::move(now);
+  };
+  ro.on_removed = [] { ::kill(::getpid(), SIGUSR1); };
   absl::StatusOr<std::unique_ptr<detcd::net::MemberRuntime>> runtime = detcd::net::MemberRuntime::Start(ro);
   if (!runtime.ok()) {
     log.Error("etcdmain", absl::StrCat("listener failed: ", runtime.status().message()));
     return 1;
   }
   member = runtime->get();
+  // The member's directories are created and locked now: its IDs go beside them (never before the lock, so that a
+  // second process pointed at the same data directory cannot overwrite them).
+  if (!initialized) {
+    if (absl::Status s = detcd::SaveMemberIds(cfg.data_dir, {member_id, cluster_id}); !s.ok()) {
+      log.Error("etcdmain", absl::StrCat("cannot save the member's IDs: ", s.message()));
+      (*runtime)->Stop();
+      return 1;
+    }
+  }
   log.Info("etcdserver", absl::StrCat("starting member ", detcd::net::IdHex(member_id), " in cluster ",
                                       detcd::net::IdHex(cluster_id)));
 
   // Clients are served once the member has a leader (etcd serves them after it published itself).
-  for (int i = 0; i < 1000 && (*runtime)->Status().leader == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  // A signal that arrives meanwhile is kept for the wait at the end (every start-up wait below checks for one).
+  int sig = 0;
+  auto signalled = [&signals, &sig] {
+    if (sig != 0) return true;
+    const timespec none{0, 0};
+    const int got = sigtimedwait(&signals, nullptr, &none);
+    if (got > 0) sig = got;
+    return sig != 0;
+  };
+  for (int i = 0; i < 1000 && !signalled() && (*runtime)->Status().leader == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   detcd::net::GrpcServicesOptions so;
   so.version = detcd::kEtcdCompatibleVersion;
   so.member_name = cfg.name;
   so.peer_urls = peer_urls;
   so.client_urls = Strings(cfg.advertise_client_urls);
-  so.members = members;
   so.request_timeout = absl::Milliseconds(5000 + 2 * cfg.election_timeout_ms);
   detcd::net::EtcdServices services(runtime->get(), so);
   grpc::ServerBuilder builder;
@@ -410,7 +514,6 @@ int main(int argc, char** argv) {
   go.member_name = cfg.name;
   go.peer_urls = peer_urls;
   go.client_urls = Strings(cfg.advertise_client_urls);
-  go.members = members;
   go.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());  // /v3/lock/*, /v3/election/*
   go.request_timeout = so.request_timeout;
   detcd::net::HttpGateway gateway(runtime->get(), go);
@@ -453,13 +556,6 @@ int main(int argc, char** argv) {
     listeners.push_back(std::move(*l));
   }
 
-  // Signals are taken synchronously on this thread; everything else runs on threads of its own.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   // Publish this member's name and client URLs through Raft, as etcd does before it serves (retrying while the
   // cluster has no leader yet).
   {
@@ -467,7 +563,7 @@ int main(int argc, char** argv) {
     pub.mutable_member_attributes()->set_id(member_id);
     pub.mutable_member_attributes()->set_name(cfg.name);
     for (const std::string& u : Strings(cfg.advertise_client_urls)) pub.mutable_member_attributes()->add_client_urls(u);
-    for (int attempt = 0; attempt < 100; ++attempt) {
+    for (int attempt = 0; attempt < 100 && !signalled(); ++attempt) {
       const detcd::kv::ClientReply r = (*runtime)->Call(pub, absl::Seconds(5));
       if (r.status.ok()) break;
       log.Warn("etcdserver", absl::StrCat("failed to publish local member to cluster through raft: ", r.status.message()));
@@ -492,9 +588,13 @@ int main(int argc, char** argv) {
   }
   log.Info("embed", "ready to serve client requests");
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log.Info("osutil", absl::StrCat("received ", sig == SIGINT ? "interrupt" : "terminated", " signal, shutting down..."));
+  if (sig == 0) sigwait(&signals, &sig);
+  if (sig == SIGUSR1) {
+    log.Warn("etcdserver", "the member has been permanently removed from the cluster");
+    log.Warn("etcdserver", "the data-dir used by this member must be removed.");
+  } else {
+    log.Info("osutil", absl::StrCat("received ", sig == SIGINT ? "interrupt" : "terminated", " signal, shutting down..."));
+  }
   http_stop = true;
   for (auto& l : listeners) l->Stop();
   services.StopStreams();

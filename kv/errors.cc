@@ -19,5 +19,19 @@ absl::Status ErrLeaderTransferTimeout() {
 }
 absl::Status ErrTimeout() { return absl::UnavailableError("etcdserver: request timed out"); }
 absl::Status ErrStopped() { return absl::UnavailableError("etcdserver: server stopped"); }
+absl::Status ErrMemberExist() { return absl::FailedPreconditionError("etcdserver: member ID already exist"); }
+absl::Status ErrPeerURLExist() { return absl::FailedPreconditionError("etcdserver: Peer URLs already exists"); }
+absl::Status ErrMemberNotFound() { return absl::NotFoundError("etcdserver: member not found"); }
+absl::Status ErrMemberBadURLs() { return absl::InvalidArgumentError("etcdserver: given member URLs are invalid"); }
+absl::Status ErrMemberNotLearner() {
+  return absl::FailedPreconditionError("etcdserver: can only promote a learner member");
+}
+absl::Status ErrLearnerNotReady() {
+  return absl::FailedPreconditionError("etcdserver: can only promote a learner member which is in sync with leader");
+}
+absl::Status ErrTooManyLearners() {
+  return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
+}
+absl::Status ErrNotSupportedForLearner() { return absl::UnavailableError("etcdserver: rpc not supported for learner"); }
 
 }  // namespace detcd::kv

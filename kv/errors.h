@@ -22,6 +22,15 @@ absl::Status ErrBadLeaderTransferee();    // "etcdserver: bad leader transferee"
 absl::Status ErrLeaderTransferTimeout();  // "etcdserver: request timed out, leader transfer took too long"
 absl::Status ErrTimeout();          // "etcdserver: request timed out"
 absl::Status ErrStopped();          // "etcdserver: server stopped"
+// Membership changes (Cluster service).
+absl::Status ErrMemberExist();         // "etcdserver: member ID already exist"
+absl::Status ErrPeerURLExist();        // "etcdserver: Peer URLs already exists"
+absl::Status ErrMemberNotFound();      // "etcdserver: member not found" (also for a removed member's id)
+absl::Status ErrMemberBadURLs();       // "etcdserver: given member URLs are invalid"
+absl::Status ErrMemberNotLearner();    // "etcdserver: can only promote a learner member"
+absl::Status ErrLearnerNotReady();     // "etcdserver: can only promote a learner member which is in sync with leader"
+absl::Status ErrTooManyLearners();     // "etcdserver: too many learner members in cluster"
+absl::Status ErrNotSupportedForLearner();  // "etcdserver: rpc not supported for learner"
 
 }  // namespace detcd::kv
 

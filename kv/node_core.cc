@@ -3,6 +3,7 @@
 // node_core_requests.cc.
 #include "kv/node_core.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -37,9 +38,13 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   }
   storage_.Append(recovered.entries);
   storage_.SetHardState(recovered.hard_state);
+  const bool empty_disk = recovered.snapshot.metadata().index() == 0 && recovered.entries.empty() &&
+                          recovered.hard_state.term() == 0 && recovered.hard_state.commit() == 0;
+  if (empty_disk && !config_.join_existing) Bootstrap();
   raft::Config rc;
   rc.id = config_.id;
-  rc.peers = config_.peers;
+  // No implicit configuration: Raft learns it from the log's configuration changes (the bootstrap entries first) or
+  // from a snapshot, the same way on every member.
   rc.election_ticks = config_.election_ticks;
   rc.heartbeat_ticks = config_.heartbeat_ticks;
   rc.pre_vote = config_.pre_vote;
@@ -52,12 +57,46 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   raft_ = std::make_unique<raft::RawNode>(rc);
 }
 
+void NodeCore::Bootstrap() {
+  std::vector<raftpb::Entry> entries;
+  std::vector<uint64_t> ids = config_.peers;
+  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : ids) {
+    raftpb::ConfChange cc;
+    cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
+    cc.set_node_id(id);
+    kvpb::ConfChangeContext context;
+    if (auto it = config_.founding.find(id); it != config_.founding.end()) *context.mutable_member() = it->second;
+    context.mutable_member()->set_id(id);
+    cc.set_context(context.SerializeAsString());
+    raftpb::Entry e;
+    e.set_term(1);
+    e.set_index(entries.size() + 1);
+    e.set_type(raftpb::ENTRY_CONF_CHANGE);
+    e.set_data(cc.SerializeAsString());
+    entries.push_back(std::move(e));
+  }
+  raftpb::HardState hs;
+  hs.set_term(1);
+  hs.set_commit(entries.size());
+  storage_.Append(entries);
+  storage_.SetHardState(hs);
+  // Every founding member writes the same entries, so they agree; they are durable before anything else happens.
+  PersistRequest p;
+  p.seq = ++persist_seq_;
+  p.hard_state = hs;
+  p.entries = std::move(entries);
+  p.must_sync = true;
+  persist_out_ = std::move(p);
+  bootstrapping_ = true;
+}
+
 std::string NodeCore::StateSnapshot() const {
   kvpb::StateSnapshot snap;
   snap.set_store(store_.Serialize());
   snap.set_leases(lessor_.Serialize());
   for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
-  for (const auto& [id, m] : members_) *snap.add_members() = m;
+  membership_.SaveTo(&snap);
   if (nospace_) {
     etcdserverpb::AlarmMember* a = snap.add_alarms();
     a->set_memberid(config_.id);
@@ -76,8 +115,7 @@ void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
   s = lessor_.Restore(state.leases());
   DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
   applier_.ReattachLeases();
-  members_.clear();
-  for (const kvpb::MemberAttributes& m : state.members()) members_[m.id()] = m;
+  membership_.RestoreFrom(state);
   recent_order_.assign(state.recent_request_ids().begin(), state.recent_request_ids().end());
   recent_ids_.clear();
   recent_ids_.insert(recent_order_.begin(), recent_order_.end());
@@ -107,6 +145,8 @@ void NodeCore::Tick(int64_t now_us) {
 }
 
 void NodeCore::Receive(const raftpb::Message& m) {
+  // etcd: a removed member's messages are refused (it may not know it was removed).
+  if (membership_.IsRemoved(m.from())) return;
   // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here.
   (void)raft_->Step(m);
   Pump();
@@ -155,7 +195,7 @@ void NodeCore::OnRoleChange() {
 }
 
 void NodeCore::Pump() {
-  while (!ready_ && raft_->HasReady()) {
+  while (!ready_ && !bootstrapping_ && raft_->HasReady()) {
     raft::Ready rd = raft_->GetReady();
     if (rd.soft_state) OnRoleChange();
     if (is_leader()) {
@@ -188,6 +228,13 @@ void NodeCore::Pump() {
 }
 
 void NodeCore::Persisted(uint64_t seq) {
+  if (bootstrapping_) {
+    DETCD_CHECK_MSG(seq == persist_seq_, "Persisted for a batch that is not outstanding");
+    bootstrapping_ = false;
+    persist_out_.reset();
+    Pump();
+    return;
+  }
   DETCD_CHECK_MSG(ready_.has_value() && seq == persist_seq_, "Persisted for a batch that is not outstanding");
   persist_out_.reset();
   if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(ready_->snapshot).ok());
@@ -229,11 +276,7 @@ void NodeCore::ApplyEntry(const raftpb::Entry& e) {
                   absl::StrCat("applying entry ", e.index(), " after ", applied_index_).c_str());
   applied_index_ = e.index();
   if (config_.on_apply) config_.on_apply(e);
-  if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
-    raftpb::ConfChange cc;
-    if (cc.ParseFromString(e.data())) raft_->ApplyConfChange(cc);
-    return;
-  }
+  if (e.type() == raftpb::ENTRY_CONF_CHANGE) return ApplyConfChange(e);
   if (e.data().empty()) return;  // a new leader's empty entry
   kvpb::RaftRequest req;
   if (!req.ParseFromString(e.data())) {
@@ -244,18 +287,73 @@ void NodeCore::ApplyEntry(const raftpb::Entry& e) {
   // A proposal can reach the log twice (a forwarded MsgProp delivered twice, a retried forward): its second copy must
   // not take effect again — that would be a write applied after its client was told it was done. Every member makes
   // the same decision from the same log, and the window travels in snapshots.
-  if (req.id() != 0 && !recent_ids_.insert(req.id()).second) {
+  if (req.id() != 0 && !Remember(req.id())) {
     if (config_.logger) config_.logger(absl::StrCat(config_.id, " skipped duplicate request in entry ", e.index()));
     return;
   }
-  if (req.id() != 0) {
-    recent_order_.push_back(req.id());
-    if (recent_order_.size() > kDedupWindow) {
-      recent_ids_.erase(recent_order_.front());
-      recent_order_.pop_front();
-    }
-  }
   ApplyRequest(req, e.index());
+}
+
+bool NodeCore::Remember(uint64_t id) {
+  if (!recent_ids_.insert(id).second) return false;
+  recent_order_.push_back(id);
+  if (recent_order_.size() > kDedupWindow) {
+    recent_ids_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+  return true;
+}
+
+void NodeCore::ApplyConfChange(const raftpb::Entry& e) {
+  raftpb::ConfChange cc;
+  kvpb::ConfChangeContext context;
+  if (!cc.ParseFromString(e.data()) || !context.ParseFromString(cc.context())) {
+    if (config_.logger) config_.logger(absl::StrCat(config_.id, " skipped undecodable conf change ", e.index()));
+    return;
+  }
+  // No dedup window here: a change applied twice fails its second check (the member exists, is gone, is no longer
+  // a learner) and changes nothing, the same way on every member.
+  const absl::Status status = membership_.Check(cc, context);
+  if (status.ok()) {
+    membership_.Apply(cc, context);
+    raft_->ApplyConfChange(cc);
+    if (config_.logger) {
+      config_.logger(absl::StrCat(absl::Hex(config_.id), " applied configuration change ",
+                                  raftpb::ConfChangeType_Name(cc.type()), " ", absl::Hex(cc.node_id()),
+                                  context.is_promote() ? " (promote)" : ""));
+    }
+  } else if (config_.logger) {
+    config_.logger(absl::StrCat(absl::Hex(config_.id), " refused configuration change ",
+                                raftpb::ConfChangeType_Name(cc.type()), " ", absl::Hex(cc.node_id()), ": ",
+                                status.message()));
+  }
+  auto it = proposals_.find(cc.id());
+  if (cc.id() == 0 || it == proposals_.end()) return;
+  const uint64_t client = it->second.request_id;
+  proposals_.erase(it);
+  if (!status.ok()) return Reply(client, status);
+  kvpb::ClientResponse resp;
+  google::protobuf::RepeatedPtrField<etcdserverpb::Member>* members = nullptr;
+  switch (cc.type()) {
+    case raftpb::CONF_CHANGE_REMOVE_NODE:
+      members = resp.mutable_member_remove()->mutable_members();
+      break;
+    case raftpb::CONF_CHANGE_UPDATE_NODE:
+      members = resp.mutable_member_update()->mutable_members();
+      break;
+    default:
+      if (context.is_promote()) {
+        members = resp.mutable_member_promote()->mutable_members();
+      } else {
+        etcdserverpb::Member* m = resp.mutable_member_add()->mutable_member();
+        m->set_id(cc.node_id());
+        *m->mutable_peerurls() = context.member().peer_urls();
+        m->set_islearner(cc.type() == raftpb::CONF_CHANGE_ADD_LEARNER_NODE);
+        members = resp.mutable_member_add()->mutable_members();
+      }
+  }
+  for (etcdserverpb::Member& m : membership_.ToEtcd()) *members->Add() = std::move(m);
+  Reply(client, absl::OkStatus(), std::move(resp));
 }
 
 void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
@@ -305,8 +403,21 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         break;
       }
       case kvpb::ClientRequest::kMemberAttributes:
-        if (r.member_attributes().id() != 0) members_[r.member_attributes().id()] = r.member_attributes();
+        membership_.Publish(r.member_attributes());
         break;
+      case kvpb::ClientRequest::kMemberPromote:
+        // A promotion a follower was asked for: the leader checks the learner and proposes it, under this request's
+        // id, so the member that asked answers its client when the change applies (or the refusal does).
+        if (is_leader()) PromoteAsLeader(0, req.id(), r.member_promote().id());
+        return;
+      case kvpb::ClientRequest::kLearnerNotReady:
+        status = ErrLearnerNotReady();
+        if (auto it = proposals_.find(r.learner_not_ready()); it != proposals_.end()) {
+          const uint64_t client = it->second.request_id;
+          proposals_.erase(it);
+          Reply(client, status);
+        }
+        return;
       case kvpb::ClientRequest::kAlarm:
         if (r.alarm().alarm() == etcdserverpb::NOSPACE) {
           if (r.alarm().action() == etcdserverpb::AlarmRequest::ACTIVATE) nospace_ = true;

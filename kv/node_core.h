@@ -29,6 +29,7 @@
 #include "api/raft.pb.h"
 #include "kv/applier.h"
 #include "kv/lessor.h"
+#include "kv/membership.h"
 #include "kv/mvcc_store.h"
 #include "kv/watch_hub.h"
 #include "raft/raw_node.h"
@@ -60,7 +61,15 @@ struct KvTestingKnobs {
 
 struct NodeCoreConfig {
   uint64_t id = 0;  // member id, also the Raft id
+  // The founding members' ids (etcd's --initial-cluster). A member starting on an empty disk writes the bootstrap
+  // entries at the head of its log, as etcd does: one configuration change adding each founding member (term 1,
+  // committed), so that a member joining later learns the whole configuration by replaying the log.
   std::vector<uint64_t> peers;
+  // Optional: what the bootstrap entries say about each founding member (name, peer URLs), by id.
+  std::map<uint64_t, kvpb::Member> founding;
+  // A member added to a running cluster (etcd's --initial-cluster-state=existing): it starts with an empty log and
+  // no configuration and learns both from the leader; `peers` and `founding` are ignored.
+  bool join_existing = false;
   uint64_t cluster_id = 0;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
@@ -180,8 +189,13 @@ class NodeCore {
   bool is_leader() const { return raft_->raft().state() == raft::StateType::kLeader; }
   uint64_t leader() const { return raft_->raft().lead(); }
   bool nospace_alarm() const { return nospace_; }
-  // What members published about themselves (name, client URLs), by member id.
-  const std::map<uint64_t, kvpb::MemberAttributes>& member_attributes() const { return members_; }
+  // The cluster's members as the log made them (peer URLs, learners) with what each published (name, client URLs).
+  const Membership& membership() const { return membership_; }
+  // This member applied its own removal from the cluster: it must stop (etcd: "the member has been permanently
+  // removed from the cluster").
+  bool removed() const { return membership_.IsRemoved(config_.id); }
+  // The bootstrap entries are not durable yet: Raft holds them but nothing has left this member (no Ready).
+  bool bootstrapping() const { return bootstrapping_; }
   // The state machine as snapshot bytes (what a snapshot at applied_index() would carry).
   std::string StateSnapshot() const;
 
@@ -222,6 +236,17 @@ class NodeCore {
   void FinishReady();
   void ApplyEntry(const raftpb::Entry& e);
   void ApplyRequest(const kvpb::RaftRequest& req, uint64_t index);
+  void ApplyConfChange(const raftpb::Entry& e);
+  // Remembers a request id in the dedup window; false if it was applied already.
+  bool Remember(uint64_t id);
+  void Bootstrap();
+  // Membership changes (Cluster service): checked here against the members now, proposed as configuration changes,
+  // answered when their entry applies (where they are checked again: that decision is the one that counts).
+  void SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest& request);
+  void ProposeMemberChange(uint64_t request_id, uint64_t proposal_id, raftpb::ConfChange cc);
+  // A promotion is made by the leader, the only member that knows whether the learner caught up.
+  absl::Status LearnerReady(uint64_t id) const;
+  void PromoteAsLeader(uint64_t request_id, uint64_t proposal_id, uint64_t learner);
   void RestoreState(const raftpb::Snapshot& snap);
   void MaybeSnapshot();
   void OnRoleChange();
@@ -273,7 +298,8 @@ class NodeCore {
   static constexpr size_t kDedupWindow = 10'000;
   std::deque<uint64_t> recent_order_;
   absl::flat_hash_set<uint64_t> recent_ids_;
-  std::map<uint64_t, kvpb::MemberAttributes> members_;  // published member attributes, in the state snapshot
+  Membership membership_;  // in the state snapshot
+  bool bootstrapping_ = false;  // the bootstrap entries are being persisted: no Ready until they are
   int64_t ticks_ = 0;
 
   std::vector<raftpb::Message> out_msgs_;

@@ -54,6 +54,19 @@ void NodeCore::FillHeaders(kvpb::ClientResponse* r) const {
       return FillHeader(r->mutable_lease_leases()->mutable_header());
     case kvpb::ClientResponse::kAlarm:
       return FillHeader(r->mutable_alarm()->mutable_header());
+    // etcd's cluster server fills its headers without a revision.
+    case kvpb::ClientResponse::kMemberAdd:
+      FillHeader(r->mutable_member_add()->mutable_header());
+      return r->mutable_member_add()->mutable_header()->clear_revision();
+    case kvpb::ClientResponse::kMemberRemove:
+      FillHeader(r->mutable_member_remove()->mutable_header());
+      return r->mutable_member_remove()->mutable_header()->clear_revision();
+    case kvpb::ClientResponse::kMemberUpdate:
+      FillHeader(r->mutable_member_update()->mutable_header());
+      return r->mutable_member_update()->mutable_header()->clear_revision();
+    case kvpb::ClientResponse::kMemberPromote:
+      FillHeader(r->mutable_member_promote()->mutable_header());
+      return r->mutable_member_promote()->mutable_header()->clear_revision();
     default:
       return;
   }
@@ -85,7 +98,22 @@ absl::Status NodeCore::CheckWrite(const kvpb::ClientRequest& request) const {
 
 void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
   const int64_t deadline = ticks_ + config_.request_timeout_ticks;
+  // etcd 3.4: a learner serves serializable reads only (and its status, outside this core).
+  if (const kvpb::Member* self = membership_.Find(config_.id);
+      self != nullptr && self->is_learner() && !(request.has_range() && request.range().serializable()) &&
+      !request.has_member_attributes()) {
+    return Reply(request_id, ErrNotSupportedForLearner());
+  }
   switch (request.request_case()) {
+    case kvpb::ClientRequest::kMemberAdd:
+    case kvpb::ClientRequest::kMemberRemove:
+    case kvpb::ClientRequest::kMemberUpdate:
+    case kvpb::ClientRequest::kMemberPromote:
+      SubmitMemberChange(request_id, request);
+      Pump();
+      return;
+    case kvpb::ClientRequest::kLearnerNotReady:
+      return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
     case kvpb::ClientRequest::kRange: {
       if (absl::Status s = CheckRange(request.range()); !s.ok()) return Reply(request_id, s);
       if (request.range().serializable() || (config_.kv_testing.leader_reads_locally && is_leader())) {
@@ -161,6 +189,94 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     default:
       return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
   }
+}
+
+void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest& request) {
+  raftpb::ConfChange cc;
+  kvpb::ConfChangeContext context;
+  switch (request.request_case()) {
+    case kvpb::ClientRequest::kMemberAdd: {
+      const auto& add = request.member_add();
+      std::vector<std::string> urls(add.peerurls().begin(), add.peerurls().end());
+      if (!ValidPeerUrls(urls)) return Reply(request_id, ErrMemberBadURLs());
+      // A new member's id: from its peer URLs and a proposal id of this member (etcd hashes the URLs with the time).
+      std::string seed = absl::StrCat(NextId(), "/", config_.cluster_id);
+      for (const std::string& u : urls) absl::StrAppend(&seed, "/", u);
+      uint64_t id = (static_cast<uint64_t>(storage::Crc32c(seed)) << 32) | storage::Crc32c(seed + "#");
+      if (id == 0) id = 1;
+      cc.set_type(add.islearner() ? raftpb::CONF_CHANGE_ADD_LEARNER_NODE : raftpb::CONF_CHANGE_ADD_NODE);
+      cc.set_node_id(id);
+      context.mutable_member()->set_id(id);
+      *context.mutable_member()->mutable_peer_urls() = add.peerurls();
+      context.mutable_member()->set_is_learner(add.islearner());
+      break;
+    }
+    case kvpb::ClientRequest::kMemberRemove:
+      cc.set_type(raftpb::CONF_CHANGE_REMOVE_NODE);
+      cc.set_node_id(request.member_remove().id());
+      break;
+    case kvpb::ClientRequest::kMemberUpdate: {
+      const auto& update = request.member_update();
+      std::vector<std::string> urls(update.peerurls().begin(), update.peerurls().end());
+      if (!ValidPeerUrls(urls)) return Reply(request_id, ErrMemberBadURLs());
+      cc.set_type(raftpb::CONF_CHANGE_UPDATE_NODE);
+      cc.set_node_id(update.id());
+      context.mutable_member()->set_id(update.id());
+      *context.mutable_member()->mutable_peer_urls() = update.peerurls();
+      break;
+    }
+    case kvpb::ClientRequest::kMemberPromote: {
+      cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
+      cc.set_node_id(request.member_promote().id());
+      context.set_is_promote(true);
+      if (absl::Status s = membership_.Check(cc, context); !s.ok()) return Reply(request_id, s);
+      if (is_leader()) return PromoteAsLeader(request_id, NextId(), cc.node_id());
+      // Only the leader knows how far the learner got: the request goes to it through the log.
+      return Propose(request_id, request);
+    }
+    default:
+      return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
+  }
+  cc.set_context(context.SerializeAsString());
+  if (absl::Status s = membership_.Check(cc, context); !s.ok()) return Reply(request_id, s);
+  ProposeMemberChange(request_id, NextId(), cc);
+}
+
+void NodeCore::ProposeMemberChange(uint64_t request_id, uint64_t proposal_id, raftpb::ConfChange cc) {
+  cc.set_id(proposal_id);
+  if (!raft_->ProposeConfChange(cc).ok()) {
+    if (request_id != 0) Reply(request_id, ErrNoLeader());
+    return;
+  }
+  if (request_id != 0) proposals_[proposal_id] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
+}
+
+absl::Status NodeCore::LearnerReady(uint64_t id) const {
+  // etcd's isLearnerReady: the learner's match index is at least 90% of the leader's.
+  const raft::Progress* learner = raft_->raft().tracker().Get(id);
+  const raft::Progress* leader = raft_->raft().tracker().Get(config_.id);
+  if (learner == nullptr || leader == nullptr) return ErrLearnerNotReady();
+  if (learner->match * 10 < leader->match * 9) return ErrLearnerNotReady();
+  return absl::OkStatus();
+}
+
+void NodeCore::PromoteAsLeader(uint64_t request_id, uint64_t proposal_id, uint64_t learner) {
+  raftpb::ConfChange cc;
+  cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
+  cc.set_node_id(learner);
+  kvpb::ConfChangeContext context;
+  context.set_is_promote(true);
+  cc.set_context(context.SerializeAsString());
+  absl::Status s = membership_.Check(cc, context);
+  if (s.ok()) s = LearnerReady(learner);
+  if (!s.ok()) {
+    if (request_id != 0) return Reply(request_id, s);
+    // Asked through the log by another member, which waits under proposal_id: tell it through the log.
+    kvpb::ClientRequest refusal;
+    refusal.set_learner_not_ready(proposal_id);
+    return ProposeInternal(std::move(refusal));
+  }
+  ProposeMemberChange(request_id, proposal_id, cc);
 }
 
 void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {

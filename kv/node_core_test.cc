@@ -3,6 +3,7 @@
 // when applied, linearizable and serializable reads, headers, transactions, leases expiring by the leader's clock and
 // surviving elections, snapshots for lagging members, restarts, and etcd's refusals (limits, quota, no leader).
 #include "kv/node_core.h"
+#include "kv/errors.h"
 
 #include <deque>
 #include <map>
@@ -50,10 +51,11 @@ class TestCluster {
   NodeCore& node(uint64_t id) { return *nodes_.at(id); }
   bool up(uint64_t id) const { return nodes_.count(id) > 0; }
 
-  void Start(uint64_t id) {
+  void Start(uint64_t id, bool join_existing = false) {
     NodeCoreConfig c;
     c.id = id;
     c.peers = peers_;
+    c.join_existing = join_existing;
     c.cluster_id = 0xc1;
     c.tick_us = kTickUs;
     c.seed = id * 1000 + (++lives_);
@@ -247,14 +249,120 @@ TEST(NodeCoreTest, PublishedMemberAttributesReachEveryMemberAndTheSnapshot) {
   ASSERT_TRUE(c.Do(follower, pub).status.ok());
   c.Tick(2);
   for (uint64_t id : {1, 2, 3}) {
-    auto it = c.node(id).member_attributes().find(follower);
-    ASSERT_NE(it, c.node(id).member_attributes().end()) << "node " << id;
-    EXPECT_EQ(it->second.client_urls(0), "http://10.0.0.1:2379");
+    const kvpb::Member* m = c.node(id).membership().Find(follower);
+    ASSERT_NE(m, nullptr) << "node " << id;
+    ASSERT_EQ(m->client_urls_size(), 1);
+    EXPECT_EQ(m->client_urls(0), "http://10.0.0.1:2379");
   }
   kvpb::StateSnapshot snap;
   ASSERT_TRUE(snap.ParseFromString(c.node(leader).StateSnapshot()));
-  ASSERT_EQ(snap.members_size(), 1);
-  EXPECT_EQ(snap.members(0).name(), "m" + std::to_string(follower));
+  ASSERT_EQ(snap.cluster_members_size(), 3);
+  EXPECT_EQ(snap.cluster_members(follower - 1).name(), "m" + std::to_string(follower));
+}
+
+kvpb::ClientRequest MemberAdd(const std::string& url, bool learner = false) {
+  kvpb::ClientRequest r;
+  r.mutable_member_add()->add_peerurls(url);
+  r.mutable_member_add()->set_islearner(learner);
+  return r;
+}
+
+TEST(NodeCoreTest, FoundingMembersAreTheHeadOfTheLog) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_NE(leader, 0u);
+  // etcd's bootstrap: one committed configuration change per founding member at indexes 1..3, term 1.
+  const raft::MemoryStorage& st = c.node(leader).storage();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    absl::StatusOr<uint64_t> term = st.Term(i);
+    ASSERT_TRUE(term.ok());
+    EXPECT_EQ(*term, 1u) << "entry " << i;
+  }
+  EXPECT_EQ(c.node(leader).membership().members().size(), 3u);
+  EXPECT_EQ(c.node(leader).raft().raft().conf_state().voters_size(), 3);
+}
+
+TEST(NodeCoreTest, MemberAddedJoinsByReplayingTheLogAndServes) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v")).status.ok());
+  ClientReply added = c.Do(follower, MemberAdd("http://10.0.0.4:2380"));
+  ASSERT_TRUE(added.status.ok()) << added.status;
+  const uint64_t id = added.response.member_add().member().id();
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(added.response.member_add().members_size(), 4);
+  EXPECT_EQ(added.response.member_add().header().revision(), 0) << "the cluster service's header has no revision";
+  // A second add on the same peer URL is refused, as etcd does.
+  EXPECT_EQ(c.Do(leader, MemberAdd("http://10.0.0.4:2380")).status, ErrPeerURLExist());
+  EXPECT_EQ(c.Do(leader, MemberAdd("10.0.0.5")).status, ErrMemberBadURLs());
+
+  c.Start(id, /*join_existing=*/true);
+  c.Tick(5);
+  EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "v");
+  EXPECT_EQ(c.node(id).raft().raft().conf_state().voters_size(), 4);
+  EXPECT_EQ(c.node(id).membership().members().size(), 4u);
+  ASSERT_TRUE(c.Do(id, PutReq("k", "w")).status.ok());
+  for (uint64_t n : {uint64_t{1}, uint64_t{2}, uint64_t{3}, id}) EXPECT_EQ(ValueOf(c.Do(n, GetReq("k"))), "w");
+}
+
+TEST(NodeCoreTest, RemovedMemberStopsCountingAndIsRefused) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t gone = leader % 3 + 1;
+  kvpb::ClientRequest remove;
+  remove.mutable_member_remove()->set_id(gone);
+  ClientReply r = c.Do(leader, remove);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.response.member_remove().members_size(), 2);
+  c.Tick(2);
+  EXPECT_TRUE(c.node(gone).removed());
+  EXPECT_FALSE(c.node(leader).removed());
+  EXPECT_EQ(c.Do(leader, remove).status, ErrMemberNotFound());
+  // Two members left: both are needed, the removed one is not.
+  c.Isolate(gone);
+  ASSERT_TRUE(c.Do(leader, PutReq("a", "1")).status.ok());
+  c.Heal();
+  // Its messages are refused: a campaign from it changes no term.
+  const uint64_t term = c.node(leader).raft().raft().term();
+  c.Tick(40);
+  EXPECT_EQ(c.node(leader).raft().raft().term(), term);
+  EXPECT_EQ(c.Leader(), leader);
+}
+
+TEST(NodeCoreTest, LearnerServesSerializableReadsOnlyUntilPromoted) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v")).status.ok());
+  ClientReply added = c.Do(leader, MemberAdd("http://10.0.0.4:2380", /*learner=*/true));
+  ASSERT_TRUE(added.status.ok()) << added.status;
+  const uint64_t id = added.response.member_add().member().id();
+  EXPECT_TRUE(added.response.member_add().member().islearner());
+  EXPECT_EQ(c.Do(leader, MemberAdd("http://10.0.0.5:2380", true)).status, ErrTooManyLearners());
+  // Not started yet: it has not caught up, so promoting it is refused, through a follower too.
+  kvpb::ClientRequest promote;
+  promote.mutable_member_promote()->set_id(id);
+  EXPECT_EQ(c.Do(leader, promote).status, ErrLearnerNotReady());
+  EXPECT_EQ(c.Do(follower, promote).status, ErrLearnerNotReady());
+
+  c.Start(id, /*join_existing=*/true);
+  c.Tick(5);
+  EXPECT_EQ(c.Do(id, PutReq("x", "1")).status, ErrNotSupportedForLearner());
+  EXPECT_EQ(c.Do(id, GetReq("k")).status, ErrNotSupportedForLearner());
+  kvpb::ClientRequest serializable = GetReq("k");
+  serializable.mutable_range()->set_serializable(true);
+  EXPECT_EQ(ValueOf(c.Do(id, serializable)), "v");
+  EXPECT_EQ(c.node(leader).raft().raft().conf_state().voters_size(), 3);
+
+  ClientReply promoted = c.Do(follower, promote);
+  ASSERT_TRUE(promoted.status.ok()) << promoted.status;
+  ASSERT_EQ(promoted.response.member_promote().members_size(), 4);
+  for (const auto& m : promoted.response.member_promote().members()) EXPECT_FALSE(m.islearner());
+  c.Tick(2);
+  EXPECT_EQ(c.node(id).raft().raft().conf_state().voters_size(), 4);
+  EXPECT_TRUE(c.Do(id, PutReq("x", "1")).status.ok());
+  EXPECT_EQ(c.Do(leader, promote).status, ErrMemberNotLearner());
 }
 
 TEST(NodeCoreTest, CompareAndSwapThroughTxn) {

@@ -291,7 +291,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     response->set_raftindex(s.raft_index);
     response->set_raftterm(s.raft_term);
     response->set_raftappliedindex(s.applied_index);
-    response->set_islearner(false);
+    response->set_islearner(s.is_learner);
     if (s.leader == 0) response->add_errors("etcdserver: no leader");
     // etcd prints each AlarmMember in protobuf's compact text form.
     if (s.nospace_alarm) response->add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
@@ -384,26 +384,32 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
   grpc::Status MemberList(ServerContext*, const etcdserverpb::MemberListRequest*,
                           etcdserverpb::MemberListResponse* response) override {
     const GrpcServicesOptions& o = shared_->options;
-    *response = MemberListFor(shared_->runtime->Status(), o.members, o.member_name, o.peer_urls, o.client_urls);
+    *response = MemberListFor(shared_->runtime->Status(), o.member_name, o.peer_urls, o.client_urls);
     return grpc::Status::OK;
   }
 
-  grpc::Status MemberAdd(ServerContext*, const etcdserverpb::MemberAddRequest*,
-                         etcdserverpb::MemberAddResponse*) override {
-    return Unimplemented("membership change (MemberAdd)");
+  // Membership changes go through Raft as configuration changes (kv::NodeCore checks them as etcd does).
+  grpc::Status MemberAdd(ServerContext* ctx, const etcdserverpb::MemberAddRequest* request,
+                         etcdserverpb::MemberAddResponse* response) override {
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_member_add, &ClientResponse::mutable_member_add,
+                          response);
   }
-  grpc::Status MemberRemove(ServerContext*, const etcdserverpb::MemberRemoveRequest*,
-                            etcdserverpb::MemberRemoveResponse*) override {
-    return Unimplemented("membership change (MemberRemove)");
+  grpc::Status MemberRemove(ServerContext* ctx, const etcdserverpb::MemberRemoveRequest* request,
+                            etcdserverpb::MemberRemoveResponse* response) override {
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_member_remove,
+                          &ClientResponse::mutable_member_remove, response);
   }
-  grpc::Status MemberUpdate(ServerContext*, const etcdserverpb::MemberUpdateRequest*,
-                            etcdserverpb::MemberUpdateResponse*) override {
-    return Unimplemented("membership change (MemberUpdate)");
+  grpc::Status MemberUpdate(ServerContext* ctx, const etcdserverpb::MemberUpdateRequest* request,
+                            etcdserverpb::MemberUpdateResponse* response) override {
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_member_update,
+                          &ClientResponse::mutable_member_update, response);
   }
-  grpc::Status MemberPromote(ServerContext*, const etcdserverpb::MemberPromoteRequest*,
-                             etcdserverpb::MemberPromoteResponse*) override {
-    return Unimplemented("membership change (MemberPromote)");
+  grpc::Status MemberPromote(ServerContext* ctx, const etcdserverpb::MemberPromoteRequest* request,
+                             etcdserverpb::MemberPromoteResponse* response) override {
+    return shared_->Unary(ctx, *request, &ClientRequest::mutable_member_promote,
+                          &ClientResponse::mutable_member_promote, response);
   }
+
 
  private:
   EtcdServices::Shared* shared_;

@@ -26,7 +26,6 @@ struct GrpcServicesOptions {
   std::string member_name;               // --name
   std::vector<std::string> peer_urls;    // --initial-advertise-peer-urls
   std::vector<std::string> client_urls;  // --advertise-client-urls
-  std::vector<etcdserverpb::Member> members;  // every member of the cluster; empty: just this one
   // How long a unary request (and each keep-alive) may wait for the member before "etcdserver: request timed out";
   // a client's shorter deadline wins. etcd: 5 s + 2 election timeouts (EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);

@@ -565,6 +565,12 @@ TEST_F(GrpcServicesTest, MoveLeaderRefusesAnUnknownTransferee) {
 }
 
 TEST_F(GrpcServicesTest, MemberListShowsTheSingleMember) {
+  // What detcd publishes through Raft once it runs: the name and client URLs.
+  kvpb::ClientRequest publish;
+  publish.mutable_member_attributes()->set_id(1);
+  publish.mutable_member_attributes()->set_name("infra1");
+  publish.mutable_member_attributes()->add_client_urls("http://127.0.0.1:2379");
+  ASSERT_TRUE(runtime_->Call(publish, absl::Seconds(5)).status.ok());
   auto cluster = etcdserverpb::Cluster::NewStub(channel_);
   etcdserverpb::MemberListResponse response;
   grpc::ClientContext context;
@@ -576,16 +582,18 @@ TEST_F(GrpcServicesTest, MemberListShowsTheSingleMember) {
   EXPECT_EQ(m.id(), 1u);
   EXPECT_EQ(m.name(), "infra1");
   ASSERT_EQ(m.peerurls_size(), 1);
-  EXPECT_EQ(m.peerurls(0), "http://127.0.0.1:2380");
+  EXPECT_EQ(m.peerurls(0), "http://localhost:2380");
   ASSERT_EQ(m.clienturls_size(), 1);
   EXPECT_EQ(m.clienturls(0), "http://127.0.0.1:2379");
   EXPECT_FALSE(m.islearner());
 
+  // A member add without peer URLs: etcd's InvalidArgument.
   etcdserverpb::MemberAddResponse added;
   grpc::ClientContext add_context;
   SetDeadline(&add_context);
-  EXPECT_EQ(cluster->MemberAdd(&add_context, etcdserverpb::MemberAddRequest(), &added).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::Status s = cluster->MemberAdd(&add_context, etcdserverpb::MemberAddRequest(), &added);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "etcdserver: given member URLs are invalid");
 }
 
 TEST_F(GrpcServicesTest, AuthIsUnimplemented) {

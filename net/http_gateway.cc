@@ -220,6 +220,10 @@ const std::map<std::string, int>& UnaryRoutes() {
       {"/v3/lease/leases", kvpb::ClientRequest::kLeaseLeases},
       {"/v3/kv/lease/leases", kvpb::ClientRequest::kLeaseLeases},
       {"/v3/maintenance/alarm", kvpb::ClientRequest::kAlarm},
+      {"/v3/cluster/member/add", kvpb::ClientRequest::kMemberAdd},
+      {"/v3/cluster/member/remove", kvpb::ClientRequest::kMemberRemove},
+      {"/v3/cluster/member/update", kvpb::ClientRequest::kMemberUpdate},
+      {"/v3/cluster/member/promote", kvpb::ClientRequest::kMemberPromote},
   };
   return *routes;
 }
@@ -456,6 +460,7 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     response.set_raftindex(s.raft_index);
     response.set_raftterm(s.raft_term);
     response.set_raftappliedindex(s.applied_index);
+    response.set_islearner(s.is_learner);
     if (s.leader == 0) response.add_errors("etcdserver: no leader");
     if (s.nospace_alarm) response.add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
     return JsonResponse(response);
@@ -466,8 +471,7 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     return JsonResponse(response);
   }
   if (path == "/v3/cluster/member/list") {
-    return JsonResponse(MemberListFor(SampleStatus(), options_.members, options_.member_name, options_.peer_urls,
-                                      options_.client_urls));
+    return JsonResponse(MemberListFor(SampleStatus(), options_.member_name, options_.peer_urls, options_.client_urls));
   }
   if (path == "/v3/watch") {
     return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch is a stream: see HttpGateway::ServeStream"));

@@ -54,7 +54,6 @@ struct HttpGatewayOptions {
   std::string member_name;                // --name, for /v3/cluster/member/list
   std::vector<std::string> peer_urls;     // --initial-advertise-peer-urls
   std::vector<std::string> client_urls;   // --advertise-client-urls
-  std::vector<etcdserverpb::Member> members;  // every member of the cluster; empty: just this one
   // How long a request may wait for the member before "etcdserver: request timed out" (see EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);
   // /health's linearizable read (etcd 3.4: a QGET with a one-second timeout).

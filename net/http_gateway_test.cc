@@ -169,8 +169,17 @@ TEST_F(HttpGatewayTest, MaintenanceStatusAndMemberList) {
   ASSERT_EQ(status.status, 200);
   EXPECT_TRUE(Contains(status.body, R"("version":"3.4.23")")) << status.body;
   EXPECT_TRUE(Contains(status.body, R"("leader":"1")")) << status.body;
+  // The members as the log made them: the founding member, then what it published about itself.
   HttpResponse members = Post("/v3/cluster/member/list", "{}");
   ASSERT_EQ(members.status, 200);
+  EXPECT_TRUE(Contains(members.body, R"("members":[{"ID":"1","name":"default","peerURLs":["http://localhost:2380"]}])"))
+      << members.body;
+  kvpb::ClientRequest publish;
+  publish.mutable_member_attributes()->set_id(1);
+  publish.mutable_member_attributes()->set_name("default");
+  publish.mutable_member_attributes()->add_client_urls("http://localhost:2379");
+  ASSERT_TRUE(runtime_->Call(publish, absl::Seconds(5)).status.ok());
+  members = Post("/v3/cluster/member/list", "{}");
   EXPECT_TRUE(Contains(members.body, R"("members":[{"ID":"1","name":"default","peerURLs":["http://localhost:2380"],)"
                                      R"("clientURLs":["http://localhost:2379"]}])"))
       << members.body;

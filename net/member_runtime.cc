@@ -159,7 +159,8 @@ MemberStatus MemberRuntime::Status() {
     s.revision = core_->store().rev();
     s.db_size = core_->store().bytes();
     s.nospace_alarm = core_->nospace_alarm();
-    for (const auto& [id, m] : core_->member_attributes()) s.published.push_back(m);
+    s.members = core_->membership().ToEtcd();
+    if (const kvpb::Member* self = core_->membership().Find(options_.core.id)) s.is_learner = self->is_learner();
     promise->set_value(s);
   });
   if (!posted || future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
@@ -342,7 +343,21 @@ void MemberRuntime::Flush() {
         if (!stream.on_response(r)) stream.paused = true;
       }
     }
-    if (!progress) return;
+    if (!progress) break;
+  }
+  const kv::Membership& membership = core_->membership();
+  if (membership.version() != members_version_seen_) {
+    members_version_seen_ = membership.version();
+    if (options_.on_members) {
+      std::vector<kvpb::Member> members;
+      for (const auto& [id, m] : membership.members()) members.push_back(m);
+      options_.on_members(members, membership.removed());
+    }
+  }
+  if (core_->removed() && !removed_reported_) {
+    removed_reported_ = true;
+    Log("the member has been permanently removed from the cluster");
+    if (options_.on_removed) options_.on_removed();
   }
 }
 

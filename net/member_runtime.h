@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,11 @@ struct MemberRuntimeOptions {
   // Raft messages for peers (called on the core thread; must not block). Null: a single member, nothing to send.
   std::function<void(raftpb::Message)> send;
   std::function<void(const std::string&)> log;
+  // The cluster's members changed (added, removed, peer URLs updated, published), and once at start: the members now
+  // and every id ever removed. Called on the core thread; must not block (the transport's AddPeer/RemovePeer don't).
+  std::function<void(const std::vector<kvpb::Member>& members, const std::set<uint64_t>& removed)> on_members;
+  // This member applied its own removal from the cluster (called once, on the core thread; must not block).
+  std::function<void()> on_removed;
 };
 
 // What `etcdctl endpoint status` shows.
@@ -56,7 +62,9 @@ struct MemberStatus {
   int64_t revision = 0;
   int64_t db_size = 0;          // bytes the kept versions take
   bool nospace_alarm = false;
-  std::vector<kvpb::MemberAttributes> published;  // what members published about themselves (name, client URLs)
+  bool is_learner = false;
+  // The cluster's members as the log made them, with what each published (name, client URLs); by id.
+  std::vector<etcdserverpb::Member> members;
 };
 
 class MemberRuntime {
@@ -158,6 +166,10 @@ class MemberRuntime {
   };
   std::map<uint64_t, WatchStream> streams_;
   std::vector<LeaderWait> leader_waits_;
+  // The core's membership version last reported through on_members (0: none yet; a member that has not applied
+  // its first configuration change keeps the peers it started with).
+  uint64_t members_version_seen_ = 0;
+  bool removed_reported_ = false;
   std::atomic<uint64_t> next_stream_{1};
 
   // The disk thread: the only one that touches store_ while the member runs.

@@ -24,6 +24,10 @@ namespace detcd::net {
 namespace {
 
 constexpr char kMagic[] = "detcd-peer-1";
+constexpr char kInfoMagic[] = "detcd-info-1";  // a joining member asks who is in the cluster
+constexpr uint32_t kInfoBytesMax = 1u << 20;
+// What a member tells a member it removed (etcd's words).
+constexpr char kRemovedMessage[] = "the member has been permanently removed from the cluster";
 constexpr size_t kMagicBytes = 12;
 constexpr size_t kHandshakeBytes = kMagicBytes + 3 * 8;
 constexpr size_t kFrameHeaderBytes = 4;
@@ -43,6 +47,9 @@ uint64_t GetU64(const char* in) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
   return v;
+}
+void PutU32(char* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 uint32_t GetU32(const char* in) {
   uint32_t v = 0;
@@ -208,11 +215,13 @@ void PeerTransport::AddPeer(uint64_t id, PeerAddress address) {
   }
   p->address = std::move(address);
   p->removed = false;
+  refused_ids_.erase(id);
 }
 
 void PeerTransport::RemovePeer(uint64_t id) {
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return;
+  refused_ids_.insert(id);
   auto found = peers_.find(id);
   if (found == peers_.end()) return;
   found->second->removed = true;
@@ -398,15 +407,43 @@ void PeerTransport::OnInbound(Conn* c) {
   ParseInbound(c);
 }
 
+bool PeerTransport::Refused(uint64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  return refused_ids_.count(id) > 0;
+}
+
 bool PeerTransport::ParseInbound(Conn* c) {
+  if (c->handshaken && Refused(c->sender)) {
+    // Removed while connected: tell it, so that it stops (etcd answers a removed member's messages with 410 Gone).
+    Log(absl::StrCat("refused messages from removed member ", Hex(c->sender), " at ", c->remote));
+    const std::string reason = absl::StrCat("detcd-peer-refused: ", kRemovedMessage, "\n");
+    ssize_t n = ::send(c->fd, reason.data(), reason.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    Close(c);
+    return false;
+  }
   const char* data = c->in.data();
   const size_t have = c->in.size();
   size_t pos = 0;
   if (!c->handshaken) {
     std::string refusal;
-    if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0) {
+    if (have >= kMagicBytes && std::memcmp(data, kInfoMagic, kMagicBytes) == 0) {
+      // A member joining the cluster asks for its members: answer (one small frame) and close.
+      std::string info = options_.cluster_info ? options_.cluster_info() : std::string();
+      std::string reply(kFrameHeaderBytes, '\0');
+      PutU32(reply.data(), static_cast<uint32_t>(info.size()));
+      reply += info;
+      ssize_t n = ::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n != static_cast<ssize_t>(reply.size())) {
+        Log(absl::StrCat("answering the cluster query from ", c->remote, " failed: ", n < 0 ? Errno(errno) : "short"));
+      }
+      Close(c);
+      return false;
+    }
+    if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0 &&
+        std::memcmp(data, kInfoMagic, std::min(have, kMagicBytes)) != 0) {
       refusal = "not a detcd peer connection (bad handshake magic)";
-    } else if (have < kHandshakeBytes) {
+    } else if (have < kHandshakeBytes || std::memcmp(data, kMagic, kMagicBytes) != 0) {
       return true;
     } else {
       const uint64_t cluster = GetU64(data + kMagicBytes);
@@ -420,6 +457,8 @@ bool PeerTransport::ParseInbound(Conn* c) {
                                " (remote member=", Hex(sender), ")");
       } else if (sender == options_.member_id) {
         refusal = absl::StrCat("remote claims this member's own id ", Hex(sender));
+      } else if (Refused(sender)) {
+        refusal = kRemovedMessage;
       } else {
         c->handshaken = true;
         c->sender = sender;
@@ -549,8 +588,10 @@ void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
       while (!said.empty() && said.back() == '\n') said.pop_back();
       constexpr char kRefused[] = "detcd-peer-refused: ";
       if (said.rfind(kRefused, 0) == 0) said.erase(0, sizeof(kRefused) - 1);
+      const bool removed = said == kRemovedMessage;
       FailOutbound(p, absl::StrCat("member ", Hex(p->id), " at ", c->remote, " refused us: ", said));
       p->failing = false;  // a refusal is always worth logging
+      if (removed && options_.removed_from_cluster) options_.removed_from_cluster();
       return;
     }
     if (n == 0 || !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -712,6 +753,59 @@ void PeerTransport::Close(Conn* c) {
     closed_.push_back(std::move(*it));
     inbound_.erase(it);
   }
+}
+
+}  // namespace detcd::net
+
+namespace detcd::net {
+
+absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found); rc != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", address.host, ": ", gai_strerror(rc)));
+  }
+  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ::freeaddrinfo(found);
+    return absl::UnavailableError(Errno(errno));
+  }
+  timeval tv{};
+  const int64_t us = absl::ToInt64Microseconds(timeout);
+  tv.tv_sec = us / 1'000'000;
+  tv.tv_usec = us % 1'000'000;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  const int rc = ::connect(fd, found->ai_addr, found->ai_addrlen);
+  ::freeaddrinfo(found);
+  const std::string where = absl::StrCat(address.host, ":", address.port);
+  if (rc != 0) {
+    const std::string why = Errno(errno);
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("dial tcp ", where, ": ", why));
+  }
+  std::string in;
+  if (::send(fd, kInfoMagic, kMagicBytes, MSG_NOSIGNAL) == static_cast<ssize_t>(kMagicBytes)) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+      if (in.size() > kInfoBytesMax + kFrameHeaderBytes) break;
+    }
+  }
+  ::close(fd);
+  if (in.size() < kFrameHeaderBytes) {
+    return absl::UnavailableError(absl::StrCat("no cluster information from ", where));
+  }
+  const uint32_t len = GetU32(in.data());
+  if (len > kInfoBytesMax || in.size() != kFrameHeaderBytes + len) {
+    return absl::UnavailableError(absl::StrCat("malformed cluster information from ", where));
+  }
+  return in.substr(kFrameHeaderBytes);
 }
 
 }  // namespace detcd::net

@@ -7,6 +7,8 @@
 // Wire format, per connection (sender -> receiver only; the receiver never answers except to explain a refusal):
 //   handshake: "detcd-peer-1" (12 bytes), cluster id, sender member id, receiver member id (u64 little-endian each)
 //   then frames: u32 little-endian length + a serialized raftpb::Message, pipelined.
+// Or, from a member about to join: "detcd-info-1" (12 bytes); the receiver answers with one frame (u32 length + a
+// serialized kvpb::ClusterInfo) and closes.
 // The receiver refuses (logs why, closes) a handshake with another magic, another cluster id ("request cluster ID
 // mismatch", as etcd says) or a receiver id that is not its own; it closes any connection that sends a frame longer
 // than the maximum or one that does not parse. It delivers only messages whose `from` is the handshake's sender.
@@ -24,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +57,11 @@ struct PeerTransportOptions {
   // (failed = true). Called once per MSG_SNAP passed to Send, unless Stop() or RemovePeer comes first.
   std::function<void(uint64_t peer, bool failed)> report_snapshot;
   std::function<void(const std::string&)> log;
+  // What a member joining the cluster is told (a serialized kvpb::ClusterInfo) when it asks over the peer port
+  // (FetchClusterInfo). Null: an empty answer.
+  std::function<std::string()> cluster_info;
+  // A peer refused this member because it was removed from the cluster: the member must stop. Transport thread.
+  std::function<void()> removed_from_cluster;
 
   size_t queue_messages_max = 4096;       // per peer, waiting to be written
   uint32_t frame_bytes_max = 512u << 20;  // a snapshot travels in one frame
@@ -79,7 +87,9 @@ class PeerTransport {
 
   // Any thread. Adds a peer (a member joined) or changes its address (used from its next connection on).
   void AddPeer(uint64_t id, PeerAddress address);
-  // Any thread. Forgets a peer (a member left): what waits for it is dropped, its connection closed.
+  // Any thread. Forgets a peer (a member left): what waits for it is dropped, its connection closed; its inbound
+  // connections are refused from now on (until AddPeer) with "the member has been permanently removed from the
+  // cluster", which makes it stop.
   void RemovePeer(uint64_t id);
 
   // Closes every connection and joins the transport thread. Idempotent. Not from a callback.
@@ -101,6 +111,7 @@ class PeerTransport {
   void OnAccept();
   void OnInbound(Conn* c);
   bool ParseInbound(Conn* c);
+  bool Refused(uint64_t id);
   void OnOutbound(Conn* c, uint32_t events);
   void Connect(Peer* p);
   void Disconnect(Peer* p);
@@ -123,6 +134,7 @@ class PeerTransport {
   // Guarded by mu_ (the map and each Peer's queue and address); entries are erased only by the transport thread.
   std::map<uint64_t, std::unique_ptr<Peer>> peers_;
   bool stopping_ = false;  // guarded by mu_
+  std::set<uint64_t> refused_ids_;  // guarded by mu_: removed members
   std::atomic<bool> wake_pending_{false};
   std::atomic<uint64_t> dropped_total_{0};
   std::thread thread_;
@@ -132,6 +144,11 @@ class PeerTransport {
   std::vector<std::unique_ptr<Conn>> inbound_;
   std::vector<std::unique_ptr<Conn>> closed_;  // freed after the epoll batch that may still name them
 };
+
+// A member about to join a running cluster (--initial-cluster-state=existing) asks a member's peer port who is in
+// the cluster (etcd's GET /members on the peer URL): the bytes PeerTransportOptions::cluster_info gave there.
+// Blocking; errors: unreachable, timed out, a malformed answer.
+absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout);
 
 }  // namespace detcd::net
 

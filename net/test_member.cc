@@ -19,6 +19,9 @@ MemberRuntimeOptions SingleMemberOptions(const std::string& dir) {
   MemberRuntimeOptions o;
   o.core.id = 1;
   o.core.peers = {1};
+  // etcd's defaults for the founding member (--name, --initial-advertise-peer-urls).
+  o.core.founding[1].set_name("default");
+  o.core.founding[1].add_peer_urls("http://localhost:2380");
   o.core.cluster_id = 0xc1;
   o.core.tick_us = 10'000;
   o.data_dir = dir;

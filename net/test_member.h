@@ -14,7 +14,8 @@ namespace detcd::net {
 // An empty directory named `name` under TEST_TMPDIR (or /tmp).
 std::string FreshTestDir(const std::string& name);
 
-// Member 1 of cluster 0xc1, alone, ticking every 10 ms, its data in `dir`.
+// Member 1 (named "default", peer URL http://localhost:2380) of cluster 0xc1, alone, ticking every 10 ms, its data
+// in `dir`.
 MemberRuntimeOptions SingleMemberOptions(const std::string& dir);
 
 // Starts a single member in FreshTestDir(name) and waits (at most 5 s) until it has elected itself. Null, with a

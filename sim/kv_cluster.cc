@@ -84,6 +84,9 @@ bool KvCluster::Build(Node& n) {
   const uint64_t id = n.id;
   c.on_apply = [this, id](const raftpb::Entry& e) {
     checker_->SetTime(loop_->Now());
+    // The bootstrap entries are committed from the start and applied as soon as they are durable: the checker learns
+    // of their commitment here, before it sees them applied.
+    if (const Node& self = node(id); self.core) checker_->ObserveCommit(id, self.core->raft().raft().log());
     checker_->ObserveApply(id, e);
   };
   c.on_revision = [this, id](int64_t rev, const std::vector<mvccpb::Event>& events) {
@@ -208,6 +211,8 @@ void KvCluster::CloseWatch(uint64_t stream) {
 }
 
 void KvCluster::Observe(Node& n) {
+  // A fresh member's bootstrap entries sit in Raft's log before they are durable; nothing of it is visible yet.
+  if (n.core->bootstrapping()) return;
   checker_->SetTime(loop_->Now());
   const raft::Raft& r = n.core->raft().raft();
   checker_->ObserveRole(n.id, r.term(), r.state(), r.log());
