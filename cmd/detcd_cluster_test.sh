@@ -73,6 +73,9 @@ fep="http://127.0.0.1:${cport[$follower]}"
 lease=$(etcdctl --endpoints="$fep" lease grant 30 | awk '{print $2}')
 etcdctl --endpoints="$fep" lease keep-alive --once "$lease" | grep -q "keepalived with TTL(30)" ||
   fail "keep-alive through follower m$follower: $(etcdctl --endpoints="$fep" lease keep-alive --once "$lease" 2>&1)"
+# Its time to live, asked of the follower, is the leader's answer.
+etcdctl --endpoints="$fep" lease timetolive "$lease" | grep -Eq "granted with TTL\(30s\), remaining\((2[0-9]|30)s\)" ||
+  fail "timetolive through follower m$follower: $(etcdctl --endpoints="$fep" lease timetolive "$lease" 2>&1)"
 
 "$load" --endpoints="$endpoints" --clients=8 --keys=5 --duration=8s --timeout=1s --history="$tmp/h.jsonl" \
   >"$tmp/load.txt" 2>&1 &

@@ -410,6 +410,23 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         // id, so the member that asked answers its client when the change applies (or the refusal does).
         if (is_leader()) PromoteAsLeader(0, req.id(), r.member_promote().id());
         return;
+      case kvpb::ClientRequest::kLeaseTimeToLive:
+        // A follower's question: the leader answers through the log, under the question's id (the follower waits).
+        if (is_leader()) {
+          kvpb::ClientRequest answer;
+          answer.mutable_lease_time_to_live_answer()->set_request_id(req.id());
+          *answer.mutable_lease_time_to_live_answer()->mutable_response() = LeaseTimeToLive(r.lease_time_to_live());
+          ProposeInternal(std::move(answer));
+        }
+        return;
+      case kvpb::ClientRequest::kLeaseTimeToLiveAnswer:
+        if (auto it = proposals_.find(r.lease_time_to_live_answer().request_id()); it != proposals_.end()) {
+          const uint64_t client = it->second.request_id;
+          proposals_.erase(it);
+          *resp.mutable_lease_time_to_live() = r.lease_time_to_live_answer().response();
+          Reply(client, absl::OkStatus(), std::move(resp));
+        }
+        return;
       case kvpb::ClientRequest::kLearnerNotReady:
         status = ErrLearnerNotReady();
         if (auto it = proposals_.find(r.learner_not_ready()); it != proposals_.end()) {

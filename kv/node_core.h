@@ -260,6 +260,8 @@ class NodeCore {
   void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r);
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
   void ExpireLeases();
+  // The leader's answer to LeaseTimeToLive (remaining TTL by its clock).
+  etcdserverpb::LeaseTimeToLiveResponse LeaseTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& r) const;
   void TimeOutRequests();
   void Reply(uint64_t request_id, absl::Status status, kvpb::ClientResponse response = {});
   void FillHeader(etcdserverpb::ResponseHeader* h) const;

@@ -113,6 +113,7 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       Pump();
       return;
     case kvpb::ClientRequest::kLearnerNotReady:
+    case kvpb::ClientRequest::kLeaseTimeToLiveAnswer:
       return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
     case kvpb::ClientRequest::kRange: {
       if (absl::Status s = CheckRange(request.range()); !s.ok()) return Reply(request_id, s);
@@ -175,12 +176,13 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       // The leader holds the deadlines. It answers once it has applied everything committed, so that it knows every
       // lease granted before the request. A follower's keep-alive travels to the leader through the log (etcd
       // forwards it over its peer HTTP API): the leader renews the lease when it applies the entry.
-      if (!is_leader() && request.has_lease_keep_alive()) {
+      // A follower's time-to-live question goes the same way; the leader answers it through the log (etcd forwards
+      // it to the leader too), since only the leader knows how long a lease has left.
+      if (!is_leader()) {
         Propose(request_id, request);
         Pump();
         return;
       }
-      if (!is_leader()) return Reply(request_id, ErrNotLeader());
       if (applied_index_ < raft_->raft().log().committed()) {
         lease_waiting_.emplace_back(request_id, request);
         return;
@@ -345,20 +347,24 @@ void NodeCore::ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& r
     if (!ttl.ok() && !IsErrLeaseNotFound(ttl.status())) return Reply(request_id, ttl.status());
     return Reply(request_id, absl::OkStatus(), std::move(resp));
   }
-  const int64_t id = request.lease_time_to_live().id();
-  etcdserverpb::LeaseTimeToLiveResponse* t = resp.mutable_lease_time_to_live();
-  t->set_id(id);
-  const Lease* l = lessor_.Lookup(id);
+  *resp.mutable_lease_time_to_live() = LeaseTimeToLive(request.lease_time_to_live());
+  Reply(request_id, absl::OkStatus(), std::move(resp));
+}
+
+etcdserverpb::LeaseTimeToLiveResponse NodeCore::LeaseTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& r) const {
+  etcdserverpb::LeaseTimeToLiveResponse t;
+  t.set_id(r.id());
+  const Lease* l = lessor_.Lookup(r.id());
   if (l == nullptr) {
-    t->set_ttl(-1);  // etcd: an expired or unknown lease has TTL -1
+    t.set_ttl(-1);  // etcd: an expired or unknown lease has TTL -1
   } else {
-    t->set_ttl(lessor_.RemainingSeconds(*l, now_us_));
-    t->set_grantedttl(l->ttl_s);
-    if (request.lease_time_to_live().keys()) {
-      for (const std::string& k : l->keys) t->add_keys(k);
+    t.set_ttl(lessor_.RemainingSeconds(*l, now_us_));
+    t.set_grantedttl(l->ttl_s);
+    if (r.keys()) {
+      for (const std::string& k : l->keys) t.add_keys(k);
     }
   }
-  Reply(request_id, absl::OkStatus(), std::move(resp));
+  return t;
 }
 
 void NodeCore::ExpireLeases() {

@@ -475,6 +475,31 @@ TEST(NodeCoreTest, LeaseExpiresByTheLeadersClockAndRevokesItsKeys) {
   EXPECT_EQ(c.Do(leader, ttl).response.lease_time_to_live().ttl(), -1);
 }
 
+// etcdctl lease timetolive against a follower: the leader answers through the log with its own clock's view.
+TEST(NodeCoreTest, TimeToLiveThroughAFollowerIsTheLeadersAnswer) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  ClientReply g = c.Do(follower, Grant(10));
+  ASSERT_TRUE(g.status.ok()) << g.status;
+  const int64_t lease = g.response.lease_grant().id();
+  ASSERT_TRUE(c.Do(follower, PutReq("k1", "v", lease)).status.ok());
+  c.Tick(35);  // 3.5 s of the leader's clock
+  kvpb::ClientRequest ttl;
+  ttl.mutable_lease_time_to_live()->set_id(lease);
+  ttl.mutable_lease_time_to_live()->set_keys(true);
+  ClientReply r = c.Do(follower, ttl);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.response.lease_time_to_live().grantedttl(), 10);
+  EXPECT_GE(r.response.lease_time_to_live().ttl(), 5);
+  EXPECT_LE(r.response.lease_time_to_live().ttl(), 7);
+  ASSERT_EQ(r.response.lease_time_to_live().keys_size(), 1);
+  EXPECT_EQ(r.response.lease_time_to_live().keys(0), "k1");
+  EXPECT_EQ(r.response.lease_time_to_live().header().member_id(), follower);
+  ttl.mutable_lease_time_to_live()->set_id(lease + 1);
+  EXPECT_EQ(c.Do(follower, ttl).response.lease_time_to_live().ttl(), -1);
+}
+
 // A client connected to a follower keeps its lease alive: the keep-alive reaches the leader through the log.
 TEST(NodeCoreTest, KeepAliveThroughAFollowerRenewsTheLease) {
   TestCluster c(3);
