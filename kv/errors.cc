@@ -32,6 +32,9 @@ absl::Status ErrLearnerNotReady() {
 absl::Status ErrTooManyLearners() {
   return absl::FailedPreconditionError("etcdserver: too many learner members in cluster");
 }
+absl::Status ErrMemberNotEnoughStarted() {
+  return absl::FailedPreconditionError("etcdserver: re-configuration failed due to not enough started members");
+}
 absl::Status ErrNotSupportedForLearner() { return absl::UnavailableError("etcdserver: rpc not supported for learner"); }
 
 }  // namespace detcd::kv

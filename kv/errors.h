@@ -31,6 +31,7 @@ absl::Status ErrMemberNotLearner();    // "etcdserver: can only promote a learne
 absl::Status ErrLearnerNotReady();     // "etcdserver: can only promote a learner member which is in sync with leader"
 absl::Status ErrTooManyLearners();     // "etcdserver: too many learner members in cluster"
 absl::Status ErrNotSupportedForLearner();  // "etcdserver: rpc not supported for learner"
+absl::Status ErrMemberNotEnoughStarted();  // "etcdserver: re-configuration failed due to not enough started members"
 
 }  // namespace detcd::kv
 

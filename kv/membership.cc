@@ -123,6 +123,41 @@ void Membership::Publish(const kvpb::MemberAttributes& attributes) {
   *it->second.mutable_client_urls() = attributes.client_urls();
 }
 
+bool Membership::ReadyToAddVoter() const {
+  int members = 1;  // the one to add
+  int started = 0;
+  for (const auto& [id, m] : members_) {
+    if (m.is_learner()) continue;
+    ++members;
+    started += m.name().empty() ? 0 : 1;
+  }
+  if (started == 1 && members == 2) return true;  // a single member adds a second one
+  return started >= members / 2 + 1;
+}
+
+bool Membership::ReadyToRemoveVoter(uint64_t id) const {
+  int members = 0;
+  int started = 0;
+  for (const auto& [other, m] : members_) {
+    if (m.is_learner() || other == id) continue;
+    ++members;
+    started += m.name().empty() ? 0 : 1;
+  }
+  return started >= members / 2 + 1;
+}
+
+bool Membership::ReadyToPromote(uint64_t id) const {
+  int members = 0;
+  int started = 0;
+  for (const auto& [other, m] : members_) {
+    if (m.is_learner() && other != id) continue;
+    ++members;
+    started += m.name().empty() ? 0 : 1;
+  }
+  if (started == 1 && members == 2) return true;
+  return started >= members / 2 + 1;
+}
+
 std::vector<etcdserverpb::Member> Membership::ToEtcd() const {
   std::vector<etcdserverpb::Member> out;
   for (const auto& [id, m] : members_) {

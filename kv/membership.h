@@ -35,6 +35,13 @@ class Membership {
   // A member published its name and client URLs; ignored for an id that is not a member.
   void Publish(const kvpb::MemberAttributes& attributes);
 
+  // etcd's --strict-reconfig-check: whether enough voting members have started (published their name) for the
+  // change to keep a quorum of started members (etcd's IsReadyToAddVotingMember, IsReadyToRemoveVotingMember,
+  // IsReadyToPromoteMember).
+  bool ReadyToAddVoter() const;
+  bool ReadyToRemoveVoter(uint64_t id) const;
+  bool ReadyToPromote(uint64_t id) const;
+
   const std::map<uint64_t, kvpb::Member>& members() const { return members_; }
   const kvpb::Member* Find(uint64_t id) const;
   bool IsRemoved(uint64_t id) const { return removed_.count(id) > 0; }

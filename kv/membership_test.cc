@@ -117,3 +117,35 @@ TEST(MembershipTest, PublishedAttributesAndSnapshotRoundTrip) {
 
 }  // namespace
 }  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+TEST(MembershipTest, StrictReconfigCheckCountsStartedVoters) {
+  Membership m;
+  auto add = [&](uint64_t id, bool learner, const std::string& name) {
+    kvpb::ConfChangeContext c = WithUrls({"http://n" + std::to_string(id) + ":1"});
+    c.mutable_member()->set_name(name);
+    ASSERT_TRUE(Make(&m, Change(learner ? raftpb::CONF_CHANGE_ADD_LEARNER_NODE : raftpb::CONF_CHANGE_ADD_NODE, id), c)
+                    .ok());
+  };
+  add(1, false, "a");
+  EXPECT_TRUE(m.ReadyToAddVoter()) << "a single member may add a second";
+  add(2, false, "");  // added, not started
+  EXPECT_FALSE(m.ReadyToAddVoter()) << "1 started of 3 voters";
+  EXPECT_FALSE(m.ReadyToRemoveVoter(1)) << "removing the started one leaves none started";
+  EXPECT_TRUE(m.ReadyToRemoveVoter(2));
+  kvpb::MemberAttributes started;
+  started.set_id(2);
+  started.set_name("b");
+  m.Publish(started);
+  EXPECT_TRUE(m.ReadyToAddVoter()) << "2 started of 3";
+  add(3, false, "");
+  EXPECT_FALSE(m.ReadyToAddVoter()) << "2 started of 4 voters: below a quorum of 3";
+  add(4, true, "");
+  EXPECT_FALSE(m.ReadyToPromote(4)) << "2 started of 4 voters with the learner";
+  EXPECT_TRUE(m.ReadyToRemoveVoter(3)) << "2 started of the 2 voters left";
+}
+
+}  // namespace
+}  // namespace detcd::kv

@@ -70,6 +70,9 @@ struct NodeCoreConfig {
   // A member added to a running cluster (etcd's --initial-cluster-state=existing): it starts with an empty log and
   // no configuration and learns both from the leader; `peers` and `founding` are ignored.
   bool join_existing = false;
+  // etcd's --strict-reconfig-check: refuse membership changes that would leave fewer started voting members than a
+  // quorum (a started member is one that published its name). Off here; detcd takes etcd's default (on).
+  bool strict_reconfig_check = false;
   uint64_t cluster_id = 0;
   int election_ticks = 10;
   int heartbeat_ticks = 1;

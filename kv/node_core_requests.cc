@@ -232,6 +232,9 @@ void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest
       cc.set_node_id(request.member_promote().id());
       context.set_is_promote(true);
       if (absl::Status s = membership_.Check(cc, context); !s.ok()) return Reply(request_id, s);
+      if (config_.strict_reconfig_check && !membership_.ReadyToPromote(cc.node_id())) {
+        return Reply(request_id, ErrMemberNotEnoughStarted());
+      }
       if (is_leader()) return PromoteAsLeader(request_id, NextId(), cc.node_id());
       // Only the leader knows how far the learner got: the request goes to it through the log.
       return Propose(request_id, request);
@@ -241,6 +244,12 @@ void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest
   }
   cc.set_context(context.SerializeAsString());
   if (absl::Status s = membership_.Check(cc, context); !s.ok()) return Reply(request_id, s);
+  if (config_.strict_reconfig_check) {
+    const bool ready = cc.type() == raftpb::CONF_CHANGE_ADD_NODE      ? membership_.ReadyToAddVoter()
+                       : cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE ? membership_.ReadyToRemoveVoter(cc.node_id())
+                                                                      : true;
+    if (!ready) return Reply(request_id, ErrMemberNotEnoughStarted());
+  }
   ProposeMemberChange(request_id, NextId(), cc);
 }
 
