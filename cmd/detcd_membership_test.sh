@@ -4,7 +4,8 @@
 # added, refused while it lags, serving serializable reads only, then promoted; a follower and then the leader removed
 # (each stops by itself, the rest go on), a joined member restarted on its data directory; etcd's errors for a
 # duplicate peer URL, an unknown member, promoting a voter, too many learners; a member started with peer URLs the
-# cluster does not know refuses to start; the JSON gateway's member routes.
+# cluster does not know refuses to start; the JSON gateway's member routes; every member stopped and one restarted
+# with --force-new-cluster is a cluster of one with all the data.
 set -u
 # Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
 export DETCD_WAL_SEGMENT_BYTES=1048576
@@ -171,8 +172,20 @@ echo "$body" | grep -q '"members"' || fail "gateway member remove: $body"
 body=$(curl -s -X POST "$(ep 5)/v3/cluster/member/remove" -d "{\"ID\":\"$new_id\"}")
 echo "$body" | grep -q "member not found" || fail "gateway remove twice: $body"
 
+# ---- disaster recovery: every member down, one restarted with --force-new-cluster is a cluster of one ----
 for i in 1 2 3 4 5; do kill -TERM "${pid[$i]}" 2>/dev/null; done
 for i in 1 2 3 4 5; do wait "${pid[$i]}" 2>/dev/null; done
+"$detcd" --name=m5 --data-dir="$tmp/m5" --listen-client-urls="$(ep 5)" --advertise-client-urls="$(ep 5)" \
+  --listen-peer-urls="http://127.0.0.1:${pport[5]}" --initial-advertise-peer-urls="http://127.0.0.1:${pport[5]}" \
+  --initial-cluster="$join5" --initial-cluster-state=existing --force-new-cluster \
+  --heartbeat-interval=50 --election-timeout=500 >>"$tmp/m5.log" 2>&1 &
+pid[5]=$!
+ready 5 2
+[ "$(on 5 member list | wc -l)" = "1" ] || fail "member list after --force-new-cluster: $(on 5 member list)"
+[ "$(on 5 get while-m4-down --print-value-only)" = "1" ] || fail "data lost by --force-new-cluster"
+on 5 put after-force 1 >/dev/null || fail "no writes after --force-new-cluster"
+kill -TERM "${pid[5]}"
+wait "${pid[5]}" 2>/dev/null
 trap - EXIT
 rm -rf "${tmp:?}"/* 2>/dev/null  # the members' data: the sandbox may outlive the test
 echo "$fails failures"

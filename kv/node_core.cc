@@ -4,6 +4,7 @@
 #include "kv/node_core.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -36,10 +37,14 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
     DETCD_CHECK(storage_.ApplySnapshot(recovered.snapshot).ok());
     RestoreState(recovered.snapshot);
   }
-  storage_.Append(recovered.entries);
-  storage_.SetHardState(recovered.hard_state);
   const bool empty_disk = recovered.snapshot.metadata().index() == 0 && recovered.entries.empty() &&
                           recovered.hard_state.term() == 0 && recovered.hard_state.commit() == 0;
+  if (config_.force_new_cluster && !empty_disk) {
+    ForceNewCluster(recovered);
+  } else {
+    storage_.Append(recovered.entries);
+    storage_.SetHardState(recovered.hard_state);
+  }
   if (empty_disk && !config_.join_existing) Bootstrap();
   raft::Config rc;
   rc.id = config_.id;
@@ -55,6 +60,65 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   rc.logger = config_.logger;
   rc.testing = config_.testing;
   raft_ = std::make_unique<raft::RawNode>(rc);
+}
+
+void NodeCore::ForceNewCluster(const RecoveredState& recovered) {
+  // etcd's restartAsStandaloneNode: what was not committed is dropped; configuration changes removing every other
+  // member (and adding this one, if it is not a member) are appended and committed, so that this member alone is the
+  // cluster once they apply.
+  const uint64_t commit = recovered.hard_state.commit();
+  std::vector<raftpb::Entry> kept;
+  std::set<uint64_t> ids;
+  for (uint64_t id : recovered.snapshot.metadata().conf_state().voters()) ids.insert(id);
+  for (uint64_t id : recovered.snapshot.metadata().conf_state().learners()) ids.insert(id);
+  for (const raftpb::Entry& e : recovered.entries) {
+    if (e.index() > commit) break;
+    kept.push_back(e);
+    raftpb::ConfChange cc;
+    if (e.type() != raftpb::ENTRY_CONF_CHANGE || !cc.ParseFromString(e.data())) continue;
+    if (cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE) ids.erase(cc.node_id());
+    if (cc.type() == raftpb::CONF_CHANGE_ADD_NODE || cc.type() == raftpb::CONF_CHANGE_ADD_LEARNER_NODE) {
+      ids.insert(cc.node_id());
+    }
+  }
+  storage_.Append(kept);
+  const uint64_t term = std::max<uint64_t>(recovered.hard_state.term(), 1);
+  std::vector<raftpb::Entry> forced;
+  auto append = [&](raftpb::ConfChangeType type, uint64_t id) {
+    raftpb::ConfChange cc;
+    cc.set_type(type);
+    cc.set_node_id(id);
+    kvpb::ConfChangeContext context;
+    context.mutable_member()->set_id(id);
+    if (auto it = config_.founding.find(id); it != config_.founding.end()) *context.mutable_member() = it->second;
+    cc.set_context(context.SerializeAsString());
+    raftpb::Entry e;
+    e.set_term(term);
+    e.set_index(std::max(commit, storage_.FirstIndex() - 1) + forced.size() + 1);
+    e.set_type(raftpb::ENTRY_CONF_CHANGE);
+    e.set_data(cc.SerializeAsString());
+    forced.push_back(std::move(e));
+  };
+  for (uint64_t id : ids) {
+    if (id != config_.id) append(raftpb::CONF_CHANGE_REMOVE_NODE, id);
+  }
+  if (ids.count(config_.id) == 0) append(raftpb::CONF_CHANGE_ADD_NODE, config_.id);
+  raftpb::HardState hs = recovered.hard_state;
+  hs.set_term(term);
+  hs.set_commit(forced.empty() ? std::max(commit, storage_.FirstIndex() - 1) : forced.back().index());
+  storage_.Append(forced);
+  storage_.SetHardState(hs);
+  if (config_.logger) {
+    config_.logger(absl::StrCat("forcing restart of member ", absl::Hex(config_.id), " at commit index ", commit,
+                                ": removing ", forced.size(), " other members"));
+  }
+  PersistRequest p;
+  p.seq = ++persist_seq_;
+  p.hard_state = hs;
+  p.entries = std::move(forced);
+  p.must_sync = true;
+  persist_out_ = std::move(p);
+  bootstrapping_ = true;
 }
 
 void NodeCore::Bootstrap() {

@@ -73,6 +73,9 @@ struct NodeCoreConfig {
   // etcd's --strict-reconfig-check: refuse membership changes that would leave fewer started voting members than a
   // quorum (a started member is one that published its name). Off here; detcd takes etcd's default (on).
   bool strict_reconfig_check = false;
+  // etcd's --force-new-cluster: a member restarting on its data drops what was not committed and commits the removal
+  // of every other member, becoming a cluster of one (disaster recovery). Ignored on an empty disk.
+  bool force_new_cluster = false;
   uint64_t cluster_id = 0;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
@@ -243,6 +246,7 @@ class NodeCore {
   // Remembers a request id in the dedup window; false if it was applied already.
   bool Remember(uint64_t id);
   void Bootstrap();
+  void ForceNewCluster(const RecoveredState& recovered);
   // Membership changes (Cluster service): checked here against the members now, proposed as configuration changes,
   // answered when their entry applies (where they are checked again: that decision is the one that counts).
   void SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest& request);
@@ -304,7 +308,9 @@ class NodeCore {
   std::deque<uint64_t> recent_order_;
   absl::flat_hash_set<uint64_t> recent_ids_;
   Membership membership_;  // in the state snapshot
-  bool bootstrapping_ = false;  // the bootstrap entries are being persisted: no Ready until they are
+  // The entries this member wrote itself at start (bootstrap, or --force-new-cluster) are being persisted: no Ready
+  // until they are.
+  bool bootstrapping_ = false;
   int64_t ticks_ = 0;
 
   std::vector<raftpb::Message> out_msgs_;

@@ -64,6 +64,7 @@ class TestCluster {
     nodes_[id] = std::make_unique<NodeCore>(c, disks_[id].Recover());
   }
   void Crash(uint64_t id) { nodes_.erase(id); }
+  void set_configure(std::function<void(NodeCoreConfig*)> configure) { configure_ = std::move(configure); }
   // Every forwarded proposal is delivered twice (a network that duplicates, or a transport that resends).
   void DuplicateProposals(bool on) { duplicate_props_ = on; }
   void Isolate(uint64_t id) { isolated_.insert(id); }
@@ -363,6 +364,30 @@ TEST(NodeCoreTest, LearnerServesSerializableReadsOnlyUntilPromoted) {
   EXPECT_EQ(c.node(id).raft().raft().conf_state().voters_size(), 4);
   EXPECT_TRUE(c.Do(id, PutReq("x", "1")).status.ok());
   EXPECT_EQ(c.Do(leader, promote).status, ErrMemberNotLearner());
+}
+
+// etcd's --force-new-cluster: the last member standing restarts as a cluster of one, with every committed write.
+TEST(NodeCoreTest, ForceNewClusterLeavesOneMemberWithTheData) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v")).status.ok());
+  c.Tick(2);
+  const uint64_t survivor = leader % 3 + 1;
+  for (uint64_t id : {1, 2, 3}) c.Crash(id);
+  c.set_configure([](NodeCoreConfig* cfg) { cfg->force_new_cluster = true; });
+  c.Start(survivor);
+  c.set_configure(nullptr);
+  EXPECT_EQ(c.ElectSomeone(), survivor);
+  EXPECT_EQ(c.node(survivor).raft().raft().conf_state().voters_size(), 1);
+  EXPECT_EQ(c.node(survivor).membership().members().size(), 1u);
+  EXPECT_EQ(ValueOf(c.Do(survivor, GetReq("k"))), "v");
+  ASSERT_TRUE(c.Do(survivor, PutReq("k", "w")).status.ok());
+  // A restart without the flag keeps the new configuration (it is in the log now).
+  c.Crash(survivor);
+  c.Start(survivor);
+  EXPECT_EQ(c.ElectSomeone(), survivor);
+  EXPECT_EQ(ValueOf(c.Do(survivor, GetReq("k"))), "w");
+  EXPECT_EQ(c.node(survivor).membership().removed().size(), 2u);
 }
 
 TEST(NodeCoreTest, CompareAndSwapThroughTxn) {
