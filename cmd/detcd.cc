@@ -335,6 +335,7 @@ int main(int argc, char** argv) {
   ro.core.founding = founding;
   ro.core.join_existing = join_existing;
   ro.core.strict_reconfig_check = cfg.strict_reconfig_check;
+  ro.core.force_new_cluster = cfg.force_new_cluster;
   ro.core.cluster_id = cluster_id;
   ro.core.tick_us = static_cast<int64_t>(cfg.heartbeat_interval_ms) * 1000;
   ro.core.heartbeat_ticks = 1;
