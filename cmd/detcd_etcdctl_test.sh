@@ -99,6 +99,17 @@ out=$(curl -s -X POST "$ep/v3/lock/lock" -d '{"name":"Z3ctbG9jaw=="}')  # "gw-lo
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
 [ -n "$key" ] || fail "gateway lock: $out"
 curl -s -X POST "$ep/v3/lock/unlock" -d "{\"key\":\"$key\"}" | grep -q '"header"' || fail "gateway unlock"
+# An election: etcdctl elect campaigns and holds leadership; etcdctl elect -l and the gateway's observe stream see it.
+ctl elect gw-elect proposal1 >"$tmp/elect.out" 2>&1 &
+elector=$!
+for _ in $(seq 1 50); do grep -q "proposal1" "$tmp/elect.out" && break; sleep 0.1; done
+grep -q "^gw-elect/" "$tmp/elect.out" || fail "etcdctl elect: $(cat "$tmp/elect.out")"
+timeout 3 etcdctl --endpoints="$ep" elect -l gw-elect >"$tmp/observe.out" 2>&1
+grep -q "proposal1" "$tmp/observe.out" || fail "etcdctl elect -l: $(cat "$tmp/observe.out")"
+out=$(curl -s -N --max-time 2 -X POST "$ep/v3/election/observe" -d '{"name":"Z3ctZWxlY3Q="}')  # "gw-elect"
+grep -q '"result":{"header".*"value":"cHJvcG9zYWwx"' <<<"$out" || fail "gateway observe: $out"  # "proposal1"
+kill -9 "$elector" 2>/dev/null  # a background job ignores SIGINT; its lease expires on its own
+wait "$elector" 2>/dev/null
 out=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ep/v3/kv/range" -d '{"key":')
 [ "$out" = "400" ] || fail "malformed JSON: HTTP $out"
 out=$(printf 'GARBAGE\x01\x02 \r\n\r\n' | timeout 5 python3 -c '

@@ -11,6 +11,8 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -372,8 +374,11 @@ HttpResponse HttpGateway::Handle(const HttpRequest& request) {
 }
 
 HttpResponse HttpGateway::HandleLockElection(const std::string& path, const HttpRequest& request) {
-  if (options_.grpc_channel == nullptr || path == "/v3/election/observe") {
+  if (options_.grpc_channel == nullptr) {
     return ErrorResponse(absl::UnimplementedError(absl::StrCat("detcd: ", path, " is not served by this gateway")));
+  }
+  if (path == "/v3/election/observe") {
+    return ErrorResponse(absl::UnimplementedError("detcd: /v3/election/observe is a stream: see HttpGateway::ServeStream"));
   }
   // A lock or campaign waits as long as it must (etcd's gateway passes no deadline); a day stands for "unbounded".
   const absl::Duration wait = absl::Hours(24);
@@ -481,7 +486,8 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
 
 bool HttpGateway::IsStream(const HttpRequest& request) {
   const std::string path = V3Path(request.path);
-  return request.method == "POST" && (path == "/v3/watch" || path == "/v3/lease/keepalive");
+  return request.method == "POST" &&
+         (path == "/v3/watch" || path == "/v3/lease/keepalive" || path == "/v3/election/observe");
 }
 
 void HttpGateway::ServeStream(const HttpRequest& request, const HttpStreamIo& io) {
@@ -489,10 +495,69 @@ void HttpGateway::ServeStream(const HttpRequest& request, const HttpStreamIo& io
     (void)io.respond(Handle(request));
     return;
   }
-  if (V3Path(request.path) == "/v3/watch") {
+  const std::string path = V3Path(request.path);
+  if (path == "/v3/watch") {
     ServeWatch(request, io);
+  } else if (path == "/v3/election/observe") {
+    ServeElectionObserve(request, io);
   } else {
     ServeLeaseKeepAlive(request, io);
+  }
+}
+
+// etcd's Election.Observe over grpc-gateway: the member's own Election service's stream, one result line per leader
+// it reports, until the client goes away, the election has no leader any more, or the member stops.
+void HttpGateway::ServeElectionObserve(const HttpRequest& request, const HttpStreamIo& io) {
+  if (options_.grpc_channel == nullptr) {
+    (void)io.respond(ErrorResponse(absl::UnimplementedError("detcd: /v3/election/observe is not served by this gateway")));
+    return;
+  }
+  v3electionpb::LeaderRequest req;
+  if (absl::Status s = ParseJson(request.body, &req); !s.ok()) {
+    (void)io.respond(ErrorResponse(s));
+    return;
+  }
+  auto stub = v3electionpb::Election::NewStub(options_.grpc_channel);
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v3electionpb::LeaderResponse>> reader = stub->Observe(&ctx, req);
+  // Read blocks until the next leader: a watcher cancels the call once the client is gone.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watcher([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (!done) {
+      if (cv.wait_for(l, absl::ToChronoMilliseconds(options_.stream_poll_interval), [&] { return done; })) break;
+      if (io.cancelled() || !runtime_->running()) {
+        ctx.TryCancel();
+        break;
+      }
+    }
+  });
+  bool wrote = false;
+  bool open = true;
+  v3electionpb::LeaderResponse resp;
+  while (open && reader->Read(&resp)) {
+    std::string chunk;
+    if (absl::Status s = StreamResultChunk(resp, &chunk); !s.ok()) chunk = StreamErrorChunk(s);
+    std::lock_guard<std::mutex> l(mu);  // io is not used by the watcher while it is written to
+    open = io.write(200, chunk);
+    wrote = true;
+  }
+  if (!open) ctx.TryCancel();
+  const grpc::Status st = reader->Finish();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watcher.join();
+  if (st.ok() || st.error_code() == grpc::StatusCode::CANCELLED || !open) return;
+  const absl::Status error(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+  if (wrote) {
+    (void)io.write(HttpStatusFromCode(error.code()), StreamErrorChunk(error));
+  } else {
+    (void)io.respond(ErrorResponse(error));
   }
 }
 

@@ -6,9 +6,9 @@
 // only: it holds no KV, lease or Raft state (only the metrics it samples from MemberRuntime::Status()), never
 // touches a socket (the server feeds it parsed requests, see http_parser.h) and never runs on the core thread.
 // Handle blocks its caller until the member answers or the request times out; it is safe to call from many threads.
-// The streaming endpoints (POST /v3/watch, /v3/lease/keepalive) are served by ServeStream instead: the body's JSON
-// values are the stream's requests, and each response goes out as grpc-gateway 1.x writes a server stream — one
-// {"result":...} line per message, in a chunked body the server frames.
+// The streaming endpoints (POST /v3/watch, /v3/lease/keepalive, /v3/election/observe) are served by ServeStream: the
+// body's JSON values are the stream's requests, and each response goes out as grpc-gateway 1.x writes a server
+// stream — one {"result":...} line per message, in a chunked body the server frames.
 #ifndef DETCD_NET_HTTP_GATEWAY_H_
 #define DETCD_NET_HTTP_GATEWAY_H_
 
@@ -89,7 +89,8 @@ class HttpGateway {
   // answers its whole stream as one body.
   HttpResponse Handle(const HttpRequest& request);
 
-  // Whether `request` is for a streaming endpoint, to be served by ServeStream rather than Handle.
+  // Whether `request` is for a streaming endpoint (/v3/watch, /v3/lease/keepalive, /v3/election/observe), to be
+  // served by ServeStream rather than Handle.
   static bool IsStream(const HttpRequest& request);
   // Serves a streaming endpoint through `io`, blocking until the stream ends: for /v3/watch when io.cancelled()
   // turns true, a write fails or the member stops (etcd's watch outlives the end of the request body); for
@@ -102,6 +103,7 @@ class HttpGateway {
   // /v3/lock/* and /v3/election/* through the in-process gRPC channel.
   HttpResponse HandleLockElection(const std::string& path, const HttpRequest& request);
   void ServeWatch(const HttpRequest& request, const HttpStreamIo& io);
+  void ServeElectionObserve(const HttpRequest& request, const HttpStreamIo& io);
   void ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io);
   HttpResponse Health();
   HttpResponse Version() const;
