@@ -5,9 +5,10 @@
 // self-signed pair under <data-dir>/fixtures/client; --client-cert-auth verifies client certificates against
 // --trusted-ca-file) and no gateway yet. Each http --listen-metrics-urls URL is an HTTP/1.1 port serving /metrics and
 // /health only, from the same gateway. --wal-dir puts the WAL in a directory of its own. Members talk over
-// net::PeerTransport on their peer URLs. A flag this build cannot honour yet (peer TLS, https metrics URLs, unix
-// sockets, joining a running cluster) and unreadable TLS files are refused with a clear message before anything is
-// written to disk. Logs etcd 3.4's lifecycle lines
+// net::PeerTransport on their peer URLs, with TLS on https ones (--peer-cert-file/--peer-key-file/
+// --peer-trusted-ca-file/--peer-client-cert-auth, or --peer-auto-tls's self-signed pair under
+// <data-dir>/fixtures/peer). A flag this build cannot honour yet (https metrics URLs, unix sockets) and unreadable TLS
+// files are refused with a clear message before anything is written to disk. Logs etcd 3.4's lifecycle lines
 // (capnslog text by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
@@ -45,6 +46,7 @@
 #include "net/http_parser.h"
 #include "net/http_server.h"
 #include "net/lock_election.h"
+#include "net/peer_tls.h"
 #include "net/peer_transport.h"
 #include "net/member_runtime.h"
 #include "net/tls.h"
@@ -103,7 +105,8 @@ std::vector<std::string> Strings(const std::vector<detcd::DetcdUrl>& urls) {
 }
 
 // What this build cannot serve yet; "" if the configuration is supported. Client TLS (https client URLs,
-// --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, --auto-tls) is served; peer TLS is not.
+// --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, --auto-tls) and peer TLS (https peer URLs and the
+// --peer-* TLS flags) are served.
 std::string Unsupported(const detcd::DetcdConfig& c) {
   auto any_scheme = [](const std::vector<detcd::DetcdUrl>& urls, const char* a, const char* b) {
     for (const detcd::DetcdUrl& u : urls) {
@@ -111,17 +114,6 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
     }
     return false;
   };
-  bool cluster_https = false;  // another member's URL in --initial-cluster
-  if (auto cluster = detcd::ParseInitialCluster(c.initial_cluster); cluster.ok()) {
-    for (const auto& [name, urls] : *cluster) cluster_https |= any_scheme(urls, "https", "unixs");
-  }
-  const detcd::DetcdTlsFiles& p = c.peer_tls;
-  if (any_scheme(c.listen_peer_urls, "https", "unixs") || any_scheme(c.initial_advertise_peer_urls, "https", "unixs") ||
-      cluster_https || c.peer_auto_tls || !p.cert_file.empty() || !p.key_file.empty() || !p.trusted_ca_file.empty() ||
-      p.client_cert_auth) {
-    return "peer TLS is not supported by this build of detcd yet (https peer URLs, --peer-cert-file, "
-           "--peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth, --peer-auto-tls)";
-  }
   for (const auto* urls : {&c.listen_client_urls, &c.advertise_client_urls, &c.listen_peer_urls,
                            &c.initial_advertise_peer_urls, &c.listen_metrics_urls}) {
     if (any_scheme(*urls, "unix", "unixs")) return "unix sockets are not supported by this build of detcd yet";
@@ -133,6 +125,16 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
 }
 
 bool Https(const detcd::DetcdUrl& u) { return u.scheme == "https"; }
+
+// Whether any peer URL this member starts with (its own, or a member's in --initial-cluster) is https.
+bool AnyHttpsPeerUrl(const detcd::DetcdConfig& c) {
+  bool any = std::any_of(c.listen_peer_urls.begin(), c.listen_peer_urls.end(), Https) ||
+             std::any_of(c.initial_advertise_peer_urls.begin(), c.initial_advertise_peer_urls.end(), Https);
+  if (auto cluster = detcd::ParseInitialCluster(c.initial_cluster); cluster.ok()) {
+    for (const auto& [name, urls] : *cluster) any |= std::any_of(urls.begin(), urls.end(), Https);
+  }
+  return any;
+}
 
 // The client TLS material, as PEM text for gRPC's SslServerCredentials.
 struct ClientTls {
@@ -160,6 +162,29 @@ absl::StatusOr<ClientTls> LoadClientTls(const std::string& cert_file, const std:
     t.trusted_ca_pem = std::move(*ca);
   }
   return t;
+}
+
+// The peer transport's TLS: the --peer-* files (read and checked as the client's are), or no certificate at all when
+// none are given (etcd's empty TLSInfo: Go's defaults, the system's roots). skip_verify: --peer-auto-tls.
+absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> LoadPeerTls(const detcd::DetcdTlsFiles& files,
+                                                                       bool skip_verify) {
+  detcd::net::PeerTlsPem pem;
+  if (!files.cert_file.empty() || !files.key_file.empty()) {
+    absl::StatusOr<ClientTls> t = LoadClientTls(files.cert_file, files.key_file, files.trusted_ca_file);
+    if (!t.ok()) return t.status();
+    pem.cert_pem = std::move(t->cert_pem);
+    pem.key_pem = std::move(t->key_pem);
+    pem.trusted_ca_pem = std::move(t->trusted_ca_pem);
+    pem.client_cert_auth = files.client_cert_auth;
+  }
+  pem.skip_verify = skip_verify;
+  absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> tls = detcd::net::PeerTls::Create(pem);
+  if (!tls.ok()) {
+    return absl::Status(tls.status().code(),
+                        absl::StrCat("peer TLS (cert = ", files.cert_file, ", key = ", files.key_file,
+                                     ", trusted-ca = ", files.trusted_ca_file, "): ", tls.status().message()));
+  }
+  return tls;
 }
 
 }  // namespace
@@ -216,6 +241,20 @@ int main(int argc, char** argv) {
     }
     client_tls = std::move(*t);
   }
+  // Peer TLS from files is checked here too; --peer-auto-tls's pair is made below. Given files win over
+  // --peer-auto-tls (the flags already warned "ignoring peer auto TLS since certs given").
+  const bool peer_files = !cfg.peer_tls.cert_file.empty() || !cfg.peer_tls.key_file.empty();
+  const bool peer_auto_tls = cfg.peer_auto_tls && !peer_files;
+  std::shared_ptr<const detcd::net::PeerTls> peer_tls;
+  if (!peer_auto_tls && (peer_files || AnyHttpsPeerUrl(cfg))) {
+    absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> t =
+        LoadPeerTls(peer_files ? cfg.peer_tls : detcd::DetcdTlsFiles{}, /*skip_verify=*/false);
+    if (!t.ok()) {
+      log.Error("etcdmain", std::string(t.status().message()));
+      return 1;
+    }
+    peer_tls = std::move(*t);
+  }
 
   // A member with no WAL yet is bootstrapped from the flags, which etcd checks first.
   detcd::storage::PosixDisk disk;
@@ -243,6 +282,20 @@ int main(int argc, char** argv) {
     }
     client_tls = std::move(*t);
     log.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", files->cert_file));
+  }
+  // --peer-auto-tls: etcd's PeerSelfCert, for the peer listen hosts, not verified by the other members.
+  if (peer_auto_tls) {
+    std::vector<std::string> hosts;
+    for (const detcd::DetcdUrl& u : cfg.listen_peer_urls) hosts.push_back(u.host);
+    absl::StatusOr<detcd::net::CertKeyFiles> files = detcd::net::SelfSignedCert(hosts, cfg.data_dir + "/fixtures/peer");
+    absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> t =
+        files.ok() ? LoadPeerTls(detcd::DetcdTlsFiles{files->cert_file, files->key_file, "", false}, true)
+                   : absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>>(files.status());
+    if (!t.ok()) {
+      log.Error("etcdmain", absl::StrCat("could not get certs (", t.status().message(), ")"));
+      return 1;
+    }
+    peer_tls = std::move(*t);
   }
 
   // Who this member is. A member with a WAL is who it was created as (its IDs are kept beside the WAL; its members
@@ -289,7 +342,7 @@ int main(int argc, char** argv) {
       if (std::vector<std::string>(urls.begin(), urls.end()) == peer_urls) continue;  // this member itself
       others.push_back(address);
     }
-    absl::StatusOr<detcd::kvpb::ClusterInfo> info = detcd::FetchCluster(others, absl::Seconds(2));
+    absl::StatusOr<detcd::kvpb::ClusterInfo> info = detcd::FetchCluster(others, absl::Seconds(2), peer_tls.get());
     if (!info.ok()) {
       log.Error("etcdmain", absl::StrCat("cannot fetch cluster info from peer urls: ", info.status().message()));
       return 1;
@@ -312,6 +365,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   log.Info("etcdmain", absl::StrCat("etcd Version: ", detcd::kEtcdCompatibleVersion, " (detcd)"));
+  if (peer_files || peer_auto_tls) {
+    const std::string fixtures = cfg.data_dir + "/fixtures/peer/";
+    log.Info("embed",
+             absl::StrCat("peerTLS: cert = ", peer_auto_tls ? fixtures + "cert.pem" : cfg.peer_tls.cert_file,
+                          ", key = ", peer_auto_tls ? fixtures + "key.pem" : cfg.peer_tls.key_file,
+                          ", trusted-ca = ", peer_auto_tls ? "" : cfg.peer_tls.trusted_ca_file, ", client-cert-auth = ",
+                          !peer_auto_tls && cfg.peer_tls.client_cert_auth ? "true" : "false", ", crl-file = "));
+  }
   log.Info("embed", absl::StrCat("name = ", cfg.name));
   log.Info("embed", absl::StrCat("data dir = ", cfg.data_dir));
   log.Info("embed", absl::StrCat("member dir = ", cfg.data_dir, "/member"));
@@ -359,8 +420,9 @@ int main(int argc, char** argv) {
     const detcd::DetcdUrl& l = cfg.listen_peer_urls.front();
     int port = 0;
     (void)absl::SimpleAtoi(l.port, &port);
-    to.listen = detcd::net::PeerAddress{l.host.empty() ? "0.0.0.0" : l.host, static_cast<uint16_t>(port)};
+    to.listen = detcd::net::PeerAddress{l.host.empty() ? "0.0.0.0" : l.host, static_cast<uint16_t>(port), Https(l)};
   }
+  to.tls = peer_tls;
   for (const auto& [id, address] : peer_addresses) {
     if (id != member_id) to.peers[id] = address;
   }

@@ -82,20 +82,22 @@ absl::StatusOr<std::optional<MemberIds>> LoadMemberIds(const std::string& data_d
 
 std::optional<net::PeerAddress> PeerAddressOf(const std::string& url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://")) return std::nullopt;
+  const bool tls = absl::ConsumePrefix(&rest, "https://");
+  if (!tls && !absl::ConsumePrefix(&rest, "http://")) return std::nullopt;
   const size_t colon = rest.rfind(':');
   if (colon == absl::string_view::npos) return std::nullopt;
   std::string host(rest.substr(0, colon));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   int port = 0;
   if (!absl::SimpleAtoi(rest.substr(colon + 1), &port) || port <= 0 || port > 65535) return std::nullopt;
-  return net::PeerAddress{host, static_cast<uint16_t>(port)};
+  return net::PeerAddress{host, static_cast<uint16_t>(port), tls};
 }
 
-absl::StatusOr<kvpb::ClusterInfo> FetchCluster(const std::vector<net::PeerAddress>& peers, absl::Duration timeout) {
+absl::StatusOr<kvpb::ClusterInfo> FetchCluster(const std::vector<net::PeerAddress>& peers, absl::Duration timeout,
+                                               const net::PeerTls* tls) {
   std::vector<std::string> errors;
   for (const net::PeerAddress& p : peers) {
-    absl::StatusOr<std::string> bytes = net::FetchClusterInfo(p, timeout);
+    absl::StatusOr<std::string> bytes = net::FetchClusterInfo(p, timeout, tls);
     kvpb::ClusterInfo info;
     if (bytes.ok() && info.ParseFromString(*bytes) && info.cluster_id() != 0) return info;
     errors.push_back(bytes.ok() ? absl::StrCat(p.host, ":", p.port, ": not a member's answer")

@@ -27,12 +27,13 @@ absl::Status SaveMemberIds(const std::string& data_dir, const MemberIds& ids);
 // nullopt if the file is not there; an error if it is there but unreadable or malformed.
 absl::StatusOr<std::optional<MemberIds>> LoadMemberIds(const std::string& data_dir);
 
-// "http://host:port" → host and port; nullopt for anything else.
+// "http://host:port" or "https://host:port" → host and port (and tls for https); nullopt for anything else.
 std::optional<net::PeerAddress> PeerAddressOf(const std::string& url);
 
-// Asks each address in turn (each at most `timeout`) for the cluster's members; the first answer wins. Errors:
-// nobody answered (etcd: "could not retrieve cluster information from the given URLs").
-absl::StatusOr<kvpb::ClusterInfo> FetchCluster(const std::vector<net::PeerAddress>& peers, absl::Duration timeout);
+// Asks each address in turn (each at most `timeout`; https ones over TLS with `tls`) for the cluster's members; the
+// first answer wins. Errors: nobody answered (etcd: "could not retrieve cluster information from the given URLs").
+absl::StatusOr<kvpb::ClusterInfo> FetchCluster(const std::vector<net::PeerAddress>& peers, absl::Duration timeout,
+                                               const net::PeerTls* tls = nullptr);
 
 // The member of `cluster` whose peer URLs are `peer_urls` (as sets); an error in etcd's words if there is none.
 absl::StatusOr<kvpb::Member> FindSelf(const kvpb::ClusterInfo& cluster, const std::vector<std::string>& peer_urls);

@@ -4,7 +4,10 @@
 # etcdctl (Debian etcd-client) puts and gets over https with its client certificate and is refused without one, while
 # the http URL keeps serving gRPC and the gateway. Then --auto-tls: a self-signed pair under
 # <data-dir>/fixtures/client, naming the listen host, reused on restart; etcdctl with --insecure-skip-tls-verify.
-# Refused before anything is written: https peer URLs / peer TLS flags, a missing cert file, a key of another cert.
+# Peer TLS: a 3-member cluster on https peer URLs with --peer-cert-file/--peer-key-file/--peer-trusted-ca-file/
+# --peer-client-cert-auth (a peer certificate for 127.0.0.1, server and client use), etcdctl writing through one member
+# and reading through the others, a plain connection to a peer port rejected; then the same with --peer-auto-tls.
+# Refused before anything is written: a missing cert file, a key of another cert (client and peer).
 set -u
 # Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
 export DETCD_WAL_SEGMENT_BYTES=1048576
@@ -30,7 +33,8 @@ mkdir -p "$pki"
   done
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
   printf 'extendedKeyUsage=clientAuth\n' >client.ext
-  for who in server client; do
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >peer.ext
+  for who in server client peer; do
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$who-key.pem" -out "$who.csr" \
       -subj "/CN=$who" 2>/dev/null
     openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out "$who.pem" -days 2 \
@@ -134,7 +138,98 @@ auto_start || { echo "$fails failures"; exit 1; }
 [ "$(actl get auto --print-value-only 2>&1)" = "yes" ] || fail "get after restart with --auto-tls"
 stop
 
-# 3. Refused before anything is written, exit code 1.
+# 3. Peer TLS: 3-member clusters on https peer URLs.
+declare -a cport pport cpids
+cluster() {  # cluster <name> <detcd flags...>: starts 3 members, waits until each is ready
+  local name="$1" i
+  shift
+  local initial=""
+  for i in 1 2 3; do
+    cport[$i]=$(free_port)
+    pport[$i]=$(free_port)
+    initial+="${initial:+,}m$i=https://127.0.0.1:${pport[$i]}"
+  done
+  for i in 1 2 3; do
+    "$detcd" --name="m$i" --data-dir="$tmp/$name-m$i" --listen-client-urls="http://127.0.0.1:${cport[$i]}" \
+      --advertise-client-urls="http://127.0.0.1:${cport[$i]}" --listen-peer-urls="https://127.0.0.1:${pport[$i]}" \
+      --initial-advertise-peer-urls="https://127.0.0.1:${pport[$i]}" --initial-cluster="$initial" \
+      --heartbeat-interval=50 --election-timeout=500 "$@" >"$tmp/$name-m$i.log" 2>&1 &
+    cpids[$i]=$!
+  done
+  for i in 1 2 3; do
+    for _ in $(seq 1 150); do
+      grep -q "ready to serve client requests" "$tmp/$name-m$i.log" && break
+      kill -0 "${cpids[$i]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    grep -q "ready to serve client requests" "$tmp/$name-m$i.log" ||
+      { fail "$name: m$i did not become ready: $(tail -5 "$tmp/$name-m$i.log")"; return 1; }
+  done
+}
+stop_cluster() { for i in 1 2 3; do kill -TERM "${cpids[$i]}" 2>/dev/null; done; for i in 1 2 3; do wait "${cpids[$i]}"; done; }
+trap 'for i in 1 2 3 4; do kill -9 "${cpids[$i]:-}" 2>/dev/null; done' EXIT
+mctl() { etcdctl --endpoints="http://127.0.0.1:${cport[$1]}" --command-timeout=10s "${@:2}"; }
+across_members() {  # across_members <name>: a write through m1 is read through m2 and m3, and one through m3 on m1
+  [ "$(mctl 1 put "$1" one 2>&1)" = "OK" ] || fail "$1: put through m1: $(mctl 1 put "$1" one 2>&1)"
+  for i in 2 3; do
+    [ "$(mctl "$i" get "$1" --print-value-only 2>&1)" = "one" ] || fail "$1: get through m$i: $(mctl "$i" get "$1" 2>&1)"
+  done
+  [ "$(mctl 3 put "$1" three 2>&1)" = "OK" ] || fail "$1: put through m3"
+  [ "$(mctl 1 get "$1" --print-value-only 2>&1)" = "three" ] || fail "$1: get through m1 after a put through m3"
+  [ "$(mctl 2 member list 2>/dev/null | grep -c "started, m[123], https://127.0.0.1:")" = "3" ] ||
+    fail "$1: member list: $(mctl 2 member list 2>&1)"
+}
+
+peer_tls=(--peer-cert-file="$pki/peer.pem" --peer-key-file="$pki/peer-key.pem" --peer-trusted-ca-file="$pki/ca.pem"
+  --peer-client-cert-auth)
+if cluster peerfiles "${peer_tls[@]}"; then
+  across_members peerfiles
+  grep -q "peerTLS: cert = $pki/peer.pem, key = $pki/peer-key.pem, trusted-ca = $pki/ca.pem, client-cert-auth = true" \
+    "$tmp/peerfiles-m1.log" || fail "no peerTLS line: $(grep -i tls "$tmp/peerfiles-m1.log")"
+  # A plain (non-TLS) connection to a peer port is rejected, logged as etcd does, and the member keeps serving.
+  curl -s -m 3 "http://127.0.0.1:${pport[2]}/members" >/dev/null 2>&1
+  for _ in $(seq 1 30); do grep -q "rejected connection from" "$tmp/peerfiles-m2.log" && break; sleep 0.1; done
+  grep -q 'rejected connection from "127.0.0.1:[0-9]*" (error "tls: first record does not look like a TLS handshake"' \
+    "$tmp/peerfiles-m2.log" || fail "no rejected-connection line: $(grep -i reject "$tmp/peerfiles-m2.log")"
+  [ "$(mctl 2 get peerfiles --print-value-only 2>&1)" = "three" ] || fail "m2 after a rejected plain connection"
+  # A member joining the running cluster asks a peer port who is in it, over TLS.
+  cport[4]=$(free_port)
+  pport[4]=$(free_port)
+  out=$(mctl 1 member add m4 --peer-urls="https://127.0.0.1:${pport[4]}" 2>&1)
+  join=$(echo "$out" | sed -n 's/^ETCD_INITIAL_CLUSTER="\(.*\)"$/\1/p')
+  [ -n "$join" ] || fail "member add m4: $out"
+  "$detcd" --name=m4 --data-dir="$tmp/peerfiles-m4" --listen-client-urls="http://127.0.0.1:${cport[4]}" \
+    --advertise-client-urls="http://127.0.0.1:${cport[4]}" --listen-peer-urls="https://127.0.0.1:${pport[4]}" \
+    --initial-advertise-peer-urls="https://127.0.0.1:${pport[4]}" --initial-cluster="$join" \
+    --initial-cluster-state=existing --heartbeat-interval=50 --election-timeout=500 "${peer_tls[@]}" \
+    >"$tmp/peerfiles-m4.log" 2>&1 &
+  cpids[4]=$!
+  for _ in $(seq 1 150); do
+    grep -q "ready to serve client requests" "$tmp/peerfiles-m4.log" && break
+    kill -0 "${cpids[4]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$(mctl 4 get peerfiles --print-value-only 2>&1)" = "three" ] ||
+    fail "the joined member does not serve: $(tail -5 "$tmp/peerfiles-m4.log")"
+  kill -TERM "${cpids[4]}"
+  wait "${cpids[4]}"
+  stop_cluster
+fi
+grep -hE "rejected connection.*(certificate|x509|remote error)" "$tmp"/peerfiles-m*.log &&
+  fail "the members rejected each other's certificates"
+
+if cluster peerauto --peer-auto-tls; then
+  across_members peerauto
+  for i in 1 2 3; do
+    [ -s "$tmp/peerauto-m$i/fixtures/peer/cert.pem" ] && [ -s "$tmp/peerauto-m$i/fixtures/peer/key.pem" ] ||
+      fail "peerauto: no self-signed pair in m$i's fixtures/peer"
+  done
+  grep -q "peerTLS: cert = $tmp/peerauto-m1/fixtures/peer/cert.pem, key = $tmp/peerauto-m1/fixtures/peer/key.pem, trusted-ca = , client-cert-auth = false" \
+    "$tmp/peerauto-m1.log" || fail "no auto peerTLS line: $(grep -i tls "$tmp/peerauto-m1.log")"
+  stop_cluster
+fi
+
+# 4. Refused before anything is written, exit code 1.
 refused() {  # refused <what> <expected message (grep -E)> <detcd flags...>
   local what="$1" want="$2" dir="$tmp/refused-$RANDOM"
   shift 2
@@ -145,11 +240,15 @@ refused() {  # refused <what> <expected message (grep -E)> <detcd flags...>
   [ ! -e "$dir" ] || fail "$what: the data directory was created"
 }
 p=$(free_port)
-refused "https peer URL" "peer TLS is not supported by this build of detcd yet" \
-  --listen-peer-urls="https://127.0.0.1:$p" --initial-advertise-peer-urls="https://127.0.0.1:$p" \
-  --initial-cluster="n1=https://127.0.0.1:$p" --peer-auto-tls
-refused "--peer-cert-file on http peer URLs" "peer TLS is not supported by this build of detcd yet" \
-  --peer-cert-file="$pki/server.pem" --peer-key-file="$pki/server-key.pem"
+https_peer=(--listen-peer-urls="https://127.0.0.1:$p" --initial-advertise-peer-urls="https://127.0.0.1:$p"
+  --initial-cluster="n1=https://127.0.0.1:$p")
+refused "a missing --peer-cert-file" "open $pki/missing.pem: no such file or directory" "${https_peer[@]}" \
+  --peer-cert-file="$pki/missing.pem" --peer-key-file="$pki/peer-key.pem"
+refused "a missing --peer-trusted-ca-file" "open $pki/missing-ca.pem: no such file or directory" "${https_peer[@]}" \
+  --peer-cert-file="$pki/peer.pem" --peer-key-file="$pki/peer-key.pem" --peer-trusted-ca-file="$pki/missing-ca.pem"
+refused "a peer key of another certificate" "tls: private key does not match public key" "${https_peer[@]}" \
+  --peer-cert-file="$pki/peer.pem" --peer-key-file="$pki/server-key.pem"
+refused "https peer URLs without peer certificates" "KeyFile and CertFile are not presented" "${https_peer[@]}"
 c=$(free_port)
 refused "a missing --cert-file" "open $pki/missing.pem: no such file or directory" \
   --listen-client-urls="https://127.0.0.1:$c" --advertise-client-urls="https://127.0.0.1:$c" \

@@ -37,6 +37,10 @@ constexpr size_t kOutFramesMax = 64;
 constexpr size_t kOutBytesMax = 8u << 20;
 constexpr size_t kReadChunkBytes = 256u << 10;
 constexpr size_t kReadPerEventBytesMax = 4u << 20;  // then back to epoll, so one busy connection cannot starve others
+constexpr size_t kTlsReadChunkBytes = 16u << 10;    // a TLS read returns at most one record (16 KiB)
+// What an outbound TLS connection hands SSL_write at a time: many small frames make one record rather than one each.
+constexpr size_t kTlsBatchBytes = 64u << 10;
+constexpr char kRefusedPrefix[] = "detcd-peer-refused: ";
 constexpr int kIovMax = 64;
 constexpr int kEpollTimeoutMaxMs = 1000;
 
@@ -82,8 +86,16 @@ struct PeerTransport::Conn {
   enum Kind { kListener, kWaker, kInbound, kOutbound };
   Kind kind;
   int fd = -1;
-  bool watching_writes = false;
-  std::string remote;  // for logs
+  bool watching_writes = false;  // EPOLLOUT is in the epoll interest
+  bool write_waits = false;      // a write waits for the socket to take more
+  std::string remote;            // for logs
+
+  // TLS (null: a plain connection). A TLS step that cannot go on waits for readable (always watched) or writable.
+  TlsSession tls;
+  bool handshaking = false;  // the TLS handshake is not done yet
+  bool read_waits = false;   // a TLS read waits for the socket to become writable
+  bool read_again = false;   // kInbound: stopped reading (per-event maximum) with bytes left inside the session
+  bool peeked = false;       // kInbound: its first bytes were looked at (a plain dialer on a TLS port?)
 
   // kInbound.
   bool handshaken = false;
@@ -94,6 +106,10 @@ struct PeerTransport::Conn {
   // kOutbound.
   Peer* peer = nullptr;
   bool connecting = false;
+  // TLS: what SSL_write was last given, from the peer's `out` at its out_offset (after a want-write SSL_write must be
+  // given the same bytes again, so they are kept here until written).
+  std::string tls_batch;
+  size_t tls_batch_offset = 0;
 };
 
 struct PeerTransport::Peer {
@@ -124,6 +140,9 @@ struct PeerTransport::Peer {
 absl::StatusOr<std::unique_ptr<PeerTransport>> PeerTransport::Start(PeerTransportOptions options) {
   DETCD_CHECK(options.queue_messages_max > 0);
   DETCD_CHECK(options.backoff_min > absl::ZeroDuration() && options.backoff_max >= options.backoff_min);
+  if (options.listen.tls && (options.tls == nullptr || !options.tls->can_serve())) {
+    return absl::InvalidArgumentError("an https peer listen address needs a TLS certificate");
+  }
   std::unique_ptr<PeerTransport> t(new PeerTransport(std::move(options)));
   absl::Status listening = t->Listen();
   if (!listening.ok()) return listening;
@@ -286,6 +305,7 @@ void PeerTransport::Loop() {
       if (stopping_) return;
     }
     int timeout_ms = ServicePeers();
+    if (read_again_) timeout_ms = 0;
     int n = ::epoll_wait(epoll_fd_, events, kEventsMax, timeout_ms);
     if (n < 0) {
       DETCD_CHECK_MSG(errno == EINTR, "epoll_wait failed");
@@ -311,6 +331,18 @@ void PeerTransport::Loop() {
         case Conn::kOutbound:
           OnOutbound(c, events[i].events);
           break;
+      }
+    }
+    if (read_again_) {
+      // Bytes inside a TLS session that stopped at the per-event maximum: the socket will not say so again.
+      read_again_ = false;
+      std::vector<Conn*> again;
+      for (const auto& c : inbound_) {
+        if (c->read_again) again.push_back(c.get());
+      }
+      for (Conn* c : again) {
+        c->read_again = false;
+        if (c->fd >= 0) OnInbound(c);
       }
     }
     closed_.clear();
@@ -353,7 +385,7 @@ int PeerTransport::ServicePeers() {
       } else {
         timeout_ms = std::min<int64_t>(timeout_ms, p->next_attempt_ms - now);
       }
-    } else if (!p->conn->connecting && !p->conn->watching_writes) {
+    } else if (!p->conn->connecting && !p->conn->handshaking && !p->conn->write_waits) {
       WriteOutbound(p);  // takes what it can from the queue
     }
   }
@@ -373,6 +405,15 @@ void PeerTransport::OnAccept() {
     auto c = std::make_unique<Conn>(Conn{Conn::kInbound});
     c->fd = fd;
     c->remote = AddressOf(from);
+    if (options_.listen.tls) {
+      c->tls = options_.tls->Accept(fd);
+      if (c->tls == nullptr) {
+        Log(absl::StrCat("inbound from ", c->remote, ": cannot make a TLS session; closing"));
+        ::close(fd);
+        continue;
+      }
+      c->handshaking = true;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = c.get();
@@ -382,6 +423,10 @@ void PeerTransport::OnAccept() {
 }
 
 void PeerTransport::OnInbound(Conn* c) {
+  if (c->tls) {
+    OnInboundTls(c);
+    return;
+  }
   size_t read_bytes = 0;
   while (read_bytes < kReadPerEventBytesMax) {
     const size_t old = c->in.size();
@@ -395,16 +440,87 @@ void PeerTransport::OnInbound(Conn* c) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     // End of stream or error: parse what came, then close.
-    const std::string why = n == 0 ? "closed by remote" : Errno(errno);
-    if (!ParseInbound(c)) return;
-    if (!c->in.empty()) {
-      Log(absl::StrCat("inbound from ", c->remote, ": truncated ", c->handshaken ? "frame" : "handshake", " (",
-                       c->in.size(), " bytes left over) when the connection ended: ", why));
-    }
-    Close(c);
+    EndInbound(c, n == 0 ? "closed by remote" : Errno(errno));
     return;
   }
   ParseInbound(c);
+}
+
+void PeerTransport::EndInbound(Conn* c, const std::string& why) {
+  if (!ParseInbound(c)) return;
+  if (!c->in.empty()) {
+    Log(absl::StrCat("inbound from ", c->remote, ": truncated ", c->handshaken ? "frame" : "handshake", " (",
+                     c->in.size(), " bytes left over) when the connection ended: ", why));
+  }
+  Close(c);
+}
+
+void PeerTransport::OnInboundTls(Conn* c) {
+  TlsSession::pointer ssl = c->tls.get();
+  if (c->handshaking) {
+    if (!c->peeked && !RefusePlainOnTlsPort(c)) return;
+    const TlsStep s = TlsHandshake(ssl);
+    if (s.kind == TlsStep::kWantRead || s.kind == TlsStep::kWantWrite) {
+      WatchWrites(c, s.kind == TlsStep::kWantWrite);
+      return;
+    }
+    if (s.kind != TlsStep::kDone) {
+      // etcd's words (embed logTLSHandshakeFailure).
+      Log(absl::StrCat("rejected connection from \"", c->remote, "\" (error \"",
+                       s.kind == TlsStep::kClosed ? "EOF" : s.error, "\", ServerName \"", TlsServerName(ssl), "\")"));
+      Close(c);
+      return;
+    }
+    c->handshaking = false;
+    WatchWrites(c, false);
+  }
+  size_t read_bytes = 0;
+  for (;;) {
+    if (read_bytes >= kReadPerEventBytesMax) {
+      if (TlsHasPending(ssl)) {
+        c->read_again = true;
+        read_again_ = true;
+      }
+      break;
+    }
+    const size_t old = c->in.size();
+    c->in.resize(old + kTlsReadChunkBytes);
+    const TlsStep s = TlsRead(ssl, c->in.data() + old, kTlsReadChunkBytes);
+    c->in.resize(old + (s.kind == TlsStep::kDone ? s.bytes : 0));
+    if (s.kind == TlsStep::kDone) {
+      read_bytes += s.bytes;
+      continue;
+    }
+    if (s.kind == TlsStep::kWantRead || s.kind == TlsStep::kWantWrite) {
+      c->read_waits = s.kind == TlsStep::kWantWrite;
+      WatchInterest(c);
+      break;
+    }
+    if (s.kind == TlsStep::kFailed) Log(absl::StrCat("inbound from ", c->remote, ": ", s.error));
+    EndInbound(c, s.kind == TlsStep::kClosed ? "closed by remote" : s.error);
+    return;
+  }
+  ParseInbound(c);
+}
+
+bool PeerTransport::RefusePlainOnTlsPort(Conn* c) {
+  char first[kMagicBytes];
+  const ssize_t n = ::recv(c->fd, first, sizeof(first), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return true;  // nothing yet, or the end: the handshake finds out
+  c->peeked = true;
+  if (first[0] == 0x16) return true;  // a TLS handshake record
+  // Not TLS: most likely a member whose peer URL for this one is http. Tell it in plain text, so that its log says why
+  // (as Go's TLS server answers plain HTTP with "client sent an HTTP request to an HTTPS server").
+  Log(absl::StrCat("rejected connection from \"", c->remote,
+                   "\" (error \"tls: first record does not look like a TLS handshake\", ServerName \"\")"));
+  char discard[4096];
+  ssize_t r = ::recv(c->fd, discard, sizeof(discard), MSG_DONTWAIT);  // so that closing sends FIN rather than RST
+  (void)r;
+  const std::string reason = absl::StrCat(kRefusedPrefix, "a plain (http) connection to a TLS (https) peer port\n");
+  r = ::send(c->fd, reason.data(), reason.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)r;
+  Close(c);
+  return false;
 }
 
 bool PeerTransport::Refused(uint64_t id) {
@@ -416,10 +532,7 @@ bool PeerTransport::ParseInbound(Conn* c) {
   if (c->handshaken && Refused(c->sender)) {
     // Removed while connected: tell it, so that it stops (etcd answers a removed member's messages with 410 Gone).
     Log(absl::StrCat("refused messages from removed member ", Hex(c->sender), " at ", c->remote));
-    const std::string reason = absl::StrCat("detcd-peer-refused: ", kRemovedMessage, "\n");
-    ssize_t n = ::send(c->fd, reason.data(), reason.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)n;
-    Close(c);
+    SayAndClose(c, absl::StrCat(kRefusedPrefix, kRemovedMessage, "\n"), "");
     return false;
   }
   const char* data = c->in.data();
@@ -433,16 +546,14 @@ bool PeerTransport::ParseInbound(Conn* c) {
       std::string reply(kFrameHeaderBytes, '\0');
       PutU32(reply.data(), static_cast<uint32_t>(info.size()));
       reply += info;
-      ssize_t n = ::send(c->fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n != static_cast<ssize_t>(reply.size())) {
-        Log(absl::StrCat("answering the cluster query from ", c->remote, " failed: ", n < 0 ? Errno(errno) : "short"));
-      }
-      Close(c);
+      SayAndClose(c, reply, absl::StrCat("answering the cluster query from ", c->remote));
       return false;
     }
     if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0 &&
         std::memcmp(data, kInfoMagic, std::min(have, kMagicBytes)) != 0) {
-      refusal = "not a detcd peer connection (bad handshake magic)";
+      refusal = static_cast<unsigned char>(data[0]) == 0x16
+                    ? "not a detcd peer connection (bad handshake magic: a TLS handshake on a plain (http) peer port)"
+                    : "not a detcd peer connection (bad handshake magic)";
     } else if (have < kHandshakeBytes || std::memcmp(data, kMagic, kMagicBytes) != 0) {
       return true;
     } else {
@@ -468,10 +579,7 @@ bool PeerTransport::ParseInbound(Conn* c) {
     if (!refusal.empty()) {
       Log(absl::StrCat("refused inbound connection from ", c->remote, ": ", refusal));
       // Best effort: tell the dialer why, so its log says it too.
-      const std::string reason = absl::StrCat("detcd-peer-refused: ", refusal, "\n");
-      ssize_t n = ::send(c->fd, reason.data(), reason.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      (void)n;
-      Close(c);
+      SayAndClose(c, absl::StrCat(kRefusedPrefix, refusal, "\n"), "");
       return false;
     }
   }
@@ -510,6 +618,28 @@ bool PeerTransport::ParseInbound(Conn* c) {
   return true;
 }
 
+void PeerTransport::SayAndClose(Conn* c, const std::string& bytes, const std::string& what) {
+  // Best effort, never waiting: what the socket does not take at once is lost.
+  std::string failure;
+  if (c->tls) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const TlsStep s = TlsWrite(c->tls.get(), bytes.data() + done, bytes.size() - done);
+      if (s.kind != TlsStep::kDone) {
+        failure = s.kind == TlsStep::kFailed ? s.error : "short";
+        break;
+      }
+      done += s.bytes;
+    }
+    if (failure.empty()) TlsShutdown(c->tls.get());
+  } else {
+    ssize_t n = ::send(c->fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n != static_cast<ssize_t>(bytes.size())) failure = n < 0 ? Errno(errno) : "short";
+  }
+  if (!failure.empty() && !what.empty()) Log(absl::StrCat(what, " failed: ", failure));
+  Close(c);
+}
+
 void PeerTransport::Connect(Peer* p) {
   DETCD_CHECK(!p->conn);
   DETCD_CHECK(p->out.empty());
@@ -520,6 +650,11 @@ void PeerTransport::Connect(Peer* p) {
   {
     std::lock_guard<std::mutex> l(mu_);
     address = p->address;
+  }
+  if (address.tls && options_.tls == nullptr) {
+    FailOutbound(p, absl::StrCat("cannot connect to member ", Hex(p->id), " at https://", address.host, ":",
+                                 address.port, ": this member has no peer TLS configuration"));
+    return;
   }
   addrinfo* found = nullptr;
   int rc = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found);
@@ -542,11 +677,16 @@ void PeerTransport::Connect(Peer* p) {
   c->remote = absl::StrCat(address.host, ":", address.port);
   c->connecting = true;
   p->connected_at_ms = -1;
+  if (address.tls) {
+    c->tls = options_.tls->Connect(fd, address.host);  // the handshake starts once connected
+    c->handshaking = true;
+  }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
   ev.data.ptr = c;
   DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
   c->watching_writes = true;
+  c->write_waits = true;
 
   Peer::Frame hello;
   hello.bytes.resize(kHandshakeBytes);
@@ -558,6 +698,10 @@ void PeerTransport::Connect(Peer* p) {
   p->out.push_back(std::move(hello));
   p->out_offset = 0;
 
+  if (c->handshaking && c->tls == nullptr) {
+    FailOutbound(p, absl::StrCat("connect ", c->remote, ": cannot make a TLS session"));
+    return;
+  }
   if (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS) {
     FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", Errno(errno)));
   }
@@ -576,22 +720,21 @@ void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
     }
     c->connecting = false;
     p->connected_at_ms = NowMs();
-    if (p->failing) Log(absl::StrCat("connected to member ", Hex(p->id), " at ", c->remote));
-    p->failing = false;
+    if (!c->tls) {  // else once the TLS handshake is done
+      if (p->failing) Log(absl::StrCat("connected to member ", Hex(p->id), " at ", c->remote));
+      p->failing = false;
+    }
+  }
+  if (c->tls) {
+    OnOutboundTls(c, events);
+    return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
     // The receiver never talks, except to say why it refuses us; anything readable means the end.
     char buf[512];
     ssize_t n = ::recv(c->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
     if (n > 0) {
-      std::string said(buf, n);
-      while (!said.empty() && said.back() == '\n') said.pop_back();
-      constexpr char kRefused[] = "detcd-peer-refused: ";
-      if (said.rfind(kRefused, 0) == 0) said.erase(0, sizeof(kRefused) - 1);
-      const bool removed = said == kRemovedMessage;
-      FailOutbound(p, absl::StrCat("member ", Hex(p->id), " at ", c->remote, " refused us: ", said));
-      p->failing = false;  // a refusal is always worth logging
-      if (removed && options_.removed_from_cluster) options_.removed_from_cluster();
+      OnRefusal(p, std::string(buf, n));
       return;
     }
     if (n == 0 || !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -604,6 +747,71 @@ void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
     }
   }
   if (events & EPOLLOUT) WriteOutbound(p);
+}
+
+void PeerTransport::OnOutboundTls(Conn* c, uint32_t events) {
+  Peer* p = c->peer;
+  TlsSession::pointer ssl = c->tls.get();
+  bool read = (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) || (c->read_waits && (events & EPOLLOUT));
+  if (c->handshaking) {
+    const TlsStep s = TlsHandshake(ssl);
+    if (s.kind == TlsStep::kWantRead || s.kind == TlsStep::kWantWrite) {
+      WatchWrites(c, s.kind == TlsStep::kWantWrite);
+      return;
+    }
+    if (s.kind != TlsStep::kDone) {
+      std::string why = s.kind == TlsStep::kClosed ? "EOF" : s.error;
+      if (why == "tls: first record does not look like a TLS handshake") {
+        why += " (is its peer URL http rather than https?)";
+      }
+      FailOutbound(p, absl::StrCat("TLS handshake with member ", Hex(p->id), " at ", c->remote, " failed: ", why));
+      if (s.remote_alert) p->failing = false;  // it refused us: always worth logging, as a refusal
+      return;
+    }
+    c->handshaking = false;
+    if (p->failing) Log(absl::StrCat("connected to member ", Hex(p->id), " at ", c->remote));
+    p->failing = false;
+    read = true;  // the handshake may have read records past its end
+  }
+  if (read) {
+    // The receiver never sends frames: what arrives is a refusal, a TLS alert (it refused our certificate), the end,
+    // or TLS records that are not data at all (TLS 1.3 session tickets), which are not the end.
+    std::string said;
+    for (;;) {
+      char buf[512];
+      const TlsStep s = TlsRead(ssl, buf, sizeof(buf));
+      if (s.kind == TlsStep::kDone) {
+        if (said.size() < 4096) said.append(buf, s.bytes);
+        continue;
+      }
+      if (s.kind == TlsStep::kWantRead || s.kind == TlsStep::kWantWrite) {
+        c->read_waits = s.kind == TlsStep::kWantWrite;
+        break;
+      }
+      if (!said.empty() || s.remote_alert) {
+        OnRefusal(p, said.empty() ? s.error : said);
+      } else {
+        FailOutbound(p, absl::StrCat("connection to member ", Hex(p->id), " at ", c->remote,
+                                     " lost: ", s.kind == TlsStep::kClosed ? "closed by remote" : s.error));
+      }
+      return;
+    }
+    if (!said.empty()) {
+      OnRefusal(p, said);
+      return;
+    }
+    WatchInterest(c);
+  }
+  if (!c->write_waits || (events & EPOLLOUT)) WriteOutbound(p);
+}
+
+void PeerTransport::OnRefusal(Peer* p, std::string said) {
+  while (!said.empty() && said.back() == '\n') said.pop_back();
+  if (said.rfind(kRefusedPrefix, 0) == 0) said.erase(0, sizeof(kRefusedPrefix) - 1);
+  const bool removed = said == kRemovedMessage;
+  FailOutbound(p, absl::StrCat("member ", Hex(p->id), " at ", p->conn ? p->conn->remote : "?", " refused us: ", said));
+  p->failing = false;  // a refusal is always worth logging
+  if (removed && options_.removed_from_cluster) options_.removed_from_cluster();
 }
 
 void PeerTransport::FillOutbound(Peer* p) {
@@ -640,7 +848,8 @@ void PeerTransport::FillOutbound(Peer* p) {
 
 bool PeerTransport::WriteOutbound(Peer* p) {
   Conn* c = p->conn.get();
-  DETCD_CHECK(c != nullptr && !c->connecting);
+  DETCD_CHECK(c != nullptr && !c->connecting && !c->handshaking);
+  if (c->tls) return WriteOutboundTls(p);
   for (;;) {
     if (p->out.empty() || p->out.size() < kOutFramesMax / 2) FillOutbound(p);
     if (p->out.empty()) {
@@ -669,25 +878,75 @@ bool PeerTransport::WriteOutbound(Peer* p) {
       FailOutbound(p, absl::StrCat("write to member ", Hex(p->id), " at ", c->remote, ": ", Errno(errno)));
       return false;
     }
-    size_t left = static_cast<size_t>(n);
-    while (left > 0) {
-      Peer::Frame& f = p->out.front();
-      const size_t rest = f.bytes.size() - p->out_offset;
-      if (left < rest) {
-        p->out_offset += left;
-        break;
+    ConsumeOutbound(p, static_cast<size_t>(n));
+  }
+}
+
+bool PeerTransport::WriteOutboundTls(Peer* p) {
+  Conn* c = p->conn.get();
+  for (;;) {
+    if (c->tls_batch_offset == c->tls_batch.size()) {
+      if (p->out.empty() || p->out.size() < kOutFramesMax / 2) FillOutbound(p);
+      if (p->out.empty()) {
+        WatchWrites(c, false);
+        return true;
       }
-      left -= rest;
-      const bool snapshot = f.snapshot;
-      p->out_bytes -= f.bytes.size();
-      p->out.pop_front();
-      p->out_offset = 0;
-      if (snapshot && options_.report_snapshot) options_.report_snapshot(p->id, false);
+      c->tls_batch.clear();
+      c->tls_batch_offset = 0;
+      size_t offset = p->out_offset;
+      for (auto it = p->out.begin(); it != p->out.end() && c->tls_batch.size() < kTlsBatchBytes; ++it) {
+        c->tls_batch.append(it->bytes, offset,
+                            std::min(it->bytes.size() - offset, kTlsBatchBytes - c->tls_batch.size()));
+        offset = 0;
+      }
+    }
+    const TlsStep s =
+        TlsWrite(c->tls.get(), c->tls_batch.data() + c->tls_batch_offset, c->tls_batch.size() - c->tls_batch_offset);
+    switch (s.kind) {
+      case TlsStep::kDone:
+        c->tls_batch_offset += s.bytes;
+        ConsumeOutbound(p, s.bytes);
+        continue;
+      case TlsStep::kWantWrite:
+        WatchWrites(c, true);  // keep the rest; epoll says when the socket takes more
+        return true;
+      case TlsStep::kWantRead:
+        WatchWrites(c, false);  // readable (always watched) brings it back here
+        return true;
+      case TlsStep::kClosed:
+      case TlsStep::kFailed:
+        FailOutbound(p, absl::StrCat("write to member ", Hex(p->id), " at ", c->remote, ": ",
+                                     s.kind == TlsStep::kClosed ? "closed by remote" : s.error));
+        return false;
     }
   }
 }
 
+void PeerTransport::ConsumeOutbound(Peer* p, size_t bytes) {
+  size_t left = bytes;
+  while (left > 0) {
+    Peer::Frame& f = p->out.front();
+    const size_t rest = f.bytes.size() - p->out_offset;
+    if (left < rest) {
+      p->out_offset += left;
+      break;
+    }
+    left -= rest;
+    const bool snapshot = f.snapshot;
+    p->out_bytes -= f.bytes.size();
+    p->out.pop_front();
+    p->out_offset = 0;
+    if (snapshot && options_.report_snapshot) options_.report_snapshot(p->id, false);
+  }
+}
+
 void PeerTransport::WatchWrites(Conn* c, bool want) {
+  c->write_waits = want;
+  WatchInterest(c);
+}
+
+void PeerTransport::WatchInterest(Conn* c) {
+  const bool want = c->write_waits || c->read_waits;
   if (c->watching_writes == want) return;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
@@ -759,7 +1018,12 @@ void PeerTransport::Close(Conn* c) {
 
 namespace detcd::net {
 
-absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout) {
+absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls) {
+  const std::string where = absl::StrCat(address.host, ":", address.port);
+  if (address.tls && tls == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("https://", where, " needs peer TLS (--peer-cert-file/--peer-key-file or --peer-auto-tls)"));
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -780,26 +1044,62 @@ absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::D
   (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   const int rc = ::connect(fd, found->ai_addr, found->ai_addrlen);
   ::freeaddrinfo(found);
-  const std::string where = absl::StrCat(address.host, ":", address.port);
   if (rc != 0) {
     const std::string why = Errno(errno);
     ::close(fd);
     return absl::UnavailableError(absl::StrCat("dial tcp ", where, ": ", why));
   }
+  // Over TLS on this blocking socket: a step that "wants" to read or write has timed out.
+  TlsSession session;
+  if (address.tls) {
+    session = tls->Connect(fd, address.host);
+    const TlsStep s = session != nullptr ? TlsHandshake(session.get()) : TlsStep{};
+    if (s.kind != TlsStep::kDone) {
+      ::close(fd);
+      const std::string why = s.kind == TlsStep::kClosed   ? "EOF"
+                              : s.kind == TlsStep::kFailed ? (s.error.empty() ? "no TLS session" : s.error)
+                                                           : "i/o timeout";
+      return absl::UnavailableError(absl::StrCat("TLS handshake with ", where, ": ", why));
+    }
+  }
   std::string in;
-  if (::send(fd, kInfoMagic, kMagicBytes, MSG_NOSIGNAL) == static_cast<ssize_t>(kMagicBytes)) {
+  std::string read_error;
+  bool sent = false;
+  if (session != nullptr) {
+    const TlsStep s = TlsWrite(session.get(), kInfoMagic, kMagicBytes);  // one record: written whole or not at all
+    sent = s.kind == TlsStep::kDone && s.bytes == kMagicBytes;
+  } else {
+    sent = ::send(fd, kInfoMagic, kMagicBytes, MSG_NOSIGNAL) == static_cast<ssize_t>(kMagicBytes);
+  }
+  if (sent) {
     char buf[16384];
     for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      in.append(buf, static_cast<size_t>(n));
+      if (session != nullptr) {
+        const TlsStep s = TlsRead(session.get(), buf, sizeof(buf));
+        if (s.kind != TlsStep::kDone) {
+          read_error = s.error;
+          break;
+        }
+        in.append(buf, s.bytes);
+      } else {
+        ssize_t n = ::read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
       if (in.size() > kInfoBytesMax + kFrameHeaderBytes) break;
     }
   }
+  session.reset();
   ::close(fd);
+  if (in.rfind(kRefusedPrefix, 0) == 0) {  // e.g. a plain question to a TLS port
+    std::string said = in.substr(sizeof(kRefusedPrefix) - 1);
+    while (!said.empty() && said.back() == '\n') said.pop_back();
+    return absl::UnavailableError(absl::StrCat(where, " refused: ", said));
+  }
   if (in.size() < kFrameHeaderBytes) {
-    return absl::UnavailableError(absl::StrCat("no cluster information from ", where));
+    return absl::UnavailableError(absl::StrCat("no cluster information from ", where,
+                                               read_error.empty() ? "" : absl::StrCat(" (", read_error, ")")));
   }
   const uint32_t len = GetU32(in.data());
   if (len > kInfoBytesMax || in.size() != kFrameHeaderBytes + len) {

@@ -13,6 +13,14 @@
 // mismatch", as etcd says) or a receiver id that is not its own; it closes any connection that sends a frame longer
 // than the maximum or one that does not parse. It delivers only messages whose `from` is the handshake's sender.
 //
+// With TLS (etcd's https peer URLs; see net/peer_tls.h): an https listen address makes every inbound connection
+// start with a TLS handshake (SSL_accept), an https peer address every outbound one (SSL_connect); then the same bytes
+// as above flow inside TLS, refusals and the cluster-information answer included. Both are driven by the epoll loop
+// like the rest: each TLS step that cannot go on waits for the socket to become readable or writable (either, in
+// either direction: a read may need to write and a write to read). A failed handshake is logged (etcd's "rejected
+// connection from ...") and closes that connection only. A plain connection to a TLS port is told why in plain text
+// before it is closed; a TLS handshake on a plain port is refused as a bad magic.
+//
 // It must never: block the caller of Send, crash or stop serving others on bad input from one connection, hold Raft
 // or KV state (it only moves bytes), or call back into the caller from a thread other than its own.
 #ifndef DETCD_NET_PEER_TRANSPORT_H_
@@ -34,12 +42,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/raft.pb.h"
+#include "net/peer_tls.h"
 
 namespace detcd::net {
 
 struct PeerAddress {
   std::string host;  // an IP address or a host name (resolved, blocking, when connecting)
   uint16_t port = 0;
+  bool tls = false;  // an https peer URL: TLS (PeerTransportOptions::tls) on connections to (or, to listen, at) it
 };
 
 struct PeerTransportOptions {
@@ -47,6 +57,9 @@ struct PeerTransportOptions {
   uint64_t cluster_id = 0;
   PeerAddress listen{"127.0.0.1", 0};     // port 0: an ephemeral port; PeerTransport::port() tells which
   std::map<uint64_t, PeerAddress> peers;  // member id -> where it listens (the local member, if present, is ignored)
+  // The TLS contexts for https addresses: required (with a certificate) if listen.tls; an https peer without it is
+  // never connected to (each attempt fails and is logged).
+  std::shared_ptr<const PeerTls> tls;
 
   // All callbacks run on the transport thread; they must be cheap and must not call Stop() (queue the work).
   // An inbound message from a peer.
@@ -110,14 +123,23 @@ class PeerTransport {
   int ServicePeers();
   void OnAccept();
   void OnInbound(Conn* c);
+  void OnInboundTls(Conn* c);
+  void EndInbound(Conn* c, const std::string& why);
+  bool RefusePlainOnTlsPort(Conn* c);
   bool ParseInbound(Conn* c);
+  void SayAndClose(Conn* c, const std::string& bytes, const std::string& what);
   bool Refused(uint64_t id);
   void OnOutbound(Conn* c, uint32_t events);
+  void OnOutboundTls(Conn* c, uint32_t events);
+  void OnRefusal(Peer* p, std::string said);
   void Connect(Peer* p);
   void Disconnect(Peer* p);
   void FillOutbound(Peer* p);
   bool WriteOutbound(Peer* p);
+  bool WriteOutboundTls(Peer* p);
+  void ConsumeOutbound(Peer* p, size_t bytes);
   void WatchWrites(Conn* c, bool want);
+  void WatchInterest(Conn* c);
   void FailOutbound(Peer* p, const std::string& why);
   void Close(Conn* c);
   int64_t NowMs() const;
@@ -143,12 +165,15 @@ class PeerTransport {
   // Transport thread only.
   std::vector<std::unique_ptr<Conn>> inbound_;
   std::vector<std::unique_ptr<Conn>> closed_;  // freed after the epoll batch that may still name them
+  bool read_again_ = false;  // some inbound TLS connection stopped reading with bytes left inside its session
 };
 
 // A member about to join a running cluster (--initial-cluster-state=existing) asks a member's peer port who is in
 // the cluster (etcd's GET /members on the peer URL): the bytes PeerTransportOptions::cluster_info gave there.
-// Blocking; errors: unreachable, timed out, a malformed answer.
-absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout);
+// Blocking; errors: unreachable, timed out, a refusal, a failed TLS handshake, a malformed answer. An https address
+// (address.tls) is asked over TLS with `tls`, which it then requires.
+absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout,
+                                             const PeerTls* tls = nullptr);
 
 }  // namespace detcd::net
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -19,6 +20,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "net/peer_tls.h"
+#include "net/tls.h"
 
 namespace detcd::net {
 namespace {
@@ -29,11 +32,15 @@ constexpr absl::Duration kWait = absl::Seconds(5);
 // One member's transport and everything its callbacks saw.
 class Member {
  public:
-  explicit Member(uint64_t id, uint64_t cluster = kCluster, uint16_t port = 0, size_t queue_max = 4096) : id_(id) {
+  // With `tls`: dials https addresses with it, and listens with TLS if it has a certificate.
+  explicit Member(uint64_t id, uint64_t cluster = kCluster, uint16_t port = 0, size_t queue_max = 4096,
+                  std::shared_ptr<const PeerTls> tls = nullptr)
+      : id_(id), listen_tls_(tls != nullptr && tls->can_serve()) {
     PeerTransportOptions o;
     o.member_id = id;
     o.cluster_id = cluster;
-    o.listen = {"127.0.0.1", port};
+    o.listen = {"127.0.0.1", port, listen_tls_};
+    o.tls = std::move(tls);
     o.queue_messages_max = queue_max;
     o.deliver = [this](raftpb::Message m) { Record([&] { got_.push_back(std::move(m)); }); };
     o.report_unreachable = [this](uint64_t peer) { Record([&] { ++unreachable_[peer]; }); };
@@ -49,7 +56,8 @@ class Member {
   PeerTransport& t() { return *transport_; }
   uint64_t id() const { return id_; }
   uint16_t port() const { return transport_->port(); }
-  void Knows(const Member& other) { transport_->AddPeer(other.id(), {"127.0.0.1", other.port()}); }
+  bool listens_tls() const { return listen_tls_; }
+  void Knows(const Member& other) { transport_->AddPeer(other.id(), {"127.0.0.1", other.port(), other.listens_tls()}); }
   void Stop() { transport_->Stop(); }
 
   // Waits until `done` (called under the lock) holds; false after `timeout`.
@@ -106,6 +114,7 @@ class Member {
   }
 
   const uint64_t id_;
+  const bool listen_tls_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<raftpb::Message> got_;
@@ -392,6 +401,253 @@ TEST(PeerTransportTest, FullQueueDropsAndReportsUnreachableWithoutBlocking) {
   EXPECT_EQ(a.snap_sent(2), 0);
   a.Stop();
   ::close(listener);
+}
+
+// --- TLS ---
+
+// Made once per test binary with the openssl CLI: a CA and a peer certificate it signed (127.0.0.1 and localhost,
+// server and client use, as etcd's peer certificates need), another CA and a "rogue" certificate that one signed.
+const std::string& PkiDir() {
+  static const std::string* dir = [] {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    auto* d = new std::string(std::string(tmp != nullptr ? tmp : "/tmp") + "/peer-pki");
+    const std::string script = R"(set -e
+cd "$1"
+for ca in ca other-ca; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $ca-key.pem -out $ca.pem -days 2 \
+    -subj "/CN=detcd test $ca" 2>/dev/null
+done
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >peer.ext
+for pair in peer:ca rogue:other-ca; do
+  name=${pair%%:*}
+  ca=${pair##*:}
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $name-key.pem -out $name.csr \
+    -subj "/CN=$name" 2>/dev/null
+  openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca-key.pem -CAcreateserial -out $name.pem -days 2 \
+    -extfile peer.ext 2>/dev/null
+done)";
+    const std::string command = "mkdir -p '" + *d + "' && sh -c '" + [&] {
+      std::string quoted;  // the script inside single quotes
+      for (char ch : script) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+      return quoted;
+    }() + "' pki '" + *d + "'";
+    EXPECT_EQ(std::system(command.c_str()), 0) << "making certificates with the openssl CLI failed";
+    return d;
+  }();
+  return *dir;
+}
+
+std::string PkiFile(const std::string& name) {
+  absl::StatusOr<std::string> text = ReadFile(PkiDir() + "/" + name);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *text : "";
+}
+
+// cert/key: "peer", "rogue" or "" (no certificate); ca: "ca", "other-ca" or "" (the system's roots).
+std::shared_ptr<const PeerTls> Tls(const std::string& cert, const std::string& ca, bool client_cert_auth = true) {
+  PeerTlsPem pem;
+  if (!cert.empty()) {
+    pem.cert_pem = PkiFile(cert + ".pem");
+    pem.key_pem = PkiFile(cert + "-key.pem");
+  }
+  if (!ca.empty()) pem.trusted_ca_pem = PkiFile(ca + ".pem");
+  pem.client_cert_auth = client_cert_auth;
+  absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
+  EXPECT_TRUE(tls.ok()) << tls.status();
+  return tls.ok() ? *tls : nullptr;
+}
+
+raftpb::Message Snapshot(uint64_t from, uint64_t to, const std::string& data) {
+  raftpb::Message snap;
+  snap.set_type(raftpb::MSG_SNAP);
+  snap.set_from(from);
+  snap.set_to(to);
+  snap.set_term(5);
+  snap.mutable_snapshot()->set_data(data);
+  snap.mutable_snapshot()->mutable_metadata()->set_index(1234);
+  return snap;
+}
+
+TEST(PeerTransportTlsTest, BadMaterialIsRefusedInGosWords) {
+  PeerTlsPem pem;
+  pem.cert_pem = PkiFile("peer.pem");
+  pem.key_pem = PkiFile("rogue-key.pem");
+  absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.status().message(), "tls: private key does not match public key");
+  pem.key_pem = PkiFile("peer-key.pem");
+  pem.trusted_ca_pem = "not a certificate";
+  tls = PeerTls::Create(pem);
+  ASSERT_FALSE(tls.ok());
+  EXPECT_TRUE(absl::StrContains(tls.status().message(), "no PEM certificate")) << tls.status();
+  // Listening with TLS needs a certificate.
+  PeerTransportOptions o;
+  o.member_id = 1;
+  o.listen = {"127.0.0.1", 0, /*tls=*/true};
+  o.tls = Tls("", "ca");
+  EXPECT_EQ(PeerTransport::Start(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PeerTransportTlsTest, MembersExchangeMessagesBothWaysIncludingALargeSnapshot) {
+  Member a(1, kCluster, 0, 4096, Tls("peer", "ca")), b(2, kCluster, 0, 4096, Tls("peer", "ca"));
+  ASSERT_TRUE(a.listens_tls() && b.listens_tls());
+  a.Knows(b);
+  b.Knows(a);
+  std::string data(8 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+  constexpr int kEach = 200;
+  for (int i = 1; i <= kEach; ++i) {
+    a.t().Send(App(1, 2, i));
+    if (i == kEach / 2) a.t().Send(Snapshot(1, 2, data));
+    b.t().Send(App(2, 1, i));
+  }
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == kEach + 1; }, absl::Seconds(20))) << b.logs();
+  ASSERT_TRUE(a.WaitFor([&] { return a.got_count_locked() == kEach; })) << a.logs();
+  uint64_t next = 1;
+  for (const raftpb::Message& m : b.got()) {
+    if (m.type() == raftpb::MSG_SNAP) {
+      EXPECT_EQ(next, kEach / 2 + 1u) << "the snapshot arrived out of order";
+      EXPECT_EQ(m.snapshot().metadata().index(), 1234u);
+      EXPECT_TRUE(m.snapshot().data() == data) << "snapshot bytes differ";
+      continue;
+    }
+    EXPECT_EQ(m.index(), next++);
+  }
+  next = 1;
+  for (const raftpb::Message& m : a.got()) EXPECT_EQ(m.index(), next++);
+  ASSERT_TRUE(a.WaitFor([&] { return a.snap_sent_locked(2) == 1; }));
+  EXPECT_EQ(a.snap_failed(2), 0);
+  // Session tickets (TLS 1.3) arrived on the outbound connections: not taken for the end of them.
+  EXPECT_FALSE(absl::StrContains(a.logs() + b.logs(), "lost")) << a.logs() << b.logs();
+  EXPECT_FALSE(absl::StrContains(a.logs() + b.logs(), "rejected")) << a.logs() << b.logs();
+}
+
+TEST(PeerTransportTlsTest, ClientCertAuthRefusesMissingAndForeignCertificates) {
+  Member b(2, kCluster, 0, 4096, Tls("peer", "ca"));
+  Member no_cert(3, kCluster, 0, 4096, Tls("", "ca"));             // verifies b, has nothing to show
+  Member rogue(4, kCluster, 0, 4096, Tls("rogue", "ca"));          // verifies b, shows a certificate of another CA
+  Member distrust(5, kCluster, 0, 4096, Tls("peer", "other-ca"));  // does not trust b's certificate
+  for (Member* m : {&no_cert, &rogue, &distrust}) {
+    m->Knows(b);
+    m->t().Send(App(m->id(), 2, 1));
+  }
+  ASSERT_TRUE(b.WaitForLog("tls: client didn't provide a certificate")) << b.logs();
+  ASSERT_TRUE(b.WaitForLog("tls: failed to verify client's certificate: x509: certificate signed by unknown authority"))
+      << b.logs();
+  EXPECT_TRUE(b.WaitForLog("rejected connection from \"127.0.0.1:")) << b.logs();
+  ASSERT_TRUE(no_cert.WaitForLog("refused us: remote error: tls: ")) << no_cert.logs();
+  ASSERT_TRUE(rogue.WaitForLog("refused us: remote error: tls: ")) << rogue.logs();
+  ASSERT_TRUE(distrust.WaitForLog("failed: x509: certificate signed by unknown authority")) << distrust.logs();
+  ASSERT_TRUE(no_cert.WaitFor([&] { return no_cert.unreachable_locked(2) > 0; }));
+  // Still serving: a member with the right certificate gets through; nobody else did.
+  Member a(1, kCluster, 0, 4096, Tls("peer", "ca"));
+  a.Knows(b);
+  a.t().Send(App(1, 2, 7));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 1; })) << b.logs();
+  EXPECT_EQ(b.got()[0].from(), 1u);
+}
+
+TEST(PeerTransportTlsTest, PlainAndTlsMismatchesAreRefusedAndServingGoesOn) {
+  Member b(2, kCluster, 0, 4096, Tls("peer", "ca"));  // TLS port
+  Member plain_dialer(3);
+  plain_dialer.t().AddPeer(2, {"127.0.0.1", b.port(), /*tls=*/false});
+  plain_dialer.t().Send(App(3, 2, 1));
+  ASSERT_TRUE(b.WaitForLog("first record does not look like a TLS handshake")) << b.logs();
+  ASSERT_TRUE(plain_dialer.WaitForLog("refused us: a plain (http) connection to a TLS (https) peer port"))
+      << plain_dialer.logs();
+
+  Member plain_port(4);  // plain port
+  Member tls_dialer(5, kCluster, 0, 4096, Tls("peer", "ca"));
+  tls_dialer.t().AddPeer(4, {"127.0.0.1", plain_port.port(), /*tls=*/true});
+  tls_dialer.t().Send(App(5, 4, 1));
+  ASSERT_TRUE(plain_port.WaitForLog("bad handshake magic: a TLS handshake on a plain (http) peer port"))
+      << plain_port.logs();
+  ASSERT_TRUE(tls_dialer.WaitForLog("tls: first record does not look like a TLS handshake")) << tls_dialer.logs();
+
+  {  // Raw bytes on the TLS port: garbage, a connection closed at once, a half TLS record.
+    int fd = Dial(b.port());
+    WriteAll(fd, "GET /raft HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+    ::close(Dial(b.port()));
+    fd = Dial(b.port());
+    WriteAll(fd, std::string("\x16\x03\x01\x02\x00\x01", 6));
+    ::shutdown(fd, SHUT_WR);
+    EXPECT_TRUE(ClosedByRemote(fd));
+    ::close(fd);
+  }
+  Member a(1, kCluster, 0, 4096, Tls("peer", "ca"));
+  a.Knows(b);
+  a.t().Send(App(1, 2, 9));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 1; })) << b.logs();
+  EXPECT_EQ(b.got()[0].from(), 1u);
+  EXPECT_TRUE(plain_port.got().empty());
+}
+
+TEST(PeerTransportTlsTest, RefusalsTravelInsideTls) {
+  Member a(1, /*cluster=*/0x1111, 0, 4096, Tls("peer", "ca")), b(2, kCluster, 0, 4096, Tls("peer", "ca"));
+  a.Knows(b);
+  a.t().Send(App(1, 2, 1));
+  ASSERT_TRUE(b.WaitForLog("request cluster ID mismatch")) << b.logs();
+  ASSERT_TRUE(a.WaitForLog("refused us: request cluster ID mismatch")) << a.logs();
+  EXPECT_TRUE(b.got().empty());
+}
+
+TEST(PeerTransportTlsTest, FetchClusterInfoOverTls) {
+  PeerTransportOptions o;
+  o.member_id = 2;
+  o.cluster_id = kCluster;
+  o.listen = {"127.0.0.1", 0, /*tls=*/true};
+  o.tls = Tls("peer", "ca");
+  o.cluster_info = [] { return std::string("the members"); };
+  absl::StatusOr<std::unique_ptr<PeerTransport>> t = PeerTransport::Start(o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const PeerAddress https{"127.0.0.1", (*t)->port(), true};
+  std::shared_ptr<const PeerTls> client = Tls("peer", "ca");
+  absl::StatusOr<std::string> info = FetchClusterInfo(https, absl::Seconds(2), client.get());
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(*info, "the members");
+  // Over localhost too: the certificate names it.
+  info = FetchClusterInfo({"localhost", (*t)->port(), true}, absl::Seconds(2), client.get());
+  EXPECT_TRUE(info.ok()) << info.status();
+
+  info = FetchClusterInfo({"127.0.0.1", (*t)->port(), false}, absl::Seconds(2));
+  ASSERT_FALSE(info.ok());
+  EXPECT_TRUE(absl::StrContains(info.status().message(), "a plain (http) connection to a TLS (https) peer port"))
+      << info.status();
+  std::shared_ptr<const PeerTls> no_cert = Tls("", "ca");
+  info = FetchClusterInfo(https, absl::Seconds(2), no_cert.get());
+  ASSERT_FALSE(info.ok());
+  EXPECT_TRUE(absl::StrContains(info.status().message(), "remote error: tls: ")) << info.status();
+  std::shared_ptr<const PeerTls> distrust = Tls("peer", "other-ca");
+  info = FetchClusterInfo(https, absl::Seconds(2), distrust.get());
+  ASSERT_FALSE(info.ok());
+  EXPECT_TRUE(absl::StrContains(info.status().message(), "x509: certificate signed by unknown authority"))
+      << info.status();
+  info = FetchClusterInfo(https, absl::Seconds(2));
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kFailedPrecondition) << info.status();
+}
+
+TEST(PeerTransportTlsTest, AutoTlsSelfSignedCertificatesAreNotVerified) {
+  auto self_signed = [](const std::string& name) -> std::shared_ptr<const PeerTls> {
+    absl::StatusOr<CertKeyFiles> files = SelfSignedCert({"127.0.0.1"}, PkiDir() + "/auto-" + name);
+    EXPECT_TRUE(files.ok()) << files.status();
+    if (!files.ok()) return nullptr;
+    PeerTlsPem pem;
+    pem.cert_pem = *ReadFile(files->cert_file);
+    pem.key_pem = *ReadFile(files->key_file);
+    pem.skip_verify = true;
+    absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    return tls.ok() ? *tls : nullptr;
+  };
+  Member a(1, kCluster, 0, 4096, self_signed("a")), b(2, kCluster, 0, 4096, self_signed("b"));
+  a.Knows(b);
+  b.Knows(a);
+  a.t().Send(App(1, 2, 1));
+  b.t().Send(App(2, 1, 1));
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == 1; })) << b.logs() << a.logs();
+  ASSERT_TRUE(a.WaitFor([&] { return a.got_count_locked() == 1; })) << a.logs() << b.logs();
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
-// TLS material for the client port: reading PEM files with Go's error wording, checking that a key belongs to its
-// certificate, and etcd's --auto-tls self-signed certificate (pkg/transport SelfCert: a fresh key and a one-year
-// certificate whose SANs are the listen hosts, written once into a directory and reused from then on).
+// TLS material for the client and peer ports: reading PEM files with Go's error wording, checking that a key belongs
+// to its certificate, and etcd's --auto-tls / --peer-auto-tls self-signed certificate (pkg/transport SelfCert: a fresh
+// key and a one-year certificate whose SANs are the listen hosts, written once into a directory and reused from then
+// on).
 //
 // This unit only handles files and OpenSSL (libcrypto) objects: it never listens, never logs and holds no state. The
-// caller hands the PEM text it returns to gRPC's SslServerCredentials.
+// caller hands the PEM text it returns to gRPC's SslServerCredentials (client port) or net::PeerTls (peer port).
 #ifndef DETCD_NET_TLS_H_
 #define DETCD_NET_TLS_H_
 
