@@ -74,6 +74,8 @@ grep -q '^baz$' "$tmp/watch_past.txt" || fail "watch --rev=1 did not replay the 
 [ "$(grep -c '^DELETE$' "$tmp/watch_live.txt")" = "1" ] || fail "live watch delete: $(cat "$tmp/watch_live.txt")"
 
 # leases: grant, attach, keep-alive once, revoke deletes the key.
+# No lease yet: an empty list (this once took the member down).
+ctl lease list | grep -q "found 0 leases" || fail "empty lease list: $(ctl lease list 2>&1)"
 lease=$(ctl lease grant 60 | awk '{print $2}')
 [ -n "$lease" ] || fail "lease grant"
 ctl put leased v --lease="$lease" >/dev/null || fail "put with lease"

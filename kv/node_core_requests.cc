@@ -343,6 +343,7 @@ void NodeCore::ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest&
 void NodeCore::ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request) {
   kvpb::ClientResponse resp;
   if (request.has_lease_leases()) {
+    resp.mutable_lease_leases();  // set even when there are none: the answer is of its request's kind
     for (int64_t id : lessor_.Ids()) resp.mutable_lease_leases()->add_leases()->set_id(id);
     return Reply(request_id, absl::OkStatus(), std::move(resp));
   }

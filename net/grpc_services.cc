@@ -77,7 +77,10 @@ struct EtcdServices::Shared {
     kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
     if (!reply.status.ok()) return ToGrpcStatus(reply.status);
     // The core answers a request with the response of its own kind (same oneof field numbers).
-    DETCD_CHECK(static_cast<int>(reply.response.response_case()) == static_cast<int>(request.request_case()));
+    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(request.request_case())) {
+      // A broken invariant of the member, not of the client's input: an error for this request, not a crash.
+      return grpc::Status(grpc::StatusCode::INTERNAL, "detcd: the member answered with a response of another kind");
+    }
     *out = std::move(reply.response);
     return grpc::Status::OK;
   }

@@ -307,6 +307,16 @@ TEST_F(GrpcServicesTest, StopStreamsEndsAnOpenWatch) {
   EXPECT_NE(stream->Finish().error_code(), grpc::StatusCode::OK);
 }
 
+// etcdctl lease list on a member with no lease: an empty answer (it once failed a check and took the member down).
+TEST_F(GrpcServicesTest, LeaseLeasesWithNoLeaseIsEmpty) {
+  etcdserverpb::LeaseLeasesResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(lease_->LeaseLeases(&context, etcdserverpb::LeaseLeasesRequest(), &response).ok());
+  EXPECT_EQ(response.leases_size(), 0);
+  EXPECT_EQ(response.header().cluster_id(), 0xc1u);
+}
+
 TEST_F(GrpcServicesTest, LeaseRevokeDeletesItsKeys) {
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(60);

@@ -4,11 +4,17 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +22,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_request.pb.h"
 #include "api/v3electionpb/v3election.grpc.pb.h"
@@ -429,7 +438,9 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
     kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
     if (!reply.status.ok()) return ErrorResponse(reply.status);
     // The core answers a request with the response of its own kind (same oneof field numbers).
-    DETCD_CHECK(static_cast<int>(reply.response.response_case()) == route->second);
+    if (static_cast<int>(reply.response.response_case()) != route->second) {
+      return ErrorResponse(absl::InternalError("detcd: the member answered with a response of another kind"));
+    }
     const FieldDescriptor* out = reply.response.GetDescriptor()->FindFieldByNumber(route->second);
     return JsonResponse(reply.response.GetReflection()->GetMessage(reply.response, out));
   }
@@ -680,6 +691,54 @@ HttpResponse HttpGateway::Version() const {
 }
 
 // Prometheus text format (0.0.4) with etcd's metric names, for what MemberRuntime::Status() tells.
+namespace {
+
+// The Prometheus client's process collector, from /proc/self: what tools such as `etcdctl check datascale` read.
+void AppendProcessMetrics(std::string* out) {
+  auto metric = [out](const char* name, const char* type, const char* help, const std::string& value) {
+    absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", value, "\n");
+  };
+  const long page = sysconf(_SC_PAGESIZE);
+  const long ticks = sysconf(_SC_CLK_TCK);
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15, starttime 22,
+  // vsize 23, rss 24.
+  const size_t close = stat.rfind(')');
+  if (close != std::string::npos && page > 0 && ticks > 0) {
+    std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipEmpty());
+    auto field = [&f](int n) -> double {  // n: the field's number in proc(5)
+      double v = 0;
+      const size_t i = static_cast<size_t>(n - 3);
+      return i < f.size() && absl::SimpleAtod(f[i], &v) ? v : 0;
+    };
+    metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+           absl::StrCat((field(14) + field(15)) / static_cast<double>(ticks)));
+    metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+           absl::StrCat(static_cast<uint64_t>(field(24)) * static_cast<uint64_t>(page)));
+    metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+           absl::StrCat(static_cast<uint64_t>(field(23))));
+    std::ifstream uptime_file("/proc/uptime");
+    double uptime = 0;
+    uptime_file >> uptime;
+    const double boot = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()) - uptime;
+    metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+           absl::StrCat(static_cast<int64_t>(boot + field(22) / static_cast<double>(ticks))));
+  }
+  int fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) fds += e->d_name[0] != '.' ? 1 : 0;
+    closedir(d);
+    metric("process_open_fds", "gauge", "Number of open file descriptors.", absl::StrCat(fds - 1));  // minus d's own
+  }
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    metric("process_max_fds", "gauge", "Maximum number of open file descriptors.", absl::StrCat(limit.rlim_cur));
+  }
+}
+
+}  // namespace
+
 HttpResponse HttpGateway::Metrics() {
   const MemberStatus s = SampleStatus();
   uint64_t leader_changes, health_success, health_failures;
@@ -719,7 +778,8 @@ HttpResponse HttpGateway::Metrics() {
          absl::StrCat("{server_id=\"", id_hex, "\"}"), "1");
   metric("etcd_server_is_leader", "gauge", "Whether or not this member is a leader. 1 if is, 0 otherwise.", "",
          s.leader != 0 && s.leader == s.member_id ? "1" : "0");
-  metric("etcd_server_is_learner", "gauge", "Whether or not this member is a learner. 1 if is, 0 otherwise.", "", "0");
+  metric("etcd_server_is_learner", "gauge", "Whether or not this member is a learner. 1 if is, 0 otherwise.", "",
+         s.is_learner ? "1" : "0");
   metric("etcd_server_leader_changes_seen_total", "counter", "The number of leader changes seen.", "",
          absl::StrCat(leader_changes));
   // etcd sets these from the commit and applied indexes too.
@@ -729,6 +789,19 @@ HttpResponse HttpGateway::Metrics() {
          absl::StrCat(s.raft_index));
   metric("etcd_server_version", "gauge", "Which version is running. 1 for 'server_version' label with current version.",
          absl::StrCat("{server_version=\"", options_.version, "\"}"), "1");
+  {
+    const char* name = "etcd_disk_wal_fsync_duration_seconds";
+    absl::StrAppend(&out, "# HELP ", name, " The latency distributions of fsync called by WAL.\n# TYPE ", name,
+                    " histogram\n");
+    uint64_t cumulative = 0;
+    for (int i = 0; i < DurationHistogram::kBuckets; ++i) {
+      cumulative += s.wal_fsync.counts[i];
+      absl::StrAppend(&out, name, "_bucket{le=\"", DurationHistogram::UpperBound(i), "\"} ", cumulative, "\n");
+    }
+    absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", s.wal_fsync.count, "\n", name, "_sum ",
+                    s.wal_fsync.sum_seconds, "\n", name, "_count ", s.wal_fsync.count, "\n");
+  }
+  AppendProcessMetrics(&out);
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = std::move(out);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -206,6 +207,24 @@ TEST_F(HttpGatewayTest, PlainEndpoints) {
         "etcd_server_id{server_id=\"1\"} 1\n", "etcd_server_health_success 1\n"}) {
     EXPECT_TRUE(Contains(metrics.body, line)) << line << "\n" << metrics.body;
   }
+  // The put was synced: the WAL fsync histogram counted it (cumulative buckets end at +Inf with the count).
+  for (const char* line : {"# TYPE etcd_disk_wal_fsync_duration_seconds histogram\n",
+                           "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.001\"} ",
+                           "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"8.192\"} ",
+                           "etcd_disk_wal_fsync_duration_seconds_sum ", "etcd_server_is_learner 0\n"}) {
+    EXPECT_TRUE(Contains(metrics.body, line)) << line << "\n" << metrics.body;
+  }
+  const size_t inf = metrics.body.find("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} ");
+  ASSERT_NE(inf, std::string::npos);
+  EXPECT_NE(metrics.body[inf + std::strlen("etcd_disk_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} ")], '0');
+  // The process collector's metrics, which etcdctl check datascale reads.
+  for (const char* name : {"\nprocess_resident_memory_bytes ", "\nprocess_cpu_seconds_total ", "\nprocess_open_fds ",
+                           "\nprocess_max_fds ", "\nprocess_start_time_seconds "}) {
+    EXPECT_TRUE(Contains(metrics.body, name)) << name << "\n" << metrics.body;
+  }
+  const size_t rss = metrics.body.find("\nprocess_resident_memory_bytes ");
+  ASSERT_NE(rss, std::string::npos);
+  EXPECT_NE(metrics.body[rss + std::strlen("\nprocess_resident_memory_bytes ")], '0');
 }
 
 TEST_F(HttpGatewayTest, UnknownPathsAndMethods) {

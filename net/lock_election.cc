@@ -150,7 +150,9 @@ struct LockElectionServices::Shared {
     if (absl::Status s = Interruption(ctx); !s.ok() && !IsStopped(s)) return s;
     kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
     if (!reply.status.ok()) return reply.status;
-    DETCD_CHECK(static_cast<int>(reply.response.response_case()) == static_cast<int>(request.request_case()));
+    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(request.request_case())) {
+      return absl::InternalError("detcd: the member answered with a response of another kind");
+    }
     return std::move(reply.response);
   }
 

@@ -145,6 +145,17 @@ void MemberRuntime::CloseWatch(uint64_t stream) {
   });
 }
 
+void DurationHistogram::Observe(double seconds) {
+  ++count;
+  sum_seconds += seconds;
+  for (int i = 0; i < kBuckets; ++i) {
+    if (seconds <= UpperBound(i)) {
+      ++counts[i];
+      return;
+    }
+  }
+}
+
 MemberStatus MemberRuntime::Status() {
   auto promise = std::make_shared<std::promise<MemberStatus>>();
   std::future<MemberStatus> future = promise->get_future();
@@ -161,6 +172,10 @@ MemberStatus MemberRuntime::Status() {
     s.nospace_alarm = core_->nospace_alarm();
     s.members = core_->membership().ToEtcd();
     if (const kvpb::Member* self = core_->membership().Find(options_.core.id)) s.is_learner = self->is_learner();
+    {
+      std::lock_guard<std::mutex> l(fsync_mu_);
+      s.wal_fsync = wal_fsync_;
+    }
     promise->set_value(s);
   });
   if (!posted || future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
@@ -313,7 +328,11 @@ void MemberRuntime::Flush() {
           if (absl::Status s = store_.Save(hs, batch->entries); !s.ok()) return s;
         }
         if (batch->must_sync) {
+          const auto start = std::chrono::steady_clock::now();
           if (absl::Status s = store_.Sync(); !s.ok()) return s;
+          const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+          std::lock_guard<std::mutex> l(fsync_mu_);
+          wal_fsync_.Observe(took.count());
         }
         const uint64_t seq = batch->seq;
         (void)Post([this, seq] { core_->Persisted(seq); });

@@ -51,6 +51,16 @@ struct MemberRuntimeOptions {
   std::function<void()> on_removed;
 };
 
+// A Prometheus histogram of durations with etcd's WAL fsync buckets (1 ms doubling up to 8.192 s).
+struct DurationHistogram {
+  static constexpr int kBuckets = 14;
+  static double UpperBound(int i) { return 0.001 * static_cast<double>(1 << i); }
+  uint64_t counts[kBuckets] = {};  // observations <= UpperBound(i), not cumulative
+  uint64_t count = 0;              // all observations (those above the last bound too)
+  double sum_seconds = 0;
+  void Observe(double seconds);
+};
+
 // What `etcdctl endpoint status` shows.
 struct MemberStatus {
   uint64_t member_id = 0;
@@ -65,6 +75,7 @@ struct MemberStatus {
   bool is_learner = false;
   // The cluster's members as the log made them, with what each published (name, client URLs); by id.
   std::vector<etcdserverpb::Member> members;
+  DurationHistogram wal_fsync;  // etcd_disk_wal_fsync_duration_seconds
 };
 
 class MemberRuntime {
@@ -178,6 +189,8 @@ class MemberRuntime {
   std::condition_variable disk_cv_;
   std::deque<std::function<absl::Status()>> disk_jobs_;  // guarded by disk_mu_
   bool disk_stopping_ = false;                           // guarded by disk_mu_
+  std::mutex fsync_mu_;
+  DurationHistogram wal_fsync_;  // guarded by fsync_mu_
   std::atomic<bool> disk_failed_{false};
 };
 
