@@ -83,69 +83,59 @@ void NodeCore::ForceNewCluster(const RecoveredState& recovered) {
   }
   storage_.Append(kept);
   const uint64_t term = std::max<uint64_t>(recovered.hard_state.term(), 1);
+  const uint64_t base = std::max(commit, storage_.FirstIndex() - 1);
   std::vector<raftpb::Entry> forced;
-  auto append = [&](raftpb::ConfChangeType type, uint64_t id) {
-    raftpb::ConfChange cc;
-    cc.set_type(type);
-    cc.set_node_id(id);
-    kvpb::ConfChangeContext context;
-    context.mutable_member()->set_id(id);
-    if (auto it = config_.founding.find(id); it != config_.founding.end()) *context.mutable_member() = it->second;
-    cc.set_context(context.SerializeAsString());
-    raftpb::Entry e;
-    e.set_term(term);
-    e.set_index(std::max(commit, storage_.FirstIndex() - 1) + forced.size() + 1);
-    e.set_type(raftpb::ENTRY_CONF_CHANGE);
-    e.set_data(cc.SerializeAsString());
-    forced.push_back(std::move(e));
-  };
   for (uint64_t id : ids) {
-    if (id != config_.id) append(raftpb::CONF_CHANGE_REMOVE_NODE, id);
+    if (id != config_.id) {
+      forced.push_back(ConfChangeEntry(raftpb::CONF_CHANGE_REMOVE_NODE, id, term, base + forced.size() + 1));
+    }
   }
-  if (ids.count(config_.id) == 0) append(raftpb::CONF_CHANGE_ADD_NODE, config_.id);
+  if (ids.count(config_.id) == 0) {
+    forced.push_back(ConfChangeEntry(raftpb::CONF_CHANGE_ADD_NODE, config_.id, term, base + forced.size() + 1));
+  }
   raftpb::HardState hs = recovered.hard_state;
   hs.set_term(term);
-  hs.set_commit(forced.empty() ? std::max(commit, storage_.FirstIndex() - 1) : forced.back().index());
-  storage_.Append(forced);
-  storage_.SetHardState(hs);
+  hs.set_commit(base + forced.size());
   if (config_.logger) {
     config_.logger(absl::StrCat("forcing restart of member ", absl::Hex(config_.id), " at commit index ", commit,
                                 ": removing ", forced.size(), " other members"));
   }
-  PersistRequest p;
-  p.seq = ++persist_seq_;
-  p.hard_state = hs;
-  p.entries = std::move(forced);
-  p.must_sync = true;
-  persist_out_ = std::move(p);
-  bootstrapping_ = true;
+  WriteOwnEntries(std::move(forced), hs);
 }
 
 void NodeCore::Bootstrap() {
   std::vector<raftpb::Entry> entries;
   std::vector<uint64_t> ids = config_.peers;
   std::sort(ids.begin(), ids.end());
-  for (uint64_t id : ids) {
-    raftpb::ConfChange cc;
-    cc.set_type(raftpb::CONF_CHANGE_ADD_NODE);
-    cc.set_node_id(id);
-    kvpb::ConfChangeContext context;
-    if (auto it = config_.founding.find(id); it != config_.founding.end()) *context.mutable_member() = it->second;
-    context.mutable_member()->set_id(id);
-    cc.set_context(context.SerializeAsString());
-    raftpb::Entry e;
-    e.set_term(1);
-    e.set_index(entries.size() + 1);
-    e.set_type(raftpb::ENTRY_CONF_CHANGE);
-    e.set_data(cc.SerializeAsString());
-    entries.push_back(std::move(e));
-  }
+  for (uint64_t id : ids) entries.push_back(ConfChangeEntry(raftpb::CONF_CHANGE_ADD_NODE, id, 1, entries.size() + 1));
   raftpb::HardState hs;
   hs.set_term(1);
   hs.set_commit(entries.size());
+  // Every founding member writes the same entries, so they agree.
+  WriteOwnEntries(std::move(entries), hs);
+}
+
+raftpb::Entry NodeCore::ConfChangeEntry(raftpb::ConfChangeType type, uint64_t id, uint64_t term,
+                                        uint64_t index) const {
+  raftpb::ConfChange cc;
+  cc.set_type(type);
+  cc.set_node_id(id);
+  kvpb::ConfChangeContext context;
+  if (auto it = config_.founding.find(id); it != config_.founding.end()) *context.mutable_member() = it->second;
+  context.mutable_member()->set_id(id);
+  cc.set_context(context.SerializeAsString());
+  raftpb::Entry e;
+  e.set_term(term);
+  e.set_index(index);
+  e.set_type(raftpb::ENTRY_CONF_CHANGE);
+  e.set_data(cc.SerializeAsString());
+  return e;
+}
+
+void NodeCore::WriteOwnEntries(std::vector<raftpb::Entry> entries, const raftpb::HardState& hs) {
   storage_.Append(entries);
   storage_.SetHardState(hs);
-  // Every founding member writes the same entries, so they agree; they are durable before anything else happens.
+  // Durable before anything else happens (no Ready until Persisted).
   PersistRequest p;
   p.seq = ++persist_seq_;
   p.hard_state = hs;
@@ -311,7 +301,10 @@ void NodeCore::Persisted(uint64_t seq) {
 void NodeCore::FinishReady() {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
-  for (raftpb::Message& m : rd.messages) out_msgs_.push_back(std::move(m));
+  for (raftpb::Message& m : rd.messages) {
+    if (m.type() == raftpb::MSG_SNAP) *m.mutable_snapshot() = SnapshotToSend(m.snapshot());
+    out_msgs_.push_back(std::move(m));
+  }
   if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot);
   for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
   for (const raft::ReadState& rs : rd.read_states) {
@@ -333,6 +326,22 @@ void NodeCore::FinishReady() {
     ServeLeaseLocal(id, req);
   }
   MaybeSnapshot();
+}
+
+raftpb::Snapshot NodeCore::SnapshotToSend(const raftpb::Snapshot& saved) const {
+  // etcd's createMergedSnapshotMessage: the leader sends its state as it is now (its applied index, its configuration
+  // now), not the snapshot it saved last. That one may predate the member it goes to — a member added since, whose
+  // entries before it are compacted away — and a member refuses a snapshot of a configuration without itself: it
+  // would never catch up.
+  if (applied_index_ <= saved.metadata().index()) return saved;
+  const uint64_t term = raft_->raft().log().Term(applied_index_);
+  DETCD_CHECK_MSG(term > 0, "a leader's applied entry has a term");
+  raftpb::Snapshot snap;
+  snap.mutable_metadata()->set_index(applied_index_);
+  snap.mutable_metadata()->set_term(term);
+  *snap.mutable_metadata()->mutable_conf_state() = raft_->raft().conf_state();
+  snap.set_data(StateSnapshot());
+  return snap;
 }
 
 void NodeCore::ApplyEntry(const raftpb::Entry& e) {

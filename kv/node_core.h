@@ -247,6 +247,11 @@ class NodeCore {
   bool Remember(uint64_t id);
   void Bootstrap();
   void ForceNewCluster(const RecoveredState& recovered);
+  // A configuration change entry this member writes itself (bootstrap, --force-new-cluster); its context names the
+  // member as `founding` describes it.
+  raftpb::Entry ConfChangeEntry(raftpb::ConfChangeType type, uint64_t id, uint64_t term, uint64_t index) const;
+  // Puts entries this member wrote itself into its log and has them persisted before any Ready.
+  void WriteOwnEntries(std::vector<raftpb::Entry> entries, const raftpb::HardState& hs);
   // Membership changes (Cluster service): checked here against the members now, proposed as configuration changes,
   // answered when their entry applies (where they are checked again: that decision is the one that counts).
   void SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest& request);
@@ -255,6 +260,8 @@ class NodeCore {
   absl::Status LearnerReady(uint64_t id) const;
   void PromoteAsLeader(uint64_t request_id, uint64_t proposal_id, uint64_t learner);
   void RestoreState(const raftpb::Snapshot& snap);
+  // The snapshot a leader sends in place of `saved` (the newest it saved): its state now.
+  raftpb::Snapshot SnapshotToSend(const raftpb::Snapshot& saved) const;
   void MaybeSnapshot();
   void OnRoleChange();
 

@@ -21,11 +21,33 @@ KvCluster::KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* 
                         ReportSnapshot(from, incarnation, to, failed);
                       }) {
   DETCD_CHECK(options_.cluster.nodes >= 1 && options_.cluster.nodes <= 7);
+  founding_ = options_.founding_members > 0 ? options_.founding_members : options_.cluster.nodes;
+  DETCD_CHECK(founding_ >= 1 && founding_ <= options_.cluster.nodes);
   for (int i = 1; i <= options_.cluster.nodes; ++i) {
     auto n = std::make_unique<Node>();
     n->id = static_cast<uint64_t>(i);
+    if (i <= founding_) {
+      n->member = n->id;
+      host_of_[n->id] = n->id;
+    }
     nodes_.push_back(std::move(n));
   }
+}
+
+std::string KvCluster::Name(const Node& n) {
+  if (n.member == n.id) return absl::StrCat("node ", n.id);
+  if (n.member == 0) return absl::StrCat("host ", n.id, " (no member)");
+  return absl::StrCat("node ", n.member, " (host ", n.id, ")");
+}
+
+uint64_t KvCluster::member(uint64_t host) const {
+  const Node& n = node(host);
+  return n.retired ? 0 : n.member;
+}
+
+uint64_t KvCluster::HostOf(uint64_t member) const {
+  auto it = host_of_.find(member);
+  return it == host_of_.end() ? 0 : it->second;
 }
 
 KvCluster::Node& KvCluster::node(uint64_t id) {
@@ -40,16 +62,45 @@ const KvCluster::Node& KvCluster::node(uint64_t id) const {
 
 void KvCluster::Start() {
   for (auto& n : nodes_) {
+    if (n->member == 0) continue;  // a spare host
     DETCD_CHECK_MSG(Build(*n), "a member could not start on a fresh disk");
     ScheduleTick(n->id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.cluster.tick_us))));
+    if (options_.publish_members) Publish(n->id, n->incarnation);
   }
 }
 
+void KvCluster::Started(Node& n) {
+  ScheduleTick(n.id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.cluster.tick_us))));
+  Flush(n);
+  if (options_.publish_members && n.core) Publish(n.id, n.incarnation);
+}
+
+void KvCluster::Publish(uint64_t host, uint64_t incarnation) {
+  Node& n = node(host);
+  if (n.incarnation != incarnation || !n.core) return;
+  kvpb::ClientRequest req;
+  req.mutable_member_attributes()->set_id(n.member);
+  req.mutable_member_attributes()->set_name(absl::StrCat("m", n.member));
+  req.mutable_member_attributes()->add_client_urls(absl::StrCat("http://host", host, ".sim:2379"));
+  const uint64_t rid = next_request_++;
+  OnMember(host, [this, rid, req, host, incarnation](Node& m) {
+    m.waiting[rid] = [this, host, incarnation](const kv::ClientReply& r) {
+      if (r.status.ok()) {
+        trace_->Record(loop_->Now(), absl::StrCat(Name(node(host)), " published its name and client URLs"));
+        return;
+      }
+      loop_->ScheduleAfter(200'000, [this, host, incarnation] { Publish(host, incarnation); });
+    };
+    m.core->Submit(rid, req);
+  });
+}
+
 bool KvCluster::Build(Node& n) {
-  absl::StatusOr<DiskState> found = n.disk.Open(n.id, options_.cluster.wal_segment_bytes);
+  DETCD_CHECK_MSG(n.member != 0 && !n.retired, "a removed member must never run again");
+  absl::StatusOr<DiskState> found = n.disk.Open(n.member, options_.cluster.wal_segment_bytes);
   if (!found.ok()) {
     const bool corrupt = found.status().code() == absl::StatusCode::kDataLoss;
-    trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, corrupt ? " refuses to start: " : " cannot start: ",
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), corrupt ? " refuses to start: " : " cannot start: ",
                                               found.status().message()));
     if (corrupt) {
       n.refused = true;
@@ -57,21 +108,30 @@ bool KvCluster::Build(Node& n) {
     }
     return false;
   }
-  for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", note));
+  for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", note));
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
-    trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " starts from snapshot ",
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " starts from snapshot ",
                                               recovered.snapshot.metadata().index()));
   }
 
   const ClusterOptions& o = options_.cluster;
   kv::NodeCoreConfig c = options_.core;
-  c.id = n.id;
+  c.id = n.member;
   c.peers.clear();
-  for (int i = 1; i <= o.nodes; ++i) c.peers.push_back(static_cast<uint64_t>(i));
+  for (int i = 1; i <= founding_; ++i) c.peers.push_back(static_cast<uint64_t>(i));
+  c.join_existing = n.join_existing;
+  if (options_.publish_members) {
+    for (uint64_t founder : c.peers) {
+      kvpb::Member& m = c.founding[founder];
+      m.set_id(founder);
+      m.set_name(absl::StrCat("m", founder));
+      m.add_peer_urls(absl::StrCat("http://host", founder, ".sim:2380"));
+    }
+  }
   c.election_ticks = o.election_ticks;
   c.heartbeat_ticks = o.heartbeat_ticks;
   c.tick_us = o.tick_us;
@@ -81,12 +141,13 @@ bool KvCluster::Build(Node& n) {
   c.snapshot_catch_up_entries = o.snapshot_catch_up_entries;
   c.seed = prng_->Next();  // each life of each member draws its own election timeouts and ids
   c.testing = o.testing;
-  const uint64_t id = n.id;
-  c.on_apply = [this, id](const raftpb::Entry& e) {
+  const uint64_t host = n.id;
+  const uint64_t id = n.member;
+  c.on_apply = [this, host, id](const raftpb::Entry& e) {
     checker_->SetTime(loop_->Now());
     // The bootstrap entries are committed from the start and applied as soon as they are durable: the checker learns
     // of their commitment here, before it sees them applied.
-    if (const Node& self = node(id); self.core) checker_->ObserveCommit(id, self.core->raft().raft().log());
+    if (const Node& self = node(host); self.core) checker_->ObserveCommit(id, self.core->raft().raft().log());
     checker_->ObserveApply(id, e);
   };
   c.on_revision = [this, id](int64_t rev, const std::vector<mvccpb::Event>& events) {
@@ -120,7 +181,7 @@ void KvCluster::OnTick(uint64_t id, uint64_t incarnation) {
   n.leaderless_ticks = n.core->leader() == 0 ? n.leaderless_ticks + 1 : 0;
   if (n.leaderless_ticks >= 3 * static_cast<int64_t>(options_.cluster.election_ticks) &&
       std::any_of(streams_.begin(), streams_.end(), [id](const auto& s) { return s.second.node == id; })) {
-    trace_->Record(loop_->Now(), absl::StrCat("node ", id, " has no leader: closes its watch streams"));
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " has no leader: closes its watch streams"));
     BreakStreams(n, /*close_in_member=*/true);
     if (n.incarnation != incarnation || !n.core) return;
   }
@@ -144,10 +205,12 @@ void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_c
 }
 
 void KvCluster::Deliver(const raftpb::Message& m) {
-  if (m.to() < 1 || m.to() > nodes_.size()) return;
-  if (!node(m.to()).core) return;  // a crashed member hears nothing
+  const uint64_t host = HostOf(m.to());
+  if (host == 0) return;
+  const Node& to = node(host);
+  if (to.member != m.to() || !to.core) return;  // a crashed member hears nothing, nor one that stopped for good
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
-  OnMember(m.to(), [this, m](Node& n) {
+  OnMember(host, [this, m](Node& n) {
     trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
     n.core->Receive(m);
   });
@@ -215,8 +278,9 @@ void KvCluster::Observe(Node& n) {
   if (n.core->bootstrapping()) return;
   checker_->SetTime(loop_->Now());
   const raft::Raft& r = n.core->raft().raft();
-  checker_->ObserveRole(n.id, r.term(), r.state(), r.log());
-  checker_->ObserveCommit(n.id, r.log());
+  checker_->ObserveRole(n.member, r.term(), r.state(), r.log());
+  checker_->ObserveCommit(n.member, r.log());
+  if (on_observe_) on_observe_(n.id, *n.core);
 }
 
 void KvCluster::Flush(Node& n) {
@@ -239,6 +303,8 @@ void KvCluster::Flush(Node& n) {
       fn(r);
       if (!alive()) return;
     }
+    // etcd's member stops once it applied its own removal (what it had to send and answer went out above).
+    if (n.core->removed()) return Retire(n, "applied its own removal: stops for good");
     std::vector<uint64_t> readable;
     for (const auto& [handle, s] : streams_) {
       if (s.node == n.id && s.reading && n.core->HasWatchResponses(s.sid)) readable.push_back(handle);
@@ -256,7 +322,7 @@ void KvCluster::Flush(Node& n) {
       if (s.ok()) s = n.disk.RemoveOld();
       if (!s.ok()) return DieOfDiskError(n, s);
       ++snapshots_saved_;
-      trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " snapshot at ", snap.metadata().index()));
+      trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", snap.metadata().index()));
     }
     if (!n.persisting) {
       std::optional<kv::PersistRequest> p = n.core->TakePersist();
@@ -266,7 +332,7 @@ void KvCluster::Flush(Node& n) {
           // A leader's snapshot, installed in place of the log this member lacked.
           if (absl::Status s = n.disk.SaveSnapshot(p->snapshot); !s.ok()) return DieOfDiskError(n, s);
           ++snapshots_installed_;
-          trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " installs snapshot ",
+          trace_->Record(loop_->Now(), absl::StrCat(Name(n), " installs snapshot ",
                                                     p->snapshot.metadata().index(), " from the leader"));
         }
         if (p->hard_state || !p->entries.empty()) {
@@ -307,9 +373,9 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
   }
   checker_->SetTime(loop_->Now());
   if (p.snapshot.metadata().index() > 0) {
-    checker_->ObserveSnapshot(id, p.snapshot.metadata().index(), p.snapshot.metadata().term());
+    checker_->ObserveSnapshot(n.member, p.snapshot.metadata().index(), p.snapshot.metadata().term());
   }
-  if (!p.entries.empty()) checker_->ObservePersisted(id, p.entries);
+  if (!p.entries.empty()) checker_->ObservePersisted(n.member, p.entries);
   if (n.paused) {
     // The disk finished, but a stopped process cannot see it until it resumes.
     n.synced_while_paused = true;
@@ -323,15 +389,17 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
 
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
   for (const raftpb::Message& m : msgs) {
-    if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Sent(m, node(m.from()).incarnation);
+    if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Sent(m, node(HostOf(m.from())).incarnation);
     network_->Send(m);
   }
 }
 
 void KvCluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed) {
-  Node& n = node(from);
-  if (n.incarnation != incarnation || !n.core) return;
-  OnMember(from, [this, from, to, failed](Node& m) {
+  const uint64_t host = HostOf(from);
+  if (host == 0) return;
+  Node& n = node(host);
+  if (n.member != from || n.incarnation != incarnation || !n.core) return;
+  OnMember(host, [this, from, to, failed](Node& m) {
     trace_->Record(loop_->Now(), absl::StrCat("node ", from, " snapshot to ", to, failed ? " failed" : " delivered"));
     m.core->ReportSnapshot(to, failed);
   });
@@ -370,46 +438,56 @@ void KvCluster::BreakStreams(Node& n, bool close_in_member) {
 void KvCluster::Crash(uint64_t id) {
   Node& n = node(id);
   if (!n.core) return;
-  trace_->Record(loop_->Now(), absl::StrCat("crash node ", id));
+  trace_->Record(loop_->Now(), absl::StrCat("crash ", Name(n)));
   PowerOff(n);
   ++crashes_;
 }
 
 void KvCluster::DieOfDiskError(Node& n, const absl::Status& error) {
-  trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " dies of a disk error: ", error.message()));
+  trace_->Record(loop_->Now(), absl::StrCat(Name(n), " dies of a disk error: ", error.message()));
   PowerOff(n);
   ++disk_deaths_;
   const uint64_t id = n.id;
-  loop_->ScheduleAfter(options_.cluster.supervisor_restart_us, [this, id] { Restart(id); });
+  const uint64_t member = n.member;
+  // The supervisor restarts its own member, not whatever the host runs by then.
+  loop_->ScheduleAfter(options_.cluster.supervisor_restart_us, [this, id, member] {
+    if (node(id).member == member) Restart(id);
+  });
 }
 
 void KvCluster::Restart(uint64_t id) {
   Node& n = node(id);
-  if (n.core || n.refused) return;
-  trace_->Record(loop_->Now(), absl::StrCat("restart node ", id));
+  if (n.core || n.refused || n.member == 0) return;
+  if (n.retired) {
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " was removed: it stays down"));
+    return;
+  }
+  trace_->Record(loop_->Now(), absl::StrCat("restart ", Name(n)));
   if (!Build(n)) {
     if (!n.refused) {
-      loop_->ScheduleAfter(options_.cluster.supervisor_restart_us, [this, id] { Restart(id); });
+      const uint64_t member = n.member;
+      loop_->ScheduleAfter(options_.cluster.supervisor_restart_us, [this, id, member] {
+        if (node(id).member == member) Restart(id);
+      });
     }
     return;
   }
   checker_->SetTime(loop_->Now());
-  checker_->ObserveRestart(id, n.core->storage().InitialHardState(), n.core->storage().all_entries());
-  ScheduleTick(id, static_cast<int64_t>(prng_->Range(1, static_cast<uint64_t>(options_.cluster.tick_us))));
-  Flush(n);
+  checker_->ObserveRestart(n.member, n.core->storage().InitialHardState(), n.core->storage().all_entries());
+  Started(n);
 }
 
 void KvCluster::Pause(uint64_t id) {
   Node& n = node(id);
   if (!n.core || n.paused) return;
-  trace_->Record(loop_->Now(), absl::StrCat("pause node ", id));
+  trace_->Record(loop_->Now(), absl::StrCat("pause ", Name(n)));
   n.paused = true;
 }
 
 void KvCluster::Resume(uint64_t id) {
   Node& n = node(id);
   if (!n.core || !n.paused) return;
-  trace_->Record(loop_->Now(), absl::StrCat("resume node ", id, " with ", n.inbox.size(), " queued events"));
+  trace_->Record(loop_->Now(), absl::StrCat("resume ", Name(n), " with ", n.inbox.size(), " queued events"));
   n.paused = false;
   const uint64_t incarnation = n.incarnation;
   if (n.synced_while_paused) {
@@ -433,13 +511,54 @@ void KvCluster::Resume(uint64_t id) {
 }
 
 void KvCluster::SetDrift(uint64_t id, double factor) {
-  trace_->Record(loop_->Now(), absl::StrCat("clock drift node ", id, " x", factor));
+  trace_->Record(loop_->Now(), absl::StrCat("clock drift ", Name(node(id)), " x", factor));
   node(id).drift = factor > 0.01 ? factor : 0.01;
 }
 
 void KvCluster::SetDiskError(uint64_t id, bool on_sync, bool on) { node(id).disk.SetError(on_sync, on); }
 void KvCluster::SetDiskFull(uint64_t id, bool on) { node(id).disk.SetFull(on); }
 std::string KvCluster::FlipBit(uint64_t id, simpb::BitRot::Where where) { return node(id).disk.FlipBit(where, prng_); }
+
+void KvCluster::Retire(Node& n, const std::string& why) {
+  trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", why));
+  const bool was_running = n.core != nullptr;
+  if (was_running) {
+    PowerOff(n);
+  } else {
+    n.disk.Close();
+  }
+  n.retired = true;
+  if (was_running) ++removed_stops_;
+  if (on_stopped_) on_stopped_(n.member);
+}
+
+void KvCluster::Decommission(uint64_t host) {
+  Node& n = node(host);
+  if (n.member == 0 || n.retired) return;
+  Retire(n, n.core ? "is shut down by the operator (removed from the cluster)"
+                   : "is decommissioned by the operator (removed from the cluster; it stays down)");
+}
+
+void KvCluster::StartNewMember(uint64_t host, uint64_t id) {
+  DETCD_CHECK_MSG(member(host) == 0, "a new member needs a free host");
+  DETCD_CHECK_MSG(id != 0 && HostOf(id) == 0, "a new member has an id no host ever ran");
+  DETCD_CHECK(!node(host).core);
+  // A wiped host: a new disk, a new process; events of the host's earlier lives are ignored (incarnation).
+  auto fresh = std::make_unique<Node>();
+  fresh->id = host;
+  fresh->member = id;
+  fresh->join_existing = true;
+  fresh->incarnation = node(host).incarnation + 1;
+  nodes_[host - 1] = std::move(fresh);
+  host_of_[id] = host;
+  Node& n = node(host);
+  trace_->Record(loop_->Now(), absl::StrCat("start new ", Name(n), " joining the cluster"));
+  ++members_started_;
+  DETCD_CHECK_MSG(Build(n), "a new member could not start on a wiped disk");
+  checker_->SetTime(loop_->Now());
+  checker_->ObserveRestart(n.member, n.core->storage().InitialHardState(), n.core->storage().all_entries());
+  Started(n);
+}
 
 uint64_t KvCluster::Leader() const {
   uint64_t best = 0, best_term = 0;

@@ -8,6 +8,12 @@
 // crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
 // stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
 // closes them, and their clients reconnect elsewhere. Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// Hosts and members: the cluster has N hosts (the scenario's nodes, 1..N: what faults and clients address). The
+// founding members run on hosts 1..F with their host's number as id; the other hosts are spares. A member added to
+// the running cluster (its id chosen by etcd's member add) is started on a free host with a wiped disk and joins
+// (--initial-cluster-state=existing). A member that applies its own removal stops for good at once, as etcd's does;
+// one that never learned of it is stopped for good by the operator (Decommission). A stopped removed member never
+// runs again — no restart, no fault brings it back — and its host is free for a new member.
 // It decides nothing by itself that the seed does not decide.
 #ifndef DETCD_SIM_KV_CLUSTER_H_
 #define DETCD_SIM_KV_CLUSTER_H_
@@ -46,6 +52,12 @@ struct KvClusterOptions {
   // Test-only breakage: a member is told its batch is durable as soon as it is written, before the sync (the sync
   // happens later), so a crash can lose what it acknowledged (etcd #14370).
   bool testing_ack_before_sync = false;
+  // Founding members, on hosts 1..founding_members; 0: every host.
+  int founding_members = 0;
+  // Members have a name and URLs, as etcd's do: the founding members' are in the bootstrap entries (etcd's
+  // --initial-cluster), and every member publishes its name and client URLs through Raft each time it starts
+  // (retrying until that is applied), which is what etcd's --strict-reconfig-check counts as started.
+  bool publish_members = false;
 };
 
 class KvCluster : public FaultTarget {
@@ -54,6 +66,10 @@ class KvCluster : public FaultTarget {
   using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
   using RevisionFn = std::function<void(uint64_t node, int64_t revision, const std::vector<mvccpb::Event>& events)>;
   using CompactFn = std::function<void(uint64_t node, int64_t revision)>;
+  // After every event a running member handled (once its bootstrap entries are durable): the host and the member.
+  using ObserveFn = std::function<void(uint64_t host, const kv::NodeCore& core)>;
+  // A removed member stopped for good.
+  using StoppedFn = std::function<void(uint64_t member)>;
 
   KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
             RaftChecker* checker);
@@ -61,6 +77,8 @@ class KvCluster : public FaultTarget {
   void Start();
   void set_on_revision(RevisionFn fn) { on_revision_ = std::move(fn); }
   void set_on_compact(CompactFn fn) { on_compact_ = std::move(fn); }
+  void set_on_observe(ObserveFn fn) { on_observe_ = std::move(fn); }
+  void set_on_stopped(StoppedFn fn) { on_stopped_ = std::move(fn); }
 
   // The network's delivery callback.
   void Deliver(const raftpb::Message& m);
@@ -92,6 +110,18 @@ class KvCluster : public FaultTarget {
   void SetDiskFull(uint64_t id, bool on) override;
   std::string FlipBit(uint64_t id, simpb::BitRot::Where where) override;
 
+  // Hosts and members. The member a host runs (up or down), or 0: none yet, or it was removed and stopped for good.
+  uint64_t member(uint64_t host) const;
+  // The host a member id runs or ran on; 0 if none (the Network's routing).
+  uint64_t HostOf(uint64_t member) const;
+  int founding_members() const { return founding_; }
+  // The removed member on `host` stops for good, running or not (the operator's shutdown of a member that may never
+  // have learned it was removed); the host is free afterwards.
+  void Decommission(uint64_t host);
+  // Starts a brand-new member `id` (added to the cluster by a member add) on a free host with a wiped disk; it joins
+  // the running cluster and learns everything from the leader.
+  void StartNewMember(uint64_t host, uint64_t id);
+
   bool IsRefused(uint64_t id) const { return node(id).refused; }
   // The member (null while down).
   const kv::NodeCore* core(uint64_t id) const { return node(id).core.get(); }
@@ -102,6 +132,8 @@ class KvCluster : public FaultTarget {
   int disk_deaths() const { return disk_deaths_; }
   int snapshots_saved() const { return snapshots_saved_; }
   int snapshots_installed() const { return snapshots_installed_; }
+  int members_started() const { return members_started_; }
+  int removed_stops() const { return removed_stops_; }
 
  private:
   struct Stream {
@@ -113,7 +145,10 @@ class KvCluster : public FaultTarget {
     std::function<void()> on_broken;
   };
   struct Node {
-    uint64_t id = 0;
+    uint64_t id = 0;      // the host
+    uint64_t member = 0;  // the member it runs (its Raft id); 0: none
+    bool join_existing = false;  // a member added to the running cluster (it writes no bootstrap entries)
+    bool retired = false;        // the member was removed and stopped for good
     NodeDisk disk;
     std::unique_ptr<kv::NodeCore> core;  // null while down
     bool refused = false;
@@ -132,7 +167,11 @@ class KvCluster : public FaultTarget {
 
   Node& node(uint64_t id);
   const Node& node(uint64_t id) const;
+  // "node <member>", with its host when they differ, for trace lines.
+  static std::string Name(const Node& n);
   bool Build(Node& n);
+  // The member stops for good (it was removed).
+  void Retire(Node& n, const std::string& why);
   void PowerOff(Node& n);
   void DieOfDiskError(Node& n, const absl::Status& error);
   void ScheduleTick(uint64_t id, int64_t delay_us);
@@ -145,6 +184,10 @@ class KvCluster : public FaultTarget {
   // batch to persist.
   void Flush(Node& n);
   void FinishPersist(uint64_t id, uint64_t incarnation);
+  // The member in this life publishes its name and client URLs, again until it is applied.
+  void Publish(uint64_t host, uint64_t incarnation);
+  // Ticks, publishing, and what the new life has to do at once.
+  void Started(Node& n);
   void Observe(Node& n);
   void SendAll(std::vector<raftpb::Message> msgs);
   void ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed);
@@ -158,6 +201,10 @@ class KvCluster : public FaultTarget {
   SnapshotSends snapshot_sends_;  // after options_, loop_ and trace_: it is built from them
   RevisionFn on_revision_;
   CompactFn on_compact_;
+  ObserveFn on_observe_;
+  StoppedFn on_stopped_;
+  int founding_ = 0;
+  std::map<uint64_t, uint64_t> host_of_;  // member id -> host, for every member that ever ran
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
@@ -167,6 +214,8 @@ class KvCluster : public FaultTarget {
   int disk_deaths_ = 0;
   int snapshots_saved_ = 0;
   int snapshots_installed_ = 0;
+  int members_started_ = 0;
+  int removed_stops_ = 0;
 };
 
 }  // namespace detcd::sim

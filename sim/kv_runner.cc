@@ -4,9 +4,14 @@
 // events); after the heal the cluster must converge within the liveness bound: a leader, no request in flight, every
 // member at the leader's commit, every watcher at the newest revision. At the end: the register history must be
 // linearizable, members must have equal revisions and equal HashKV, and every acknowledged put must be in every
-// member's history at its revision unless compacted. Same scenario + same seed => the same run and trace hash.
+// member's history at its revision unless compacted. With membership changes (kv.membership), an operator replaces,
+// adds and removes members during the run; the membership checker watches that every member's Raft configuration is
+// its membership all along, and at the end that the members agree on it and that it is the one the operator made.
+// Same scenario + same seed => the same run and trace hash.
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "raft/prng.h"
@@ -15,6 +20,8 @@
 #include "sim/kv_cluster.h"
 #include "sim/kv_workload.h"
 #include "sim/linearizability.h"
+#include "sim/membership_checker.h"
+#include "sim/membership_operator.h"
 #include "sim/network.h"
 #include "sim/raft_checker.h"
 #include "sim/runner.h"
@@ -44,14 +51,26 @@ KvWorkloadOptions KvWorkloadOptionsFor(const simpb::KvWorkload& p) {
   return w;
 }
 
+MembershipOperatorOptions MembershipOptionsFor(const simpb::MembershipChanges& p) {
+  MembershipOperatorOptions o;
+  o.change_every_us = p.change_every_ms() * 1000;
+  if (p.has_min_voters()) o.min_voters = static_cast<int>(p.min_voters());
+  if (p.has_learner_fraction()) o.learner_fraction = p.learner_fraction();
+  if (p.has_remove_leader_fraction()) o.remove_leader_fraction = p.remove_leader_fraction();
+  if (p.has_request_timeout_ms()) o.request_timeout_us = p.request_timeout_ms() * 1000;
+  if (p.has_impatient_fraction()) o.impatient_fraction = p.impatient_fraction();
+  return o;
+}
+
 // Why the cluster has not converged yet, or "" if it has.
-std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload) {
+std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload, const MembershipOperator* op) {
+  if (op != nullptr && !op->idle()) return absl::StrCat("the operator is still at: ", op->doing());
   const uint64_t leader = cluster.Leader();
   if (leader == 0) return "no leader";
   if (workload.in_flight() > 0) return absl::StrCat(workload.in_flight(), " requests in flight");
   const uint64_t commit = cluster.CommitIndex(leader);
   for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
-    if (cluster.IsRefused(id)) continue;
+    if (cluster.IsRefused(id) || cluster.member(id) == 0) continue;  // no member there (any more)
     if (cluster.CommitIndex(id) != commit || cluster.applied_index(id) != commit) {
       return absl::StrCat("node ", id, " has commit ", cluster.CommitIndex(id), " applied ", cluster.applied_index(id),
                           " while leader ", leader, " has commit ", commit);
@@ -66,6 +85,10 @@ std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload) {
                             core->lessor().Ids()[0], ")");
       }
     }
+  }
+  if (op != nullptr) {
+    // The operator also removes members it did not make (late member adds), after the fault phase too.
+    if (std::string d = op->Differs(cluster.core(leader)->membership()); !d.empty()) return d;
   }
   const int64_t rev = cluster.core(leader)->store().rev();
   if (int behind = workload.WatchersBehind(rev); behind > 0) {
@@ -155,9 +178,18 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   trace.set_output(opt.trace_out);
   RaftChecker checker;
   WatchChecker watches(/*initial_revision=*/1);  // a member's store starts at revision 1, as etcd's
+  MembershipChecker membership;
   Network network(sc.network, sc.nodes, &loop, &prng, &trace);
   KvClusterOptions copts;
   copts.cluster = ClusterOptionsFor(sc, opt);
+  const bool changes = sc.proto.kv().has_membership();
+  if (changes) {
+    copts.founding_members = static_cast<int>(sc.proto.kv().membership().founding_members());
+    // As etcd runs by default: members publish their names, and changes that would leave fewer started voters than a
+    // quorum are refused.
+    copts.publish_members = true;
+    copts.core.strict_reconfig_check = true;
+  }
   // Requests time out (outcome unknown) after two election timeouts' worth of ticks; progress notifications every
   // few election timeouts, so idle watchers learn they are current.
   copts.core.request_timeout_ticks = 2 * sc.raft.election_ticks + 20;
@@ -168,6 +200,9 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   copts.testing_ack_before_sync = opt.kv_ack_before_sync;
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
+  network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });
+  cluster.set_on_observe([&membership](uint64_t, const kv::NodeCore& core) { membership.Observe(core); });
+  cluster.set_on_stopped([&membership](uint64_t member) { membership.OnStopped(member); });
   cluster.set_on_revision([&watches, &loop](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
     (void)node;
     (void)loop;
@@ -176,6 +211,11 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   cluster.set_on_compact([&watches](uint64_t, int64_t rev) { watches.OnCompact(rev); });
   KvWorkload workload(KvWorkloadOptionsFor(sc.proto.kv()), &cluster, &loop, &prng, &trace, &watches);
   FaultInjector faults(&cluster, &network, &loop, &prng, &trace);
+  std::unique_ptr<MembershipOperator> op;
+  if (changes) {
+    op = std::make_unique<MembershipOperator>(MembershipOptionsFor(sc.proto.kv().membership()), &cluster, &workload,
+                                              &loop, &prng, &trace);
+  }
 
   trace.Record(0, absl::StrCat("scenario ", sc.name, " seed ", opt.seed, " nodes ", sc.nodes, " (etcd members)"));
   const int64_t phase_end_us = sc.duration_ms * 1000;
@@ -183,6 +223,7 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   for (const simpb::Fault& f : FaultSchedule(sc, &prng)) faults.Schedule(f, phase_end_us);
   cluster.Start();
   workload.Start(phase_end_us);
+  if (op) op->Start(phase_end_us);
 
   RunResult result;
   result.kv = true;
@@ -193,17 +234,17 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     result.detail = std::move(detail);
     result.failure_time_us = at_us;
   };
-  auto safe = [&] { return checker.ok() && watches.ok(); };
+  auto safe = [&] { return checker.ok() && watches.ok() && membership.ok(); };
 
   while (loop.Now() < phase_end_us && safe()) loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, phase_end_us));
 
   if (safe()) {
     faults.HealAll();
     workload.StopBeingSlow();
-    std::string why = NotConverged(cluster, workload);
+    std::string why = NotConverged(cluster, workload, op.get());
     while (!why.empty() && loop.Now() < deadline_us && safe()) {
       loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, deadline_us));
-      why = NotConverged(cluster, workload);
+      why = NotConverged(cluster, workload, op.get());
     }
     if (safe() && !why.empty()) {
       finish(Outcome::kLiveness, "liveness",
@@ -214,6 +255,16 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     const Violation& v = *checker.violation();
     finish(Outcome::kSafety, v.checker, v.detail, v.time_us);
   }
+  if (checker.ok() && membership.ok() && result.outcome != Outcome::kLiveness) {
+    std::vector<const kv::NodeCore*> running;
+    std::set<uint64_t> refused;
+    for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster.size()); ++host) {
+      if (const kv::NodeCore* core = cluster.core(host); core != nullptr) running.push_back(core);
+      if (cluster.IsRefused(host)) refused.insert(cluster.member(host));
+    }
+    membership.Finish(running, refused, op ? &op->members() : nullptr);
+  }
+  if (!membership.ok()) finish(Outcome::kSafety, "membership", *membership.violation(), loop.Now());
   if (checker.ok()) {
     watches.Finish();
     if (!watches.ok()) finish(Outcome::kSafety, "watch", watches.violation(), loop.Now());
@@ -258,6 +309,14 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.watch_reconnects = ws.watch_reconnects;
   result.leases_granted = ws.leases_granted;
   result.leases_revoked = ws.leases_revoked;
+  if (op) {
+    const MembershipOperatorStats& ms = op->stats();
+    result.members_added = ms.added;
+    result.members_removed = ms.removed;
+    result.members_promoted = ms.promoted;
+    result.leaders_removed = ms.leaders_removed;
+  }
+  result.removed_members_stopped = cluster.removed_stops();
   const uint64_t leader = cluster.Leader();
   if (leader != 0) result.final_revision = cluster.core(leader)->store().rev();
   return result;

@@ -42,6 +42,9 @@ const std::string kAllKeys(1, '\0');
 KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, EventLoop* loop, Prng* prng,
                        Trace* trace, WatchChecker* watch_checker)
     : options_(options), cluster_(cluster), loop_(loop), prng_(prng), trace_(trace), watch_checker_(watch_checker) {
+  for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster_->size()); ++host) {
+    if (cluster_->member(host) != 0) endpoints_.push_back(host);
+  }
   const int extra = options_.leases ? 2 : 1;
   for (int i = 0; i < options_.clients + extra; ++i) {
     Client c;
@@ -64,12 +67,32 @@ int64_t KvWorkload::ClientLatency() {
                                            static_cast<uint64_t>(options_.client_latency_max_us)));
 }
 
+void KvWorkload::SetEndpoints(std::vector<uint64_t> hosts) {
+  DETCD_CHECK_MSG(!hosts.empty(), "clients need at least one endpoint");
+  std::sort(hosts.begin(), hosts.end());
+  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  endpoints_ = std::move(hosts);
+  std::string list;
+  for (uint64_t h : endpoints_) absl::StrAppend(&list, list.empty() ? "" : " ", h);
+  trace_->Record(loop_->Now(), absl::StrCat("clients' endpoints: hosts ", list));
+}
+
 uint64_t KvWorkload::PickMember(uint64_t not_this) {
-  const uint64_t n = static_cast<uint64_t>(cluster_->size());
-  if (n == 1) return 1;
+  const uint64_t n = endpoints_.size();
+  DETCD_CHECK(n >= 1);
+  if (n == 1) return endpoints_[0];
+  // Positions 1..n; the draw skips not_this's position when it is an endpoint.
+  const auto it = std::find(endpoints_.begin(), endpoints_.end(), not_this);
+  const uint64_t skip = it == endpoints_.end() ? 0 : static_cast<uint64_t>(it - endpoints_.begin()) + 1;
   uint64_t m = prng_->Range(1, n - 1);
-  if (m >= not_this && not_this != 0) ++m;
-  return m;
+  if (m >= skip && skip != 0) ++m;
+  return endpoints_[m - 1];
+}
+
+uint64_t KvWorkload::NextEndpoint(uint64_t host) const {
+  DETCD_CHECK(!endpoints_.empty());
+  const auto it = std::upper_bound(endpoints_.begin(), endpoints_.end(), host);
+  return it == endpoints_.end() ? endpoints_[0] : *it;
 }
 
 void KvWorkload::Start(int64_t stop_us) {
@@ -114,7 +137,7 @@ void KvWorkload::Send(int c, const kvpb::ClientRequest& req, std::function<void(
   Client& cl = clients_[static_cast<size_t>(c)];
   const uint64_t attempt = ++cl.attempt;
   // Round robin over the members, one request each.
-  cl.member = cl.member % static_cast<uint64_t>(cluster_->size()) + 1;
+  cl.member = NextEndpoint(cl.member);
   const uint64_t member = cl.member;
   ++stats_.requests;
   ++in_flight_;

@@ -6,7 +6,9 @@
 // checker. Churn clients put and delete on their own keys. Watchers watch every key: a broken stream is reopened on
 // another member from the revision after the last one they saw (a compacted one is cancelled and restarted from
 // now); every response goes to the WatchChecker. Slow watchers stop reading their stream now and then. A compactor
-// compacts a little behind the newest revision it has seen. Every choice comes from the simulation's Prng.
+// compacts a little behind the newest revision it has seen. Clients know the cluster by its endpoints (hosts): at
+// first every host that runs a member; the operator changing the membership gives them new lists (SetEndpoints), and
+// requests and new watch streams go only to those. Every choice comes from the simulation's Prng.
 #ifndef DETCD_SIM_KV_WORKLOAD_H_
 #define DETCD_SIM_KV_WORKLOAD_H_
 
@@ -74,6 +76,9 @@ class KvWorkload {
   int WatchersBehind(int64_t revision) const;
   // Every watcher reads its stream again (the end of the fault phase).
   void StopBeingSlow();
+  // The hosts clients send to from now on (non-empty); a stream open elsewhere stays until it breaks.
+  void SetEndpoints(std::vector<uint64_t> hosts);
+  const std::vector<uint64_t>& endpoints() const { return endpoints_; }
 
   History history() const { return recorder_.history(); }
   const KvWorkloadStats& stats() const { return stats_; }
@@ -110,7 +115,10 @@ class KvWorkload {
   void Send(int c, const kvpb::ClientRequest& req, std::function<void(const kv::ClientReply&)> done,
             std::function<void()> timed_out);
   void NewProcess(Client& cl);
+  // An endpoint other than not_this (if there is another), at random.
   uint64_t PickMember(uint64_t not_this);
+  // The endpoint after `host` in the round robin.
+  uint64_t NextEndpoint(uint64_t host) const;
   void Connect(int w);
   void OnWatchResponse(int w, uint64_t generation, const etcdserverpb::WatchResponse& r);
   void ToggleSlow(int w);
@@ -128,6 +136,7 @@ class KvWorkload {
   HistoryRecorder recorder_;
   std::vector<Client> clients_;
   std::vector<Watcher> watchers_;
+  std::vector<uint64_t> endpoints_;  // hosts, ascending
   int64_t stop_us_ = 0;
   int64_t next_process_ = 0;
   int64_t next_value_ = 1;

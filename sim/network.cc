@@ -45,6 +45,16 @@ void Network::CheckNode(uint64_t id) const {
   DETCD_CHECK_MSG(id >= 1 && id <= static_cast<uint64_t>(nodes_), absl::StrCat("node id ", id, " out of range").c_str());
 }
 
+uint64_t Network::HostOf(uint64_t id) const {
+  if (!host_of_) {
+    CheckNode(id);
+    return id;
+  }
+  const uint64_t host = host_of_(id);
+  if (host != 0) CheckNode(host);
+  return host;
+}
+
 void Network::Record(const std::string& line) {
   if (trace_ != nullptr) trace_->Record(loop_->Now(), line);
 }
@@ -65,10 +75,15 @@ TimeUs Network::DrawLatency() {
 }
 
 void Network::Send(const raftpb::Message& m) {
-  CheckNode(m.from());
-  CheckNode(m.to());
+  const uint64_t from = HostOf(m.from());
+  const uint64_t to = HostOf(m.to());
   ++stats_.sent;
-  if (Blocked(m.from(), m.to())) {
+  if (from == 0 || to == 0) {
+    ++stats_.dropped_unroutable;
+    Record(absl::StrCat("net drop ", DescribeMessage(m), " (no host runs ", from == 0 ? m.from() : m.to(), ")"));
+    return;
+  }
+  if (Blocked(from, to)) {
     ++stats_.dropped_blocked;
     Record(absl::StrCat("net drop ", DescribeMessage(m), " (link blocked)"));
     return;
@@ -96,9 +111,9 @@ void Network::Send(const raftpb::Message& m) {
     }
     const TimeUs arrival_us = loop_->Now() + delay_us;
     ++in_flight_;
-    if (Clogged(m.from(), m.to())) {
+    if (Clogged(from, to)) {
       ++stats_.clogged;
-      held_[{m.from(), m.to()}].push_back(Held{shared, arrival_us});
+      held_[{from, to}].push_back(Held{shared, arrival_us});
     } else {
       ScheduleDelivery(shared, arrival_us);
     }
@@ -113,7 +128,14 @@ void Network::Deliver(const raftpb::Message& m) {
   DETCD_CHECK(in_flight_ > 0);
   --in_flight_;
   // A cut that happened while the message travelled loses it, as a real one would.
-  if (Blocked(m.from(), m.to())) {
+  const uint64_t from = HostOf(m.from());
+  const uint64_t to = HostOf(m.to());
+  if (from == 0 || to == 0) {
+    ++stats_.dropped_unroutable;
+    Record(absl::StrCat("net drop ", DescribeMessage(m), " (no host runs ", from == 0 ? m.from() : m.to(), ")"));
+    return;
+  }
+  if (Blocked(from, to)) {
     ++stats_.dropped_in_flight;
     Record(absl::StrCat("net drop ", DescribeMessage(m), " (link cut in flight)"));
     return;

@@ -2,6 +2,8 @@
 // from the simulator's one seeded Prng, in a fixed order — whether it is dropped, duplicated, delayed or reordered,
 // and schedules its delivery on the EventLoop through a callback the cluster harness supplies. It also models link
 // faults: isolation, partitions, one-way blocks, bridges and clogs, each undoable on its own or all at once by Heal().
+// A message's from and to are Raft ids; a Raft id is its host's number unless the harness says which host each id
+// runs on (members added to a running cluster get ids that are not host numbers): link faults are between hosts.
 // It owns no nodes and never looks at whether a node is up or paused (that is the harness's concern), never reads a
 // clock, and never draws randomness from anywhere but the Prng it is given.
 #ifndef DETCD_SIM_NETWORK_H_
@@ -55,13 +57,16 @@ struct NetworkStats {
   uint64_t duplicated = 0;         // extra copies made
   uint64_t reordered = 0;          // copies given the extra reorder delay
   uint64_t clogged = 0;            // copies held back by a clog
+  uint64_t dropped_unroutable = 0;  // sent from or to an id that runs on no host
 
-  uint64_t dropped() const { return dropped_random + dropped_blocked + dropped_in_flight; }
+  uint64_t dropped() const { return dropped_random + dropped_blocked + dropped_in_flight + dropped_unroutable; }
 };
 
 class Network {
  public:
   using DeliverFn = std::function<void(const raftpb::Message&)>;
+  // The host (1..nodes) a Raft id runs on, or 0 if none.
+  using HostFn = std::function<uint64_t(uint64_t id)>;
   // Identifies one fault for Remove; never 0.
   using FaultId = uint64_t;
 
@@ -73,6 +78,9 @@ class Network {
 
   // The harness usually builds the network before the nodes that receive its deliveries.
   void set_deliver(DeliverFn deliver) { deliver_ = std::move(deliver); }
+  // Without it, a Raft id is its host's number (and any other id is a broken invariant). With it, a message from or
+  // to an id that runs on no host is lost.
+  void set_host_of(HostFn host_of) { host_of_ = std::move(host_of); }
 
   // Decides the fate of m and schedules its delivery (or not). Draw order per call, fixed for determinism:
   // drop?, duplicate?, then per copy: latency, reorder?, [reorder delay].
@@ -99,7 +107,7 @@ class Network {
   // Ends every fault.
   void Heal();
 
-  // True if a message from -> to would be dropped by a link fault now.
+  // True if a message from host `from` to host `to` would be dropped by a link fault now.
   bool Blocked(uint64_t from, uint64_t to) const;
   bool Clogged(uint64_t from, uint64_t to) const;
   // Number of faults currently in effect.
@@ -126,6 +134,8 @@ class Network {
   };
 
   void CheckNode(uint64_t id) const;
+  // The host of a Raft id (0: none).
+  uint64_t HostOf(uint64_t id) const;
   FaultId AddBlockFault(std::string description, std::vector<Link> links);
   TimeUs DrawLatency();
   void ScheduleDelivery(std::shared_ptr<const raftpb::Message> m, TimeUs at_us);
@@ -138,6 +148,7 @@ class Network {
   Prng* prng_;
   Trace* trace_;
   DeliverFn deliver_;
+  HostFn host_of_;
   NetworkStats stats_;
   uint64_t in_flight_ = 0;
   FaultId next_fault_id_ = 1;

@@ -348,5 +348,29 @@ TEST(NetworkDeathTest, UnknownNodeAborts) {
   EXPECT_DEATH(h.net.Send(Msg(1, 4)), "node id 4 out of range");
 }
 
+// Members added to a running cluster have ids that are not host numbers: the harness says where each id runs. Link
+// faults are between hosts, and a message from or to an id that runs on no host is lost.
+TEST(NetworkTest, IdsRunOnHostsTheHarnessNames) {
+  Harness h(3);
+  const uint64_t joiner = 0xfeedface12345678;  // runs on host 3
+  h.net.set_host_of([joiner](uint64_t id) -> uint64_t {
+    if (id == joiner) return 3;
+    return id <= 2 ? id : 0;  // host 3's founding member (id 3) is gone
+  });
+  h.net.Send(Msg(1, joiner, 1));
+  h.net.Send(Msg(1, 3, 2));  // the old member of host 3: nowhere
+  const Network::FaultId cut = h.net.Isolate(3);
+  h.net.Send(Msg(joiner, 2, 3));  // blocked: host 3 is isolated
+  h.net.Remove(cut);
+  h.net.Send(Msg(2, joiner, 4));
+  while (h.loop.RunOne()) {
+  }
+  std::set<std::pair<uint64_t, uint64_t>> arrived;  // (index, to)
+  for (const auto& a : h.arrivals) arrived.insert({a.index, a.to});
+  EXPECT_EQ(arrived, (std::set<std::pair<uint64_t, uint64_t>>{{1, joiner}, {4, joiner}}));
+  EXPECT_EQ(h.net.stats().dropped_unroutable, 1u);
+  EXPECT_EQ(h.net.stats().dropped_blocked, 1u);
+}
+
 }  // namespace
 }  // namespace detcd::sim

@@ -61,6 +61,13 @@ struct RunResult {
   size_t linearizability_undecided = 0;
   uint64_t leases_granted = 0;
   uint64_t leases_revoked = 0;  // keys the checker gave up on (too many operations of unknown outcome)
+  // Membership changes (kv.membership): what the operator did, and removed members that stopped by themselves once
+  // they applied their removal.
+  uint64_t members_added = 0;
+  uint64_t members_removed = 0;
+  uint64_t members_promoted = 0;
+  uint64_t leaders_removed = 0;
+  int removed_members_stopped = 0;
 };
 
 // The simulated cluster's settings from a scenario (both kinds of run).

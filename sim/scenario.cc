@@ -78,6 +78,7 @@ class Validator {
   void CheckDisk();
   void CheckFault(int i);
   void CheckSwarm();
+  void CheckMembership();
   void CheckNodeId(const Path& path, uint64_t node);
   void CheckTarget(const Path& path, const simpb::Target& target, bool present);
   void CheckPair(const Path& path, const simpb::Target& from, bool has_from, const simpb::Target& to, bool has_to);
@@ -139,6 +140,7 @@ std::vector<std::string> Validator::Run() {
   CheckDisk();
   for (int i = 0; i < s_.faults_size(); ++i) CheckFault(i);
   CheckSwarm();
+  CheckMembership();
   return errors_;
 }
 
@@ -250,6 +252,33 @@ void Validator::CheckDisk() {
   }
   if (d.has_wal_segment_bytes() && (d.wal_segment_bytes() < 4096 || d.wal_segment_bytes() > (uint64_t{1} << 30))) {
     Error(Append(at, {"wal_segment_bytes", -1}), absl::StrCat("must be in 4096..", uint64_t{1} << 30));
+  }
+}
+
+void Validator::CheckMembership() {
+  if (!s_.kv().has_membership()) return;
+  const simpb::MembershipChanges& m = s_.kv().membership();
+  const Path at{{"kv", -1}, {"membership", -1}};
+  const int founding = m.has_founding_members() ? static_cast<int>(m.founding_members()) : nodes_;
+  if (m.has_founding_members() && (m.founding_members() < 1 || founding > nodes_)) {
+    Error(Append(at, {"founding_members", -1}),
+          absl::StrCat(m.founding_members(), " is outside 1..", nodes_, " (the hosts)"));
+  }
+  if (m.change_every_ms() <= 0 || m.change_every_ms() > kMaxDurationMs) {
+    Error(Append(at, {"change_every_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs, ", got ",
+                                                            m.change_every_ms()));
+  }
+  if (m.has_min_voters() && (m.min_voters() < 1 || static_cast<int>(m.min_voters()) > founding)) {
+    Error(Append(at, {"min_voters", -1}),
+          absl::StrCat(m.min_voters(), " is outside 1..", founding, " (the founding members)"));
+  }
+  if (m.has_learner_fraction()) CheckProbability(Append(at, {"learner_fraction", -1}), m.learner_fraction());
+  if (m.has_impatient_fraction()) CheckProbability(Append(at, {"impatient_fraction", -1}), m.impatient_fraction());
+  if (m.has_remove_leader_fraction()) {
+    CheckProbability(Append(at, {"remove_leader_fraction", -1}), m.remove_leader_fraction());
+  }
+  if (m.has_request_timeout_ms() && (m.request_timeout_ms() < 1 || m.request_timeout_ms() > kMaxDurationMs)) {
+    Error(Append(at, {"request_timeout_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
   }
 }
 
