@@ -243,7 +243,9 @@ void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest
       return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
   }
   cc.set_context(context.SerializeAsString());
-  if (absl::Status s = membership_.Check(cc, context); !s.ok()) return Reply(request_id, s);
+  // No check against this member's view of the members here: it may lag (an add it has not applied yet makes a remove
+  // look like "member not found"). As in etcd, the change is judged where its entry applies, and that answer is the
+  // client's. etcd's --strict-reconfig-check does look at the local view, before proposing.
   if (config_.strict_reconfig_check) {
     const bool ready = cc.type() == raftpb::CONF_CHANGE_ADD_NODE      ? membership_.ReadyToAddVoter()
                        : cc.type() == raftpb::CONF_CHANGE_REMOVE_NODE ? membership_.ReadyToRemoveVoter(cc.node_id())
