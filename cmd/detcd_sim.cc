@@ -60,6 +60,13 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
     if (r.linearizability_undecided > 0) {
       std::printf("  linearizability: %zu keys undecided (search budget exhausted)\n", r.linearizability_undecided);
     }
+    if (r.members_added + r.members_removed > 0) {
+      std::printf("  membership: %llu added, %llu removed (%llu leaders), %llu promoted; %d removed members stopped "
+                  "by themselves\n",
+                  static_cast<unsigned long long>(r.members_added), static_cast<unsigned long long>(r.members_removed),
+                  static_cast<unsigned long long>(r.leaders_removed),
+                  static_cast<unsigned long long>(r.members_promoted), r.removed_members_stopped);
+    }
   } else {
     std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
                 static_cast<unsigned long long>(r.workload.issued),
