@@ -1,15 +1,15 @@
 // detcd: the etcd-compatible server. Flag parsing (cmd/detcd_flags) and wiring only: the member runs in
 // net::MemberRuntime (the node core the simulator runs, on its own thread), the client API in net::EtcdServices.
-// Each http client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port,
-// as etcd does; each https client URL is a gRPC port of its own with TLS (--cert-file/--key-file, or --auto-tls's
-// self-signed pair under <data-dir>/fixtures/client; --client-cert-auth verifies client certificates against
-// --trusted-ca-file) and no gateway yet. Each http --listen-metrics-urls URL is an HTTP/1.1 port serving /metrics and
-// /health only, from the same gateway. --wal-dir puts the WAL in a directory of its own. Members talk over
-// net::PeerTransport on their peer URLs, with TLS on https ones (--peer-cert-file/--peer-key-file/
-// --peer-trusted-ca-file/--peer-client-cert-auth, or --peer-auto-tls's self-signed pair under
-// <data-dir>/fixtures/peer). A flag this build cannot honour yet (https metrics URLs, unix sockets) and unreadable TLS
-// files are refused with a clear message before anything is written to disk. Logs etcd 3.4's lifecycle lines
-// (capnslog text by default, JSON with --logger=zap).
+// Each client URL serves gRPC and the HTTP/1.1 JSON gateway (/v3/..., /health, /version, /metrics) on one port, as
+// etcd does; on an https one, net::TlsTerminator takes TLS off each connection first (--cert-file/--key-file, or
+// --auto-tls's self-signed pair under <data-dir>/fixtures/client; --client-cert-auth requires client certificates
+// that --trusted-ca-file signed, for gRPC and HTTP alike). Each --listen-metrics-urls URL is an HTTP/1.1 port serving
+// /metrics and /health only, from the same gateway (with the client TLS on an https one, as etcd). --wal-dir puts the
+// WAL in a directory of its own. Members talk over net::PeerTransport on their peer URLs, with TLS on https ones
+// (--peer-cert-file/--peer-key-file/--peer-trusted-ca-file/--peer-client-cert-auth, or --peer-auto-tls's self-signed
+// pair under <data-dir>/fixtures/peer). A flag this build cannot honour yet (unix sockets) and unreadable TLS files
+// are refused with a clear message before anything is written to disk. Logs etcd 3.4's lifecycle lines (capnslog text
+// by default, JSON with --logger=zap).
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,6 +50,7 @@
 #include "net/peer_transport.h"
 #include "net/member_runtime.h"
 #include "net/tls.h"
+#include "net/tls_terminator.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
 
@@ -104,7 +105,7 @@ std::vector<std::string> Strings(const std::vector<detcd::DetcdUrl>& urls) {
   return out;
 }
 
-// What this build cannot serve yet; "" if the configuration is supported. Client TLS (https client URLs,
+// What this build cannot serve yet; "" if the configuration is supported. Client TLS (https client and metrics URLs,
 // --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, --auto-tls) and peer TLS (https peer URLs and the
 // --peer-* TLS flags) are served.
 std::string Unsupported(const detcd::DetcdConfig& c) {
@@ -117,9 +118,6 @@ std::string Unsupported(const detcd::DetcdConfig& c) {
   for (const auto* urls : {&c.listen_client_urls, &c.advertise_client_urls, &c.listen_peer_urls,
                            &c.initial_advertise_peer_urls, &c.listen_metrics_urls}) {
     if (any_scheme(*urls, "unix", "unixs")) return "unix sockets are not supported by this build of detcd yet";
-  }
-  if (any_scheme(c.listen_metrics_urls, "https", "https")) {
-    return "https metrics URLs (--listen-metrics-urls) are not supported by this build of detcd yet";
   }
   return "";
 }
@@ -136,7 +134,7 @@ bool AnyHttpsPeerUrl(const detcd::DetcdConfig& c) {
   return any;
 }
 
-// The client TLS material, as PEM text for gRPC's SslServerCredentials.
+// The client TLS material, as PEM text for the client ports' TLS terminator.
 struct ClientTls {
   std::string cert_pem;
   std::string key_pem;
@@ -228,9 +226,18 @@ int main(int argc, char** argv) {
     log.Error("etcdmain", why);
     return 1;
   }
-  const bool client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https);
+  // An https metrics URL is served with the client TLS too (etcd's transport.NewListener with ClientTLSInfo).
+  const bool client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https) ||
+                            std::any_of(cfg.listen_metrics_urls.begin(), cfg.listen_metrics_urls.end(), Https);
   // Given files win over --auto-tls (the flags already warned "ignoring client auto TLS since certs given").
   const bool auto_tls = cfg.client_auto_tls && cfg.client_tls.cert_file.empty() && cfg.client_tls.key_file.empty();
+  for (const detcd::DetcdUrl& u : cfg.listen_metrics_urls) {
+    if (Https(u) && !cfg.client_auto_tls && cfg.client_tls.cert_file.empty() && cfg.client_tls.key_file.empty()) {
+      log.Error("etcdmain", absl::StrCat("cannot listen on TLS for ", u.host, ":", u.port,
+                                         ": KeyFile and CertFile are not presented"));
+      return 1;
+    }
+  }
   ClientTls client_tls;
   if (client_https && !auto_tls) {
     absl::StatusOr<ClientTls> t =
@@ -533,41 +540,33 @@ int main(int argc, char** argv) {
   lo.request_timeout = so.request_timeout;
   detcd::net::LockElectionServices lock_election(runtime->get(), lo);
   lock_election.RegisterOn(builder);
-  // An https client URL is a TLS port gRPC listens on itself. An http one has no port of gRPC's own: its listener
-  // hands the server the connections that speak HTTP/2.
-  std::vector<std::pair<const detcd::DetcdUrl*, std::unique_ptr<int>>> https_ports;
+  // gRPC has no listening port of its own: each client URL's listener hands it the connections that speak HTTP/2,
+  // after taking TLS off them on an https URL.
+  std::shared_ptr<const detcd::net::TlsTerminator> client_terminator;
   if (client_https) {
-    grpc::SslServerCredentialsOptions tls(
-        cfg.client_tls.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                                        : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    tls.pem_root_certs = client_tls.trusted_ca_pem;
-    tls.pem_key_cert_pairs.push_back({client_tls.key_pem, client_tls.cert_pem});
-    std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(tls);
-    log.Info("embed", absl::StrCat("ClientTLS: cert = ", auto_tls ? cfg.data_dir + "/fixtures/client/cert.pem"
-                                                                   : cfg.client_tls.cert_file,
-                                   ", key = ", auto_tls ? cfg.data_dir + "/fixtures/client/key.pem"
-                                                        : cfg.client_tls.key_file,
+    const std::string cert_file = auto_tls ? cfg.data_dir + "/fixtures/client/cert.pem" : cfg.client_tls.cert_file;
+    const std::string key_file = auto_tls ? cfg.data_dir + "/fixtures/client/key.pem" : cfg.client_tls.key_file;
+    log.Info("embed", absl::StrCat("ClientTLS: cert = ", cert_file, ", key = ", key_file,
                                    ", trusted-ca = ", cfg.client_tls.trusted_ca_file,
                                    ", client-cert-auth = ", cfg.client_tls.client_cert_auth ? "true" : "false",
                                    ", crl-file = "));
-    for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
-      if (!Https(u)) continue;
-      const std::string host = u.host.empty() ? "0.0.0.0" : u.host;
-      const std::string address =
-          absl::StrCat(host.find(':') != std::string::npos ? absl::StrCat("[", host, "]") : host, ":", u.port);
-      https_ports.emplace_back(&u, std::make_unique<int>(0));
-      builder.AddListeningPort(address, creds, https_ports.back().second.get());
+    detcd::net::TlsTerminatorOptions tls_options;
+    tls_options.cert_pem = client_tls.cert_pem;
+    tls_options.key_pem = client_tls.key_pem;
+    tls_options.trusted_ca_pem = client_tls.trusted_ca_pem;
+    tls_options.client_cert_auth = cfg.client_tls.client_cert_auth;
+    tls_options.log = [&log](const std::string& line) { log.Info("embed", line); };  // rejected connections
+    absl::StatusOr<std::shared_ptr<const detcd::net::TlsTerminator>> t =
+        detcd::net::TlsTerminator::Create(std::move(tls_options));
+    if (!t.ok()) {
+      log.Error("etcdmain", absl::StrCat("client TLS (cert = ", cert_file, ", key = ", key_file, ", trusted-ca = ",
+                                         cfg.client_tls.trusted_ca_file, "): ", t.status().message()));
+      (*runtime)->Stop();
+      return 1;
     }
+    client_terminator = std::move(*t);
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  for (const auto& [u, port] : https_ports) {
-    if (server != nullptr && *port != 0) continue;
-    log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u->host, ":", u->port,
-                                       ": cannot listen with TLS (address in use or not local?)"));
-    if (server != nullptr) server->Shutdown();
-    (*runtime)->Stop();
-    return 1;
-  }
   if (server == nullptr) {
     log.Error("etcdmain", "cannot start the gRPC server");
     (*runtime)->Stop();
@@ -584,12 +583,12 @@ int main(int argc, char** argv) {
   std::atomic<bool> http_stop{false};
   std::vector<std::unique_ptr<detcd::net::ClientListener>> listeners;
   for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
-    if (Https(u)) continue;
     int port = 0;
     if (!absl::SimpleAtoi(u.port, &port)) port = -1;
     absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
         u.host, port, server.get(),
-        [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); });
+        [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); },
+        Https(u) ? client_terminator : nullptr);
     if (!l.ok()) {
       log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
                                          l.status().message()));
@@ -599,7 +598,8 @@ int main(int argc, char** argv) {
     }
     listeners.push_back(std::move(*l));
   }
-  // --listen-metrics-urls: HTTP/1.1 only (no gRPC server to hand connections to), /metrics and /health only.
+  // --listen-metrics-urls: HTTP/1.1 only (no gRPC server to hand connections to), /metrics and /health only; TLS with
+  // the client's certificate on an https one.
   for (const detcd::DetcdUrl& u : cfg.listen_metrics_urls) {
     int port = 0;
     if (!absl::SimpleAtoi(u.port, &port)) port = -1;
@@ -608,7 +608,8 @@ int main(int argc, char** argv) {
           // A metrics URL serves /metrics and /health only, as etcd's.
           detcd::net::ServeHttpConnection(fd, &gateway, &http_stop, absl::Minutes(5), {},
                                           [](const std::string& path) { return path == "/metrics" || path == "/health"; });
-        });
+        },
+        Https(u) ? client_terminator : nullptr);
     if (!l.ok()) {
       log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
                                          l.status().message()));
@@ -640,15 +641,12 @@ int main(int argc, char** argv) {
   log.Info("etcdserver", "published local member to cluster through raft");
   log.Info("etcdserver/api", "enabled capabilities for version 3.4");
   for (const detcd::DetcdUrl& u : cfg.listen_client_urls) {
-    if (Https(u)) continue;
-    log.Warn("embed", absl::StrCat("serving insecure client requests on ", u.host, ":", u.port,
-                                   ", this is strongly discouraged!"));
-  }
-  for (const auto& [u, port] : https_ports) {
-    log.Info("embed", absl::StrCat("serving client requests on ", u->host, ":", *port));
-    log.Warn("embed", absl::StrCat("https client URL ", u->String(),
-                                   " serves gRPC only: the HTTP/1.1 gateway (/v3/..., /health, /version, /metrics) is "
-                                   "not served over TLS by this build of detcd yet"));
+    if (Https(u)) {
+      log.Info("embed", absl::StrCat("serving client requests on ", u.host, ":", u.port));
+    } else {
+      log.Warn("embed", absl::StrCat("serving insecure client requests on ", u.host, ":", u.port,
+                                     ", this is strongly discouraged!"));
+    }
   }
   log.Info("embed", "ready to serve client requests");
 
@@ -664,6 +662,11 @@ int main(int argc, char** argv) {
   services.StopStreams();
   lock_election.StopWaits();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // TLS connections end once their plaintext side has closed (the listeners' and gRPC's are now): let them finish
+  // their close_notify before the process's exit takes OpenSSL down under them (bounded: a client may not answer).
+  for (int i = 0; i < 300 && client_terminator != nullptr && client_terminator->active_connections() > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   member = nullptr;
   (*transport)->Stop();
   (*runtime)->Stop();

@@ -138,13 +138,18 @@ for payload in (b"GET / HTTP/1.1\r\n\r\n" + b"\xff" * 100, b"detcd-peer-1" + b"\
 PY
 [ "$(ctl get foo --print-value-only)" = "baz" ] || fail "the member still serves after garbage on the peer port"
 
-# snapshot save: etcd's stream, ending with a SHA-256 of what came before it.
+# snapshot save: etcd's stream, ending with a SHA-256 of what came before it; before it, etcd's backend database,
+# which snapshot status reads (cmd/detcd_snapshot_test.sh restores one into etcd).
+snap_rev=$(ctl get foo -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
 ctl snapshot save "$tmp/snap.db" | grep -q "Snapshot saved at" || fail "snapshot save"
 python3 - "$tmp/snap.db" <<'PY' || fail "snapshot file does not end with the SHA-256 of its contents"
 import hashlib, sys
 b = open(sys.argv[1], "rb").read()
 sys.exit(0 if len(b) > 32 and hashlib.sha256(b[:-32]).digest() == b[-32:] else 1)
 PY
+status=$(etcdctl snapshot status "$tmp/snap.db" -w json 2>&1)
+python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["revision"] == int(sys.argv[2]) else 1)' \
+  "$status" "$snap_rev" 2>/dev/null || fail "snapshot status: $status (revision $snap_rev)"
 
 # status, health, members.
 ctl endpoint status -w json | grep -q '"leader"' || fail "endpoint status: $(ctl endpoint status -w json)"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Client TLS as a user sets it up: a CA, a server and a client certificate made with the openssl CLI; detcd started
-# with an https client URL next to an http one, --cert-file/--key-file/--trusted-ca-file/--client-cert-auth; stock
-# etcdctl (Debian etcd-client) puts and gets over https with its client certificate and is refused without one, while
-# the http URL keeps serving gRPC and the gateway. Then --auto-tls: a self-signed pair under
-# <data-dir>/fixtures/client, naming the listen host, reused on restart; etcdctl with --insecure-skip-tls-verify.
+# with an https client URL next to an http one and an https metrics URL, --cert-file/--key-file/--trusted-ca-file/
+# --client-cert-auth; stock etcdctl (Debian etcd-client) puts, gets and watches over https with its client certificate
+# and is refused without one; curl reaches the JSON gateway (/v3/kv/...), /health, /version and /metrics on the same
+# https port with its client certificate and is refused without one (logged as etcd logs it), and /metrics and /health
+# on the https metrics URL; the http URL keeps serving gRPC and the gateway. Then --auto-tls: a self-signed pair under
+# <data-dir>/fixtures/client, naming the listen host, reused on restart; etcdctl with --insecure-skip-tls-verify, curl
+# trusting the self-signed certificate and no client certificate.
 # Peer TLS: a 3-member cluster on https peer URLs with --peer-cert-file/--peer-key-file/--peer-trusted-ca-file/
 # --peer-client-cert-auth (a peer certificate for 127.0.0.1, server and client use), etcdctl writing through one member
 # and reading through the others, a plain connection to a peer port rejected; then the same with --peer-auto-tls.
-# Refused before anything is written: a missing cert file, a key of another cert (client and peer).
+# Refused before anything is written: a missing cert file, a key of another cert (client and peer), an https metrics
+# URL without a certificate.
 set -u
 # Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
 export DETCD_WAL_SEGMENT_BYTES=1048576
@@ -65,6 +69,7 @@ member_flags() {  # member_flags <data dir> <peer port>
 # 1. Mixed http and https client URLs, client certificates required on https.
 http_port=$(free_port)
 https_port=$(free_port)
+metrics_port=$(free_port)
 peer_port=$(free_port)
 http_ep="http://127.0.0.1:$http_port"
 https_ep="https://127.0.0.1:$https_port"
@@ -72,6 +77,7 @@ data="$tmp/data"
 # shellcheck disable=SC2046
 start "$tmp/detcd.log" $(member_flags "$data" "$peer_port") \
   --listen-client-urls="$http_ep,$https_ep" --advertise-client-urls="$https_ep" \
+  --listen-metrics-urls="https://127.0.0.1:$metrics_port" \
   --cert-file="$pki/server.pem" --key-file="$pki/server-key.pem" --trusted-ca-file="$pki/ca.pem" \
   --client-cert-auth || { echo "$fails failures"; exit 1; }
 tls=(--cacert="$pki/ca.pem" --cert="$pki/client.pem" --key="$pki/client-key.pem")
@@ -104,9 +110,66 @@ out=$(etcdctl --endpoints="127.0.0.1:$https_port" --dial-timeout=3s --command-ti
 [ "$(etcdctl --endpoints="$http_ep" --command-timeout=10s get foo --print-value-only)" = "bar" ] || fail "get over http"
 [ "$(curl -s "$http_ep/health")" = '{"health":"true"}' ] || fail "/health over http: $(curl -s "$http_ep/health")"
 [ -z "$(sctl "${tls[@]}" get nocert rogue 2>&1)" ] || fail "refused puts left keys: $(sctl "${tls[@]}" get nocert rogue)"
+# A watch over https sees a put made while it runs.
+sctl "${tls[@]}" watch watched >"$tmp/watch.out" 2>&1 &
+watch_pid=$!
+sleep 1
+sctl "${tls[@]}" put watched w1 >/dev/null || fail "put while watching over https"
+for _ in $(seq 1 50); do grep -q "^w1$" "$tmp/watch.out" && break; sleep 0.1; done
+grep -q "^w1$" "$tmp/watch.out" || fail "watch over https: $(cat "$tmp/watch.out")"
+kill $watch_pid 2>/dev/null
+wait $watch_pid 2>/dev/null
+# The JSON gateway, /health, /version and /metrics on the same https port, with the client certificate.
+ccurl() { curl -sS -m 10 --cacert "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client-key.pem" "$@"; }
+out=$(ccurl -X POST "$https_ep/v3/kv/range" -d '{"key":"Zm9v"}' 2>&1)  # foo
+grep -q '"value":"YmFy"' <<<"$out" || fail "/v3/kv/range over https: $out"
+out=$(ccurl -X POST "$https_ep/v3/kv/put" -d '{"key":"Z3c=","value":"dmlhIGh0dHBz"}' 2>&1)  # gw = via https
+grep -q '"revision"' <<<"$out" || fail "/v3/kv/put over https: $out"
+[ "$(sctl "${tls[@]}" get gw --print-value-only 2>&1)" = "via https" ] || fail "etcdctl does not see the gateway's put"
+# A body far larger than a TLS record both ways (a 300 KB value, base64 in JSON).
+printf '{"key":"Ymln","value":"%s"}' "$(head -c 300000 /dev/zero | tr '\0' 'x' | base64 -w0)" >"$tmp/big.json"  # big
+out=$(ccurl -X POST "$https_ep/v3/kv/put" -d @"$tmp/big.json" 2>&1)
+grep -q '"revision"' <<<"$out" || fail "a large put over https: ${out:0:200}"
+ccurl -X POST "$https_ep/v3/kv/range" -d '{"key":"Ymln"}' >"$tmp/big.out" 2>&1
+python3 -c 'import base64, json, sys
+sys.exit(base64.b64decode(json.load(open(sys.argv[1]))["kvs"][0]["value"]) != b"x" * 300000)' "$tmp/big.out" ||
+  fail "a large range over https: $(head -c 200 "$tmp/big.out")"
+[ "$(sctl "${tls[@]}" get big --print-value-only 2>&1 | tr -d '\n' | wc -c)" = 300000 ] ||
+  fail "etcdctl get of the large value"
+[ "$(ccurl "$https_ep/health" 2>&1)" = '{"health":"true"}' ] ||
+  fail "/health over https: $(ccurl "$https_ep/health" 2>&1)"
+ccurl "$https_ep/version" 2>&1 | grep -q '"etcdserver"' || fail "/version over https: $(ccurl "$https_ep/version" 2>&1)"
+ccurl "$https_ep/metrics" 2>&1 | grep -q "^etcd_server_has_leader 1" || fail "/metrics over https"
+# curl speaks HTTP/1.1 there (ALPN), as etcdctl speaks h2.
+ccurl -v -o /dev/null "$https_ep/health" 2>&1 | grep -q "ALPN: server accepted http/1.1" ||
+  fail "ALPN: $(ccurl -v -o /dev/null "$https_ep/health" 2>&1 | grep -i alpn)"
+# The https metrics URL: /metrics and /health only, with the client TLS (and its client-cert-auth).
+ccurl "https://127.0.0.1:$metrics_port/metrics" 2>&1 | grep -q "^etcd_server_has_leader 1" ||
+  fail "/metrics on the https metrics URL: $(ccurl "https://127.0.0.1:$metrics_port/metrics" 2>&1 | head -3)"
+[ "$(ccurl "https://127.0.0.1:$metrics_port/health" 2>&1)" = '{"health":"true"}' ] || fail "/health on the metrics URL"
+[ "$(ccurl -o /dev/null -w '%{http_code}' -X POST "https://127.0.0.1:$metrics_port/v3/kv/range" -d '{}')" = 404 ] ||
+  fail "the https metrics URL serves the gateway"
+# No client certificate, or plain HTTP: refused, logged as etcd logs it, and the member keeps serving.
+out=$(curl -sS -m 10 --cacert "$pki/ca.pem" "$https_ep/health" 2>&1)
+[ $? -ne 0 ] || fail "curl without a client certificate was answered: $out"
+out=$(curl -sS -m 10 --cacert "$pki/ca.pem" "https://127.0.0.1:$metrics_port/metrics" 2>&1)
+[ $? -ne 0 ] || fail "curl without a client certificate was answered on the metrics URL: ${out:0:200}"
+out=$(curl -sS -m 10 "http://127.0.0.1:$https_port/health" 2>&1)
+[ $? -ne 0 ] || fail "plain http on the https port was answered: $out"
+for _ in $(seq 1 30); do
+  grep -q "first record does not look like a TLS handshake" "$tmp/detcd.log" && break
+  sleep 0.1
+done
+grep -q 'embed: rejected connection from "127.0.0.1:[0-9]*" (error "tls: client didn.t provide a certificate", Serv' \
+  "$tmp/detcd.log" ||
+  fail "no rejected-connection line for a missing client certificate: $(grep -i reject "$tmp/detcd.log")"
+grep -q 'rejected connection from "127.0.0.1:[0-9]*" (error "tls: first record does not look like a TLS handshake"' \
+  "$tmp/detcd.log" || fail "no rejected-connection line for plain http: $(grep -i reject "$tmp/detcd.log")"
+[ "$(ccurl "$https_ep/health" 2>&1)" = '{"health":"true"}' ] || fail "/health over https after refusals"
 grep -q "serving client requests on 127.0.0.1:$https_port" "$tmp/detcd.log" || fail "no https serving line"
 grep -q "serving insecure client requests on 127.0.0.1:$http_port" "$tmp/detcd.log" || fail "no http serving line"
-grep -q "HTTP/1.1 gateway .* not served over TLS" "$tmp/detcd.log" || fail "no gateway-over-TLS warning"
+grep -q "listening for metrics on https://127.0.0.1:$metrics_port" "$tmp/detcd.log" || fail "no https metrics line"
+grep -q "not served over TLS" "$tmp/detcd.log" && fail "a warning that the gateway is not served over TLS"
 grep -q "serving insecure client requests on 127.0.0.1:$https_port" "$tmp/detcd.log" && fail "https port logged as insecure"
 stop
 
@@ -129,6 +192,15 @@ openssl x509 -in "$cert" -noout -text 2>/dev/null | grep -q "IP Address:127.0.0.
 [ "$(stat -c %a "$auto_data/fixtures/client/key.pem")" = "600" ] || fail "key.pem is not 0600"
 [ "$(actl put auto yes 2>&1)" = "OK" ] || fail "put with --auto-tls: $(actl put auto yes 2>&1)"
 [ "$(actl get auto --print-value-only 2>&1)" = "yes" ] || fail "get with --auto-tls: $(actl get auto 2>&1)"
+# curl trusting the self-signed certificate, without a client certificate (no --client-cert-auth here).
+acurl() { curl -sS -m 10 --cacert "$cert" "$@"; }
+out=$(acurl -X POST "$auto_ep/v3/kv/range" -d '{"key":"YXV0bw=="}' 2>&1)  # auto
+grep -q '"value":"eWVz"' <<<"$out" || fail "/v3/kv/range with --auto-tls: $out"
+[ "$(acurl "$auto_ep/health" 2>&1)" = '{"health":"true"}' ] ||
+  fail "/health with --auto-tls: $(acurl "$auto_ep/health" 2>&1)"
+acurl "$auto_ep/metrics" 2>&1 | grep -q "^etcd_server_has_leader 1" || fail "/metrics with --auto-tls"
+out=$(curl -sS -m 10 "$auto_ep/health" 2>&1)
+[ $? -ne 0 ] || fail "curl verified a self-signed certificate without being told to trust it: $out"
 out=$(etcdctl --endpoints="$auto_ep" --dial-timeout=3s --command-timeout=3s get auto 2>&1)
 [ $? -ne 0 ] || fail "etcdctl verified a self-signed certificate without being told to skip: $out"
 sum=$(sha256sum <"$cert")
@@ -250,6 +322,9 @@ refused "a peer key of another certificate" "tls: private key does not match pub
   --peer-cert-file="$pki/peer.pem" --peer-key-file="$pki/server-key.pem"
 refused "https peer URLs without peer certificates" "KeyFile and CertFile are not presented" "${https_peer[@]}"
 c=$(free_port)
+refused "an https metrics URL without a certificate" \
+  "cannot listen on TLS for 127.0.0.1:$c: KeyFile and CertFile are not presented" \
+  --listen-metrics-urls="https://127.0.0.1:$c"
 refused "a missing --cert-file" "open $pki/missing.pem: no such file or directory" \
   --listen-client-urls="https://127.0.0.1:$c" --advertise-client-urls="https://127.0.0.1:$c" \
   --cert-file="$pki/missing.pem" --key-file="$pki/server-key.pem"

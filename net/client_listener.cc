@@ -32,10 +32,12 @@ absl::Status Errno(const std::string& what) { return absl::UnavailableError(absl
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientListener>> ClientListener::Start(const std::string& host, int port,
-                                                                      grpc::Server* grpc, Http1Handler http1) {
+                                                                      grpc::Server* grpc, Http1Handler http1,
+                                                                      std::shared_ptr<const TlsTerminator> tls) {
   std::unique_ptr<ClientListener> l(new ClientListener());
   l->grpc_ = grpc;
   l->http1_ = std::move(http1);
+  l->tls_ = std::move(tls);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -85,7 +87,8 @@ void ClientListener::Stop() {
     (void)!write(wake_fd_, &one, sizeof(one));
   }
   if (thread_.joinable()) thread_.join();
-  // Sniffing threads hold `this`; wait for them (each gives up within kSniffTimeoutMs).
+  // Terminating and sniffing threads hold `this`; wait for them (a handshake gives up within 100 ms of stopping_, a
+  // sniff within kSniffTimeoutMs).
   while (routing_.load() > 0) usleep(1000);
   if (listen_fd_ >= 0) close(listen_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -114,6 +117,10 @@ void ClientListener::AcceptLoop() {
 }
 
 void ClientListener::Route(int fd) {
+  if (tls_ != nullptr) {
+    fd = tls_->Terminate(fd, &stopping_);  // from here on, the plaintext end of the TLS connection
+    if (fd < 0) return;
+  }
   if (grpc_ == nullptr) return ToHttp1(fd);  // HTTP/1.1 only: nothing to tell apart
   // Peek until the first bytes say which protocol this is: the preface, or anything that cannot be its start.
   char buf[kPrefaceLen];

@@ -4,7 +4,10 @@
 // /version, /metrics). A connection that sends nothing for a while is closed. One accept thread; the sniffing of each
 // connection happens on a short-lived thread of its own so a slow client cannot hold up the others. Without a gRPC
 // server (etcd's --listen-metrics-urls: /metrics and /health only) nothing is sniffed: every connection goes to the
-// HTTP/1.1 handler, which answers an HTTP/2 preface as the garbage it is there. It holds no KV or Raft state.
+// HTTP/1.1 handler, which answers an HTTP/2 preface as the garbage it is there. On an https URL each connection is
+// first given to a TlsTerminator (on the connection's own thread: a slow handshake holds up no one else), and its
+// plaintext end is routed as above, so one TLS port serves gRPC and HTTP/1.1 as a plain one does. It holds no KV or
+// Raft state.
 #ifndef DETCD_NET_CLIENT_LISTENER_H_
 #define DETCD_NET_CLIENT_LISTENER_H_
 
@@ -15,6 +18,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "net/tls_terminator.h"
 
 namespace grpc {
 class Server;
@@ -28,9 +32,10 @@ class ClientListener {
   using Http1Handler = std::function<void(int fd)>;
 
   // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
-  // HTTP/1.1 only, every connection goes to http1 at once.
+  // HTTP/1.1 only, every connection goes to http1 at once. tls non-null: an https port, every connection is TLS.
   static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
-                                                               Http1Handler http1);
+                                                               Http1Handler http1,
+                                                               std::shared_ptr<const TlsTerminator> tls = nullptr);
   ~ClientListener();  // Stop()
 
   int port() const { return port_; }
@@ -48,8 +53,9 @@ class ClientListener {
   int port_ = 0;
   grpc::Server* grpc_ = nullptr;
   Http1Handler http1_;
+  std::shared_ptr<const TlsTerminator> tls_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> routing_{0};  // connections still being sniffed
+  std::atomic<int> routing_{0};  // connections still being terminated or sniffed
   std::thread thread_;
 };
 

@@ -1,8 +1,6 @@
 // EtcdServices: the six etcd gRPC services as thin adapters over MemberRuntime (see grpc_services.h).
 #include "net/grpc_services.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -16,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "net/etcd_snapshot.h"
 #include "net/watch_queue.h"
 #include "raft/check.h"
 
@@ -329,31 +328,22 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     return grpc::Status::OK;
   }
 
-  // etcd's maintenanceServer.Snapshot: the member's whole state in 32 KiB pieces, each saying how many bytes are
-  // still to come, then a SHA-256 of everything sent before it. etcdctl 3.4 checks that what precedes the hash is a
-  // whole number of 512-byte pages (a bbolt file is), so the content is: the state snapshot's length (8 bytes,
-  // little-endian), the state snapshot (kvpb::StateSnapshot), zeros up to a multiple of 512. It is detcd's format,
-  // not a bbolt file: `etcdctl snapshot save` works, `snapshot status/restore` do not.
+  // etcd's maintenanceServer.Snapshot: the member's state as etcd 3.4's backend database (a bbolt file, see
+  // net/etcd_snapshot.h) in 32 KiB pieces, each saying how many bytes are still to come, then a SHA-256 of
+  // everything sent before it, so etcdctl's snapshot save, status and restore take it. The core thread only copies
+  // its state; the conversion runs on this handler's thread.
   grpc::Status Snapshot(ServerContext* ctx, const etcdserverpb::SnapshotRequest*,
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
-    auto snap = shared_->runtime->StateSnapshot();
+    absl::StatusOr<MemberRuntime::StateSnapshotAt> snap = shared_->runtime->StateSnapshot();
     if (!snap.ok()) return ToGrpcStatus(snap.status());
-    std::string bytes;
-    const uint64_t size = snap->first.size();
-    for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
-    bytes += snap->first;
-    bytes.resize((bytes.size() + 511) / 512 * 512, '\0');
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "detcd: cannot hash the snapshot");
-    }
-    bytes.append(reinterpret_cast<const char*>(digest), len);
+    absl::StatusOr<std::string> file = EtcdSnapshotFile(std::move(snap->state), snap->applied_index);
+    if (!file.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, std::string(file.status().message()));
+    const std::string& bytes = *file;
     constexpr size_t kChunk = 32 * 1024;
     for (size_t off = 0; off < bytes.size(); off += kChunk) {
       if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
       etcdserverpb::SnapshotResponse r;
-      *r.mutable_header() = snap->second;
+      *r.mutable_header() = snap->header;
       const size_t n = std::min(kChunk, bytes.size() - off);
       r.set_blob(bytes.substr(off, n));
       r.set_remaining_bytes(bytes.size() - off - n);

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "net/member_runtime.h"
 #include "net/test_member.h"
+#include "storage/bbolt_test_reader.h"
 
 namespace detcd::net {
 namespace {
@@ -467,11 +468,21 @@ TEST_F(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
   ASSERT_EQ(EVP_Digest(bytes.data(), bytes.size() - 32, digest, &len, EVP_sha256(), nullptr), 1);
   EXPECT_EQ(bytes.substr(bytes.size() - 32), std::string(reinterpret_cast<char*>(digest), 32));
   EXPECT_EQ((bytes.size() - 32) % 512, 0u) << "whole 512-byte pages before the hash, as etcdctl checks";
-  uint64_t size = 0;
-  for (int i = 7; i >= 0; --i) size = (size << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
-  ASSERT_LE(size + 8, bytes.size() - 32);
-  kvpb::StateSnapshot state;
-  EXPECT_TRUE(state.ParseFromString(bytes.substr(8, size)));
+  // Before the hash: etcd 3.4's backend database (bbolt), whose "key" bucket ends with the put's revision.
+  absl::StatusOr<storage::BboltContents> db = storage::ReadBboltFile(bytes.substr(0, bytes.size() - 32));
+  ASSERT_TRUE(db.ok()) << db.status();
+  const auto& key = db->buckets["key"];
+  ASSERT_EQ(key.size(), 1u);
+  ASSERT_LT(rev, 256);
+  EXPECT_EQ(key[0].first.substr(0, 8), std::string("\0\0\0\0\0\0\0", 7) + static_cast<char>(rev));
+  mvccpb::KeyValue kv;
+  ASSERT_TRUE(kv.ParseFromString(key[0].second));
+  EXPECT_EQ(kv.key(), "k");
+  EXPECT_EQ(kv.value(), "v");
+  EXPECT_EQ(kv.mod_revision(), rev);
+  ASSERT_EQ(db->buckets["meta"].size(), 1u);
+  EXPECT_EQ(db->buckets["meta"][0].first, "consistent_index");
+  EXPECT_EQ(db->buckets["members"].size(), 1u);
 }
 
 grpc::Status HashKV(etcdserverpb::Maintenance::Stub* maintenance, int64_t revision,

@@ -210,11 +210,12 @@ absl::StatusOr<kv::HashResult> MemberRuntime::Hash(absl::Duration timeout) {
   return *std::move(r);
 }
 
-absl::StatusOr<std::pair<std::string, etcdserverpb::ResponseHeader>> MemberRuntime::StateSnapshot(
-    absl::Duration timeout) {
-  using Result = std::pair<std::string, etcdserverpb::ResponseHeader>;
-  std::optional<Result> r =
-      OnCore<Result>([this] { return Result(core_->StateSnapshot(), core_->Header()); }, timeout);
+absl::StatusOr<MemberRuntime::StateSnapshotAt> MemberRuntime::StateSnapshot(absl::Duration timeout) {
+  std::optional<StateSnapshotAt> r = OnCore<StateSnapshotAt>(
+      [this] {
+        return StateSnapshotAt{core_->StateSnapshot(), core_->applied_index(), core_->Header()};
+      },
+      timeout);
   if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();
   return *std::move(r);
 }

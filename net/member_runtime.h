@@ -121,10 +121,14 @@ class MemberRuntime {
   absl::StatusOr<kv::HashKVResult> HashKV(int64_t revision, absl::Duration timeout = absl::Seconds(5));
   // etcd's Hash: see kv::NodeCore::Hash for what it covers.
   absl::StatusOr<kv::HashResult> Hash(absl::Duration timeout = absl::Seconds(5));
-  // The member's state as snapshot bytes (kv::NodeCore::StateSnapshot: store, leases, alarms, published members)
-  // with the header at that moment: what Maintenance.Snapshot streams.
-  absl::StatusOr<std::pair<std::string, etcdserverpb::ResponseHeader>> StateSnapshot(
-      absl::Duration timeout = absl::Seconds(30));
+  // The member's state as snapshot bytes (kv::NodeCore::StateSnapshot: store, leases, alarms, published members),
+  // the Raft index it reflects and the header at that moment: what Maintenance.Snapshot streams (in etcd's format).
+  struct StateSnapshotAt {
+    std::string state;
+    uint64_t applied_index = 0;
+    etcdserverpb::ResponseHeader header;
+  };
+  absl::StatusOr<StateSnapshotAt> StateSnapshot(absl::Duration timeout = absl::Seconds(30));
   // etcd's MoveLeader: refused unless this member leads and `target` is a voter (kv::NodeCore::TransferLeadership);
   // then waits until this member sees `target` as leader and answers with a header filled at that moment, or after
   // `timeout` fails with kv::ErrLeaderTransferTimeout (the transfer may still complete later).

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The way from detcd to etcd: `etcdctl snapshot save` against detcd streams etcd 3.4's backend database (bbolt),
+# `etcdctl snapshot status` reads it (revision, key count), `etcdctl snapshot restore` makes an etcd data directory
+# of it, and Debian's etcd 3.4 started there serves the same keys, values, revisions, history since the compaction
+# and leases as detcd did. Stock etcdctl and etcd (Debian etcd-client, etcd-server) do all the checking.
+set -u
+export DETCD_WAL_SEGMENT_BYTES=1048576  # small preallocated WAL segments (test-only setting)
+export ETCDCTL_API=3
+detcd="$1"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
+etcd_bin=$(command -v etcd || dpkg -L etcd-server 2>/dev/null | grep '/bin/etcd$' | head -1)
+[ -x "$etcd_bin" ] || { echo "etcd not installed (Debian etcd-server)"; exit 1; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done' EXIT
+# start NAME LOG BINARY ARGS...: runs it in the background, waits (10 s at most) until it serves clients.
+start() {
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q "ready to serve client requests" "$log" && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "$1 did not become ready: $(tail -5 "$log")"
+  return 1
+}
+stop_last() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset 'pids[-1]'; }
+
+port=$(free_port)
+peer=$(free_port)
+d="http://127.0.0.1:$port"
+start "$tmp/detcd.log" "$detcd" --name=n1 --data-dir="$tmp/detcd" --listen-client-urls="$d" \
+  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="n1=http://127.0.0.1:$peer" ||
+  { echo "$fails failures"; exit 1; }
+ctl() { etcdctl --endpoints="$1" --command-timeout=10s "${@:2}"; }
+
+# Revisions 2..10: versions, a tombstone, a lease, a compaction, 100 puts in one transaction (large values: many
+# pages), a value larger than a bbolt page many times over, and a delete last (the newest version is a tombstone).
+ctl "$d" put a 1 >/dev/null && ctl "$d" put b 2 >/dev/null && ctl "$d" put a 3 >/dev/null && ctl "$d" del b >/dev/null
+lease=$(ctl "$d" lease grant 100 | awk '{print $2}')
+ctl "$d" put l x --lease="$lease" >/dev/null || fail "put with a lease"
+ctl "$d" compact 3 >/dev/null || fail "compact"
+big=$(head -c 5000 /dev/zero | tr '\0' v)
+ops=$(for i in $(seq -w 0 99); do echo "put big/$i $i$big"; done)
+printf '\n%s\n\n\n' "$ops" | ctl "$d" txn | grep -q SUCCESS || fail "txn of 100 puts"
+head -c 300000 /dev/zero | tr '\0' h | ctl "$d" put huge >/dev/null || fail "put of a 300 kB value"
+ctl "$d" put c 4 >/dev/null && ctl "$d" del big/99 >/dev/null
+rev=$(ctl "$d" get a -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')
+[ "$rev" = "10" ] || fail "detcd's revision: $rev, want 10"
+ctl "$d" get "" --prefix -w json >"$tmp/detcd_all.json"
+ctl "$d" get "" --prefix --rev=4 -w json >"$tmp/detcd_rev4.json"
+ctl "$d" lease timetolive "$lease" --keys >"$tmp/detcd_lease.txt"
+
+ctl "$d" snapshot save "$tmp/snap.db" >"$tmp/save.log" 2>&1 || fail "snapshot save: $(cat "$tmp/save.log")"
+stop_last
+
+# status opens the file with bbolt, runs tx.Check, walks every bucket; the revision is the "key" bucket's last key.
+# Keys: 108 versions kept (a@2 b@3 a@4 b@5t l@6 big/*@7 huge@8 c@9 big/99@10t) + authRevision, clusterVersion,
+# 1 lease, 1 member, consistent_index, scheduledCompactRev, finishedCompactRev.
+status=$(etcdctl snapshot status "$tmp/snap.db" -w json 2>&1)
+python3 - "$status" <<'PY' || fail "snapshot status: $status"
+import json, sys
+s = json.loads(sys.argv[1])
+sys.exit(0 if s["revision"] == 10 and s["totalKey"] == 115 else 1)
+PY
+
+# restore checks the SHA-256 trailer and rewrites the membership for a new one-member etcd cluster.
+eport=$(free_port)
+epeer=$(free_port)
+e="http://127.0.0.1:$eport"
+etcdctl snapshot restore "$tmp/snap.db" --data-dir="$tmp/etcd" --name=e1 \
+  --initial-cluster="e1=http://127.0.0.1:$epeer" --initial-advertise-peer-urls="http://127.0.0.1:$epeer" \
+  >"$tmp/restore.log" 2>&1 || fail "snapshot restore: $(tail -5 "$tmp/restore.log")"
+start "$tmp/etcd.log" "$etcd_bin" --name=e1 --data-dir="$tmp/etcd" --listen-client-urls="$e" \
+  --advertise-client-urls="$e" --listen-peer-urls="http://127.0.0.1:$epeer" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$epeer" --initial-cluster="e1=http://127.0.0.1:$epeer" ||
+  { echo "$fails failures"; exit 1; }
+
+ctl "$e" get "" --prefix -w json >"$tmp/etcd_all.json"
+ctl "$e" get "" --prefix --rev=4 -w json >"$tmp/etcd_rev4.json"
+same() {  # same FILE_A FILE_B: the same kvs (keys, values, revisions, versions, leases) and header revision
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+ok = a["header"]["revision"] == b["header"]["revision"] and a.get("kvs") == b.get("kvs") and a["count"] == b["count"]
+sys.exit(0 if ok and a["count"] > 0 else 1)
+PY
+}
+same "$tmp/detcd_all.json" "$tmp/etcd_all.json" || fail "etcd serves other keys than detcd did"
+same "$tmp/detcd_rev4.json" "$tmp/etcd_rev4.json" || fail "etcd serves another revision 4 than detcd did"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["count"])' "$tmp/etcd_all.json")" = "103" ] ||
+  fail "etcd's key count: want a, l, big/00..98, huge, c"
+ctl "$e" get a --rev=2 2>&1 | grep -q "required revision has been compacted" || fail "etcd lost the compaction"
+[ "$(ctl "$e" get a --rev=3 --print-value-only)" = "1" ] || fail "etcd at revision 3 (the compaction)"
+[ "$(ctl "$e" get huge --print-value-only | wc -c)" = "300001" ] || fail "the 300 kB value"
+ctl "$e" lease timetolive "$lease" --keys | grep -q "granted with TTL(100s).*attached keys(\[l\])" ||
+  fail "etcd's lease: $(ctl "$e" lease timetolive "$lease" --keys) (detcd: $(cat "$tmp/detcd_lease.txt"))"
+out=$(ctl "$e" put d 5 -w json)
+grep -q '"revision":11' <<<"$out" || fail "etcd's next write is not revision 11: $out"
+stop_last
+
+[ $fails -eq 0 ] && echo "PASS" || echo "$fails failures"
+exit $((fails > 0))

@@ -1,0 +1,221 @@
+#include "net/etcd_snapshot.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "api/etcdserverpb/rpc.pb.h"
+#include "api/kv_snapshot.pb.h"
+#include "api/leasepb/lease.pb.h"
+#include "api/mvccpb/kv.pb.h"
+
+namespace detcd::net {
+
+namespace {
+
+using Items = std::vector<std::pair<std::string, std::string>>;
+
+std::string BigEndian8(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+// A JSON string as Go's encoding/json writes it (HTML-safe: <, > and & escaped; U+2028 and U+2029 too).
+void AppendGoJsonString(std::string* out, const std::string& s) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        continue;
+      case '\\':
+        *out += "\\\\";
+        continue;
+      case '\n':
+        *out += "\\n";
+        continue;
+      case '\r':
+        *out += "\\r";
+        continue;
+      case '\t':
+        *out += "\\t";
+        continue;
+      case '<':
+      case '>':
+      case '&':
+        absl::StrAppendFormat(out, "\\u%04x", c);
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x20) {
+      absl::StrAppendFormat(out, "\\u%04x", c);
+    } else if (c == 0xe2 && i + 2 < s.size() && s[i + 1] == '\x80' && (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) {
+      absl::StrAppend(out, s[i + 2] == '\xa8' ? "\\u2028" : "\\u2029");
+      i += 2;
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendGoJsonStrings(std::string* out, const google::protobuf::RepeatedPtrField<std::string>& list) {
+  out->push_back('[');
+  for (int i = 0; i < list.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendGoJsonString(out, list[i]);
+  }
+  out->push_back(']');
+}
+
+void SortByKey(Items* items) {
+  if (!std::is_sorted(items->begin(), items->end())) std::sort(items->begin(), items->end());
+}
+
+absl::StatusOr<Items> KeyBucket(const kvpb::StoreSnapshot& store) {
+  Items items;
+  items.reserve(static_cast<size_t>(store.records_size()));
+  int64_t last_main = 0;
+  for (const kvpb::StoreRecord& r : store.records()) {
+    mvccpb::KeyValue kv;
+    kv.set_key(r.key());
+    if (!r.tombstone()) {  // etcd's tombstone value is the key alone
+      kv.set_create_revision(r.create_revision());
+      kv.set_mod_revision(r.main());
+      kv.set_version(r.version());
+      kv.set_value(r.value());
+      kv.set_lease(r.lease());
+    }
+    items.emplace_back(EtcdRevisionKey(r.main(), r.sub(), r.tombstone()), kv.SerializeAsString());
+    last_main = std::max(last_main, r.main());
+  }
+  // etcd restores its revision as max(last key's main revision, compaction revision), starting from 1.
+  if (store.revision() > std::max({last_main, store.compacted_revision(), int64_t{1}})) {
+    return absl::FailedPreconditionError(absl::StrCat("detcd: the store's revision ", store.revision(),
+                                                      " is not in etcd's backend format (newest version kept: ",
+                                                      last_main, ", compacted at ", store.compacted_revision(), ")"));
+  }
+  return items;
+}
+
+Items MetaBucket(const kvpb::StoreSnapshot& store, uint64_t consistent_index) {
+  Items items = {{"consistent_index", BigEndian8(consistent_index)}};
+  if (store.compacted_revision() > 0) {
+    const std::string rev = EtcdRevisionKey(store.compacted_revision(), 0);
+    items.emplace_back("finishedCompactRev", rev);
+    items.emplace_back("scheduledCompactRev", rev);
+  }
+  return items;
+}
+
+Items LeaseBucket(const kvpb::LeaseSnapshot& leases) {
+  Items items;
+  for (const kvpb::LeaseRecord& r : leases.leases()) {
+    leasepb::Lease l;
+    l.set_id(r.id());
+    l.set_ttl(r.ttl());
+    items.emplace_back(BigEndian8(static_cast<uint64_t>(r.id())), l.SerializeAsString());
+  }
+  SortByKey(&items);
+  return items;
+}
+
+}  // namespace
+
+std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone) {
+  std::string out = BigEndian8(static_cast<uint64_t>(main));
+  out.push_back('_');
+  out += BigEndian8(static_cast<uint64_t>(sub));
+  if (tombstone) out.push_back('t');
+  return out;
+}
+
+std::string EtcdMemberJson(const kvpb::Member& member) {
+  std::string out = absl::StrCat("{\"id\":", member.id(), ",\"peerURLs\":");
+  // Go writes a nil slice as null; etcd's members always have peer URLs.
+  if (member.peer_urls().empty()) {
+    out += "null";
+  } else {
+    AppendGoJsonStrings(&out, member.peer_urls());
+  }
+  if (member.is_learner()) out += ",\"isLearner\":true";
+  if (!member.name().empty()) {
+    out += ",\"name\":";
+    AppendGoJsonString(&out, member.name());
+  }
+  if (!member.client_urls().empty()) {
+    out += ",\"clientURLs\":";
+    AppendGoJsonStrings(&out, member.client_urls());
+  }
+  out.push_back('}');
+  return out;
+}
+
+absl::StatusOr<std::vector<storage::BboltBucket>> EtcdBackendBuckets(kvpb::StateSnapshot* state,
+                                                                     uint64_t consistent_index) {
+  kvpb::StoreSnapshot store;
+  if (!store.ParseFromString(state->store())) return absl::DataLossError("detcd: store snapshot does not parse");
+  state->clear_store();
+  kvpb::LeaseSnapshot leases;
+  if (!leases.ParseFromString(state->leases())) return absl::DataLossError("detcd: lease snapshot does not parse");
+  state->clear_leases();
+
+  absl::StatusOr<Items> keys = KeyBucket(store);
+  if (!keys.ok()) return keys.status();
+  Items meta = MetaBucket(store, consistent_index);
+  store.Clear();
+
+  Items alarms;
+  for (const etcdserverpb::AlarmMember& a : state->alarms()) alarms.emplace_back(a.SerializeAsString(), "");
+  SortByKey(&alarms);
+  alarms.erase(std::unique(alarms.begin(), alarms.end()), alarms.end());
+  Items members;
+  for (const kvpb::Member& m : state->cluster_members()) {
+    members.emplace_back(absl::StrFormat("%x", m.id()), EtcdMemberJson(m));
+  }
+  SortByKey(&members);
+  Items removed;
+  for (uint64_t id : state->removed_member_ids()) removed.emplace_back(absl::StrFormat("%x", id), "removed");
+  SortByKey(&removed);
+
+  std::vector<storage::BboltBucket> buckets;
+  buckets.push_back({"alarm", std::move(alarms)});
+  buckets.push_back({"auth", {{"authRevision", BigEndian8(1)}}});
+  buckets.push_back({"authRoles", {}});
+  buckets.push_back({"authUsers", {}});
+  buckets.push_back({"cluster", {{"clusterVersion", "3.4.0"}}});
+  buckets.push_back({"key", *std::move(keys)});
+  buckets.push_back({"lease", LeaseBucket(leases)});
+  buckets.push_back({"members", std::move(members)});
+  buckets.push_back({"members_removed", std::move(removed)});
+  buckets.push_back({"meta", std::move(meta)});
+  return buckets;
+}
+
+absl::StatusOr<std::string> EtcdSnapshotFile(std::string state_snapshot, uint64_t consistent_index) {
+  kvpb::StateSnapshot state;
+  if (!state.ParseFromString(state_snapshot)) return absl::DataLossError("detcd: state snapshot does not parse");
+  std::string().swap(state_snapshot);
+  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(&state, consistent_index);
+  if (!buckets.ok()) return buckets.status();
+  absl::StatusOr<std::string> file = storage::BuildBboltFile(*buckets);
+  buckets->clear();
+  if (!file.ok()) return file.status();
+  // etcdctl snapshot restore takes a file whose size is 32 past a multiple of 512 as ending in a SHA-256 of the rest.
+  file->resize((file->size() + 511) / 512 * 512, '\0');
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(file->data(), file->size(), digest, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
+    return absl::InternalError("detcd: cannot hash the snapshot");
+  }
+  file->append(reinterpret_cast<const char*>(digest), len);
+  return file;
+}
+
+}  // namespace detcd::net
