@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "net/peer_tls.h"
+#include "net/test_member.h"
 #include "net/tls.h"
 
 namespace detcd::net {
@@ -410,9 +411,7 @@ TEST(PeerTransportTest, FullQueueDropsAndReportsUnreachableWithoutBlocking) {
 const std::string& PkiDir() {
   static const std::string* dir = [] {
     const char* tmp = std::getenv("TEST_TMPDIR");
-    auto* d = new std::string(std::string(tmp != nullptr ? tmp : "/tmp") + "/peer-pki");
     const std::string script = R"(set -e
-cd "$1"
 for ca in ca other-ca; do
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $ca-key.pem -out $ca.pem -days 2 \
     -subj "/CN=detcd test $ca" 2>/dev/null
@@ -426,22 +425,13 @@ for pair in peer:ca rogue:other-ca; do
   openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca-key.pem -CAcreateserial -out $name.pem -days 2 \
     -extfile peer.ext 2>/dev/null
 done)";
-    const std::string command = "mkdir -p '" + *d + "' && sh -c '" + [&] {
-      std::string quoted;  // the script inside single quotes
-      for (char ch : script) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-      return quoted;
-    }() + "' pki '" + *d + "'";
-    EXPECT_EQ(std::system(command.c_str()), 0) << "making certificates with the openssl CLI failed";
-    return d;
+    return new std::string(RunScriptIn(std::string(tmp != nullptr ? tmp : "/tmp") + "/peer-pki", script,
+                                       "making certificates with the openssl CLI"));
   }();
   return *dir;
 }
 
-std::string PkiFile(const std::string& name) {
-  absl::StatusOr<std::string> text = ReadFile(PkiDir() + "/" + name);
-  EXPECT_TRUE(text.ok()) << text.status();
-  return text.ok() ? *text : "";
-}
+std::string PkiFile(const std::string& name) { return TestFileText(PkiDir() + "/" + name); }
 
 // cert/key: "peer", "rogue" or "" (no certificate); ca: "ca", "other-ca" or "" (the system's roots).
 std::shared_ptr<const PeerTls> Tls(const std::string& cert, const std::string& ca, bool client_cert_auth = true) {

@@ -1,6 +1,8 @@
 #include "net/test_member.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -39,6 +41,22 @@ std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name)
   EXPECT_EQ((*rt)->Status().leader, 1u) << "the single member did not elect itself";
   if ((*rt)->Status().leader != 1) return nullptr;
   return std::move(*rt);
+}
+
+std::string RunScriptIn(const std::string& dir, const std::string& script, const std::string& what) {
+  std::string quoted;  // the script inside single quotes
+  for (char ch : script) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  const std::string command = "mkdir -p '" + dir + "' && cd '" + dir + "' && sh -c '" + quoted + "'";
+  EXPECT_EQ(std::system(command.c_str()), 0) << what << " failed";
+  return dir;
+}
+
+std::string TestFileText(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string CurrentTestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }

@@ -1,6 +1,6 @@
 // Test helpers shared by net/'s tests: a fresh directory under Bazel's TEST_TMPDIR, the options of a single member
-// with fast ticks and small WAL segments (etcd preallocates 64 MiB a segment; tests start many members), and such a
-// member started and waited on until it leads. Test-only.
+// with fast ticks and small WAL segments (etcd preallocates 64 MiB a segment; tests start many members), such a
+// member started and waited on until it leads, and shell scripts run in a directory (test certificates). Test-only.
 #ifndef DETCD_NET_TEST_MEMBER_H_
 #define DETCD_NET_TEST_MEMBER_H_
 
@@ -24,6 +24,13 @@ std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name)
 
 // The name of the running test, for FreshTestDir.
 std::string CurrentTestName();
+
+// Runs a shell script (sh -c) with `dir` created and current, e.g. to make certificates with the openssl CLI; records
+// a test failure (naming `what`) if it exits non-zero. Returns dir.
+std::string RunScriptIn(const std::string& dir, const std::string& script, const std::string& what);
+
+// The text of a file a test made; "" with a test failure if it cannot be read.
+std::string TestFileText(const std::string& path);
 
 }  // namespace detcd::net
 

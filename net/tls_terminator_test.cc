@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "net/client_listener.h"
 #include "net/peer_tls.h"
+#include "net/test_member.h"
 #include "net/tls.h"
 #include "net/tls_session.h"
 
@@ -42,9 +43,7 @@ constexpr absl::Duration kWait = absl::Seconds(10);
 const std::string& PkiDir() {
   static const std::string* dir = [] {
     const char* tmp = std::getenv("TEST_TMPDIR");
-    auto* d = new std::string(std::string(tmp != nullptr ? tmp : "/tmp") + "/client-pki");
     const std::string script = R"(set -e
-cd "$1"
 for ca in ca other-ca; do
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $ca-key.pem -out $ca.pem -days 2 \
     -subj "/CN=detcd test $ca" 2>/dev/null
@@ -61,20 +60,13 @@ for who in server:ca client:ca rogue:other-ca; do
   openssl x509 -req -in $name.csr -CA $ca.pem -CAkey $ca-key.pem -CAcreateserial -out $name.pem -days 2 \
     -extfile $ext 2>/dev/null
 done)";
-    std::string quoted;  // the script inside single quotes
-    for (char ch : script) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-    const std::string command = "mkdir -p '" + *d + "' && sh -c '" + quoted + "' pki '" + *d + "'";
-    EXPECT_EQ(std::system(command.c_str()), 0) << "making certificates with the openssl CLI failed";
-    return d;
+    return new std::string(RunScriptIn(std::string(tmp != nullptr ? tmp : "/tmp") + "/client-pki", script,
+                                       "making certificates with the openssl CLI"));
   }();
   return *dir;
 }
 
-std::string PkiFile(const std::string& name) {
-  absl::StatusOr<std::string> text = ReadFile(PkiDir() + "/" + name);
-  EXPECT_TRUE(text.ok()) << text.status();
-  return text.ok() ? *text : "";
-}
+std::string PkiFile(const std::string& name) { return TestFileText(PkiDir() + "/" + name); }
 
 // What the terminator logged.
 class Logs {
