@@ -173,7 +173,8 @@ absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> LoadPeerTls(const det
     pem.cert_pem = std::move(t->cert_pem);
     pem.key_pem = std::move(t->key_pem);
     pem.trusted_ca_pem = std::move(t->trusted_ca_pem);
-    pem.client_cert_auth = files.client_cert_auth;
+    // etcd 3.4 (TLSInfo.ServerConfig): a trusted CA alone also makes client certificates required.
+    pem.client_cert_auth = files.client_cert_auth || !files.trusted_ca_file.empty();
   }
   pem.skip_verify = skip_verify;
   absl::StatusOr<std::shared_ptr<const detcd::net::PeerTls>> tls = detcd::net::PeerTls::Create(pem);
@@ -554,7 +555,8 @@ int main(int argc, char** argv) {
     tls_options.cert_pem = client_tls.cert_pem;
     tls_options.key_pem = client_tls.key_pem;
     tls_options.trusted_ca_pem = client_tls.trusted_ca_pem;
-    tls_options.client_cert_auth = cfg.client_tls.client_cert_auth;
+    // As etcd 3.4: --trusted-ca-file alone also requires client certificates (its log line still says false).
+    tls_options.client_cert_auth = cfg.client_tls.client_cert_auth || !cfg.client_tls.trusted_ca_file.empty();
     tls_options.log = [&log](const std::string& line) { log.Info("embed", line); };  // rejected connections
     absl::StatusOr<std::shared_ptr<const detcd::net::TlsTerminator>> t =
         detcd::net::TlsTerminator::Create(std::move(tls_options));

@@ -210,6 +210,21 @@ auto_start || { echo "$fails failures"; exit 1; }
 [ "$(actl get auto --print-value-only 2>&1)" = "yes" ] || fail "get after restart with --auto-tls"
 stop
 
+# 2b. As etcd 3.4: --trusted-ca-file without --client-cert-auth still requires a client certificate.
+ca_port=$(free_port)
+ca_ep="https://127.0.0.1:$ca_port"
+# shellcheck disable=SC2046
+start "$tmp/ca-only.log" $(member_flags "$tmp/ca-only" "$(free_port)") \
+  --listen-client-urls="$ca_ep" --advertise-client-urls="$ca_ep" \
+  --cert-file="$pki/server.pem" --key-file="$pki/server-key.pem" --trusted-ca-file="$pki/ca.pem" ||
+  { echo "$fails failures"; exit 1; }
+out=$(curl -sS -m 5 --cacert "$pki/ca.pem" "$ca_ep/health" 2>&1)
+[ $? -ne 0 ] || fail "--trusted-ca-file alone served a client without a certificate: $out"
+out=$(curl -sS -m 5 --cacert "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client-key.pem" "$ca_ep/health" 2>&1)
+[ "$out" = '{"health":"true"}' ] || fail "--trusted-ca-file alone, with a client certificate: $out"
+grep -q "client-cert-auth = false" "$tmp/ca-only.log" || fail "the ClientTLS line should say the flag's value (false)"
+stop
+
 # 3. Peer TLS: 3-member clusters on https peer URLs.
 declare -a cport pport cpids
 cluster() {  # cluster <name> <detcd flags...>: starts 3 members, waits until each is ready
