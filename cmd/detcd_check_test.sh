@@ -5,9 +5,7 @@
 set -u
 check="$1"
 histories="$2"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 
 out=$("$check" --history="$histories/linearizable.jsonl")
 rc=$?

@@ -4,16 +4,10 @@
 # endpoints, the leader is killed with SIGKILL and restarted on its data directory. The clients' history must pass
 # detcd-check, the cluster must elect a new leader, and the restarted member must catch up.
 set -u
-# Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
-export DETCD_WAL_SEGMENT_BYTES=1048576
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
 load="$2"
 check="$3"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
-export ETCDCTL_API=3
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -a cport pport pid
 initial=""
 for i in 1 2 3; do

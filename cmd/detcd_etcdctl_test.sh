@@ -5,16 +5,10 @@
 # SIGTERM, start it again on the same data directory and find the data still there. Also: a bad flag exits non-zero
 # before anything is written, and a second process on the same data directory is refused.
 set -u
-# Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
-export DETCD_WAL_SEGMENT_BYTES=1048576
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
 command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
-export ETCDCTL_API=3
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 peer_port=$(free_port)
 ep="http://127.0.0.1:$port"

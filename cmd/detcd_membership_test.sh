@@ -7,14 +7,8 @@
 # cluster does not know refuses to start; the JSON gateway's member routes; every member stopped and one restarted
 # with --force-new-cluster is a cluster of one with all the data.
 set -u
-# Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
-export DETCD_WAL_SEGMENT_BYTES=1048576
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
-export ETCDCTL_API=3
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -a cport pport pid
 initial=""
 for i in 1 2 3 4 5 6; do

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # python3-etcd3 (Debian) against detcd: KV, transactions, watch and leases through a third-party gRPC client.
 set -u
-# Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
-export DETCD_WAL_SEGMENT_BYTES=1048576
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
 py=/usr/bin/python3  # Debian's interpreter, where python3-etcd3 is installed
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
 "$py" -c 'import etcd3' 2>/dev/null || { echo "python3-etcd3 not installed"; exit 1; }
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$detcd" --data-dir="$tmp/data" --listen-client-urls="http://127.0.0.1:$port" \

@@ -6,9 +6,7 @@ set -u
 sim="$1"
 scenarios="$2"
 check="$3"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 
 a=$("$sim" --scenario="$scenarios/leader_isolation.textproto" --seed=7 | grep '^trace-hash: ')
 b=$("$sim" --scenario="$scenarios/leader_isolation.textproto" --seed=7 | grep '^trace-hash: ')

@@ -4,17 +4,12 @@
 # of it, and Debian's etcd 3.4 started there serves the same keys, values, revisions, history since the compaction
 # and leases as detcd did. Stock etcdctl and etcd (Debian etcd-client, etcd-server) do all the checking.
 set -u
-export DETCD_WAL_SEGMENT_BYTES=1048576  # small preallocated WAL segments (test-only setting)
-export ETCDCTL_API=3
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
 command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
 etcd_bin=$(command -v etcd || dpkg -L etcd-server 2>/dev/null | grep '/bin/etcd$' | head -1)
 [ -x "$etcd_bin" ] || { echo "etcd not installed (Debian etcd-server)"; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done' EXIT
 # start NAME LOG BINARY ARGS...: runs it in the background, waits (10 s at most) until it serves clients.

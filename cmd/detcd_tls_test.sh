@@ -13,17 +13,11 @@
 # Refused before anything is written: a missing cert file, a key of another cert (client and peer), an https metrics
 # URL without a certificate.
 set -u
-# Members preallocate small WAL segments here (test-only setting), so the suite uses little disk.
-export DETCD_WAL_SEGMENT_BYTES=1048576
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=${TEST_TMPDIR:-$(mktemp -d)}
 command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
 command -v openssl >/dev/null || { echo "openssl not installed (Debian openssl)"; exit 1; }
-export ETCDCTL_API=3
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # The PKI: a CA, a server certificate for 127.0.0.1/localhost, a client certificate; and a second CA nobody trusts.
 pki="$tmp/pki"
