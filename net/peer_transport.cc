@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "net/socket_address.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -64,21 +65,6 @@ uint32_t GetU32(const char* in) {
 std::string Hex(uint64_t id) { return absl::StrCat(absl::Hex(id)); }
 
 std::string Errno(int e) { return std::strerror(e); }
-
-std::string AddressOf(const sockaddr_storage& sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (sa.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (sa.ss_family == AF_INET6) {
-    const auto* in = reinterpret_cast<const sockaddr_in6*>(&sa);
-    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-    port = ntohs(in->sin6_port);
-  }
-  return absl::StrCat(host, ":", port);
-}
 
 }  // namespace
 
@@ -404,7 +390,7 @@ void PeerTransport::OnAccept() {
     }
     auto c = std::make_unique<Conn>(Conn{Conn::kInbound});
     c->fd = fd;
-    c->remote = AddressOf(from);
+    c->remote = SocketAddressString(from);
     if (options_.listen.tls) {
       c->tls = options_.tls->Accept(fd);
       if (c->tls == nullptr) {

@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "net/socket_address.h"
 #include "net/tls.h"
 
 namespace detcd::net {
@@ -60,36 +61,18 @@ int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_len, 
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-// Go's net.Addr String(): "127.0.0.1:2379", "[::1]:2379".
-std::string AddressOf(const sockaddr_storage& sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (sa.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-    return absl::StrCat(host, ":", port);
-  }
-  if (sa.ss_family == AF_INET6) {
-    const auto* in = reinterpret_cast<const sockaddr_in6*>(&sa);
-    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-    port = ntohs(in->sin6_port);
-  }
-  return absl::StrCat("[", host, "]:", port);
-}
-
 std::string PeerAddress(int fd) {
   sockaddr_storage sa{};
   socklen_t len = sizeof(sa);
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
-  return AddressOf(sa);
+  return SocketAddressString(sa);
 }
 
 std::string LocalAddress(int fd) {
   sockaddr_storage sa{};
   socklen_t len = sizeof(sa);
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
-  return AddressOf(sa);
+  return SocketAddressString(sa);
 }
 
 bool SetNonBlocking(int fd) {
