@@ -270,6 +270,14 @@ void NodeCore::Pump() {
       FinishReady();
       continue;
     }
+    // Committed entries are durable on a quorum already: they are applied (and their clients answered) while this
+    // batch is written, as etcd applies concurrently with its WAL write — not one fsync later. A leader's snapshot
+    // replaces the state only once it is durable.
+    if (ready_->snapshot.metadata().index() == 0 && !ready_->committed_entries.empty()) {
+      for (const raftpb::Entry& e : ready_->committed_entries) ApplyEntry(e);
+      ready_applied_ = true;
+      ServeReadyReads();
+    }
     PersistRequest p;
     p.seq = ++persist_seq_;
     p.snapshot = ready_->snapshot;
@@ -306,7 +314,9 @@ void NodeCore::FinishReady() {
     out_msgs_.push_back(std::move(m));
   }
   if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot);
-  for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
+  if (!std::exchange(ready_applied_, false)) {
+    for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
+  }
   for (const raft::ReadState& rs : rd.read_states) {
     if (read_batch_ && read_batch_->ctx == rs.request_ctx) {
       read_batch_->index = rs.index;

@@ -297,6 +297,7 @@ class NodeCore {
 
   // The Ready being persisted (at most one).
   std::optional<raft::Ready> ready_;
+  bool ready_applied_ = false;  // its committed entries were applied while it was being persisted
   uint64_t persist_seq_ = 0;
   std::optional<PersistRequest> persist_out_;
 
