@@ -18,6 +18,9 @@ absl::Status ErrLeaderTransferTimeout() {
   return absl::UnknownError("etcdserver: request timed out, leader transfer took too long");
 }
 absl::Status ErrTimeout() { return absl::UnavailableError("etcdserver: request timed out"); }
+absl::Status ErrTimeoutDueToLeaderFail() {
+  return absl::UnavailableError("etcdserver: request timed out, possibly due to previous leader failure");
+}
 absl::Status ErrStopped() { return absl::UnavailableError("etcdserver: server stopped"); }
 absl::Status ErrMemberExist() { return absl::FailedPreconditionError("etcdserver: member ID already exist"); }
 absl::Status ErrPeerURLExist() { return absl::FailedPreconditionError("etcdserver: Peer URLs already exists"); }

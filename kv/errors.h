@@ -21,6 +21,7 @@ absl::Status ErrNotLeader();        // "etcdserver: not leader" (FailedPrecondit
 absl::Status ErrBadLeaderTransferee();    // "etcdserver: bad leader transferee"
 absl::Status ErrLeaderTransferTimeout();  // "etcdserver: request timed out, leader transfer took too long"
 absl::Status ErrTimeout();          // "etcdserver: request timed out"
+absl::Status ErrTimeoutDueToLeaderFail();  // "etcdserver: request timed out, possibly due to previous leader failure"
 absl::Status ErrStopped();          // "etcdserver: server stopped"
 // Membership changes (Cluster service).
 absl::Status ErrMemberExist();         // "etcdserver: member ID already exist"

@@ -236,6 +236,10 @@ std::vector<raftpb::Snapshot> NodeCore::TakeSnapshotsToSave() { return std::exch
 std::vector<ClientReply> NodeCore::TakeReplies() { return std::exchange(out_replies_, {}); }
 
 void NodeCore::OnRoleChange() {
+  if (leader() != last_leader_) {
+    last_leader_ = leader();
+    if (last_leader_ != 0) leader_elected_tick_ = ticks_;
+  }
   const bool leader = is_leader();
   if (leader == was_leader_) return;
   was_leader_ = leader;

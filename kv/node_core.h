@@ -264,6 +264,9 @@ class NodeCore {
   raftpb::Snapshot SnapshotToSend(const raftpb::Snapshot& saved) const;
   void MaybeSnapshot();
   void OnRoleChange();
+  // etcd's parseProposeCtxErr: a proposal that times out having started while the previous leader was being lost (at
+  // most two election timeouts before the current leader was elected) is said to be due to that leader's failure.
+  absl::Status ProposalTimeout(int64_t start_tick) const;
 
   // Client requests.
   absl::Status CheckWrite(const kvpb::ClientRequest& request) const;
@@ -294,6 +297,8 @@ class NodeCore {
   uint64_t snapshot_index_ = 0;
   bool nospace_ = false;
   bool was_leader_ = false;
+  uint64_t last_leader_ = 0;          // the leader this member last knew (0: none)
+  int64_t leader_elected_tick_ = -1;  // when it learned of the current leader
 
   // The Ready being persisted (at most one).
   std::optional<raft::Ready> ready_;

@@ -392,7 +392,7 @@ void NodeCore::ExpireLeases() {
 void NodeCore::TimeOutRequests() {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
     if (it->second.deadline_tick <= ticks_) {
-      Reply(it->second.request_id, ErrTimeout());
+      Reply(it->second.request_id, ProposalTimeout(it->second.deadline_tick - config_.request_timeout_ticks));
       it = proposals_.erase(it);
     } else {
       ++it;
@@ -412,6 +412,12 @@ void NodeCore::TimeOutRequests() {
   expire_reads(queued_reads_);
   if (read_batch_) expire_reads(read_batch_->reads);
   for (ReadBatch& b : ready_reads_) expire_reads(b.reads);
+}
+
+absl::Status NodeCore::ProposalTimeout(int64_t start_tick) const {
+  const int64_t lost = leader_elected_tick_ - 2 * static_cast<int64_t>(config_.election_ticks);
+  if (leader_elected_tick_ > start_tick && start_tick > lost) return ErrTimeoutDueToLeaderFail();
+  return ErrTimeout();
 }
 
 absl::StatusOr<HashKVResult> NodeCore::HashKV(int64_t revision) const {

@@ -390,6 +390,29 @@ TEST(NodeCoreTest, ForceNewClusterLeavesOneMemberWithTheData) {
   EXPECT_EQ(c.node(survivor).membership().removed().size(), 2u);
 }
 
+// etcd's wording for a proposal lost with its leader: a put forwarded to a leader that is then cut off times out as
+// "possibly due to previous leader failure"; one that times out with no new leader is a plain time-out.
+TEST(NodeCoreTest, ProposalLostWithItsLeaderTimesOutAsLeaderFailure) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  c.Isolate(leader);
+  const uint64_t lost = c.Send(follower, PutReq("k", "v"));  // forwarded into the cut-off leader
+  c.Tick(80);  // a new leader is elected among the other two; the request's 70 ticks pass
+  ASSERT_NE(c.ReplyTo(lost), nullptr);
+  EXPECT_EQ(c.ReplyTo(lost)->status, ErrTimeoutDueToLeaderFail());
+
+  c.Heal();
+  c.Tick(20);
+  const uint64_t now_leader = c.ElectSomeone();
+  const uint64_t alone = now_leader % 3 + 1;
+  c.Isolate(alone);
+  const uint64_t stuck = c.Send(alone, PutReq("k", "w"));  // it never hears of a new leader
+  c.Tick(80);
+  ASSERT_NE(c.ReplyTo(stuck), nullptr);
+  EXPECT_EQ(c.ReplyTo(stuck)->status, ErrTimeout());
+}
+
 TEST(NodeCoreTest, CompareAndSwapThroughTxn) {
   TestCluster c(3);
   const uint64_t leader = c.ElectSomeone();
