@@ -22,6 +22,7 @@ absl::Status ErrTimeoutDueToLeaderFail() {
   return absl::UnavailableError("etcdserver: request timed out, possibly due to previous leader failure");
 }
 absl::Status ErrStopped() { return absl::UnavailableError("etcdserver: server stopped"); }
+absl::Status ErrTooManyRequests() { return absl::ResourceExhaustedError("etcdserver: too many requests"); }
 absl::Status ErrMemberExist() { return absl::FailedPreconditionError("etcdserver: member ID already exist"); }
 absl::Status ErrPeerURLExist() { return absl::FailedPreconditionError("etcdserver: Peer URLs already exists"); }
 absl::Status ErrMemberNotFound() { return absl::NotFoundError("etcdserver: member not found"); }

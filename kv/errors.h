@@ -23,6 +23,9 @@ absl::Status ErrLeaderTransferTimeout();  // "etcdserver: request timed out, lea
 absl::Status ErrTimeout();          // "etcdserver: request timed out"
 absl::Status ErrTimeoutDueToLeaderFail();  // "etcdserver: request timed out, possibly due to previous leader failure"
 absl::Status ErrStopped();          // "etcdserver: server stopped"
+// "etcdserver: too many requests" (ResourceExhausted): the member is overloaded — its apply lags its commit index by
+// more than etcd's maxGapBetweenApplyAndCommitIndex, or its queue of requests in flight is full.
+absl::Status ErrTooManyRequests();
 // Membership changes (Cluster service).
 absl::Status ErrMemberExist();         // "etcdserver: member ID already exist"
 absl::Status ErrPeerURLExist();        // "etcdserver: Peer URLs already exists"

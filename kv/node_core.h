@@ -316,6 +316,9 @@ class NodeCore {
   // lease granted before the request).
   std::deque<std::pair<uint64_t, kvpb::ClientRequest>> lease_waiting_;
   std::set<int64_t> revoking_;              // expired leases whose revocation was proposed
+  // etcd's maxGapBetweenApplyAndCommitIndex: a write is refused ("too many requests") while the member has more
+  // than this many committed entries it has not applied yet.
+  static constexpr uint64_t kMaxApplyGap = 5000;
   // The ids of the last kDedupWindow requests applied (and as a set): a duplicate is skipped.
   static constexpr size_t kDedupWindow = 10'000;
   std::deque<uint64_t> recent_order_;

@@ -134,6 +134,10 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kLeaseRevoke:
     case kvpb::ClientRequest::kMemberAttributes: {
       if (absl::Status s = CheckWrite(request); !s.ok()) return Reply(request_id, s);
+      // etcd refuses new proposals while its apply lags far behind the commit index (an overloaded member).
+      if (raft_->raft().log().committed() > applied_index_ + kMaxApplyGap) {
+        return Reply(request_id, ErrTooManyRequests());
+      }
       const bool grows = request.has_put() || (request.has_txn() && IsWrite(request.txn())) ||
                          request.has_lease_grant();
       if (grows && (nospace_ || store_.bytes() + static_cast<int64_t>(request.ByteSizeLong()) >

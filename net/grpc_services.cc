@@ -74,14 +74,39 @@ struct EtcdServices::Shared {
   // One request through the member; on success `out` holds the response of the expected kind, header filled.
   grpc::Status Call(const ServerContext* ctx, const ClientRequest& request, ClientResponse* out) {
     kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
+    return Accept(request.request_case(), reply, out);
+  }
+
+  // A reply as a gRPC status: the member's error, or OK with the response of the request's own kind moved into `out`.
+  static grpc::Status Accept(kvpb::ClientRequest::RequestCase asked, kv::ClientReply& reply, ClientResponse* out) {
     if (!reply.status.ok()) return ToGrpcStatus(reply.status);
     // The core answers a request with the response of its own kind (same oneof field numbers).
-    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(request.request_case())) {
+    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(asked)) {
       // A broken invariant of the member, not of the client's input: an error for this request, not a crash.
       return grpc::Status(grpc::StatusCode::INTERNAL, "detcd: the member answered with a response of another kind");
     }
     *out = std::move(reply.response);
     return grpc::Status::OK;
+  }
+
+  // A unary method on the callback API whose answer is the member's (see Unary): the member's core thread finishes
+  // the call. The member answers every request it took (a reply, its own request timeout, or "server stopped"), so
+  // the reactor is always finished; `response` lives until then.
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* ctx, const Req& request,
+                                       Req* (ClientRequest::*in)(), Resp* (ClientResponse::*out)(),
+                                       Resp* response) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    ClientRequest r;
+    *(r.*in)() = request;
+    const kvpb::ClientRequest::RequestCase asked = r.request_case();
+    runtime->Submit(std::move(r), [reactor, response, out, asked](kv::ClientReply reply) {
+      ClientResponse answer;
+      grpc::Status s = Accept(asked, reply, &answer);
+      if (s.ok()) response->Swap((answer.*out)());
+      reactor->Finish(s);
+    });
+    return reactor;
   }
 
   // A unary method whose answer is the member's: `request` goes in as ClientRequest's field `in`, the answer comes
@@ -124,38 +149,40 @@ class StreamRegistration {
 
 // ---- KV ----
 
-class KvService final : public etcdserverpb::KV::Service {
+// The KV service on gRPC's callback API: a call in flight holds no thread. The request goes to the member as it
+// arrives and the member's core thread finishes the call with the reply (Finish only queues the response for gRPC's
+// own threads to write), so a request costs no thread hand-off beyond the one to the core.
+class KvService final : public etcdserverpb::KV::CallbackService {
  public:
   explicit KvService(EtcdServices::Shared* shared) : shared_(shared) {}
 
-  grpc::Status Range(ServerContext* ctx, const etcdserverpb::RangeRequest* request,
-                     etcdserverpb::RangeResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_range, &ClientResponse::mutable_range,
-                          response);
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx, const etcdserverpb::RangeRequest* request,
+                                  etcdserverpb::RangeResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_range, &ClientResponse::mutable_range,
+                               response);
   }
 
-  grpc::Status Put(ServerContext* ctx, const etcdserverpb::PutRequest* request,
-                   etcdserverpb::PutResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_put, &ClientResponse::mutable_put,
-                          response);
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const etcdserverpb::PutRequest* request,
+                                etcdserverpb::PutResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_put, &ClientResponse::mutable_put, response);
   }
 
-  grpc::Status DeleteRange(ServerContext* ctx, const etcdserverpb::DeleteRangeRequest* request,
-                           etcdserverpb::DeleteRangeResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_delete_range, &ClientResponse::mutable_delete_range,
-                          response);
+  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::DeleteRangeRequest* request,
+                                        etcdserverpb::DeleteRangeResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_delete_range,
+                               &ClientResponse::mutable_delete_range, response);
   }
 
-  grpc::Status Txn(ServerContext* ctx, const etcdserverpb::TxnRequest* request,
-                   etcdserverpb::TxnResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_txn, &ClientResponse::mutable_txn,
-                          response);
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx, const etcdserverpb::TxnRequest* request,
+                                etcdserverpb::TxnResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_txn, &ClientResponse::mutable_txn, response);
   }
 
-  grpc::Status Compact(ServerContext* ctx, const etcdserverpb::CompactionRequest* request,
-                       etcdserverpb::CompactionResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_compaction, &ClientResponse::mutable_compaction,
-                          response);
+  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx, const etcdserverpb::CompactionRequest* request,
+                                    etcdserverpb::CompactionResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_compaction,
+                               &ClientResponse::mutable_compaction, response);
   }
 
  private:

@@ -76,24 +76,37 @@ bool MemberRuntime::Post(std::function<void()> task) {
   return true;
 }
 
-void MemberRuntime::Submit(const kvpb::ClientRequest& request, ReplyFn done) {
-  auto shared = std::make_shared<ReplyFn>(std::move(done));
-  const bool posted = Post([this, request, shared] {
+void MemberRuntime::Submit(kvpb::ClientRequest request, ReplyFn done) {
+  // Overload is met with etcd's error, never with unbounded memory: a request beyond the bound is refused at once.
+  if (requests_in_flight_.fetch_add(1) >= kMaxRequestsInFlight) {
+    requests_in_flight_.fetch_sub(1);
+    kv::ClientReply r;
+    r.status = kv::ErrTooManyRequests();
+    done(std::move(r));
+    return;
+  }
+  auto pending = std::make_shared<PendingReply>(this, std::move(done));
+  (void)Post([this, request = std::move(request), pending] {
     const uint64_t id = next_request_++;
-    waiting_[id] = std::move(*shared);
+    const bool fresh = waiting_.emplace(id, std::exchange(pending->fn, nullptr)).second;
+    DETCD_CHECK_MSG(fresh, "a request id handed out twice");
     core_->Submit(id, request);
   });
-  if (!posted) {
-    kv::ClientReply r;
-    r.status = kv::ErrStopped();
-    (*shared)(r);
-  }
+  // Not posted (stopping), or dropped unrun at shutdown: the last owner of `pending` answers "server stopped".
+}
+
+MemberRuntime::PendingReply::~PendingReply() {
+  if (!fn) return;  // handed to the core thread
+  runtime->requests_in_flight_.fetch_sub(1);
+  kv::ClientReply r;
+  r.status = kv::ErrStopped();
+  fn(std::move(r));
 }
 
 kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Duration timeout) {
   auto promise = std::make_shared<std::promise<kv::ClientReply>>();
   std::future<kv::ClientReply> future = promise->get_future();
-  Submit(request, [promise](const kv::ClientReply& r) { promise->set_value(r); });
+  Submit(request, [promise](kv::ClientReply r) { promise->set_value(std::move(r)); });
   if (future.wait_for(absl::ToChronoMilliseconds(timeout)) != std::future_status::ready) {
     kv::ClientReply r;
     r.status = kv::ErrTimeout();  // the request may still take effect
@@ -269,12 +282,14 @@ void MemberRuntime::Loop() {
       if (stopping_) break;
       batch.swap(tasks_);
     }
+    // Every event of the batch first, then the effects once: proposals that arrived together become one Raft
+    // append (one Ready, one WAL write), and replies, messages and watch responses leave together.
     for (auto& task : batch) {
       task();
       if (!running_) break;
-      Flush();
     }
     if (!running_) break;
+    if (!batch.empty()) Flush();
     const int64_t now = MonotonicUs();
     if (now >= next_tick) {
       core_->Tick(now);
@@ -284,6 +299,12 @@ void MemberRuntime::Loop() {
     }
     CheckLeaderWaits(now);
   }
+  {
+    // Tasks that will never run: a request among them is answered "server stopped" as its task goes.
+    std::deque<std::function<void()>> dropped;
+    std::lock_guard<std::mutex> l(mu_);
+    dropped.swap(tasks_);
+  }
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();
   // Whoever still waits hears that the server stopped.
@@ -291,7 +312,8 @@ void MemberRuntime::Loop() {
     kv::ClientReply r;
     r.request_id = id;
     r.status = kv::ErrStopped();
-    fn(r);
+    requests_in_flight_.fetch_sub(1);
+    fn(std::move(r));
   }
   waiting_.clear();
   {
@@ -353,7 +375,8 @@ void MemberRuntime::Flush() {
       if (it == waiting_.end()) continue;
       ReplyFn fn = std::move(it->second);
       waiting_.erase(it);
-      fn(r);
+      DETCD_CHECK(requests_in_flight_.fetch_sub(1) > 0);
+      fn(std::move(r));
     }
     for (auto& [id, stream] : streams_) {
       if (stream.paused || !core_->HasWatchResponses(stream.sid)) continue;

@@ -80,7 +80,8 @@ struct MemberStatus {
 
 class MemberRuntime {
  public:
-  using ReplyFn = std::function<void(const kv::ClientReply&)>;
+  // Takes the reply by value: the runtime hands it over (moved), so a handler may keep its response without a copy.
+  using ReplyFn = std::function<void(kv::ClientReply)>;
   // Takes one watch response; false: "no more for now" — the stream is paused (its responses wait in the member's
   // watch hub, which bounds them and catches the watchers up from history later) until ResumeWatch.
   using WatchFn = std::function<bool(const etcdserverpb::WatchResponse&)>;
@@ -96,8 +97,9 @@ class MemberRuntime {
   bool running() const { return running_.load(); }
 
   // ---- any thread ----
-  // A client request; `done` runs on the core thread with the reply (it must not block).
-  void Submit(const kvpb::ClientRequest& request, ReplyFn done);
+  // A client request; `done` runs on the core thread with the reply (it must not block). Requests submitted while
+  // the core thread is busy reach it as one batch: the core sees them all before it drains its effects once.
+  void Submit(kvpb::ClientRequest request, ReplyFn done);
   // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
   kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
   // A peer's Raft message.
@@ -140,6 +142,16 @@ class MemberRuntime {
     uint64_t target;
     int64_t deadline_us;  // monotonic
     LeaderWaitFn done;
+  };
+
+  // A submitted request's reply function on its way to the core thread. The core thread takes `fn`; if the task
+  // carrying it is dropped instead (the member stopping), the destructor answers "server stopped", so every
+  // submitted request is answered exactly once (a gRPC call on the callback API must always be finished).
+  struct PendingReply {
+    PendingReply(MemberRuntime* rt, ReplyFn f) : runtime(rt), fn(std::move(f)) {}
+    ~PendingReply();
+    MemberRuntime* runtime;
+    ReplyFn fn;
   };
 
   explicit MemberRuntime(const MemberRuntimeOptions& options);
@@ -186,6 +198,10 @@ class MemberRuntime {
   uint64_t members_version_seen_ = 0;
   bool removed_reported_ = false;
   std::atomic<uint64_t> next_stream_{1};
+  // Client requests submitted and not yet answered (queued for the core thread or waiting in it); at most
+  // kMaxRequestsInFlight, beyond which Submit answers etcd's "too many requests" at once.
+  static constexpr int64_t kMaxRequestsInFlight = 50'000;
+  std::atomic<int64_t> requests_in_flight_{0};
 
   // The disk thread: the only one that touches store_ while the member runs.
   std::thread disk_thread_;
