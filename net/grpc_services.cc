@@ -1,21 +1,16 @@
 // EtcdServices: the six etcd gRPC services as thin adapters over MemberRuntime (see grpc_services.h).
 #include "net/grpc_services.h"
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
-#include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
 #include "net/etcd_snapshot.h"
-#include "net/watch_queue.h"
+#include "net/grpc_services_shared.h"
+#include "net/grpc_stream_reactors.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -25,9 +20,6 @@ namespace {
 using grpc::ServerContext;
 using kvpb::ClientRequest;
 using kvpb::ClientResponse;
-
-// etcd's rpctypes.ErrGRPCStopped.
-grpc::Status Stopped() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"); }
 
 grpc::Status Unimplemented(const std::string& what) {
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("detcd: ", what, " is not implemented"));
@@ -52,100 +44,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-struct EtcdServices::Shared {
-  MemberRuntime* runtime;
-  GrpcServicesOptions options;
-
-  std::mutex mu;
-  bool stopping = false;                              // guarded by mu
-  uint64_t next_stream = 1;                           // guarded by mu
-  std::map<uint64_t, std::function<void()>> streams;  // guarded by mu: open streams and how to end each
-
-  // The request timeout, shortened to the client's deadline if it has one.
-  absl::Duration Timeout(const ServerContext* ctx) const {
-    absl::Duration timeout = options.request_timeout;
-    const auto deadline = ctx->deadline();
-    if (deadline != std::chrono::system_clock::time_point::max()) {
-      timeout = std::min(timeout, absl::FromChrono(deadline - std::chrono::system_clock::now()));
-    }
-    return std::max(timeout, absl::ZeroDuration());
-  }
-
-  // One request through the member; on success `out` holds the response of the expected kind, header filled.
-  grpc::Status Call(const ServerContext* ctx, const ClientRequest& request, ClientResponse* out) {
-    kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
-    return Accept(request.request_case(), reply, out);
-  }
-
-  // A reply as a gRPC status: the member's error, or OK with the response of the request's own kind moved into `out`.
-  static grpc::Status Accept(kvpb::ClientRequest::RequestCase asked, kv::ClientReply& reply, ClientResponse* out) {
-    if (!reply.status.ok()) return ToGrpcStatus(reply.status);
-    // The core answers a request with the response of its own kind (same oneof field numbers).
-    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(asked)) {
-      // A broken invariant of the member, not of the client's input: an error for this request, not a crash.
-      return grpc::Status(grpc::StatusCode::INTERNAL, "detcd: the member answered with a response of another kind");
-    }
-    *out = std::move(reply.response);
-    return grpc::Status::OK;
-  }
-
-  // A unary method on the callback API whose answer is the member's (see Unary): the member's core thread finishes
-  // the call. The member answers every request it took (a reply, its own request timeout, or "server stopped"), so
-  // the reactor is always finished; `response` lives until then.
-  template <typename Req, typename Resp>
-  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* ctx, const Req& request,
-                                       Req* (ClientRequest::*in)(), Resp* (ClientResponse::*out)(),
-                                       Resp* response) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    ClientRequest r;
-    *(r.*in)() = request;
-    const kvpb::ClientRequest::RequestCase asked = r.request_case();
-    runtime->Submit(std::move(r), [reactor, response, out, asked](kv::ClientReply reply) {
-      ClientResponse answer;
-      grpc::Status s = Accept(asked, reply, &answer);
-      if (s.ok()) response->Swap((answer.*out)());
-      reactor->Finish(s);
-    });
-    return reactor;
-  }
-
-  // A unary method whose answer is the member's: `request` goes in as ClientRequest's field `in`, the answer comes
-  // back from ClientResponse's field `out`.
-  template <typename Req, typename Resp>
-  grpc::Status Unary(const ServerContext* ctx, const Req& request, Req* (ClientRequest::*in)(),
-                     Resp* (ClientResponse::*out)(), Resp* response) {
-    ClientRequest r;
-    *(r.*in)() = request;
-    ClientResponse answer;
-    grpc::Status s = Call(ctx, r, &answer);
-    if (s.ok()) response->Swap((answer.*out)());
-    return s;
-  }
-};
-
 namespace {
-
-// Keeps a stream registered with EtcdServices::StopStreams for as long as its handler runs.
-class StreamRegistration {
- public:
-  StreamRegistration(EtcdServices::Shared* shared, std::function<void()> stop) : shared_(shared) {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    if (shared_->stopping) return;
-    id_ = shared_->next_stream++;
-    shared_->streams.emplace(id_, std::move(stop));
-  }
-  ~StreamRegistration() {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->streams.erase(id_);
-  }
-  StreamRegistration(const StreamRegistration&) = delete;
-  StreamRegistration& operator=(const StreamRegistration&) = delete;
-  bool ok() const { return id_ != 0; }
-
- private:
-  EtcdServices::Shared* shared_;
-  uint64_t id_ = 0;
-};
 
 // ---- KV ----
 
@@ -191,51 +90,13 @@ class KvService final : public etcdserverpb::KV::CallbackService {
 
 // ---- Watch ----
 
-
-class WatchService final : public etcdserverpb::Watch::Service {
+class WatchService final : public etcdserverpb::Watch::CallbackService {
  public:
   explicit WatchService(EtcdServices::Shared* shared) : shared_(shared) {}
 
-  // The handler's thread writes; a second thread reads the client's requests and forwards them. Like etcd, the
-  // stream outlives the client's half-close (responses keep coming) and ends when the client cancels, a write
-  // fails, the member stops or StopStreams is called.
-  grpc::Status Watch(
-      ServerContext* ctx,
-      grpc::ServerReaderWriter<etcdserverpb::WatchResponse, etcdserverpb::WatchRequest>* stream) override {
-    auto queue = std::make_shared<WatchQueue>();
-    StreamRegistration registration(shared_, [queue] { queue->Stop(); });
-    if (!registration.ok() || !shared_->runtime->running()) return Stopped();
-    MemberRuntime* runtime = shared_->runtime;
-    // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
-    const uint64_t id = runtime->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { return queue->Push(r); });
-    std::thread reader([runtime, id, stream] {
-      etcdserverpb::WatchRequest request;
-      while (stream->Read(&request)) runtime->Watch(id, request);
-    });
-
-    grpc::Status result = grpc::Status::OK;
-    std::deque<etcdserverpb::WatchResponse> batch;
-    for (;;) {
-      bool resume = false;
-      const bool open = queue->Take(shared_->options.stream_poll_interval, &batch, &resume);
-      bool written = true;
-      for (const etcdserverpb::WatchResponse& r : batch) {
-        if (!(written = stream->Write(r))) break;
-      }
-      batch.clear();
-      if (!written || ctx->IsCancelled()) break;
-      if (resume) runtime->ResumeWatch(id);  // written out: room for more
-      if (!open || !runtime->running()) {
-        result = Stopped();
-        break;
-      }
-    }
-    runtime->CloseWatch(id);
-    queue->Stop();
-    // Unblocks the reader if the client still has its side open (a no-op once the call is over).
-    ctx->TryCancel();
-    reader.join();
-    return result;
+  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
+      grpc::CallbackServerContext*) override {
+    return NewWatchReactor(shared_);
   }
 
  private:
@@ -244,52 +105,40 @@ class WatchService final : public etcdserverpb::Watch::Service {
 
 // ---- Lease ----
 
-class LeaseService final : public etcdserverpb::Lease::Service {
+class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
   explicit LeaseService(EtcdServices::Shared* shared) : shared_(shared) {}
 
-  grpc::Status LeaseGrant(ServerContext* ctx, const etcdserverpb::LeaseGrantRequest* request,
-                          etcdserverpb::LeaseGrantResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_grant, &ClientResponse::mutable_lease_grant,
-                          response);
+  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx, const etcdserverpb::LeaseGrantRequest* request,
+                                       etcdserverpb::LeaseGrantResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_grant,
+                               &ClientResponse::mutable_lease_grant, response);
   }
 
-  grpc::Status LeaseRevoke(ServerContext* ctx, const etcdserverpb::LeaseRevokeRequest* request,
-                           etcdserverpb::LeaseRevokeResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_revoke, &ClientResponse::mutable_lease_revoke,
-                          response);
+  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseRevokeRequest* request,
+                                        etcdserverpb::LeaseRevokeResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_revoke,
+                               &ClientResponse::mutable_lease_revoke, response);
   }
 
-  // etcd's leaseKeepAlive: one renewal per request, answered in order; an unknown lease is answered TTL 0 (the core
-  // does that); any other error ends the stream with that error; the client's half-close ends it with OK.
-  grpc::Status LeaseKeepAlive(ServerContext* ctx,
-                              grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
-                                                       etcdserverpb::LeaseKeepAliveRequest>* stream) override {
-    StreamRegistration registration(shared_, [ctx] { ctx->TryCancel(); });
-    if (!registration.ok()) return Stopped();
-    etcdserverpb::LeaseKeepAliveRequest request;
-    while (stream->Read(&request)) {
-      ClientRequest r;
-      *r.mutable_lease_keep_alive() = request;
-      ClientResponse out;
-      grpc::Status s = shared_->Call(ctx, r, &out);
-      if (!s.ok()) return s;
-      if (!stream->Write(out.lease_keep_alive())) break;
-    }
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    return shared_->stopping ? Stopped() : grpc::Status::OK;
+  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
+  LeaseKeepAlive(grpc::CallbackServerContext*) override {
+    return NewKeepAliveReactor(shared_);
   }
 
-  grpc::Status LeaseTimeToLive(ServerContext* ctx, const etcdserverpb::LeaseTimeToLiveRequest* request,
-                               etcdserverpb::LeaseTimeToLiveResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_time_to_live,
-                          &ClientResponse::mutable_lease_time_to_live, response);
+  grpc::ServerUnaryReactor* LeaseTimeToLive(grpc::CallbackServerContext* ctx,
+                                            const etcdserverpb::LeaseTimeToLiveRequest* request,
+                                            etcdserverpb::LeaseTimeToLiveResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_time_to_live,
+                               &ClientResponse::mutable_lease_time_to_live, response);
   }
 
-  grpc::Status LeaseLeases(ServerContext* ctx, const etcdserverpb::LeaseLeasesRequest* request,
-                           etcdserverpb::LeaseLeasesResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_lease_leases, &ClientResponse::mutable_lease_leases,
-                          response);
+  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseLeasesRequest* request,
+                                        etcdserverpb::LeaseLeasesResponse* response) override {
+    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_leases,
+                               &ClientResponse::mutable_lease_leases, response);
   }
 
  private:

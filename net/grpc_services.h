@@ -1,9 +1,10 @@
 // EtcdServices: etcd 3.4's gRPC client API (KV, Watch, Lease, Maintenance, Cluster, Auth) served over one member's
 // MemberRuntime, wire-compatible with stock etcdctl and clientv3. Adapters only: every KV and Lease request (and
 // Alarm) goes to the member as a kvpb::ClientRequest and its reply goes back as it came, header included; watch
-// streams are forwarded both ways. It must never hold KV, lease or Raft state of its own, and never block the
-// member's core thread: watch responses the core hands over are only queued, and a writer thread per stream sends
-// them.
+// streams are forwarded both ways. KV, Lease and Watch run on gRPC's callback API: a call or stream in flight holds
+// no thread, and the member's core thread finishes unary calls itself. It must never hold KV, lease or Raft state of
+// its own, and never block the member's core thread: watch responses the core hands over are only queued for gRPC
+// to write.
 #ifndef DETCD_NET_GRPC_SERVICES_H_
 #define DETCD_NET_GRPC_SERVICES_H_
 
@@ -29,8 +30,6 @@ struct GrpcServicesOptions {
   // How long a unary request (and each keep-alive) may wait for the member before "etcdserver: request timed out";
   // a client's shorter deadline wins. etcd: 5 s + 2 election timeouts (EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);
-  // How often an idle watch stream's writer looks whether its client went away or the member stopped.
-  absl::Duration stream_poll_interval = absl::Milliseconds(50);
 };
 
 // etcd's request timeout for a member with this configuration: 5 s + 2 × election timeout.

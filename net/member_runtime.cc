@@ -127,11 +127,12 @@ void MemberRuntime::ReportSnapshot(uint64_t peer, bool failed) {
   (void)Post([this, peer, failed] { core_->ReportSnapshot(peer, failed); });
 }
 
-uint64_t MemberRuntime::OpenWatch(WatchFn on_response) {
+uint64_t MemberRuntime::OpenWatch(WatchFn on_response, std::function<void()> on_stopped) {
   const uint64_t id = next_stream_++;
-  (void)Post([this, id, fn = std::move(on_response)]() mutable {
-    streams_[id] = WatchStream{core_->OpenWatchStream(), std::move(fn), false};
+  const bool posted = Post([this, id, fn = std::move(on_response), stopped = on_stopped]() mutable {
+    streams_[id] = WatchStream{core_->OpenWatchStream(), std::move(fn), std::move(stopped), false};
   });
+  if (!posted && on_stopped) on_stopped();
   return id;
 }
 
@@ -304,6 +305,9 @@ void MemberRuntime::Loop() {
     std::deque<std::function<void()>> dropped;
     std::lock_guard<std::mutex> l(mu_);
     dropped.swap(tasks_);
+  }
+  for (auto& [id, stream] : streams_) {
+    if (stream.on_stopped) stream.on_stopped();
   }
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();

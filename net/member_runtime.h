@@ -109,8 +109,9 @@ class MemberRuntime {
   void ReportSnapshot(uint64_t peer, bool failed);
 
   // Watch streams: OpenWatch returns the stream's id; every response for it is passed to on_response on the core
-  // thread (it must not block: queue it). CloseWatch when the client goes away.
-  uint64_t OpenWatch(WatchFn on_response);
+  // thread (it must not block: queue it). CloseWatch when the client goes away. on_stopped (optional) runs once, on
+  // the core thread, if the member stops while the stream is open (no response will come any more).
+  uint64_t OpenWatch(WatchFn on_response, std::function<void()> on_stopped = nullptr);
   void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request);
   // The consumer of a paused stream (its WatchFn returned false) has room again.
   void ResumeWatch(uint64_t stream);
@@ -189,6 +190,7 @@ class MemberRuntime {
   struct WatchStream {
     kv::WatchHub::StreamId sid = 0;
     WatchFn on_response;
+    std::function<void()> on_stopped;
     bool paused = false;  // the consumer is full: its responses wait in the hub
   };
   std::map<uint64_t, WatchStream> streams_;

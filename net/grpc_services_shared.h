@@ -1,0 +1,125 @@
+// What etcd's gRPC services share inside net/ (not part of EtcdServices' interface): the member, the options, the
+// streams StopStreams must end, and the adapters that take a request to the member and its reply back as a gRPC
+// status — blocking (Call, Unary) for the few handlers that wait, or on gRPC's callback API (UnaryAsync), where the
+// member's core thread finishes the call. Nothing here holds KV, lease or Raft state.
+#ifndef DETCD_NET_GRPC_SERVICES_SHARED_H_
+#define DETCD_NET_GRPC_SERVICES_SHARED_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "api/kv_request.pb.h"
+#include "net/grpc_services.h"
+#include "net/member_runtime.h"
+
+namespace detcd::net {
+
+// etcd's rpctypes.ErrGRPCStopped.
+inline grpc::Status Stopped() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped");
+}
+
+struct EtcdServices::Shared {
+  MemberRuntime* runtime;
+  GrpcServicesOptions options;
+
+  std::mutex mu;
+  bool stopping = false;                              // guarded by mu
+  uint64_t next_stream = 1;                           // guarded by mu
+  std::map<uint64_t, std::function<void()>> streams;  // guarded by mu: open streams and how to end each
+
+  // The request timeout, shortened to the client's deadline if it has one.
+  absl::Duration Timeout(const grpc::ServerContextBase* ctx) const {
+    absl::Duration timeout = options.request_timeout;
+    const auto deadline = ctx->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      timeout = std::min(timeout, absl::FromChrono(deadline - std::chrono::system_clock::now()));
+    }
+    return std::max(timeout, absl::ZeroDuration());
+  }
+
+  // One request through the member; on success `out` holds the response of the expected kind, header filled.
+  grpc::Status Call(const grpc::ServerContextBase* ctx, const kvpb::ClientRequest& request, kvpb::ClientResponse* out) {
+    kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
+    return Accept(request.request_case(), reply, out);
+  }
+
+  // A reply as a gRPC status: the member's error, or OK with the response of the request's own kind moved into `out`.
+  static grpc::Status Accept(kvpb::ClientRequest::RequestCase asked, kv::ClientReply& reply, kvpb::ClientResponse* out) {
+    if (!reply.status.ok()) return ToGrpcStatus(reply.status);
+    // The core answers a request with the response of its own kind (same oneof field numbers).
+    if (static_cast<int>(reply.response.response_case()) != static_cast<int>(asked)) {
+      // A broken invariant of the member, not of the client's input: an error for this request, not a crash.
+      return grpc::Status(grpc::StatusCode::INTERNAL, "detcd: the member answered with a response of another kind");
+    }
+    *out = std::move(reply.response);
+    return grpc::Status::OK;
+  }
+
+  // A unary method on the callback API whose answer is the member's (see Unary): the member's core thread finishes
+  // the call. The member answers every request it took (a reply, its own request timeout, or "server stopped"), so
+  // the reactor is always finished; `response` lives until then.
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* ctx, const Req& request,
+                                       Req* (kvpb::ClientRequest::*in)(), Resp* (kvpb::ClientResponse::*out)(),
+                                       Resp* response) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    kvpb::ClientRequest r;
+    *(r.*in)() = request;
+    const kvpb::ClientRequest::RequestCase asked = r.request_case();
+    runtime->Submit(std::move(r), [reactor, response, out, asked](kv::ClientReply reply) {
+      kvpb::ClientResponse answer;
+      grpc::Status s = Accept(asked, reply, &answer);
+      if (s.ok()) response->Swap((answer.*out)());
+      reactor->Finish(s);
+    });
+    return reactor;
+  }
+
+  // A unary method whose answer is the member's: `request` goes in as kvpb::ClientRequest's field `in`, the answer comes
+  // back from kvpb::ClientResponse's field `out`.
+  template <typename Req, typename Resp>
+  grpc::Status Unary(const grpc::ServerContextBase* ctx, const Req& request, Req* (kvpb::ClientRequest::*in)(),
+                     Resp* (kvpb::ClientResponse::*out)(), Resp* response) {
+    kvpb::ClientRequest r;
+    *(r.*in)() = request;
+    kvpb::ClientResponse answer;
+    grpc::Status s = Call(ctx, r, &answer);
+    if (s.ok()) response->Swap((answer.*out)());
+    return s;
+  }
+};
+
+// Keeps a stream registered with EtcdServices::StopStreams for as long as its handler runs.
+class StreamRegistration {
+ public:
+  StreamRegistration(EtcdServices::Shared* shared, std::function<void()> stop) : shared_(shared) {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->stopping) return;
+    id_ = shared_->next_stream++;
+    shared_->streams.emplace(id_, std::move(stop));
+  }
+  ~StreamRegistration() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->streams.erase(id_);
+  }
+  StreamRegistration(const StreamRegistration&) = delete;
+  StreamRegistration& operator=(const StreamRegistration&) = delete;
+  bool ok() const { return id_ != 0; }
+
+ private:
+  EtcdServices::Shared* shared_;
+  uint64_t id_ = 0;
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_GRPC_SERVICES_SHARED_H_
