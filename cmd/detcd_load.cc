@@ -3,6 +3,7 @@
 //   detcd-load --endpoints=127.0.0.1:2379 --workload=put --clients=64 --conns=4 --total=100000
 //   detcd-load --endpoints=127.0.0.1:2379 --clients=16 --keys=10 --duration=10s --history=FILE   (register)
 // Flag parsing and wiring only: the workloads live in load/, the history format is sim/history's.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@ const char kUsage[] =
     "  --val-size=B        value bytes (default 256)\n"
     "  --key-space=K       distinct keys (default 1000); range workloads put each once first, untimed\n"
     "  --sequential-keys   keys in order (default: uniformly random)\n"
+    "  --skip-fill         range workloads: the keys exist already, do not put them first\n"
     "  --watchers=W        watch streams on the whole key space (watch; default 16)\n"
     "register only (thread and connection per client; history for detcd-check):\n"
     "  --keys=K            keys load/k0 .. load/k<K-1> (default 10)\n"
@@ -72,8 +74,8 @@ std::string ParseFlags(int argc, char** argv, LoadOptions* opt) {
     const bool has_value = eq != std::string::npos;
     const std::string v = has_value ? arg.substr(eq + 1) : "";
     const std::string invalid = "invalid " + name + " '" + v + "'";
-    if (name == "--sequential-keys" && (!has_value || v == "true" || v == "false")) {
-      opt->sequential_keys = !has_value || v == "true";
+    if ((name == "--sequential-keys" || name == "--skip-fill") && (!has_value || v == "true" || v == "false")) {
+      (name == "--skip-fill" ? opt->skip_fill : opt->sequential_keys) = !has_value || v == "true";
       benchmark_only = true;
       continue;
     }
@@ -149,6 +151,21 @@ void Report(const LoadOptions& opt, detcd::load::Tally* tally, const std::string
   for (const std::string& line : tally->ErrorLines(kErrorLinesShown)) std::printf("%s\n", line.c_str());
 }
 
+// Every key of the key space exists before timed reads: one put each, in order, not counted.
+void Fill(const LoadOptions& opt, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+          detcd::load::CompletionThreads* threads) {
+  using namespace detcd::load;
+  KeySpace fill_keys(opt.key_space, opt.key_size, /*sequential=*/true);
+  UnaryPlan fill;
+  fill.workload = Workload::kPut;
+  fill.clients = static_cast<int>(std::min<int64_t>(opt.clients, opt.key_space));
+  fill.total = opt.key_space;
+  UnaryOutcome filled = RunUnary(opt, fill, channels, threads, &fill_keys);
+  std::printf("fill: %llu keys put in %.2f s, %llu failed (not counted below)\n",
+              static_cast<unsigned long long>(filled.tally.ok()), filled.seconds,
+              static_cast<unsigned long long>(filled.tally.failed()));
+}
+
 int RunBenchmark(const LoadOptions& opt) {
   using namespace detcd::load;
   CompletionThreads threads(opt.threads);
@@ -161,19 +178,9 @@ int RunBenchmark(const LoadOptions& opt) {
   plan.duration = (opt.total == 0 || opt.duration_set) ? opt.duration : absl::InfiniteDuration();
   switch (opt.workload) {
     case Workload::kRange:
-    case Workload::kRangeSerializable: {
-      // Every key exists before the timed reads: one put each, in order, not counted.
-      KeySpace fill_keys(opt.key_space, opt.key_size, /*sequential=*/true);
-      UnaryPlan fill;
-      fill.workload = Workload::kPut;
-      fill.clients = static_cast<int>(std::min<int64_t>(opt.clients, opt.key_space));
-      fill.total = opt.key_space;
-      UnaryOutcome filled = RunUnary(opt, fill, channels, &threads, &fill_keys);
-      std::printf("fill: %llu keys put in %.2f s, %llu failed (not counted below)\n",
-                  static_cast<unsigned long long>(filled.tally.ok()), filled.seconds,
-                  static_cast<unsigned long long>(filled.tally.failed()));
+    case Workload::kRangeSerializable:
+      if (!opt.skip_fill) Fill(opt, channels, &threads);
       [[fallthrough]];
-    }
     case Workload::kPut:
     case Workload::kTxnPut: {
       UnaryOutcome out = RunUnary(opt, plan, channels, &threads, &keys);

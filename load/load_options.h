@@ -42,6 +42,7 @@ struct LoadOptions {
   int64_t key_space = 1000;
   bool sequential_keys = false;
   int watchers = 16;
+  bool skip_fill = false;  // range workloads: the key space was filled already (by a put run with --sequential-keys)
   // Register workload only.
   int register_keys = 10;
   int register_value_bytes = 0;
