@@ -4,6 +4,9 @@ SEEDS ?= 200
 ROUNDS ?= 3
 CLIENTS ?= 16
 SECONDS ?= 10
+MEMBERS ?= 1
+CONNS ?= 4
+WORKLOAD ?= put
 SCENARIOS ?= $(sort $(wildcard testdata/scenarios/*.textproto))
 
 .PHONY: deps build test sim fuzz bench bench-load clean cluster cluster-stop
@@ -35,12 +38,15 @@ bench: deps
 	$(BAZEL) run -c opt //storage:wal_bench
 	$(BAZEL) run -c opt //bench:mvcc_bench
 
-# detcd and etcd (Debian etcd-server) side by side under the same detcd-load run, alternating; prints the ratio.
+# detcd and etcd (Debian etcd-server) side by side under the same detcd-load runs, alternating ROUNDS times per
+# (workload, clients) on fresh clusters of MEMBERS (1 or 3); prints median req/s, p99 and server CPU per 1k requests.
+# CLIENTS and WORKLOAD may be lists: make bench-load MEMBERS=3 CLIENTS="16 64 256" WORKLOAD="put range txn-put"
 bench-load: deps
 	@tools/ensure-packages.sh etcd-server
 	$(BAZEL) build -c opt //cmd:detcd //cmd:detcd-load
 	@tools/bench-vs-etcd.sh "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd" \
-	  "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd-load" $(ROUNDS) $(CLIENTS) $(SECONDS)
+	  "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd-load" $(MEMBERS) "$(CLIENTS)" $(CONNS) "$(WORKLOAD)" \
+	  $(ROUNDS) $(SECONDS)
 
 # A local 3-member detcd cluster on loopback (2379/22379/32379); prints the endpoints and an etcdctl command.
 cluster: deps

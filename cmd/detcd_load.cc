@@ -1,22 +1,11 @@
-// detcd-load: the project's load tool — concurrent etcd clients over gRPC (works against detcd and etcd alike) that
-// get, put and compare-and-swap a few keys with unique integer values for a while, then print throughput and
-// latency, and optionally write the clients' history for detcd-check:
-//   detcd-load --endpoints=127.0.0.1:2379 --clients=16 --keys=10 --duration=10s [--history=FILE]
-// A request that times out or fails in a way that leaves its outcome open is recorded as "info" and its client
-// continues as a new process; one refused before it could take effect ("no leader", connection refused) is left
-// out of the history. Flag parsing and wiring only: the history format is sim/history's.
-#include <grpcpp/grpcpp.h>
-
+// detcd-load: the project's load tool, in the shape of etcd's `benchmark` — concurrent etcd v3 clients over gRPC
+// (works against detcd and etcd alike) running one workload, then a human summary and one `result:` line:
+//   detcd-load --endpoints=127.0.0.1:2379 --workload=put --clients=64 --conns=4 --total=100000
+//   detcd-load --endpoints=127.0.0.1:2379 --clients=16 --keys=10 --duration=10s --history=FILE   (register)
+// Flag parsing and wiring only: the workloads live in load/, the history format is sim/history's.
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <memory>
-#include <mutex>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -24,272 +13,208 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "api/etcdserverpb/rpc.grpc.pb.h"
-#include "sim/history.h"
+#include "load/completion_threads.h"
+#include "load/connections.h"
+#include "load/key_space.h"
+#include "load/lease_load.h"
+#include "load/load_options.h"
+#include "load/register_load.h"
+#include "load/tally.h"
+#include "load/unary_load.h"
+#include "load/watch_load.h"
 
 namespace {
 
+using detcd::load::LoadOptions;
+using detcd::load::Workload;
+
 constexpr int kExitBadArgs = 2;
+constexpr size_t kErrorLinesShown = 5;
 
 const char kUsage[] =
-    "usage: detcd-load --endpoints=HOST:PORT[,HOST:PORT...] [--clients=N] [--keys=K] [--duration=D]\n"
-    "                  [--timeout=D] [--history=FILE] [--value-bytes=N]\n"
-    "  --clients=N      concurrent clients, one request in flight each (default 8)\n"
-    "  --keys=K         keys load/k0 .. load/k<K-1> (default 10)\n"
-    "  --duration=D     how long to run, e.g. 10s (default 5s)\n"
-    "  --timeout=D      per-request deadline (default 2s); a request past it is recorded as unknown\n"
-    "  --history=FILE   write the history as JSON lines for detcd-check\n"
-    "  --value-bytes=N  pad written values to N bytes (default: just the number)\n";
+    "usage: detcd-load --endpoints=HOST:PORT[,HOST:PORT...] [--workload=W] [flags]\n"
+    "  --workload=W        register (default), put, range, range-serializable, txn-put, watch, lease-keepalive\n"
+    "  --clients=N         concurrent clients, one request in flight each (default 8); writers for watch\n"
+    "  --conns=M           HTTP/2 connections the clients share, spread over the endpoints (default 1)\n"
+    "  --threads=T         threads driving all clients (default 1)\n"
+    "  --total=N           requests to send in all (default: run for --duration)\n"
+    "  --duration=D        how long to run, e.g. 10s (default 5s; with --total, an upper bound)\n"
+    "  --timeout=D         per-request deadline (default 2s)\n"
+    "  --key-size=B        key bytes (default 8)\n"
+    "  --val-size=B        value bytes (default 256)\n"
+    "  --key-space=K       distinct keys (default 1000); range workloads put each once first, untimed\n"
+    "  --sequential-keys   keys in order (default: uniformly random)\n"
+    "  --skip-fill         range workloads: the keys exist already, do not put them first\n"
+    "  --watchers=W        watch streams on the whole key space (watch; default 16)\n"
+    "register only (thread and connection per client; history for detcd-check):\n"
+    "  --keys=K            keys load/k0 .. load/k<K-1> (default 10)\n"
+    "  --value-bytes=N     pad written values to N bytes (default: just the number)\n"
+    "  --history=FILE      write the history as JSON lines for detcd-check\n";
 
-struct Options {
-  std::vector<std::string> endpoints;
-  int clients = 8;
-  int keys = 10;
-  absl::Duration duration = absl::Seconds(5);
-  absl::Duration timeout = absl::Seconds(2);
-  std::string history;
-  int value_bytes = 0;
-};
-
-// One recorder for every client thread: events take positions in the order the threads record them, which is a
-// real-time order (an event is recorded before the request is sent, or after its answer arrived).
-class SharedHistory {
- public:
-  int Invoke(int64_t process, detcd::sim::OpFunction f, const std::string& key, detcd::sim::RegisterValue in = {},
-             detcd::sim::RegisterValue expected = {}) {
-    std::lock_guard<std::mutex> l(mu_);
-    return rec_.Invoke(process, f, key, std::move(in), std::move(expected));
-  }
-  void Ok(int id, detcd::sim::RegisterValue out = {}) {
-    std::lock_guard<std::mutex> l(mu_);
-    rec_.Ok(id, std::move(out));
-  }
-  void Fail(int id) {
-    std::lock_guard<std::mutex> l(mu_);
-    rec_.Fail(id);
-  }
-  void Info(int id) {
-    std::lock_guard<std::mutex> l(mu_);
-    rec_.Info(id);
-  }
-  void Withdraw(int id) {
-    std::lock_guard<std::mutex> l(mu_);
-    rec_.Withdraw(id);
-  }
-  detcd::sim::History Get() {
-    std::lock_guard<std::mutex> l(mu_);
-    return rec_.history();
-  }
-
- private:
-  std::mutex mu_;
-  detcd::sim::HistoryRecorder rec_;
-};
-
-struct Stats {
-  std::mutex mu;
-  std::vector<double> latencies_ms;  // of successful requests
-  uint64_t ok = 0, failed = 0, unknown = 0, refused = 0;
-};
-
-// Refused before it could take effect: etcd's "no leader" (nothing was proposed) or no connection at all.
-bool NeverHappened(const grpc::Status& s) {
-  return (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-          (s.error_message() == "etcdserver: no leader" || absl::StrContains(s.error_message(), "failed to connect") ||
-           absl::StrContains(s.error_message(), "Connection refused")));
+int Bad(const std::string& why) {
+  std::fprintf(stderr, "detcd-load: %s\n%s", why.c_str(), kUsage);
+  return kExitBadArgs;
 }
 
-detcd::sim::RegisterValue Decode(const std::string& v) {
-  int64_t n = 0;
-  const std::string digits = v.substr(0, v.find('.'));
-  if (absl::SimpleAtoi(digits, &n)) return detcd::sim::RegisterValue::Int(n);
-  return detcd::sim::RegisterValue::String(v);
+template <typename Int>
+bool ParseInt(const std::string& v, Int min, Int max, Int* out) {
+  Int n;
+  if (!absl::SimpleAtoi(v, &n) || n < min || n > max) return false;
+  *out = n;
+  return true;
 }
 
-void RunClient(int index, const Options& opt, std::atomic<int64_t>* next_value, std::atomic<int64_t>* next_process,
-               SharedHistory* history, Stats* stats, std::chrono::steady_clock::time_point end) {
-  using detcd::sim::OpFunction;
-  using detcd::sim::RegisterValue;
-  std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 17);  // which op and key: no need to replay
-  int64_t process = (*next_process)++;
-  size_t endpoint = static_cast<size_t>(index) % opt.endpoints.size();
-  auto stub = etcdserverpb::KV::NewStub(grpc::CreateChannel(opt.endpoints[endpoint], grpc::InsecureChannelCredentials()));
-  auto pad = [&](int64_t v) {
-    std::string s = absl::StrCat(v);
-    if (opt.value_bytes > static_cast<int>(s.size()) + 1) s += "." + std::string(opt.value_bytes - s.size() - 1, 'x');
-    return s;
-  };
-  while (std::chrono::steady_clock::now() < end) {
-    const std::string key = absl::StrCat("load/k", rng() % static_cast<uint64_t>(opt.keys));
-    const int roll = static_cast<int>(rng() % 100);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(opt.timeout));
-    const auto start = std::chrono::steady_clock::now();
-    grpc::Status s;
-    int op = -1;
-    bool is_read = false, ok = false, compare_held = true;
-    RegisterValue read_value;
-    if (roll < 40) {
-      is_read = true;
-      etcdserverpb::RangeRequest req;
-      req.set_key(key);
-      etcdserverpb::RangeResponse resp;
-      op = history->Invoke(process, OpFunction::kRead, key);
-      s = stub->Range(&ctx, req, &resp);
-      ok = s.ok();
-      if (ok && resp.kvs_size() > 0) read_value = Decode(resp.kvs(0).value());
-    } else if (roll < 75) {
-      const int64_t v = (*next_value)++;
-      etcdserverpb::PutRequest req;
-      req.set_key(key);
-      req.set_value(pad(v));
-      etcdserverpb::PutResponse resp;
-      op = history->Invoke(process, OpFunction::kWrite, key, RegisterValue::Int(v));
-      s = stub->Put(&ctx, req, &resp);
-      ok = s.ok();
-    } else {
-      const int64_t v = (*next_value)++;
-      const int64_t seen = next_value->load();
-      RegisterValue expected;
-      if (rng() % 10 != 0 && seen > 2) {
-        expected = RegisterValue::Int(std::max<int64_t>(1, seen - 1 - static_cast<int64_t>(rng() % 8)));
-      }
-      etcdserverpb::TxnRequest req;
-      etcdserverpb::Compare* c = req.add_compare();
-      c->set_key(key);
-      c->set_result(etcdserverpb::Compare::EQUAL);
-      if (expected.absent()) {
-        c->set_target(etcdserverpb::Compare::CREATE);
-        c->set_create_revision(0);
-      } else {
-        // Values may be padded: compare the whole stored value, which is what this client would have written.
-        c->set_target(etcdserverpb::Compare::VALUE);
-        c->set_value(pad(expected.int_value()));
-      }
-      etcdserverpb::PutRequest* put = req.add_success()->mutable_request_put();
-      put->set_key(key);
-      put->set_value(pad(v));
-      etcdserverpb::TxnResponse resp;
-      op = history->Invoke(process, OpFunction::kCas, key, RegisterValue::Int(v), expected);
-      s = stub->Txn(&ctx, req, &resp);
-      ok = s.ok();
-      compare_held = ok && resp.succeeded();
+// Fills `opt` from argv; returns "" or why the command line is wrong.
+std::string ParseFlags(int argc, char** argv, LoadOptions* opt) {
+  bool register_only = false, benchmark_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const size_t eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    const bool has_value = eq != std::string::npos;
+    const std::string v = has_value ? arg.substr(eq + 1) : "";
+    const std::string invalid = "invalid " + name + " '" + v + "'";
+    if ((name == "--sequential-keys" || name == "--skip-fill") && (!has_value || v == "true" || v == "false")) {
+      (name == "--skip-fill" ? opt->skip_fill : opt->sequential_keys) = !has_value || v == "true";
+      benchmark_only = true;
+      continue;
     }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::lock_guard<std::mutex> l(stats->mu);
-    if (ok) {
-      ++stats->ok;
-      stats->latencies_ms.push_back(ms);
-      if (is_read) {
-        history->Ok(op, read_value);
-      } else if (compare_held) {
-        history->Ok(op);
-      } else {
-        history->Fail(op);  // the compare did not hold
+    if (!absl::StartsWith(name, "--") || !has_value) return "unknown argument '" + arg + "'";
+    if (name == "--endpoints") {
+      for (absl::string_view e : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        std::string ep(e);
+        if (absl::StartsWith(ep, "http://")) ep = ep.substr(7);
+        opt->endpoints.push_back(ep);
       }
-    } else if (is_read) {
-      ++stats->failed;
-      history->Fail(op);  // a failed read changed nothing
-    } else if (NeverHappened(s)) {
-      ++stats->refused;
-      history->Withdraw(op);
+    } else if (name == "--workload") {
+      const auto w = detcd::load::ParseWorkload(v);
+      if (!w) return invalid;
+      opt->workload = *w;
+    } else if (name == "--clients") {
+      if (!ParseInt(v, 1, 100000, &opt->clients)) return invalid;
+    } else if (name == "--conns") {
+      if (!ParseInt(v, 1, 10000, &opt->conns)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--threads") {
+      if (!ParseInt(v, 1, 64, &opt->threads)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--total") {
+      if (!ParseInt<int64_t>(v, 1, int64_t{1} << 40, &opt->total)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--duration") {
+      if (!absl::ParseDuration(v, &opt->duration) || opt->duration <= absl::ZeroDuration()) return invalid;
+      opt->duration_set = true;
+    } else if (name == "--timeout") {
+      if (!absl::ParseDuration(v, &opt->timeout) || opt->timeout <= absl::ZeroDuration()) return invalid;
+    } else if (name == "--key-size") {
+      if (!ParseInt(v, 1, 1 << 20, &opt->key_size)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--val-size") {
+      if (!ParseInt(v, 0, 64 << 20, &opt->val_size)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--key-space") {
+      if (!ParseInt<int64_t>(v, 1, int64_t{1} << 40, &opt->key_space)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--watchers") {
+      if (!ParseInt(v, 1, 100000, &opt->watchers)) return invalid;
+      benchmark_only = true;
+    } else if (name == "--keys") {
+      if (!ParseInt(v, 1, 1 << 30, &opt->register_keys)) return invalid;
+      register_only = true;
+    } else if (name == "--value-bytes") {
+      if (!ParseInt(v, 0, 1 << 20, &opt->register_value_bytes)) return invalid;
+      register_only = true;
+    } else if (name == "--history") {
+      if (v.empty()) return invalid;
+      opt->history = v;
+      register_only = true;
     } else {
-      ++stats->unknown;
-      history->Info(op);
-      process = (*next_process)++;  // the old request may still take effect
-    }
-    if (!ok) {
-      // Try the next endpoint, as clientv3's balancer would, after a short pause.
-      endpoint = (endpoint + 1) % opt.endpoints.size();
-      stub = etcdserverpb::KV::NewStub(
-          grpc::CreateChannel(opt.endpoints[endpoint], grpc::InsecureChannelCredentials()));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return "unknown argument '" + arg + "'";
     }
   }
+  if (opt->endpoints.empty()) return "--endpoints is required";
+  const bool is_register = opt->workload == Workload::kRegister;
+  if (is_register && benchmark_only) return "--conns/--threads/--total/--key-*/--val-size/--watchers need a benchmark --workload";
+  if (!is_register && register_only) return "--keys/--value-bytes/--history are for --workload=register only";
+  if (!detcd::load::KeySpace::FitsIn(opt->key_space, opt->key_size)) {
+    return absl::StrCat("--key-space=", opt->key_space, " keys do not fit in --key-size=", opt->key_size, " digits");
+  }
+  return "";
+}
+
+void Report(const LoadOptions& opt, detcd::load::Tally* tally, const std::string& fields, double seconds) {
+  if (seconds <= 0) seconds = 1e-9;
+  std::printf("%s\n", tally->Summary(seconds).c_str());
+  const std::string all_fields = absl::StrCat("clients=", opt.clients, " conns=", opt.conns, fields);
+  std::printf("%s\n",
+              tally->ResultLine(std::string(detcd::load::WorkloadName(opt.workload)), all_fields, seconds).c_str());
+  for (const std::string& line : tally->ErrorLines(kErrorLinesShown)) std::printf("%s\n", line.c_str());
+}
+
+// Every key of the key space exists before timed reads: one put each, in order, not counted.
+void Fill(const LoadOptions& opt, const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+          detcd::load::CompletionThreads* threads) {
+  using namespace detcd::load;
+  KeySpace fill_keys(opt.key_space, opt.key_size, /*sequential=*/true);
+  UnaryPlan fill;
+  fill.workload = Workload::kPut;
+  fill.clients = static_cast<int>(std::min<int64_t>(opt.clients, opt.key_space));
+  fill.total = opt.key_space;
+  UnaryOutcome filled = RunUnary(opt, fill, channels, threads, &fill_keys);
+  std::printf("fill: %llu keys put in %.2f s, %llu failed (not counted below)\n",
+              static_cast<unsigned long long>(filled.tally.ok()), filled.seconds,
+              static_cast<unsigned long long>(filled.tally.failed()));
+}
+
+int RunBenchmark(const LoadOptions& opt) {
+  using namespace detcd::load;
+  CompletionThreads threads(opt.threads);
+  const auto channels = OpenConnections(opt.endpoints, opt.conns);
+  KeySpace keys(opt.key_space, opt.key_size, opt.sequential_keys);
+  UnaryPlan plan;
+  plan.workload = opt.workload;
+  plan.clients = opt.clients;
+  plan.total = opt.total;
+  plan.duration = (opt.total == 0 || opt.duration_set) ? opt.duration : absl::InfiniteDuration();
+  switch (opt.workload) {
+    case Workload::kRange:
+    case Workload::kRangeSerializable:
+      if (!opt.skip_fill) Fill(opt, channels, &threads);
+      [[fallthrough]];
+    case Workload::kPut:
+    case Workload::kTxnPut: {
+      UnaryOutcome out = RunUnary(opt, plan, channels, &threads, &keys);
+      Report(opt, &out.tally, "", out.seconds);
+      return 0;
+    }
+    case Workload::kWatch: {
+      WatchOutcome out = RunWatch(opt, channels, &threads, &keys);
+      Report(opt, &out.events, absl::StrCat(" watchers=", opt.watchers, " puts=", out.puts), out.seconds);
+      return 0;
+    }
+    case Workload::kLeaseKeepalive: {
+      LeaseOutcome out = RunLeaseKeepalive(opt, channels, &threads);
+      Report(opt, &out.tally, "", out.seconds);
+      return 0;
+    }
+    case Workload::kRegister:
+      break;
+  }
+  return RunRegister(opt);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt;
   for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](const char* name, std::string* out) {
-      const std::string prefix = std::string(name) + "=";
-      if (!absl::StartsWith(arg, prefix)) return false;
-      *out = arg.substr(prefix.size());
-      return true;
-    };
-    std::string v;
-    auto bad = [&](const std::string& why) {
-      std::fprintf(stderr, "detcd-load: %s\n%s", why.c_str(), kUsage);
-      return kExitBadArgs;
-    };
-    if (arg == "--help" || arg == "-h") {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (value("--endpoints", &v)) {
-      for (absl::string_view e : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-        std::string ep(e);
-        if (absl::StartsWith(ep, "http://")) ep = ep.substr(7);
-        opt.endpoints.push_back(ep);
-      }
-    } else if (value("--clients", &v)) {
-      if (!absl::SimpleAtoi(v, &opt.clients) || opt.clients < 1 || opt.clients > 10000) return bad("invalid --clients");
-    } else if (value("--keys", &v)) {
-      if (!absl::SimpleAtoi(v, &opt.keys) || opt.keys < 1) return bad("invalid --keys");
-    } else if (value("--value-bytes", &v)) {
-      if (!absl::SimpleAtoi(v, &opt.value_bytes) || opt.value_bytes < 0 || opt.value_bytes > (1 << 20)) {
-        return bad("invalid --value-bytes");
-      }
-    } else if (value("--duration", &v)) {
-      if (!absl::ParseDuration(v, &opt.duration) || opt.duration <= absl::ZeroDuration()) return bad("invalid --duration");
-    } else if (value("--timeout", &v)) {
-      if (!absl::ParseDuration(v, &opt.timeout) || opt.timeout <= absl::ZeroDuration()) return bad("invalid --timeout");
-    } else if (value("--history", &v)) {
-      opt.history = v;
-    } else {
-      return bad("unknown argument '" + arg + "'");
     }
   }
-  if (opt.endpoints.empty()) {
-    std::fprintf(stderr, "detcd-load: --endpoints is required\n%s", kUsage);
-    return kExitBadArgs;
-  }
-
-  SharedHistory history;
-  Stats stats;
-  std::atomic<int64_t> next_value{1}, next_process{0};
-  const auto start = std::chrono::steady_clock::now();
-  const auto end = start + absl::ToChronoMilliseconds(opt.duration);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < opt.clients; ++i) {
-    threads.emplace_back(RunClient, i, std::cref(opt), &next_value, &next_process, &history, &stats, end);
-  }
-  for (std::thread& t : threads) t.join();
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  std::sort(stats.latencies_ms.begin(), stats.latencies_ms.end());
-  auto pct = [&](double p) {
-    if (stats.latencies_ms.empty()) return 0.0;
-    return stats.latencies_ms[std::min(stats.latencies_ms.size() - 1,
-                                       static_cast<size_t>(p * static_cast<double>(stats.latencies_ms.size())))];
-  };
-  std::printf("requests: %llu ok, %llu failed reads, %llu unknown, %llu refused in %.2f s\n",
-              static_cast<unsigned long long>(stats.ok), static_cast<unsigned long long>(stats.failed),
-              static_cast<unsigned long long>(stats.unknown), static_cast<unsigned long long>(stats.refused), secs);
-  std::printf("throughput: %.0f ok requests/s; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
-              static_cast<double>(stats.ok) / secs, pct(0.5), pct(0.9), pct(0.99), pct(1.0));
-  if (!opt.history.empty()) {
-    const detcd::sim::History h = history.Get();
-    std::ofstream out(opt.history, std::ios::binary | std::ios::trunc);
-    out << detcd::sim::FormatHistory(h);
-    out.close();
-    if (!out) {
-      std::fprintf(stderr, "detcd-load: cannot write history file '%s'\n", opt.history.c_str());
-      return 1;
-    }
-    std::printf("history: %zu operations written to %s\n", h.operations.size(), opt.history.c_str());
-  }
-  return 0;
+  LoadOptions opt;
+  const std::string error = ParseFlags(argc, argv, &opt);
+  if (!error.empty()) return Bad(error);
+  if (opt.workload == Workload::kRegister) return detcd::load::RunRegister(opt);
+  return RunBenchmark(opt);
 }
