@@ -184,7 +184,13 @@ absl::Status MvccStore::Compact(int64_t rev) {
     auto it = records_.find(r);
     DETCD_CHECK(it != records_.end());
     bytes_ -= RecordBytes(it->second);
-    records_.erase(it);
+    if (r.main <= pinned_rev_) {
+      // A snapshot in progress still has to write it: out of sight, not out of memory, until Unpin.
+      const bool held = held_.insert(records_.extract(it)).inserted;
+      DETCD_CHECK_MSG(held, "a version compacted twice while pinned");
+    } else {
+      records_.erase(it);
+    }
   }
   compacted_rev_ = rev;
   return absl::OkStatus();
@@ -250,7 +256,46 @@ std::string MvccStore::Serialize() const {
   return snap.SerializeAsString();
 }
 
+void MvccStore::Pin(int64_t rev) {
+  DETCD_CHECK_MSG(pinned_rev_ < 0, "one pin at a time");
+  DETCD_CHECK_MSG(rev >= compacted_rev_ && rev <= rev_, "pinning a revision the store cannot hold");
+  DETCD_CHECK(held_.empty());
+  pinned_rev_ = rev;
+}
+
+void MvccStore::Unpin() {
+  DETCD_CHECK_MSG(pinned_rev_ >= 0, "unpinning a store that is not pinned");
+  pinned_rev_ = -1;
+  held_.clear();
+}
+
+std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main, size_t max,
+                                                 const std::function<void(const Revision&, const Record&)>& fn) const {
+  DETCD_CHECK_MSG(pinned_rev_ < 0 || to_main <= pinned_rev_, "visiting past the pinned revision");
+  DETCD_CHECK(max > 0);
+  // Two ordered sources, merged: what compaction left in place, and what it removed while pinned.
+  auto live = records_.lower_bound(from);
+  auto held = held_.lower_bound(from);
+  for (size_t n = 0;; ++n) {
+    const bool live_ok = live != records_.end() && live->first.main <= to_main;
+    const bool held_ok = held != held_.end() && held->first.main <= to_main;
+    if (!live_ok && !held_ok) return std::nullopt;
+    const bool take_live = live_ok && (!held_ok || live->first < held->first);
+    const Revision& next = take_live ? live->first : held->first;
+    if (n == max) return next;
+    DETCD_CHECK_MSG(!(live_ok && held_ok && live->first == held->first), "a version both kept and held");
+    if (take_live) {
+      fn(live->first, live->second);
+      ++live;
+    } else {
+      fn(held->first, held->second);
+      ++held;
+    }
+  }
+}
+
 absl::Status MvccStore::Restore(const std::string& data) {
+  DETCD_CHECK_MSG(pinned_rev_ < 0, "restoring a store a snapshot in progress pinned");
   kvpb::StoreSnapshot snap;
   if (!snap.ParseFromString(data)) return absl::DataLossError("kv store snapshot does not parse");
   if (snap.revision() < 0 || snap.compacted_revision() < 0 || snap.compacted_revision() > snap.revision()) {

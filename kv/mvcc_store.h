@@ -8,6 +8,8 @@
 #define DETCD_KV_MVCC_STORE_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,12 +103,8 @@ class MvccStore {
   std::string Serialize() const;
   absl::Status Restore(const std::string& data);
 
-  // Test-only breakage (etcd 3.4's #17780): compaction also drops a tombstone at the compaction revision, and
-  // Restore takes the revision from the newest record kept instead of the snapshot — so a restart after a
-  // compaction at a delete makes the revision go back.
-  void set_testing_revision_from_records(bool on) { testing_revision_from_records_ = on; }
-
- private:
+  // ---- a snapshot in progress ----
+  // A version as the store keeps it (its revision is the key it is kept under).
   struct Record {
     std::string key;
     std::string value;
@@ -115,6 +113,25 @@ class MvccStore {
     int64_t lease = 0;
     bool tombstone = false;
   };
+  // Pins the versions with main revision <= rev (rev(): what a snapshot taken now holds): they stay readable through
+  // VisitVersions until Unpin even if a compaction removes them meanwhile (compaction still hides them from reads,
+  // hashes, watchers and the quota at once: only their memory is kept). One pin at a time; writes go on as usual
+  // (they only add versions above rev).
+  void Pin(int64_t rev);
+  void Unpin();
+  int64_t pinned_rev() const { return pinned_rev_; }  // -1: none
+  // Calls fn(rev, record) for at most max versions with revision >= from and main revision <= to_main (to_main <= the
+  // pinned revision, if one is pinned), oldest first, the pinned versions compaction removed included. Returns the
+  // revision to resume from, or nullopt once every such version was visited.
+  std::optional<Revision> VisitVersions(Revision from, int64_t to_main, size_t max,
+                                        const std::function<void(const Revision&, const Record&)>& fn) const;
+
+  // Test-only breakage (etcd 3.4's #17780): compaction also drops a tombstone at the compaction revision, and
+  // Restore takes the revision from the newest record kept instead of the snapshot — so a restart after a
+  // compaction at a delete makes the revision go back.
+  void set_testing_revision_from_records(bool on) { testing_revision_from_records_ = on; }
+
+ private:
   // Resolves rev 0 and checks it against [compacted_rev_, current].
   absl::StatusOr<int64_t> ReadRev(int64_t rev, int64_t current) const;
   absl::StatusOr<RangeResult> RangeAt(const std::string& key, const std::string& end, const RangeOptions& opts,
@@ -134,6 +151,9 @@ class MvccStore {
   bool testing_revision_from_records_ = false;
   absl::btree_map<std::string, KeyIndex> index_;
   absl::btree_map<Revision, Record> records_;
+  // Pinned versions that compaction removed from records_ (all with main <= pinned_rev_), kept until Unpin.
+  int64_t pinned_rev_ = -1;
+  absl::btree_map<Revision, Record> held_;
 };
 
 }  // namespace detcd::kv

@@ -21,6 +21,14 @@ int64_t MinLeaseTTLSeconds(const NodeCoreConfig& c) {
   return (us + 999'999) / 1'000'000;
 }
 
+// What raft's storage keeps of a snapshot: its metadata (as etcd's raft storage does). The state is the store itself;
+// a snapshot sent to a follower is made afresh.
+raftpb::Snapshot MetadataOnly(const raftpb::Snapshot& snap) {
+  raftpb::Snapshot out;
+  *out.mutable_metadata() = snap.metadata();
+  return out;
+}
+
 }  // namespace
 
 NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered)
@@ -34,7 +42,7 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   // Proposal ids: member id and this life's seed in the high bits, a counter below (unique across restarts).
   id_prefix_ = ((config_.id & 0xffff) << 48) | ((config_.seed & 0xffffff) << 24);
   if (recovered.snapshot.metadata().index() > 0) {
-    DETCD_CHECK(storage_.ApplySnapshot(recovered.snapshot).ok());
+    DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(recovered.snapshot)).ok());
     RestoreState(recovered.snapshot);
   }
   const bool empty_disk = recovered.snapshot.metadata().index() == 0 && recovered.entries.empty() &&
@@ -146,8 +154,13 @@ void NodeCore::WriteOwnEntries(std::vector<raftpb::Entry> entries, const raftpb:
 }
 
 std::string NodeCore::StateSnapshot() const {
-  kvpb::StateSnapshot snap;
+  kvpb::StateSnapshot snap = SmallState();
   snap.set_store(store_.Serialize());
+  return snap.SerializeAsString();
+}
+
+kvpb::StateSnapshot NodeCore::SmallState() const {
+  kvpb::StateSnapshot snap;
   snap.set_leases(lessor_.Serialize());
   for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
   membership_.SaveTo(&snap);
@@ -156,7 +169,7 @@ std::string NodeCore::StateSnapshot() const {
     a->set_memberid(config_.id);
     a->set_alarm(etcdserverpb::NOSPACE);
   }
-  return snap.SerializeAsString();
+  return snap;
 }
 
 void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
@@ -164,6 +177,8 @@ void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
   // The bytes were made by a member's StateSnapshot and checked by CRC on disk or delivered by Raft from the leader's
   // storage: not decoding is a broken invariant, not bad input.
   DETCD_CHECK_MSG(state.ParseFromString(snap.data()), "state snapshot does not parse");
+  // The state a snapshot in progress was reading is being replaced.
+  AbandonSnapshotBuild();
   absl::Status s = store_.Restore(state.store());
   DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
   s = lessor_.Restore(state.leases());
@@ -196,6 +211,7 @@ void NodeCore::Tick(int64_t now_us) {
   hub_->SyncStep();
   if (config_.progress_notify_ticks > 0 && ticks_ % config_.progress_notify_ticks == 0) hub_->ProgressNotify();
   Pump();
+  StepSnapshotBuild();
 }
 
 void NodeCore::Receive(const raftpb::Message& m) {
@@ -303,7 +319,7 @@ void NodeCore::Persisted(uint64_t seq) {
   }
   DETCD_CHECK_MSG(ready_.has_value() && seq == persist_seq_, "Persisted for a batch that is not outstanding");
   persist_out_.reset();
-  if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(ready_->snapshot).ok());
+  if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(ready_->snapshot)).ok());
   storage_.Append(ready_->entries);
   if (ready_->hard_state) storage_.SetHardState(*ready_->hard_state);
   FinishReady();
@@ -314,8 +330,11 @@ void NodeCore::FinishReady() {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
   for (raftpb::Message& m : rd.messages) {
-    if (m.type() == raftpb::MSG_SNAP) *m.mutable_snapshot() = SnapshotToSend(m.snapshot());
-    out_msgs_.push_back(std::move(m));
+    if (m.type() == raftpb::MSG_SNAP) {
+      QueueSnapshotSend(std::move(m));
+    } else {
+      out_msgs_.push_back(std::move(m));
+    }
   }
   if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot);
   if (!std::exchange(ready_applied_, false)) {
@@ -340,22 +359,7 @@ void NodeCore::FinishReady() {
     ServeLeaseLocal(id, req);
   }
   MaybeSnapshot();
-}
-
-raftpb::Snapshot NodeCore::SnapshotToSend(const raftpb::Snapshot& saved) const {
-  // etcd's createMergedSnapshotMessage: the leader sends its state as it is now (its applied index, its configuration
-  // now), not the snapshot it saved last. That one may predate the member it goes to — a member added since, whose
-  // entries before it are compacted away — and a member refuses a snapshot of a configuration without itself: it
-  // would never catch up.
-  if (applied_index_ <= saved.metadata().index()) return saved;
-  const uint64_t term = raft_->raft().log().Term(applied_index_);
-  DETCD_CHECK_MSG(term > 0, "a leader's applied entry has a term");
-  raftpb::Snapshot snap;
-  snap.mutable_metadata()->set_index(applied_index_);
-  snap.mutable_metadata()->set_term(term);
-  *snap.mutable_metadata()->mutable_conf_state() = raft_->raft().conf_state();
-  snap.set_data(StateSnapshot());
-  return snap;
+  StepSnapshotBuild();
 }
 
 void NodeCore::ApplyEntry(const raftpb::Entry& e) {
@@ -543,18 +547,6 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
   proposals_.erase(it);
   (void)index;
   Reply(client, status, std::move(resp));
-}
-
-void NodeCore::MaybeSnapshot() {
-  if (config_.snapshot_count == 0 || applied_index_ <= snapshot_index_ + config_.snapshot_count) return;
-  absl::StatusOr<raftpb::Snapshot> snap =
-      storage_.CreateSnapshot(applied_index_, raft_->raft().conf_state(), StateSnapshot());
-  DETCD_CHECK_MSG(snap.ok(), std::string(snap.status().message()).c_str());
-  snapshot_index_ = applied_index_;
-  const uint64_t keep = config_.snapshot_catch_up_entries;
-  const uint64_t compact = applied_index_ > keep ? applied_index_ - keep : 0;
-  if (compact > storage_.FirstIndex() - 1) DETCD_CHECK(storage_.Compact(compact).ok());
-  out_snapshots_.push_back(std::move(*snap));
 }
 
 }  // namespace detcd::kv

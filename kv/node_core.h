@@ -31,6 +31,7 @@
 #include "kv/lessor.h"
 #include "kv/membership.h"
 #include "kv/mvcc_store.h"
+#include "kv/state_snapshot_writer.h"
 #include "kv/watch_hub.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
@@ -88,6 +89,9 @@ struct NodeCoreConfig {
   int64_t quota_bytes = 2ll << 30;             // --quota-backend-bytes
   uint64_t snapshot_count = 100'000;           // --snapshot-count (0: never)
   uint64_t snapshot_catch_up_entries = 5'000;  // entries kept behind a snapshot for slow followers
+  // A snapshot (own or for a follower) is made a piece at a time while the member keeps serving: this many MVCC
+  // versions per event (each tick and each finished Ready), so no event spends long on it.
+  size_t snapshot_chunk_records = 8'192;
   // A ReadIndex round that got no answer within this many ticks is asked again (the leader may have changed).
   int read_index_retry_ticks = 20;
   // A request not answered within this many ticks gets "etcdserver: request timed out" (its outcome is unknown:
@@ -178,8 +182,9 @@ class NodeCore {
   std::vector<raftpb::Message> TakeMessages();
   // The next batch to persist, if one is ready; the next comes only after Persisted(seq) for this one.
   std::optional<PersistRequest> TakePersist();
-  // Snapshots this member took of its own state (every snapshot_count entries): save each (WAL marker, then file);
-  // WAL entries up to the snapshot's index are then no longer needed once a newer snapshot exists.
+  // Snapshots this member took of its own state (every snapshot_count entries; each is made over many events, see
+  // snapshot_chunk_records): save each (WAL marker, then file); WAL entries up to the snapshot's index are then no
+  // longer needed once a newer snapshot exists. The core keeps only their metadata (raft's storage has no data).
   std::vector<raftpb::Snapshot> TakeSnapshotsToSave();
   std::vector<ClientReply> TakeReplies();
   std::vector<etcdserverpb::WatchResponse> TakeWatchResponses(WatchHub::StreamId s);
@@ -202,8 +207,10 @@ class NodeCore {
   bool removed() const { return membership_.IsRemoved(config_.id); }
   // The bootstrap entries are not durable yet: Raft holds them but nothing has left this member (no Ready).
   bool bootstrapping() const { return bootstrapping_; }
-  // The state machine as snapshot bytes (what a snapshot at applied_index() would carry).
+  // The state machine as snapshot bytes (what a snapshot at applied_index() would carry), made at once.
   std::string StateSnapshot() const;
+  // A snapshot is being made (a piece per event); its index (0: none).
+  uint64_t snapshot_in_progress() const { return build_ ? build_->index : 0; }
 
   // ---- maintenance (local state, answered at once) ----
   // etcd's HashKV: a digest of the MVCC store's versions up to `revision` (0: the current revision) and its
@@ -260,9 +267,18 @@ class NodeCore {
   absl::Status LearnerReady(uint64_t id) const;
   void PromoteAsLeader(uint64_t request_id, uint64_t proposal_id, uint64_t learner);
   void RestoreState(const raftpb::Snapshot& snap);
-  // The snapshot a leader sends in place of `saved` (the newest it saved): its state now.
-  raftpb::Snapshot SnapshotToSend(const raftpb::Snapshot& saved) const;
+  // The state without the MVCC store (leases, dedup window, members, alarms): what a snapshot takes at once.
+  kvpb::StateSnapshot SmallState() const;
+  // A leader's MSG_SNAP waits for a snapshot made at or after now (etcd's merged snapshot: the state and
+  // configuration as they are, not the snapshot saved last, which may predate the member it goes to).
+  void QueueSnapshotSend(raftpb::Message m);
   void MaybeSnapshot();
+  // Snapshots in progress: start one at the applied index; write one more piece; finish (save and/or send it);
+  // abandon it (the state is being replaced).
+  void StartSnapshotBuild(bool save);
+  void StepSnapshotBuild();
+  void FinishSnapshotBuild();
+  void AbandonSnapshotBuild();
   void OnRoleChange();
   // etcd's parseProposeCtxErr: a proposal that times out having started while the previous leader was being lost (at
   // most two election timeouts before the current leader was elected) is said to be due to that leader's failure.
@@ -328,6 +344,21 @@ class NodeCore {
   // until they are.
   bool bootstrapping_ = false;
   int64_t ticks_ = 0;
+
+  // The snapshot being made, a piece per event (the store pinned at its revision meanwhile).
+  struct SnapshotBuild {
+    raftpb::SnapshotMetadata metadata;
+    uint64_t index = 0;
+    bool save = false;  // this member's own snapshot (every snapshot_count entries), else only sent to followers
+    std::unique_ptr<StateSnapshotWriter> writer;
+  };
+  std::optional<SnapshotBuild> build_;
+  // MSG_SNAPs waiting for a snapshot at or after min_index (the applied index when Raft asked for them).
+  struct SnapshotSend {
+    raftpb::Message message;
+    uint64_t min_index = 0;
+  };
+  std::vector<SnapshotSend> snapshot_sends_;
 
   std::vector<raftpb::Message> out_msgs_;
   std::vector<raftpb::Snapshot> out_snapshots_;

@@ -49,6 +49,10 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
     for (int i = 0; i < c.election_ticks - 1; ++i) rt->core_->Tick(now);
   }
   rt->running_ = true;
+  rt->snapshot_thread_ = std::make_unique<JobThread>([p = rt.get()](const absl::Status& s) {
+    p->disk_failed_ = true;
+    p->Fail(s);
+  });
   rt->disk_thread_ = std::thread([p = rt.get()] { p->DiskLoop(); });
   rt->thread_ = std::thread([p = rt.get()] { p->Loop(); });
   return rt;
@@ -320,6 +324,8 @@ void MemberRuntime::Loop() {
     fn(std::move(r));
   }
   waiting_.clear();
+  // A snapshot file being written is finished; one not started is dropped (its marker alone is ignored at recovery).
+  snapshot_thread_->Stop();
   {
     std::lock_guard<std::mutex> l(disk_mu_);
     disk_stopping_ = true;
@@ -333,14 +339,7 @@ void MemberRuntime::Loop() {
 void MemberRuntime::Flush() {
   for (;;) {
     bool progress = false;
-    for (raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) {
-      ToDisk([this, snap = std::move(snap)] {
-        absl::Status s = store_.SaveSnapshot(snap);
-        if (s.ok()) s = store_.RemoveOld();
-        if (s.ok()) Log(absl::StrCat("saved snapshot at index ", snap.metadata().index()));
-        return s;
-      });
-    }
+    for (raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) SaveSnapshot(std::move(snap));
     if (std::optional<kv::PersistRequest> p = core_->TakePersist()) {
       // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed
       // meanwhile forms the next batch, taken once the core hears this one is durable.
@@ -414,6 +413,29 @@ void MemberRuntime::ToDisk(std::function<absl::Status()> job) {
     disk_jobs_.push_back(std::move(job));
   }
   disk_cv_.notify_one();
+}
+
+void MemberRuntime::SaveSnapshot(raftpb::Snapshot snap) {
+  DETCD_CHECK(snap.metadata().index() > 0);
+  auto shared = std::make_shared<raftpb::Snapshot>(std::move(snap));
+  // The marker goes in WAL order (recovery ignores a marker whose file is missing), then the file is written on the
+  // snapshot thread while WAL batches go on, then — the file durable — the segments it makes removable go.
+  ToDisk([this, shared] {
+    if (absl::Status s = store_.SaveSnapshotMarker(shared->metadata()); !s.ok()) return s;
+    snapshot_thread_->Add([this, shared]() mutable {
+      if (absl::Status s = store_.SaveSnapshotFile(*shared); !s.ok()) return s;
+      const uint64_t index = shared->metadata().index();
+      shared.reset();  // the bytes are on disk: free them now
+      ToDisk([this, index] {
+        store_.SnapshotSaved(index);
+        absl::Status s = store_.RemoveOld();
+        if (s.ok()) Log(absl::StrCat("saved snapshot at index ", index));
+        return s;
+      });
+      return absl::OkStatus();
+    });
+    return absl::OkStatus();
+  });
 }
 
 void MemberRuntime::DiskLoop() {

@@ -4,7 +4,9 @@
 // core thread. The core thread ticks every heartbeat interval with the monotonic clock and hands each batch the core
 // asks to persist to a disk thread, which writes it to the WAL (storage::MemberStore on storage::PosixDisk) and
 // fdatasyncs it before the core is told (group commit: everything proposed while a sync is in flight joins the next
-// batch); the disk thread also saves the core's snapshots. The core thread hands Raft messages to a sender (peers;
+// batch). The core's own snapshots are saved beside it: the WAL marker with the WAL writes, the (large) file on a
+// snapshot thread of its own, so no WAL write waits behind one, then the WAL segments it makes removable go (back
+// on the disk thread, once the file is durable). The core thread hands Raft messages to a sender (peers;
 // none for a single member) and routes replies and watch responses.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
 // MoveLeader) run on the core thread too; MoveLeader's wait for the new leader is kept here, checked after every
@@ -31,6 +33,7 @@
 #include "absl/time/time.h"
 #include "api/kv_request.pb.h"
 #include "kv/node_core.h"
+#include "net/job_thread.h"
 #include "storage/member_store.h"
 #include "storage/posix_disk.h"
 
@@ -170,6 +173,8 @@ class MemberRuntime {
   // Hands a write to the disk thread (jobs run in order; an error stops the member and every later job).
   void ToDisk(std::function<absl::Status()> job);
   void DiskLoop();
+  // Saves one of the core's own snapshots: marker (disk thread), file (snapshot thread), then RemoveOld (disk thread).
+  void SaveSnapshot(raftpb::Snapshot snap);
   void Log(const std::string& line);
 
   MemberRuntimeOptions options_;
@@ -214,6 +219,8 @@ class MemberRuntime {
   std::mutex fsync_mu_;
   DurationHistogram wal_fsync_;  // guarded by fsync_mu_
   std::atomic<bool> disk_failed_{false};
+  // Writes snapshot files (MemberStore::SaveSnapshotFile only: it touches no WAL); stopped before the disk thread.
+  std::unique_ptr<JobThread> snapshot_thread_;
 };
 
 }  // namespace detcd::net

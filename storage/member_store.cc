@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "raft/check.h"
 #include "storage/snapshotter.h"
 
 namespace detcd::storage {
@@ -62,12 +63,29 @@ absl::Status MemberStore::Save(const raftpb::HardState* hard_state, const std::v
 absl::Status MemberStore::Sync() { return wal_->Sync(); }
 
 absl::Status MemberStore::SaveSnapshot(const raftpb::Snapshot& snap) {
-  if (absl::Status s = wal_->SaveSnapshotMarker(snap.metadata()); !s.ok()) return s;
-  Snapshotter snapshotter(disk_, snap_dir());
-  if (absl::Status s = snapshotter.Save(snap); !s.ok()) return s;
-  prev_snapshot_index_ = snapshot_index_;
-  snapshot_index_ = snap.metadata().index();
+  if (absl::Status s = SaveSnapshotMarker(snap.metadata()); !s.ok()) return s;
+  if (absl::Status s = SaveSnapshotFile(snap); !s.ok()) return s;
+  SnapshotSaved(snap.metadata().index());
   return absl::OkStatus();
+}
+
+absl::Status MemberStore::SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata) {
+  DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
+  return wal_->SaveSnapshotMarker(metadata);
+}
+
+absl::Status MemberStore::SaveSnapshotFile(const raftpb::Snapshot& snap) {
+  DETCD_CHECK_MSG(snap.metadata().index() > 0, "a snapshot at index 0");
+  Snapshotter snapshotter(disk_, snap_dir());
+  return snapshotter.Save(snap);
+}
+
+void MemberStore::SnapshotSaved(uint64_t index) {
+  // Saves may finish out of order (a leader's snapshot, written with the WAL, overtaking this member's own, written
+  // on another thread): WAL segments are only ever kept back to the older of the two newest.
+  if (index <= snapshot_index_) return;
+  prev_snapshot_index_ = snapshot_index_;
+  snapshot_index_ = index;
 }
 
 absl::Status MemberStore::RemoveOld() {

@@ -48,6 +48,13 @@ class MemberStore {
   absl::Status Sync();
   // Makes a snapshot durable: the WAL marker first (recovery ignores a marker without a file), then the file.
   absl::Status SaveSnapshot(const raftpb::Snapshot& snapshot);
+  // The same in three steps, for a driver that writes the (large) file off the thread that writes the WAL: the
+  // marker (with the WAL's writes), then the file (any one thread: it touches only the snapshot directory, never the
+  // WAL), then SnapshotSaved (with the WAL's writes again) once the file is durable, and only then RemoveOld. A crash
+  // between any two steps leaves a member that recovers from the snapshot before.
+  absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata);
+  absl::Status SaveSnapshotFile(const raftpb::Snapshot& snapshot);
+  void SnapshotSaved(uint64_t index);
   // After a snapshot: removes WAL segments and snapshot files nobody needs (the previous snapshot is kept, so a
   // member whose newest snapshot rotted can still start from the older one).
   absl::Status RemoveOld();

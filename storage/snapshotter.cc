@@ -31,12 +31,53 @@ bool IsSnapName(const std::string& n) { return n.size() == 16 + 1 + 16 + 5 && ab
 
 std::string SnapshotFileName(uint64_t term, uint64_t index) { return absl::StrFormat("%016x-%016x.snap", term, index); }
 
+namespace {
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// The file as pieces, the snapshot's data among them by reference (it may be most of the process's memory): header,
+// then the body exactly as snapshot.SerializeAsString() makes it (field 1, data; then field 2, metadata).
+struct FilePieces {
+  std::string header;
+  std::string data_prefix;  // data's tag and length (empty if there is no data)
+  absl::string_view data;
+  std::string metadata;     // the metadata field, serialized
+  uint64_t body_bytes() const { return data_prefix.size() + data.size() + metadata.size(); }
+};
+
+FilePieces SnapshotFilePieces(const raftpb::Snapshot& snapshot) {
+  FilePieces p;
+  p.data = snapshot.data();
+  if (!p.data.empty()) {
+    p.data_prefix.push_back(static_cast<char>((1 << 3) | 2));
+    PutVarint(&p.data_prefix, p.data.size());
+  }
+  raftpb::Snapshot metadata_only;
+  *metadata_only.mutable_metadata() = snapshot.metadata();
+  metadata_only.SerializeToString(&p.metadata);
+  uint32_t crc = Crc32cExtend(0, p.data_prefix.data(), p.data_prefix.size());
+  crc = Crc32cExtend(crc, p.data.data(), p.data.size());
+  crc = Crc32cExtend(crc, p.metadata.data(), p.metadata.size());
+  p.header = std::string(kMagic);
+  PutLe(&p.header, crc, 4);
+  PutLe(&p.header, p.body_bytes(), 8);
+  return p;
+}
+
+}  // namespace
+
 std::string EncodeSnapshotFile(const raftpb::Snapshot& snapshot) {
-  const std::string body = snapshot.SerializeAsString();
-  std::string out(kMagic);
-  PutLe(&out, Crc32c(body), 4);
-  PutLe(&out, body.size(), 8);
-  out += body;
+  const FilePieces p = SnapshotFilePieces(snapshot);
+  std::string out = p.header;
+  out += p.data_prefix;
+  out.append(p.data.data(), p.data.size());
+  out += p.metadata;
   return out;
 }
 
@@ -65,7 +106,15 @@ absl::Status Snapshotter::Save(const raftpb::Snapshot& snapshot) {
   }
   auto f = disk_->Create(tmp);
   if (!f.ok()) return f.status();
-  if (absl::Status s = (*f)->Append(EncodeSnapshotFile(snapshot)); !s.ok()) return s;
+  // Written in pieces of bounded size: no second copy of the snapshot is made to write it.
+  constexpr size_t kPieceBytes = 4 << 20;
+  const FilePieces p = SnapshotFilePieces(snapshot);
+  if (absl::Status s = (*f)->Append(p.header); !s.ok()) return s;
+  if (absl::Status s = (*f)->Append(p.data_prefix); !s.ok()) return s;
+  for (size_t at = 0; at < p.data.size(); at += kPieceBytes) {
+    if (absl::Status s = (*f)->Append(p.data.substr(at, kPieceBytes)); !s.ok()) return s;
+  }
+  if (absl::Status s = (*f)->Append(p.metadata); !s.ok()) return s;
   if (absl::Status s = (*f)->Sync(); !s.ok()) return s;
   if (absl::Status s = disk_->Rename(tmp, JoinPath(dir_, name)); !s.ok()) return s;
   return disk_->SyncDir(dir_);

@@ -84,3 +84,28 @@ TEST(SnapshotterTest, RemoveOldKeepsTheNewest) {
 
 }  // namespace
 }  // namespace detcd::storage
+
+namespace detcd::storage {
+namespace {
+
+// The file is written in pieces (the data by reference); its bytes are still magic, CRC, length and exactly the
+// serialized snapshot, for small and multi-piece data.
+TEST(SnapshotterTest, FileIsTheSerializedSnapshotWhateverItsSize) {
+  for (size_t bytes : {size_t{0}, size_t{100}, size_t{9} << 20}) {
+    raftpb::Snapshot s;
+    s.mutable_metadata()->set_index(3);
+    s.mutable_metadata()->set_term(1);
+    s.mutable_metadata()->mutable_conf_state()->add_voters(1);
+    s.set_data(std::string(bytes, 'x'));
+    const std::string file = EncodeSnapshotFile(s);
+    const std::string body = s.SerializeAsString();
+    ASSERT_EQ(file.size(), 11 + 4 + 8 + body.size());
+    EXPECT_TRUE(file.substr(23) == body) << bytes;
+    absl::StatusOr<raftpb::Snapshot> back = DecodeSnapshotFile(file, "f");
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->data().size(), bytes);
+  }
+}
+
+}  // namespace
+}  // namespace detcd::storage

@@ -1,0 +1,95 @@
+#include "kv/state_snapshot_writer.h"
+
+#include <utility>
+
+#include "api/kv_snapshot.pb.h"
+#include "raft/check.h"
+
+namespace detcd::kv {
+
+namespace {
+
+// Protobuf wire format: a tag is (field << 3) | wire type; 0 = varint, 2 = length-delimited.
+constexpr uint8_t kStoreTag = (1 << 3) | 2;          // StateSnapshot.store
+constexpr uint8_t kRevisionTag = (1 << 3) | 0;       // StoreSnapshot.revision
+constexpr uint8_t kCompactedTag = (2 << 3) | 0;      // StoreSnapshot.compacted_revision
+constexpr uint8_t kRecordTag = (3 << 3) | 2;         // StoreSnapshot.records
+constexpr size_t kFixedLengthBytes = 5;              // a varint of up to 35 bits
+constexpr uint64_t kMaxStoreBytes = (uint64_t{1} << 31) - 1;  // protobuf's limit for one message
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+StateSnapshotWriter::StateSnapshotWriter(const kvpb::StateSnapshot& small, const MvccStore& store)
+    : revision_(store.rev()) {
+  DETCD_CHECK_MSG(small.store().empty(), "the store is written by the writer");
+  DETCD_CHECK_MSG(store.pinned_rev() == store.rev(), "the store must be pinned at the snapshot's revision");
+  // Room for every version up front: the store counts each at its key and value plus 64 bytes, more than its encoding
+  // takes, so the string never grows by copying (a copy of hundreds of MB in one step would be the stall this avoids).
+  data_.reserve(small.ByteSizeLong() + 1 + kFixedLengthBytes + 2 * 11 + static_cast<size_t>(store.bytes()));
+  small.SerializeToString(&data_);
+  data_.push_back(static_cast<char>(kStoreTag));
+  store_length_at_ = data_.size();
+  data_.append(kFixedLengthBytes, '\0');
+  store_begin_ = data_.size();
+  // As MvccStore::Serialize writes them (proto3 leaves zeros out).
+  if (store.rev() != 0) {
+    data_.push_back(static_cast<char>(kRevisionTag));
+    PutVarint(&data_, static_cast<uint64_t>(store.rev()));
+  }
+  if (store.compacted_rev() != 0) {
+    data_.push_back(static_cast<char>(kCompactedTag));
+    PutVarint(&data_, static_cast<uint64_t>(store.compacted_rev()));
+  }
+}
+
+bool StateSnapshotWriter::Step(const MvccStore& store, size_t max_records) {
+  DETCD_CHECK_MSG(!finished_, "stepping a spent snapshot writer");
+  DETCD_CHECK_MSG(store.pinned_rev() == revision_, "the store was unpinned under a snapshot in progress");
+  if (done_) return true;
+  kvpb::StoreRecord out;
+  const std::optional<Revision> next =
+      store.VisitVersions(next_, revision_, max_records, [&](const Revision& rev, const MvccStore::Record& r) {
+        out.Clear();
+        out.set_main(rev.main);
+        out.set_sub(rev.sub);
+        out.set_key(r.key);
+        out.set_value(r.value);
+        out.set_create_revision(r.create_main);
+        out.set_version(r.version);
+        out.set_lease(r.lease);
+        out.set_tombstone(r.tombstone);
+        data_.push_back(static_cast<char>(kRecordTag));
+        PutVarint(&data_, out.ByteSizeLong());
+        out.AppendToString(&data_);
+        ++records_;
+      });
+  if (next) {
+    DETCD_CHECK_MSG(next_ < *next, "a snapshot step made no progress");
+    next_ = *next;
+  } else {
+    done_ = true;
+  }
+  return done_;
+}
+
+std::string StateSnapshotWriter::Finish() {
+  DETCD_CHECK_MSG(done_ && !finished_, "finishing a snapshot that is not complete");
+  finished_ = true;
+  const uint64_t length = data_.size() - store_begin_;
+  DETCD_CHECK_MSG(length <= kMaxStoreBytes, "store snapshot too large for one protobuf message");
+  for (size_t i = 0; i < kFixedLengthBytes; ++i) {
+    const uint8_t more = i + 1 < kFixedLengthBytes ? 0x80 : 0;
+    data_[store_length_at_ + i] = static_cast<char>(((length >> (7 * i)) & 0x7f) | more);
+  }
+  return std::move(data_);
+}
+
+}  // namespace detcd::kv
