@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -74,7 +75,10 @@ absl::StatusOr<std::unique_ptr<ClientListener>> ClientListener::Start(const std:
                                          : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   l->wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (l->wake_fd_ < 0) return Errno("eventfd");
-  l->thread_ = std::thread([p = l.get()] { p->AcceptLoop(); });
+  l->thread_ = std::thread([p = l.get()] {
+    pthread_setname_np(pthread_self(), "detcd-accept");  // for top -H and perf
+    p->AcceptLoop();
+  });
   return l;
 }
 

@@ -1,5 +1,7 @@
 #include "net/member_runtime.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <future>
 #include <utility>
@@ -53,8 +55,14 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
     p->disk_failed_ = true;
     p->Fail(s);
   });
-  rt->disk_thread_ = std::thread([p = rt.get()] { p->DiskLoop(); });
-  rt->thread_ = std::thread([p = rt.get()] { p->Loop(); });
+  rt->disk_thread_ = std::thread([p = rt.get()] {
+    pthread_setname_np(pthread_self(), "detcd-disk");  // for top -H and perf
+    p->DiskLoop();
+  });
+  rt->thread_ = std::thread([p = rt.get()] {
+    pthread_setname_np(pthread_self(), "detcd-core");
+    p->Loop();
+  });
   return rt;
 }
 

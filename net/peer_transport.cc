@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -132,7 +133,10 @@ absl::StatusOr<std::unique_ptr<PeerTransport>> PeerTransport::Start(PeerTranspor
   std::unique_ptr<PeerTransport> t(new PeerTransport(std::move(options)));
   absl::Status listening = t->Listen();
   if (!listening.ok()) return listening;
-  t->thread_ = std::thread([raw = t.get()] { raw->Loop(); });
+  t->thread_ = std::thread([raw = t.get()] {
+    pthread_setname_np(pthread_self(), "detcd-peers");  // for top -H and perf
+    raw->Loop();
+  });
   return t;
 }
 
