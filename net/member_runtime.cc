@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -78,14 +80,47 @@ void MemberRuntime::Stop() {
   running_ = false;
 }
 
-bool MemberRuntime::Post(std::function<void()> task) {
+bool MemberRuntime::Post(std::function<void()> task, Drainer drainer) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_) return false;
     tasks_.push_back(std::move(task));
+    if (draining_) return true;  // whoever holds the core runs it before letting go
+    if (drainer == Drainer::kCoreThread) {
+      cv_.notify_one();
+      return true;
+    }
+    draining_ = true;
   }
-  cv_.notify_one();
+  Drain(kPosterRounds);
   return true;
+}
+
+void MemberRuntime::Drain(int max_rounds) {
+  for (int round = 0;; ++round) {
+    std::deque<std::function<void()>> batch;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      DETCD_CHECK_MSG(draining_, "the core run by a thread that does not hold it");
+      if (stopping_ || tasks_.empty() || round == max_rounds) {
+        // Let go; what is left (a poster's rounds ran out) is the core thread's.
+        draining_ = false;
+        if (stopping_ || !tasks_.empty()) cv_.notify_all();
+        return;
+      }
+      batch.swap(tasks_);
+    }
+    // Every event of the batch first, then the effects once: proposals that arrived together become one Raft
+    // append (one Ready, one WAL write), and replies, messages and watch responses leave together.
+    for (auto& task : batch) {
+      task();
+      if (!running_) break;
+    }
+    if (running_) {
+      Flush();
+      CheckLeaderWaits(MonotonicUs());
+    }
+  }
 }
 
 void MemberRuntime::Submit(kvpb::ClientRequest request, ReplyFn done) {
@@ -98,12 +133,14 @@ void MemberRuntime::Submit(kvpb::ClientRequest request, ReplyFn done) {
     return;
   }
   auto pending = std::make_shared<PendingReply>(this, std::move(done));
-  (void)Post([this, request = std::move(request), pending] {
-    const uint64_t id = next_request_++;
-    const bool fresh = waiting_.emplace(id, std::exchange(pending->fn, nullptr)).second;
-    DETCD_CHECK_MSG(fresh, "a request id handed out twice");
-    core_->Submit(id, request);
-  });
+  (void)Post(
+      [this, request = std::move(request), pending] {
+        const uint64_t id = next_request_++;
+        const bool fresh = waiting_.emplace(id, std::exchange(pending->fn, nullptr)).second;
+        DETCD_CHECK_MSG(fresh, "a request id handed out twice");
+        core_->Submit(id, request);
+      },
+      Drainer::kPoster);
   // Not posted (stopping), or dropped unrun at shutdown: the last owner of `pending` answers "server stopped".
 }
 
@@ -127,16 +164,18 @@ kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Du
   return future.get();
 }
 
+// The transport's own thread must keep moving bytes (and may call these under its locks): its news goes to the
+// core thread.
 void MemberRuntime::Receive(raftpb::Message m) {
-  (void)Post([this, m = std::move(m)] { core_->Receive(m); });
+  (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kCoreThread);
 }
 
 void MemberRuntime::ReportUnreachable(uint64_t peer) {
-  (void)Post([this, peer] { core_->ReportUnreachable(peer); });
+  (void)Post([this, peer] { core_->ReportUnreachable(peer); }, Drainer::kCoreThread);
 }
 
 void MemberRuntime::ReportSnapshot(uint64_t peer, bool failed) {
-  (void)Post([this, peer, failed] { core_->ReportSnapshot(peer, failed); });
+  (void)Post([this, peer, failed] { core_->ReportSnapshot(peer, failed); }, Drainer::kCoreThread);
 }
 
 uint64_t MemberRuntime::OpenWatch(WatchFn on_response, std::function<void()> on_stopped) {
@@ -285,24 +324,21 @@ void MemberRuntime::CheckLeaderWaits(int64_t now_us) {
 void MemberRuntime::Loop() {
   int64_t next_tick = MonotonicUs() + options_.core.tick_us;
   for (;;) {
-    std::deque<std::function<void()>> batch;
     {
+      // Sleep until a tick is due or there is work nobody else is running; then take the core.
       std::unique_lock<std::mutex> l(mu_);
-      const int64_t wait_us = next_tick - MonotonicUs();
-      if (tasks_.empty() && !stopping_ && wait_us > 0) {
-        cv_.wait_for(l, std::chrono::microseconds(wait_us), [this] { return !tasks_.empty() || stopping_; });
+      for (;;) {
+        if (stopping_) {
+          if (!draining_) break;  // the last holder let go: shut down
+        } else if (!draining_ && (!tasks_.empty() || MonotonicUs() >= next_tick)) {
+          break;
+        }
+        const int64_t wait_us = std::max<int64_t>(next_tick - MonotonicUs(), 1);
+        cv_.wait_for(l, std::chrono::microseconds(wait_us));
       }
       if (stopping_) break;
-      batch.swap(tasks_);
+      draining_ = true;
     }
-    // Every event of the batch first, then the effects once: proposals that arrived together become one Raft
-    // append (one Ready, one WAL write), and replies, messages and watch responses leave together.
-    for (auto& task : batch) {
-      task();
-      if (!running_) break;
-    }
-    if (!running_) break;
-    if (!batch.empty()) Flush();
     const int64_t now = MonotonicUs();
     if (now >= next_tick) {
       core_->Tick(now);
@@ -311,6 +347,7 @@ void MemberRuntime::Loop() {
       next_tick = now + options_.core.tick_us;
     }
     CheckLeaderWaits(now);
+    Drain(std::numeric_limits<int>::max());
   }
   {
     // Tasks that will never run: a request among them is answered "server stopped" as its task goes.
@@ -368,8 +405,9 @@ void MemberRuntime::Flush() {
           std::lock_guard<std::mutex> l(fsync_mu_);
           wal_fsync_.Observe(took.count());
         }
+        // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
         const uint64_t seq = batch->seq;
-        (void)Post([this, seq] { core_->Persisted(seq); });
+        (void)Post([this, seq] { core_->Persisted(seq); }, Drainer::kPoster);
         return absl::OkStatus();
       });
     }

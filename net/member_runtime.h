@@ -1,16 +1,21 @@
 // MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
-// simulator runs, on a thread of its own ("the core thread"), fed with real time and real disk. Other threads (gRPC
-// handlers, the peer transport) hand it work through a queue and get answers back through callbacks that run on the
-// core thread. The core thread ticks every heartbeat interval with the monotonic clock and hands each batch the core
-// asks to persist to a disk thread, which writes it to the WAL (storage::MemberStore on storage::PosixDisk) and
-// fdatasyncs it before the core is told (group commit: everything proposed while a sync is in flight joins the next
-// batch). The core's own snapshots are saved beside it: the WAL marker with the WAL writes, the (large) file on a
-// snapshot thread of its own, so no WAL write waits behind one, then the WAL segments it makes removable go (back
-// on the disk thread, once the file is durable). The core thread hands Raft messages to a sender (peers;
-// none for a single member) and routes replies and watch responses.
+// simulator runs, fed with real time and real disk. Other threads (gRPC handlers, the disk thread, the peer
+// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a gRPC or
+// disk thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every queued
+// event, then the effects once"), so a request or a finished fsync costs no hand-off and no wake-up; the peer
+// transport's news, ticks and whatever a poster left go to the core thread ("detcd-core"), which ticks every
+// heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever thread
+// holds the core; they must not block. Each batch the core asks to persist goes to the disk thread, which writes it
+// to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before the core is told (group commit:
+// everything proposed while a sync is in flight joins the next batch). The core's own snapshots are saved beside
+// it: the WAL marker with the WAL writes, the (large) file on a snapshot thread of its own, so no WAL write waits
+// behind one, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). Raft
+// messages go to a sender (peers; none for a single member).
+// Threads per member: the core thread, the disk thread, the snapshot thread (idle but for snapshots), the peer
+// transport's epoll thread, and gRPC's own few (its pollers and callback executor) — a request in flight holds none.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
-// MoveLeader) run on the core thread too; MoveLeader's wait for the new leader is kept here, checked after every
-// event, since the core has no clock. It holds no KV or Raft state of its own.
+// MoveLeader) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
+// the core has no clock. It holds no KV or Raft state of its own.
 #ifndef DETCD_NET_MEMBER_RUNTIME_H_
 #define DETCD_NET_MEMBER_RUNTIME_H_
 
@@ -44,13 +49,14 @@ struct MemberRuntimeOptions {
   std::string data_dir;     // --data-dir
   std::string wal_dir;      // --wal-dir: where the WAL goes; "" for <data_dir>/member/wal
   uint64_t wal_segment_bytes = 64ull << 20;
-  // Raft messages for peers (called on the core thread; must not block). Null: a single member, nothing to send.
+  // Raft messages for peers (called by the thread holding the core; must not block). Null: a single member, nothing to send.
   std::function<void(raftpb::Message)> send;
   std::function<void(const std::string&)> log;
   // The cluster's members changed (added, removed, peer URLs updated, published), and once at start: the members now
-  // and every id ever removed. Called on the core thread; must not block (the transport's AddPeer/RemovePeer don't).
+  // and every id ever removed. Called by the thread holding the core; must not block (the transport's AddPeer/RemovePeer don't).
   std::function<void(const std::vector<kvpb::Member>& members, const std::set<uint64_t>& removed)> on_members;
-  // This member applied its own removal from the cluster (called once, on the core thread; must not block).
+  // This member applied its own removal from the cluster (called once, by the thread holding the core; must not
+  // block).
   std::function<void()> on_removed;
 };
 
@@ -100,7 +106,7 @@ class MemberRuntime {
   bool running() const { return running_.load(); }
 
   // ---- any thread ----
-  // A client request; `done` runs on the core thread with the reply (it must not block). Requests submitted while
+  // A client request; `done` runs with the reply on the thread holding the core (it must not block). Requests submitted while
   // the core thread is busy reach it as one batch: the core sees them all before it drains its effects once.
   void Submit(kvpb::ClientRequest request, ReplyFn done);
   // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
@@ -111,9 +117,9 @@ class MemberRuntime {
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool failed);
 
-  // Watch streams: OpenWatch returns the stream's id; every response for it is passed to on_response on the core
-  // thread (it must not block: queue it). CloseWatch when the client goes away. on_stopped (optional) runs once, on
-  // the core thread, if the member stops while the stream is open (no response will come any more).
+  // Watch streams: OpenWatch returns the stream's id; every response for it is passed to on_response by the thread
+  // holding the core (it must not block: queue it). CloseWatch when the client goes away. on_stopped (optional) runs
+  // once, on the core thread, if the member stops while the stream is open (no response will come any more).
   uint64_t OpenWatch(WatchFn on_response, std::function<void()> on_stopped = nullptr);
   void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request);
   // The consumer of a paused stream (its WatchFn returned false) has room again.
@@ -159,14 +165,26 @@ class MemberRuntime {
   };
 
   explicit MemberRuntime(const MemberRuntimeOptions& options);
-  // Queues a task for the core thread; false if the member is stopping (the task is dropped).
-  bool Post(std::function<void()> task);
+  // Who runs a posted task when nobody holds the core: the posting thread itself (a gRPC thread, the disk thread:
+  // no hand-off, no wake-up), or the core thread (the peer transport's thread, which must keep moving bytes).
+  enum class Drainer { kPoster, kCoreThread };
+  // A poster that takes the core runs at most this many rounds (a batch of tasks, then the effects) before leaving
+  // the rest to the core thread, so that no gRPC or disk thread is kept from its own work for long.
+  static constexpr int kPosterRounds = 4;
+  // Queues a task for the core; false if the member is stopping (the task is dropped). If no thread holds the core
+  // and `drainer` is kPoster, the caller takes it and runs the queue (Drain) before returning.
+  bool Post(std::function<void()> task, Drainer drainer = Drainer::kPoster);
+  // Runs queued tasks in batches, each followed by one Flush, for at most max_rounds batches or until the queue is
+  // empty; then lets go of the core. The caller must hold it (draining_ set by itself).
+  void Drain(int max_rounds);
+  // The core thread: ticks, and runs whatever is queued while no other thread holds the core.
   void Loop();
   // After every event: take the core's effects.
   void Flush();
   // Answers the MoveLeader waits whose target leads now, or whose deadline passed.
   void CheckLeaderWaits(int64_t now_us);
-  // Runs fn on the core thread and waits for its result at most `timeout` (nullopt: stopped or timed out).
+  // Runs fn on the core (by whichever thread holds it) and waits for its result at most `timeout` (nullopt: stopped
+  // or timed out).
   template <typename T>
   std::optional<T> OnCore(std::function<T()> fn, absl::Duration timeout);
   void Fail(const absl::Status& error);
@@ -180,16 +198,19 @@ class MemberRuntime {
   MemberRuntimeOptions options_;
   storage::PosixDisk disk_;
   storage::MemberStore store_;
-  std::unique_ptr<kv::NodeCore> core_;  // touched only on the core thread (and before it starts)
+  std::unique_ptr<kv::NodeCore> core_;  // touched only by the thread holding the core (and before any starts)
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
+  // Guarded by mu_: a thread holds the core (runs tasks, ticks, Flush). Exactly one at a time, so the core, like the
+  // state below marked "core only", is touched by one thread at a time, in the order tasks were queued.
+  bool draining_ = false;
   std::atomic<bool> running_{false};
   std::thread thread_;
 
-  // Core thread only.
+  // Only the thread holding the core touches these.
   uint64_t next_request_ = 1;
   std::map<uint64_t, ReplyFn> waiting_;
   struct WatchStream {
