@@ -35,7 +35,7 @@ void MvccStore::ForEachKey(const std::string& key, const std::string& end, Fn fn
   }
   const bool all_from = AllFrom(end);
   for (auto it = index_.lower_bound(key); it != index_.end(); ++it) {
-    if (!all_from && !(it->first < end)) break;
+    if (!all_from && !(it->first.view() < absl::string_view(end))) break;
     if (!fn(it->first, it->second)) break;
   }
 }
@@ -49,7 +49,7 @@ absl::StatusOr<int64_t> MvccStore::ReadRev(int64_t rev, int64_t current) const {
 
 mvccpb::KeyValue MvccStore::ToKeyValue(const Revision& rev, const Record& r) const {
   mvccpb::KeyValue kv;
-  kv.set_key(r.key);
+  kv.set_key(r.key.data(), r.key.size());
   kv.set_create_revision(r.create_main);
   kv.set_mod_revision(rev.main);
   kv.set_version(r.version);
@@ -70,7 +70,7 @@ absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std
   if (!at.ok()) return at.status();
   RangeResult result;
   result.rev = current;
-  ForEachKey(key, end, [&](const std::string&, const KeyIndex& ki) {
+  ForEachKey(key, end, [&](const SharedKey&, const KeyIndex& ki) {
     KeyAt k;
     if (!ki.Get(*at, &k)) return true;
     ++result.count;
@@ -81,6 +81,13 @@ absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std
     return true;
   });
   return result;
+}
+
+MvccStore::Index::iterator MvccStore::IndexEntry(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) it = index_.emplace(SharedKey(key), KeyIndex()).first;
+  DETCD_CHECK_MSG(it->first.view() == key, "the key index found another key");
+  return it;
 }
 
 void MvccStore::Insert(const Revision& rev, Record r) {
@@ -108,7 +115,8 @@ absl::StatusOr<RangeResult> MvccStore::WriteTxn::Range(const std::string& key, c
 mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::string& value, int64_t lease,
                                           mvccpb::KeyValue* prev) {
   DETCD_CHECK(!ended_);
-  KeyIndex& ki = store_->index_[key];
+  auto entry = store_->IndexEntry(key);
+  KeyIndex& ki = entry->second;
   if (prev != nullptr) {
     prev->Clear();
     KeyAt k;
@@ -117,7 +125,7 @@ mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::str
   const Revision rev{main_, sub_++};
   const KeyChange& c = ki.Put(rev);
   Record r;
-  r.key = key;
+  r.key = entry->first;  // the index's bytes, shared
   r.value = value;
   r.create_main = c.create_main;
   r.version = c.version;
@@ -133,13 +141,15 @@ mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::str
 int64_t MvccStore::WriteTxn::DeleteRange(const std::string& key, const std::string& end,
                                          std::vector<mvccpb::KeyValue>* prev) {
   DETCD_CHECK(!ended_);
-  std::vector<std::string> live;
-  store_->ForEachKey(key, end, [&](const std::string& k, const KeyIndex& ki) {
+  std::vector<SharedKey> live;
+  store_->ForEachKey(key, end, [&](const SharedKey& k, const KeyIndex& ki) {
     if (ki.IsLive()) live.push_back(k);
     return true;
   });
-  for (const std::string& k : live) {
-    KeyIndex& ki = store_->index_[k];
+  for (const SharedKey& k : live) {
+    auto entry = store_->index_.find(k);
+    DETCD_CHECK_MSG(entry != store_->index_.end(), "a live key left the index inside a transaction");
+    KeyIndex& ki = entry->second;
     if (prev != nullptr) {
       KeyAt at;
       DETCD_CHECK(ki.Get(main_, &at));
@@ -153,7 +163,7 @@ int64_t MvccStore::WriteTxn::DeleteRange(const std::string& key, const std::stri
     store_->Insert(rev, std::move(r));
     mvccpb::Event* ev = &events_.emplace_back();
     ev->set_type(mvccpb::Event::DELETE);
-    ev->mutable_kv()->set_key(k);
+    ev->mutable_kv()->set_key(k.data(), k.size());
     ev->mutable_kv()->set_mod_revision(main_);
   }
   return static_cast<int64_t>(live.size());
@@ -203,7 +213,7 @@ absl::StatusOr<std::vector<mvccpb::Event>> MvccStore::Changes(int64_t from, int6
     mvccpb::Event& ev = out.emplace_back();
     if (it->second.tombstone) {
       ev.set_type(mvccpb::Event::DELETE);
-      ev.mutable_kv()->set_key(it->second.key);
+      ev.mutable_kv()->set_key(it->second.key.data(), it->second.key.size());
       ev.mutable_kv()->set_mod_revision(it->first.main);
     } else {
       ev.set_type(mvccpb::Event::PUT);
@@ -230,7 +240,7 @@ absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
     PutFixed64(&buf, static_cast<uint64_t>(r.lease));
     buf.push_back(r.tombstone ? 1 : 0);
     PutFixed64(&buf, r.key.size());
-    buf += r.key;
+    buf.append(r.key.data(), r.key.size());
     PutFixed64(&buf, r.value.size());
     buf += r.value;
     crc = storage::Crc32cExtend(crc, buf.data(), buf.size());
@@ -246,7 +256,7 @@ std::string MvccStore::Serialize() const {
     kvpb::StoreRecord* out = snap.add_records();
     out->set_main(rev.main);
     out->set_sub(rev.sub);
-    out->set_key(r.key);
+    out->set_key(r.key.data(), r.key.size());
     out->set_value(r.value);
     out->set_create_revision(r.create_main);
     out->set_version(r.version);
@@ -302,7 +312,7 @@ absl::Status MvccStore::Restore(const std::string& data) {
     return absl::DataLossError(absl::StrCat("kv store snapshot: revision ", snap.revision(), " compacted at ",
                                             snap.compacted_revision()));
   }
-  absl::btree_map<std::string, KeyIndex> index;
+  Index index;
   absl::btree_map<Revision, Record> records;
   int64_t bytes = 0;
   for (const kvpb::StoreRecord& in : snap.records()) {
@@ -317,12 +327,14 @@ absl::Status MvccStore::Restore(const std::string& data) {
     c.tombstone = in.tombstone();
     c.create_main = in.create_revision();
     c.version = in.version();
-    if (!index[in.key()].Restore(c)) {
+    auto entry = index.find(in.key());
+    if (entry == index.end()) entry = index.emplace(SharedKey(in.key()), KeyIndex()).first;
+    if (!entry->second.Restore(c)) {
       return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
                                               " is inconsistent with the key's history"));
     }
     Record r;
-    r.key = in.key();
+    r.key = entry->first;  // the index's bytes, shared
     r.value = in.value();
     r.create_main = in.create_revision();
     r.version = in.version();

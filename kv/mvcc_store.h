@@ -19,6 +19,7 @@
 #include "api/mvccpb/kv.pb.h"
 #include "kv/key_index.h"
 #include "kv/revision.h"
+#include "kv/shared_key.h"
 
 namespace detcd::kv {
 
@@ -104,9 +105,10 @@ class MvccStore {
   absl::Status Restore(const std::string& data);
 
   // ---- a snapshot in progress ----
-  // A version as the store keeps it (its revision is the key it is kept under).
+  // A version as the store keeps it (its revision is the key it is kept under). The key's bytes are the key
+  // index's own (shared, not copied: see SharedKey).
   struct Record {
-    std::string key;
+    SharedKey key;
     std::string value;
     int64_t create_main = 0;
     int64_t version = 0;
@@ -138,18 +140,21 @@ class MvccStore {
                                       int64_t current) const;
   mvccpb::KeyValue ToKeyValue(const Revision& rev, const Record& r) const;
   // Calls fn(key, index) for every key in [key, end) in order, until fn returns false.
+  using Index = absl::btree_map<SharedKey, KeyIndex, SharedKeyLess>;
   template <typename Fn>
   void ForEachKey(const std::string& key, const std::string& end, Fn fn) const;
   void Insert(const Revision& rev, Record r);
 
   static int64_t RecordBytes(const Record& r) { return static_cast<int64_t>(r.key.size() + r.value.size()) + 64; }
+  // The index's entry for key, created (with the key's one shared copy of its bytes) if it has none.
+  Index::iterator IndexEntry(const std::string& key);
 
   int64_t rev_ = 0;
   int64_t compacted_rev_ = 0;
   int64_t bytes_ = 0;
   bool txn_open_ = false;
   bool testing_revision_from_records_ = false;
-  absl::btree_map<std::string, KeyIndex> index_;
+  Index index_;
   absl::btree_map<Revision, Record> records_;
   // Pinned versions that compaction removed from records_ (all with main <= pinned_rev_), kept until Unpin.
   int64_t pinned_rev_ = -1;

@@ -60,7 +60,7 @@ bool StateSnapshotWriter::Step(const MvccStore& store, size_t max_records) {
         out.Clear();
         out.set_main(rev.main);
         out.set_sub(rev.sub);
-        out.set_key(r.key);
+        out.set_key(r.key.data(), r.key.size());
         out.set_value(r.value);
         out.set_create_revision(r.create_main);
         out.set_version(r.version);
