@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -306,6 +307,70 @@ TEST_F(GrpcServicesTest, StopStreamsEndsAnOpenWatch) {
   etcdserverpb::WatchResponse more;
   EXPECT_FALSE(stream->Read(&more));
   EXPECT_NE(stream->Finish().error_code(), grpc::StatusCode::OK);
+}
+
+// A member that stops (a disk error, or shut down) ends its open watch streams with etcd's "server stopped", and the
+// calls still waiting for it are answered the same way, not left hanging (they hold no thread).
+TEST_F(GrpcServicesTest, MemberStoppingEndsOpenStreamsAndCalls) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = watch_->Watch(&context);
+  ASSERT_TRUE(stream->Write(CreateWatch("s", "", 0)));
+  etcdserverpb::WatchResponse created;
+  ASSERT_TRUE(stream->Read(&created));
+  ASSERT_TRUE(created.created());
+
+  runtime_->Stop();
+  etcdserverpb::WatchResponse more;
+  EXPECT_FALSE(stream->Read(&more));
+  const grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ended.error_message(), "etcdserver: server stopped");
+
+  etcdserverpb::PutRequest put;
+  put.set_key("k");
+  etcdserverpb::PutResponse response;
+  grpc::ClientContext put_context;
+  SetDeadline(&put_context);
+  const grpc::Status refused = kv_->Put(&put_context, put, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(refused.error_message(), "etcdserver: server stopped");
+}
+
+// Many watch and keep-alive streams at once, each served: a stream holds no thread (with a thread or two per stream,
+// as before, this many streams would mean hundreds of threads).
+TEST_F(GrpcServicesTest, ManyStreamsAtOnceAreAllServed) {
+  constexpr int kStreams = 200;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>>
+      streams;
+  for (int i = 0; i < kStreams; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    SetDeadline(contexts.back().get());
+    streams.push_back(watch_->Watch(contexts.back().get()));
+    ASSERT_TRUE(streams.back()->Write(CreateWatch("many", "", 0)));
+    etcdserverpb::WatchResponse created;
+    ASSERT_TRUE(streams.back()->Read(&created));
+    ASSERT_TRUE(created.created()) << "stream " << i;
+  }
+  Put("many", "v");
+  for (int i = 0; i < kStreams; ++i) {
+    etcdserverpb::WatchResponse event;
+    ASSERT_TRUE(streams[i]->Read(&event)) << "stream " << i;
+    ASSERT_EQ(event.events_size(), 1) << "stream " << i;
+    EXPECT_EQ(event.events(0).kv().value(), "v");
+  }
+  int threads = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)e;
+    ++threads;
+  }
+  // Client and server share this process: 200 streams, and still a few dozen threads at most.
+  EXPECT_LT(threads, 100) << "a thread per stream?";
+  for (auto& s : streams) {
+    s->WritesDone();
+  }
+  for (auto& c : contexts) c->TryCancel();
 }
 
 // etcdctl lease list on a member with no lease: an empty answer (it once failed a check and took the member down).

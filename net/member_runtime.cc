@@ -125,7 +125,7 @@ void MemberRuntime::Drain(int max_rounds) {
 
 void MemberRuntime::Submit(kvpb::ClientRequest request, ReplyFn done) {
   // Overload is met with etcd's error, never with unbounded memory: a request beyond the bound is refused at once.
-  if (requests_in_flight_.fetch_add(1) >= kMaxRequestsInFlight) {
+  if (requests_in_flight_.fetch_add(1) >= options_.max_requests_in_flight) {
     requests_in_flight_.fetch_sub(1);
     kv::ClientReply r;
     r.status = kv::ErrTooManyRequests();

@@ -49,6 +49,9 @@ struct MemberRuntimeOptions {
   std::string data_dir;     // --data-dir
   std::string wal_dir;      // --wal-dir: where the WAL goes; "" for <data_dir>/member/wal
   uint64_t wal_segment_bytes = 64ull << 20;
+  // Client requests submitted and not yet answered (queued for the core or waiting in it) beyond which Submit
+  // answers etcd's "etcdserver: too many requests" at once: overload never grows memory without bound.
+  int64_t max_requests_in_flight = 50'000;
   // Raft messages for peers (called by the thread holding the core; must not block). Null: a single member, nothing to send.
   std::function<void(raftpb::Message)> send;
   std::function<void(const std::string&)> log;
@@ -226,9 +229,7 @@ class MemberRuntime {
   uint64_t members_version_seen_ = 0;
   bool removed_reported_ = false;
   std::atomic<uint64_t> next_stream_{1};
-  // Client requests submitted and not yet answered (queued for the core thread or waiting in it); at most
-  // kMaxRequestsInFlight, beyond which Submit answers etcd's "too many requests" at once.
-  static constexpr int64_t kMaxRequestsInFlight = 50'000;
+  // Client requests submitted and not yet answered; at most options_.max_requests_in_flight.
   std::atomic<int64_t> requests_in_flight_{0};
 
   // The disk thread: the only one that touches store_ while the member runs.

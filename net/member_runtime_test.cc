@@ -8,8 +8,11 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -75,6 +78,106 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
   ASSERT_TRUE(get.status.ok()) << get.status;
   ASSERT_EQ(get.response.range().kvs_size(), 1) << "an acknowledged write survives the restart";
   EXPECT_EQ(get.response.range().kvs(0).value(), "v1");
+}
+
+// Holds the core (as a slow callback would) from the first watch response on, until released: requests submitted
+// meanwhile can only queue. Lets the tests below fill the queue deterministically.
+class CoreHolder {
+ public:
+  explicit CoreHolder(MemberRuntime& rt) {
+    stream_ = rt.OpenWatch([this](const etcdserverpb::WatchResponse& r) {
+      if (r.events_size() == 0) return true;
+      std::unique_lock<std::mutex> l(mu_);
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [this] { return released_; });
+      return true;
+    });
+  }
+  // Submits a put of the watched key and waits until the core is held by the callback.
+  void Hold(MemberRuntime& rt) {
+    etcdserverpb::WatchRequest w;
+    w.mutable_create_request()->set_key("hold");
+    rt.Watch(stream_, w);
+    rt.Submit(Put("hold", "x"), [](kv::ClientReply) {});
+    std::unique_lock<std::mutex> l(mu_);
+    ASSERT_TRUE(cv_.wait_for(l, std::chrono::seconds(5), [this] { return held_; })) << "the core was never held";
+  }
+  void Release() {
+    std::lock_guard<std::mutex> l(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  uint64_t stream_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+struct Replies {
+  std::mutex mu;
+  std::vector<absl::Status> got;
+  MemberRuntime::ReplyFn Collector() {
+    return [this](kv::ClientReply r) {
+      std::lock_guard<std::mutex> l(mu);
+      got.push_back(r.status);
+    };
+  }
+  size_t Count(absl::StatusCode code, const std::string& message = "") {
+    std::lock_guard<std::mutex> l(mu);
+    size_t n = 0;
+    for (const absl::Status& s : got) n += s.code() == code && (message.empty() || s.message() == message);
+    return n;
+  }
+  bool WaitFor(size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (got.size() >= n) return got.size() == n;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+};
+
+TEST(MemberRuntimeTest, OverloadIsRefusedWithEtcdsTooManyRequests) {
+  MemberRuntimeOptions options = SingleMemberOptions(FreshTestDir("runtime_overload"));
+  options.max_requests_in_flight = 5;
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(options);
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_TRUE(CallUntilLeader(**rt, Put("k", "v")).status.ok());
+  CoreHolder holder(**rt);
+  holder.Hold(**rt);
+  Replies replies;
+  for (int i = 0; i < 12; ++i) (*rt)->Submit(Put(absl::StrCat("k", i), "v"), replies.Collector());
+  // Five fit; the other seven are answered at once, before the core is free again.
+  EXPECT_EQ(replies.Count(absl::StatusCode::kResourceExhausted, "etcdserver: too many requests"), 7u);
+  holder.Release();
+  ASSERT_TRUE(replies.WaitFor(12)) << "every request is answered exactly once";
+  EXPECT_EQ(replies.Count(absl::StatusCode::kOk), 5u);
+  // Room again once they are answered.
+  EXPECT_TRUE((*rt)->Call(Put("after", "v"), absl::Seconds(5)).status.ok());
+}
+
+TEST(MemberRuntimeTest, RequestsQueuedWhenTheMemberStopsHearServerStopped) {
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+      MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_stop_queued")));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_TRUE(CallUntilLeader(**rt, Put("k", "v")).status.ok());
+  CoreHolder holder(**rt);
+  holder.Hold(**rt);
+  Replies replies;
+  for (int i = 0; i < 4; ++i) (*rt)->Submit(Put(absl::StrCat("k", i), "v"), replies.Collector());
+  std::thread stopper([&] { (*rt)->Stop(); });
+  absl::SleepFor(absl::Milliseconds(50));  // Stop is waiting for the core to be let go
+  holder.Release();
+  stopper.join();
+  ASSERT_TRUE(replies.WaitFor(4)) << "every request is answered exactly once";
+  EXPECT_EQ(replies.Count(absl::StatusCode::kUnavailable, "etcdserver: server stopped"), 4u);
 }
 
 TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
