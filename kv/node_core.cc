@@ -354,9 +354,9 @@ void NodeCore::FinishReady() {
   IssueReadIndex();
   // Lease requests waiting for the leader to catch up with its own commits.
   while (!lease_waiting_.empty() && applied_index_ >= raft_->raft().log().committed()) {
-    auto [id, req] = std::move(lease_waiting_.front());
+    LeaseWait w = std::move(lease_waiting_.front());
     lease_waiting_.pop_front();
-    ServeLeaseLocal(id, req);
+    ServeLeaseLocal(w.request_id, w.request);
   }
   MaybeSnapshot();
   StepSnapshotBuild();

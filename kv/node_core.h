@@ -329,8 +329,13 @@ class NodeCore {
   std::optional<ReadBatch> read_batch_;     // the round in flight
   std::vector<ReadBatch> ready_reads_;      // rounds answered, waiting for the apply to reach their index
   // Lease requests the leader answers itself, waiting until it has applied everything committed (so it knows every
-  // lease granted before the request).
-  std::deque<std::pair<uint64_t, kvpb::ClientRequest>> lease_waiting_;
+  // lease granted before the request), or for their deadline.
+  struct LeaseWait {
+    uint64_t request_id;
+    kvpb::ClientRequest request;
+    int64_t deadline_tick;
+  };
+  std::deque<LeaseWait> lease_waiting_;
   std::set<int64_t> revoking_;              // expired leases whose revocation was proposed
   // etcd's maxGapBetweenApplyAndCommitIndex: a write is refused ("too many requests") while the member has more
   // than this many committed entries it has not applied yet.

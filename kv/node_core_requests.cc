@@ -188,7 +188,7 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
         return;
       }
       if (applied_index_ < raft_->raft().log().committed()) {
-        lease_waiting_.emplace_back(request_id, request);
+        lease_waiting_.push_back(LeaseWait{request_id, request, deadline});
         return;
       }
       return ServeLeaseLocal(request_id, request);
@@ -414,6 +414,11 @@ void NodeCore::TimeOutRequests() {
     reads.resize(kept);
   };
   expire_reads(queued_reads_);
+  // Lease requests waiting for the apply to catch up (it may never, on a leader about to lose its place).
+  while (!lease_waiting_.empty() && lease_waiting_.front().deadline_tick <= ticks_) {
+    Reply(lease_waiting_.front().request_id, ErrTimeout());
+    lease_waiting_.pop_front();
+  }
   if (read_batch_) expire_reads(read_batch_->reads);
   for (ReadBatch& b : ready_reads_) expire_reads(b.reads);
 }

@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
     const int64_t now = MonotonicUs();
     for (int i = 0; i < c.election_ticks - 1; ++i) rt->core_->Tick(now);
   }
+  rt->last_tick_us_ = MonotonicUs();
   rt->running_ = true;
   rt->snapshot_thread_ = std::make_unique<JobThread>([p = rt.get()](const absl::Status& s) {
     p->disk_failed_ = true;
@@ -136,7 +137,8 @@ void MemberRuntime::Submit(kvpb::ClientRequest request, ReplyFn done) {
   (void)Post(
       [this, request = std::move(request), pending] {
         const uint64_t id = next_request_++;
-        const bool fresh = waiting_.emplace(id, std::exchange(pending->fn, nullptr)).second;
+        const int64_t deadline_us = last_tick_us_ + options_.core.tick_us + RequestDeadlineUs();
+        const bool fresh = waiting_.emplace(id, Waiting{std::exchange(pending->fn, nullptr), deadline_us}).second;
         DETCD_CHECK_MSG(fresh, "a request id handed out twice");
         core_->Submit(id, request);
       },
@@ -303,6 +305,28 @@ absl::StatusOr<etcdserverpb::ResponseHeader> MemberRuntime::MoveLeader(uint64_t 
   return future.get();
 }
 
+int64_t MemberRuntime::RequestDeadlineUs() const {
+  // The core answers every request by its own timeout; a second more is the runtime's margin.
+  return options_.core.request_timeout_ticks * options_.core.tick_us + 1'000'000;
+}
+
+void MemberRuntime::AnswerOverdue(int64_t now_us) {
+  // Ids grow with submission, and so do deadlines: the overdue ones are first.
+  while (!waiting_.empty() && waiting_.begin()->second.deadline_us <= now_us) {
+    auto it = waiting_.begin();
+    ReplyFn fn = std::move(it->second.fn);
+    const uint64_t id = it->first;
+    waiting_.erase(it);
+    DETCD_CHECK(requests_in_flight_.fetch_sub(1) > 0);
+    Log(absl::StrCat("request ", id, " was not answered by its deadline: answered 'request timed out' (the core "
+                     "must answer every request it takes)"));
+    kv::ClientReply r;
+    r.request_id = id;
+    r.status = kv::ErrTimeout();  // its outcome is unknown, as for any timed-out request
+    fn(std::move(r));
+  }
+}
+
 void MemberRuntime::CheckLeaderWaits(int64_t now_us) {
   if (leader_waits_.empty()) return;
   const uint64_t leader = core_->leader();
@@ -341,8 +365,10 @@ void MemberRuntime::Loop() {
     }
     const int64_t now = MonotonicUs();
     if (now >= next_tick) {
+      last_tick_us_ = now;
       core_->Tick(now);
       Flush();
+      AnswerOverdue(now);
       // A late tick is not made up for: the next comes one interval from now.
       next_tick = now + options_.core.tick_us;
     }
@@ -361,12 +387,12 @@ void MemberRuntime::Loop() {
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();
   // Whoever still waits hears that the server stopped.
-  for (auto& [id, fn] : waiting_) {
+  for (auto& [id, w] : waiting_) {
     kv::ClientReply r;
     r.request_id = id;
     r.status = kv::ErrStopped();
     requests_in_flight_.fetch_sub(1);
-    fn(std::move(r));
+    w.fn(std::move(r));
   }
   waiting_.clear();
   // A snapshot file being written is finished; one not started is dropped (its marker alone is ignored at recovery).
@@ -422,7 +448,7 @@ void MemberRuntime::Flush() {
       progress = true;
       auto it = waiting_.find(r.request_id);
       if (it == waiting_.end()) continue;
-      ReplyFn fn = std::move(it->second);
+      ReplyFn fn = std::move(it->second.fn);
       waiting_.erase(it);
       DETCD_CHECK(requests_in_flight_.fetch_sub(1) > 0);
       fn(std::move(r));

@@ -184,6 +184,12 @@ class MemberRuntime {
   void Loop();
   // After every event: take the core's effects.
   void Flush();
+  // How long after submission a request must have been answered: the core's request timeout and a margin.
+  int64_t RequestDeadlineUs() const;
+  // The safety net under the core's own timeouts: a request still unanswered past its deadline is answered
+  // "request timed out" here (and logged: the core must answer every request it takes), so that no client call —
+  // on gRPC's callback API, a call left unfinished also holds up the server's shutdown — waits forever.
+  void AnswerOverdue(int64_t now_us);
   // Answers the MoveLeader waits whose target leads now, or whose deadline passed.
   void CheckLeaderWaits(int64_t now_us);
   // Runs fn on the core (by whichever thread holds it) and waits for its result at most `timeout` (nullopt: stopped
@@ -215,7 +221,13 @@ class MemberRuntime {
 
   // Only the thread holding the core touches these.
   uint64_t next_request_ = 1;
-  std::map<uint64_t, ReplyFn> waiting_;
+  // Requests the core has, by id: who waits for the reply, and by when it must have come (monotonic).
+  struct Waiting {
+    ReplyFn fn;
+    int64_t deadline_us = 0;
+  };
+  std::map<uint64_t, Waiting> waiting_;
+  int64_t last_tick_us_ = 0;  // the monotonic time of the last tick
   struct WatchStream {
     kv::WatchHub::StreamId sid = 0;
     WatchFn on_response;
