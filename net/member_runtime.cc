@@ -166,10 +166,11 @@ kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Du
   return future.get();
 }
 
-// The transport's own thread must keep moving bytes (and may call these under its locks): its news goes to the
-// core thread.
+// A peer's message is run by the transport's thread itself when the core is free (it calls deliver holding none of
+// its locks; its rounds are bounded, so its sockets wait little): no wake-up of the core thread per message batch.
+// The transport's other news goes to the core thread.
 void MemberRuntime::Receive(raftpb::Message m) {
-  (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kCoreThread);
+  (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kPoster);
 }
 
 void MemberRuntime::ReportUnreachable(uint64_t peer) {
