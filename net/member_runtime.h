@@ -1,10 +1,10 @@
 // MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
 // simulator runs, fed with real time and real disk. Other threads (gRPC handlers, the disk thread, the peer
-// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a gRPC or
-// disk thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every queued
-// event, then the effects once"), so a request or a finished fsync costs no hand-off and no wake-up; the peer
-// transport's news, ticks and whatever a poster left go to the core thread ("detcd-core"), which ticks every
-// heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever thread
+// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a gRPC, disk
+// or transport thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every
+// queued event, then the effects once"), so a request, a finished fsync or a peer's message costs no hand-off and no
+// wake-up; ticks, the transport's other news and whatever a poster left go to the core thread ("detcd-core"), which
+// ticks every heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever thread
 // holds the core; they must not block. Each batch the core asks to persist goes to the disk thread, which writes it
 // to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before the core is told (group commit:
 // everything proposed while a sync is in flight joins the next batch). The core's own snapshots are saved beside
@@ -168,8 +168,8 @@ class MemberRuntime {
   };
 
   explicit MemberRuntime(const MemberRuntimeOptions& options);
-  // Who runs a posted task when nobody holds the core: the posting thread itself (a gRPC thread, the disk thread:
-  // no hand-off, no wake-up), or the core thread (the peer transport's thread, which must keep moving bytes).
+  // Who runs a posted task when nobody holds the core: the posting thread itself (a gRPC, disk or transport thread:
+  // no hand-off, no wake-up), or the core thread (news the transport gives while it walks its peers).
   enum class Drainer { kPoster, kCoreThread };
   // A poster that takes the core runs at most this many rounds (a batch of tasks, then the effects) before leaving
   // the rest to the core thread, so that no gRPC or disk thread is kept from its own work for long.
