@@ -291,6 +291,47 @@ TEST_F(GrpcServicesTest, WatchFromAPastRevisionReplays) {
   stream->Finish();
 }
 
+// A watcher that falls behind (its client reads nothing for a while) gets every event, in order, in fewer, larger
+// responses than one per revision — as etcd sends a watcher catching up.
+TEST_F(GrpcServicesTest, LaggingWatcherGetsEveryEventInFewerResponses) {
+  // A client with a small, fixed receive window: what it does not read soon holds the server's writes up.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 * 1024);
+  auto slow = etcdserverpb::Watch::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  auto stream = slow->Watch(&context);
+  ASSERT_TRUE(stream->Write(CreateWatch("lag/", PrefixEnd("lag/"), 0)));
+  etcdserverpb::WatchResponse created;
+  ASSERT_TRUE(stream->Read(&created));
+  constexpr int kPuts = 300;
+  const std::string value(1024, 'v');  // 300 KB: well past the client's window while it does not read
+  int64_t first_rev = 0;
+  for (int i = 0; i < kPuts; ++i) {
+    const int64_t rev = Put(absl::StrCat("lag/", i), value).header().revision();
+    if (i == 0) first_rev = rev;
+  }
+  int responses = 0;
+  std::vector<Event> events;
+  while (static_cast<int>(events.size()) < kPuts) {
+    etcdserverpb::WatchResponse r;
+    ASSERT_TRUE(stream->Read(&r)) << "after " << events.size() << " events";
+    ++responses;
+    for (const Event& e : r.events()) events.push_back(e);
+    if (r.events_size() > 0) EXPECT_EQ(r.header().revision(), r.events(r.events_size() - 1).kv().mod_revision());
+  }
+  ASSERT_EQ(static_cast<int>(events.size()), kPuts);
+  for (int i = 0; i < kPuts; ++i) {
+    ASSERT_EQ(events[i].kv().key(), absl::StrCat("lag/", i));
+    ASSERT_EQ(events[i].kv().mod_revision(), first_rev + i) << "every event once, in revision order";
+  }
+  EXPECT_LT(responses, kPuts) << "a lagging watcher's events were not merged";
+  context.TryCancel();
+  stream->Finish();
+}
+
 // A watch stream the client keeps open does not hold up the server's shutdown.
 TEST_F(GrpcServicesTest, StopStreamsEndsAnOpenWatch) {
   grpc::ClientContext context;

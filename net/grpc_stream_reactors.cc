@@ -39,14 +39,32 @@ class WatchOutbox {
 
   explicit WatchOutbox(grpc::ServerBidiReactor<WatchRequest, WatchResponse>* reactor) : reactor_(reactor) {}
 
-  // Core thread: a response for the client. False: the outbox is full, the member should pause the stream.
+  // A response that waits behind others takes the events of the next one for the same watcher, up to this size: a
+  // watcher that falls behind gets fewer, larger responses (events of several revisions in one, as etcd sends a
+  // watcher catching up), instead of one write per revision.
+  static constexpr size_t kMergedBytesMax = 64 * 1024;
+
+  // The thread holding the core: a response for the client. False: the outbox is full, the member should pause the
+  // stream.
   bool Push(const WatchResponse& response) {
     const WatchResponse* start = nullptr;
     bool room = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (ending_) return true;  // dropped: the call is over or ending
+      // The front is being written while writing_: only a response behind it may still change.
+      const size_t settled = writing_ ? 1 : 0;
+      const size_t bytes = response.ByteSizeLong();
+      if (pending_.size() > settled && Mergeable(pending_.back(), response) && back_bytes_ + bytes <= kMergedBytesMax) {
+        WatchResponse& last = pending_.back();
+        DETCD_CHECK_MSG(last.header().revision() <= response.header().revision(), "watch responses out of order");
+        last.mutable_events()->MergeFrom(response.events());
+        *last.mutable_header() = response.header();
+        back_bytes_ += bytes;
+        return true;
+      }
       pending_.push_back(response);
+      back_bytes_ = bytes;
       if (pending_.size() >= kCapacity) full_ = room = false;
       if (!writing_) {
         writing_ = true;
@@ -55,6 +73,15 @@ class WatchOutbox {
     }
     if (start != nullptr) reactor_->StartWrite(start);
     return room;
+  }
+
+  // Two responses may be one if both only carry events for the same watcher (no created, canceled, compacted,
+  // progress or fragmented response is merged); the caller bounds the size.
+  static bool Mergeable(const WatchResponse& a, const WatchResponse& b) {
+    auto events_only = [](const WatchResponse& r) {
+      return r.events_size() > 0 && !r.created() && !r.canceled() && r.compact_revision() == 0 && !r.fragment();
+    };
+    return events_only(a) && events_only(b) && a.watch_id() == b.watch_id();
   }
 
   // Asks for the call to end with `status` (the first end asked for wins). Finishes now unless a write is in flight.
@@ -101,6 +128,7 @@ class WatchOutbox {
   grpc::ServerBidiReactor<WatchRequest, WatchResponse>* const reactor_;  // used only while !ending_ or by the turn
   std::mutex mu_;
   std::deque<WatchResponse> pending_;  // guarded by mu_; the front is being written while writing_
+  size_t back_bytes_ = 0;              // guarded by mu_: the serialized size of pending_.back()
   bool writing_ = false;               // guarded by mu_: the turn (a write in flight, or Finish called)
   bool full_ = false;                  // guarded by mu_: Push said full since the queue last drained
   bool ending_ = false;                // guarded by mu_: an end was asked for; nothing more is queued
