@@ -289,6 +289,9 @@ class NodeCore {
   void Propose(uint64_t request_id, kvpb::ClientRequest request);
   void ProposeInternal(kvpb::ClientRequest request);
   void IssueReadIndex();
+  // This member leads, is the configuration's only voter (learners aside) and has committed an entry of its term:
+  // its commit index is a read index.
+  bool SoleVoterLeader() const;
   void ServeReadyReads();
   void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r);
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
