@@ -253,17 +253,21 @@ std::string MvccStore::Serialize() const {
   snap.set_revision(rev_);
   snap.set_compacted_revision(compacted_rev_);
   for (const auto& [rev, r] : records_) {
-    kvpb::StoreRecord* out = snap.add_records();
-    out->set_main(rev.main);
-    out->set_sub(rev.sub);
-    out->set_key(r.key.data(), r.key.size());
-    out->set_value(r.value);
-    out->set_create_revision(r.create_main);
-    out->set_version(r.version);
-    out->set_lease(r.lease);
-    out->set_tombstone(r.tombstone);
+    ToStoreRecord(rev, r, snap.add_records());
   }
   return snap.SerializeAsString();
+}
+
+void MvccStore::ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreRecord* out) {
+  out->Clear();
+  out->set_main(rev.main);
+  out->set_sub(rev.sub);
+  out->set_key(r.key.data(), r.key.size());
+  out->set_value(r.value);
+  out->set_create_revision(r.create_main);
+  out->set_version(r.version);
+  out->set_lease(r.lease);
+  out->set_tombstone(r.tombstone);
 }
 
 void MvccStore::Pin(int64_t rev) {

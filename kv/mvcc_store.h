@@ -16,6 +16,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "api/kv_snapshot.pb.h"
 #include "api/mvccpb/kv.pb.h"
 #include "kv/key_index.h"
 #include "kv/revision.h"
@@ -119,6 +120,8 @@ class MvccStore {
   // VisitVersions until Unpin even if a compaction removes them meanwhile (compaction still hides them from reads,
   // hashes, watchers and the quota at once: only their memory is kept). One pin at a time; writes go on as usual
   // (they only add versions above rev).
+  // A version as it goes into a snapshot (Serialize and the piecewise snapshot writer make the same records).
+  static void ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreRecord* out);
   void Pin(int64_t rev);
   void Unpin();
   int64_t pinned_rev() const { return pinned_rev_; }  // -1: none

@@ -57,15 +57,7 @@ bool StateSnapshotWriter::Step(const MvccStore& store, size_t max_records) {
   kvpb::StoreRecord out;
   const std::optional<Revision> next =
       store.VisitVersions(next_, revision_, max_records, [&](const Revision& rev, const MvccStore::Record& r) {
-        out.Clear();
-        out.set_main(rev.main);
-        out.set_sub(rev.sub);
-        out.set_key(r.key.data(), r.key.size());
-        out.set_value(r.value);
-        out.set_create_revision(r.create_main);
-        out.set_version(r.version);
-        out.set_lease(r.lease);
-        out.set_tombstone(r.tombstone);
+        MvccStore::ToStoreRecord(rev, r, &out);
         data_.push_back(static_cast<char>(kRecordTag));
         PutVarint(&data_, out.ByteSizeLong());
         out.AppendToString(&data_);

@@ -311,20 +311,23 @@ int64_t MemberRuntime::RequestDeadlineUs() const {
   return options_.core.request_timeout_ticks * options_.core.tick_us + 1'000'000;
 }
 
+void MemberRuntime::Answer(std::map<uint64_t, Waiting>::iterator it, kv::ClientReply reply) {
+  DETCD_CHECK(it != waiting_.end() && it->first == reply.request_id);
+  ReplyFn fn = std::move(it->second.fn);
+  waiting_.erase(it);
+  DETCD_CHECK_MSG(requests_in_flight_.fetch_sub(1) > 0, "more requests answered than submitted");
+  fn(std::move(reply));
+}
+
 void MemberRuntime::AnswerOverdue(int64_t now_us) {
   // Ids grow with submission, and so do deadlines: the overdue ones are first.
   while (!waiting_.empty() && waiting_.begin()->second.deadline_us <= now_us) {
-    auto it = waiting_.begin();
-    ReplyFn fn = std::move(it->second.fn);
-    const uint64_t id = it->first;
-    waiting_.erase(it);
-    DETCD_CHECK(requests_in_flight_.fetch_sub(1) > 0);
-    Log(absl::StrCat("request ", id, " was not answered by its deadline: answered 'request timed out' (the core "
-                     "must answer every request it takes)"));
     kv::ClientReply r;
-    r.request_id = id;
+    r.request_id = waiting_.begin()->first;
     r.status = kv::ErrTimeout();  // its outcome is unknown, as for any timed-out request
-    fn(std::move(r));
+    Log(absl::StrCat("request ", r.request_id, " was not answered by its deadline: answered 'request timed out' (the "
+                     "core must answer every request it takes)"));
+    Answer(waiting_.begin(), std::move(r));
   }
 }
 
@@ -388,14 +391,12 @@ void MemberRuntime::Loop() {
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();
   // Whoever still waits hears that the server stopped.
-  for (auto& [id, w] : waiting_) {
+  while (!waiting_.empty()) {
     kv::ClientReply r;
-    r.request_id = id;
+    r.request_id = waiting_.begin()->first;
     r.status = kv::ErrStopped();
-    requests_in_flight_.fetch_sub(1);
-    w.fn(std::move(r));
+    Answer(waiting_.begin(), std::move(r));
   }
-  waiting_.clear();
   // A snapshot file being written is finished; one not started is dropped (its marker alone is ignored at recovery).
   snapshot_thread_->Stop();
   {
@@ -448,11 +449,8 @@ void MemberRuntime::Flush() {
     for (kv::ClientReply& r : core_->TakeReplies()) {
       progress = true;
       auto it = waiting_.find(r.request_id);
-      if (it == waiting_.end()) continue;
-      ReplyFn fn = std::move(it->second.fn);
-      waiting_.erase(it);
-      DETCD_CHECK(requests_in_flight_.fetch_sub(1) > 0);
-      fn(std::move(r));
+      if (it == waiting_.end()) continue;  // answered already (by its deadline)
+      Answer(it, std::move(r));
     }
     for (auto& [id, stream] : streams_) {
       if (stream.paused || !core_->HasWatchResponses(stream.sid)) continue;

@@ -184,6 +184,13 @@ class MemberRuntime {
   void Loop();
   // After every event: take the core's effects.
   void Flush();
+  // A request the core has: who waits for the reply, and by when it must have come (monotonic).
+  struct Waiting {
+    ReplyFn fn;
+    int64_t deadline_us = 0;
+  };
+  // Hands `reply` to the request waiting at `it` (and forgets it): the one way a request the core took is answered.
+  void Answer(std::map<uint64_t, Waiting>::iterator it, kv::ClientReply reply);
   // How long after submission a request must have been answered: the core's request timeout and a margin.
   int64_t RequestDeadlineUs() const;
   // The safety net under the core's own timeouts: a request still unanswered past its deadline is answered
@@ -221,11 +228,7 @@ class MemberRuntime {
 
   // Only the thread holding the core touches these.
   uint64_t next_request_ = 1;
-  // Requests the core has, by id: who waits for the reply, and by when it must have come (monotonic).
-  struct Waiting {
-    ReplyFn fn;
-    int64_t deadline_us = 0;
-  };
+  // Requests the core has, by id.
   std::map<uint64_t, Waiting> waiting_;
   int64_t last_tick_us_ = 0;  // the monotonic time of the last tick
   struct WatchStream {
