@@ -578,6 +578,7 @@ int main(int argc, char** argv) {
     (*runtime)->Stop();
     return 1;
   }
+  services.Serve();
   detcd::net::HttpGatewayOptions go;
   go.version = detcd::kEtcdCompatibleVersion;
   go.member_name = cfg.name;

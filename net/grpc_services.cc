@@ -9,8 +9,10 @@
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
 #include "net/etcd_snapshot.h"
+#include "net/grpc_async_streams.h"
+#include "net/grpc_async_unary.h"
+#include "net/grpc_cq_server.h"
 #include "net/grpc_services_shared.h"
-#include "net/grpc_stream_reactors.h"
 #include "raft/check.h"
 
 namespace detcd::net {
@@ -46,104 +48,22 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 namespace {
 
-// ---- KV ----
+// ---- KV, Lease, Watch ----
 
-// The KV service on gRPC's callback API: a call in flight holds no thread. The request goes to the member as it
-// arrives and the member's core thread finishes the call with the reply (Finish only queues the response for gRPC's
-// own threads to write), so a request costs no thread hand-off beyond the one to the core.
-class KvService final : public etcdserverpb::KV::CallbackService {
- public:
-  explicit KvService(EtcdServices::Shared* shared) : shared_(shared) {}
+// On gRPC's asynchronous API, run by the CqServer's thread (see net/grpc_async_unary.h, net/grpc_async_streams.h): a
+// call in flight holds no thread, and whichever thread holds the core finishes a unary call with the member's reply.
+using KvAsync = etcdserverpb::KV::AsyncService;
+using LeaseAsync = etcdserverpb::Lease::AsyncService;
+using WatchAsync = etcdserverpb::Watch::AsyncService;
 
-  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx, const etcdserverpb::RangeRequest* request,
-                                  etcdserverpb::RangeResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_range, &ClientResponse::mutable_range,
-                               response);
-  }
-
-  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx, const etcdserverpb::PutRequest* request,
-                                etcdserverpb::PutResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_put, &ClientResponse::mutable_put, response);
-  }
-
-  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
-                                        const etcdserverpb::DeleteRangeRequest* request,
-                                        etcdserverpb::DeleteRangeResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_delete_range,
-                               &ClientResponse::mutable_delete_range, response);
-  }
-
-  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx, const etcdserverpb::TxnRequest* request,
-                                etcdserverpb::TxnResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_txn, &ClientResponse::mutable_txn, response);
-  }
-
-  grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx, const etcdserverpb::CompactionRequest* request,
-                                    etcdserverpb::CompactionResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_compaction,
-                               &ClientResponse::mutable_compaction, response);
-  }
-
- private:
-  EtcdServices::Shared* shared_;
-};
-
-// ---- Watch ----
-
-class WatchService final : public etcdserverpb::Watch::CallbackService {
- public:
-  explicit WatchService(EtcdServices::Shared* shared) : shared_(shared) {}
-
-  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
-      grpc::CallbackServerContext*) override {
-    return NewWatchReactor(shared_);
-  }
-
- private:
-  EtcdServices::Shared* shared_;
-};
-
-// ---- Lease ----
-
-class LeaseService final : public etcdserverpb::Lease::CallbackService {
- public:
-  explicit LeaseService(EtcdServices::Shared* shared) : shared_(shared) {}
-
-  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx, const etcdserverpb::LeaseGrantRequest* request,
-                                       etcdserverpb::LeaseGrantResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_grant,
-                               &ClientResponse::mutable_lease_grant, response);
-  }
-
-  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
-                                        const etcdserverpb::LeaseRevokeRequest* request,
-                                        etcdserverpb::LeaseRevokeResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_revoke,
-                               &ClientResponse::mutable_lease_revoke, response);
-  }
-
-  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
-  LeaseKeepAlive(grpc::CallbackServerContext*) override {
-    return NewKeepAliveReactor(shared_);
-  }
-
-  grpc::ServerUnaryReactor* LeaseTimeToLive(grpc::CallbackServerContext* ctx,
-                                            const etcdserverpb::LeaseTimeToLiveRequest* request,
-                                            etcdserverpb::LeaseTimeToLiveResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_time_to_live,
-                               &ClientResponse::mutable_lease_time_to_live, response);
-  }
-
-  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* ctx,
-                                        const etcdserverpb::LeaseLeasesRequest* request,
-                                        etcdserverpb::LeaseLeasesResponse* response) override {
-    return shared_->UnaryAsync(ctx, *request, &ClientRequest::mutable_lease_leases,
-                               &ClientResponse::mutable_lease_leases, response);
-  }
-
- private:
-  EtcdServices::Shared* shared_;
-};
+// Asks for `calls` calls of one unary method ahead.
+template <typename Service, typename Req, typename Resp>
+void RequestUnary(EtcdServices::Shared* shared, Service* service, CqServer* server,
+                  typename AsyncUnaryCall<Service, Req, Resp>::Requester requester,
+                  typename AsyncUnaryCall<Service, Req, Resp>::In in,
+                  typename AsyncUnaryCall<Service, Req, Resp>::Out out, int calls) {
+  for (int i = 0; i < calls; ++i) AsyncUnaryCall<Service, Req, Resp>::Request(shared, service, requester, in, out, server);
+}
 
 // ---- Maintenance ----
 
@@ -318,24 +238,73 @@ class AuthService final : public etcdserverpb::Auth::Service {
 EtcdServices::EtcdServices(MemberRuntime* runtime, GrpcServicesOptions options)
     : shared_(new Shared{runtime, std::move(options)}) {
   DETCD_CHECK(runtime != nullptr);
-  kv_ = std::make_unique<KvService>(shared_.get());
-  watch_ = std::make_unique<WatchService>(shared_.get());
-  lease_ = std::make_unique<LeaseService>(shared_.get());
+  kv_ = std::make_unique<KvAsync>();
+  watch_ = std::make_unique<WatchAsync>();
+  lease_ = std::make_unique<LeaseAsync>();
   maintenance_ = std::make_unique<MaintenanceService>(shared_.get());
   cluster_ = std::make_unique<ClusterService>(shared_.get());
   auth_ = std::make_unique<AuthService>();
 }
 
 EtcdServices::~EtcdServices() {
+  if (cq_server_ != nullptr) cq_server_->Stop();
   std::lock_guard<std::mutex> lock(shared_->mu);
   // A stream still running would use freed services: the server must have been shut down first.
   DETCD_CHECK_MSG(shared_->streams.empty(), "EtcdServices destroyed while streams still run");
 }
 
 void EtcdServices::RegisterOn(grpc::ServerBuilder& builder) {
+  DETCD_CHECK_MSG(cq_server_ == nullptr, "EtcdServices registered twice");
+  cq_server_ = std::make_unique<CqServer>(builder.AddCompletionQueue());
   for (grpc::Service* s : {kv_.get(), watch_.get(), lease_.get(), maintenance_.get(), cluster_.get(), auth_.get()}) {
     builder.RegisterService(s);
   }
+}
+
+void EtcdServices::Serve() {
+  DETCD_CHECK_MSG(cq_server_ != nullptr, "EtcdServices::Serve before RegisterOn");
+  Shared* sh = shared_.get();
+  CqServer* q = cq_server_.get();
+  using etcdserverpb::CompactionRequest, etcdserverpb::CompactionResponse;
+  using etcdserverpb::DeleteRangeRequest, etcdserverpb::DeleteRangeResponse;
+  using etcdserverpb::LeaseGrantRequest, etcdserverpb::LeaseGrantResponse;
+  using etcdserverpb::LeaseLeasesRequest, etcdserverpb::LeaseLeasesResponse;
+  using etcdserverpb::LeaseRevokeRequest, etcdserverpb::LeaseRevokeResponse;
+  using etcdserverpb::LeaseTimeToLiveRequest, etcdserverpb::LeaseTimeToLiveResponse;
+  using etcdserverpb::PutRequest, etcdserverpb::PutResponse;
+  using etcdserverpb::RangeRequest, etcdserverpb::RangeResponse;
+  using etcdserverpb::TxnRequest, etcdserverpb::TxnResponse;
+  // Calls asked for ahead, per method (a call that comes while none is asked for waits in gRPC until one is): the
+  // busy ones about as many as a loaded client keeps in flight on a connection.
+  auto* kv = static_cast<KvAsync*>(kv_.get());
+  RequestUnary<KvAsync, RangeRequest, RangeResponse>(sh, kv, q, &KvAsync::RequestRange, &ClientRequest::mutable_range,
+                                                     &ClientResponse::mutable_range, 64);
+  RequestUnary<KvAsync, PutRequest, PutResponse>(sh, kv, q, &KvAsync::RequestPut, &ClientRequest::mutable_put,
+                                                 &ClientResponse::mutable_put, 64);
+  RequestUnary<KvAsync, DeleteRangeRequest, DeleteRangeResponse>(sh, kv, q, &KvAsync::RequestDeleteRange,
+                                                                 &ClientRequest::mutable_delete_range,
+                                                                 &ClientResponse::mutable_delete_range, 16);
+  RequestUnary<KvAsync, TxnRequest, TxnResponse>(sh, kv, q, &KvAsync::RequestTxn, &ClientRequest::mutable_txn,
+                                                 &ClientResponse::mutable_txn, 64);
+  RequestUnary<KvAsync, CompactionRequest, CompactionResponse>(sh, kv, q, &KvAsync::RequestCompact,
+                                                               &ClientRequest::mutable_compaction,
+                                                               &ClientResponse::mutable_compaction, 4);
+  auto* lease = static_cast<LeaseAsync*>(lease_.get());
+  RequestUnary<LeaseAsync, LeaseGrantRequest, LeaseGrantResponse>(sh, lease, q, &LeaseAsync::RequestLeaseGrant,
+                                                                  &ClientRequest::mutable_lease_grant,
+                                                                  &ClientResponse::mutable_lease_grant, 16);
+  RequestUnary<LeaseAsync, LeaseRevokeRequest, LeaseRevokeResponse>(sh, lease, q, &LeaseAsync::RequestLeaseRevoke,
+                                                                    &ClientRequest::mutable_lease_revoke,
+                                                                    &ClientResponse::mutable_lease_revoke, 16);
+  RequestUnary<LeaseAsync, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse>(
+      sh, lease, q, &LeaseAsync::RequestLeaseTimeToLive, &ClientRequest::mutable_lease_time_to_live,
+      &ClientResponse::mutable_lease_time_to_live, 4);
+  RequestUnary<LeaseAsync, LeaseLeasesRequest, LeaseLeasesResponse>(sh, lease, q, &LeaseAsync::RequestLeaseLeases,
+                                                                    &ClientRequest::mutable_lease_leases,
+                                                                    &ClientResponse::mutable_lease_leases, 4);
+  for (int i = 0; i < 16; ++i) RequestKeepAliveStream(sh, lease, q);
+  for (int i = 0; i < 16; ++i) RequestWatchStream(sh, static_cast<WatchAsync*>(watch_.get()), q);
+  cq_server_->Start();
 }
 
 void EtcdServices::StopStreams() {

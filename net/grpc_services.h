@@ -1,8 +1,9 @@
 // EtcdServices: etcd 3.4's gRPC client API (KV, Watch, Lease, Maintenance, Cluster, Auth) served over one member's
 // MemberRuntime, wire-compatible with stock etcdctl and clientv3. Adapters only: every KV and Lease request (and
 // Alarm) goes to the member as a kvpb::ClientRequest and its reply goes back as it came, header included; watch
-// streams are forwarded both ways. KV, Lease and Watch run on gRPC's callback API: a call or stream in flight holds
-// no thread, and the member's core thread finishes unary calls itself. It must never hold KV, lease or Raft state of
+// streams are forwarded both ways. KV, Lease and Watch run on gRPC's asynchronous API on one completion queue and
+// one thread of their own (CqServer): a call or stream in flight holds no thread, and whichever thread holds the
+// member's core finishes a unary call itself. It must never hold KV, lease or Raft state of
 // its own, and never block the member's core thread: watch responses the core hands over are only queued for gRPC
 // to write.
 #ifndef DETCD_NET_GRPC_SERVICES_H_
@@ -21,6 +22,8 @@
 #include "net/member_runtime.h"
 
 namespace detcd::net {
+
+class CqServer;
 
 struct GrpcServicesOptions {
   std::string version = "3.4.23";        // what Maintenance.Status reports as the server's version
@@ -48,6 +51,8 @@ class EtcdServices {
 
   // Registers all six services; the builder's server must be shut down before this object is destroyed.
   void RegisterOn(grpc::ServerBuilder& builder);
+  // Once the builder's server is started: takes calls (KV runs on this object's own completion queue thread).
+  void Serve();
 
   // Ends every open stream (watch, keep-alive) with "etcdserver: server stopped" and refuses new ones, so that
   // grpc::Server::Shutdown does not wait on clients that never hang up. Call it before Server::Shutdown.
@@ -58,6 +63,7 @@ class EtcdServices {
 
  private:
   std::unique_ptr<Shared> shared_;
+  std::unique_ptr<CqServer> cq_server_;
   std::unique_ptr<grpc::Service> kv_, watch_, lease_, maintenance_, cluster_, auth_;
 };
 

@@ -1,7 +1,7 @@
 // What etcd's gRPC services share inside net/ (not part of EtcdServices' interface): the member, the options, the
 // streams StopStreams must end, and the adapters that take a request to the member and its reply back as a gRPC
-// status — blocking (Call, Unary) for the few handlers that wait, or on gRPC's callback API (UnaryAsync), where the
-// member's core thread finishes the call. Nothing here holds KV, lease or Raft state.
+// status — blocking (Call, Unary) for the few handlers that wait (the asynchronous ones are in grpc_async_unary.h).
+// Nothing here holds KV, lease or Raft state.
 #ifndef DETCD_NET_GRPC_SERVICES_SHARED_H_
 #define DETCD_NET_GRPC_SERVICES_SHARED_H_
 
@@ -62,26 +62,6 @@ struct EtcdServices::Shared {
     }
     *out = std::move(reply.response);
     return grpc::Status::OK;
-  }
-
-  // A unary method on the callback API whose answer is the member's (see Unary): the member's core thread finishes
-  // the call. The member answers every request it took (a reply, its own request timeout, or "server stopped"), so
-  // the reactor is always finished; `response` lives until then.
-  template <typename Req, typename Resp>
-  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* ctx, const Req& request,
-                                       Req* (kvpb::ClientRequest::*in)(), Resp* (kvpb::ClientResponse::*out)(),
-                                       Resp* response) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    kvpb::ClientRequest r;
-    *(r.*in)() = request;
-    const kvpb::ClientRequest::RequestCase asked = r.request_case();
-    runtime->Submit(std::move(r), [reactor, response, out, asked](kv::ClientReply reply) {
-      kvpb::ClientResponse answer;
-      grpc::Status s = Accept(asked, reply, &answer);
-      if (s.ok()) response->Swap((answer.*out)());
-      reactor->Finish(s);
-    });
-    return reactor;
   }
 
   // A unary method whose answer is the member's: `request` goes in as kvpb::ClientRequest's field `in`, the answer comes

@@ -11,7 +11,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +59,7 @@ class GrpcServicesTest : public testing::Test {
     services_->RegisterOn(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    services_->Serve();
     ASSERT_GT(port_, 0);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
     kv_ = etcdserverpb::KV::NewStub(channel_);
@@ -412,6 +416,134 @@ TEST_F(GrpcServicesTest, ManyStreamsAtOnceAreAllServed) {
     s->WritesDone();
   }
   for (auto& c : contexts) c->TryCancel();
+}
+
+// KV, Lease and Watch run on one completion queue thread of their own: no thread of gRPC's callback API (its
+// "nexting" threads pass the poller role back and forth, a futex wake-up per request) and no thread per call.
+TEST_F(GrpcServicesTest, HotServicesRunOnOneGrpcThread) {
+  Put("t", "v");
+  grpc::ClientContext watch_context;
+  SetDeadline(&watch_context);
+  auto watch = watch_->Watch(&watch_context);
+  ASSERT_TRUE(watch->Write(CreateWatch("t", "", 0)));
+  etcdserverpb::WatchResponse created;
+  ASSERT_TRUE(watch->Read(&created));
+  grpc::ClientContext lease_context;
+  SetDeadline(&lease_context);
+  auto keep_alive = lease_->LeaseKeepAlive(&lease_context);
+  etcdserverpb::LeaseKeepAliveRequest request;
+  request.set_id(12345);
+  ASSERT_TRUE(keep_alive->Write(request));
+  etcdserverpb::LeaseKeepAliveResponse renewed;
+  ASSERT_TRUE(keep_alive->Read(&renewed));
+  EXPECT_EQ(renewed.ttl(), 0);  // no such lease
+
+  int grpc_threads = 0, nexting_threads = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == "detcd-grpc") ++grpc_threads;
+    if (name == "nexting_thread") ++nexting_threads;
+  }
+  EXPECT_EQ(grpc_threads, 1);
+  EXPECT_EQ(nexting_threads, 0);
+  watch_context.TryCancel();
+  lease_context.TryCancel();
+}
+
+// Streams that end every way at once — the client cancels while the member answers, half-closes, or leaves them open
+// to StopStreams at teardown — while writes keep the watchers busy: each stream ends once, nothing is touched after it
+// is released (a stream's lifetime is counted in its operations; the member's threads take turns to write and finish).
+TEST_F(GrpcServicesTest, StreamsEndingWhileTheMemberAnswersEndCleanly) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; !stop.load(); ++i) Put(absl::StrCat("busy/", w, "/", i % 8), std::string(100, 'x'));
+    });
+  }
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(30);
+  etcdserverpb::LeaseGrantResponse granted;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    ASSERT_TRUE(lease_->LeaseGrant(&context, grant, &granted).ok());
+  }
+  std::vector<std::unique_ptr<grpc::ClientContext>> open_contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>> open;
+  for (int i = 0; i < 150; ++i) {
+    grpc::ClientContext watch_context;
+    SetDeadline(&watch_context);
+    auto watch = watch_->Watch(&watch_context);
+    ASSERT_TRUE(watch->Write(CreateWatch("busy/", PrefixEnd("busy/"), 0)));
+    grpc::ClientContext lease_context;
+    SetDeadline(&lease_context);
+    auto keep_alive = lease_->LeaseKeepAlive(&lease_context);
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(granted.id());
+    ASSERT_TRUE(keep_alive->Write(request));
+    switch (i % 3) {
+      case 0: {  // cancel once events flow, whatever is in flight
+        etcdserverpb::WatchResponse r;
+        EXPECT_TRUE(watch->Read(&r));
+        EXPECT_TRUE(watch->Read(&r));
+        watch_context.TryCancel();
+        lease_context.TryCancel();
+        break;
+      }
+      case 1: {  // read a little, then half-close the keep-alive (it ends OK) and cancel the watch
+        etcdserverpb::WatchResponse r;
+        EXPECT_TRUE(watch->Read(&r));
+        etcdserverpb::LeaseKeepAliveResponse k;
+        EXPECT_TRUE(keep_alive->Read(&k));
+        EXPECT_EQ(k.ttl(), 30);
+        keep_alive->WritesDone();
+        while (keep_alive->Read(&k)) {
+        }
+        EXPECT_TRUE(keep_alive->Finish().ok());
+        watch_context.TryCancel();
+        break;
+      }
+      default: {  // a watch left open for StopStreams
+        auto context = std::make_unique<grpc::ClientContext>();
+        SetDeadline(context.get());
+        auto kept = watch_->Watch(context.get());
+        EXPECT_TRUE(kept->Write(CreateWatch("busy/", PrefixEnd("busy/"), 0)));
+        open_contexts.push_back(std::move(context));
+        open.push_back(std::move(kept));
+        lease_context.TryCancel();
+        watch_context.TryCancel();
+        break;
+      }
+    }
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    SetDeadline(context.get());
+    auto kept = watch_->Watch(context.get());
+    EXPECT_TRUE(kept->Write(CreateWatch("busy/", PrefixEnd("busy/"), 0)));
+    open_contexts.push_back(std::move(context));
+    open.push_back(std::move(kept));
+  }
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  // The client cancels every other open stream while StopStreams ends them all.
+  std::thread canceller([&] {
+    for (size_t i = 0; i < open_contexts.size(); i += 2) open_contexts[i]->TryCancel();
+  });
+  services_->StopStreams();
+  canceller.join();
+  for (size_t i = 0; i < open.size(); ++i) {
+    etcdserverpb::WatchResponse r;
+    while (open[i]->Read(&r)) {
+    }
+    const grpc::Status ended = open[i]->Finish();
+    if (i % 2 == 1) {
+      EXPECT_EQ(ended.error_message(), "etcdserver: server stopped");
+    }
+  }
 }
 
 // etcdctl lease list on a member with no lease: an empty answer (it once failed a check and took the member down).

@@ -326,6 +326,7 @@ TEST_F(HttpGatewayTest, LockAndElectionThroughTheInProcessServer) {
   lock_election.RegisterOn(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
+  etcd.Serve();
   HttpGatewayOptions g;
   g.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());
   HttpGateway gw(runtime_.get(), g);

@@ -50,6 +50,7 @@ class LockElectionTest : public testing::Test {
     lock_election_->RegisterOn(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    services_->Serve();
     ASSERT_GT(port_, 0);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
     kv_ = etcdserverpb::KV::NewStub(channel_);
