@@ -40,6 +40,15 @@ class NodeDisk {
   }
   absl::Status Sync() { return store_.Sync(); }
   absl::Status SaveSnapshot(const raftpb::Snapshot& snapshot) { return store_.SaveSnapshot(snapshot); }
+  // The member's own snapshot, streamed: the marker, then the file a piece at a time, then SnapshotSaved.
+  absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata) {
+    return store_.SaveSnapshotMarker(metadata);
+  }
+  absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> BeginSnapshotFile(
+      const raftpb::SnapshotMetadata& metadata, absl::string_view prefix) {
+    return store_.BeginSnapshotFile(metadata, prefix);
+  }
+  void SnapshotSaved(uint64_t index) { store_.SnapshotSaved(index); }
   absl::Status RemoveOld() { return store_.RemoveOld(); }
   uint64_t snapshot_index() const { return store_.snapshot_index(); }
 

@@ -160,6 +160,9 @@ absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::Begin(Di
   if (absl::Status s = w->file_->Append(std::string(kFixedVarintBytes, '\0')); !s.ok()) return s;
   w->prefix_bytes_ = prefix.size();
   w->prefix_crc_ = Crc32c(prefix);
+  // The temporary name made durable: a crash mid-stream leaves a file start-up finds and removes, rather than
+  // one a file system may or may not have kept (one directory sync per snapshot).
+  if (absl::Status s = disk->SyncDir(dir); !s.ok()) return s;
   DETCD_CHECK(w->file_->offset() == kHeaderBytes + 1 + 2 * kFixedVarintBytes + prefix.size());
   return w;
 }
