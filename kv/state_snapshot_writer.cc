@@ -17,6 +17,9 @@ constexpr uint8_t kCompactedTag = (2 << 3) | 0;      // StoreSnapshot.compacted_
 constexpr uint8_t kRecordTag = (3 << 3) | 2;         // StoreSnapshot.records
 constexpr size_t kFixedLengthBytes = 5;              // a varint of up to 35 bits
 constexpr uint64_t kMaxStoreBytes = (uint64_t{1} << 31) - 1;  // protobuf's limit for one message
+// Room past a piece's bound for the version that crosses it, so a piece's string is allocated once, never grown by
+// doubling (a bigger version still fits, by one growth).
+constexpr size_t kPieceSlackBytes = 64 << 10;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -43,7 +46,7 @@ StateSnapshotWriter::StateSnapshotWriter(const kvpb::StateSnapshot& small, const
   if (streamed()) {
     small.SerializeToString(&prefix_);
     prefix_.push_back(static_cast<char>(kStoreTag));
-    data_.reserve(piece_bytes_ + 2 * 11);
+    data_.reserve(piece_bytes_ + kPieceSlackBytes);
   } else {
     // Room for every version up front: the store counts each at its key and value plus 64 bytes, more than its
     // encoding takes, so the string never grows by copying (a copy of hundreds of MB in one step would be the stall
@@ -112,7 +115,7 @@ std::string StateSnapshotWriter::TakeStoreBytes() {
   DETCD_CHECK_MSG(streamed() && prefix_taken_, "store bytes come after the prefix, from a streamed writer");
   DETCD_CHECK(store_bytes_ <= kMaxStoreBytes);
   std::string out = std::exchange(data_, std::string());
-  if (!done_) data_.reserve(piece_bytes_ + 2 * 11);
+  if (!done_) data_.reserve(piece_bytes_ + kPieceSlackBytes);
   return out;
 }
 
