@@ -145,21 +145,22 @@ void NodeCore::FinishSnapshotBuild() {
     const uint64_t keep = config_.snapshot_catch_up_entries;
     const uint64_t compact = b.index > keep ? b.index - keep : 0;
     if (compact > storage_.FirstIndex() - 1) DETCD_CHECK(storage_.Compact(compact).ok());
-  } else {
-    // Sends this snapshot is recent enough for; those Raft asked for in an earlier term or as a leader no more are
-    // dropped (Raft reset the follower's progress since and asks again). A save's bytes are gone to its file: the
-    // sends queued meanwhile wait for the build that follows.
-    std::vector<raftpb::Message> sends;
-    std::vector<SnapshotSend> later;
-    for (SnapshotSend& s : snapshot_sends_) {
-      if (!is_leader() || s.message.term() != raft_->raft().term()) continue;
-      if (s.min_index > b.index) {
-        later.push_back(std::move(s));
-      } else {
-        sends.push_back(std::move(s.message));
-      }
+  }
+  // Sends this snapshot is recent enough for; those Raft asked for in an earlier term or as a leader no more are
+  // dropped (Raft reset the follower's progress since and asks again). A save's bytes are gone to its file: the
+  // sends queued meanwhile wait for the build that follows.
+  std::vector<raftpb::Message> sends;
+  std::vector<SnapshotSend> later;
+  for (SnapshotSend& s : snapshot_sends_) {
+    if (!is_leader() || s.message.term() != raft_->raft().term()) continue;
+    if (b.save || s.min_index > b.index) {
+      later.push_back(std::move(s));
+    } else {
+      sends.push_back(std::move(s.message));
     }
-    snapshot_sends_ = std::move(later);
+  }
+  snapshot_sends_ = std::move(later);
+  if (!b.save) {
     // The bytes are copied only when more than one follower needs them.
     for (size_t i = 0; i < sends.size(); ++i) {
       if (i + 1 == sends.size()) {
