@@ -3,7 +3,9 @@
 // messages from the simulated Network, client requests and watch streams, and "your batch is durable" after a
 // simulated sync latency. Each member keeps its WAL and snapshots on a simulated disk (NodeDisk): a crash loses what
 // was not synced, a restart recovers from disk, corruption makes the member refuse to start, a disk error kills it
-// (its supervisor restarts it). A paused member reads nothing — messages and client requests queue — until it
+// (its supervisor restarts it). A member's own snapshot is written as the core streams it (kv::SnapshotPiece: the
+// marker, the file a piece at a time, each piece reported after a drawn disk latency), so a crash can cut a save
+// short (its half-written file is removed at restart) and a leader's snapshot can abandon one. A paused member reads nothing — messages and client requests queue — until it
 // resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
 // crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
 // stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
