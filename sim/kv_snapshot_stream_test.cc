@@ -43,7 +43,9 @@ TEST(KvSnapshotStreamTest, SavesCutByCrashesAndLeadersSnapshotsLoseNothing) {
   int saved = 0;
   int half_written_removed = 0;
   int abandoned = 0;
-  for (uint64_t seed = 1; seed <= 24; ++seed) {
+  // Every seed must pass; seeds go on (up to 80) until crashes and leaders' snapshots have cut saves short.
+  uint64_t seed = 1;
+  for (; seed <= 80 && (seed <= 12 || half_written_removed == 0 || abandoned == 0); ++seed) {
     std::ostringstream trace;
     RunOptions o;
     o.seed = seed;
@@ -60,10 +62,11 @@ TEST(KvSnapshotStreamTest, SavesCutByCrashesAndLeadersSnapshotsLoseNothing) {
       ++abandoned;
     }
   }
-  EXPECT_GT(saved, 24) << "members saved streamed snapshots";
+  EXPECT_GT(saved, 12) << "members saved streamed snapshots";
   EXPECT_GT(half_written_removed, 0) << "some crash hit a save mid-stream";
   EXPECT_GT(abandoned, 0) << "some member got a leader's snapshot mid-save";
-  std::printf("saved %d, half-written removed %d, abandoned %d\n", saved, half_written_removed, abandoned);
+  std::printf("%d seeds: saved %d, half-written removed %d, abandoned %d\n", static_cast<int>(seed - 1), saved,
+              half_written_removed, abandoned);
 }
 
 }  // namespace
