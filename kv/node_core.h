@@ -147,8 +147,8 @@ struct PersistRequest {
 struct SnapshotPiece {
   enum class Kind { kBegin, kStore, kEnd, kAbandon };
   Kind kind = Kind::kBegin;
-  uint64_t save = 0;  // which save (numbered from 1 in each life of the core)
-  uint64_t seq = 0;   // its place in the save, from 0
+  uint64_t save = 0;                  // which save (numbered from 1 in each life of the core)
+  uint64_t seq = 0;                   // its place in the save, from 0
   raftpb::SnapshotMetadata metadata;  // the snapshot's, on every piece
   std::string bytes;                  // kBegin: the state without its store; kStore: the next store bytes
   uint64_t store_bytes = 0;           // kEnd: every kStore's bytes together

@@ -134,8 +134,8 @@ void NodeCore::FinishSnapshotBuild() {
   }
   store_.Unpin();
   if (config_.logger) {
-    config_.logger(absl::StrCat(absl::Hex(config_.id), " made snapshot at index ", b.index, " (",
-                                b.writer->records(), " versions, ", b.writer->bytes(), " store bytes",
+    config_.logger(absl::StrCat(absl::Hex(config_.id), " made snapshot at index ", b.index, " (", b.writer->records(),
+                                " versions, ", b.writer->bytes(), " store bytes",
                                 b.save ? ", streamed to its file" : "", ")"));
   }
   if (b.save) {

@@ -831,7 +831,9 @@ TEST(NodeCoreTest, FollowerRestoringALeadersSnapshotAbandonsItsSaveMidStream) {
   ASSERT_NE(c.node(f).snapshot_in_progress(), 0u) << "the save is mid-stream";
   EXPECT_LE(c.pieces_waiting(f), kSnapshotPiecesInFlight) << "no more pieces out than the driver has room for";
   c.Isolate(f);
-  for (int i = 0; i < 80; ++i) ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 9), std::to_string(i))).status.ok());
+  for (int i = 0; i < 80; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 9), std::to_string(i))).status.ok());
+  }
   ASSERT_GT(c.node(leader).storage().FirstIndex(), c.node(f).applied_index() + 1) << "f can only catch up by snapshot";
   c.Heal();
   c.Tick(60);
@@ -863,7 +865,9 @@ TEST(NodeCoreTest, ASaveStreamingAndASendToAFollowerBothFinish) {
   const uint64_t leader = c.ElectSomeone();
   const uint64_t lagging = leader == 3 ? 2 : 3;
   c.Isolate(lagging);
-  for (int i = 0; i < 60; ++i) ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 7), std::to_string(i))).status.ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 7), std::to_string(i))).status.ok());
+  }
   ASSERT_GT(c.node(leader).storage().FirstIndex(), 10u) << "the leader compacted its log";
   c.HoldSnapshotPieces(leader, true);
   const uint64_t saved = c.disk(leader).snapshot.metadata().index();

@@ -11,11 +11,11 @@ namespace detcd::kv {
 namespace {
 
 // Protobuf wire format: a tag is (field << 3) | wire type; 0 = varint, 2 = length-delimited.
-constexpr uint8_t kStoreTag = (1 << 3) | 2;          // StateSnapshot.store
-constexpr uint8_t kRevisionTag = (1 << 3) | 0;       // StoreSnapshot.revision
-constexpr uint8_t kCompactedTag = (2 << 3) | 0;      // StoreSnapshot.compacted_revision
-constexpr uint8_t kRecordTag = (3 << 3) | 2;         // StoreSnapshot.records
-constexpr size_t kFixedLengthBytes = 5;              // a varint of up to 35 bits
+constexpr uint8_t kStoreTag = (1 << 3) | 2;                   // StateSnapshot.store
+constexpr uint8_t kRevisionTag = (1 << 3) | 0;                // StoreSnapshot.revision
+constexpr uint8_t kCompactedTag = (2 << 3) | 0;               // StoreSnapshot.compacted_revision
+constexpr uint8_t kRecordTag = (3 << 3) | 2;                  // StoreSnapshot.records
+constexpr size_t kFixedLengthBytes = 5;                       // a varint of up to 35 bits
 constexpr uint64_t kMaxStoreBytes = (uint64_t{1} << 31) - 1;  // protobuf's limit for one message
 // Room past a piece's bound for the version that crosses it, so a piece's string is allocated once, never grown by
 // doubling (a bigger version still fits, by one growth).

@@ -60,15 +60,15 @@ class StateSnapshotWriter {
 
  private:
   int64_t revision_ = 0;
-  size_t piece_bytes_ = 0;    // 0: whole output
-  std::string prefix_;        // streamed: until TakePrefix
-  std::string data_;          // whole: everything; streamed: store bytes not yet taken
-  size_t store_length_at_ = 0;  // whole: where the store field's 5-byte length goes
-  size_t store_begin_ = 0;      // whole: where its contents start
-  uint64_t store_bytes_ = 0;    // streamed: store bytes made, taken or not
+  size_t piece_bytes_ = 0;       // 0: whole output
+  std::string prefix_;           // streamed: until TakePrefix
+  std::string data_;             // whole: everything; streamed: store bytes not yet taken
+  size_t store_length_at_ = 0;   // whole: where the store field's 5-byte length goes
+  size_t store_begin_ = 0;       // whole: where its contents start
+  uint64_t store_bytes_ = 0;     // streamed: store bytes made, taken or not
   size_t record_bytes_max_ = 0;  // the largest version's encoding so far
   size_t held_bytes_max_ = 0;
-  Revision next_{0, 0};         // the next version to write
+  Revision next_{0, 0};  // the next version to write
   size_t records_ = 0;
   bool prefix_taken_ = false;
   bool done_ = false;

@@ -503,7 +503,8 @@ void MemberRuntime::SaveSnapshotPiece(kv::SnapshotPiece piece) {
         if (absl::Status s = store_.SaveSnapshotMarker(p->metadata); !s.ok()) return s;
         snapshot_thread_->Add([this, p, report] {
           DETCD_CHECK_MSG(snapshot_file_ == nullptr, "a save begun while another is being written");
-          absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f = store_.BeginSnapshotFile(p->metadata, p->bytes);
+          absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f =
+              store_.BeginSnapshotFile(p->metadata, p->bytes);
           if (!f.ok()) return f.status();
           snapshot_file_ = std::move(*f);
           report();

@@ -70,7 +70,8 @@ TEST(MemberRuntimeSnapshotTest, OwnSnapshotsAreStreamedToTheirFilesAndRecovered)
     ASSERT_TRUE(rt.ok()) << rt.status();
     ASSERT_TRUE(CallUntilLeader(**rt, Put("k0", "v")).status.ok());
     for (int i = 1; i < 450; ++i) {
-      kv::ClientReply put = (*rt)->Call(Put(absl::StrCat("k", i % 120), std::string(64, 'a' + i % 26)), absl::Seconds(5));
+      kv::ClientReply put =
+          (*rt)->Call(Put(absl::StrCat("k", i % 120), std::string(64, 'a' + i % 26)), absl::Seconds(5));
       ASSERT_TRUE(put.status.ok()) << i << ": " << put.status;
     }
     // Saves finish on their own thread: wait for the last one due.

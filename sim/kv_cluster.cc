@@ -432,14 +432,16 @@ bool KvCluster::WriteSnapshotPiece(Node& n) {
   }
   n.writing_piece = true;
   const ClusterOptions& o = options_.cluster;
-  const int64_t latency = static_cast<int64_t>(
-      prng_->Range(0, static_cast<uint64_t>(p.kind == kv::SnapshotPiece::Kind::kStore ? o.sync_latency_min_us
-                                                                                       : o.sync_latency_max_us)));
+  // An append reaches the page cache; kBegin and kEnd wait for syncs.
+  const int64_t latency_max =
+      p.kind == kv::SnapshotPiece::Kind::kStore ? o.sync_latency_min_us : o.sync_latency_max_us;
+  const int64_t latency = static_cast<int64_t>(prng_->Range(0, static_cast<uint64_t>(latency_max)));
   const uint64_t id = n.id;
   const uint64_t incarnation = n.incarnation;
   const uint64_t save = p.save;
   const uint64_t seq = p.seq;
-  loop_->ScheduleAfter(latency, [this, id, incarnation, save, seq] { SnapshotPieceWritten(id, incarnation, save, seq); });
+  loop_->ScheduleAfter(latency,
+                       [this, id, incarnation, save, seq] { SnapshotPieceWritten(id, incarnation, save, seq); });
   return true;
 }
 
