@@ -284,7 +284,7 @@ void MvccStore::Unpin() {
 }
 
 std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main, size_t max,
-                                                 const std::function<void(const Revision&, const Record&)>& fn) const {
+                                                 const std::function<bool(const Revision&, const Record&)>& fn) const {
   DETCD_CHECK_MSG(pinned_rev_ < 0 || to_main <= pinned_rev_, "visiting past the pinned revision");
   DETCD_CHECK(max > 0);
   // Two ordered sources, merged: what compaction left in place, and what it removed while pinned.
@@ -298,13 +298,15 @@ std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main,
     const Revision& next = take_live ? live->first : held->first;
     if (n == max) return next;
     DETCD_CHECK_MSG(!(live_ok && held_ok && live->first == held->first), "a version both kept and held");
+    bool go_on;
     if (take_live) {
-      fn(live->first, live->second);
+      go_on = fn(live->first, live->second);
       ++live;
     } else {
-      fn(held->first, held->second);
+      go_on = fn(held->first, held->second);
       ++held;
     }
+    if (!go_on) max = n + 1;  // the next round returns where to resume
   }
 }
 

@@ -127,9 +127,10 @@ class MvccStore {
   int64_t pinned_rev() const { return pinned_rev_; }  // -1: none
   // Calls fn(rev, record) for at most max versions with revision >= from and main revision <= to_main (to_main <= the
   // pinned revision, if one is pinned), oldest first, the pinned versions compaction removed included. Returns the
-  // revision to resume from, or nullopt once every such version was visited.
+  // revision to resume from, or nullopt once every such version was visited. fn returns false to stop after that
+  // version (a caller bounding the bytes it makes).
   std::optional<Revision> VisitVersions(Revision from, int64_t to_main, size_t max,
-                                        const std::function<void(const Revision&, const Record&)>& fn) const;
+                                        const std::function<bool(const Revision&, const Record&)>& fn) const;
 
   // Test-only breakage (etcd 3.4's #17780): compaction also drops a tombstone at the compaction revision, and
   // Restore takes the revision from the newest record kept instead of the snapshot — so a restart after a

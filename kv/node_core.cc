@@ -248,7 +248,7 @@ std::vector<etcdserverpb::WatchResponse> NodeCore::TakeWatchResponses(WatchHub::
 
 std::vector<raftpb::Message> NodeCore::TakeMessages() { return std::exchange(out_msgs_, {}); }
 std::optional<PersistRequest> NodeCore::TakePersist() { return std::exchange(persist_out_, std::nullopt); }
-std::vector<raftpb::Snapshot> NodeCore::TakeSnapshotsToSave() { return std::exchange(out_snapshots_, {}); }
+std::vector<SnapshotPiece> NodeCore::TakeSnapshotPieces() { return std::exchange(out_pieces_, {}); }
 std::vector<ClientReply> NodeCore::TakeReplies() { return std::exchange(out_replies_, {}); }
 
 void NodeCore::OnRoleChange() {

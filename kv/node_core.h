@@ -1,7 +1,8 @@
 // NodeCore: one etcd member as a deterministic state machine. A driver (the simulator, or the production runtime)
 // feeds it events — a tick with the time, a peer's Raft message, a client request, "the disk finished what you asked",
 // a watch request — and takes its effects — Raft messages to send, a batch to persist (entries, hard state, a
-// leader's snapshot), its own snapshots to save, client replies, watch responses. Inside: Raft (raft/), the Raft log's
+// leader's snapshot), its own snapshots to save (streamed to their file a bounded piece at a time), client replies,
+// watch responses. Inside: Raft (raft/), the Raft log's
 // durable view (MemoryStorage, fed only with what the driver confirmed durable), the MVCC store, the lessor, the
 // applier and the watch hub. Writes become Raft proposals and are answered when applied; linearizable reads wait
 // for a ReadIndex round (one round serves every read queued meanwhile) and for the apply to reach it; serializable
@@ -92,6 +93,9 @@ struct NodeCoreConfig {
   // A snapshot (own or for a follower) is made a piece at a time while the member keeps serving: this many MVCC
   // versions per event (each tick and each finished Ready), so no event spends long on it.
   size_t snapshot_chunk_records = 8'192;
+  // The member's own snapshot goes to its file in pieces of about this many bytes, at most
+  // kSnapshotPiecesInFlight of them handed out and not yet reported written: what a save holds in memory.
+  size_t snapshot_piece_bytes = 4 << 20;
   // A ReadIndex round that got no answer within this many ticks is asked again (the leader may have changed).
   int read_index_retry_ticks = 20;
   // A request not answered within this many ticks gets "etcdserver: request timed out" (its outcome is unknown:
@@ -127,6 +131,29 @@ struct PersistRequest {
   std::vector<raftpb::Entry> entries;
   bool must_sync = false;
 };
+
+// A piece of this member's own snapshot on its way to its file. A save is kBegin, kStore..., kEnd (or, cut short,
+// kAbandon); its data (what RestoreState decodes) is kBegin's bytes ‖ the store's length as a 5-byte varint ‖ the
+// kStore bytes (StateSnapshotWriter::Assemble). The driver applies a save's pieces in order, each once the one before
+// is done, and reports each but kAbandon with SnapshotPieceWritten(save, seq) when it is:
+//   kBegin:   the WAL marker for `metadata` is durable and the file is begun with `bytes` (storage::MemberStore's
+//             SaveSnapshotMarker, then BeginSnapshotFile); nothing follows a kBegin until it is reported;
+//   kStore:   `bytes` are appended to the file;
+//   kEnd:     the file is finished (store_bytes is the store's length), durable and in place, then SnapshotSaved
+//             and RemoveOld ran: a crash between any two steps recovers from the snapshot before;
+//   kAbandon: the state was replaced (a leader's snapshot): the half-written file goes. Not reported.
+// The core hands out at most kSnapshotPiecesInFlight unreported pieces of at most about snapshot_piece_bytes, so a
+// save holds O(snapshot_piece_bytes) whatever the state's size; one save at a time.
+struct SnapshotPiece {
+  enum class Kind { kBegin, kStore, kEnd, kAbandon };
+  Kind kind = Kind::kBegin;
+  uint64_t save = 0;                  // which save (numbered from 1 in each life of the core)
+  uint64_t seq = 0;                   // its place in the save, from 0
+  raftpb::SnapshotMetadata metadata;  // the snapshot's, on every piece
+  std::string bytes;                  // kBegin: the state without its store; kStore: the next store bytes
+  uint64_t store_bytes = 0;           // kEnd: every kStore's bytes together
+};
+inline constexpr uint64_t kSnapshotPiecesInFlight = 2;
 
 struct ClientReply {
   uint64_t request_id = 0;  // as given to Submit
@@ -165,6 +192,8 @@ class NodeCore {
   void Submit(uint64_t request_id, const kvpb::ClientRequest& request);
   // The driver made the batch with this seq durable as asked.
   void Persisted(uint64_t seq);
+  // The driver did what a piece of a save asked (see SnapshotPiece); reports for an abandoned save are ignored.
+  void SnapshotPieceWritten(uint64_t save, uint64_t seq);
   // Transport news about a peer.
   void ReportSnapshot(uint64_t to, bool failed);
   void ReportUnreachable(uint64_t to);
@@ -182,10 +211,11 @@ class NodeCore {
   std::vector<raftpb::Message> TakeMessages();
   // The next batch to persist, if one is ready; the next comes only after Persisted(seq) for this one.
   std::optional<PersistRequest> TakePersist();
-  // Snapshots this member took of its own state (every snapshot_count entries; each is made over many events, see
-  // snapshot_chunk_records): save each (WAL marker, then file); WAL entries up to the snapshot's index are then no
-  // longer needed once a newer snapshot exists. The core keeps only their metadata (raft's storage has no data).
-  std::vector<raftpb::Snapshot> TakeSnapshotsToSave();
+  // This member's own snapshots (every snapshot_count entries; each made over many events, see
+  // snapshot_chunk_records) as pieces to write, in order (see SnapshotPiece); WAL entries up to a snapshot's index
+  // are no longer needed once a newer snapshot exists. The core keeps only their metadata (raft's storage has no
+  // data), and never a whole snapshot to save.
+  std::vector<SnapshotPiece> TakeSnapshotPieces();
   std::vector<ClientReply> TakeReplies();
   std::vector<etcdserverpb::WatchResponse> TakeWatchResponses(WatchHub::StreamId s);
   bool HasWatchResponses(WatchHub::StreamId s) const { return hub_->HasResponses(s); }
@@ -211,6 +241,8 @@ class NodeCore {
   std::string StateSnapshot() const;
   // A snapshot is being made (a piece per event); its index (0: none).
   uint64_t snapshot_in_progress() const { return build_ ? build_->index : 0; }
+  // This member's own snapshot is being saved (made, or its pieces not all reported written); its index (0: none).
+  uint64_t snapshot_save_in_progress() const { return save_ ? save_->metadata.index() : 0; }
 
   // ---- maintenance (local state, answered at once) ----
   // etcd's HashKV: a digest of the MVCC store's versions up to `revision` (0: the current revision) and its
@@ -279,6 +311,9 @@ class NodeCore {
   void StepSnapshotBuild();
   void FinishSnapshotBuild();
   void AbandonSnapshotBuild();
+  // The member's own snapshot: hand out its next piece if the driver has room for one; a piece out.
+  void StepSnapshotSave();
+  void EmitSnapshotPiece(SnapshotPiece::Kind kind, std::string bytes, uint64_t store_bytes = 0);
   void OnRoleChange();
   // etcd's parseProposeCtxErr: a proposal that times out having started while the previous leader was being lost (at
   // most two election timeouts before the current leader was elected) is said to be due to that leader's failure.
@@ -358,9 +393,21 @@ class NodeCore {
     raftpb::SnapshotMetadata metadata;
     uint64_t index = 0;
     bool save = false;  // this member's own snapshot (every snapshot_count entries), else only sent to followers
-    std::unique_ptr<StateSnapshotWriter> writer;
+    std::unique_ptr<StateSnapshotWriter> writer;  // streamed if save, else whole
   };
   std::optional<SnapshotBuild> build_;
+  // The member's own snapshot on its way to its file: from the build's start until the driver reports its kEnd (the
+  // build may be over before that), or until it is abandoned.
+  struct SnapshotSave {
+    uint64_t id = 0;
+    raftpb::SnapshotMetadata metadata;
+    uint64_t next_seq = 0;   // pieces handed out
+    uint64_t written = 0;    // pieces reported written (in order)
+    bool ended = false;      // kEnd handed out
+    bool abandoned = false;  // abandoned before kBegin was reported: kAbandon follows the report
+  };
+  std::optional<SnapshotSave> save_;
+  uint64_t last_save_id_ = 0;
   // MSG_SNAPs waiting for a snapshot at or after min_index (the applied index when Raft asked for them).
   struct SnapshotSend {
     raftpb::Message message;
@@ -369,7 +416,7 @@ class NodeCore {
   std::vector<SnapshotSend> snapshot_sends_;
 
   std::vector<raftpb::Message> out_msgs_;
-  std::vector<raftpb::Snapshot> out_snapshots_;
+  std::vector<SnapshotPiece> out_pieces_;
   std::vector<ClientReply> out_replies_;
 };
 

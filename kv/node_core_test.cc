@@ -4,9 +4,11 @@
 // surviving elections, snapshots for lagging members, restarts, and etcd's refusals (limits, quota, no leader).
 #include "kv/node_core.h"
 #include "kv/errors.h"
+#include "kv/snapshot_assembler.h"
 
 #include <deque>
 #include <map>
+#include <set>
 
 #include "gtest/gtest.h"
 
@@ -63,7 +65,29 @@ class TestCluster {
     if (configure_) configure_(&c);
     nodes_[id] = std::make_unique<NodeCore>(c, disks_[id].Recover());
   }
-  void Crash(uint64_t id) { nodes_.erase(id); }
+  void Crash(uint64_t id) {
+    nodes_.erase(id);
+    files_.erase(id);  // a save cut short leaves nothing
+    pieces_.erase(id);
+  }
+  // While held, a member's snapshot pieces wait (its disk is slow); WritePieces does the first n of them.
+  void HoldSnapshotPieces(uint64_t id, bool on) {
+    if (on) {
+      holding_.insert(id);
+    } else {
+      holding_.erase(id);
+    }
+  }
+  void WritePieces(uint64_t id, size_t n) {
+    for (size_t i = 0; i < n && !pieces_[id].empty(); ++i) {
+      const SnapshotPiece p = std::move(pieces_[id].front());
+      pieces_[id].pop_front();
+      if (std::optional<raftpb::Snapshot> s = files_[id].Apply(p)) disks_[id].SaveOwn(*s);
+      if (p.kind != SnapshotPiece::Kind::kAbandon) node(id).SnapshotPieceWritten(p.save, p.seq);
+    }
+  }
+  size_t pieces_waiting(uint64_t id) { return pieces_[id].size(); }
+  const SnapshotAssembler& file(uint64_t id) { return files_[id]; }
   void set_configure(std::function<void(NodeCoreConfig*)> configure) { configure_ = std::move(configure); }
   // Every forwarded proposal is delivered twice (a network that duplicates, or a transport that resends).
   void DuplicateProposals(bool on) { duplicate_props_ = on; }
@@ -75,7 +99,11 @@ class TestCluster {
     for (int round = 0; round < 1000; ++round) {
       bool moved = false;
       for (auto& [id, n] : nodes_) {
-        for (const raftpb::Snapshot& s : n->TakeSnapshotsToSave()) disks_[id].SaveOwn(s);
+        for (SnapshotPiece& p : n->TakeSnapshotPieces()) {
+          pieces_[id].push_back(std::move(p));
+          moved = true;
+        }
+        if (holding_.count(id) == 0) WritePieces(id, pieces_[id].size());
         if (std::optional<PersistRequest> p = n->TakePersist()) {
           disks_[id].Persist(*p);
           n->Persisted(p->seq);
@@ -149,6 +177,9 @@ class TestCluster {
   std::vector<uint64_t> peers_;
   std::map<uint64_t, std::unique_ptr<NodeCore>> nodes_;
   std::map<uint64_t, Disk> disks_;
+  std::map<uint64_t, SnapshotAssembler> files_;  // each member's own snapshot being saved
+  std::map<uint64_t, std::deque<SnapshotPiece>> pieces_;  // handed out, not yet written
+  std::set<uint64_t> holding_;
   std::deque<raftpb::Message> queue_;
   std::set<uint64_t> isolated_;
   bool duplicate_props_ = false;
@@ -769,6 +800,94 @@ TEST(NodeCoreTest, LoneVoterReadsDoNotWaitForAWalWriteInFlight) {
   n.Persisted(in_flight->seq);
   c.Settle();
   EXPECT_EQ(ValueOf(c.Do(1, GetReq("k"))), "v2");
+}
+
+}  // namespace
+}  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+void StreamedSaves(NodeCoreConfig* cfg) {
+  cfg->snapshot_count = 20;
+  cfg->snapshot_catch_up_entries = 5;
+  cfg->snapshot_chunk_records = 4;  // a snapshot (for a follower too) spans many events
+  cfg->snapshot_piece_bytes = 64;   // many pieces for a small state
+}
+
+// A follower whose own save is part-way through its file (slow disk) gets the leader's snapshot: its state is
+// replaced, the save is abandoned (kAbandon, its file goes), it catches up, and its next save is written whole.
+TEST(NodeCoreTest, FollowerRestoringALeadersSnapshotAbandonsItsSaveMidStream) {
+  TestCluster c(3, StreamedSaves);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t f = leader == 3 ? 2 : 3;
+  c.HoldSnapshotPieces(f, true);
+  for (int i = 0; c.node(f).snapshot_save_in_progress() == 0; ++i) {
+    ASSERT_LT(i, 100);
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i), std::string(40, 'v'))).status.ok());
+  }
+  c.WritePieces(f, 2);  // kBegin and the first store piece are done
+  c.Settle();
+  ASSERT_NE(c.node(f).snapshot_in_progress(), 0u) << "the save is mid-stream";
+  EXPECT_LE(c.pieces_waiting(f), kSnapshotPiecesInFlight) << "no more pieces out than the driver has room for";
+  c.Isolate(f);
+  for (int i = 0; i < 80; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 9), std::to_string(i))).status.ok());
+  }
+  ASSERT_GT(c.node(leader).storage().FirstIndex(), c.node(f).applied_index() + 1) << "f can only catch up by snapshot";
+  c.Heal();
+  c.Tick(60);
+  EXPECT_EQ(c.node(f).applied_index(), c.node(leader).applied_index());
+  EXPECT_EQ(*c.node(f).store().HashKV(0), *c.node(leader).store().HashKV(0));
+  EXPECT_EQ(c.node(f).snapshot_in_progress(), 0u);
+  c.HoldSnapshotPieces(f, false);
+  c.WritePieces(f, c.pieces_waiting(f));
+  c.Settle();
+  EXPECT_EQ(c.file(f).abandoned(), 1) << "the half-written save was abandoned";
+  EXPECT_FALSE(c.file(f).saving());
+  // Its next own save goes through.
+  const uint64_t installed = c.disk(f).snapshot.metadata().index();
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.Do(leader, PutReq("after", std::to_string(i))).status.ok());
+  c.Tick(3);
+  EXPECT_GT(c.disk(f).snapshot.metadata().index(), installed);
+  EXPECT_EQ(c.node(f).snapshot_save_in_progress(), 0u);
+  const uint32_t hash = *c.node(f).store().HashKV(0);
+  c.Crash(f);
+  c.Start(f);
+  c.Tick(3);
+  EXPECT_EQ(*c.node(f).store().HashKV(0), hash) << "it restarts from its own streamed snapshot";
+}
+
+// The leader's own save streams (slowly) while a follower needs a snapshot: the send waits for the save's bytes to be
+// made, then a snapshot for the follower is made and sent; both finish.
+TEST(NodeCoreTest, ASaveStreamingAndASendToAFollowerBothFinish) {
+  TestCluster c(3, StreamedSaves);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t lagging = leader == 3 ? 2 : 3;
+  c.Isolate(lagging);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i % 7), std::to_string(i))).status.ok());
+  }
+  ASSERT_GT(c.node(leader).storage().FirstIndex(), 10u) << "the leader compacted its log";
+  c.HoldSnapshotPieces(leader, true);
+  const uint64_t saved = c.disk(leader).snapshot.metadata().index();
+  for (int i = 0; c.node(leader).snapshot_save_in_progress() == 0; ++i) {
+    ASSERT_LT(i, 100);
+    ASSERT_TRUE(c.Do(leader, PutReq("s" + std::to_string(i), "x")).status.ok());
+  }
+  const uint64_t saving = c.node(leader).snapshot_save_in_progress();
+  c.Heal();
+  c.Tick(5);
+  EXPECT_LT(c.node(lagging).applied_index(), c.node(leader).applied_index()) << "the send waits for the save";
+  EXPECT_LE(c.pieces_waiting(leader), kSnapshotPiecesInFlight + 1);
+  c.HoldSnapshotPieces(leader, false);
+  c.Settle();
+  c.Tick(60);
+  EXPECT_EQ(c.disk(leader).snapshot.metadata().index(), saving) << "the save finished";
+  EXPECT_GT(saving, saved);
+  EXPECT_EQ(c.node(lagging).applied_index(), c.node(leader).applied_index()) << "and the follower caught up";
+  EXPECT_EQ(*c.node(lagging).store().HashKV(0), *c.node(leader).store().HashKV(0));
+  EXPECT_LE(c.file(leader).piece_bytes_max(), 64u + 200u) << "pieces stay near their bound";
 }
 
 }  // namespace

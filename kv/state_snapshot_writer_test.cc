@@ -2,6 +2,8 @@
 // compacted holds exactly the store as it was when pinned, and decodes with the ordinary Restore.
 #include "kv/state_snapshot_writer.h"
 
+#include <algorithm>
+
 #include "api/kv_request.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "gtest/gtest.h"
@@ -129,6 +131,52 @@ TEST(StateSnapshotWriterTest, EmptyStore) {
   kvpb::StateSnapshot state;
   ASSERT_TRUE(state.ParseFromString(data));
   EXPECT_EQ(state.store(), s.Serialize());
+}
+
+// Streamed: the prefix, then the store's bytes taken as they come, make exactly the bytes the whole output makes, and
+// the writer never holds more than the piece bound plus one version, however the steps and takes interleave.
+TEST(StateSnapshotWriterTest, StreamedPiecesConcatenateToTheWholeSnapshot) {
+  MvccStore s = History(200);
+  s.Pin(s.rev());
+  StateSnapshotWriter whole(Small(), s);
+  int steps = 0;
+  const std::string expected = WriteAll(whole, s, 13, &steps);
+  for (size_t piece : {size_t{1}, size_t{64}, size_t{1000}, size_t{1} << 20}) {
+    StateSnapshotWriter w(Small(), s, piece);
+    ASSERT_TRUE(w.streamed());
+    const std::string prefix = w.TakePrefix();
+    std::string store;
+    size_t pieces = 0;
+    size_t largest = 0;
+    for (int i = 0; !w.done() || w.pending_bytes() > 0; ++i) {
+      ASSERT_LT(i, 100000);
+      w.Step(s, 17);
+      ASSERT_LT(w.pending_bytes(), piece + 64) << "bounded by the piece (and one small version)";
+      // Take whenever a piece is full, or everything is in; sometimes late, to check nothing grows meanwhile.
+      if ((w.pending_bytes() >= piece && i % 3 != 0) || w.done()) {
+        const std::string bytes = w.TakeStoreBytes();
+        largest = std::max(largest, bytes.size());
+        store += bytes;
+        ++pieces;
+      }
+    }
+    EXPECT_EQ(w.store_bytes(), store.size());
+    EXPECT_LT(w.held_bytes_max(), piece + 64);
+    EXPECT_LT(largest, piece + 64);
+    if (piece < 1000) EXPECT_GT(pieces, 10u);
+    EXPECT_EQ(StateSnapshotWriter::Assemble(prefix, store), expected) << "piece " << piece;
+  }
+  s.Unpin();
+}
+
+TEST(StateSnapshotWriterDeathTest, StreamedWriterRefusesWholeFinish) {
+  MvccStore s = History(5);
+  s.Pin(s.rev());
+  StateSnapshotWriter w(Small(), s, 100);
+  (void)w.TakePrefix();
+  while (!w.Step(s, 10)) (void)w.TakeStoreBytes();
+  EXPECT_DEATH((void)w.Finish(), "pieces");
+  s.Unpin();
 }
 
 TEST(StateSnapshotWriterDeathTest, RefusesAnUnpinnedStore) {

@@ -397,7 +397,8 @@ void MemberRuntime::Loop() {
     r.status = kv::ErrStopped();
     Answer(waiting_.begin(), std::move(r));
   }
-  // A snapshot file being written is finished; one not started is dropped (its marker alone is ignored at recovery).
+  // The snapshot piece being written finishes; the rest are dropped: a half-written file stays as "<name>.tmp",
+  // which the next start removes (and its marker alone is ignored at recovery).
   snapshot_thread_->Stop();
   {
     std::lock_guard<std::mutex> l(disk_mu_);
@@ -412,7 +413,7 @@ void MemberRuntime::Loop() {
 void MemberRuntime::Flush() {
   for (;;) {
     bool progress = false;
-    for (raftpb::Snapshot& snap : core_->TakeSnapshotsToSave()) SaveSnapshot(std::move(snap));
+    for (kv::SnapshotPiece& piece : core_->TakeSnapshotPieces()) SaveSnapshotPiece(std::move(piece));
     if (std::optional<kv::PersistRequest> p = core_->TakePersist()) {
       // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed
       // meanwhile forms the next batch, taken once the core hears this one is durable.
@@ -486,27 +487,70 @@ void MemberRuntime::ToDisk(std::function<absl::Status()> job) {
   disk_cv_.notify_one();
 }
 
-void MemberRuntime::SaveSnapshot(raftpb::Snapshot snap) {
-  DETCD_CHECK(snap.metadata().index() > 0);
-  auto shared = std::make_shared<raftpb::Snapshot>(std::move(snap));
-  // The marker goes in WAL order (recovery ignores a marker whose file is missing), then the file is written on the
-  // snapshot thread while WAL batches go on, then — the file durable — the segments it makes removable go.
-  ToDisk([this, shared] {
-    if (absl::Status s = store_.SaveSnapshotMarker(shared->metadata()); !s.ok()) return s;
-    snapshot_thread_->Add([this, shared]() mutable {
-      if (absl::Status s = store_.SaveSnapshotFile(*shared); !s.ok()) return s;
-      const uint64_t index = shared->metadata().index();
-      shared.reset();  // the bytes are on disk: free them now
-      ToDisk([this, index] {
-        store_.SnapshotSaved(index);
-        absl::Status s = store_.RemoveOld();
-        if (s.ok()) Log(absl::StrCat("saved snapshot at index ", index));
+void MemberRuntime::SaveSnapshotPiece(kv::SnapshotPiece piece) {
+  DETCD_CHECK(piece.metadata.index() > 0);
+  auto p = std::make_shared<kv::SnapshotPiece>(std::move(piece));
+  // Reported on the thread that finished it; the core (whoever holds it) hands out the next piece.
+  auto report = [this, save = p->save, seq = p->seq] {
+    (void)Post([this, save, seq] { core_->SnapshotPieceWritten(save, seq); }, Drainer::kPoster);
+  };
+  switch (p->kind) {
+    case kv::SnapshotPiece::Kind::kBegin:
+      // The marker goes in WAL order (recovery ignores a marker whose file is missing), then the file is begun on the
+      // snapshot thread. The core hands out nothing more of this save until it hears of it, so every later piece,
+      // queued straight to the snapshot thread, comes after.
+      ToDisk([this, p, report] {
+        if (absl::Status s = store_.SaveSnapshotMarker(p->metadata); !s.ok()) return s;
+        snapshot_thread_->Add([this, p, report] {
+          DETCD_CHECK_MSG(snapshot_file_ == nullptr, "a save begun while another is being written");
+          absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f =
+              store_.BeginSnapshotFile(p->metadata, p->bytes);
+          if (!f.ok()) return f.status();
+          snapshot_file_ = std::move(*f);
+          report();
+          return absl::OkStatus();
+        });
+        return absl::OkStatus();
+      });
+      return;
+    case kv::SnapshotPiece::Kind::kStore:
+      snapshot_thread_->Add([this, p, report]() mutable {
+        DETCD_CHECK(snapshot_file_ != nullptr);
+        if (absl::Status s = snapshot_file_->Append(p->bytes); !s.ok()) return s;
+        p.reset();  // the bytes are in the file: free them before the core makes the next piece
+        report();
+        return absl::OkStatus();
+      });
+      return;
+    case kv::SnapshotPiece::Kind::kEnd:
+      // The file durable and in place, then the segments it makes removable go (WAL order, on the disk thread).
+      snapshot_thread_->Add([this, p, report] {
+        DETCD_CHECK(snapshot_file_ != nullptr);
+        absl::Status s = snapshot_file_->Finish(p->store_bytes);
+        snapshot_file_.reset();
+        if (!s.ok()) return s;
+        const uint64_t index = p->metadata.index();
+        ToDisk([this, index, report] {
+          store_.SnapshotSaved(index);
+          absl::Status s = store_.RemoveOld();
+          if (!s.ok()) return s;
+          Log(absl::StrCat("saved snapshot at index ", index));
+          report();
+          return absl::OkStatus();
+        });
+        return absl::OkStatus();
+      });
+      return;
+    case kv::SnapshotPiece::Kind::kAbandon:
+      snapshot_thread_->Add([this, p] {
+        DETCD_CHECK(snapshot_file_ != nullptr);
+        absl::Status s = snapshot_file_->Abandon();
+        snapshot_file_.reset();
+        if (s.ok()) Log(absl::StrCat("abandoned snapshot at index ", p->metadata.index(), " (state replaced)"));
         return s;
       });
-      return absl::OkStatus();
-    });
-    return absl::OkStatus();
-  });
+      return;
+  }
 }
 
 void MemberRuntime::DiskLoop() {

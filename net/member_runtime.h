@@ -8,8 +8,9 @@
 // holds the core; they must not block. Each batch the core asks to persist goes to the disk thread, which writes it
 // to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before the core is told (group commit:
 // everything proposed while a sync is in flight joins the next batch). The core's own snapshots are saved beside
-// it: the WAL marker with the WAL writes, the (large) file on a snapshot thread of its own, so no WAL write waits
-// behind one, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). Raft
+// it as the core streams them (kv::SnapshotPiece): the WAL marker with the WAL writes, then the (large) file a piece
+// at a time on a snapshot thread of its own, so no WAL write waits behind one and no more than a few pieces are ever
+// in memory, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). Raft
 // messages go to a sender (peers; none for a single member).
 // Threads per member: the core thread, the disk thread, the snapshot thread (idle but for snapshots), the peer
 // transport's epoll thread, and gRPC's own few (its pollers and callback executor) — a request in flight holds none.
@@ -207,8 +208,10 @@ class MemberRuntime {
   // Hands a write to the disk thread (jobs run in order; an error stops the member and every later job).
   void ToDisk(std::function<absl::Status()> job);
   void DiskLoop();
-  // Saves one of the core's own snapshots: marker (disk thread), file (snapshot thread), then RemoveOld (disk thread).
-  void SaveSnapshot(raftpb::Snapshot snap);
+  // Does what a piece of the core's own snapshot asks (kv::SnapshotPiece), then reports it to the core: kBegin's
+  // marker on the disk thread and its file on the snapshot thread; kStore and kEnd (finish, sync, rename) on the
+  // snapshot thread; then kEnd's SnapshotSaved and RemoveOld on the disk thread.
+  void SaveSnapshotPiece(kv::SnapshotPiece piece);
   void Log(const std::string& line);
 
   MemberRuntimeOptions options_;
@@ -256,8 +259,10 @@ class MemberRuntime {
   std::mutex fsync_mu_;
   DurationHistogram wal_fsync_;  // guarded by fsync_mu_
   std::atomic<bool> disk_failed_{false};
-  // Writes snapshot files (MemberStore::SaveSnapshotFile only: it touches no WAL); stopped before the disk thread.
+  // Writes snapshot files (MemberStore's snapshot files only: it touches no WAL); stopped before the disk thread.
   std::unique_ptr<JobThread> snapshot_thread_;
+  // The own snapshot being written; only the snapshot thread touches it.
+  std::unique_ptr<storage::SnapshotFileWriter> snapshot_file_;
 };
 
 }  // namespace detcd::net

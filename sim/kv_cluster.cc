@@ -139,6 +139,7 @@ bool KvCluster::Build(Node& n) {
   c.check_quorum = o.check_quorum;
   c.snapshot_count = o.snapshot_count;
   c.snapshot_catch_up_entries = o.snapshot_catch_up_entries;
+  c.snapshot_piece_bytes = options_.snapshot_piece_bytes;
   c.seed = prng_->Next();  // each life of each member draws its own election timeouts and ids
   c.testing = o.testing;
   const uint64_t host = n.id;
@@ -158,6 +159,7 @@ bool KvCluster::Build(Node& n) {
   };
   n.core = std::make_unique<kv::NodeCore>(c, recovered);
   n.persisting.reset();
+  ForgetSnapshotSave(n);
   n.synced_while_paused = false;
   // Each life's clock starts somewhere of its own; only its rate matters to the member.
   n.local_us = static_cast<int64_t>(prng_->Range(0, 1'000'000'000));
@@ -317,13 +319,8 @@ void KvCluster::Flush(Node& n) {
       for (const etcdserverpb::WatchResponse& r : n.core->TakeWatchResponses(it->second.sid)) fn(r);
     }
     if (!alive()) return;
-    for (const raftpb::Snapshot& snap : n.core->TakeSnapshotsToSave()) {
-      absl::Status s = n.disk.SaveSnapshot(snap);
-      if (s.ok()) s = n.disk.RemoveOld();
-      if (!s.ok()) return DieOfDiskError(n, s);
-      ++snapshots_saved_;
-      trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", snap.metadata().index()));
-    }
+    for (kv::SnapshotPiece& p : n.core->TakeSnapshotPieces()) n.snapshot_pieces.push_back(std::move(p));
+    if (!n.writing_piece && !n.snapshot_pieces.empty() && !WriteSnapshotPiece(n)) return;
     if (!n.persisting) {
       std::optional<kv::PersistRequest> p = n.core->TakePersist();
       if (p) {
@@ -387,6 +384,84 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
   Flush(n);
 }
 
+bool KvCluster::WriteSnapshotPiece(Node& n) {
+  DETCD_CHECK(!n.writing_piece && !n.snapshot_pieces.empty());
+  kv::SnapshotPiece p = std::move(n.snapshot_pieces.front());
+  n.snapshot_pieces.pop_front();
+  const uint64_t index = p.metadata.index();
+  absl::Status s;
+  switch (p.kind) {
+    case kv::SnapshotPiece::Kind::kBegin: {
+      DETCD_CHECK_MSG(!n.snapshot_file, "a save begun while another is being written");
+      s = n.disk.SaveSnapshotMarker(p.metadata);
+      if (!s.ok()) break;
+      absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f = n.disk.BeginSnapshotFile(p.metadata, p.bytes);
+      if (f.ok()) n.snapshot_file = std::move(*f);
+      s = f.status();
+      break;
+    }
+    case kv::SnapshotPiece::Kind::kStore:
+      DETCD_CHECK(n.snapshot_file);
+      s = n.snapshot_file->Append(p.bytes);
+      break;
+    case kv::SnapshotPiece::Kind::kEnd:
+      DETCD_CHECK(n.snapshot_file);
+      s = n.snapshot_file->Finish(p.store_bytes);
+      n.snapshot_file.reset();
+      if (!s.ok()) break;
+      n.disk.SnapshotSaved(index);
+      s = n.disk.RemoveOld();
+      if (!s.ok()) break;
+      ++snapshots_saved_;
+      trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", index));
+      break;
+    case kv::SnapshotPiece::Kind::kAbandon:
+      DETCD_CHECK(n.snapshot_file);
+      s = n.snapshot_file->Abandon();
+      n.snapshot_file.reset();
+      if (s.ok()) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " abandons its snapshot at ", index));
+      break;
+  }
+  if (!s.ok()) {
+    DieOfDiskError(n, s);
+    return false;
+  }
+  if (p.kind == kv::SnapshotPiece::Kind::kAbandon) {
+    // Not reported: the next piece (another save's kBegin) may go at once.
+    return n.snapshot_pieces.empty() || WriteSnapshotPiece(n);
+  }
+  n.writing_piece = true;
+  const ClusterOptions& o = options_.cluster;
+  // An append reaches the page cache; kBegin and kEnd wait for syncs.
+  const int64_t latency_max =
+      p.kind == kv::SnapshotPiece::Kind::kStore ? o.sync_latency_min_us : o.sync_latency_max_us;
+  const int64_t latency = static_cast<int64_t>(prng_->Range(0, static_cast<uint64_t>(latency_max)));
+  const uint64_t id = n.id;
+  const uint64_t incarnation = n.incarnation;
+  const uint64_t save = p.save;
+  const uint64_t seq = p.seq;
+  loop_->ScheduleAfter(latency,
+                       [this, id, incarnation, save, seq] { SnapshotPieceWritten(id, incarnation, save, seq); });
+  return true;
+}
+
+void KvCluster::SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t save, uint64_t seq) {
+  Node& n = node(id);
+  if (n.incarnation != incarnation || !n.core) return;  // the process died meanwhile: its .tmp stays for recovery
+  // A stopped process hears of it when it resumes.
+  OnMember(id, [incarnation, save, seq](Node& m) {
+    if (m.incarnation != incarnation || !m.core) return;
+    m.writing_piece = false;
+    m.core->SnapshotPieceWritten(save, seq);
+  });
+}
+
+void KvCluster::ForgetSnapshotSave(Node& n) {
+  n.snapshot_pieces.clear();
+  n.writing_piece = false;
+  n.snapshot_file.reset();  // a dead process's file handle; what it wrote stays as the disk kept it
+}
+
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
   for (const raftpb::Message& m : msgs) {
     if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Sent(m, node(HostOf(m.from())).incarnation);
@@ -406,12 +481,17 @@ void KvCluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to,
 }
 
 void KvCluster::PowerOff(Node& n) {
+  if (n.snapshot_file) {
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " crashes mid-save: ",
+                                              n.snapshot_file->temporary_path(), " is left half-written"));
+  }
   n.core.reset();
   ++n.incarnation;
   n.paused = false;
   n.drift = 1.0;
   n.inbox.clear();
   n.persisting.reset();
+  ForgetSnapshotSave(n);
   n.synced_while_paused = false;
   n.waiting.clear();  // their clients hear nothing: they time out
   n.leaderless_ticks = 0;

@@ -3,7 +3,9 @@
 // messages from the simulated Network, client requests and watch streams, and "your batch is durable" after a
 // simulated sync latency. Each member keeps its WAL and snapshots on a simulated disk (NodeDisk): a crash loses what
 // was not synced, a restart recovers from disk, corruption makes the member refuse to start, a disk error kills it
-// (its supervisor restarts it). A paused member reads nothing — messages and client requests queue — until it
+// (its supervisor restarts it). A member's own snapshot is written as the core streams it (kv::SnapshotPiece: the
+// marker, the file a piece at a time, each piece reported after a drawn disk latency), so a crash can cut a save
+// short (its half-written file is removed at restart) and a leader's snapshot can abandon one. A paused member reads nothing — messages and client requests queue — until it
 // resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
 // crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
 // stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
@@ -58,6 +60,9 @@ struct KvClusterOptions {
   // --initial-cluster), and every member publishes its name and client URLs through Raft each time it starts
   // (retrying until that is applied), which is what etcd's --strict-reconfig-check counts as started.
   bool publish_members = false;
+  // A member's own snapshot goes to its file in pieces this large (kv::NodeCoreConfig::snapshot_piece_bytes):
+  // small, so a simulated member's snapshot leaves in several, and a crash or a leader's snapshot can cut a save.
+  size_t snapshot_piece_bytes = 1024;
 };
 
 class KvCluster : public FaultTarget {
@@ -157,6 +162,11 @@ class KvCluster : public FaultTarget {
     double drift = 1.0;
     int64_t local_us = 0;  // the member's own clock, moved by its ticks
     std::optional<kv::PersistRequest> persisting;  // written, waiting for its sync
+    // The member's own snapshot on its way to its file: pieces handed out, the one being written (its report
+    // waits for the disk's latency), the file.
+    std::deque<kv::SnapshotPiece> snapshot_pieces;
+    bool writing_piece = false;
+    std::unique_ptr<storage::SnapshotFileWriter> snapshot_file;
     bool synced_while_paused = false;              // the sync finished while the process was stopped
     // What arrived while paused, in order; client requests are told apart from peer messages, because a resumed
     // process reads its connections in no particular order.
@@ -184,6 +194,11 @@ class KvCluster : public FaultTarget {
   // batch to persist.
   void Flush(Node& n);
   void FinishPersist(uint64_t id, uint64_t incarnation);
+  // Writes the member's next snapshot piece (kv::SnapshotPiece's contract) and reports it after the disk's latency;
+  // false if the member died of a disk error.
+  bool WriteSnapshotPiece(Node& n);
+  void SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t save, uint64_t seq);
+  static void ForgetSnapshotSave(Node& n);
   // The member in this life publishes its name and client URLs, again until it is applied.
   void Publish(uint64_t host, uint64_t incarnation);
   // Ticks, publishing, and what the new life has to do at once.

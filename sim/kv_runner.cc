@@ -182,6 +182,7 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   Network network(sc.network, sc.nodes, &loop, &prng, &trace);
   KvClusterOptions copts;
   copts.cluster = ClusterOptionsFor(sc, opt);
+  copts.snapshot_piece_bytes = sc.disk.snapshot_piece_bytes;
   const bool changes = sc.proto.kv().has_membership();
   if (changes) {
     copts.founding_members = static_cast<int>(sc.proto.kv().membership().founding_members());

@@ -1,7 +1,8 @@
 // NodeDisk: one simulated member's data directory — its SimDisk (which survives crashes) with the member's
 // storage::MemberStore on it (WAL and snapshot files, the same recovery code the production runtime uses), and the
 // disk faults the simulator injects. Both simulated clusters (the replicated log in cluster.h and the KV members in
-// kv_cluster.h) keep their durable state through it.
+// kv_cluster.h) keep their durable state through it; a KV member's own snapshot is written through it piece by piece
+// (marker, BeginSnapshotFile, the file's Append/Finish/Abandon, SnapshotSaved).
 // It never retries a failed write or sync: the caller treats every error as the death of the process.
 #ifndef DETCD_SIM_NODE_DISK_H_
 #define DETCD_SIM_NODE_DISK_H_
@@ -40,6 +41,15 @@ class NodeDisk {
   }
   absl::Status Sync() { return store_.Sync(); }
   absl::Status SaveSnapshot(const raftpb::Snapshot& snapshot) { return store_.SaveSnapshot(snapshot); }
+  // The member's own snapshot, streamed: the marker, then the file a piece at a time, then SnapshotSaved.
+  absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata) {
+    return store_.SaveSnapshotMarker(metadata);
+  }
+  absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> BeginSnapshotFile(
+      const raftpb::SnapshotMetadata& metadata, absl::string_view prefix) {
+    return store_.BeginSnapshotFile(metadata, prefix);
+  }
+  void SnapshotSaved(uint64_t index) { store_.SnapshotSaved(index); }
   absl::Status RemoveOld() { return store_.RemoveOld(); }
   uint64_t snapshot_index() const { return store_.snapshot_index(); }
 

@@ -253,6 +253,9 @@ void Validator::CheckDisk() {
   if (d.has_wal_segment_bytes() && (d.wal_segment_bytes() < 4096 || d.wal_segment_bytes() > (uint64_t{1} << 30))) {
     Error(Append(at, {"wal_segment_bytes", -1}), absl::StrCat("must be in 4096..", uint64_t{1} << 30));
   }
+  if (d.has_snapshot_piece_bytes() && (d.snapshot_piece_bytes() < 1 || d.snapshot_piece_bytes() > (uint64_t{1} << 30))) {
+    Error(Append(at, {"snapshot_piece_bytes", -1}), absl::StrCat("must be in 1..", uint64_t{1} << 30));
+  }
 }
 
 void Validator::CheckMembership() {
@@ -494,6 +497,7 @@ ScenarioConfig ApplyDefaults(const simpb::Scenario& s, const std::string& filena
   if (s.disk().has_wal_segment_bytes()) c.disk.wal_segment_bytes = s.disk().wal_segment_bytes();
   if (s.disk().has_snapshot_count()) c.disk.snapshot_count = s.disk().snapshot_count();
   if (s.disk().has_snapshot_catch_up_entries()) c.disk.snapshot_catch_up_entries = s.disk().snapshot_catch_up_entries();
+  if (s.disk().has_snapshot_piece_bytes()) c.disk.snapshot_piece_bytes = s.disk().snapshot_piece_bytes();
 
   c.faults.assign(s.faults().begin(), s.faults().end());
 

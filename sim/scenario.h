@@ -41,6 +41,7 @@ struct DiskSettings {
   uint64_t wal_segment_bytes = 64 * 1024;
   uint64_t snapshot_count = 1'000;
   uint64_t snapshot_catch_up_entries = 100;
+  uint64_t snapshot_piece_bytes = 1024;
 };
 
 struct SwarmSettings {

@@ -26,6 +26,43 @@ const Tables& T() {
   return tables;
 }
 
+constexpr uint32_t kPoly = 0x82F63B78u;
+
+// a * b modulo the CRC polynomial, both as reflected bit strings (bit 31 is x^0), as zlib's crc32_combine does.
+uint32_t MultModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t m = 1u << 31; m != 0; m >>= 1) {
+    if (a & m) {
+      product ^= b;
+      if ((a & (m - 1)) == 0) break;
+    }
+    b = (b & 1) ? (b >> 1) ^ kPoly : b >> 1;
+  }
+  return product;
+}
+
+// x^(2^k) modulo the polynomial, k = 0..63.
+struct PowerTable {
+  std::array<uint32_t, 64> x2k;
+  PowerTable() {
+    uint32_t p = 1u << 30;  // x^1
+    for (uint32_t& v : x2k) {
+      v = p;
+      p = MultModP(p, p);
+    }
+  }
+};
+
+// x^(8 * bytes) modulo the polynomial: what shifting a CRC past `bytes` zero bytes multiplies it by.
+uint32_t XPowBytes(uint64_t bytes) {
+  static const PowerTable table;
+  uint32_t p = 1u << 31;  // x^0
+  for (size_t k = 3; bytes != 0; bytes >>= 1, ++k) {
+    if (bytes & 1) p = MultModP(table.x2k[k & 63], p);
+  }
+  return p;
+}
+
 }  // namespace
 
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
@@ -41,6 +78,11 @@ uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
   }
   while (n-- > 0) c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
   return ~c;
+}
+
+uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
+  // The pre- and post-inversions cancel: crc(A ‖ B) = crc_a · x^(8·|B|) ⊕ crc_b (zlib's crc32_combine).
+  return MultModP(XPowBytes(length_b), crc_a) ^ crc_b;
 }
 
 }  // namespace detcd::storage

@@ -22,6 +22,20 @@ TEST(Crc32cTest, ExtendEqualsWhole) {
   }
 }
 
+TEST(Crc32cTest, CombineEqualsWhole) {
+  std::string s;
+  for (int i = 0; i < 5000; ++i) s.push_back(static_cast<char>(i * 131 + i / 7));
+  for (size_t cut : {0, 1, 7, 8, 9, 500, 4095, 4999, 5000}) {
+    const std::string a = s.substr(0, cut);
+    const std::string b = s.substr(cut);
+    EXPECT_EQ(Crc32cCombine(Crc32c(a), Crc32c(b), b.size()), Crc32c(s)) << cut;
+  }
+  // Three runs, as a streamed snapshot file joins them.
+  const uint32_t ab = Crc32cCombine(Crc32c(s.substr(0, 10)), Crc32c(s.substr(10, 3000)), 3000);
+  EXPECT_EQ(Crc32cCombine(ab, Crc32c(s.substr(3010)), s.size() - 3010), Crc32c(s));
+  EXPECT_EQ(Crc32cCombine(Crc32c(s), 0, 0), Crc32c(s)) << "an empty second run changes nothing";
+}
+
 TEST(Crc32cTest, EveryBitFlipChangesTheCrc) {
   std::string s(100, 'a');
   const uint32_t base = Crc32c(s);

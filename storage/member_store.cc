@@ -37,6 +37,9 @@ absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t s
     return out;
   }
   Snapshotter snapshotter(disk_, snap_dir());
+  std::vector<std::string> leftovers;
+  if (absl::Status s = snapshotter.RemoveTemporaries(&leftovers); !s.ok()) return s;
+  for (const std::string& n : leftovers) out.notes.push_back(absl::StrCat("removed a half-written snapshot file: ", n));
   std::vector<std::string> broken;
   auto snap = snapshotter.LoadNewest(&broken);
   for (const std::string& b : broken) out.notes.push_back(absl::StrCat("set aside a corrupt snapshot (renamed .broken): ", b));
@@ -78,6 +81,12 @@ absl::Status MemberStore::SaveSnapshotFile(const raftpb::Snapshot& snap) {
   DETCD_CHECK_MSG(snap.metadata().index() > 0, "a snapshot at index 0");
   Snapshotter snapshotter(disk_, snap_dir());
   return snapshotter.Save(snap);
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> MemberStore::BeginSnapshotFile(
+    const raftpb::SnapshotMetadata& metadata, absl::string_view prefix) {
+  DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
+  return SnapshotFileWriter::Begin(disk_, snap_dir(), metadata, prefix);
 }
 
 void MemberStore::SnapshotSaved(uint64_t index) {

@@ -3,7 +3,8 @@
 // directory's lock and <dir>/member's (etcd's bbolt holds a lock on member/snap/db), so no second process writes
 // either directory, whatever --wal-dir it was given. Start-up recovery is here, shared by the production runtime and the
 // simulator: the newest snapshot file that checks out (rotten ones are set aside), then the WAL after it, a torn tail
-// cut, anything else corrupt refused (DataLoss, naming the file and offset). It never retries a failed write or sync:
+// cut, anything else corrupt refused (DataLoss, naming the file and offset), a snapshot file left half-written by a
+// crash removed. It never retries a failed write or sync:
 // the caller treats every error as fatal for the process.
 #ifndef DETCD_STORAGE_MEMBER_STORE_H_
 #define DETCD_STORAGE_MEMBER_STORE_H_
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "api/raft.pb.h"
 #include "storage/disk.h"
+#include "storage/snapshotter.h"
 #include "storage/wal.h"
 
 namespace detcd::storage {
@@ -54,6 +56,11 @@ class MemberStore {
   // between any two steps leaves a member that recovers from the snapshot before.
   absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata);
   absl::Status SaveSnapshotFile(const raftpb::Snapshot& snapshot);
+  // SaveSnapshotFile streamed (the member's own snapshot, a piece at a time as the core makes it): Begin after the
+  // marker, Append the pieces, Finish; then SnapshotSaved as above. Abandon (or a crash) leaves no snapshot file;
+  // a crash's "<name>.tmp" is removed by the next Open.
+  absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> BeginSnapshotFile(const raftpb::SnapshotMetadata& metadata,
+                                                                        absl::string_view prefix);
   void SnapshotSaved(uint64_t index);
   // After a snapshot: removes WAL segments and snapshot files nobody needs (the previous snapshot is kept, so a
   // member whose newest snapshot rotted can still start from the older one).

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "raft/check.h"
 #include "storage/crc32c.h"
 
 namespace detcd::storage {
@@ -14,6 +15,8 @@ namespace {
 constexpr absl::string_view kMagic = "detcd-snap\n";
 constexpr size_t kHeaderBytes = 11 + 4 + 8;
 constexpr uint64_t kMaxSnapshotBytes = uint64_t{8} << 30;
+constexpr char kDataTag = (1 << 3) | 2;  // raftpb::Snapshot.data
+constexpr size_t kFixedVarintBytes = 5;  // a varint of up to 35 bits, padded: still a valid protobuf encoding
 
 void PutLe(std::string* out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -26,6 +29,14 @@ uint64_t GetLe(const char* p, int bytes) {
 }
 
 bool IsSnapName(const std::string& n) { return n.size() == 16 + 1 + 16 + 5 && absl::EndsWith(n, ".snap"); }
+
+void PutFixedVarint(std::string* out, uint64_t v) {
+  DETCD_CHECK_MSG(v < (uint64_t{1} << (7 * kFixedVarintBytes)), "length too large for a 5-byte varint");
+  for (size_t i = 0; i < kFixedVarintBytes; ++i) {
+    const uint8_t more = i + 1 < kFixedVarintBytes ? 0x80 : 0;
+    out->push_back(static_cast<char>(((v >> (7 * i)) & 0x7f) | more));
+  }
+}
 
 }  // namespace
 
@@ -120,6 +131,97 @@ absl::Status Snapshotter::Save(const raftpb::Snapshot& snapshot) {
   return disk_->SyncDir(dir_);
 }
 
+SnapshotFileWriter::SnapshotFileWriter(Disk* disk, std::string dir, std::string name, raftpb::SnapshotMetadata metadata)
+    : disk_(disk), dir_(std::move(dir)), name_(std::move(name)), metadata_(std::move(metadata)) {
+  tmp_ = JoinPath(dir_, name_ + ".tmp");
+}
+
+SnapshotFileWriter::~SnapshotFileWriter() = default;
+
+absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::Begin(Disk* disk, const std::string& dir,
+                                                                              const raftpb::SnapshotMetadata& metadata,
+                                                                              absl::string_view prefix) {
+  DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
+  std::unique_ptr<SnapshotFileWriter> w(
+      new SnapshotFileWriter(disk, dir, SnapshotFileName(metadata.term(), metadata.index()), metadata));
+  if (absl::Status s = disk->MkdirAll(dir); !s.ok()) return s;
+  if (disk->Exists(w->tmp_)) {
+    if (absl::Status s = disk->Remove(w->tmp_); !s.ok()) return s;
+  }
+  auto f = disk->Create(w->tmp_);
+  if (!f.ok()) return f.status();
+  w->file_ = std::move(*f);
+  // Zeros where the header, the data's length and the last field's length go: Finish writes them.
+  std::string start(kHeaderBytes, '\0');
+  start.push_back(kDataTag);
+  start.append(kFixedVarintBytes, '\0');
+  if (absl::Status s = w->file_->Append(start); !s.ok()) return s;
+  if (absl::Status s = w->file_->Append(prefix); !s.ok()) return s;
+  if (absl::Status s = w->file_->Append(std::string(kFixedVarintBytes, '\0')); !s.ok()) return s;
+  w->prefix_bytes_ = prefix.size();
+  w->prefix_crc_ = Crc32c(prefix);
+  // The temporary name made durable: a crash mid-stream leaves a file start-up finds and removes, rather than
+  // one a file system may or may not have kept (one directory sync per snapshot).
+  if (absl::Status s = disk->SyncDir(dir); !s.ok()) return s;
+  DETCD_CHECK(w->file_->offset() == kHeaderBytes + 1 + 2 * kFixedVarintBytes + prefix.size());
+  return w;
+}
+
+absl::Status SnapshotFileWriter::Append(absl::string_view piece) {
+  DETCD_CHECK_MSG(!closed_, "appending to a finished or abandoned snapshot file");
+  if (absl::Status s = file_->Append(piece); !s.ok()) return s;
+  field_crc_ = Crc32cCombine(field_crc_, Crc32c(piece), piece.size());
+  field_bytes_ += piece.size();
+  return absl::OkStatus();
+}
+
+absl::Status SnapshotFileWriter::Finish(uint64_t field_bytes) {
+  DETCD_CHECK_MSG(!closed_, "finishing a finished or abandoned snapshot file");
+  DETCD_CHECK_MSG(field_bytes == field_bytes_, "the streamed field's length is not what was appended");
+  closed_ = true;
+  raftpb::Snapshot metadata_only;
+  *metadata_only.mutable_metadata() = metadata_;
+  const std::string metadata = metadata_only.SerializeAsString();
+  if (absl::Status s = file_->Append(metadata); !s.ok()) return s;
+  // Body: data tag, data length, prefix, field length, field, metadata. Its CRC from the runs' CRCs.
+  const uint64_t data_bytes = prefix_bytes_ + kFixedVarintBytes + field_bytes_;
+  std::string data_start;
+  data_start.push_back(kDataTag);
+  PutFixedVarint(&data_start, data_bytes);
+  std::string field_length;
+  PutFixedVarint(&field_length, field_bytes_);
+  uint32_t crc = Crc32c(data_start);
+  crc = Crc32cCombine(crc, prefix_crc_, prefix_bytes_);
+  crc = Crc32cExtend(crc, field_length.data(), field_length.size());
+  crc = Crc32cCombine(crc, field_crc_, field_bytes_);
+  crc = Crc32cExtend(crc, metadata.data(), metadata.size());
+  const uint64_t body_bytes = data_start.size() + data_bytes + metadata.size();
+  DETCD_CHECK_MSG(body_bytes <= kMaxSnapshotBytes, "snapshot too large for its file format");
+  DETCD_CHECK(file_->offset() == kHeaderBytes + body_bytes);
+  std::string head(kMagic);
+  PutLe(&head, crc, 4);
+  PutLe(&head, body_bytes, 8);
+  head += data_start;
+  auto at_start = disk_->OpenAt(tmp_, 0);
+  if (!at_start.ok()) return at_start.status();
+  if (absl::Status s = (*at_start)->Append(head); !s.ok()) return s;
+  auto at_field = disk_->OpenAt(tmp_, kHeaderBytes + data_start.size() + prefix_bytes_);
+  if (!at_field.ok()) return at_field.status();
+  if (absl::Status s = (*at_field)->Append(field_length); !s.ok()) return s;
+  // One inode: a sync through any handle makes every handle's writes durable.
+  if (absl::Status s = file_->Sync(); !s.ok()) return s;
+  file_.reset();
+  if (absl::Status s = disk_->Rename(tmp_, JoinPath(dir_, name_)); !s.ok()) return s;
+  return disk_->SyncDir(dir_);
+}
+
+absl::Status SnapshotFileWriter::Abandon() {
+  DETCD_CHECK_MSG(!closed_, "abandoning a finished or abandoned snapshot file");
+  closed_ = true;
+  file_.reset();
+  return disk_->Remove(tmp_);
+}
+
 absl::StatusOr<std::vector<std::string>> Snapshotter::Names() {
   if (!disk_->Exists(dir_)) return std::vector<std::string>{};
   auto all = disk_->List(dir_);
@@ -147,6 +249,20 @@ absl::StatusOr<std::optional<raftpb::Snapshot>> Snapshotter::LoadNewest(std::vec
     if (absl::Status s = disk_->SyncDir(dir_); !s.ok()) return s;
   }
   return std::optional<raftpb::Snapshot>();
+}
+
+absl::Status Snapshotter::RemoveTemporaries(std::vector<std::string>* removed) {
+  if (!disk_->Exists(dir_)) return absl::OkStatus();
+  auto all = disk_->List(dir_);
+  if (!all.ok()) return all.status();
+  bool any = false;
+  for (const std::string& n : *all) {
+    if (!absl::EndsWith(n, ".snap.tmp")) continue;
+    if (absl::Status s = disk_->Remove(JoinPath(dir_, n)); !s.ok()) return s;
+    if (removed != nullptr) removed->push_back(n);
+    any = true;
+  }
+  return any ? disk_->SyncDir(dir_) : absl::OkStatus();
 }
 
 absl::Status Snapshotter::RemoveOld(size_t keep) {
