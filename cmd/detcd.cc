@@ -607,6 +607,7 @@ int main(int argc, char** argv) {
                                          l.status().message()));
       server->Shutdown();
       (*runtime)->Stop();
+      services.Stop();
       return 1;
     }
     listeners.push_back(std::move(*l));
@@ -628,6 +629,7 @@ int main(int argc, char** argv) {
                                          l.status().message()));
       server->Shutdown();
       (*runtime)->Stop();
+      services.Stop();
       return 1;
     }
     log.Info("embed", absl::StrCat("listening for metrics on ", u.String()));
@@ -682,7 +684,8 @@ int main(int argc, char** argv) {
   }
   member = nullptr;
   (*transport)->Stop();
-  (*runtime)->Stop();
+  (*runtime)->Stop();  // every request still waiting is answered "server stopped", open streams let go
+  services.Stop();     // the last completions, while the gRPC server they belong to still exists
   log.Info("etcdserver", "stopped");
   return 0;
 }

@@ -246,8 +246,12 @@ EtcdServices::EtcdServices(MemberRuntime* runtime, GrpcServicesOptions options)
   auth_ = std::make_unique<AuthService>();
 }
 
-EtcdServices::~EtcdServices() {
+void EtcdServices::Stop() {
   if (cq_server_ != nullptr) cq_server_->Stop();
+}
+
+EtcdServices::~EtcdServices() {
+  Stop();
   std::lock_guard<std::mutex> lock(shared_->mu);
   // A stream still running would use freed services: the server must have been shut down first.
   DETCD_CHECK_MSG(shared_->streams.empty(), "EtcdServices destroyed while streams still run");

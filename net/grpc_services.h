@@ -51,8 +51,12 @@ class EtcdServices {
 
   // Registers all six services; the builder's server must be shut down before this object is destroyed.
   void RegisterOn(grpc::ServerBuilder& builder);
-  // Once the builder's server is started: takes calls (KV runs on this object's own completion queue thread).
+  // Once the builder's server is started: takes calls (KV, Lease and Watch on this object's own completion queue
+  // thread).
   void Serve();
+  // After the server's Shutdown, before the server is destroyed: lets the completion queue deliver its last
+  // completions and ends its thread; calls answered later are dropped. Idempotent; the destructor does it too.
+  void Stop();
 
   // Ends every open stream (watch, keep-alive) with "etcdserver: server stopped" and refuses new ones, so that
   // grpc::Server::Shutdown does not wait on clients that never hang up. Call it before Server::Shutdown.

@@ -79,6 +79,17 @@ class GrpcServicesTest : public testing::Test {
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
 
+  etcdserverpb::LeaseGrantResponse Grant(int64_t ttl) {
+    etcdserverpb::LeaseGrantRequest request;
+    request.set_ttl(ttl);
+    etcdserverpb::LeaseGrantResponse response;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    grpc::Status s = lease_->LeaseGrant(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    return response;
+  }
+
   etcdserverpb::PutResponse Put(const std::string& key, const std::string& value, int64_t lease = 0) {
     etcdserverpb::PutRequest request;
     request.set_key(key);
@@ -463,14 +474,8 @@ TEST_F(GrpcServicesTest, StreamsEndingWhileTheMemberAnswersEndCleanly) {
       for (int i = 0; !stop.load(); ++i) Put(absl::StrCat("busy/", w, "/", i % 8), std::string(100, 'x'));
     });
   }
-  etcdserverpb::LeaseGrantRequest grant;
-  grant.set_ttl(30);
-  etcdserverpb::LeaseGrantResponse granted;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    ASSERT_TRUE(lease_->LeaseGrant(&context, grant, &granted).ok());
-  }
+  const etcdserverpb::LeaseGrantResponse granted = Grant(30);
+  ASSERT_GT(granted.id(), 0);
   std::vector<std::unique_ptr<grpc::ClientContext>> open_contexts;
   std::vector<std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>> open;
   for (int i = 0; i < 150; ++i) {
@@ -610,14 +615,8 @@ TEST_F(GrpcServicesTest, LeaseRevokeDeletesItsKeys) {
 }
 
 TEST_F(GrpcServicesTest, KeepAliveStreamRenewsAndAnswersTtlZeroForAnUnknownLease) {
-  etcdserverpb::LeaseGrantRequest grant;
-  grant.set_ttl(30);
-  etcdserverpb::LeaseGrantResponse granted;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context);
-    ASSERT_TRUE(lease_->LeaseGrant(&context, grant, &granted).ok());
-  }
+  const etcdserverpb::LeaseGrantResponse granted = Grant(30);
+  ASSERT_GT(granted.id(), 0);
 
   grpc::ClientContext context;
   SetDeadline(&context);

@@ -388,6 +388,7 @@ void MemberRuntime::Loop() {
   for (auto& [id, stream] : streams_) {
     if (stream.on_stopped) stream.on_stopped();
   }
+  streams_.clear();  // and their callbacks go now, with whatever they hold (a gRPC call), not with this object
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();
   // Whoever still waits hears that the server stopped.

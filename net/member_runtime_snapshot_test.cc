@@ -17,29 +17,6 @@
 namespace detcd::net {
 namespace {
 
-kvpb::ClientRequest Put(const std::string& k, const std::string& v) {
-  kvpb::ClientRequest r;
-  r.mutable_put()->set_key(k);
-  r.mutable_put()->set_value(v);
-  return r;
-}
-
-kvpb::ClientRequest Get(const std::string& k) {
-  kvpb::ClientRequest r;
-  r.mutable_range()->set_key(k);
-  return r;
-}
-
-kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r) {
-  kv::ClientReply reply;
-  for (int i = 0; i < 100; ++i) {
-    reply = rt.Call(r, absl::Seconds(2));
-    if (reply.status.message() != "etcdserver: no leader") break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return reply;
-}
-
 std::vector<std::string> SnapFiles(const std::string& dir) {
   storage::PosixDisk d;
   std::vector<std::string> out;
@@ -68,10 +45,10 @@ TEST(MemberRuntimeSnapshotTest, OwnSnapshotsAreStreamedToTheirFilesAndRecovered)
   {
     absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(options());
     ASSERT_TRUE(rt.ok()) << rt.status();
-    ASSERT_TRUE(CallUntilLeader(**rt, Put("k0", "v")).status.ok());
+    ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k0", "v")).status.ok());
     for (int i = 1; i < 450; ++i) {
       kv::ClientReply put =
-          (*rt)->Call(Put(absl::StrCat("k", i % 120), std::string(64, 'a' + i % 26)), absl::Seconds(5));
+          (*rt)->Call(PutRequest(absl::StrCat("k", i % 120), std::string(64, 'a' + i % 26)), absl::Seconds(5));
       ASSERT_TRUE(put.status.ok()) << i << ": " << put.status;
     }
     // Saves finish on their own thread: wait for the last one due.
@@ -107,7 +84,7 @@ TEST(MemberRuntimeSnapshotTest, OwnSnapshotsAreStreamedToTheirFilesAndRecovered)
   log.clear();
   absl::StatusOr<std::unique_ptr<MemberRuntime>> again = MemberRuntime::Start(options());
   ASSERT_TRUE(again.ok()) << again.status();
-  kv::ClientReply get = CallUntilLeader(**again, Get("k89"));
+  kv::ClientReply get = CallUntilLeader(**again, GetRequest("k89"));
   ASSERT_TRUE(get.status.ok()) << get.status;
   ASSERT_EQ(get.response.range().kvs_size(), 1);
   EXPECT_EQ(get.response.range().kvs(0).value(), std::string(64, 'a' + 449 % 26));

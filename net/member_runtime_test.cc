@@ -22,40 +22,16 @@
 namespace detcd::net {
 namespace {
 
-kvpb::ClientRequest Put(const std::string& k, const std::string& v) {
-  kvpb::ClientRequest r;
-  r.mutable_put()->set_key(k);
-  r.mutable_put()->set_value(v);
-  return r;
-}
-
-kvpb::ClientRequest Get(const std::string& k) {
-  kvpb::ClientRequest r;
-  r.mutable_range()->set_key(k);
-  return r;
-}
-
-// The first requests may find no leader yet: retry for a while, as a client does.
-kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r) {
-  kv::ClientReply reply;
-  for (int i = 0; i < 100; ++i) {
-    reply = rt.Call(r, absl::Seconds(2));
-    if (reply.status.message() != "etcdserver: no leader") break;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return reply;
-}
-
 TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
   const std::string dir = FreshTestDir("runtime_single");
   {
     absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_TRUE(rt.ok()) << rt.status();
-    kv::ClientReply put = CallUntilLeader(**rt, Put("k", "v1"));
+    kv::ClientReply put = CallUntilLeader(**rt, PutRequest("k", "v1"));
     ASSERT_TRUE(put.status.ok()) << put.status;
     EXPECT_EQ(put.response.put().header().revision(), 2) << "a fresh member is at revision 1, as etcd's";
     EXPECT_EQ(put.response.put().header().member_id(), 1u);
-    kv::ClientReply get = (*rt)->Call(Get("k"), absl::Seconds(2));
+    kv::ClientReply get = (*rt)->Call(GetRequest("k"), absl::Seconds(2));
     ASSERT_TRUE(get.status.ok()) << get.status;
     ASSERT_EQ(get.response.range().kvs_size(), 1);
     EXPECT_EQ(get.response.range().kvs(0).value(), "v1");
@@ -70,11 +46,11 @@ TEST(MemberRuntimeTest, SingleMemberServesAndRemembersAcrossARestart) {
     ASSERT_FALSE(second.ok());
     EXPECT_NE(second.status().message().find("locked"), std::string::npos) << second.status();
     (*rt)->Stop();
-    EXPECT_EQ((*rt)->Call(Get("k"), absl::Seconds(1)).status.message(), "etcdserver: server stopped");
+    EXPECT_EQ((*rt)->Call(GetRequest("k"), absl::Seconds(1)).status.message(), "etcdserver: server stopped");
   }
   absl::StatusOr<std::unique_ptr<MemberRuntime>> again = MemberRuntime::Start(SingleMemberOptions(dir));
   ASSERT_TRUE(again.ok()) << again.status();
-  kv::ClientReply get = CallUntilLeader(**again, Get("k"));
+  kv::ClientReply get = CallUntilLeader(**again, GetRequest("k"));
   ASSERT_TRUE(get.status.ok()) << get.status;
   ASSERT_EQ(get.response.range().kvs_size(), 1) << "an acknowledged write survives the restart";
   EXPECT_EQ(get.response.range().kvs(0).value(), "v1");
@@ -99,7 +75,7 @@ class CoreHolder {
     etcdserverpb::WatchRequest w;
     w.mutable_create_request()->set_key("hold");
     rt.Watch(stream_, w);
-    rt.Submit(Put("hold", "x"), [](kv::ClientReply) {});
+    rt.Submit(PutRequest("hold", "x"), [](kv::ClientReply) {});
     std::unique_lock<std::mutex> l(mu_);
     ASSERT_TRUE(cv_.wait_for(l, std::chrono::seconds(5), [this] { return held_; })) << "the core was never held";
   }
@@ -149,35 +125,55 @@ TEST(MemberRuntimeTest, OverloadIsRefusedWithEtcdsTooManyRequests) {
   options.max_requests_in_flight = 5;
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(options);
   ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE(CallUntilLeader(**rt, Put("k", "v")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k", "v")).status.ok());
   CoreHolder holder(**rt);
   holder.Hold(**rt);
   Replies replies;
-  for (int i = 0; i < 12; ++i) (*rt)->Submit(Put(absl::StrCat("k", i), "v"), replies.Collector());
+  for (int i = 0; i < 12; ++i) (*rt)->Submit(PutRequest(absl::StrCat("k", i), "v"), replies.Collector());
   // Five fit; the other seven are answered at once, before the core is free again.
   EXPECT_EQ(replies.Count(absl::StatusCode::kResourceExhausted, "etcdserver: too many requests"), 7u);
   holder.Release();
   ASSERT_TRUE(replies.WaitFor(12)) << "every request is answered exactly once";
   EXPECT_EQ(replies.Count(absl::StatusCode::kOk), 5u);
   // Room again once they are answered.
-  EXPECT_TRUE((*rt)->Call(Put("after", "v"), absl::Seconds(5)).status.ok());
+  EXPECT_TRUE((*rt)->Call(PutRequest("after", "v"), absl::Seconds(5)).status.ok());
 }
 
 TEST(MemberRuntimeTest, RequestsQueuedWhenTheMemberStopsHearServerStopped) {
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
       MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_stop_queued")));
   ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE(CallUntilLeader(**rt, Put("k", "v")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k", "v")).status.ok());
   CoreHolder holder(**rt);
   holder.Hold(**rt);
   Replies replies;
-  for (int i = 0; i < 4; ++i) (*rt)->Submit(Put(absl::StrCat("k", i), "v"), replies.Collector());
+  for (int i = 0; i < 4; ++i) (*rt)->Submit(PutRequest(absl::StrCat("k", i), "v"), replies.Collector());
   std::thread stopper([&] { (*rt)->Stop(); });
   absl::SleepFor(absl::Milliseconds(50));  // Stop is waiting for the core to be let go
   holder.Release();
   stopper.join();
   ASSERT_TRUE(replies.WaitFor(4)) << "every request is answered exactly once";
   EXPECT_EQ(replies.Count(absl::StatusCode::kUnavailable, "etcdserver: server stopped"), 4u);
+}
+
+// A stopped member lets go of its open watch streams' callbacks at once (each hears on_stopped first), so what they
+// hold — the gRPC server's calls — is released while the server still exists, not when the runtime is destroyed.
+TEST(MemberRuntimeTest, StopLetsGoOfOpenStreams) {
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+      MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_stop_streams")));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k", "v")).status.ok());
+  auto held = std::make_shared<int>(0);
+  std::atomic<int> stopped{0};
+  (*rt)->OpenWatch([held](const etcdserverpb::WatchResponse&) { return true; },
+                   [held, &stopped] { stopped.fetch_add(1); });
+  // The callbacks live in the member (two copies of `held` there, one here).
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (held.use_count() < 3 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(held.use_count(), 3);
+  (*rt)->Stop();
+  EXPECT_EQ(stopped.load(), 1);
+  EXPECT_EQ(held.use_count(), 1) << "the stopped member still holds a stream's callbacks";
 }
 
 // Many threads submit at once, so the core passes from thread to thread (whoever queues work while it is free runs
@@ -188,7 +184,7 @@ TEST(MemberRuntimeTest, ConcurrentClientsEachSeeTheirOwnWritesAndAreAllAnswered)
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
       MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_concurrent")));
   ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE(CallUntilLeader(**rt, Put("warm", "up")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("warm", "up")).status.ok());
   constexpr int kClients = 8;
   std::atomic<int> wrong{0}, submitted{0}, stopped_replies{0};
   std::atomic<bool> stop{false};
@@ -199,8 +195,8 @@ TEST(MemberRuntimeTest, ConcurrentClientsEachSeeTheirOwnWritesAndAreAllAnswered)
       for (int i = 0; !stop.load(); ++i) {
         const std::string value = absl::StrCat(i);
         submitted += 2;
-        kv::ClientReply put = (*rt)->Call(Put(key, value), absl::Seconds(10));
-        kv::ClientReply get = (*rt)->Call(Get(key), absl::Seconds(10));
+        kv::ClientReply put = (*rt)->Call(PutRequest(key, value), absl::Seconds(10));
+        kv::ClientReply get = (*rt)->Call(GetRequest(key), absl::Seconds(10));
         if (!put.status.ok() || !get.status.ok()) {
           stopped_replies += (put.status.message() == "etcdserver: server stopped") +
                              (get.status.message() == "etcdserver: server stopped");
@@ -226,7 +222,7 @@ TEST(MemberRuntimeTest, ConcurrentClientsEachSeeTheirOwnWritesAndAreAllAnswered)
 TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch")));
   ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE(CallUntilLeader(**rt, Put("a", "0")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("a", "0")).status.ok());
   std::mutex mu;
   std::vector<etcdserverpb::WatchResponse> got;
   const uint64_t stream = (*rt)->OpenWatch([&](const etcdserverpb::WatchResponse& r) {
@@ -239,7 +235,7 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
   w.mutable_create_request()->set_range_end("b");
   w.mutable_create_request()->set_start_revision(2);  // replays the first put, then live events
   (*rt)->Watch(stream, w);
-  ASSERT_TRUE((*rt)->Call(Put("a", "1"), absl::Seconds(2)).status.ok());
+  ASSERT_TRUE((*rt)->Call(PutRequest("a", "1"), absl::Seconds(2)).status.ok());
   kvpb::ClientRequest del;
   del.mutable_delete_range()->set_key("a");
   ASSERT_TRUE((*rt)->Call(del, absl::Seconds(2)).status.ok());
@@ -266,7 +262,7 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
 TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch_pause")));
   ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE(CallUntilLeader(**rt, Put("warm", "up")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("warm", "up")).status.ok());
   std::mutex mu;
   std::vector<int64_t> revs;
   int deliveries = 0;
@@ -281,7 +277,7 @@ TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
   w.mutable_create_request()->set_range_end("p0");
   (*rt)->Watch(stream, w);
   absl::SleepFor(absl::Milliseconds(100));
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE((*rt)->Call(Put("p/" + std::to_string(i), "v"), absl::Seconds(2)).status.ok());
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE((*rt)->Call(PutRequest("p/" + std::to_string(i), "v"), absl::Seconds(2)).status.ok());
   absl::SleepFor(absl::Milliseconds(200));
   int paused_deliveries;
   {
@@ -306,7 +302,7 @@ TEST(MemberRuntimeTest, CorruptDataRefusesToStartNamingTheFile) {
   {
     absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_TRUE(rt.ok()) << rt.status();
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallUntilLeader(**rt, Put("k" + std::to_string(i), "v")).status.ok());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k" + std::to_string(i), "v")).status.ok());
   }
   // Flip a byte in the middle of the first segment.
   const std::string wal = dir + "/member/wal";
@@ -379,7 +375,7 @@ TEST(MemberRuntimeTest, MoveLeaderWaitsForTheNewLeaderAndMembersAgreeOnHashKV) {
   ThreeMembers c("runtime_move");
   const uint64_t leader = c.AgreedLeader();
   ASSERT_NE(leader, 0u);
-  ASSERT_TRUE(CallUntilLeader(c.member(leader), Put("k", "v")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(c.member(leader), PutRequest("k", "v")).status.ok());
   const uint64_t target = leader == 3 ? 2 : 3;
   const uint64_t other = 6 - leader - target;
 
@@ -394,7 +390,7 @@ TEST(MemberRuntimeTest, MoveLeaderWaitsForTheNewLeaderAndMembersAgreeOnHashKV) {
   EXPECT_EQ(c.AgreedLeader(), target);
 
   // Every member reaches the same revision and hashes it the same way.
-  ASSERT_TRUE(CallUntilLeader(c.member(target), Put("k", "w")).status.ok());
+  ASSERT_TRUE(CallUntilLeader(c.member(target), PutRequest("k", "w")).status.ok());
   const int64_t rev = c.member(target).Status().revision;
   std::array<uint32_t, 4> hashes{};
   for (uint64_t id = 1; id <= 3; ++id) {

@@ -31,6 +31,29 @@ MemberRuntimeOptions SingleMemberOptions(const std::string& dir) {
   return o;
 }
 
+kvpb::ClientRequest PutRequest(const std::string& k, const std::string& v) {
+  kvpb::ClientRequest r;
+  r.mutable_put()->set_key(k);
+  r.mutable_put()->set_value(v);
+  return r;
+}
+
+kvpb::ClientRequest GetRequest(const std::string& k) {
+  kvpb::ClientRequest r;
+  r.mutable_range()->set_key(k);
+  return r;
+}
+
+kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r) {
+  kv::ClientReply reply;
+  for (int i = 0; i < 100; ++i) {
+    reply = rt.Call(r, absl::Seconds(2));
+    if (reply.status.message() != "etcdserver: no leader") break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return reply;
+}
+
 std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name) {
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir(name)));
   EXPECT_TRUE(rt.ok()) << rt.status();

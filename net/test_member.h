@@ -1,6 +1,7 @@
 // Test helpers shared by net/'s tests: a fresh directory under Bazel's TEST_TMPDIR, the options of a single member
 // with fast ticks and small WAL segments (etcd preallocates 64 MiB a segment; tests start many members), such a
-// member started and waited on until it leads, and shell scripts run in a directory (test certificates). Test-only.
+// member started and waited on until it leads, requests to it, and shell scripts run in a directory (test
+// certificates). Test-only.
 #ifndef DETCD_NET_TEST_MEMBER_H_
 #define DETCD_NET_TEST_MEMBER_H_
 
@@ -21,6 +22,13 @@ MemberRuntimeOptions SingleMemberOptions(const std::string& dir);
 // Starts a single member in FreshTestDir(name) and waits (at most 5 s) until it has elected itself. Null, with a
 // test failure recorded, if it does not start or does not lead.
 std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name);
+
+// A put of k=v and a get of k, as the member takes them.
+kvpb::ClientRequest PutRequest(const std::string& k, const std::string& v);
+kvpb::ClientRequest GetRequest(const std::string& k);
+
+// rt.Call, retried for a while (about 2 s) while the member answers "etcdserver: no leader", as a client does.
+kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r);
 
 // The name of the running test, for FreshTestDir.
 std::string CurrentTestName();
