@@ -67,12 +67,12 @@ class StreamCall : public std::enable_shared_from_this<StreamCall<Req, Resp>> {
   }
 
   // ---- on the queue's thread ----
-  virtual void RequestNext() = 0;         // asks for the method's next call
-  virtual void OnStarted() = 0;           // this call came
-  virtual void OnRead(bool ok) = 0;       // a read completed (false: half-closed, or the call is over)
-  virtual void OnWritten(bool ok) = 0;    // a write completed (false: the client is gone)
+  virtual void RequestNext() = 0;           // asks for the method's next call
+  virtual void OnStarted() = 0;             // this call came
+  virtual void OnRead(bool ok) = 0;         // a read completed (false: half-closed, or the call is over)
+  virtual void OnWritten(bool ok) = 0;      // a write completed (false: the client is gone)
   virtual void OnDone(bool cancelled) = 0;  // the call is over
-  virtual void OnReleased() = 0;          // nothing of this call is on the queue any more: let go of the member
+  virtual void OnReleased() = 0;            // nothing of this call is on the queue any more: let go of the member
 
   // Only on the queue's thread, inside a completion (which keeps the count above zero meanwhile).
   void StartRead(Req* request) {
@@ -86,8 +86,12 @@ class StreamCall : public std::enable_shared_from_this<StreamCall<Req, Resp>> {
   // Counts an operation about to be started (call it where the turn to start it is taken, under the stream's lock).
   void Reserve() { ops_.fetch_add(1, std::memory_order_relaxed); }
   // Start a reserved operation (or let the reservation lapse if the queue is stopped).
-  void StartWrite(const Resp& response) { StartReserved([&] { stream_.Write(response, &write_tag_); }); }
-  void StartFinish(const grpc::Status& status) { StartReserved([&] { stream_.Finish(status, &finish_tag_); }); }
+  void StartWrite(const Resp& response) {
+    StartReserved([&] { stream_.Write(response, &write_tag_); });
+  }
+  void StartFinish(const grpc::Status& status) {
+    StartReserved([&] { stream_.Finish(status, &finish_tag_); });
+  }
 
   template <typename Derived>
   std::shared_ptr<Derived> SharedAs() {
@@ -164,8 +168,9 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
 
   static void Request(EtcdServices::Shared* shared, etcdserverpb::Watch::AsyncService* service, CqServer* server) {
     std::shared_ptr<WatchStream> call(new WatchStream(shared, service, server));
-    Ask(call, [service, server](grpc::ServerContext* ctx, grpc::ServerAsyncReaderWriter<WatchResponse, WatchRequest>* s,
-                                CqServer::Tag* tag) { service->RequestWatch(ctx, s, server->cq(), server->cq(), tag); });
+    Ask(call,
+        [service, server](grpc::ServerContext* ctx, grpc::ServerAsyncReaderWriter<WatchResponse, WatchRequest>* s,
+                          CqServer::Tag* tag) { service->RequestWatch(ctx, s, server->cq(), server->cq(), tag); });
   }
 
  private:
@@ -307,11 +312,10 @@ class KeepAliveStream final : public StreamCall<LeaseKeepAliveRequest, LeaseKeep
  public:
   static void Request(EtcdServices::Shared* shared, etcdserverpb::Lease::AsyncService* service, CqServer* server) {
     std::shared_ptr<KeepAliveStream> call(new KeepAliveStream(shared, service, server));
-    Ask(call, [service, server](grpc::ServerContext* ctx,
-                                grpc::ServerAsyncReaderWriter<LeaseKeepAliveResponse, LeaseKeepAliveRequest>* s,
-                                CqServer::Tag* tag) {
-      service->RequestLeaseKeepAlive(ctx, s, server->cq(), server->cq(), tag);
-    });
+    Ask(call,
+        [service, server](
+            grpc::ServerContext* ctx, grpc::ServerAsyncReaderWriter<LeaseKeepAliveResponse, LeaseKeepAliveRequest>* s,
+            CqServer::Tag* tag) { service->RequestLeaseKeepAlive(ctx, s, server->cq(), server->cq(), tag); });
   }
 
  private:

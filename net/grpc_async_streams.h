@@ -18,8 +18,7 @@ namespace detcd::net {
 void RequestWatchStream(EtcdServices::Shared* shared, etcdserverpb::Watch::AsyncService* service, CqServer* server);
 
 // The same for LeaseKeepAlive.
-void RequestKeepAliveStream(EtcdServices::Shared* shared, etcdserverpb::Lease::AsyncService* service,
-                            CqServer* server);
+void RequestKeepAliveStream(EtcdServices::Shared* shared, etcdserverpb::Lease::AsyncService* service, CqServer* server);
 
 }  // namespace detcd::net
 

@@ -31,8 +31,10 @@ class AsyncUnaryCall final : public CqServer::Tag {
   static void Request(EtcdServices::Shared* shared, Service* service, Requester requester, In in, Out out,
                       CqServer* server) {
     auto* call = new AsyncUnaryCall(shared, service, requester, in, out, server);
-    const bool asked = call->gate_->Start(
-        [&] { (service->*requester)(&call->ctx_, &call->request_, &call->responder_, server->cq(), server->cq(), static_cast<CqServer::Tag*>(call)); });
+    const bool asked = call->gate_->Start([&] {
+      (service->*requester)(&call->ctx_, &call->request_, &call->responder_, server->cq(), server->cq(),
+                            static_cast<CqServer::Tag*>(call));
+    });
     if (!asked) delete call;  // the queue is stopped: no more calls
   }
 
@@ -62,8 +64,14 @@ class AsyncUnaryCall final : public CqServer::Tag {
 
  private:
   AsyncUnaryCall(EtcdServices::Shared* shared, Service* service, Requester requester, In in, Out out, CqServer* server)
-      : shared_(shared), service_(service), requester_(requester), in_(in), out_(out), server_(server),
-        gate_(server->gate()), responder_(&ctx_) {}
+      : shared_(shared),
+        service_(service),
+        requester_(requester),
+        in_(in),
+        out_(out),
+        server_(server),
+        gate_(server->gate()),
+        responder_(&ctx_) {}
 
   EtcdServices::Shared* shared_;
   Service* service_;

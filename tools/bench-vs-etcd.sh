@@ -63,7 +63,7 @@ start_cluster() {
     [ $ready -eq "$members" ] && break
     sleep 0.1
   done
-  [ $ready -eq "$members" ] || { echo "$bin: only $ready of $members members ready" >&2; tail -3 "$dir"/m*.log >&2; return 1; }
+  [ $ready -eq "$members" ] || { echo "$bin: only $ready of $members members ready" >&2; tail -n 5 "$dir"/m*.log >&2; return 1; }
   local ep
   for ep in ${endpoints//,/ }; do
     for _ in $(seq 1 50); do
