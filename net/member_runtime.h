@@ -160,7 +160,7 @@ class MemberRuntime {
 
   // A submitted request's reply function on its way to the core thread. The core thread takes `fn`; if the task
   // carrying it is dropped instead (the member stopping), the destructor answers "server stopped", so every
-  // submitted request is answered exactly once (a gRPC call on the callback API must always be finished).
+  // submitted request is answered exactly once (a gRPC call must always be finished).
   struct PendingReply {
     PendingReply(MemberRuntime* rt, ReplyFn f) : runtime(rt), fn(std::move(f)) {}
     ~PendingReply();
@@ -196,7 +196,7 @@ class MemberRuntime {
   int64_t RequestDeadlineUs() const;
   // The safety net under the core's own timeouts: a request still unanswered past its deadline is answered
   // "request timed out" here (and logged: the core must answer every request it takes), so that no client call —
-  // on gRPC's callback API, a call left unfinished also holds up the server's shutdown — waits forever.
+  // a gRPC call left unfinished is never released — waits forever.
   void AnswerOverdue(int64_t now_us);
   // Answers the MoveLeader waits whose target leads now, or whose deadline passed.
   void CheckLeaderWaits(int64_t now_us);
