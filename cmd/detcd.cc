@@ -400,8 +400,11 @@ int main(int argc, char** argv) {
   log.Info("embed", absl::StrCat("snapshot count = ", cfg.snapshot_count));
   log.Info("embed", absl::StrCat("advertise client URLs = ", absl::StrJoin(Strings(cfg.advertise_client_urls), ",")));
 
+  // The plain TCP client connections gRPC serves, corked around each batch of replies (outlives the runtime).
+  detcd::net::ReplyCork reply_cork;
   detcd::net::MemberRuntimeOptions ro;
   ro.data_dir = cfg.data_dir;
+  ro.reply_cork = &reply_cork;
   // Test-only (not an etcd setting): a smaller WAL segment than etcd's preallocated 64 MiB, so that test suites that
   // start many members use little disk.
   if (auto it = env.find("DETCD_WAL_SEGMENT_BYTES"); it != env.end()) {
@@ -601,7 +604,7 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
         u.host, port, server.get(),
         [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); },
-        Https(u) ? client_terminator : nullptr);
+        Https(u) ? client_terminator : nullptr, &reply_cork);
     if (!l.ok()) {
       log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
                                          l.status().message()));

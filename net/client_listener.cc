@@ -34,11 +34,13 @@ absl::Status Errno(const std::string& what) { return absl::UnavailableError(absl
 
 absl::StatusOr<std::unique_ptr<ClientListener>> ClientListener::Start(const std::string& host, int port,
                                                                       grpc::Server* grpc, Http1Handler http1,
-                                                                      std::shared_ptr<const TlsTerminator> tls) {
+                                                                      std::shared_ptr<const TlsTerminator> tls,
+                                                                      ReplyCork* cork) {
   std::unique_ptr<ClientListener> l(new ClientListener());
   l->grpc_ = grpc;
   l->http1_ = std::move(http1);
   l->tls_ = std::move(tls);
+  l->cork_ = cork;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -145,6 +147,8 @@ void ClientListener::Route(int fd) {
     if (std::memcmp(buf, kHttp2Preface, seen) != 0) break;  // not HTTP/2
     if (seen == kPrefaceLen) {
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      // A TLS connection's plaintext end is a socketpair: only a TCP connection can be corked.
+      if (cork_ != nullptr && tls_ == nullptr) cork_->Add(fd);
       grpc::AddInsecureChannelFromFd(grpc_, fd);  // gRPC owns the socket now
       return;
     }

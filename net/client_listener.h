@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "net/reply_cork.h"
 #include "net/tls_terminator.h"
 
 namespace grpc {
@@ -33,9 +34,11 @@ class ClientListener {
 
   // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
   // HTTP/1.1 only, every connection goes to http1 at once. tls non-null: an https port, every connection is TLS.
+  // cork non-null: each plain TCP connection handed to gRPC is registered there.
   static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
                                                                Http1Handler http1,
-                                                               std::shared_ptr<const TlsTerminator> tls = nullptr);
+                                                               std::shared_ptr<const TlsTerminator> tls = nullptr,
+                                                               ReplyCork* cork = nullptr);
   ~ClientListener();  // Stop()
 
   int port() const { return port_; }
@@ -54,6 +57,7 @@ class ClientListener {
   grpc::Server* grpc_ = nullptr;
   Http1Handler http1_;
   std::shared_ptr<const TlsTerminator> tls_;
+  ReplyCork* cork_ = nullptr;
   std::atomic<bool> stopping_{false};
   std::atomic<int> routing_{0};  // connections still being terminated or sniffed
   std::thread thread_;

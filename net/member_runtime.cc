@@ -448,12 +448,17 @@ void MemberRuntime::Flush() {
         for (raftpb::Message& m : msgs) options_.send(std::move(m));
       }
     }
-    for (kv::ClientReply& r : core_->TakeReplies()) {
+    std::vector<kv::ClientReply> replies = core_->TakeReplies();
+    // A few replies at once leave in few segments per connection (gRPC writes each call's reply at once).
+    const bool cork = options_.reply_cork != nullptr && replies.size() >= kCorkedReplies;
+    if (cork) options_.reply_cork->Begin();
+    for (kv::ClientReply& r : replies) {
       progress = true;
       auto it = waiting_.find(r.request_id);
       if (it == waiting_.end()) continue;  // answered already (by its deadline)
       Answer(it, std::move(r));
     }
+    if (cork) options_.reply_cork->End();
     for (auto& [id, stream] : streams_) {
       if (stream.paused || !core_->HasWatchResponses(stream.sid)) continue;
       progress = true;
