@@ -184,7 +184,9 @@ void MemberRuntime::ReportSnapshot(uint64_t peer, bool failed) {
 uint64_t MemberRuntime::OpenWatch(WatchFn on_response, std::function<void()> on_stopped) {
   const uint64_t id = next_stream_++;
   const bool posted = Post([this, id, fn = std::move(on_response), stopped = on_stopped]() mutable {
-    streams_[id] = WatchStream{core_->OpenWatchStream(), std::move(fn), std::move(stopped), false};
+    const kv::WatchHub::StreamId sid = core_->OpenWatchStream();
+    streams_[id] = WatchStream{sid, std::move(fn), std::move(stopped), false};
+    DETCD_CHECK_MSG(stream_ids_.emplace(sid, id).second, "the core gave a watch stream id twice");
   });
   if (!posted && on_stopped) on_stopped();
   return id;
@@ -209,6 +211,7 @@ void MemberRuntime::CloseWatch(uint64_t stream) {
     auto it = streams_.find(stream);
     if (it == streams_.end()) return;
     core_->CloseWatchStream(it->second.sid);
+    DETCD_CHECK(stream_ids_.erase(it->second.sid) == 1);
     streams_.erase(it);
   });
 }
@@ -388,6 +391,7 @@ void MemberRuntime::Loop() {
   for (auto& [id, stream] : streams_) {
     if (stream.on_stopped) stream.on_stopped();
   }
+  stream_ids_.clear();
   streams_.clear();  // and their callbacks go now, with whatever they hold (a gRPC call), not with this object
   for (LeaderWait& w : leader_waits_) w.done(kv::ErrStopped());
   leader_waits_.clear();
@@ -411,78 +415,88 @@ void MemberRuntime::Loop() {
   running_ = false;
 }
 
-void MemberRuntime::Flush() {
-  for (;;) {
-    bool progress = false;
-    for (kv::SnapshotPiece& piece : core_->TakeSnapshotPieces()) SaveSnapshotPiece(std::move(piece));
-    if (std::optional<kv::PersistRequest> p = core_->TakePersist()) {
-      // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed
-      // meanwhile forms the next batch, taken once the core hears this one is durable.
-      progress = true;
-      auto batch = std::make_shared<kv::PersistRequest>(std::move(*p));
-      ToDisk([this, batch] {
-        if (batch->snapshot.metadata().index() > 0) {
-          if (absl::Status s = store_.SaveSnapshot(batch->snapshot); !s.ok()) return s;
-        }
-        if (batch->hard_state || !batch->entries.empty()) {
-          const raftpb::HardState* hs = batch->hard_state ? &*batch->hard_state : nullptr;
-          if (absl::Status s = store_.Save(hs, batch->entries); !s.ok()) return s;
-        }
-        if (batch->must_sync) {
-          const auto start = std::chrono::steady_clock::now();
-          if (absl::Status s = store_.Sync(); !s.ok()) return s;
-          const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-          std::lock_guard<std::mutex> l(fsync_mu_);
-          wal_fsync_.Observe(took.count());
-        }
-        // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
-        const uint64_t seq = batch->seq;
-        (void)Post([this, seq] { core_->Persisted(seq); }, Drainer::kPoster);
-        return absl::OkStatus();
-      });
+void MemberRuntime::Flush() { effects_.Drain(*core_, *this); }
+
+void MemberRuntime::Persist(kv::PersistRequest request) {
+  // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed meanwhile
+  // forms the next batch, taken once the core hears this one is durable.
+  auto batch = std::make_shared<kv::PersistRequest>(std::move(request));
+  ToDisk([this, batch] {
+    if (batch->snapshot.metadata().index() > 0) {
+      if (absl::Status s = store_.SaveSnapshot(batch->snapshot); !s.ok()) return s;
     }
-    std::vector<raftpb::Message> msgs = core_->TakeMessages();
-    if (!msgs.empty()) {
-      progress = true;
-      if (options_.send) {
-        for (raftpb::Message& m : msgs) options_.send(std::move(m));
-      }
+    if (batch->hard_state || !batch->entries.empty()) {
+      const raftpb::HardState* hs = batch->hard_state ? &*batch->hard_state : nullptr;
+      if (absl::Status s = store_.Save(hs, batch->entries); !s.ok()) return s;
     }
-    std::vector<kv::ClientReply> replies = core_->TakeReplies();
-    // A few replies at once leave in few segments per connection (gRPC writes each call's reply at once).
-    const bool cork = options_.reply_cork != nullptr && replies.size() >= kCorkedReplies;
-    if (cork) options_.reply_cork->Begin();
-    for (kv::ClientReply& r : replies) {
-      progress = true;
-      auto it = waiting_.find(r.request_id);
-      if (it == waiting_.end()) continue;  // answered already (by its deadline)
-      Answer(it, std::move(r));
+    if (batch->must_sync) {
+      const auto start = std::chrono::steady_clock::now();
+      if (absl::Status s = store_.Sync(); !s.ok()) return s;
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      std::lock_guard<std::mutex> l(fsync_mu_);
+      wal_fsync_.Observe(took.count());
     }
-    if (cork) options_.reply_cork->End();
-    for (auto& [id, stream] : streams_) {
-      if (stream.paused || !core_->HasWatchResponses(stream.sid)) continue;
-      progress = true;
-      // What the hub hands over in one take (bounded by its per-stream queue) all goes; then the consumer may pause.
-      for (const etcdserverpb::WatchResponse& r : core_->TakeWatchResponses(stream.sid)) {
-        if (!stream.on_response(r)) stream.paused = true;
-      }
-    }
-    if (!progress) break;
+    // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
+    const uint64_t seq = batch->seq;
+    (void)Post([this, seq] { core_->Persisted(seq); }, Drainer::kPoster);
+    return absl::OkStatus();
+  });
+}
+
+void MemberRuntime::SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) {
+  for (kv::SnapshotPiece& piece : pieces) SaveSnapshotPiece(std::move(piece));
+}
+
+void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
+  if (!options_.send) return;  // a single member: nobody to send to
+  for (raftpb::Message& m : messages) options_.send(std::move(m));
+}
+
+void MemberRuntime::BeginReplies(size_t count) {
+  // A few replies at once leave in few segments per connection (gRPC writes each call's reply at once).
+  DETCD_CHECK(!corked_);
+  corked_ = options_.reply_cork != nullptr && count >= kCorkedReplies;
+  if (corked_) options_.reply_cork->Begin();
+}
+
+void MemberRuntime::Reply(kv::ClientReply reply) {
+  auto it = waiting_.find(reply.request_id);
+  if (it == waiting_.end()) return;  // answered already (by its deadline)
+  Answer(it, std::move(reply));
+}
+
+void MemberRuntime::EndReplies() {
+  if (corked_) options_.reply_cork->End();
+  corked_ = false;
+}
+
+std::vector<uint64_t> MemberRuntime::WatchStreamsWithRoom() {
+  std::vector<uint64_t> sids;
+  for (const auto& [id, stream] : streams_) {
+    if (!stream.paused) sids.push_back(stream.sid);
   }
-  const kv::Membership& membership = core_->membership();
-  if (membership.version() != members_version_seen_) {
-    members_version_seen_ = membership.version();
-    if (options_.on_members) {
-      std::vector<kvpb::Member> members;
-      for (const auto& [id, m] : membership.members()) members.push_back(m);
-      options_.on_members(members, membership.removed());
-    }
-  }
-  if (core_->removed() && !removed_reported_) {
-    removed_reported_ = true;
-    Log("the member has been permanently removed from the cluster");
-    if (options_.on_removed) options_.on_removed();
-  }
+  return sids;
+}
+
+void MemberRuntime::WatchResponse(uint64_t sid, const etcdserverpb::WatchResponse& response) {
+  auto id = stream_ids_.find(sid);
+  DETCD_CHECK_MSG(id != stream_ids_.end(), "a watch response for a stream this member does not have");
+  WatchStream& stream = streams_.at(id->second);
+  DETCD_CHECK(stream.sid == sid);
+  // The rest of the take still goes to it; then it waits until the consumer resumes it.
+  if (!stream.on_response(response)) stream.paused = true;
+}
+
+void MemberRuntime::MembersChanged(const kv::Membership& membership) {
+  if (!options_.on_members) return;
+  std::vector<kvpb::Member> members;
+  for (const auto& [id, m] : membership.members()) members.push_back(m);
+  options_.on_members(members, membership.removed());
+}
+
+void MemberRuntime::Removed() {
+  Log("the member has been permanently removed from the cluster");
+  if (options_.on_removed) options_.on_removed();
 }
 
 void MemberRuntime::ToDisk(std::function<absl::Status()> job) {

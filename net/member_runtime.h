@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/kv_request.pb.h"
+#include "host/effects_loop.h"
 #include "kv/node_core.h"
 #include "net/reply_cork.h"
 #include "net/job_thread.h"
@@ -95,7 +96,7 @@ struct MemberStatus {
   DurationHistogram wal_fsync;  // etcd_disk_wal_fsync_duration_seconds
 };
 
-class MemberRuntime {
+class MemberRuntime : private host::EffectsHost {
  public:
   // Takes the reply by value: the runtime hands it over (moved), so a handler may keep its response without a copy.
   using ReplyFn = std::function<void(kv::ClientReply)>;
@@ -190,8 +191,19 @@ class MemberRuntime {
   void Drain(int max_rounds);
   // The core thread: ticks, and runs whatever is queued while no other thread holds the core.
   void Loop();
-  // After every event: take the core's effects.
+  // After every event: take the core's effects (host::EffectsLoop, which calls the EffectsHost methods below).
   void Flush();
+  // ---- host::EffectsHost: how this member carries out the core's effects (by the thread holding the core) ----
+  // The batch goes to the disk thread (write, fdatasync, then core.Persisted on the disk thread's turn at the core).
+  void Persist(kv::PersistRequest batch) override;
+  void Send(std::vector<raftpb::Message> messages) override;
+  void BeginReplies(size_t count) override;  // corks a batch of kCorkedReplies or more (ReplyCork)
+  void Reply(kv::ClientReply reply) override;
+  void EndReplies() override;
+  std::vector<uint64_t> WatchStreamsWithRoom() override;
+  void WatchResponse(uint64_t stream, const etcdserverpb::WatchResponse& response) override;
+  void MembersChanged(const kv::Membership& membership) override;  // on_members
+  void Removed() override;                                           // logged, on_removed
   // A request the core has: who waits for the reply, and by when it must have come (monotonic).
   struct Waiting {
     ReplyFn fn;
@@ -219,6 +231,7 @@ class MemberRuntime {
   // marker on the disk thread and its file on the snapshot thread; kStore and kEnd (finish, sync, rename) on the
   // snapshot thread; then kEnd's SnapshotSaved and RemoveOld on the disk thread.
   void SaveSnapshotPiece(kv::SnapshotPiece piece);
+  void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) override;  // each as above, at once
   void Log(const std::string& line);
 
   MemberRuntimeOptions options_;
@@ -248,11 +261,12 @@ class MemberRuntime {
     bool paused = false;  // the consumer is full: its responses wait in the hub
   };
   std::map<uint64_t, WatchStream> streams_;
+  std::map<kv::WatchHub::StreamId, uint64_t> stream_ids_;  // the core's stream id -> the key in streams_
   std::vector<LeaderWait> leader_waits_;
-  // The core's membership version last reported through on_members (0: none yet; a member that has not applied
-  // its first configuration change keeps the peers it started with).
-  uint64_t members_version_seen_ = 0;
-  bool removed_reported_ = false;
+  // What the effects have reported already: the membership version (on_members; 0: none yet, a member that has not
+  // applied its first configuration change keeps the peers it started with) and the member's removal.
+  host::EffectsLoop effects_;
+  bool corked_ = false;  // a batch of replies is corked
   std::atomic<uint64_t> next_stream_{1};
   // Client requests submitted and not yet answered; at most options_.max_requests_in_flight.
   std::atomic<int64_t> requests_in_flight_{0};

@@ -158,6 +158,7 @@ bool KvCluster::Build(Node& n) {
     if (on_compact_) on_compact_(id, rev);
   };
   n.core = std::make_unique<kv::NodeCore>(c, recovered);
+  n.effects = host::EffectsLoop();  // this life has reported nothing yet
   n.persisting.reset();
   ForgetSnapshotSave(n);
   n.synced_while_paused = false;
@@ -285,80 +286,95 @@ void KvCluster::Observe(Node& n) {
   if (on_observe_) on_observe_(n.id, *n.core);
 }
 
-void KvCluster::Flush(Node& n) {
-  const uint64_t incarnation = n.incarnation;
-  auto alive = [&] { return n.core != nullptr && n.incarnation == incarnation && !n.paused; };
-  while (alive()) {
-    Observe(n);
-    bool progress = false;
-    std::vector<raftpb::Message> msgs = n.core->TakeMessages();
-    if (!msgs.empty()) {
-      progress = true;
-      SendAll(std::move(msgs));
-    }
-    for (kv::ClientReply& r : n.core->TakeReplies()) {
-      progress = true;
-      auto it = n.waiting.find(r.request_id);
-      if (it == n.waiting.end()) continue;
-      ReplyFn fn = std::move(it->second);
-      n.waiting.erase(it);
-      fn(r);
-      if (!alive()) return;
-    }
-    // etcd's member stops once it applied its own removal (what it had to send and answer went out above).
-    if (n.core->removed()) return Retire(n, "applied its own removal: stops for good");
-    std::vector<uint64_t> readable;
-    for (const auto& [handle, s] : streams_) {
-      if (s.node == n.id && s.reading && n.core->HasWatchResponses(s.sid)) readable.push_back(handle);
-    }
-    for (uint64_t handle : readable) {
-      auto it = streams_.find(handle);
-      if (it == streams_.end() || !alive()) continue;
-      progress = true;
-      WatchFn fn = it->second.on_response;
-      for (const etcdserverpb::WatchResponse& r : n.core->TakeWatchResponses(it->second.sid)) fn(r);
-    }
-    if (!alive()) return;
-    for (kv::SnapshotPiece& p : n.core->TakeSnapshotPieces()) n.snapshot_pieces.push_back(std::move(p));
-    if (!n.writing_piece && !n.snapshot_pieces.empty() && !WriteSnapshotPiece(n)) return;
-    if (!n.persisting) {
-      std::optional<kv::PersistRequest> p = n.core->TakePersist();
-      if (p) {
-        progress = true;
-        if (p->snapshot.metadata().index() > 0) {
-          // A leader's snapshot, installed in place of the log this member lacked.
-          if (absl::Status s = n.disk.SaveSnapshot(p->snapshot); !s.ok()) return DieOfDiskError(n, s);
-          ++snapshots_installed_;
-          trace_->Record(loop_->Now(), absl::StrCat(Name(n), " installs snapshot ",
-                                                    p->snapshot.metadata().index(), " from the leader"));
-        }
-        if (p->hard_state || !p->entries.empty()) {
-          absl::Status s = n.disk.Save(p->hard_state ? &*p->hard_state : nullptr, p->entries);
-          if (!s.ok()) return DieOfDiskError(n, s);
-        }
-        bool sync = p->must_sync;
-        if (sync && options_.testing_ack_before_sync) {
-          // Broken on purpose: "durable" now, synced whenever the disk gets to it.
-          p->must_sync = false;
-          sync = false;
-          const uint64_t id = n.id;
-          loop_->ScheduleAfter(options_.cluster.sync_latency_max_us, [this, id, incarnation] {
-            Node& m = node(id);
-            if (m.incarnation == incarnation && m.core) (void)m.disk.Sync();
-          });
-        }
-        n.persisting = std::move(*p);
-        const ClusterOptions& o = options_.cluster;
-        const int64_t latency =
-            sync ? static_cast<int64_t>(prng_->Range(static_cast<uint64_t>(o.sync_latency_min_us),
-                                                     static_cast<uint64_t>(o.sync_latency_max_us)))
-                 : 0;
-        const uint64_t id = n.id;
-        loop_->ScheduleAfter(latency, [this, id, incarnation] { FinishPersist(id, incarnation); });
-      }
-    }
-    if (!progress) return;
+// How a simulated member carries out its core's effects (host::EffectsLoop decides their order, as for the
+// production member): messages into the simulated network, replies to the simulated clients, batches onto the
+// simulated disk with a drawn sync latency. Made for one Flush of one incarnation.
+class KvCluster::NodeHost final : public host::EffectsHost {
+ public:
+  NodeHost(KvCluster* cluster, Node& n) : cluster_(cluster), n_(n), incarnation_(n.incarnation) {}
+
+  bool Present() override { return n_.core != nullptr && n_.incarnation == incarnation_ && !n_.paused; }
+  void BeforePass() override { cluster_->Observe(n_); }
+
+  void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) override {
+    for (kv::SnapshotPiece& p : pieces) n_.snapshot_pieces.push_back(std::move(p));
+    // One at a time: the next once the one being written is reported (false: it died of a disk error).
+    if (!n_.writing_piece && !n_.snapshot_pieces.empty()) (void)cluster_->WriteSnapshotPiece(n_);
   }
+  void Persist(kv::PersistRequest batch) override { cluster_->StartPersist(n_, std::move(batch)); }
+  void Send(std::vector<raftpb::Message> messages) override { cluster_->SendAll(std::move(messages)); }
+  void Reply(kv::ClientReply reply) override {
+    auto it = n_.waiting.find(reply.request_id);
+    if (it == n_.waiting.end()) return;
+    ReplyFn fn = std::move(it->second);
+    n_.waiting.erase(it);
+    fn(reply);
+  }
+  std::vector<uint64_t> WatchStreamsWithRoom() override {
+    room_.clear();
+    std::vector<uint64_t> sids;
+    for (const auto& [handle, s] : cluster_->streams_) {
+      if (s.node != n_.id || !s.reading) continue;
+      room_[s.sid] = handle;
+      sids.push_back(s.sid);
+    }
+    return sids;
+  }
+  void WatchResponse(uint64_t sid, const etcdserverpb::WatchResponse& response) override {
+    auto handle = room_.find(sid);
+    DETCD_CHECK_MSG(handle != room_.end(), "a watch response for a stream that was not offered");
+    auto it = cluster_->streams_.find(handle->second);
+    if (it == cluster_->streams_.end() || !Present()) return;  // its client went away meanwhile
+    WatchFn fn = it->second.on_response;  // a copy: the callback may close the stream
+    fn(response);
+  }
+  void Removed() override { cluster_->Retire(n_, "applied its own removal: stops for good"); }
+
+ private:
+  KvCluster* cluster_;
+  Node& n_;
+  const uint64_t incarnation_;
+  std::map<kv::WatchHub::StreamId, uint64_t> room_;  // the streams offered in this pass: core's id -> handle
+};
+
+void KvCluster::Flush(Node& n) {
+  if (n.core == nullptr || n.paused) return;
+  NodeHost host(this, n);
+  n.effects.Drain(*n.core, host);
+}
+
+void KvCluster::StartPersist(Node& n, kv::PersistRequest p) {
+  DETCD_CHECK_MSG(!n.persisting, "the core handed out a batch while another was not yet reported persisted");
+  const uint64_t incarnation = n.incarnation;
+  if (p.snapshot.metadata().index() > 0) {
+    // A leader's snapshot, installed in place of the log this member lacked.
+    if (absl::Status s = n.disk.SaveSnapshot(p.snapshot); !s.ok()) return DieOfDiskError(n, s);
+    ++snapshots_installed_;
+    trace_->Record(loop_->Now(),
+                   absl::StrCat(Name(n), " installs snapshot ", p.snapshot.metadata().index(), " from the leader"));
+  }
+  if (p.hard_state || !p.entries.empty()) {
+    absl::Status s = n.disk.Save(p.hard_state ? &*p.hard_state : nullptr, p.entries);
+    if (!s.ok()) return DieOfDiskError(n, s);
+  }
+  bool sync = p.must_sync;
+  if (sync && options_.testing_ack_before_sync) {
+    // Broken on purpose: "durable" now, synced whenever the disk gets to it.
+    p.must_sync = false;
+    sync = false;
+    const uint64_t id = n.id;
+    loop_->ScheduleAfter(options_.cluster.sync_latency_max_us, [this, id, incarnation] {
+      Node& m = node(id);
+      if (m.incarnation == incarnation && m.core) (void)m.disk.Sync();
+    });
+  }
+  n.persisting = std::move(p);
+  const ClusterOptions& o = options_.cluster;
+  const int64_t latency = sync ? static_cast<int64_t>(prng_->Range(static_cast<uint64_t>(o.sync_latency_min_us),
+                                                                   static_cast<uint64_t>(o.sync_latency_max_us)))
+                               : 0;
+  const uint64_t id = n.id;
+  loop_->ScheduleAfter(latency, [this, id, incarnation] { FinishPersist(id, incarnation); });
 }
 
 void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
@@ -452,7 +468,7 @@ void KvCluster::SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t
   OnMember(id, [incarnation, save, seq](Node& m) {
     if (m.incarnation != incarnation || !m.core) return;
     m.writing_piece = false;
-    m.core->SnapshotPieceWritten(save, seq);
+    m.core->SnapshotPieceWritten(save, seq);  // the next piece goes with the Flush that follows
   });
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/kv_request.pb.h"
+#include "host/effects_loop.h"
 #include "kv/node_core.h"
 #include "raft/prng.h"
 #include "sim/cluster.h"
@@ -173,7 +174,9 @@ class KvCluster : public FaultTarget {
     std::deque<std::pair<bool, std::function<void()>>> inbox;
     int64_t leaderless_ticks = 0;  // ticks in a row without a known leader
     std::map<uint64_t, ReplyFn> waiting;           // request id -> the client waiting for its reply
+    host::EffectsLoop effects;                     // this life's (a new one with each start)
   };
+  class NodeHost;
 
   Node& node(uint64_t id);
   const Node& node(uint64_t id) const;
@@ -190,9 +193,11 @@ class KvCluster : public FaultTarget {
   void OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client = false);
   // The member's watch streams end (its crash, or it lost its leader): their clients see them break.
   void BreakStreams(Node& n, bool close_in_member);
-  // Takes the member's effects after an event: messages, replies, watch responses, snapshots to save, the next
-  // batch to persist.
+  // Takes the member's effects after an event (host::EffectsLoop through NodeHost, as the production member does):
+  // snapshots to save, the next batch to persist, messages, replies, its removal, watch responses.
   void Flush(Node& n);
+  // Writes a batch the core handed out to the simulated disk and schedules its sync after a drawn latency.
+  void StartPersist(Node& n, kv::PersistRequest batch);
   void FinishPersist(uint64_t id, uint64_t incarnation);
   // Writes the member's next snapshot piece (kv::SnapshotPiece's contract) and reports it after the disk's latency;
   // false if the member died of a disk error.

@@ -256,7 +256,9 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     const Violation& v = *checker.violation();
     finish(Outcome::kSafety, v.checker, v.detail, v.time_us);
   }
-  if (checker.ok() && membership.ok() && result.outcome != Outcome::kLiveness) {
+  // The members at the end are compared only for a run that reached its end: one a checker stopped early (a watch
+  // violation) is cut mid-fault, with members still down, and reports what stopped it.
+  if (checker.ok() && watches.ok() && membership.ok() && result.outcome != Outcome::kLiveness) {
     std::vector<const kv::NodeCore*> running;
     std::set<uint64_t> refused;
     for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster.size()); ++host) {
