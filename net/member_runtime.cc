@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "host/persist.h"
 #include "kv/errors.h"
 #include "raft/check.h"
 
@@ -422,16 +423,10 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
   // forms the next batch, taken once the core hears this one is durable.
   auto batch = std::make_shared<kv::PersistRequest>(std::move(request));
   ToDisk([this, batch] {
-    if (batch->snapshot.metadata().index() > 0) {
-      if (absl::Status s = store_.SaveSnapshot(batch->snapshot); !s.ok()) return s;
-    }
-    if (batch->hard_state || !batch->entries.empty()) {
-      const raftpb::HardState* hs = batch->hard_state ? &*batch->hard_state : nullptr;
-      if (absl::Status s = store_.Save(hs, batch->entries); !s.ok()) return s;
-    }
-    if (batch->must_sync) {
+    if (absl::Status s = host::WriteBatch(store_, *batch); !s.ok()) return s;
+    if (host::NeedsSync(*batch, options_.testing_persist)) {
       const auto start = std::chrono::steady_clock::now();
-      if (absl::Status s = store_.Sync(); !s.ok()) return s;
+      if (absl::Status s = host::SyncBatch(store_, *batch, options_.testing_persist); !s.ok()) return s;
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       std::lock_guard<std::mutex> l(fsync_mu_);
       wal_fsync_.Observe(took.count());

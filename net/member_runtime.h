@@ -39,6 +39,7 @@
 #include "absl/time/time.h"
 #include "api/kv_request.pb.h"
 #include "host/effects_loop.h"
+#include "host/persist.h"
 #include "kv/node_core.h"
 #include "net/reply_cork.h"
 #include "net/job_thread.h"
@@ -67,6 +68,8 @@ struct MemberRuntimeOptions {
   // Corked around each batch of replies (several at once), so they leave in few TCP segments; null: none. Must outlive
   // the runtime.
   ReplyCork* reply_cork = nullptr;
+  // Deliberately broken persistence (host::PersistTesting), for tests only.
+  host::PersistTesting testing_persist;
 };
 
 // A Prometheus histogram of durations with etcd's WAL fsync buckets (1 ms doubling up to 8.192 s).

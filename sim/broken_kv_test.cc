@@ -26,7 +26,8 @@ void ExpectCaught(const std::string& scenario, const RunOptions& broken, uint64_
   ExpectHealthyPasses(scenario, c.seed);
 }
 
-// etcd #14370: a write acknowledged before it was durable, lost when the member crashed.
+// etcd #14370: a write acknowledged before it was durable, lost when the member crashed. Planted in host/persist,
+// the persistence code the production member runs too (host::PersistTesting::skip_sync).
 TEST(BrokenKvTest, AcknowledgingBeforeTheSyncIsCaught) {
   RunOptions o;
   o.kv_ack_before_sync = true;

@@ -346,22 +346,16 @@ void KvCluster::Flush(Node& n) {
 void KvCluster::StartPersist(Node& n, kv::PersistRequest p) {
   DETCD_CHECK_MSG(!n.persisting, "the core handed out a batch while another was not yet reported persisted");
   const uint64_t incarnation = n.incarnation;
+  if (absl::Status s = host::WriteBatch(n.disk.store(), p); !s.ok()) return DieOfDiskError(n, s);
   if (p.snapshot.metadata().index() > 0) {
     // A leader's snapshot, installed in place of the log this member lacked.
-    if (absl::Status s = n.disk.SaveSnapshot(p.snapshot); !s.ok()) return DieOfDiskError(n, s);
     ++snapshots_installed_;
     trace_->Record(loop_->Now(),
                    absl::StrCat(Name(n), " installs snapshot ", p.snapshot.metadata().index(), " from the leader"));
   }
-  if (p.hard_state || !p.entries.empty()) {
-    absl::Status s = n.disk.Save(p.hard_state ? &*p.hard_state : nullptr, p.entries);
-    if (!s.ok()) return DieOfDiskError(n, s);
-  }
-  bool sync = p.must_sync;
-  if (sync && options_.testing_ack_before_sync) {
-    // Broken on purpose: "durable" now, synced whenever the disk gets to it.
-    p.must_sync = false;
-    sync = false;
+  const bool sync = host::NeedsSync(p, options_.testing_persist);
+  if (p.must_sync && !sync) {
+    // Broken on purpose (host::PersistTesting): "durable" now, synced whenever the disk gets to it.
     const uint64_t id = n.id;
     loop_->ScheduleAfter(options_.cluster.sync_latency_max_us, [this, id, incarnation] {
       Node& m = node(id);
@@ -381,9 +375,7 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
   Node& n = node(id);
   if (n.incarnation != incarnation || !n.core || !n.persisting) return;  // crashed before the sync: all lost
   const kv::PersistRequest& p = *n.persisting;
-  if (p.must_sync) {
-    if (absl::Status s = n.disk.Sync(); !s.ok()) return DieOfDiskError(n, s);
-  }
+  if (absl::Status s = host::SyncBatch(n.disk.store(), p, options_.testing_persist); !s.ok()) return DieOfDiskError(n, s);
   checker_->SetTime(loop_->Now());
   if (p.snapshot.metadata().index() > 0) {
     checker_->ObserveSnapshot(n.member, p.snapshot.metadata().index(), p.snapshot.metadata().term());

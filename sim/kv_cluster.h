@@ -32,6 +32,7 @@
 
 #include "api/kv_request.pb.h"
 #include "host/effects_loop.h"
+#include "host/persist.h"
 #include "kv/node_core.h"
 #include "raft/prng.h"
 #include "sim/cluster.h"
@@ -52,9 +53,10 @@ struct KvClusterOptions {
   // The members' settings (limits, quota, request timeout, watch options); id, peers, seed, ticks and hooks are
   // filled in per member.
   kv::NodeCoreConfig core;
-  // Test-only breakage: a member is told its batch is durable as soon as it is written, before the sync (the sync
-  // happens later), so a crash can lose what it acknowledged (etcd #14370).
-  bool testing_ack_before_sync = false;
+  // Test-only breakage, in the persistence code the production member runs too (host::PersistTesting): with
+  // skip_sync a member is told its batch is durable as soon as it is written, before the sync (the sync happens
+  // later), so a crash can lose what it acknowledged (etcd #14370).
+  host::PersistTesting testing_persist;
   // Founding members, on hosts 1..founding_members; 0: every host.
   int founding_members = 0;
   // Members have a name and URLs, as etcd's do: the founding members' are in the bootstrap entries (etcd's

@@ -198,7 +198,7 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   copts.core.progress_notify_ticks = 5 * sc.raft.election_ticks;
   copts.core.watch.max_pending_events_per_stream = 64;
   copts.core.kv_testing = opt.kv_testing;
-  copts.testing_ack_before_sync = opt.kv_ack_before_sync;
+  copts.testing_persist.skip_sync = opt.kv_ack_before_sync;
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
   network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });

@@ -27,6 +27,8 @@ using DiskState = storage::RecoveredMember;
 class NodeDisk {
  public:
   SimDisk& disk() { return disk_; }
+  // The member's store on it (what host::WriteBatch and SyncBatch write through).
+  storage::MemberStore& store() { return store_; }
   bool open() const { return store_.open(); }
 
   // Creates the WAL on a fresh disk, or recovers. A DataLoss error means the data is corrupt: the member must not
