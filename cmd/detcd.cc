@@ -43,6 +43,7 @@
 #include "cmd/detcd_identity.h"
 #include "net/cluster_ids.h"
 #include "net/client_listener.h"
+#include "net/grpc_front_end.h"
 #include "net/grpc_services.h"
 #include "net/http_gateway.h"
 #include "net/http_parser.h"
@@ -405,6 +406,8 @@ int main(int argc, char** argv) {
   detcd::net::MemberRuntimeOptions ro;
   ro.data_dir = cfg.data_dir;
   ro.reply_cork = &reply_cork;
+  ro.reply_batch_begin = &detcd::net::GrpcFrontEnd::BeginReplyBatch;
+  ro.reply_batch_end = &detcd::net::GrpcFrontEnd::EndReplyBatch;
   // Test-only (not an etcd setting): a smaller WAL segment than etcd's preallocated 64 MiB, so that test suites that
   // start many members use little disk.
   if (auto it = env.find("DETCD_WAL_SEGMENT_BYTES"); it != env.end()) {
@@ -588,6 +591,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   services.Serve();
+  // The client port's HTTP/2 connections: KV and unary Lease served by the front end itself, everything else passed
+  // to the gRPC server in-process.
+  detcd::net::GrpcFrontEndOptions fo;
+  fo.runtime = runtime->get();
+  fo.fallback = server->InProcessChannel(grpc::ChannelArguments());
+  fo.max_message_bytes = cfg.max_request_bytes + 512 * 1024;  // as the gRPC server's limit
+  absl::StatusOr<std::unique_ptr<detcd::net::GrpcFrontEnd>> front_end = detcd::net::GrpcFrontEnd::Start(fo);
+  if (!front_end.ok()) {
+    log.Error("etcdmain", std::string(front_end.status().message()));
+    server->Shutdown();
+    (*runtime)->Stop();
+    services.Stop();
+    return 1;
+  }
+  detcd::net::GrpcFrontEnd* front = front_end->get();
   detcd::net::HttpGatewayOptions go;
   go.version = detcd::kEtcdCompatibleVersion;
   go.member_name = cfg.name;
@@ -604,7 +622,7 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
         u.host, port, server.get(),
         [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); },
-        Https(u) ? client_terminator : nullptr, &reply_cork);
+        Https(u) ? client_terminator : nullptr, &reply_cork, [front](int fd) { front->Adopt(fd); });
     if (!l.ok()) {
       log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
                                          l.status().message()));
@@ -679,6 +697,7 @@ int main(int argc, char** argv) {
   for (auto& l : listeners) l->Stop();
   services.StopStreams();
   lock_election.StopWaits();
+  (*front_end)->Stop();  // its connections close; calls passed to the gRPC server end before the server does
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   // TLS connections end once their plaintext side has closed (the listeners' and gRPC's are now): let them finish
   // their close_notify before the process's exit takes OpenSSL down under them (bounded: a client may not answer).

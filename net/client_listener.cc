@@ -35,9 +35,10 @@ absl::Status Errno(const std::string& what) { return absl::UnavailableError(absl
 absl::StatusOr<std::unique_ptr<ClientListener>> ClientListener::Start(const std::string& host, int port,
                                                                       grpc::Server* grpc, Http1Handler http1,
                                                                       std::shared_ptr<const TlsTerminator> tls,
-                                                                      ReplyCork* cork) {
+                                                                      ReplyCork* cork, Http2Handler http2) {
   std::unique_ptr<ClientListener> l(new ClientListener());
   l->grpc_ = grpc;
+  l->http2_ = std::move(http2);
   l->http1_ = std::move(http1);
   l->tls_ = std::move(tls);
   l->cork_ = cork;
@@ -127,7 +128,7 @@ void ClientListener::Route(int fd) {
     fd = tls_->Terminate(fd, &stopping_);  // from here on, the plaintext end of the TLS connection
     if (fd < 0) return;
   }
-  if (grpc_ == nullptr) return ToHttp1(fd);  // HTTP/1.1 only: nothing to tell apart
+  if (grpc_ == nullptr && !http2_) return ToHttp1(fd);  // HTTP/1.1 only: nothing to tell apart
   // Peek until the first bytes say which protocol this is: the preface, or anything that cannot be its start.
   char buf[kPrefaceLen];
   size_t seen = 0;
@@ -147,6 +148,10 @@ void ClientListener::Route(int fd) {
     if (std::memcmp(buf, kHttp2Preface, seen) != 0) break;  // not HTTP/2
     if (seen == kPrefaceLen) {
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      if (http2_) {
+        http2_(fd);  // the front end owns the socket now
+        return;
+      }
       // A TLS connection's plaintext end is a socketpair: only a TCP connection can be corked.
       if (cork_ != nullptr && tls_ == nullptr) cork_->Add(fd);
       grpc::AddInsecureChannelFromFd(grpc_, fd);  // gRPC owns the socket now

@@ -31,6 +31,8 @@ class ClientListener {
  public:
   // http1 takes over a connected socket (and must close it). It is called on a thread of its own.
   using Http1Handler = std::function<void(int fd)>;
+  // http2 takes over a connection that opened with the HTTP/2 preface (non-blocking, the preface still unread).
+  using Http2Handler = std::function<void(int fd)>;
 
   // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
   // HTTP/1.1 only, every connection goes to http1 at once. tls non-null: an https port, every connection is TLS.
@@ -38,7 +40,8 @@ class ClientListener {
   static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
                                                                Http1Handler http1,
                                                                std::shared_ptr<const TlsTerminator> tls = nullptr,
-                                                               ReplyCork* cork = nullptr);
+                                                               ReplyCork* cork = nullptr,
+                                                               Http2Handler http2 = nullptr);
   ~ClientListener();  // Stop()
 
   int port() const { return port_; }
@@ -58,6 +61,7 @@ class ClientListener {
   Http1Handler http1_;
   std::shared_ptr<const TlsTerminator> tls_;
   ReplyCork* cork_ = nullptr;
+  Http2Handler http2_;  // if set, HTTP/2 connections go to it rather than to grpc_
   std::atomic<bool> stopping_{false};
   std::atomic<int> routing_{0};  // connections still being terminated or sniffed
   std::thread thread_;

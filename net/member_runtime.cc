@@ -452,6 +452,7 @@ void MemberRuntime::BeginReplies(size_t count) {
   DETCD_CHECK(!corked_);
   corked_ = options_.reply_cork != nullptr && count >= kCorkedReplies;
   if (corked_) options_.reply_cork->Begin();
+  if (options_.reply_batch_begin) options_.reply_batch_begin();
 }
 
 void MemberRuntime::Reply(kv::ClientReply reply) {
@@ -461,6 +462,7 @@ void MemberRuntime::Reply(kv::ClientReply reply) {
 }
 
 void MemberRuntime::EndReplies() {
+  if (options_.reply_batch_end) options_.reply_batch_end();
   if (corked_) options_.reply_cork->End();
   corked_ = false;
 }

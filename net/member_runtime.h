@@ -70,6 +70,10 @@ struct MemberRuntimeOptions {
   ReplyCork* reply_cork = nullptr;
   // Deliberately broken persistence (host::PersistTesting), for tests only.
   host::PersistTesting testing_persist;
+  // Around each batch of replies (called by the thread holding the core; must not block): what the client front end
+  // answers between them may leave together (GrpcFrontEnd's one write per connection per batch). Null: nothing.
+  std::function<void()> reply_batch_begin;
+  std::function<void()> reply_batch_end;
 };
 
 // A Prometheus histogram of durations with etcd's WAL fsync buckets (1 ms doubling up to 8.192 s).

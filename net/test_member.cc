@@ -54,8 +54,11 @@ kv::ClientReply CallUntilLeader(MemberRuntime& rt, const kvpb::ClientRequest& r)
   return reply;
 }
 
-std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name) {
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir(name)));
+std::unique_ptr<MemberRuntime> StartLeadingSingleMember(
+    const std::string& name, const std::function<void(MemberRuntimeOptions*)>& configure) {
+  MemberRuntimeOptions options = SingleMemberOptions(FreshTestDir(name));
+  if (configure) configure(&options);
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(options);
   EXPECT_TRUE(rt.ok()) << rt.status();
   if (!rt.ok()) return nullptr;
   // The single member elects itself within a few ticks; until then requests fail with "no leader".

@@ -5,6 +5,7 @@
 #ifndef DETCD_NET_TEST_MEMBER_H_
 #define DETCD_NET_TEST_MEMBER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,7 +22,9 @@ MemberRuntimeOptions SingleMemberOptions(const std::string& dir);
 
 // Starts a single member in FreshTestDir(name) and waits (at most 5 s) until it has elected itself. Null, with a
 // test failure recorded, if it does not start or does not lead.
-std::unique_ptr<MemberRuntime> StartLeadingSingleMember(const std::string& name);
+// `configure`, if given, changes the options first.
+std::unique_ptr<MemberRuntime> StartLeadingSingleMember(
+    const std::string& name, const std::function<void(MemberRuntimeOptions*)>& configure = nullptr);
 
 // A put of k=v and a get of k, as the member takes them.
 kvpb::ClientRequest PutRequest(const std::string& k, const std::string& v);

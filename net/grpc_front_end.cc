@@ -1,0 +1,276 @@
+#include "net/grpc_front_end.h"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "api/kv_request.pb.h"
+#include "net/grpc_services_shared.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+
+namespace {
+
+constexpr int kInternal = 13;
+
+// The methods served here, by path: kvpb::ClientRequest's field for each (kvpb::ClientResponse's has the same
+// number).
+int NativeField(const std::string& path) {
+  static const std::map<std::string, int> kNative = {
+      {"/etcdserverpb.KV/Range", kvpb::ClientRequest::kRange},
+      {"/etcdserverpb.KV/Put", kvpb::ClientRequest::kPut},
+      {"/etcdserverpb.KV/DeleteRange", kvpb::ClientRequest::kDeleteRange},
+      {"/etcdserverpb.KV/Txn", kvpb::ClientRequest::kTxn},
+      {"/etcdserverpb.KV/Compact", kvpb::ClientRequest::kCompaction},
+      {"/etcdserverpb.Lease/LeaseGrant", kvpb::ClientRequest::kLeaseGrant},
+      {"/etcdserverpb.Lease/LeaseRevoke", kvpb::ClientRequest::kLeaseRevoke},
+      {"/etcdserverpb.Lease/LeaseTimeToLive", kvpb::ClientRequest::kLeaseTimeToLive},
+      {"/etcdserverpb.Lease/LeaseLeases", kvpb::ClientRequest::kLeaseLeases},
+  };
+  auto it = kNative.find(path);
+  return it == kNative.end() ? 0 : it->second;
+}
+
+uint32_t Interest(bool want_write) { return EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOptions options) {
+  DETCD_CHECK(options.runtime != nullptr && options.fallback != nullptr);
+  std::unique_ptr<GrpcFrontEnd> f(new GrpcFrontEnd(std::move(options)));
+  f->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  f->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (f->epoll_fd_ < 0 || f->wake_fd_ < 0) return absl::InternalError("gRPC front end: epoll or eventfd failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = f->wake_fd_;
+  if (epoll_ctl(f->epoll_fd_, EPOLL_CTL_ADD, f->wake_fd_, &ev) != 0) {
+    return absl::InternalError("gRPC front end: epoll_ctl failed");
+  }
+  f->stub_ = std::make_unique<grpc::GenericStub>(f->options_.fallback);
+  f->thread_ = std::thread([p = f.get()] {
+    pthread_setname_np(pthread_self(), "detcd-h2");
+    p->Loop();
+  });
+  return f;
+}
+
+GrpcFrontEnd::GrpcFrontEnd(GrpcFrontEndOptions options) : options_(std::move(options)) {}
+
+GrpcFrontEnd::~GrpcFrontEnd() {
+  Stop();
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void GrpcFrontEnd::Adopt(int fd) {
+  GrpcH2Connection::Options o;
+  o.max_message_bytes = options_.max_message_bytes;
+  const int epoll_fd = epoll_fd_;
+  o.want_write = [epoll_fd](int socket, bool want) {
+    epoll_event ev{};
+    ev.events = Interest(want);
+    ev.data.fd = socket;
+    (void)epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket, &ev);  // fails harmlessly once the loop let go of it
+  };
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopped_) {
+    close(fd);
+    return;
+  }
+  std::shared_ptr<GrpcH2Connection> c = GrpcH2Connection::Create(fd, std::move(o));
+  connections_[fd] = c;
+  epoll_event ev{};
+  ev.events = Interest(false);
+  ev.data.fd = fd;
+  DETCD_CHECK_MSG(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl ADD of a new connection failed");
+}
+
+void GrpcFrontEnd::Stop() {
+  std::vector<std::shared_ptr<GrpcH2Connection>> open;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [fd, c] : connections_) open.push_back(c);
+  }
+  // Every connection closes; the loop sees each go and cancels its calls, passed-through ones included.
+  for (const std::shared_ptr<GrpcH2Connection>& c : open) c->Shutdown();
+  {
+    std::unique_lock<std::mutex> l(proxies_mu_);
+    proxies_cv_.wait(l, [this] { return proxies_ == 0; });
+  }
+  stopping_ = true;
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> l(mu_);
+  connections_.clear();
+  calls_.clear();
+}
+
+void GrpcFrontEnd::Loop() {
+  epoll_event events[64];
+  while (!stopping_.load()) {
+    const int n = epoll_wait(epoll_fd_, events, 64, -1);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t v;
+        (void)!read(wake_fd_, &v, sizeof(v));
+        continue;
+      }
+      std::shared_ptr<GrpcH2Connection> c;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = connections_.find(fd);
+        if (it == connections_.end()) continue;
+        c = it->second;
+      }
+      if (events[i].events & EPOLLOUT) c->OnWritable();
+      if (!(events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) continue;
+      bool closed = false;
+      std::vector<GrpcH2Connection::Event> got = c->Read(&closed);
+      {
+        // What the member answers at once (a serializable read run here) leaves with one write per connection.
+        GrpcH2Connection::Batch batch;
+        for (GrpcH2Connection::Event& e : got) Handle(c, e);
+      }
+      if (closed) {
+        (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        std::lock_guard<std::mutex> l(mu_);
+        connections_.erase(fd);
+        // Its calls all had their cancel among the events above.
+      }
+    }
+  }
+}
+
+void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e) {
+  using Kind = GrpcH2Connection::Event::Kind;
+  const std::pair<GrpcH2Connection*, int32_t> key(c.get(), e.stream);
+  std::shared_ptr<GrpcProxyCall> proxy;
+  switch (e.kind) {
+    case Kind::kCall: {
+      Call call;
+      call.field = NativeField(e.path);
+      if (call.field == 0) {
+        {
+          std::lock_guard<std::mutex> l(proxies_mu_);
+          ++proxies_;
+        }
+        auto done = [this, key] {
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            calls_.erase(key);
+          }
+          std::lock_guard<std::mutex> l(proxies_mu_);
+          if (--proxies_ == 0) proxies_cv_.notify_all();
+        };
+        std::lock_guard<std::mutex> l(mu_);
+        DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
+        // Inserted before the call starts: its end (on a gRPC thread) erases it.
+        Call& placed = calls_[key];
+        placed.field = 0;
+        placed.proxy = GrpcProxyCall::Start(stub_.get(), c, e, std::move(done));
+        return;
+      }
+      std::lock_guard<std::mutex> l(mu_);
+      DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
+      calls_[key] = std::move(call);
+      return;
+    }
+    case Kind::kMessage: {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = calls_.find(key);
+        if (it == calls_.end()) return;
+        if (it->second.field == 0) {
+          proxy = it->second.proxy;
+        } else if (it->second.has_message) {
+          calls_.erase(it);
+          c->Finish(e.stream, kInternal, "grpc: too many request messages for a unary call");
+          return;
+        } else {
+          it->second.has_message = true;
+          it->second.message = std::move(e.message);
+          return;
+        }
+      }
+      if (proxy != nullptr) proxy->Message(e.message);
+      return;
+    }
+    case Kind::kHalfClose: {
+      int field = 0;
+      std::string message;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = calls_.find(key);
+        if (it == calls_.end()) return;
+        if (it->second.field == 0) {
+          proxy = it->second.proxy;
+        } else {
+          if (!it->second.has_message) {
+            calls_.erase(it);
+            c->Finish(e.stream, kInternal, "grpc: a unary call without its request message");
+            return;
+          }
+          field = it->second.field;
+          message = std::move(it->second.message);
+          calls_.erase(it);
+        }
+      }
+      if (proxy != nullptr) {
+        proxy->HalfClose();
+      } else {
+        SubmitUnary(c, e.stream, field, message);
+      }
+      return;
+    }
+    case Kind::kCancel: {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = calls_.find(key);
+        if (it == calls_.end()) return;  // a native call already with the member: its answer finds no stream
+        proxy = it->second.proxy;
+        if (proxy == nullptr) calls_.erase(it);  // a passed-through one is erased when it ends
+      }
+      if (proxy != nullptr) proxy->Cancel();
+      return;
+    }
+  }
+}
+
+void GrpcFrontEnd::SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field,
+                               const std::string& message) {
+  kvpb::ClientRequest r;
+  const google::protobuf::FieldDescriptor* in = kvpb::ClientRequest::descriptor()->FindFieldByNumber(field);
+  DETCD_CHECK(in != nullptr && in->message_type() != nullptr);
+  if (!r.GetReflection()->MutableMessage(&r, in)->ParseFromString(message)) {
+    c->Finish(stream, kInternal, "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data");
+    return;
+  }
+  const auto asked = static_cast<kvpb::ClientRequest::RequestCase>(field);
+  options_.runtime->Submit(std::move(r), [c, stream, field, asked](kv::ClientReply reply) {
+    kvpb::ClientResponse answer;
+    const grpc::Status s = EtcdServices::Shared::Accept(asked, reply, &answer);
+    if (!s.ok()) {
+      c->Finish(stream, static_cast<int>(s.error_code()), s.error_message());
+      return;
+    }
+    const google::protobuf::FieldDescriptor* out = kvpb::ClientResponse::descriptor()->FindFieldByNumber(field);
+    DETCD_CHECK_MSG(out != nullptr && answer.GetReflection()->HasField(answer, out),
+                    "the member answered with a response of another kind");
+    std::string bytes;
+    answer.GetReflection()->GetMessage(answer, out).SerializeToString(&bytes);
+    c->Send(stream, bytes);
+    c->Finish(stream, 0, "");
+  });
+}
+
+}  // namespace detcd::net

@@ -1,0 +1,88 @@
+// GrpcFrontEnd: the member's gRPC front end on the client port — the connections a ClientListener recognised as
+// HTTP/2, served by one thread of its own ("detcd-h2") on epoll, without gRPC's server machinery in the hot path.
+// KV (Range, Put, DeleteRange, Txn, Compact) and the unary Lease methods go straight to the member
+// (MemberRuntime::Submit) and are answered by whichever thread holds the core; the answers of one reply batch leave
+// in one write per connection (ReplyBatch around the member's batches). Every other method (Watch, LeaseKeepAlive,
+// Maintenance, Cluster, Auth, Lock, Election) is passed through to the member's gRPC server in-process
+// (GrpcProxyCall), so each service has one implementation.
+// It owns the connections it was handed; it holds no member state.
+#ifndef DETCD_NET_GRPC_FRONT_END_H_
+#define DETCD_NET_GRPC_FRONT_END_H_
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "net/grpc_h2_connection.h"
+#include "net/grpc_proxy_call.h"
+#include "net/member_runtime.h"
+
+namespace detcd::net {
+
+struct GrpcFrontEndOptions {
+  MemberRuntime* runtime = nullptr;
+  // The member's gRPC server, in-process: what the front end does not serve itself goes there.
+  std::shared_ptr<grpc::Channel> fallback;
+  size_t max_message_bytes = 4 << 20;  // etcd: --max-request-bytes plus gRPC's overhead
+};
+
+class GrpcFrontEnd {
+ public:
+  static absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> Start(GrpcFrontEndOptions options);
+  ~GrpcFrontEnd();  // Stop()
+
+  // A connection that opened with the HTTP/2 preface (still unread); the front end owns it now. Any thread.
+  void Adopt(int fd);
+  // Closes every connection, ends the passed-through calls and waits for them; then the thread stops. Call it after
+  // the member stopped (its answers to the native calls are in) and before the gRPC server shuts down. Idempotent.
+  void Stop();
+
+  // Around a batch of replies (the member's BeginReplies/EndReplies): what the batch answers leaves at its end.
+  static void BeginReplyBatch() { GrpcH2Connection::BeginBatch(); }
+  static void EndReplyBatch() { GrpcH2Connection::EndBatch(); }
+
+ private:
+  explicit GrpcFrontEnd(GrpcFrontEndOptions options);
+  void Loop();
+  void Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e);
+  // A unary call of the member's own, whole: its one message in, the member's answer out.
+  void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message);
+
+  GrpcFrontEndOptions options_;
+  std::unique_ptr<grpc::GenericStub> stub_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  std::map<int, std::shared_ptr<GrpcH2Connection>> connections_;  // guarded by mu_; by socket
+  bool stopped_ = false;                                          // guarded by mu_: Adopt closes what comes
+
+  // The loop's own: calls in progress by (connection, stream).
+  struct Call {
+    int field = 0;  // kvpb::ClientRequest's field for a native unary call; 0: passed through
+    bool has_message = false;
+    std::string message;
+    std::shared_ptr<GrpcProxyCall> proxy;
+  };
+  std::map<std::pair<GrpcH2Connection*, int32_t>, Call> calls_;
+
+  std::mutex proxies_mu_;
+  std::condition_variable proxies_cv_;
+  int proxies_ = 0;  // guarded by proxies_mu_: passed-through calls not yet done
+};
+
+}  // namespace detcd::net
+
+#endif  // DETCD_NET_GRPC_FRONT_END_H_

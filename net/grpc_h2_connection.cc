@@ -1,0 +1,469 @@
+#include "net/grpc_h2_connection.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "raft/check.h"
+
+namespace detcd::net {
+
+namespace {
+
+constexpr size_t kFrameHeader = 5;  // gRPC's message prefix: compressed flag, 4-byte big-endian length
+constexpr size_t kReadChunk = 64 * 1024;
+// Bytes of nghttp2 output held for a socket that takes no more before nghttp2 is asked for more.
+constexpr size_t kOutBytesMax = 1 << 20;
+constexpr int32_t kStreamWindow = 1 << 20;
+constexpr int32_t kConnectionWindow = 16 << 20;
+
+// gRPC's status codes used here.
+constexpr int kResourceExhausted = 8;
+constexpr int kUnimplemented = 12;
+constexpr int kInternal = 13;
+
+thread_local int batch_depth = 0;
+thread_local std::vector<std::shared_ptr<GrpcH2Connection>>* batch_dirty = nullptr;
+
+nghttp2_nv Header(const char* name, const std::string& value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), std::strlen(name), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
+// grpc-message is percent-encoded: bytes outside printable ASCII, and '%' itself.
+std::string PercentEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '%') {
+      static const char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// grpc-timeout: up to 8 digits and a unit (H, M, S, m, u, n).
+std::optional<absl::Duration> ParseTimeout(const std::string& v) {
+  if (v.size() < 2 || v.size() > 9) return std::nullopt;
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(v.substr(0, v.size() - 1), &n) || n < 0) return std::nullopt;
+  switch (v.back()) {
+    case 'H':
+      return absl::Hours(n);
+    case 'M':
+      return absl::Minutes(n);
+    case 'S':
+      return absl::Seconds(n);
+    case 'm':
+      return absl::Milliseconds(n);
+    case 'u':
+      return absl::Microseconds(n);
+    case 'n':
+      return absl::Nanoseconds(n);
+  }
+  return std::nullopt;
+}
+
+bool TransportHeader(const std::string& name) {
+  return name.empty() || name[0] == ':' || name == "content-type" || name == "te" || name == "user-agent" ||
+         name == "grpc-timeout" || name == "grpc-encoding" || name == "grpc-accept-encoding" ||
+         name == "accept-encoding" || name == "grpc-message-type" || name == "host" ||
+         (name.size() > 4 && name.compare(name.size() - 4, 4, "-bin") == 0);
+}
+
+}  // namespace
+
+GrpcH2Connection::Batch::Batch() { BeginBatch(); }
+GrpcH2Connection::Batch::~Batch() { EndBatch(); }
+
+void GrpcH2Connection::BeginBatch() { ++batch_depth; }
+
+void GrpcH2Connection::EndBatch() {
+  DETCD_CHECK_MSG(batch_depth > 0, "EndBatch without BeginBatch");
+  if (--batch_depth > 0 || batch_dirty == nullptr) return;
+  std::vector<std::shared_ptr<GrpcH2Connection>> dirty;
+  dirty.swap(*batch_dirty);
+  for (const std::shared_ptr<GrpcH2Connection>& c : dirty) c->Flush();
+}
+
+std::shared_ptr<GrpcH2Connection> GrpcH2Connection::Create(int fd, Options options) {
+  std::shared_ptr<GrpcH2Connection> c(new GrpcH2Connection(fd, std::move(options)));
+  // No HTTP messaging checks: etcd's Go clients send an :authority such as "http://127.0.0.1:2379" (the endpoint as
+  // given), which nghttp2 would refuse as malformed; gRPC's own framing is checked here.
+  static nghttp2_option* option = [] {
+    nghttp2_option* o = nullptr;
+    DETCD_CHECK(nghttp2_option_new(&o) == 0);
+    nghttp2_option_set_no_http_messaging(o, 1);
+    return o;
+  }();
+  DETCD_CHECK(nghttp2_session_server_new2(&c->session_, Callbacks(), c.get(), option) == 0);
+  const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow}};
+  DETCD_CHECK(nghttp2_submit_settings(c->session_, NGHTTP2_FLAG_NONE, settings, 1) == 0);
+  DETCD_CHECK(nghttp2_session_set_local_window_size(c->session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow) == 0);
+  c->Flush();
+  return c;
+}
+
+GrpcH2Connection::GrpcH2Connection(int fd, Options options) : fd_(fd), options_(std::move(options)) {}
+
+GrpcH2Connection::~GrpcH2Connection() {
+  if (session_ != nullptr) nghttp2_session_del(session_);
+  close(fd_);
+}
+
+std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
+  std::vector<Event> events;
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    events_ = &events;
+    char buf[kReadChunk];
+    while (!broken_) {
+      const ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        broken_ = true;
+        break;
+      }
+      if (nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)) < 0) {
+        broken_ = true;  // a protocol error: nghttp2 has queued a GOAWAY, sent below if the socket takes it
+      }
+      if (static_cast<size_t>(n) < sizeof(buf)) break;
+    }
+    FlushLocked(&drained);
+    if (!broken_ && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) broken_ = true;
+    if (broken_) {
+      for (auto& [id, s] : streams_) {
+        if (s.dispatched && !s.ended) events.push_back(Event{Event::Kind::kCancel, id, {}, {}, {}, {}});
+        s.ended = true;
+        if (s.on_drained) drained.push_back(std::move(s.on_drained));
+      }
+      streams_.clear();
+    }
+    events_ = nullptr;
+    *closed = broken_;
+  }
+  for (auto& fn : drained) fn();
+  return events;
+}
+
+void GrpcH2Connection::OnWritable() { Flush(); }
+
+void GrpcH2Connection::Shutdown() {
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!broken_) {
+      nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+      FlushLocked(&drained);
+    }
+    ::shutdown(fd_, SHUT_RDWR);  // the loop's next Read finds it closed and cancels what is open
+  }
+  for (auto& fn : drained) fn();
+}
+
+size_t GrpcH2Connection::Send(int32_t stream, const std::string& message) {
+  std::vector<std::function<void()>> drained;
+  size_t queued = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = streams_.find(stream);
+    if (broken_ || it == streams_.end() || it->second.ended) return 0;
+    OutStream& out = it->second.out;
+    std::string frame(kFrameHeader, '\0');
+    const uint32_t len = htonl(static_cast<uint32_t>(message.size()));
+    std::memcpy(&frame[1], &len, 4);
+    frame += message;
+    out.queued_bytes += frame.size();
+    out.frames.push_back(std::move(frame));
+    queued = out.queued_bytes;
+    if (!out.headers_sent) {
+      out.headers_sent = true;
+      const std::string status = "200", type = "application/grpc";
+      const nghttp2_nv headers[] = {Header(":status", status), Header("content-type", type)};
+      nghttp2_data_provider body;
+      body.source.ptr = nullptr;
+      body.read_callback = ReadBody;
+      DETCD_CHECK(nghttp2_submit_response(session_, stream, headers, 2, &body) == 0);
+    } else if (out.deferred) {
+      out.deferred = false;
+      nghttp2_session_resume_data(session_, stream);
+    }
+    if (batch_depth > 0) {
+      MarkDirtyLocked();
+    } else {
+      FlushLocked(&drained);
+    }
+  }
+  for (auto& fn : drained) fn();
+  return queued;
+}
+
+void GrpcH2Connection::Finish(int32_t stream, int code, const std::string& message) {
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = streams_.find(stream);
+    if (broken_ || it == streams_.end() || it->second.ended) return;
+    FinishLocked(stream, it->second, code, message);
+    if (batch_depth > 0) {
+      MarkDirtyLocked();
+    } else {
+      FlushLocked(&drained);
+    }
+  }
+  for (auto& fn : drained) fn();
+}
+
+void GrpcH2Connection::FinishLocked(int32_t stream, InStream& s, int code, const std::string& message) {
+  s.ended = true;
+  OutStream& out = s.out;
+  out.finished = true;
+  out.code = code;
+  out.status_message = PercentEncode(message);
+  if (!out.headers_sent) {
+    // Trailers only: the status in the response's one HEADERS frame, which ends the stream.
+    out.headers_sent = true;
+    const std::string status = "200", type = "application/grpc", grpc_status = absl::StrCat(code);
+    std::vector<nghttp2_nv> headers = {Header(":status", status), Header("content-type", type),
+                                       Header("grpc-status", grpc_status)};
+    if (!out.status_message.empty()) headers.push_back(Header("grpc-message", out.status_message));
+    DETCD_CHECK(nghttp2_submit_response(session_, stream, headers.data(), headers.size(), nullptr) == 0);
+  } else if (out.deferred) {
+    out.deferred = false;
+    nghttp2_session_resume_data(session_, stream);
+  }
+}
+
+void GrpcH2Connection::OnDrained(int32_t stream, size_t low_bytes, std::function<void()> fn) {
+  bool now = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = streams_.find(stream);
+    if (broken_ || it == streams_.end()) {
+      now = true;
+    } else if (it->second.out.queued_bytes <= low_bytes) {
+      now = true;
+    } else {
+      it->second.drain_low = low_bytes;
+      it->second.on_drained = std::move(fn);
+    }
+  }
+  if (now) fn();
+}
+
+void GrpcH2Connection::MarkDirtyLocked() {
+  if (dirty_) return;
+  dirty_ = true;
+  if (batch_dirty == nullptr) batch_dirty = new std::vector<std::shared_ptr<GrpcH2Connection>>();  // per thread
+  batch_dirty->push_back(shared_from_this());
+}
+
+void GrpcH2Connection::Flush() {
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    dirty_ = false;
+    FlushLocked(&drained);
+  }
+  for (auto& fn : drained) fn();
+}
+
+void GrpcH2Connection::FlushLocked(std::vector<std::function<void()>>* drained) {
+  // Streams that closed: whoever waited for them to drain hears it once the lock is let go.
+  for (auto& fn : closed_drained_) drained->push_back(std::move(fn));
+  closed_drained_.clear();
+  if (broken_ && out_.empty()) return;
+  while (!broken_ && out_.size() < kOutBytesMax) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      broken_ = true;
+      break;
+    }
+    if (n == 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  size_t written = 0;
+  while (written < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + written, out_.size() - written, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0) {
+      broken_ = true;  // the client is gone: the loop's next Read cancels what is open
+      out_.clear();
+      written = 0;
+      break;
+    }
+    written += static_cast<size_t>(n);
+  }
+  out_.erase(0, written);
+  const bool want = !out_.empty() && !broken_;
+  if (want != waiting_writable_) {
+    waiting_writable_ = want;
+    if (options_.want_write) options_.want_write(fd_, want);
+  }
+  // Streams whose queue fell low enough: their callbacks run once the lock is let go.
+  for (auto& [id, s] : streams_) {
+    if (s.on_drained && s.out.queued_bytes <= s.drain_low) {
+      drained->push_back(std::move(s.on_drained));
+      s.on_drained = nullptr;
+    }
+  }
+}
+
+void GrpcH2Connection::ParseMessagesLocked(int32_t stream, InStream& s) {
+  while (!s.ended && s.buffer.size() >= kFrameHeader) {
+    uint32_t len = 0;
+    std::memcpy(&len, &s.buffer[1], 4);
+    len = ntohl(len);
+    if (s.buffer[0] != 0) {
+      FinishLocked(stream, s, kUnimplemented, "grpc: compressed messages are not supported by this server");
+      break;
+    }
+    if (len > options_.max_message_bytes) {
+      FinishLocked(
+          stream, s, kResourceExhausted,
+          absl::StrCat("grpc: received message larger than max (", len, " vs. ", options_.max_message_bytes, ")"));
+      break;
+    }
+    if (s.buffer.size() < kFrameHeader + len) break;
+    events_->push_back(Event{Event::Kind::kMessage, stream, {}, {}, {}, s.buffer.substr(kFrameHeader, len)});
+    s.buffer.erase(0, kFrameHeader + len);
+  }
+}
+
+// ---- nghttp2's callbacks: under mu_, during Read (events_ set) or a send ----
+
+int GrpcH2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    c->streams_[frame->hd.stream_id] = InStream{};
+  }
+  return 0;
+}
+
+int GrpcH2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                               const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto it = c->streams_.find(frame->hd.stream_id);
+  if (it == c->streams_.end()) return 0;
+  const std::string n(reinterpret_cast<const char*>(name), namelen);
+  std::string v(reinterpret_cast<const char*>(value), valuelen);
+  if (n == ":path") {
+    it->second.path = std::move(v);
+  } else if (n == "grpc-timeout") {
+    it->second.timeout = ParseTimeout(v);
+  } else if (!TransportHeader(n)) {
+    it->second.metadata.emplace_back(n, std::move(v));
+  }
+  return 0;
+}
+
+int GrpcH2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  auto it = c->streams_.find(frame->hd.stream_id);
+  if (it == c->streams_.end() || c->events_ == nullptr) return 0;
+  InStream& s = it->second;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    s.dispatched = true;
+    c->events_->push_back(Event{Event::Kind::kCall, frame->hd.stream_id, s.path, std::move(s.metadata), s.timeout, {}});
+  }
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s.dispatched && !s.ended) {
+    if (!s.buffer.empty()) {
+      c->FinishLocked(frame->hd.stream_id, s, kInternal, "grpc: the request ended inside a message");
+    } else {
+      c->events_->push_back(Event{Event::Kind::kHalfClose, frame->hd.stream_id, {}, {}, {}, {}});
+    }
+  }
+  return 0;
+}
+
+int GrpcH2Connection::OnDataChunk(nghttp2_session*, uint8_t, int32_t stream, const uint8_t* data, size_t len,
+                                  void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  auto it = c->streams_.find(stream);
+  if (it == c->streams_.end() || it->second.ended || c->events_ == nullptr) return 0;
+  it->second.buffer.append(reinterpret_cast<const char*>(data), len);
+  c->ParseMessagesLocked(stream, it->second);
+  return 0;
+}
+
+int GrpcH2Connection::OnStreamClose(nghttp2_session*, int32_t stream, uint32_t, void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  auto it = c->streams_.find(stream);
+  if (it == c->streams_.end()) return 0;
+  // Closed before the server finished it: the client cancelled (RST_STREAM), or the connection is going.
+  if (it->second.dispatched && !it->second.ended && c->events_ != nullptr) {
+    c->events_->push_back(Event{Event::Kind::kCancel, stream, {}, {}, {}, {}});
+  }
+  // Whoever waits for the stream to drain hears it is gone (run once the lock is let go).
+  if (it->second.on_drained) c->closed_drained_.push_back(std::move(it->second.on_drained));
+  c->streams_.erase(it);
+  return 0;
+}
+
+ssize_t GrpcH2Connection::ReadBody(nghttp2_session* session, int32_t stream, uint8_t* buf, size_t length,
+                                   uint32_t* data_flags, nghttp2_data_source*, void* user) {
+  auto* c = static_cast<GrpcH2Connection*>(user);
+  auto it = c->streams_.find(stream);
+  if (it == c->streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  OutStream& out = it->second.out;
+  size_t copied = 0;
+  while (copied < length && !out.frames.empty()) {
+    const std::string& f = out.frames.front();
+    const size_t n = std::min(length - copied, f.size() - out.front_offset);
+    std::memcpy(buf + copied, f.data() + out.front_offset, n);
+    copied += n;
+    out.front_offset += n;
+    if (out.front_offset == f.size()) {
+      out.frames.pop_front();
+      out.front_offset = 0;
+    }
+  }
+  out.queued_bytes -= copied;
+  if (out.frames.empty()) {
+    if (out.finished) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      const std::string grpc_status = absl::StrCat(out.code);
+      std::vector<nghttp2_nv> trailers = {Header("grpc-status", grpc_status)};
+      if (!out.status_message.empty()) trailers.push_back(Header("grpc-message", out.status_message));
+      if (nghttp2_submit_trailer(session, stream, trailers.data(), trailers.size()) != 0) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+    } else if (copied == 0) {
+      out.deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  return static_cast<ssize_t>(copied);
+}
+
+nghttp2_session_callbacks* GrpcH2Connection::Callbacks() {
+  static nghttp2_session_callbacks* callbacks = [] {
+    nghttp2_session_callbacks* cbs = nullptr;
+    DETCD_CHECK(nghttp2_session_callbacks_new(&cbs) == 0);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+    return cbs;
+  }();
+  return callbacks;
+}
+
+}  // namespace detcd::net
