@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "raft/check.h"
+#include "base/check.h"
 #include "sim/json.h"
 
 namespace detcd::sim {

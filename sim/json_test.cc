@@ -2,8 +2,8 @@
 
 #include <string>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
 
 namespace detcd::sim {
 namespace {

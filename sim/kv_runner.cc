@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/event_loop.h"
 #include "sim/fault_injector.h"
 #include "sim/kv_cluster.h"

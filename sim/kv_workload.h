@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "api/kv_request.pb.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/event_loop.h"
 #include "sim/history.h"
 #include "sim/kv_cluster.h"

@@ -10,7 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "raft/check.h"
+#include "base/check.h"
 #include "sim/json.h"
 
 namespace detcd::sim {

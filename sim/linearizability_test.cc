@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
 #include "rapidcheck.h"
 #include "sim/history.h"
 #include "sim/register_history_gen.h"

@@ -5,8 +5,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "raft/check.h"
-#include "raft/prng.h"
+#include "base/check.h"
+#include "base/prng.h"
 
 namespace detcd::sim {
 namespace {
