@@ -1,4 +1,4 @@
-#include "sim/register_history_gen.h"
+#include "history/register_history_gen.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "base/check.h"
 #include "base/prng.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 enum class Fate { kOk, kFail, kUnknownInfo, kUnknownNever };
@@ -134,4 +134,4 @@ History GenerateRegisterHistory(const RegisterWorkloadOptions& options) {
   return recorder.history();
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history

@@ -1,4 +1,4 @@
-#include "sim/history.h"
+#include "history/history.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/check.h"
-#include "sim/json.h"
+#include "history/json.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 enum class EventType { kInvoke, kOk, kFail, kInfo };
@@ -410,4 +410,4 @@ void HistoryRecorder::Complete(int id, OpOutcome outcome, RegisterValue output) 
   op.completion_line = static_cast<int>(op.completion);
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
