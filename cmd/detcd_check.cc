@@ -1,5 +1,5 @@
 // detcd-check: says whether a key-value register history is linearizable. Flag parsing and wiring only; the history
-// format lives in sim/history.h and the checker in sim/linearizability.h.
+// format lives in history/history.h and the checker in history/linearizability.h.
 //   detcd-check --history=FILE [--shrink_budget=10s]
 // Exit codes: 0 linearizable, 1 not linearizable, 2 bad arguments or a history that cannot be read.
 //
@@ -12,8 +12,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "sim/history.h"
-#include "sim/linearizability.h"
+#include "history/history.h"
+#include "history/linearizability.h"
 
 ABSL_FLAG(std::string, history, "", "history file: JSON lines, one event per line");
 ABSL_FLAG(absl::Duration, shrink_budget, absl::Seconds(10),
@@ -65,13 +65,13 @@ int main(int argc, char** argv) {
   }
   const std::string path = absl::GetFlag(FLAGS_history);
   if (path.empty()) return BadInput("--history is required", true);
-  detcd::sim::CheckOptions options;
+  detcd::history::CheckOptions options;
   options.shrink_budget = absl::GetFlag(FLAGS_shrink_budget);
   if (options.shrink_budget < absl::ZeroDuration()) return BadInput("--shrink_budget must not be negative", true);
 
-  const absl::StatusOr<detcd::sim::History> history = detcd::sim::ReadHistoryFile(path);
+  const absl::StatusOr<detcd::history::History> history = detcd::history::ReadHistoryFile(path);
   if (!history.ok()) return BadInput(std::string(history.status().message()), false);
-  const detcd::sim::CheckResult result = detcd::sim::CheckLinearizability(*history, options);
-  std::fputs(detcd::sim::FormatCheckResult(*history, result).c_str(), stdout);
+  const detcd::history::CheckResult result = detcd::history::CheckLinearizability(*history, options);
+  std::fputs(detcd::history::FormatCheckResult(*history, result).c_str(), stdout);
   return result.linearizable ? kExitLinearizable : kExitNotLinearizable;
 }

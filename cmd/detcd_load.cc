@@ -2,7 +2,7 @@
 // (works against detcd and etcd alike) running one workload, then a human summary and one `result:` line:
 //   detcd-load --endpoints=127.0.0.1:2379 --workload=put --clients=64 --conns=4 --total=100000
 //   detcd-load --endpoints=127.0.0.1:2379 --clients=16 --keys=10 --duration=10s --history=FILE   (register)
-// Flag parsing and wiring only: the workloads live in load/, the history format is sim/history's.
+// Flag parsing and wiring only: the workloads live in load/, the history format is history/history.h's.
 #include <algorithm>
 #include <cstdio>
 #include <string>

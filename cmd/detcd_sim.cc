@@ -10,9 +10,10 @@
 #include <iostream>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "history/history.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "sim/seed_range.h"
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
     }
     if (!history_path.empty()) {
       std::ofstream out(history_path, std::ios::binary | std::ios::trunc);
-      out << detcd::sim::FormatHistory(r.history);
+      out << detcd::history::FormatHistory(r.history);
       out.close();
       if (!out) {
         std::fprintf(stderr, "detcd-sim: cannot write history file '%s'\n", history_path.c_str());

@@ -3,7 +3,7 @@
 #include <optional>
 #include <utility>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::host {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "base/check.h"
 #include "kv/errors.h"
-#include "raft/check.h"
 
 namespace detcd::kv {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/kv_snapshot.pb.h"
-#include "raft/check.h"
-#include "storage/crc32c.h"
+#include "base/check.h"
+#include "base/crc32c.h"
 
 namespace detcd::kv {
 
@@ -229,7 +229,7 @@ absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
   std::string buf;
   uint32_t crc = 0;
   PutFixed64(&buf, static_cast<uint64_t>(compacted_rev_));
-  crc = storage::Crc32cExtend(crc, buf.data(), buf.size());
+  crc = Crc32cExtend(crc, buf.data(), buf.size());
   for (auto it = records_.begin(); it != records_.end() && it->first.main <= *at; ++it) {
     const Record& r = it->second;
     buf.clear();
@@ -243,7 +243,7 @@ absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
     buf.append(r.key.data(), r.key.size());
     PutFixed64(&buf, r.value.size());
     buf += r.value;
-    crc = storage::Crc32cExtend(crc, buf.data(), buf.size());
+    crc = Crc32cExtend(crc, buf.data(), buf.size());
   }
   return crc;
 }

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "kv/errors.h"
-#include "raft/check.h"
 
 namespace detcd::kv {
 

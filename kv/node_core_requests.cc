@@ -4,11 +4,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
+#include "base/crc32c.h"
 #include "kv/errors.h"
 #include "kv/node_core.h"
 #include "kv/request_check.h"
-#include "raft/check.h"
-#include "storage/crc32c.h"
 
 namespace detcd::kv {
 
@@ -221,7 +221,7 @@ void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest
       // A new member's id: from its peer URLs and a proposal id of this member (etcd hashes the URLs with the time).
       std::string seed = absl::StrCat(NextId(), "/", config_.cluster_id);
       for (const std::string& u : urls) absl::StrAppend(&seed, "/", u);
-      uint64_t id = (static_cast<uint64_t>(storage::Crc32c(seed)) << 32) | storage::Crc32c(seed + "#");
+      uint64_t id = (static_cast<uint64_t>(Crc32c(seed)) << 32) | Crc32c(seed + "#");
       if (id == 0) id = 1;
       cc.set_type(add.islearner() ? raftpb::CONF_CHANGE_ADD_LEARNER_NODE : raftpb::CONF_CHANGE_ADD_NODE);
       cc.set_node_id(id);
@@ -469,7 +469,7 @@ absl::StatusOr<HashKVResult> NodeCore::HashKV(int64_t revision) const {
 
 HashResult NodeCore::Hash() const {
   HashResult r;
-  r.hash = storage::Crc32c(StateSnapshot());
+  r.hash = Crc32c(StateSnapshot());
   FillHeader(&r.header);
   return r;
 }

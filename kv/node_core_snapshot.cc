@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "kv/node_core.h"
-#include "raft/check.h"
 
 namespace detcd::kv {
 

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/strings/string_view.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::kv {
 

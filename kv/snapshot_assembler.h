@@ -9,9 +9,9 @@
 #include <string>
 
 #include "api/raft.pb.h"
+#include "base/check.h"
 #include "kv/node_core.h"
 #include "kv/state_snapshot_writer.h"
-#include "raft/check.h"
 
 namespace detcd::kv {
 

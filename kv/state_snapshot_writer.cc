@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "api/kv_snapshot.pb.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::kv {
 

@@ -12,7 +12,7 @@
 #include <set>
 #include <utility>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::kv {
 

@@ -1,6 +1,6 @@
 #include "load/completion_threads.h"
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::load {
 

@@ -7,7 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::load {
 

@@ -1,7 +1,7 @@
 #include "load/key_space.h"
 
 #include "absl/strings/str_cat.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::load {
 

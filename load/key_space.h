@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "raft/prng.h"
+#include "base/prng.h"
 
 namespace detcd::load {
 

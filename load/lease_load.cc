@@ -6,11 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "base/check.h"
 #include "load/connections.h"
 #include "load/countdown.h"
 #include "load/request_budget.h"
 #include "load/value_stamp.h"
-#include "raft/check.h"
 
 namespace detcd::load {
 namespace {

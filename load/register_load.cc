@@ -18,8 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "history/history.h"
 #include "load/tally.h"
-#include "sim/history.h"
 
 namespace detcd::load {
 namespace {
@@ -28,12 +28,12 @@ namespace {
 // real-time order (an event is recorded before the request is sent, or after its answer arrived).
 class SharedHistory {
  public:
-  int Invoke(int64_t process, detcd::sim::OpFunction f, const std::string& key, detcd::sim::RegisterValue in = {},
-             detcd::sim::RegisterValue expected = {}) {
+  int Invoke(int64_t process, detcd::history::OpFunction f, const std::string& key,
+             detcd::history::RegisterValue in = {}, detcd::history::RegisterValue expected = {}) {
     std::lock_guard<std::mutex> l(mu_);
     return rec_.Invoke(process, f, key, std::move(in), std::move(expected));
   }
-  void Ok(int id, detcd::sim::RegisterValue out = {}) {
+  void Ok(int id, detcd::history::RegisterValue out = {}) {
     std::lock_guard<std::mutex> l(mu_);
     rec_.Ok(id, std::move(out));
   }
@@ -49,14 +49,14 @@ class SharedHistory {
     std::lock_guard<std::mutex> l(mu_);
     rec_.Withdraw(id);
   }
-  detcd::sim::History Get() {
+  detcd::history::History Get() {
     std::lock_guard<std::mutex> l(mu_);
     return rec_.history();
   }
 
  private:
   std::mutex mu_;
-  detcd::sim::HistoryRecorder rec_;
+  detcd::history::HistoryRecorder rec_;
 };
 
 struct Stats {
@@ -72,17 +72,17 @@ bool NeverHappened(const grpc::Status& s) {
            absl::StrContains(s.error_message(), "Connection refused")));
 }
 
-detcd::sim::RegisterValue Decode(const std::string& v) {
+detcd::history::RegisterValue Decode(const std::string& v) {
   int64_t n = 0;
   const std::string digits = v.substr(0, v.find('.'));
-  if (absl::SimpleAtoi(digits, &n)) return detcd::sim::RegisterValue::Int(n);
-  return detcd::sim::RegisterValue::String(v);
+  if (absl::SimpleAtoi(digits, &n)) return detcd::history::RegisterValue::Int(n);
+  return detcd::history::RegisterValue::String(v);
 }
 
 void RunClient(int index, const LoadOptions& opt, std::atomic<int64_t>* next_value, std::atomic<int64_t>* next_process,
                SharedHistory* history, Stats* stats, std::chrono::steady_clock::time_point end) {
-  using detcd::sim::OpFunction;
-  using detcd::sim::RegisterValue;
+  using detcd::history::OpFunction;
+  using detcd::history::RegisterValue;
   std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 17);  // which op and key: no need to replay
   int64_t process = (*next_process)++;
   size_t endpoint = static_cast<size_t>(index) % opt.endpoints.size();
@@ -217,9 +217,9 @@ int RunRegister(const LoadOptions& opt) {
                           .c_str());
   for (const std::string& line : tally.ErrorLines(5)) std::printf("%s\n", line.c_str());
   if (!opt.history.empty()) {
-    const detcd::sim::History h = history.Get();
+    const detcd::history::History h = history.Get();
     std::ofstream out(opt.history, std::ios::binary | std::ios::trunc);
-    out << detcd::sim::FormatHistory(h);
+    out << detcd::history::FormatHistory(h);
     out.close();
     if (!out) {
       std::fprintf(stderr, "detcd-load: cannot write history file '%s'\n", opt.history.c_str());

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::load {
 

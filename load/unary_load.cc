@@ -3,12 +3,12 @@
 #include <chrono>
 
 #include "api/etcdserverpb/rpc.grpc.pb.h"
+#include "base/check.h"
+#include "base/prng.h"
 #include "load/connections.h"
 #include "load/countdown.h"
 #include "load/request_budget.h"
 #include "load/value_stamp.h"
-#include "raft/check.h"
-#include "raft/prng.h"
 
 namespace detcd::load {
 namespace {

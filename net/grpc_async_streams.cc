@@ -19,8 +19,8 @@
 #include <optional>
 #include <utility>
 
+#include "base/check.h"
 #include "net/grpc_services_shared.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 

@@ -8,12 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "base/check.h"
 #include "net/etcd_snapshot.h"
 #include "net/grpc_async_streams.h"
 #include "net/grpc_async_unary.h"
 #include "net/grpc_cq_server.h"
 #include "net/grpc_services_shared.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 

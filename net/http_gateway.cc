@@ -30,8 +30,8 @@
 #include "api/kv_request.pb.h"
 #include "api/v3electionpb/v3election.grpc.pb.h"
 #include "api/v3lockpb/v3lock.grpc.pb.h"
+#include "base/check.h"
 #include "net/watch_queue.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 

@@ -19,10 +19,10 @@
 #include "api/kv_request.pb.h"
 #include "api/v3electionpb/v3election.grpc.pb.h"
 #include "api/v3lockpb/v3lock.grpc.pb.h"
+#include "base/check.h"
 #include "kv/errors.h"
 #include "kv/mvcc_store.h"
 #include "net/watch_queue.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 

@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "host/persist.h"
 #include "kv/errors.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 

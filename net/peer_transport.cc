@@ -19,8 +19,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "net/socket_address.h"
-#include "raft/check.h"
 
 namespace detcd::net {
 namespace {

@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::net {
 

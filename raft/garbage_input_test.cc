@@ -2,10 +2,10 @@
 // refuses or ignores it and never crashes. Random messages are fed to every node of a working cluster, interleaved
 // with normal traffic; the process surviving is the assertion (a DETCD_CHECK would abort it), plus the cluster still
 // being able to elect a leader and commit afterwards.
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
-#include "raft/raw_node.h"
 #include "raft/rafttest/memory_cluster.h"
+#include "raft/raw_node.h"
 
 namespace detcd::raft {
 namespace {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "raft/check.h"
+#include "base/check.h"
 #include "raft/message_names.h"
 
 namespace detcd::raft {

@@ -13,8 +13,8 @@
 
 #include "absl/status/status.h"
 #include "api/raft.pb.h"
+#include "base/prng.h"
 #include "raft/log.h"
-#include "raft/prng.h"
 #include "raft/read_only.h"
 #include "raft/storage.h"
 #include "raft/tracker.h"

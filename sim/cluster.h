@@ -23,17 +23,17 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "raft/prng.h"
+#include "api/scenario.pb.h"
+#include "base/prng.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
-#include "api/scenario.pb.h"
 #include "sim/event_loop.h"
 #include "sim/fault_target.h"
-#include "sim/node_disk.h"
 #include "sim/network.h"
+#include "sim/node_disk.h"
 #include "sim/raft_checker.h"
-#include "sim/snapshot_sends.h"
 #include "sim/replica.h"
+#include "sim/snapshot_sends.h"
 #include "sim/trace.h"
 
 namespace detcd::sim {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "api/scenario.pb.h"
-#include "raft/prng.h"
-#include "sim/fault_target.h"
+#include "base/prng.h"
 #include "sim/event_loop.h"
+#include "sim/fault_target.h"
 #include "sim/network.h"
 #include "sim/trace.h"
 

@@ -31,10 +31,10 @@
 #include <vector>
 
 #include "api/kv_request.pb.h"
+#include "base/prng.h"
 #include "host/effects_loop.h"
 #include "host/persist.h"
 #include "kv/node_core.h"
-#include "raft/prng.h"
 #include "sim/cluster.h"
 #include "sim/event_loop.h"
 #include "sim/fault_target.h"

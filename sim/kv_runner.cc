@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "raft/prng.h"
+#include "base/prng.h"
+#include "history/linearizability.h"
 #include "sim/event_loop.h"
 #include "sim/fault_injector.h"
 #include "sim/kv_cluster.h"
 #include "sim/kv_workload.h"
-#include "sim/linearizability.h"
 #include "sim/membership_checker.h"
 #include "sim/membership_operator.h"
 #include "sim/network.h"
@@ -274,12 +274,12 @@ RunResult RunKvScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   }
   result.history = workload.history();
   if (result.outcome != Outcome::kLiveness) {
-    CheckOptions lin_options;
+    history::CheckOptions lin_options;
     lin_options.max_configurations = 2'000'000;  // a run must end; a key left undecided is reported, not failed
-    CheckResult lin = CheckLinearizability(result.history, lin_options);
+    history::CheckResult lin = history::CheckLinearizability(result.history, lin_options);
     result.linearizability_undecided = lin.undecided.size();
     if (!lin.linearizable) {
-      finish(Outcome::kSafety, "linearizability", FormatCheckResult(result.history, lin), loop.Now());
+      finish(Outcome::kSafety, "linearizability", history::FormatCheckResult(result.history, lin), loop.Now());
     }
   }
   if (result.outcome == Outcome::kPass) {

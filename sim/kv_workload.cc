@@ -5,7 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::sim {
 
@@ -29,10 +29,10 @@ const etcdserverpb::ResponseHeader* HeaderOf(const kvpb::ClientResponse& r) {
 }
 
 // The register's value as stored: a decimal integer; anything else is a value no client wrote.
-RegisterValue Decode(const std::string& bytes) {
+history::RegisterValue Decode(const std::string& bytes) {
   int64_t v = 0;
-  if (absl::SimpleAtoi(bytes, &v)) return RegisterValue::Int(v);
-  return RegisterValue::String(bytes);
+  if (absl::SimpleAtoi(bytes, &v)) return history::RegisterValue::Int(v);
+  return history::RegisterValue::String(bytes);
 }
 
 const std::string kAllKeys(1, '\0');
@@ -213,7 +213,7 @@ void KvWorkload::Issue(int c) {
   const int64_t process = cl.process;
   if (roll < 40) {
     req.mutable_range()->set_key(key);
-    const int op = recorder_.Invoke(process, OpFunction::kRead, key);
+    const int op = recorder_.Invoke(process, history::OpFunction::kRead, key);
     Send(
         c, req,
         [this, op](const kv::ClientReply& r) {
@@ -225,7 +225,7 @@ void KvWorkload::Issue(int c) {
           ++stats_.ok;
           newest_rev_ = std::max(newest_rev_, r.response.range().header().revision());
           const auto& kvs = r.response.range().kvs();
-          recorder_.Ok(op, kvs.empty() ? RegisterValue::Absent() : Decode(kvs[0].value()));
+          recorder_.Ok(op, kvs.empty() ? history::RegisterValue::Absent() : Decode(kvs[0].value()));
         },
         [this, op] {
           ++stats_.unknown;
@@ -237,7 +237,7 @@ void KvWorkload::Issue(int c) {
   if (roll < 75) {
     req.mutable_put()->set_key(key);
     req.mutable_put()->set_value(absl::StrCat(value));
-    const int op = recorder_.Invoke(process, OpFunction::kWrite, key, RegisterValue::Int(value));
+    const int op = recorder_.Invoke(process, history::OpFunction::kWrite, key, history::RegisterValue::Int(value));
     Send(
         c, req,
         [this, op, key, value](const kv::ClientReply& r) {
@@ -262,10 +262,10 @@ void KvWorkload::Issue(int c) {
     return;
   }
   // Compare-and-swap: expect absent now and then, otherwise a value some client wrote lately.
-  RegisterValue expected;
+  history::RegisterValue expected;
   if (prng_->Range(0, 9) > 0 && next_value_ > 2) {
     const int64_t lo = std::max<int64_t>(1, next_value_ - 1 - 3 * static_cast<int64_t>(clients_.size()));
-    expected = RegisterValue::Int(
+    expected = history::RegisterValue::Int(
         static_cast<int64_t>(prng_->Range(static_cast<uint64_t>(lo), static_cast<uint64_t>(next_value_ - 2))));
   }
   etcdserverpb::TxnRequest* txn = req.mutable_txn();
@@ -282,7 +282,8 @@ void KvWorkload::Issue(int c) {
   etcdserverpb::PutRequest* put = txn->add_success()->mutable_request_put();
   put->set_key(key);
   put->set_value(absl::StrCat(value));
-  const int op = recorder_.Invoke(process, OpFunction::kCas, key, RegisterValue::Int(value), expected);
+  const int op =
+      recorder_.Invoke(process, history::OpFunction::kCas, key, history::RegisterValue::Int(value), expected);
   Send(
       c, req,
       [this, op](const kv::ClientReply& r) {

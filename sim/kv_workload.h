@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "api/kv_request.pb.h"
-#include "raft/prng.h"
+#include "base/prng.h"
+#include "history/history.h"
 #include "sim/event_loop.h"
-#include "sim/history.h"
 #include "sim/kv_cluster.h"
 #include "sim/trace.h"
 #include "sim/watch_checker.h"
@@ -80,7 +80,7 @@ class KvWorkload {
   void SetEndpoints(std::vector<uint64_t> hosts);
   const std::vector<uint64_t>& endpoints() const { return endpoints_; }
 
-  History history() const { return recorder_.history(); }
+  history::History history() const { return recorder_.history(); }
   const KvWorkloadStats& stats() const { return stats_; }
   const std::vector<AckedPut>& acked_puts() const { return acked_puts_; }
   // Leases whose revocation a client was told succeeded.
@@ -133,7 +133,7 @@ class KvWorkload {
   Prng* prng_;
   Trace* trace_;
   WatchChecker* watch_checker_;
-  HistoryRecorder recorder_;
+  history::HistoryRecorder recorder_;
   std::vector<Client> clients_;
   std::vector<Watcher> watchers_;
   std::vector<uint64_t> endpoints_;  // hosts, ascending

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 #include "kv/errors.h"
-#include "raft/check.h"
 
 namespace detcd::sim {
 

@@ -25,8 +25,8 @@
 #include <string>
 
 #include "api/kv_request.pb.h"
+#include "base/prng.h"
 #include "kv/membership.h"
-#include "raft/prng.h"
 #include "sim/event_loop.h"
 #include "sim/kv_cluster.h"
 #include "sim/kv_workload.h"

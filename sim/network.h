@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "api/raft.pb.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/event_loop.h"
 #include "sim/trace.h"
 

@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "api/raft.pb.h"
 #include "api/scenario.pb.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/sim_disk.h"
 #include "storage/member_store.h"
 

@@ -3,7 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::sim {
 

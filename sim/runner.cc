@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/cluster.h"
 #include "sim/event_loop.h"
 #include "sim/fault_injector.h"

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "history/history.h"
 #include "kv/node_core.h"
 #include "raft/raft.h"
-#include "sim/history.h"
 #include "sim/scenario.h"
 #include "sim/workload.h"
 
@@ -51,7 +51,7 @@ struct RunResult {
   std::vector<std::string> acknowledged;  // request ids, in acknowledgement order
   // Scenarios with a KV workload (etcd members) only.
   bool kv = false;
-  History history;  // the register clients' operations, for detcd-check
+  history::History history;  // the register clients' operations, for detcd-check
   uint64_t kv_requests = 0;
   uint64_t kv_ok = 0;
   uint64_t kv_unknown = 0;

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
 #include "sim/scenario.h"
 #include "sim/scenario_paths.h"
 #include "sim/swarm.h"

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "storage/disk.h"
 
 namespace detcd::sim {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::sim {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "api/scenario.pb.h"
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/scenario.h"
 
 namespace detcd::sim {

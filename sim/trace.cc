@@ -1,7 +1,7 @@
 #include "sim/trace.h"
 
 #include "absl/strings/str_format.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::sim {
 

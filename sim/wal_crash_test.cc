@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
 #include "sim/sim_disk.h"
 #include "storage/wal.h"
 

@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/prng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kv/mvcc_store.h"
 #include "kv/watch_hub.h"
-#include "raft/prng.h"
 
 namespace detcd::sim {
 namespace {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "raft/prng.h"
+#include "base/prng.h"
 #include "sim/cluster.h"
 #include "sim/event_loop.h"
 #include "sim/trace.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::storage {
 

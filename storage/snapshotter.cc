@@ -5,8 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "raft/check.h"
-#include "storage/crc32c.h"
+#include "base/check.h"
+#include "base/crc32c.h"
 
 namespace detcd::storage {
 

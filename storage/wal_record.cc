@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "storage/crc32c.h"
+#include "base/crc32c.h"
 
 namespace detcd::storage {
 

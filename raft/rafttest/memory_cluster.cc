@@ -1,7 +1,7 @@
 #include "raft/rafttest/memory_cluster.h"
 
 #include "absl/strings/str_cat.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::raft::rafttest {
 

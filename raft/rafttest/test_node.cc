@@ -3,7 +3,7 @@
 #include <deque>
 #include <utility>
 
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::raft::rafttest {
 

@@ -1,8 +1,8 @@
 // Prng: the one source of randomness for the pure core and the simulator — a seeded xoshiro256** generator with
 // hand-written bounded draws. std:: distributions are implementation-defined, so they are never used: the same seed
 // must give the same numbers on every build. Never seed it from anything but the driver's seed.
-#ifndef DETCD_RAFT_PRNG_H_
-#define DETCD_RAFT_PRNG_H_
+#ifndef DETCD_BASE_PRNG_H_
+#define DETCD_BASE_PRNG_H_
 
 #include <cstdint>
 
@@ -66,4 +66,4 @@ class Prng {
 
 }  // namespace detcd
 
-#endif  // DETCD_RAFT_PRNG_H_
+#endif  // DETCD_BASE_PRNG_H_

@@ -1,8 +1,8 @@
 // DETCD_CHECK: assertions for invariants the code relies on. They stay on in release builds: a broken invariant in a
 // consensus core must stop the process loudly rather than let it serve wrong data. Expected errors (bad requests,
 // dropped proposals) are returned as values, never checked with these.
-#ifndef DETCD_RAFT_CHECK_H_
-#define DETCD_RAFT_CHECK_H_
+#ifndef DETCD_BASE_CHECK_H_
+#define DETCD_BASE_CHECK_H_
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +17,8 @@ namespace detcd::internal {
 
 }  // namespace detcd::internal
 
-#define DETCD_CHECK(cond)                                                                        \
-  do {                                                                                           \
+#define DETCD_CHECK(cond)                                                                            \
+  do {                                                                                               \
     if (__builtin_expect(!(cond), 0)) ::detcd::internal::CheckFailed(__FILE__, __LINE__, #cond, ""); \
   } while (0)
 
@@ -28,4 +28,4 @@ namespace detcd::internal {
     if (__builtin_expect(!(cond), 0)) ::detcd::internal::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 
-#endif  // DETCD_RAFT_CHECK_H_
+#endif  // DETCD_BASE_CHECK_H_

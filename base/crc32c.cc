@@ -1,8 +1,8 @@
-#include "storage/crc32c.h"
+#include "base/crc32c.h"
 
 #include <array>
 
-namespace detcd::storage {
+namespace detcd {
 
 namespace {
 
@@ -85,4 +85,4 @@ uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {
   return MultModP(XPowBytes(length_b), crc_a) ^ crc_b;
 }
 
-}  // namespace detcd::storage
+}  // namespace detcd

@@ -1,14 +1,14 @@
-#include "sim/register_history_gen.h"
+#include "history/register_history_gen.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "raft/check.h"
-#include "raft/prng.h"
+#include "base/check.h"
+#include "base/prng.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 enum class Fate { kOk, kFail, kUnknownInfo, kUnknownNever };
@@ -134,4 +134,4 @@ History GenerateRegisterHistory(const RegisterWorkloadOptions& options) {
   return recorder.history();
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history

@@ -1,4 +1,4 @@
-#include "sim/linearizability.h"
+#include "history/linearizability.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,10 +10,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "raft/check.h"
-#include "sim/json.h"
+#include "base/check.h"
+#include "history/json.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 // ---- The model: one key's operations, values interned as small integers -------------------------------------------
@@ -535,4 +535,4 @@ std::string FormatCheckResult(const History& history, const CheckResult& result)
   return out;
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history

@@ -1,4 +1,4 @@
-// History: what clients of a key-value register did, as the linearizability checker (sim/linearizability.h) needs
+// History: what clients of a key-value register did, as the linearizability checker (history/linearizability.h) needs
 // it — operations (read, write, compare-and-set on one key) with the positions of their invocation and completion
 // and their outcome — plus the JSON-lines format that detcd-check reads and detcd-sim writes, in the style of
 // Jepsen's register workload, one event per line:
@@ -6,8 +6,8 @@
 //   {"process": 3, "type": "ok", "f": "cas", "key": "k1", "value": [1, 2]}
 // The parser trusts nothing: any line it cannot map to an event of a well-formed history is an error naming the line
 // and the reason. This unit never decides linearizability and never reads a clock.
-#ifndef DETCD_SIM_HISTORY_H_
-#define DETCD_SIM_HISTORY_H_
+#ifndef DETCD_HISTORY_HISTORY_H_
+#define DETCD_HISTORY_HISTORY_H_
 
 #include <cstdint>
 #include <limits>
@@ -18,7 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 
 // A register's value: absent (JSON null: a key never written, or a cas that expects the key absent), an integer, or
 // a string. Values compare by type and content: the integer 1 and the string "1" differ.
@@ -141,6 +141,6 @@ class HistoryRecorder {
   int64_t next_position_ = 0;
 };
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
 
-#endif  // DETCD_SIM_HISTORY_H_
+#endif  // DETCD_HISTORY_HISTORY_H_

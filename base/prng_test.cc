@@ -1,6 +1,6 @@
 // Prng: the seeded generator every random choice in the core and the simulator comes from — determinism per seed,
 // bounded draws within their bounds and roughly uniform, inclusive ranges.
-#include "raft/prng.h"
+#include "base/prng.h"
 
 #include <cstdint>
 #include <set>

@@ -1,4 +1,4 @@
-// Linearizability checker for key-value register histories (sim/history.h): decides whether some total order of the
+// Linearizability checker for key-value register histories (history/history.h): decides whether some total order of the
 // operations respects real time (an operation that completed before another was invoked comes first) and the
 // sequential semantics of a register per key (a read returns the last value written, absent if none; a cas sets the
 // new value iff the current one equals the expected one). For a history that has none, it reports per failing key a
@@ -25,17 +25,17 @@
 //
 // The checker never modifies the history, and its verdict never depends on time: only the shrinking stops at a time
 // budget (CheckOptions::shrink_budget), which can only make a contradiction larger than the smallest one found.
-#ifndef DETCD_SIM_LINEARIZABILITY_H_
-#define DETCD_SIM_LINEARIZABILITY_H_
+#ifndef DETCD_HISTORY_LINEARIZABILITY_H_
+#define DETCD_HISTORY_LINEARIZABILITY_H_
 
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
-#include "sim/history.h"
+#include "history/history.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 
 struct CheckOptions {
   // Wall time for shrinking the contradictions of all failing keys together. Zero reports each failing key's whole
@@ -71,6 +71,6 @@ CheckResult CheckLinearizability(const History& history, const CheckOptions& opt
 // operation with its original line numbers, process, outcome, function and value.
 std::string FormatCheckResult(const History& history, const CheckResult& result);
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
 
-#endif  // DETCD_SIM_LINEARIZABILITY_H_
+#endif  // DETCD_HISTORY_LINEARIZABILITY_H_

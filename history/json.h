@@ -1,11 +1,11 @@
 // Json: a small, strict JSON reader and string quoting, for the one-object-per-line history files that detcd-check
-// reads and detcd-sim writes (sim/history.h). It accepts objects, arrays, strings (with every JSON escape, UTF-8
+// reads and detcd-sim writes (history/history.h). It accepts objects, arrays, strings (with every JSON escape, UTF-8
 // validated), integers that fit in int64, true, false and null, and rejects anything else — fractions, exponents,
 // leading zeros, duplicate object fields, nesting deeper than kMaxJsonDepth, trailing characters — with a message that
 // names the column. It must never crash, recurse without bound or accept a document it cannot represent exactly; it
 // knows nothing about histories.
-#ifndef DETCD_SIM_JSON_H_
-#define DETCD_SIM_JSON_H_
+#ifndef DETCD_HISTORY_JSON_H_
+#define DETCD_HISTORY_JSON_H_
 
 #include <cstdint>
 #include <string>
@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 
 inline constexpr int kMaxJsonDepth = 32;
 
@@ -43,6 +43,6 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 // `s` as a JSON string literal, quotes included (", \ and control characters escaped; other bytes kept as they are).
 std::string QuoteJsonString(absl::string_view s);
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
 
-#endif  // DETCD_SIM_JSON_H_
+#endif  // DETCD_HISTORY_JSON_H_

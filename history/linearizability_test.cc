@@ -1,4 +1,4 @@
-#include "sim/linearizability.h"
+#include "history/linearizability.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
+#include "history/history.h"
+#include "history/register_history_gen.h"
 #include "rapidcheck.h"
-#include "sim/history.h"
-#include "sim/register_history_gen.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 constexpr int64_t kNever = kNeverCompleted;
@@ -544,4 +544,4 @@ TEST(Linearizability, TenThousandOperationsOnOneKey) {
 }
 
 }  // namespace
-}  // namespace detcd::sim
+}  // namespace detcd::history

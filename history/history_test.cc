@@ -1,12 +1,12 @@
-#include "sim/history.h"
+#include "history/history.h"
 
 #include <string>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
-#include "sim/register_history_gen.h"
+#include "history/register_history_gen.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 std::string ErrorOf(absl::string_view text) {
@@ -245,9 +245,9 @@ TEST(History, UnreadableFileIsAnError) {
 }
 
 }  // namespace
-}  // namespace detcd::sim
+}  // namespace detcd::history
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 TEST(History, WithdrawnOperationsAreLeftOutAndLinesStayTrue) {
@@ -274,4 +274,4 @@ TEST(History, WithdrawnOperationsAreLeftOutAndLinesStayTrue) {
 }
 
 }  // namespace
-}  // namespace detcd::sim
+}  // namespace detcd::history

@@ -1,11 +1,11 @@
-#include "sim/json.h"
+#include "history/json.h"
 
 #include <string>
 
+#include "base/prng.h"
 #include "gtest/gtest.h"
-#include "raft/prng.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 std::string ErrorOf(absl::string_view text) {
@@ -105,4 +105,4 @@ TEST(Json, SurvivesGarbage) {
 }
 
 }  // namespace
-}  // namespace detcd::sim
+}  // namespace detcd::history

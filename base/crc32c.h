@@ -2,15 +2,15 @@
 // computation: no state beyond constant tables. Crc32cCombine joins the CRCs of two adjacent byte runs without the
 // bytes, so a file written piece by piece (a streamed snapshot whose lengths are patched in at the end) can be
 // checksummed without holding or re-reading it.
-#ifndef DETCD_STORAGE_CRC32C_H_
-#define DETCD_STORAGE_CRC32C_H_
+#ifndef DETCD_BASE_CRC32C_H_
+#define DETCD_BASE_CRC32C_H_
 
 #include <cstddef>
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
 
-namespace detcd::storage {
+namespace detcd {
 
 // Extends crc (the CRC of earlier bytes, 0 for none) over data.
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n);
@@ -18,6 +18,6 @@ inline uint32_t Crc32c(absl::string_view data) { return Crc32cExtend(0, data.dat
 // The CRC of A followed by B, from crc_a = Crc32c(A), crc_b = Crc32c(B) and B's length (O(log length_b)).
 uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b);
 
-}  // namespace detcd::storage
+}  // namespace detcd
 
-#endif  // DETCD_STORAGE_CRC32C_H_
+#endif  // DETCD_BASE_CRC32C_H_

@@ -1,10 +1,10 @@
-#include "storage/crc32c.h"
+#include "base/crc32c.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 
-namespace detcd::storage {
+namespace detcd {
 namespace {
 
 TEST(Crc32cTest, KnownVectors) {
@@ -49,4 +49,4 @@ TEST(Crc32cTest, EveryBitFlipChangesTheCrc) {
 }
 
 }  // namespace
-}  // namespace detcd::storage
+}  // namespace detcd

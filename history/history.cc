@@ -1,4 +1,4 @@
-#include "sim/history.h"
+#include "history/history.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,10 +12,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "raft/check.h"
-#include "sim/json.h"
+#include "base/check.h"
+#include "history/json.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 enum class EventType { kInvoke, kOk, kFail, kInfo };
@@ -410,4 +410,4 @@ void HistoryRecorder::Complete(int id, OpOutcome outcome, RegisterValue output) 
   op.completion_line = static_cast<int>(op.completion);
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history

@@ -1,16 +1,16 @@
 // Register history generator (tests and benchmarks only): concurrent clients drive a real sequential key-value
 // register under a seeded random interleaving, so the histories it makes are linearizable by construction — each
 // operation takes effect atomically at a random moment between its invocation and its completion, or (for an unknown
-// outcome) maybe never. It exists to test the checker (sim/linearizability.h) against ground truth; it must never be
-// used to decide anything about a real history.
-#ifndef DETCD_SIM_REGISTER_HISTORY_GEN_H_
-#define DETCD_SIM_REGISTER_HISTORY_GEN_H_
+// outcome) maybe never. It exists to test the checker (history/linearizability.h) against ground truth; it must never
+// be used to decide anything about a real history.
+#ifndef DETCD_HISTORY_REGISTER_HISTORY_GEN_H_
+#define DETCD_HISTORY_REGISTER_HISTORY_GEN_H_
 
 #include <cstdint>
 
-#include "sim/history.h"
+#include "history/history.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 
 struct RegisterWorkloadOptions {
   uint64_t seed = 1;
@@ -30,6 +30,6 @@ struct RegisterWorkloadOptions {
 // Every value written (write or cas) is fresh: an integer or a string "v<n>" never written before in the history.
 History GenerateRegisterHistory(const RegisterWorkloadOptions& options);
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
 
-#endif  // DETCD_SIM_REGISTER_HISTORY_GEN_H_
+#endif  // DETCD_HISTORY_REGISTER_HISTORY_GEN_H_

@@ -1,4 +1,4 @@
-#include "sim/json.h"
+#include "history/json.h"
 
 #include <limits>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace detcd::sim {
+namespace detcd::history {
 namespace {
 
 // A recursive-descent reader over one line. Every failure is returned, never thrown or asserted: the input is
@@ -329,4 +329,4 @@ std::string QuoteJsonString(absl::string_view s) {
   return out;
 }
 
-}  // namespace detcd::sim
+}  // namespace detcd::history
