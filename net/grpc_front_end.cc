@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/kv_request.pb.h"
 #include "net/grpc_services_shared.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::net {
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
-#include "raft/check.h"
+#include "base/check.h"
 
 namespace detcd::net {
 
