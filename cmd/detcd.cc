@@ -595,6 +595,7 @@ int main(int argc, char** argv) {
   // to the gRPC server in-process.
   detcd::net::GrpcFrontEndOptions fo;
   fo.runtime = runtime->get();
+  fo.services = services.shared();
   fo.fallback = server->InProcessChannel(grpc::ChannelArguments());
   fo.max_message_bytes = cfg.max_request_bytes + 512 * 1024;  // as the gRPC server's limit
   absl::StatusOr<std::unique_ptr<detcd::net::GrpcFrontEnd>> front_end = detcd::net::GrpcFrontEnd::Start(fo);

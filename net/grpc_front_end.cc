@@ -9,8 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/kv_request.pb.h"
-#include "net/grpc_services_shared.h"
 #include "base/check.h"
+#include "net/grpc_services_shared.h"
 
 namespace detcd::net {
 
@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOp
   if (epoll_ctl(f->epoll_fd_, EPOLL_CTL_ADD, f->wake_fd_, &ev) != 0) {
     return absl::InternalError("gRPC front end: epoll_ctl failed");
   }
+  f->ended_->wake_fd = f->wake_fd_;
   f->stub_ = std::make_unique<grpc::GenericStub>(f->options_.fallback);
   f->thread_ = std::thread([p = f.get()] {
     pthread_setname_np(pthread_self(), "detcd-h2");
@@ -109,9 +110,17 @@ void GrpcFrontEnd::Stop() {
   const uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof(one));
   if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> l(mu_);
-  connections_.clear();
-  calls_.clear();
+  {
+    std::lock_guard<std::mutex> l(ended_->mu);
+    ended_->open = false;  // a stream ending later (the member stopping after this) has nobody to tell
+  }
+  std::map<CallKey, Call> calls;
+  std::map<int, std::shared_ptr<GrpcH2Connection>> connections;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    calls.swap(calls_);
+    connections.swap(connections_);
+  }
 }
 
 void GrpcFrontEnd::Loop() {
@@ -123,6 +132,21 @@ void GrpcFrontEnd::Loop() {
       if (fd == wake_fd_) {
         uint64_t v;
         (void)!read(wake_fd_, &v, sizeof(v));
+        // Streams and passed-through calls that ended let go here, on the loop's thread (never inside their own end,
+        // which StopStreams may be running).
+        std::vector<CallKey> keys;
+        {
+          std::lock_guard<std::mutex> l(ended_->mu);
+          keys.swap(ended_->keys);
+        }
+        std::vector<Call> gone;
+        std::lock_guard<std::mutex> l(mu_);
+        for (const CallKey& key : keys) {
+          auto it = calls_.find(key);
+          if (it == calls_.end()) continue;
+          gone.push_back(std::move(it->second));
+          calls_.erase(it);
+        }
         continue;
       }
       std::shared_ptr<GrpcH2Connection> c;
@@ -151,98 +175,105 @@ void GrpcFrontEnd::Loop() {
   }
 }
 
+void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e) {
+  const CallKey key(c->serial(), e.stream);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
+  }
+  if (const int field = NativeField(e.path); field != 0) {
+    std::lock_guard<std::mutex> l(mu_);
+    calls_[key].field = field;
+    return;
+  }
+  // A stream or a passed-through call ends on its own (any thread): the loop erases it then.
+  auto ended = [queue = ended_, key] {
+    std::lock_guard<std::mutex> l(queue->mu);
+    if (!queue->open) return;
+    queue->keys.push_back(key);
+    const uint64_t one = 1;
+    (void)!write(queue->wake_fd, &one, sizeof(one));
+  };
+  Call call;
+  if (options_.services != nullptr && e.path == "/etcdserverpb.Watch/Watch") {
+    call.stream = StartWatchStream(options_.services, c, e.stream, ended);
+  } else if (options_.services != nullptr && e.path == "/etcdserverpb.Lease/LeaseKeepAlive") {
+    call.stream = StartKeepAliveStream(options_.services, c, e.stream, ended);
+  } else {
+    {
+      std::lock_guard<std::mutex> l(proxies_mu_);
+      ++proxies_;
+    }
+    call.proxy = GrpcProxyCall::Start(stub_.get(), c, e, [this, ended] {
+      ended();
+      std::lock_guard<std::mutex> l(proxies_mu_);
+      if (--proxies_ == 0) proxies_cv_.notify_all();
+    });
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  calls_[key] = std::move(call);  // erased by the loop after `ended` (which queues, so it comes after this)
+}
+
 void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e) {
   using Kind = GrpcH2Connection::Event::Kind;
-  const std::pair<GrpcH2Connection*, int32_t> key(c.get(), e.stream);
+  if (e.kind == Kind::kCall) return StartCall(c, e);
+  const CallKey key(c->serial(), e.stream);
+  std::shared_ptr<FrontStream> stream;
   std::shared_ptr<GrpcProxyCall> proxy;
-  switch (e.kind) {
-    case Kind::kCall: {
-      Call call;
-      call.field = NativeField(e.path);
-      if (call.field == 0) {
-        {
-          std::lock_guard<std::mutex> l(proxies_mu_);
-          ++proxies_;
-        }
-        auto done = [this, key] {
-          {
-            std::lock_guard<std::mutex> l(mu_);
-            calls_.erase(key);
+  int field = 0;
+  std::string message;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = calls_.find(key);
+    if (it == calls_.end()) return;  // a unary call already with the member, or a call that ended
+    Call& call = it->second;
+    stream = call.stream;
+    proxy = call.proxy;
+    if (stream == nullptr && proxy == nullptr) {  // a native unary call, being read
+      switch (e.kind) {
+        case Kind::kMessage:
+          if (call.has_message) {
+            calls_.erase(it);
+            c->Finish(e.stream, kInternal, "grpc: too many request messages for a unary call");
+            return;
           }
-          std::lock_guard<std::mutex> l(proxies_mu_);
-          if (--proxies_ == 0) proxies_cv_.notify_all();
-        };
-        std::lock_guard<std::mutex> l(mu_);
-        DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
-        // Inserted before the call starts: its end (on a gRPC thread) erases it.
-        Call& placed = calls_[key];
-        placed.field = 0;
-        placed.proxy = GrpcProxyCall::Start(stub_.get(), c, e, std::move(done));
-        return;
-      }
-      std::lock_guard<std::mutex> l(mu_);
-      DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
-      calls_[key] = std::move(call);
-      return;
-    }
-    case Kind::kMessage: {
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        auto it = calls_.find(key);
-        if (it == calls_.end()) return;
-        if (it->second.field == 0) {
-          proxy = it->second.proxy;
-        } else if (it->second.has_message) {
-          calls_.erase(it);
-          c->Finish(e.stream, kInternal, "grpc: too many request messages for a unary call");
+          call.has_message = true;
+          call.message = std::move(e.message);
           return;
-        } else {
-          it->second.has_message = true;
-          it->second.message = std::move(e.message);
-          return;
-        }
-      }
-      if (proxy != nullptr) proxy->Message(e.message);
-      return;
-    }
-    case Kind::kHalfClose: {
-      int field = 0;
-      std::string message;
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        auto it = calls_.find(key);
-        if (it == calls_.end()) return;
-        if (it->second.field == 0) {
-          proxy = it->second.proxy;
-        } else {
-          if (!it->second.has_message) {
+        case Kind::kHalfClose:
+          if (!call.has_message) {
             calls_.erase(it);
             c->Finish(e.stream, kInternal, "grpc: a unary call without its request message");
             return;
           }
-          field = it->second.field;
-          message = std::move(it->second.message);
+          field = call.field;
+          message = std::move(call.message);
           calls_.erase(it);
-        }
+          break;
+        case Kind::kCancel:
+          calls_.erase(it);
+          return;
+        case Kind::kCall:
+          return;
       }
-      if (proxy != nullptr) {
-        proxy->HalfClose();
-      } else {
-        SubmitUnary(c, e.stream, field, message);
-      }
-      return;
     }
-    case Kind::kCancel: {
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        auto it = calls_.find(key);
-        if (it == calls_.end()) return;  // a native call already with the member: its answer finds no stream
-        proxy = it->second.proxy;
-        if (proxy == nullptr) calls_.erase(it);  // a passed-through one is erased when it ends
-      }
+  }
+  if (field != 0) return SubmitUnary(c, e.stream, field, message);
+  switch (e.kind) {
+    case Kind::kMessage:
+      if (stream != nullptr) stream->Message(e.message);
+      if (proxy != nullptr) proxy->Message(e.message);
+      return;
+    case Kind::kHalfClose:
+      if (stream != nullptr) stream->HalfClose();
+      if (proxy != nullptr) proxy->HalfClose();
+      return;
+    case Kind::kCancel:
+      if (stream != nullptr) stream->Cancel();
       if (proxy != nullptr) proxy->Cancel();
       return;
-    }
+    case Kind::kCall:
+      return;
   }
 }
 

@@ -2,9 +2,9 @@
 // HTTP/2, served by one thread of its own ("detcd-h2") on epoll, without gRPC's server machinery in the hot path.
 // KV (Range, Put, DeleteRange, Txn, Compact) and the unary Lease methods go straight to the member
 // (MemberRuntime::Submit) and are answered by whichever thread holds the core; the answers of one reply batch leave
-// in one write per connection (ReplyBatch around the member's batches). Every other method (Watch, LeaseKeepAlive,
-// Maintenance, Cluster, Auth, Lock, Election) is passed through to the member's gRPC server in-process
-// (GrpcProxyCall), so each service has one implementation.
+// in one write per connection (ReplyBatch around the member's batches); Watch and LeaseKeepAlive are served here as
+// well (grpc_front_streams). Every other method (Maintenance, Cluster, Auth, Lock, Election) is passed through to the
+// member's gRPC server in-process (GrpcProxyCall), so each of those services has one implementation.
 // It owns the connections it was handed; it holds no member state.
 #ifndef DETCD_NET_GRPC_FRONT_END_H_
 #define DETCD_NET_GRPC_FRONT_END_H_
@@ -21,16 +21,22 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/grpc_front_streams.h"
 #include "net/grpc_h2_connection.h"
 #include "net/grpc_proxy_call.h"
+#include "net/grpc_services.h"
 #include "net/member_runtime.h"
 
 namespace detcd::net {
 
 struct GrpcFrontEndOptions {
   MemberRuntime* runtime = nullptr;
+  // The gRPC services' shared state: Watch and LeaseKeepAlive are served here too, ended by its StopStreams. Null:
+  // they are passed through like the rest.
+  EtcdServices::Shared* services = nullptr;
   // The member's gRPC server, in-process: what the front end does not serve itself goes there.
   std::shared_ptr<grpc::Channel> fallback;
   size_t max_message_bytes = 4 << 20;  // etcd: --max-request-bytes plus gRPC's overhead
@@ -55,6 +61,7 @@ class GrpcFrontEnd {
   explicit GrpcFrontEnd(GrpcFrontEndOptions options);
   void Loop();
   void Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e);
+  void StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e);
   // A unary call of the member's own, whole: its one message in, the member's answer out.
   void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message);
 
@@ -69,14 +76,25 @@ class GrpcFrontEnd {
   std::map<int, std::shared_ptr<GrpcH2Connection>> connections_;  // guarded by mu_; by socket
   bool stopped_ = false;                                          // guarded by mu_: Adopt closes what comes
 
-  // The loop's own: calls in progress by (connection, stream).
+  // Calls in progress by (connection serial, stream); guarded by mu_. A native unary call until it goes to the
+  // member; a stream or a passed-through call until it ends.
+  using CallKey = std::pair<uint64_t, int32_t>;
   struct Call {
-    int field = 0;  // kvpb::ClientRequest's field for a native unary call; 0: passed through
+    int field = 0;  // kvpb::ClientRequest's field for a native unary call
     bool has_message = false;
     std::string message;
-    std::shared_ptr<GrpcProxyCall> proxy;
+    std::shared_ptr<FrontStream> stream;   // Watch, LeaseKeepAlive
+    std::shared_ptr<GrpcProxyCall> proxy;  // anything else
   };
-  std::map<std::pair<GrpcH2Connection*, int32_t>, Call> calls_;
+  std::map<CallKey, Call> calls_;
+  // Streams and passed-through calls that ended themselves (any thread, possibly after Stop), for the loop to erase.
+  struct Ended {
+    std::mutex mu;
+    std::vector<CallKey> keys;  // guarded by mu
+    int wake_fd = -1;           // written while open
+    bool open = true;           // guarded by mu: false once the loop is gone
+  };
+  const std::shared_ptr<Ended> ended_ = std::make_shared<Ended>();
 
   std::mutex proxies_mu_;
   std::condition_variable proxies_cv_;

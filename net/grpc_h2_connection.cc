@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -27,6 +28,7 @@ constexpr int kResourceExhausted = 8;
 constexpr int kUnimplemented = 12;
 constexpr int kInternal = 13;
 
+std::atomic<uint64_t> next_serial{0};
 thread_local int batch_depth = 0;
 thread_local std::vector<std::shared_ptr<GrpcH2Connection>>* batch_dirty = nullptr;
 
@@ -114,7 +116,8 @@ std::shared_ptr<GrpcH2Connection> GrpcH2Connection::Create(int fd, Options optio
   return c;
 }
 
-GrpcH2Connection::GrpcH2Connection(int fd, Options options) : fd_(fd), options_(std::move(options)) {}
+GrpcH2Connection::GrpcH2Connection(int fd, Options options)
+    : fd_(fd), serial_(next_serial.fetch_add(1) + 1), options_(std::move(options)) {}
 
 GrpcH2Connection::~GrpcH2Connection() {
   if (session_ != nullptr) nghttp2_session_del(session_);
@@ -174,7 +177,7 @@ void GrpcH2Connection::Shutdown() {
 }
 
 size_t GrpcH2Connection::Send(int32_t stream, const std::string& message) {
-  std::vector<std::function<void()>> drained;
+  std::vector<std::function<void()>> drained;  // deferred, never run here
   size_t queued = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -204,10 +207,16 @@ size_t GrpcH2Connection::Send(int32_t stream, const std::string& message) {
       MarkDirtyLocked();
     } else {
       FlushLocked(&drained);
+      DeferLocked(&drained);
     }
   }
-  for (auto& fn : drained) fn();
   return queued;
+}
+
+size_t GrpcH2Connection::Queued(int32_t stream) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = streams_.find(stream);
+  return broken_ || it == streams_.end() ? 0 : it->second.out.queued_bytes;
 }
 
 void GrpcH2Connection::Finish(int32_t stream, int code, const std::string& message) {
@@ -221,9 +230,21 @@ void GrpcH2Connection::Finish(int32_t stream, int code, const std::string& messa
       MarkDirtyLocked();
     } else {
       FlushLocked(&drained);
+      DeferLocked(&drained);
     }
   }
-  for (auto& fn : drained) fn();
+}
+
+void GrpcH2Connection::DeferLocked(std::vector<std::function<void()>>* drained) {
+  if (drained->empty()) return;
+  // Send and Finish never run a callback themselves (their caller may hold a lock the callback takes): the loop's
+  // thread runs them, woken as for a writable socket.
+  for (auto& fn : *drained) deferred_drained_.push_back(std::move(fn));
+  drained->clear();
+  if (!waiting_writable_ && options_.want_write) {
+    waiting_writable_ = true;
+    options_.want_write(fd_, true);
+  }
 }
 
 void GrpcH2Connection::FinishLocked(int32_t stream, InStream& s, int code, const std::string& message) {
@@ -281,9 +302,11 @@ void GrpcH2Connection::Flush() {
 }
 
 void GrpcH2Connection::FlushLocked(std::vector<std::function<void()>>* drained) {
-  // Streams that closed: whoever waited for them to drain hears it once the lock is let go.
+  // Streams that closed, and callbacks a Send or Finish left: they run once the lock is let go.
   for (auto& fn : closed_drained_) drained->push_back(std::move(fn));
   closed_drained_.clear();
+  for (auto& fn : deferred_drained_) drained->push_back(std::move(fn));
+  deferred_drained_.clear();
   if (broken_ && out_.empty()) return;
   while (!broken_ && out_.size() < kOutBytesMax) {
     const uint8_t* data = nullptr;

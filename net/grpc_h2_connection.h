@@ -54,6 +54,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   GrpcH2Connection& operator=(const GrpcH2Connection&) = delete;
 
   int fd() const { return fd_; }
+  // Unique among the connections of this process (a socket's number and an address are reused; this is not).
+  uint64_t serial() const { return serial_; }
 
   // ---- the front end's loop ----
   // Reads what the socket has, returns the calls' events; *closed once the client is gone or broke the protocol
@@ -69,10 +71,13 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   // One response message on `stream` (its headers go with the first). Returns the bytes now queued on the stream
   // and not yet taken by the client, or 0 if the stream is gone (the message is dropped).
   size_t Send(int32_t stream, const std::string& message);
+  // Bytes queued on `stream` and not yet taken by the client (0 if the stream is gone).
+  size_t Queued(int32_t stream);
   // The call's end: grpc-status `code` and grpc-message; nothing is sent after it.
   void Finish(int32_t stream, int code, const std::string& message);
-  // Called once, on whichever thread writes, when the bytes queued on `stream` fall to `low_bytes` or below (or the
-  // stream goes). Replaces an earlier one.
+  // Called once when the bytes queued on `stream` fall to `low_bytes` or below (or the stream goes): at once if they
+  // are, else by the thread that writes them out (the loop, a batch's end) — never inside Send or Finish, whose
+  // callers may hold locks. Replaces an earlier one.
   void OnDrained(int32_t stream, size_t low_bytes, std::function<void()> fn);
 
   // Answers given on this thread between Begin and End are written once per connection, at End. Nests.
@@ -113,6 +118,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   // Under mu_.
   void FlushLocked(std::vector<std::function<void()>>* drained);
   void MarkDirtyLocked();
+  void DeferLocked(std::vector<std::function<void()>>* drained);
   void FinishLocked(int32_t stream, InStream& s, int code, const std::string& message);
   void ParseMessagesLocked(int32_t stream, InStream& s);
   void Flush();
@@ -129,6 +135,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
                           nghttp2_data_source* source, void* user);
 
   const int fd_;
+  const uint64_t serial_;
   const Options options_;
   std::mutex mu_;
   nghttp2_session* session_ = nullptr;    // guarded by mu_
@@ -138,7 +145,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   bool waiting_writable_ = false;         // guarded by mu_
   bool broken_ = false;                   // guarded by mu_: closed or failed; nothing more is read or written
   bool dirty_ = false;                    // guarded by mu_: in some thread's batch, waiting for its End
-  std::vector<std::function<void()>> closed_drained_;  // guarded by mu_: OnDrained callbacks of closed streams
+  std::vector<std::function<void()>> closed_drained_;    // guarded by mu_: OnDrained callbacks of closed streams
+  std::vector<std::function<void()>> deferred_drained_;  // guarded by mu_: for the loop's thread to run
 };
 
 }  // namespace detcd::net

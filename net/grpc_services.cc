@@ -314,7 +314,11 @@ void EtcdServices::Serve() {
 void EtcdServices::StopStreams() {
   std::lock_guard<std::mutex> lock(shared_->mu);
   shared_->stopping = true;
+  shared_->stopping_thread = std::this_thread::get_id();
   for (auto& [id, stop] : shared_->streams) stop();
+  shared_->stopping_thread = std::thread::id();
+  // Every stream was told to end and none can start: forget them (a stream unregistering later finds nothing).
+  shared_->streams.clear();
 }
 
 }  // namespace detcd::net

@@ -63,7 +63,9 @@ class EtcdServices {
   // Idempotent.
   void StopStreams();
 
-  struct Shared;  // what the services share (defined in grpc_services.cc)
+  struct Shared;  // what the services share (defined in grpc_services_shared.h)
+  // For the client front end's own streams (GrpcFrontEnd), which StopStreams ends too.
+  Shared* shared() const { return shared_.get(); }
 
  private:
   std::unique_ptr<Shared> shared_;

@@ -8,11 +8,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/time/time.h"
@@ -35,6 +37,9 @@ struct EtcdServices::Shared {
   bool stopping = false;                              // guarded by mu
   uint64_t next_stream = 1;                           // guarded by mu
   std::map<uint64_t, std::function<void()>> streams;  // guarded by mu: open streams and how to end each
+  // The thread running StopStreams' stop functions (under mu), while it does: a stream ending in one of them must
+  // not erase itself from `streams` (being walked, and mu is held); StopStreams forgets them all afterwards.
+  std::atomic<std::thread::id> stopping_thread{};
 
   // The request timeout, shortened to the client's deadline if it has one.
   absl::Duration Timeout(const grpc::ServerContextBase* ctx) const {

@@ -77,6 +77,7 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
     if (front_end()) {
       GrpcFrontEndOptions fo;
       fo.runtime = runtime_.get();
+      fo.services = services_->shared();
       fo.fallback = server_->InProcessChannel(grpc::ChannelArguments());
       absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> f = GrpcFrontEnd::Start(fo);
       ASSERT_TRUE(f.ok()) << f.status();

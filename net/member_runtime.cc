@@ -416,7 +416,12 @@ void MemberRuntime::Loop() {
   running_ = false;
 }
 
-void MemberRuntime::Flush() { effects_.Drain(*core_, *this); }
+void MemberRuntime::Flush() {
+  // Replies and watch responses of one drain leave together (one write per client connection), not one by one.
+  if (options_.reply_batch_begin) options_.reply_batch_begin();
+  effects_.Drain(*core_, *this);
+  if (options_.reply_batch_end) options_.reply_batch_end();
+}
 
 void MemberRuntime::Persist(kv::PersistRequest request) {
   // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed meanwhile
@@ -452,7 +457,6 @@ void MemberRuntime::BeginReplies(size_t count) {
   DETCD_CHECK(!corked_);
   corked_ = options_.reply_cork != nullptr && count >= kCorkedReplies;
   if (corked_) options_.reply_cork->Begin();
-  if (options_.reply_batch_begin) options_.reply_batch_begin();
 }
 
 void MemberRuntime::Reply(kv::ClientReply reply) {
@@ -462,7 +466,6 @@ void MemberRuntime::Reply(kv::ClientReply reply) {
 }
 
 void MemberRuntime::EndReplies() {
-  if (options_.reply_batch_end) options_.reply_batch_end();
   if (corked_) options_.reply_cork->End();
   corked_ = false;
 }

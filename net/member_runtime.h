@@ -70,8 +70,9 @@ struct MemberRuntimeOptions {
   ReplyCork* reply_cork = nullptr;
   // Deliberately broken persistence (host::PersistTesting), for tests only.
   host::PersistTesting testing_persist;
-  // Around each batch of replies (called by the thread holding the core; must not block): what the client front end
-  // answers between them may leave together (GrpcFrontEnd's one write per connection per batch). Null: nothing.
+  // Around each drain of the core's effects (called by the thread holding the core; must not block): the replies and
+  // watch responses the client front end sends between them leave together (GrpcFrontEnd's one write per connection
+  // per batch). Null: nothing.
   std::function<void()> reply_batch_begin;
   std::function<void()> reply_batch_end;
 };
