@@ -401,11 +401,8 @@ int main(int argc, char** argv) {
   log.Info("embed", absl::StrCat("snapshot count = ", cfg.snapshot_count));
   log.Info("embed", absl::StrCat("advertise client URLs = ", absl::StrJoin(Strings(cfg.advertise_client_urls), ",")));
 
-  // The plain TCP client connections gRPC serves, corked around each batch of replies (outlives the runtime).
-  detcd::net::ReplyCork reply_cork;
   detcd::net::MemberRuntimeOptions ro;
   ro.data_dir = cfg.data_dir;
-  ro.reply_cork = &reply_cork;
   ro.reply_batch_begin = &detcd::net::GrpcFrontEnd::BeginReplyBatch;
   ro.reply_batch_end = &detcd::net::GrpcFrontEnd::EndReplyBatch;
   // Test-only (not an etcd setting): a smaller WAL segment than etcd's preallocated 64 MiB, so that test suites that
@@ -623,7 +620,7 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<detcd::net::ClientListener>> l = detcd::net::ClientListener::Start(
         u.host, port, server.get(),
         [&gateway, &http_stop](int fd) { detcd::net::ServeHttpConnection(fd, &gateway, &http_stop); },
-        Https(u) ? client_terminator : nullptr, &reply_cork, [front](int fd) { front->Adopt(fd); });
+        Https(u) ? client_terminator : nullptr, [front](int fd) { front->Adopt(fd); });
     if (!l.ok()) {
       log.Error("etcdmain", absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ",
                                          l.status().message()));

@@ -28,20 +28,21 @@ constexpr size_t kPrefaceLen = sizeof(kHttp2Preface) - 1;
 // A connection that says nothing for this long is closed before anyone else sees it.
 constexpr int kSniffTimeoutMs = 10'000;
 
-absl::Status Errno(const std::string& what) { return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno))); }
+absl::Status Errno(const std::string& what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientListener>> ClientListener::Start(const std::string& host, int port,
                                                                       grpc::Server* grpc, Http1Handler http1,
                                                                       std::shared_ptr<const TlsTerminator> tls,
-                                                                      ReplyCork* cork, Http2Handler http2) {
+                                                                      Http2Handler http2) {
   std::unique_ptr<ClientListener> l(new ClientListener());
   l->grpc_ = grpc;
   l->http2_ = std::move(http2);
   l->http1_ = std::move(http1);
   l->tls_ = std::move(tls);
-  l->cork_ = cork;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -152,8 +153,6 @@ void ClientListener::Route(int fd) {
         http2_(fd);  // the front end owns the socket now
         return;
       }
-      // A TLS connection's plaintext end is a socketpair: only a TCP connection can be corked.
-      if (cork_ != nullptr && tls_ == nullptr) cork_->Add(fd);
       grpc::AddInsecureChannelFromFd(grpc_, fd);  // gRPC owns the socket now
       return;
     }

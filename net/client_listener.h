@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "net/reply_cork.h"
 #include "net/tls_terminator.h"
 
 namespace grpc {
@@ -36,11 +35,9 @@ class ClientListener {
 
   // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
   // HTTP/1.1 only, every connection goes to http1 at once. tls non-null: an https port, every connection is TLS.
-  // cork non-null: each plain TCP connection handed to gRPC is registered there.
   static absl::StatusOr<std::unique_ptr<ClientListener>> Start(const std::string& host, int port, grpc::Server* grpc,
                                                                Http1Handler http1,
                                                                std::shared_ptr<const TlsTerminator> tls = nullptr,
-                                                               ReplyCork* cork = nullptr,
                                                                Http2Handler http2 = nullptr);
   ~ClientListener();  // Stop()
 
@@ -60,7 +57,6 @@ class ClientListener {
   grpc::Server* grpc_ = nullptr;
   Http1Handler http1_;
   std::shared_ptr<const TlsTerminator> tls_;
-  ReplyCork* cork_ = nullptr;
   Http2Handler http2_;  // if set, HTTP/2 connections go to it rather than to grpc_
   std::atomic<bool> stopping_{false};
   std::atomic<int> routing_{0};  // connections still being terminated or sniffed

@@ -84,7 +84,7 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
       front_end_ = std::move(*f);
       GrpcFrontEnd* adopt = front_end_.get();
       absl::StatusOr<std::unique_ptr<ClientListener>> l = ClientListener::Start(
-          "127.0.0.1", 0, server_.get(), [](int fd) { close(fd); }, nullptr, nullptr,
+          "127.0.0.1", 0, server_.get(), [](int fd) { close(fd); }, nullptr,
           [adopt](int fd) { adopt->Adopt(fd); });
       ASSERT_TRUE(l.ok()) << l.status();
       listener_ = std::move(*l);

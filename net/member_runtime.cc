@@ -329,7 +329,8 @@ void MemberRuntime::AnswerOverdue(int64_t now_us) {
     kv::ClientReply r;
     r.request_id = waiting_.begin()->first;
     r.status = kv::ErrTimeout();  // its outcome is unknown, as for any timed-out request
-    Log(absl::StrCat("request ", r.request_id, " was not answered by its deadline: answered 'request timed out' (the "
+    Log(absl::StrCat("request ", r.request_id,
+                     " was not answered by its deadline: answered 'request timed out' (the "
                      "core must answer every request it takes)"));
     Answer(waiting_.begin(), std::move(r));
   }
@@ -452,22 +453,10 @@ void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
   for (raftpb::Message& m : messages) options_.send(std::move(m));
 }
 
-void MemberRuntime::BeginReplies(size_t count) {
-  // A few replies at once leave in few segments per connection (gRPC writes each call's reply at once).
-  DETCD_CHECK(!corked_);
-  corked_ = options_.reply_cork != nullptr && count >= kCorkedReplies;
-  if (corked_) options_.reply_cork->Begin();
-}
-
 void MemberRuntime::Reply(kv::ClientReply reply) {
   auto it = waiting_.find(reply.request_id);
   if (it == waiting_.end()) return;  // answered already (by its deadline)
   Answer(it, std::move(reply));
-}
-
-void MemberRuntime::EndReplies() {
-  if (corked_) options_.reply_cork->End();
-  corked_ = false;
 }
 
 std::vector<uint64_t> MemberRuntime::WatchStreamsWithRoom() {

@@ -4,9 +4,9 @@
 // or transport thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every
 // queued event, then the effects once"), so a request, a finished fsync or a peer's message costs no hand-off and no
 // wake-up; ticks, the transport's other news and whatever a poster left go to the core thread ("detcd-core"), which
-// ticks every heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever thread
-// holds the core; they must not block. Each batch the core asks to persist goes to the disk thread, which writes it
-// to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before the core is told (group commit:
+// ticks every heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever
+// thread holds the core; they must not block. Each batch the core asks to persist goes to the disk thread, which writes
+// it to the WAL (storage::MemberStore on storage::PosixDisk) and fdatasyncs it before the core is told (group commit:
 // everything proposed while a sync is in flight joins the next batch). The core's own snapshots are saved beside
 // it as the core streams them (kv::SnapshotPiece): the WAL marker with the WAL writes, then the (large) file a piece
 // at a time on a snapshot thread of its own, so no WAL write waits behind one and no more than a few pieces are ever
@@ -41,7 +41,6 @@
 #include "host/effects_loop.h"
 #include "host/persist.h"
 #include "kv/node_core.h"
-#include "net/reply_cork.h"
 #include "net/job_thread.h"
 #include "storage/member_store.h"
 #include "storage/posix_disk.h"
@@ -56,18 +55,17 @@ struct MemberRuntimeOptions {
   // Client requests submitted and not yet answered (queued for the core or waiting in it) beyond which Submit
   // answers etcd's "etcdserver: too many requests" at once: overload never grows memory without bound.
   int64_t max_requests_in_flight = 50'000;
-  // Raft messages for peers (called by the thread holding the core; must not block). Null: a single member, nothing to send.
+  // Raft messages for peers (called by the thread holding the core; must not block). Null: a single member, nothing to
+  // send.
   std::function<void(raftpb::Message)> send;
   std::function<void(const std::string&)> log;
   // The cluster's members changed (added, removed, peer URLs updated, published), and once at start: the members now
-  // and every id ever removed. Called by the thread holding the core; must not block (the transport's AddPeer/RemovePeer don't).
+  // and every id ever removed. Called by the thread holding the core; must not block (the transport's
+  // AddPeer/RemovePeer don't).
   std::function<void(const std::vector<kvpb::Member>& members, const std::set<uint64_t>& removed)> on_members;
   // This member applied its own removal from the cluster (called once, by the thread holding the core; must not
   // block).
   std::function<void()> on_removed;
-  // Corked around each batch of replies (several at once), so they leave in few TCP segments; null: none. Must outlive
-  // the runtime.
-  ReplyCork* reply_cork = nullptr;
   // Deliberately broken persistence (host::PersistTesting), for tests only.
   host::PersistTesting testing_persist;
   // Around each drain of the core's effects (called by the thread holding the core; must not block): the replies and
@@ -93,10 +91,10 @@ struct MemberStatus {
   uint64_t cluster_id = 0;
   uint64_t leader = 0;
   uint64_t raft_term = 0;
-  uint64_t raft_index = 0;      // commit index
+  uint64_t raft_index = 0;  // commit index
   uint64_t applied_index = 0;
   int64_t revision = 0;
-  int64_t db_size = 0;          // bytes the kept versions take
+  int64_t db_size = 0;  // bytes the kept versions take
   bool nospace_alarm = false;
   bool is_learner = false;
   // The cluster's members as the log made them, with what each published (name, client URLs); by id.
@@ -123,8 +121,8 @@ class MemberRuntime : private host::EffectsHost {
   bool running() const { return running_.load(); }
 
   // ---- any thread ----
-  // A client request; `done` runs with the reply on the thread holding the core (it must not block). Requests submitted while
-  // the core thread is busy reach it as one batch: the core sees them all before it drains its effects once.
+  // A client request; `done` runs with the reply on the thread holding the core (it must not block). Requests submitted
+  // while the core thread is busy reach it as one batch: the core sees them all before it drains its effects once.
   void Submit(kvpb::ClientRequest request, ReplyFn done);
   // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
   kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
@@ -188,9 +186,6 @@ class MemberRuntime : private host::EffectsHost {
   // A poster that takes the core runs at most this many rounds (a batch of tasks, then the effects) before leaving
   // the rest to the core thread, so that no gRPC or disk thread is kept from its own work for long.
   static constexpr int kPosterRounds = 4;
-  // Replies taken at once from which the batch is corked (ReplyCork): below, its four system calls per connection
-  // cost more than the segments they save.
-  static constexpr size_t kCorkedReplies = 4;
   // Queues a task for the core; false if the member is stopping (the task is dropped). If no thread holds the core
   // and `drainer` is kPoster, the caller takes it and runs the queue (Drain) before returning.
   bool Post(std::function<void()> task, Drainer drainer = Drainer::kPoster);
@@ -205,13 +200,11 @@ class MemberRuntime : private host::EffectsHost {
   // The batch goes to the disk thread (write, fdatasync, then core.Persisted on the disk thread's turn at the core).
   void Persist(kv::PersistRequest batch) override;
   void Send(std::vector<raftpb::Message> messages) override;
-  void BeginReplies(size_t count) override;  // corks a batch of kCorkedReplies or more (ReplyCork)
   void Reply(kv::ClientReply reply) override;
-  void EndReplies() override;
   std::vector<uint64_t> WatchStreamsWithRoom() override;
   void WatchResponse(uint64_t stream, const etcdserverpb::WatchResponse& response) override;
   void MembersChanged(const kv::Membership& membership) override;  // on_members
-  void Removed() override;                                           // logged, on_removed
+  void Removed() override;                                         // logged, on_removed
   // A request the core has: who waits for the reply, and by when it must have come (monotonic).
   struct Waiting {
     ReplyFn fn;
@@ -274,7 +267,6 @@ class MemberRuntime : private host::EffectsHost {
   // What the effects have reported already: the membership version (on_members; 0: none yet, a member that has not
   // applied its first configuration change keeps the peers it started with) and the member's removal.
   host::EffectsLoop effects_;
-  bool corked_ = false;  // a batch of replies is corked
   std::atomic<uint64_t> next_stream_{1};
   // Client requests submitted and not yet answered; at most options_.max_requests_in_flight.
   std::atomic<int64_t> requests_in_flight_{0};
