@@ -1,6 +1,6 @@
 // MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
-// simulator runs, fed with real time and real disk. Other threads (gRPC handlers, the disk thread, the peer
-// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a gRPC, disk
+// simulator runs, fed with real time and real disk. Other threads (the client front end, the disk thread, the peer
+// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a front end, disk
 // or transport thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every
 // queued event, then the effects once"), so a request, a finished fsync or a peer's message costs no hand-off and no
 // wake-up; ticks, the transport's other news and whatever a poster left go to the core thread ("detcd-core"), which
@@ -13,7 +13,8 @@
 // in memory, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). Raft
 // messages go to a sender (peers; none for a single member).
 // Threads per member: the core thread, the disk thread, the snapshot thread (idle but for snapshots), the peer
-// transport's epoll thread, and gRPC's own few (its pollers and callback executor) — a request in flight holds none.
+// transport's epoll thread, the client front end's epoll thread (detcd-h2), and gRPC's own few for the services the
+// front end passes on (its pollers and callback executor) — a request in flight holds none.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
 // MoveLeader) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
 // the core has no clock. It holds no KV or Raft state of its own.
@@ -180,7 +181,7 @@ class MemberRuntime : private host::EffectsHost {
   };
 
   explicit MemberRuntime(const MemberRuntimeOptions& options);
-  // Who runs a posted task when nobody holds the core: the posting thread itself (a gRPC, disk or transport thread:
+  // Who runs a posted task when nobody holds the core: the posting thread itself (a front end, disk or transport thread:
   // no hand-off, no wake-up), or the core thread (news the transport gives while it walks its peers).
   enum class Drainer { kPoster, kCoreThread };
   // A poster that takes the core runs at most this many rounds (a batch of tasks, then the effects) before leaving
