@@ -20,8 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "net/client_listener.h"
 #include "net/grpc_services.h"
+#include "net/test_client_port.h"
 #include "net/test_member.h"
 
 namespace detcd::net {
@@ -32,10 +32,7 @@ constexpr size_t kMaxMessageBytes = 64 * 1024;
 class GrpcFrontEndTest : public testing::Test {
  protected:
   void SetUp() override {
-    runtime_ = StartLeadingSingleMember(CurrentTestName(), [](MemberRuntimeOptions* o) {
-      o->reply_batch_begin = &GrpcFrontEnd::BeginReplyBatch;
-      o->reply_batch_end = &GrpcFrontEnd::EndReplyBatch;
-    });
+    runtime_ = StartLeadingSingleMember(CurrentTestName(), TestClientPort::UseFrontEnd);
     ASSERT_NE(runtime_, nullptr);
     GrpcServicesOptions so;
     so.version = "3.4.23";
@@ -47,27 +44,15 @@ class GrpcFrontEndTest : public testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     services_->Serve();
-    GrpcFrontEndOptions fo;
-    fo.runtime = runtime_.get();
-    fo.services = services_->shared();
-    fo.fallback = server_->InProcessChannel(grpc::ChannelArguments());
-    fo.max_message_bytes = kMaxMessageBytes;
-    absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> f = GrpcFrontEnd::Start(fo);
-    ASSERT_TRUE(f.ok()) << f.status();
-    front_end_ = std::move(*f);
-    GrpcFrontEnd* adopt = front_end_.get();
-    absl::StatusOr<std::unique_ptr<ClientListener>> l = ClientListener::Start(
-        "127.0.0.1", 0, server_.get(), [](int fd) { close(fd); }, nullptr, [adopt](int fd) { adopt->Adopt(fd); });
-    ASSERT_TRUE(l.ok()) << l.status();
-    listener_ = std::move(*l);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", listener_->port()), grpc::InsecureChannelCredentials());
+    client_port_ = TestClientPort::Start(runtime_.get(), services_.get(), server_.get(), kMaxMessageBytes);
+    ASSERT_NE(client_port_, nullptr);
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", client_port_->port()), grpc::InsecureChannelCredentials());
     kv_ = etcdserverpb::KV::NewStub(channel_);
   }
 
   void TearDown() override {
-    if (listener_ != nullptr) listener_->Stop();
-    if (services_ != nullptr) services_->StopStreams();
-    if (front_end_ != nullptr) front_end_->Stop();
+    if (client_port_ != nullptr) client_port_->Stop();
     if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     services_.reset();
     if (runtime_ != nullptr) runtime_->Stop();
@@ -85,8 +70,7 @@ class GrpcFrontEndTest : public testing::Test {
   std::unique_ptr<MemberRuntime> runtime_;
   std::unique_ptr<EtcdServices> services_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<GrpcFrontEnd> front_end_;
-  std::unique_ptr<ClientListener> listener_;
+  std::unique_ptr<TestClientPort> client_port_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
 };
@@ -107,7 +91,7 @@ TEST_F(GrpcFrontEndTest, AConnectionThatBreaksHttp2IsClosedAlone) {
   ASSERT_GE(fd, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(listener_->port()));
+  a.sin_port = htons(static_cast<uint16_t>(client_port_->port()));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   // The client preface, then a frame header that claims a 16 MiB HEADERS frame on stream 1, then junk.

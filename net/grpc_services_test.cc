@@ -5,28 +5,25 @@
 // and the unimplemented Auth.
 #include "net/grpc_services.h"
 
-#include <openssl/evp.h>
-#include <unistd.h>
-
 #include <grpcpp/grpcpp.h>
+#include <openssl/evp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "net/client_listener.h"
-#include "net/grpc_front_end.h"
 #include "net/member_runtime.h"
+#include "net/test_client_port.h"
 #include "net/test_member.h"
 #include "storage/bbolt_test_reader.h"
 
@@ -55,9 +52,7 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
 
   void SetUp() override {
     runtime_ = StartLeadingSingleMember(CurrentTestName(), [this](MemberRuntimeOptions* o) {
-      if (!front_end()) return;
-      o->reply_batch_begin = &GrpcFrontEnd::BeginReplyBatch;
-      o->reply_batch_end = &GrpcFrontEnd::EndReplyBatch;
+      if (front_end()) TestClientPort::UseFrontEnd(o);
     });
     ASSERT_NE(runtime_, nullptr);
 
@@ -75,20 +70,9 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
     ASSERT_NE(server_, nullptr);
     services_->Serve();
     if (front_end()) {
-      GrpcFrontEndOptions fo;
-      fo.runtime = runtime_.get();
-      fo.services = services_->shared();
-      fo.fallback = server_->InProcessChannel(grpc::ChannelArguments());
-      absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> f = GrpcFrontEnd::Start(fo);
-      ASSERT_TRUE(f.ok()) << f.status();
-      front_end_ = std::move(*f);
-      GrpcFrontEnd* adopt = front_end_.get();
-      absl::StatusOr<std::unique_ptr<ClientListener>> l = ClientListener::Start(
-          "127.0.0.1", 0, server_.get(), [](int fd) { close(fd); }, nullptr,
-          [adopt](int fd) { adopt->Adopt(fd); });
-      ASSERT_TRUE(l.ok()) << l.status();
-      listener_ = std::move(*l);
-      port_ = listener_->port();
+      client_port_ = TestClientPort::Start(runtime_.get(), services_.get(), server_.get());
+      ASSERT_NE(client_port_, nullptr);
+      port_ = client_port_->port();
     }
     ASSERT_GT(port_, 0);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
@@ -98,10 +82,8 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
   }
 
   void TearDown() override {
-    // In detcd's order: no new connections, streams ended, the front end's connections closed, then the server.
-    if (listener_ != nullptr) listener_->Stop();
+    if (client_port_ != nullptr) client_port_->Stop();
     if (services_ != nullptr) services_->StopStreams();
-    if (front_end_ != nullptr) front_end_->Stop();
     if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     services_.reset();
     if (runtime_ != nullptr) runtime_->Stop();
@@ -156,8 +138,7 @@ class GrpcServicesTest : public testing::TestWithParam<Path> {
   std::unique_ptr<EtcdServices> services_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<GrpcFrontEnd> front_end_;  // kFrontEnd only
-  std::unique_ptr<ClientListener> listener_;  // kFrontEnd only
+  std::unique_ptr<TestClientPort> client_port_;  // kFrontEnd only
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
