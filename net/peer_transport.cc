@@ -419,10 +419,9 @@ void PeerTransport::OnInbound(Conn* c) {
   }
   size_t read_bytes = 0;
   while (read_bytes < kReadPerEventBytesMax) {
-    const size_t old = c->in.size();
-    c->in.resize(old + kReadChunkBytes);
-    ssize_t n = ::read(c->fd, c->in.data() + old, kReadChunkBytes);
-    c->in.resize(old + std::max<ssize_t>(n, 0));
+    if (read_chunk_ == nullptr) read_chunk_ = std::make_unique<char[]>(kReadChunkBytes);
+    ssize_t n = ::read(c->fd, read_chunk_.get(), kReadChunkBytes);
+    if (n > 0) c->in.append(read_chunk_.get(), static_cast<size_t>(n));
     if (n > 0) {
       read_bytes += n;
       continue;
@@ -473,10 +472,10 @@ void PeerTransport::OnInboundTls(Conn* c) {
       }
       break;
     }
-    const size_t old = c->in.size();
-    c->in.resize(old + kTlsReadChunkBytes);
-    const TlsStep s = TlsRead(ssl, c->in.data() + old, kTlsReadChunkBytes);
-    c->in.resize(old + (s.kind == TlsStep::kDone ? s.bytes : 0));
+    if (read_chunk_ == nullptr) read_chunk_ = std::make_unique<char[]>(kReadChunkBytes);
+    static_assert(kTlsReadChunkBytes <= kReadChunkBytes);
+    const TlsStep s = TlsRead(ssl, read_chunk_.get(), kTlsReadChunkBytes);
+    if (s.kind == TlsStep::kDone) c->in.append(read_chunk_.get(), s.bytes);
     if (s.kind == TlsStep::kDone) {
       read_bytes += s.bytes;
       continue;

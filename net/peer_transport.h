@@ -166,6 +166,9 @@ class PeerTransport {
   std::vector<std::unique_ptr<Conn>> inbound_;
   std::vector<std::unique_ptr<Conn>> closed_;  // freed after the epoll batch that may still name them
   bool read_again_ = false;  // some inbound TLS connection stopped reading with bytes left inside its session
+  // Where the transport's thread reads a connection's bytes before appending what came to its buffer (growing the
+  // buffer by a whole chunk per read zero-filled 256 KiB each time: 4% of a member's CPU under put).
+  std::unique_ptr<char[]> read_chunk_;
 };
 
 // A member about to join a running cluster (--initial-cluster-state=existing) asks a member's peer port who is in
