@@ -161,10 +161,7 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
   // Responses queued beyond this make the member pause the stream (its watch hub keeps the rest, bounded, and
   // catches the watchers up from history once ResumeWatch says there is room again).
   static constexpr size_t kCapacity = 256;
-  // A response that waits behind others takes the events of the next one for the same watcher, up to this size: a
-  // watcher that falls behind gets fewer, larger responses (events of several revisions in one, as etcd sends a
-  // watcher catching up), instead of one write per revision.
-  static constexpr size_t kMergedBytesMax = 64 * 1024;
+  // A response that waits behind others takes the events of the next one (MergeWatchResponse).
 
   static void Request(EtcdServices::Shared* shared, etcdserverpb::Watch::AsyncService* service, CqServer* server) {
     std::shared_ptr<WatchStream> call(new WatchStream(shared, service, server));
@@ -245,14 +242,7 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
       // The front is being written while writing_: only a response behind it may still change.
       const size_t settled = writing_ ? 1 : 0;
       const size_t bytes = response.ByteSizeLong();
-      if (pending_.size() > settled && Mergeable(pending_.back(), response) && back_bytes_ + bytes <= kMergedBytesMax) {
-        WatchResponse& last = pending_.back();
-        DETCD_CHECK_MSG(last.header().revision() <= response.header().revision(), "watch responses out of order");
-        last.mutable_events()->MergeFrom(response.events());
-        *last.mutable_header() = response.header();
-        back_bytes_ += bytes;
-        return true;
-      }
+      if (pending_.size() > settled && MergeWatchResponse(&pending_.back(), &back_bytes_, response, bytes)) return true;
       pending_.push_back(response);
       back_bytes_ = bytes;
       if (pending_.size() >= kCapacity) full_ = room = false;
@@ -264,15 +254,6 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
     }
     if (start != nullptr) StartWrite(*start);
     return room;
-  }
-
-  // Two responses may be one if both only carry events for the same watcher (no created, canceled, compacted,
-  // progress or fragmented response is merged); the caller bounds the size.
-  static bool Mergeable(const WatchResponse& a, const WatchResponse& b) {
-    auto events_only = [](const WatchResponse& r) {
-      return r.events_size() > 0 && !r.created() && !r.canceled() && r.compact_revision() == 0 && !r.fragment();
-    };
-    return events_only(a) && events_only(b) && a.watch_id() == b.watch_id();
   }
 
   // Asks for the call to end with `status` (the first end asked for wins). Finishes now unless a write is in flight.

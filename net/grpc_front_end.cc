@@ -40,6 +40,28 @@ int NativeField(const std::string& path) {
 // How long the loop polls for more after a busy round before it sleeps.
 constexpr int64_t kSpinUs = 50;
 
+// kvpb::ClientRequest's and kvpb::ClientResponse's fields of a native method, looked up once (not per request).
+struct NativeFields {
+  const google::protobuf::FieldDescriptor* request = nullptr;
+  const google::protobuf::FieldDescriptor* response = nullptr;
+};
+const NativeFields& FieldsOf(int field) {
+  static const std::map<int, NativeFields> kFields = [] {
+    std::map<int, NativeFields> m;
+    const google::protobuf::Descriptor* request = kvpb::ClientRequest::descriptor();
+    for (int i = 0; i < request->field_count(); ++i) {
+      const int number = request->field(i)->number();
+      m[number] = NativeFields{request->field(i), kvpb::ClientResponse::descriptor()->FindFieldByNumber(number)};
+    }
+    return m;
+  }();
+  auto it = kFields.find(field);
+  DETCD_CHECK_MSG(
+      it != kFields.end() && it->second.request->message_type() != nullptr && it->second.response != nullptr,
+      "a native method without its request and response fields");
+  return it->second;
+}
+
 uint32_t Interest(bool want_write) { return EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u); }
 
 }  // namespace
@@ -294,23 +316,22 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
 
 void GrpcFrontEnd::SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field,
                                const std::string& message) {
+  const NativeFields& fields = FieldsOf(field);
   kvpb::ClientRequest r;
-  const google::protobuf::FieldDescriptor* in = kvpb::ClientRequest::descriptor()->FindFieldByNumber(field);
-  DETCD_CHECK(in != nullptr && in->message_type() != nullptr);
-  if (!r.GetReflection()->MutableMessage(&r, in)->ParseFromString(message)) {
-    c->Finish(stream, kInternal, "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data");
+  if (!r.GetReflection()->MutableMessage(&r, fields.request)->ParseFromString(message)) {
+    const grpc::Status s = UnmarshalError();
+    c->Finish(stream, static_cast<int>(s.error_code()), s.error_message());
     return;
   }
   const auto asked = static_cast<kvpb::ClientRequest::RequestCase>(field);
-  options_.runtime->Submit(std::move(r), [c, stream, field, asked](kv::ClientReply reply) {
+  options_.runtime->Submit(std::move(r), [c, stream, out = fields.response, asked](kv::ClientReply reply) {
     kvpb::ClientResponse answer;
     const grpc::Status s = EtcdServices::Shared::Accept(asked, reply, &answer);
     if (!s.ok()) {
       c->Finish(stream, static_cast<int>(s.error_code()), s.error_message());
       return;
     }
-    const google::protobuf::FieldDescriptor* out = kvpb::ClientResponse::descriptor()->FindFieldByNumber(field);
-    DETCD_CHECK_MSG(out != nullptr && answer.GetReflection()->HasField(answer, out),
+    DETCD_CHECK_MSG(answer.GetReflection()->HasField(answer, out),
                     "the member answered with a response of another kind");
     std::string bytes;
     answer.GetReflection()->GetMessage(answer, out).SerializeToString(&bytes);

@@ -19,11 +19,8 @@ using etcdserverpb::LeaseKeepAliveRequest;
 using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 
-constexpr int kInternal = 13;
 // A watch stream is paused in the member once this much of it waits for the client, and resumed once it is all taken.
 constexpr size_t kWatchQueuedBytesMax = 256 * 1024;
-// Merged responses of a lagging watcher grow up to this size.
-constexpr size_t kMergedBytesMax = 64 * 1024;
 
 // What both streams share: the connection's stream, the registration StopStreams ends, the one end.
 class StreamBase : public FrontStream {
@@ -105,8 +102,7 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
   void Message(const std::string& bytes) override {
     WatchRequest request;
     if (!request.ParseFromString(bytes)) {
-      End(grpc::Status(static_cast<grpc::StatusCode>(kInternal),
-                       "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data"));
+      End(UnmarshalError());
       return;
     }
     if (!over()) shared_->runtime->Watch(id_, request);
@@ -119,7 +115,7 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
 
   // The thread holding the core: a response for the client. False: the member pauses the stream until the client
   // has taken what waits. While the client has not taken what was sent, responses that only carry events for the
-  // same watcher are merged into one (up to kMergedBytesMax): a lagging watcher gets fewer, larger responses.
+  // same watcher are merged into one (MergeWatchResponse): a lagging watcher gets fewer, larger responses.
   bool Push(const WatchResponse& response) {
     bool room = true;
     {
@@ -127,14 +123,7 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
       if (over_locked()) return true;      // dropped: the stream is over
       const size_t bytes = response.ByteSizeLong();
       if (pending_) {
-        if (Mergeable(*pending_, response) && pending_bytes_ + bytes <= kMergedBytesMax) {
-          DETCD_CHECK_MSG(pending_->header().revision() <= response.header().revision(),
-                          "watch responses out of order");
-          pending_->mutable_events()->MergeFrom(response.events());
-          *pending_->mutable_header() = response.header();
-          pending_bytes_ += bytes;
-          return true;
-        }
+        if (MergeWatchResponse(&*pending_, &pending_bytes_, response, bytes)) return true;
         SendLocked(*pending_);  // the one before goes; this one waits in its place
         pending_ = response;
         pending_bytes_ = bytes;
@@ -187,15 +176,6 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
     if (resume) shared_->runtime->ResumeWatch(id_);
   }
 
-  // Two responses may be one if both only carry events for the same watcher (no created, canceled, compacted,
-  // progress or fragmented response is merged).
-  static bool Mergeable(const WatchResponse& a, const WatchResponse& b) {
-    auto events_only = [](const WatchResponse& r) {
-      return r.events_size() > 0 && !r.created() && !r.canceled() && r.compact_revision() == 0 && !r.fragment();
-    };
-    return events_only(a) && events_only(b) && a.watch_id() == b.watch_id();
-  }
-
   std::optional<WatchResponse> pending_;  // guarded by mu_: waiting for the client to take what was sent
   size_t pending_bytes_ = 0;              // guarded by mu_
   bool armed_ = false;                    // guarded by mu_: an OnDrained callback is registered
@@ -219,8 +199,7 @@ class KeepAliveH2 final : public StreamBase, public std::enable_shared_from_this
   void Message(const std::string& bytes) override {
     LeaseKeepAliveRequest request;
     if (!request.ParseFromString(bytes)) {
-      End(grpc::Status(static_cast<grpc::StatusCode>(kInternal),
-                       "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data"));
+      End(UnmarshalError());
       return;
     }
     {

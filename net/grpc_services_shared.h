@@ -18,15 +18,42 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_request.pb.h"
+#include "base/check.h"
 #include "net/grpc_services.h"
 #include "net/member_runtime.h"
 
 namespace detcd::net {
 
 // etcd's rpctypes.ErrGRPCStopped.
-inline grpc::Status Stopped() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped");
+inline grpc::Status Stopped() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"); }
+
+// A request whose bytes do not parse as its message (grpc-go's words for it).
+inline grpc::Status UnmarshalError() {
+  return grpc::Status(grpc::StatusCode::INTERNAL,
+                      "grpc: error unmarshalling request: proto: cannot parse invalid wire-format data");
+}
+
+// A watch response waiting for a client that lags takes the events of the next one for the same watcher, up to
+// kWatchMergedBytesMax: a lagging watcher gets fewer, larger responses (events of several revisions in one, as etcd
+// sends a watcher catching up). Only responses that carry nothing but events merge (no created, canceled, compacted,
+// progress or fragmented one). True if `next` (next_bytes long) went into `*waiting` (*waiting_bytes grows).
+inline constexpr size_t kWatchMergedBytesMax = 64 * 1024;
+inline bool MergeWatchResponse(etcdserverpb::WatchResponse* waiting, size_t* waiting_bytes,
+                               const etcdserverpb::WatchResponse& next, size_t next_bytes) {
+  auto events_only = [](const etcdserverpb::WatchResponse& r) {
+    return r.events_size() > 0 && !r.created() && !r.canceled() && r.compact_revision() == 0 && !r.fragment();
+  };
+  if (!events_only(*waiting) || !events_only(next) || waiting->watch_id() != next.watch_id() ||
+      *waiting_bytes + next_bytes > kWatchMergedBytesMax) {
+    return false;
+  }
+  DETCD_CHECK_MSG(waiting->header().revision() <= next.header().revision(), "watch responses out of order");
+  waiting->mutable_events()->MergeFrom(next.events());
+  *waiting->mutable_header() = next.header();
+  *waiting_bytes += next_bytes;
+  return true;
 }
 
 struct EtcdServices::Shared {
@@ -58,7 +85,8 @@ struct EtcdServices::Shared {
   }
 
   // A reply as a gRPC status: the member's error, or OK with the response of the request's own kind moved into `out`.
-  static grpc::Status Accept(kvpb::ClientRequest::RequestCase asked, kv::ClientReply& reply, kvpb::ClientResponse* out) {
+  static grpc::Status Accept(kvpb::ClientRequest::RequestCase asked, kv::ClientReply& reply,
+                             kvpb::ClientResponse* out) {
     if (!reply.status.ok()) return ToGrpcStatus(reply.status);
     // The core answers a request with the response of its own kind (same oneof field numbers).
     if (static_cast<int>(reply.response.response_case()) != static_cast<int>(asked)) {
@@ -69,8 +97,8 @@ struct EtcdServices::Shared {
     return grpc::Status::OK;
   }
 
-  // A unary method whose answer is the member's: `request` goes in as kvpb::ClientRequest's field `in`, the answer comes
-  // back from kvpb::ClientResponse's field `out`.
+  // A unary method whose answer is the member's: `request` goes in as kvpb::ClientRequest's field `in`, the answer
+  // comes back from kvpb::ClientResponse's field `out`.
   template <typename Req, typename Resp>
   grpc::Status Unary(const grpc::ServerContextBase* ctx, const Req& request, Req* (kvpb::ClientRequest::*in)(),
                      Resp* (kvpb::ClientResponse::*out)(), Resp* response) {
