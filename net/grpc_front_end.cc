@@ -62,7 +62,7 @@ const NativeFields& FieldsOf(int field) {
   return it->second;
 }
 
-uint32_t Interest(bool want_write) { return EPOLLIN | EPOLLRDHUP | (want_write ? EPOLLOUT : 0u); }
+uint32_t Interest(bool read, bool write) { return (read ? EPOLLIN | EPOLLRDHUP : 0u) | (write ? EPOLLOUT : 0u); }
 
 }  // namespace
 
@@ -99,9 +99,9 @@ void GrpcFrontEnd::Adopt(int fd) {
   GrpcH2Connection::Options o;
   o.max_message_bytes = options_.max_message_bytes;
   const int epoll_fd = epoll_fd_;
-  o.want_write = [epoll_fd](int socket, bool want) {
+  o.interest = [epoll_fd](int socket, bool read, bool write) {
     epoll_event ev{};
-    ev.events = Interest(want);
+    ev.events = Interest(read, write);
     ev.data.fd = socket;
     (void)epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket, &ev);  // fails harmlessly once the loop let go of it
   };
@@ -113,7 +113,7 @@ void GrpcFrontEnd::Adopt(int fd) {
   std::shared_ptr<GrpcH2Connection> c = GrpcH2Connection::Create(fd, std::move(o));
   connections_[fd] = c;
   epoll_event ev{};
-  ev.events = Interest(false);
+  ev.events = Interest(true, false);
   ev.data.fd = fd;
   DETCD_CHECK_MSG(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0, "epoll_ctl ADD of a new connection failed");
 }

@@ -1,17 +1,21 @@
 // GrpcFrontEnd as clients meet it on the client port, beyond what GrpcServicesTest runs through it: an oversized
 // request refused with gRPC's error and the connection still serving, a connection that breaks HTTP/2 closed alone,
-// many concurrent calls on one connection answered in batches, and a large snapshot streamed through the in-process
-// pass-through to a slow reader.
+// many concurrent calls on one connection answered in batches, a large snapshot streamed through the in-process
+// pass-through to a slow reader, and overload from one connection bounded: a client that asks without ever reading
+// is held back at the socket, and one that never grants flow-control windows has its new calls refused.
 #include "net/grpc_front_end.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
+#include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -161,6 +165,208 @@ TEST_F(GrpcFrontEndTest, ASnapshotStreamsThroughToASlowReader) {
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_GT(bytes, 1500u * 1024u) << "the snapshot holds every value";
   EXPECT_GT(chunks, 1);
+}
+
+// A raw HTTP/2 client (nghttp2) that pipelines unary Range calls on one connection. With `grant_windows`, its windows
+// are so large that flow control never holds an answer back (only the socket can); without, it grants the server no
+// more than HTTP/2's initial 64 KiB windows, ever.
+class PipeliningClient {
+ public:
+  PipeliningClient(int port, bool grant_windows) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 64 * 1024;  // small buffers: the kernel holds little of what is in flight
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
+    // As if the server's settings (no limit on streams) were read already: this client never reads before it asks.
+    nghttp2_option* option = nullptr;
+    nghttp2_option_new(&option);
+    nghttp2_option_set_peer_max_concurrent_streams(option, 1u << 30);
+    if (!grant_windows) nghttp2_option_set_no_auto_window_update(option, 1);
+    nghttp2_session_client_new2(&session_, cbs, this, option);
+    nghttp2_option_del(option);
+    nghttp2_session_callbacks_del(cbs);
+    if (grant_windows) {
+      const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (1u << 31) - 1}};
+      nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 1);
+      nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, (1 << 30));
+    } else {
+      nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+    }
+  }
+  ~PipeliningClient() {
+    nghttp2_session_del(session_);
+    close(fd_);
+  }
+  bool connected() const { return connected_; }
+
+  // Sends the preface and reads what the server says first (its settings and window), as a client does before it
+  // starts asking.
+  void Greet() {
+    (void)Push(std::chrono::milliseconds(1000));
+    pollfd p{fd_, POLLIN, 0};
+    char buf[4096];
+    if (poll(&p, 1, 1000) <= 0) return;
+    const ssize_t n = read(fd_, buf, sizeof(buf));
+    if (n > 0) (void)nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n));
+  }
+
+  // Queues n more Range calls of `key`.
+  void Ask(int n, const std::string& key) {
+    etcdserverpb::RangeRequest range;
+    range.set_key(key);
+    const std::string message = range.SerializeAsString();
+    body_.assign(5, '\0');
+    body_[4] = static_cast<char>(message.size());  // small: one length byte
+    body_ += message;
+    static const std::string kPath = "/etcdserverpb.KV/Range";
+    for (int i = 0; i < n; ++i) {
+      const nghttp2_nv headers[] = {Nv(":method", "POST"), Nv(":scheme", "http"), Nv(":path", kPath),
+                                    Nv(":authority", "x"), Nv("content-type", "application/grpc"), Nv("te", "trailers")};
+      nghttp2_data_provider data;
+      data.source.ptr = this;
+      data.read_callback = ReadBody;
+      if (nghttp2_submit_request(session_, nullptr, headers, 6, &data, nullptr) > 0) ++asked_;
+    }
+  }
+  // Writes what the session has for the socket; false once the socket takes nothing for `stall`.
+  bool Push(std::chrono::milliseconds stall) {
+    for (;;) {
+      if (pending_.empty()) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n <= 0) return true;
+        pending_.assign(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      const ssize_t n = send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        pending_.erase(0, static_cast<size_t>(n));
+        continue;
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(stall.count())) == 0) return false;
+    }
+  }
+  // Reads and answers (window updates, if it grants them) until every call asked has ended or `limit` passes.
+  void ReadAll(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    char buf[64 * 1024];
+    while (ended_ < asked_ && std::chrono::steady_clock::now() < until) {
+      (void)Push(std::chrono::milliseconds(0));
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n <= 0) break;
+      if (nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)) < 0) break;
+    }
+  }
+  int asked() const { return asked_; }
+  int ended() const { return ended_; }
+  int ok() const { return ok_; }
+  int too_many() const { return too_many_; }
+  const std::string& other() const { return other_; }
+
+ private:
+  static nghttp2_nv Nv(const char* name, const std::string& value) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), strlen(name), value.size(),
+                      NGHTTP2_NV_FLAG_NONE};
+  }
+  static ssize_t ReadBody(nghttp2_session*, int32_t stream, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source* source, void*) {
+    auto* c = static_cast<PipeliningClient*>(source->ptr);
+    size_t& offset = c->body_offsets_[stream];
+    const size_t n = std::min(length, c->body_.size() - offset);
+    memcpy(buf, c->body_.data() + offset, n);
+    offset += n;
+    if (offset == c->body_.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      c->body_offsets_.erase(stream);
+    }
+    return static_cast<ssize_t>(n);
+  }
+  static int OnHeader(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+    auto* c = static_cast<PipeliningClient*>(user);
+    if (std::string(reinterpret_cast<const char*>(name), namelen) != "grpc-status") return 0;
+    const std::string v(reinterpret_cast<const char*>(value), valuelen);
+    if (v == "0") {
+      ++c->ok_;
+    } else if (v == "8") {
+      ++c->too_many_;
+    } else {
+      c->other_ = v;
+    }
+    return 0;
+  }
+  static int OnStreamClose(nghttp2_session*, int32_t, uint32_t, void* user) {
+    ++static_cast<PipeliningClient*>(user)->ended_;
+    return 0;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  nghttp2_session* session_ = nullptr;
+  std::string body_;
+  std::map<int32_t, size_t> body_offsets_;  // of body_, per stream still sending it
+  std::string pending_;
+  int asked_ = 0, ended_ = 0, ok_ = 0, too_many_ = 0;
+  std::string other_;  // the last other grpc-status seen
+};
+
+TEST_F(GrpcFrontEndTest, AClientThatNeverReadsIsHeldBackAtTheSocketNotBufferedWithoutEnd) {
+  etcdserverpb::PutResponse r;
+  ASSERT_TRUE(Put("big", std::string(1024, 'v'), &r).ok());  // each answer carries ~1 KiB
+  PipeliningClient client(client_port_->port(), /*grant_windows=*/true);
+  ASSERT_TRUE(client.connected());
+  client.Greet();
+  // Ask without reading, until the server stops taking requests (the client's writes stall for a second) or far
+  // more have gone than any buffer should hold: answered into memory, they would be hundreds of megabytes.
+  constexpr int kAskedMax = 400'000;
+  bool stalled = false;
+  while (!stalled && client.asked() < kAskedMax) {
+    client.Ask(1000, "big");
+    stalled = !client.Push(std::chrono::milliseconds(1000));
+  }
+  EXPECT_TRUE(stalled) << "the server took " << client.asked() << " requests from a client that reads nothing";
+  RecordProperty("asked_before_the_server_stopped_reading", client.asked());
+  // Once the client reads, every call it made ends, each answered or refused with etcd's overload error.
+  client.ReadAll(std::chrono::seconds(40));
+  EXPECT_EQ(client.ended(), client.asked());
+  EXPECT_EQ(client.ok() + client.too_many(), client.asked()) << "another grpc-status: " << client.other();
+  EXPECT_GT(client.ok(), 0);
+  // And the server still serves others.
+  ASSERT_TRUE(Put("after", "v", &r).ok());
+}
+
+TEST_F(GrpcFrontEndTest, AClientThatNeverGrantsWindowsHasItsNewCallsRefusedAsTooManyRequests) {
+  etcdserverpb::PutResponse r;
+  ASSERT_TRUE(Put("big", std::string(1024, 'v'), &r).ok());
+  PipeliningClient client(client_port_->port(), /*grant_windows=*/false);
+  ASSERT_TRUE(client.connected());
+  client.Greet();
+  // The client reads everything but never lets the server send more than 64 KiB: the answers wait in the server
+  // until they reach its bound, after which new calls end at once with etcd's overload error.
+  constexpr int kAskedMax = 200'000;
+  while (client.too_many() == 0 && client.asked() < kAskedMax) {
+    client.Ask(1000, "big");
+    (void)client.Push(std::chrono::milliseconds(1000));
+    client.ReadAll(std::chrono::milliseconds(20));
+  }
+  EXPECT_GT(client.too_many(), 0) << client.asked() << " calls answered into memory, none refused";
+  EXPECT_GT(client.ok(), 0);
+  RecordProperty("asked_before_the_first_refusal", client.asked());
+  // The server still serves others.
+  ASSERT_TRUE(Put("after", "v", &r).ok());
 }
 
 }  // namespace

@@ -18,8 +18,15 @@ namespace {
 
 constexpr size_t kFrameHeader = 5;  // gRPC's message prefix: compressed flag, 4-byte big-endian length
 constexpr size_t kReadChunk = 64 * 1024;
-// Bytes of nghttp2 output held for a socket that takes no more before nghttp2 is asked for more.
+// Bytes of nghttp2 output held for a socket that takes no more before nghttp2 is asked for more. A client that leaves
+// this much unread (the socket full) is not read from until it has taken all but a quarter of it.
 constexpr size_t kOutBytesMax = 1 << 20;
+// What one Read takes from the socket at most (the rest waits for the loop's next turn): requests read are requests
+// answered, so a client that sends without reading gets only this much ahead of the pause above.
+constexpr size_t kReadPassBytes = 256 << 10;
+// Answers queued on a connection's streams and not yet taken by the client (flow control) beyond which a new call on
+// it is refused at once with etcd's "too many requests" rather than answered into memory.
+constexpr size_t kQueuedBytesMax = 32 << 20;
 constexpr int32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 16 << 20;
 
@@ -134,7 +141,8 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
     std::lock_guard<std::mutex> l(mu_);
     events_ = &events;
     char buf[kReadChunk];
-    while (!broken_) {
+    size_t taken = 0;
+    while (!broken_ && taken < kReadPassBytes) {
       const ssize_t n = ::read(fd_, buf, sizeof(buf));
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (n < 0 && errno == EINTR) continue;
@@ -142,6 +150,7 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
         broken_ = true;
         break;
       }
+      taken += static_cast<size_t>(n);
       if (nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)) < 0) {
         broken_ = true;  // a protocol error: nghttp2 has queued a GOAWAY, sent below if the socket takes it
       }
@@ -156,6 +165,7 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
         if (s.on_drained) drained.push_back(std::move(s.on_drained));
       }
       streams_.clear();
+      queued_total_ = 0;
     }
     events_ = nullptr;
     *closed = broken_;
@@ -192,6 +202,7 @@ size_t GrpcH2Connection::Send(int32_t stream, const std::string& message) {
     std::memcpy(&frame[1], &len, 4);
     frame += message;
     out.queued_bytes += frame.size();
+    queued_total_ += frame.size();
     out.frames.push_back(std::move(frame));
     queued = out.queued_bytes;
     if (!out.headers_sent) {
@@ -244,10 +255,19 @@ void GrpcH2Connection::DeferLocked(std::vector<std::function<void()>>* drained) 
   // thread runs them, woken as for a writable socket.
   for (auto& fn : *drained) deferred_drained_.push_back(std::move(fn));
   drained->clear();
-  if (!waiting_writable_ && options_.want_write) {
-    waiting_writable_ = true;
-    options_.want_write(fd_, true);
-  }
+  SetInterestLocked(true, reading_paused_);
+}
+
+void GrpcH2Connection::SetInterestLocked(bool write, bool pause_reading) {
+  if (write == waiting_writable_ && pause_reading == reading_paused_) return;
+  waiting_writable_ = write;
+  reading_paused_ = pause_reading;
+  if (options_.interest) options_.interest(fd_, !pause_reading, write);
+}
+
+void GrpcH2Connection::ForgetQueuedLocked(const InStream& s) {
+  DETCD_CHECK_MSG(queued_total_ >= s.out.queued_bytes, "a connection's queued bytes are the sum of its streams'");
+  queued_total_ -= s.out.queued_bytes;
 }
 
 void GrpcH2Connection::FinishLocked(int32_t stream, InStream& s, int code, const std::string& message) {
@@ -311,35 +331,49 @@ void GrpcH2Connection::FlushLocked(std::vector<std::function<void()>>* drained) 
   for (auto& fn : deferred_drained_) drained->push_back(std::move(fn));
   deferred_drained_.clear();
   if (broken_ && out_.empty()) return;
-  while (!broken_ && out_.size() < kOutBytesMax) {
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      broken_ = true;
-      break;
+  // Pull from nghttp2 up to the cap, write what the socket takes; again while the socket took it all and nghttp2 had
+  // more than the cap (nothing else would come back for the rest).
+  bool full = false;
+  for (bool capped = true; capped && !full && !broken_;) {
+    capped = false;
+    while (!broken_) {
+      if (out_.size() >= kOutBytesMax) {
+        capped = true;
+        break;
+      }
+      const uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) {
+        broken_ = true;
+        break;
+      }
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
     }
-    if (n == 0) break;
-    out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
-  size_t written = 0;
-  while (written < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + written, out_.size() - written, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0) {
-      broken_ = true;  // the client is gone: the loop's next Read cancels what is open
-      out_.clear();
-      written = 0;
-      break;
+    size_t written = 0;
+    while (written < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + written, out_.size() - written, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        full = true;
+        break;
+      }
+      if (n < 0) {
+        broken_ = true;  // the client is gone: the loop's next Read cancels what is open
+        out_.clear();
+        written = 0;
+        break;
+      }
+      written += static_cast<size_t>(n);
     }
-    written += static_cast<size_t>(n);
+    out_.erase(0, written);
   }
-  out_.erase(0, written);
-  const bool want = !out_.empty() && !broken_;
-  if (want != waiting_writable_) {
-    waiting_writable_ = want;
-    if (options_.want_write) options_.want_write(fd_, want);
-  }
+  // A client that does not take what it asked for is not read from while a full buffer waits for it: it can then be
+  // only as far ahead as the sockets' buffers hold, and what it sent meanwhile waits in the kernel, not here. Once it
+  // reads, the loop sees the socket writable and reading goes on.
+  bool pause = reading_paused_ ? out_.size() > kOutBytesMax / 4 : full && out_.size() >= kOutBytesMax / 2;
+  if (broken_) pause = false;
+  SetInterestLocked(!out_.empty() && !broken_, pause);
   // Streams whose queue fell low enough: their callbacks run once the lock is let go.
   for (auto& [id, s] : streams_) {
     if (s.on_drained && s.out.queued_bytes <= s.drain_low) {
@@ -404,6 +438,11 @@ int GrpcH2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
   if (it == c->streams_.end() || c->events_ == nullptr) return 0;
   InStream& s = it->second;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (c->queued_total_ > kQueuedBytesMax) {
+      // The client takes its answers slower than it asks: refused before it costs anything (etcd's overload error).
+      c->FinishLocked(frame->hd.stream_id, s, kResourceExhausted, "etcdserver: too many requests");
+      return 0;
+    }
     s.dispatched = true;
     c->events_->push_back(Event{Event::Kind::kCall, frame->hd.stream_id, s.path, std::move(s.metadata), s.timeout, {}});
   }
@@ -438,6 +477,7 @@ int GrpcH2Connection::OnStreamClose(nghttp2_session*, int32_t stream, uint32_t, 
   }
   // Whoever waits for the stream to drain hears it is gone (run once the lock is let go).
   if (it->second.on_drained) c->closed_drained_.push_back(std::move(it->second.on_drained));
+  c->ForgetQueuedLocked(it->second);
   c->streams_.erase(it);
   return 0;
 }
@@ -461,6 +501,8 @@ ssize_t GrpcH2Connection::ReadBody(nghttp2_session* session, int32_t stream, uin
     }
   }
   out.queued_bytes -= copied;
+  DETCD_CHECK(c->queued_total_ >= copied);
+  c->queued_total_ -= copied;
   if (out.frames.empty()) {
     if (out.finished) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;

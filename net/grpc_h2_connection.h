@@ -4,8 +4,10 @@
 // and takes the answers — messages and a final status — from any thread. Answers given inside a reply batch (Batch)
 // on one thread leave together, one write per connection per batch, instead of one write per reply.
 // The socket is non-blocking; what the kernel does not take at once waits here and goes when the front end's loop
-// sees the socket writable. It never blocks, never calls back into a handler while holding its lock, and owns the
-// socket (closed with the connection).
+// sees the socket writable. What waits for one client is bounded: while the socket takes nothing and a full buffer
+// waits, the client is not read from (it is held back by TCP); while its streams hold more answers than the bound
+// (flow control: the client grants no window), its new calls are refused with etcd's "too many requests". It never
+// blocks, never calls back into a handler while holding its lock, and owns the socket (closed with the connection).
 #ifndef DETCD_NET_GRPC_H2_CONNECTION_H_
 #define DETCD_NET_GRPC_H2_CONNECTION_H_
 
@@ -43,8 +45,9 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
 
   struct Options {
     size_t max_message_bytes = 4 << 20;  // a larger message ends its call with RESOURCE_EXHAUSTED
-    // Asked (from any thread) to watch the socket for room to write (true) or not any more (false).
-    std::function<void(int fd, bool want_write)> want_write;
+    // Asked (from any thread, under the connection's lock) to watch the socket for what the client sends (read) and
+    // for room to write (write). Reading stops while the client leaves a full buffer of answers unread.
+    std::function<void(int fd, bool read, bool write)> interest;
   };
 
   // Takes the socket (non-blocking, the client's preface still unread).
@@ -58,7 +61,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   uint64_t serial() const { return serial_; }
 
   // ---- the front end's loop ----
-  // Reads what the socket has, returns the calls' events; *closed once the client is gone or broke the protocol
+  // Reads what the socket has (at most kReadPassBytes), returns the calls' events; *closed once the client is gone or broke the protocol
   // (every open call then has a kCancel among the events, and the connection answers nothing more).
   std::vector<Event> Read(bool* closed);
   // The socket has room: writes what waits.
@@ -119,6 +122,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   void FlushLocked(std::vector<std::function<void()>>* drained);
   void MarkDirtyLocked();
   void DeferLocked(std::vector<std::function<void()>>* drained);
+  void SetInterestLocked(bool write, bool pause_reading);
+  void ForgetQueuedLocked(const InStream& s);
   void FinishLocked(int32_t stream, InStream& s, int code, const std::string& message);
   void ParseMessagesLocked(int32_t stream, InStream& s);
   void Flush();
@@ -143,6 +148,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   std::vector<Event>* events_ = nullptr;  // guarded by mu_: where callbacks put events during Read
   std::string out_;                       // guarded by mu_: bytes the socket has not taken yet
   bool waiting_writable_ = false;         // guarded by mu_
+  bool reading_paused_ = false;           // guarded by mu_: the client leaves answers unread; it is not read from
+  size_t queued_total_ = 0;               // guarded by mu_: the streams' queued_bytes, summed
   bool broken_ = false;                   // guarded by mu_: closed or failed; nothing more is read or written
   bool dirty_ = false;                    // guarded by mu_: in some thread's batch, waiting for its End
   std::vector<std::function<void()>> closed_drained_;    // guarded by mu_: OnDrained callbacks of closed streams
