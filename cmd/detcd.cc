@@ -606,10 +606,7 @@ int main(int argc, char** argv) {
   detcd::net::GrpcFrontEnd* front = front_end->get();
   detcd::net::HttpGatewayOptions go;
   go.version = detcd::kEtcdCompatibleVersion;
-  go.member_name = cfg.name;
-  go.peer_urls = peer_urls;
-  go.client_urls = Strings(cfg.advertise_client_urls);
-  go.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());  // /v3/lock/*, /v3/election/*
+  go.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());  // every /v3 method, transcoded
   go.request_timeout = so.request_timeout;
   detcd::net::HttpGateway gateway(runtime->get(), go);
   std::atomic<bool> http_stop{false};

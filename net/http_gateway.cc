@@ -1,4 +1,5 @@
-// HttpGateway: etcd 3.4's JSON gateway and plain HTTP endpoints over MemberRuntime (see http_gateway.h).
+// HttpGateway: etcd 3.4's JSON gateway over the member's gRPC services, and its plain HTTP endpoints (see
+// http_gateway.h).
 #include "net/http_gateway.h"
 
 #include <google/protobuf/descriptor.h>
@@ -28,17 +29,17 @@
 #include "absl/time/clock.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_request.pb.h"
-#include "api/v3electionpb/v3election.grpc.pb.h"
-#include "api/v3lockpb/v3lock.grpc.pb.h"
+#include "api/v3electionpb/v3election.pb.h"
+#include "api/v3lockpb/v3lock.pb.h"
 #include "base/check.h"
-#include "net/watch_queue.h"
+#include "net/grpc_generic_call.h"
 
 namespace detcd::net {
 
 namespace {
 
-using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
+using google::protobuf::MethodDescriptor;
 
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 
@@ -206,61 +207,84 @@ std::string V3Path(const std::string& path) {
   return path.rfind("/v3beta/", 0) == 0 ? absl::StrCat("/v3/", path.substr(8)) : path;
 }
 
-// What a response header says when the gateway builds the response itself (etcd's header.fill).
-void FillHeader(const MemberStatus& s, etcdserverpb::ResponseHeader* h) {
-  h->set_cluster_id(s.cluster_id);
-  h->set_member_id(s.member_id);
-  h->set_revision(s.revision);
-  h->set_raft_term(s.raft_term);
-}
-
-// The /v3 routes served by a member request: path → the kvpb::ClientRequest oneof field (its number is also the
-// ClientResponse field that answers it). Paths are etcd 3.4's rpc.proto google.api.http bindings.
-const std::map<std::string, int>& UnaryRoutes() {
-  static const auto* routes = new std::map<std::string, int>{
-      {"/v3/kv/range", kvpb::ClientRequest::kRange},
-      {"/v3/kv/put", kvpb::ClientRequest::kPut},
-      {"/v3/kv/deleterange", kvpb::ClientRequest::kDeleteRange},
-      {"/v3/kv/txn", kvpb::ClientRequest::kTxn},
-      {"/v3/kv/compaction", kvpb::ClientRequest::kCompaction},
-      {"/v3/lease/grant", kvpb::ClientRequest::kLeaseGrant},
-      {"/v3/lease/revoke", kvpb::ClientRequest::kLeaseRevoke},
-      {"/v3/kv/lease/revoke", kvpb::ClientRequest::kLeaseRevoke},
-      {"/v3/lease/timetolive", kvpb::ClientRequest::kLeaseTimeToLive},
-      {"/v3/kv/lease/timetolive", kvpb::ClientRequest::kLeaseTimeToLive},
-      {"/v3/lease/leases", kvpb::ClientRequest::kLeaseLeases},
-      {"/v3/kv/lease/leases", kvpb::ClientRequest::kLeaseLeases},
-      {"/v3/maintenance/alarm", kvpb::ClientRequest::kAlarm},
-      {"/v3/cluster/member/add", kvpb::ClientRequest::kMemberAdd},
-      {"/v3/cluster/member/remove", kvpb::ClientRequest::kMemberRemove},
-      {"/v3/cluster/member/update", kvpb::ClientRequest::kMemberUpdate},
-      {"/v3/cluster/member/promote", kvpb::ClientRequest::kMemberPromote},
+// etcd 3.4's google.api.http bindings (all "post", body "*"): path → the gRPC method that serves it.
+const std::map<std::string, std::string>& Routes() {
+  static const auto* routes = new std::map<std::string, std::string>{
+      {"/v3/kv/range", "etcdserverpb.KV.Range"},
+      {"/v3/kv/put", "etcdserverpb.KV.Put"},
+      {"/v3/kv/deleterange", "etcdserverpb.KV.DeleteRange"},
+      {"/v3/kv/txn", "etcdserverpb.KV.Txn"},
+      {"/v3/kv/compaction", "etcdserverpb.KV.Compact"},
+      {"/v3/watch", "etcdserverpb.Watch.Watch"},
+      {"/v3/lease/grant", "etcdserverpb.Lease.LeaseGrant"},
+      {"/v3/lease/revoke", "etcdserverpb.Lease.LeaseRevoke"},
+      {"/v3/kv/lease/revoke", "etcdserverpb.Lease.LeaseRevoke"},
+      {"/v3/lease/keepalive", "etcdserverpb.Lease.LeaseKeepAlive"},
+      {"/v3/lease/timetolive", "etcdserverpb.Lease.LeaseTimeToLive"},
+      {"/v3/kv/lease/timetolive", "etcdserverpb.Lease.LeaseTimeToLive"},
+      {"/v3/lease/leases", "etcdserverpb.Lease.LeaseLeases"},
+      {"/v3/kv/lease/leases", "etcdserverpb.Lease.LeaseLeases"},
+      {"/v3/cluster/member/add", "etcdserverpb.Cluster.MemberAdd"},
+      {"/v3/cluster/member/remove", "etcdserverpb.Cluster.MemberRemove"},
+      {"/v3/cluster/member/update", "etcdserverpb.Cluster.MemberUpdate"},
+      {"/v3/cluster/member/list", "etcdserverpb.Cluster.MemberList"},
+      {"/v3/cluster/member/promote", "etcdserverpb.Cluster.MemberPromote"},
+      {"/v3/maintenance/alarm", "etcdserverpb.Maintenance.Alarm"},
+      {"/v3/maintenance/status", "etcdserverpb.Maintenance.Status"},
+      {"/v3/maintenance/defragment", "etcdserverpb.Maintenance.Defragment"},
+      // Hash and HashKV share this path in 3.4; grpc-gateway's mux serves the one registered last, HashKV.
+      {"/v3/maintenance/hash", "etcdserverpb.Maintenance.HashKV"},
+      {"/v3/maintenance/snapshot", "etcdserverpb.Maintenance.Snapshot"},
+      {"/v3/maintenance/transfer-leadership", "etcdserverpb.Maintenance.MoveLeader"},
+      {"/v3/auth/enable", "etcdserverpb.Auth.AuthEnable"},
+      {"/v3/auth/disable", "etcdserverpb.Auth.AuthDisable"},
+      {"/v3/auth/authenticate", "etcdserverpb.Auth.Authenticate"},
+      {"/v3/auth/user/add", "etcdserverpb.Auth.UserAdd"},
+      {"/v3/auth/user/get", "etcdserverpb.Auth.UserGet"},
+      {"/v3/auth/user/list", "etcdserverpb.Auth.UserList"},
+      {"/v3/auth/user/delete", "etcdserverpb.Auth.UserDelete"},
+      {"/v3/auth/user/changepw", "etcdserverpb.Auth.UserChangePassword"},
+      {"/v3/auth/user/grant", "etcdserverpb.Auth.UserGrantRole"},
+      {"/v3/auth/user/revoke", "etcdserverpb.Auth.UserRevokeRole"},
+      {"/v3/auth/role/add", "etcdserverpb.Auth.RoleAdd"},
+      {"/v3/auth/role/get", "etcdserverpb.Auth.RoleGet"},
+      {"/v3/auth/role/list", "etcdserverpb.Auth.RoleList"},
+      {"/v3/auth/role/delete", "etcdserverpb.Auth.RoleDelete"},
+      {"/v3/auth/role/grant", "etcdserverpb.Auth.RoleGrantPermission"},
+      {"/v3/auth/role/revoke", "etcdserverpb.Auth.RoleRevokePermission"},
+      {"/v3/lock/lock", "v3lockpb.Lock.Lock"},
+      {"/v3/lock/unlock", "v3lockpb.Lock.Unlock"},
+      {"/v3/election/campaign", "v3electionpb.Election.Campaign"},
+      {"/v3/election/proclaim", "v3electionpb.Election.Proclaim"},
+      {"/v3/election/leader", "v3electionpb.Election.Leader"},
+      {"/v3/election/observe", "v3electionpb.Election.Observe"},
+      {"/v3/election/resign", "v3electionpb.Election.Resign"},
   };
   return *routes;
 }
 
-bool IsLocalV3Route(const std::string& path) {
-  return path == "/v3/maintenance/status" || path == "/v3/maintenance/defragment" ||
-         path == "/v3/cluster/member/list" || path == "/v3/lease/keepalive" || path == "/v3/watch";
+// The method serving a /v3 path (after the /v3beta alias), or null.
+const MethodDescriptor* RouteMethod(const std::string& path) {
+  const auto it = Routes().find(path);
+  if (it == Routes().end()) return nullptr;
+  const MethodDescriptor* m = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(it->second);
+  DETCD_CHECK_MSG(m != nullptr, it->second.c_str());
+  return m;
 }
 
-bool IsLockElectionRoute(const std::string& path) {
-  return path == "/v3/lock/lock" || path == "/v3/lock/unlock" || path == "/v3/election/campaign" ||
-         path == "/v3/election/proclaim" || path == "/v3/election/leader" || path == "/v3/election/resign" ||
-         path == "/v3/election/observe";
+// "/etcdserverpb.KV/Range": the method's name on the wire.
+std::string WireName(const MethodDescriptor* m) { return absl::StrCat("/", m->service()->full_name(), "/", m->name()); }
+
+bool Streaming(const MethodDescriptor* m) { return m->client_streaming() || m->server_streaming(); }
+
+std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* d) {
+  const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(d);
+  DETCD_CHECK(prototype != nullptr);
+  return std::unique_ptr<Message>(prototype->New());
 }
 
-// One unary call through a generated stub: JSON in, JSON out, the gRPC status as grpc-gateway renders it.
-template <typename Req, typename Resp, typename Call>
-HttpResponse GrpcJson(const std::string& body, absl::Duration timeout, Call call) {
-  Req req;
-  if (absl::Status s = ParseJson(body, &req); !s.ok()) return ErrorResponse(s);
-  Resp resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
-  const grpc::Status st = call(&ctx, req, &resp);
-  if (!st.ok()) return ErrorResponse(absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message()));
-  return JsonResponse(resp);
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
 }  // namespace
@@ -365,7 +389,11 @@ HttpResponse HttpParseErrorResponse(int status, const std::string& error) {
 HttpGateway::HttpGateway(MemberRuntime* runtime, HttpGatewayOptions options)
     : runtime_(runtime), options_(std::move(options)) {
   DETCD_CHECK(runtime_ != nullptr);
+  DETCD_CHECK_MSG(options_.grpc_channel != nullptr, "the gateway serves /v3 through the member's gRPC services");
+  stub_ = std::make_unique<grpc::GenericStub>(options_.grpc_channel);
 }
+
+HttpGateway::~HttpGateway() = default;
 
 HttpResponse HttpGateway::Handle(const HttpRequest& request) {
   const std::string path = V3Path(request.path);
@@ -382,71 +410,16 @@ HttpResponse HttpGateway::Handle(const HttpRequest& request) {
   return PlainError(404, "404 page not found");
 }
 
-HttpResponse HttpGateway::HandleLockElection(const std::string& path, const HttpRequest& request) {
-  if (options_.grpc_channel == nullptr) {
-    return ErrorResponse(absl::UnimplementedError(absl::StrCat("detcd: ", path, " is not served by this gateway")));
-  }
-  if (path == "/v3/election/observe") {
-    return ErrorResponse(absl::UnimplementedError("detcd: /v3/election/observe is a stream: see HttpGateway::ServeStream"));
-  }
-  // A lock or campaign waits as long as it must (etcd's gateway passes no deadline); a day stands for "unbounded".
-  const absl::Duration wait = absl::Hours(24);
-  if (path == "/v3/lock/lock" || path == "/v3/lock/unlock") {
-    auto stub = v3lockpb::Lock::NewStub(options_.grpc_channel);
-    if (path == "/v3/lock/lock") {
-      return GrpcJson<v3lockpb::LockRequest, v3lockpb::LockResponse>(
-          request.body, wait, [&](auto* ctx, const auto& req, auto* resp) { return stub->Lock(ctx, req, resp); });
-    }
-    return GrpcJson<v3lockpb::UnlockRequest, v3lockpb::UnlockResponse>(
-        request.body, options_.request_timeout,
-        [&](auto* ctx, const auto& req, auto* resp) { return stub->Unlock(ctx, req, resp); });
-  }
-  auto stub = v3electionpb::Election::NewStub(options_.grpc_channel);
-  if (path == "/v3/election/campaign") {
-    return GrpcJson<v3electionpb::CampaignRequest, v3electionpb::CampaignResponse>(
-        request.body, wait, [&](auto* ctx, const auto& req, auto* resp) { return stub->Campaign(ctx, req, resp); });
-  }
-  if (path == "/v3/election/proclaim") {
-    return GrpcJson<v3electionpb::ProclaimRequest, v3electionpb::ProclaimResponse>(
-        request.body, options_.request_timeout,
-        [&](auto* ctx, const auto& req, auto* resp) { return stub->Proclaim(ctx, req, resp); });
-  }
-  if (path == "/v3/election/leader") {
-    return GrpcJson<v3electionpb::LeaderRequest, v3electionpb::LeaderResponse>(
-        request.body, options_.request_timeout,
-        [&](auto* ctx, const auto& req, auto* resp) { return stub->Leader(ctx, req, resp); });
-  }
-  return GrpcJson<v3electionpb::ResignRequest, v3electionpb::ResignResponse>(
-      request.body, options_.request_timeout,
-      [&](auto* ctx, const auto& req, auto* resp) { return stub->Resign(ctx, req, resp); });
-}
-
 HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& request) {
-  const auto route = UnaryRoutes().find(path);
-  const bool known = route != UnaryRoutes().end() || IsLocalV3Route(path) || IsLockElectionRoute(path) ||
-                     path.rfind("/v3/auth/", 0) == 0;
+  const MethodDescriptor* method = RouteMethod(path);
   // grpc-gateway 1.x: no route → 404; a route for another method → 405.
-  if (!known) return PlainError(404, "Not Found");
+  if (method == nullptr) return PlainError(404, "Not Found");
   if (request.method != "POST") return MethodNotAllowed(nullptr);
-
-  if (route != UnaryRoutes().end()) {
-    kvpb::ClientRequest r;
-    const FieldDescriptor* field = r.GetDescriptor()->FindFieldByNumber(route->second);
-    DETCD_CHECK(field != nullptr);
-    Message* inner = r.GetReflection()->MutableMessage(&r, field);
-    if (absl::Status s = ParseJson(request.body, inner); !s.ok()) return ErrorResponse(s);
-    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
-    if (!reply.status.ok()) return ErrorResponse(reply.status);
-    // The core answers a request with the response of its own kind (same oneof field numbers).
-    if (static_cast<int>(reply.response.response_case()) != route->second) {
-      return ErrorResponse(absl::InternalError("detcd: the member answered with a response of another kind"));
+  if (Streaming(method)) {
+    // A stream's responses gathered into one body (it ends once the server ends it; a watch never does).
+    if (path == "/v3/watch") {
+      return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch is a stream: see HttpGateway::ServeStream"));
     }
-    const FieldDescriptor* out = reply.response.GetDescriptor()->FindFieldByNumber(route->second);
-    return JsonResponse(reply.response.GetReflection()->GetMessage(reply.response, out));
-  }
-  if (IsLockElectionRoute(path)) return HandleLockElection(path, request);
-  if (path == "/v3/lease/keepalive") {
-    // The whole stream (it ends with the body) gathered into one response.
     HttpResponse out;
     bool started = false;
     HttpStreamIo io;
@@ -461,44 +434,26 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
       return true;
     };
     io.cancelled = [] { return false; };
-    ServeLeaseKeepAlive(request, io);
+    ServeGrpcStream(method, request, io);
     return out;
   }
-  if (path == "/v3/maintenance/status") {
-    // etcd's maintenanceServer.Status, as EtcdServices serves it.
-    const MemberStatus s = SampleStatus();
-    etcdserverpb::StatusResponse response;
-    FillHeader(s, response.mutable_header());
-    response.set_version(options_.version);
-    response.set_dbsize(s.db_size);
-    response.set_dbsizeinuse(s.db_size);
-    response.set_leader(s.leader);
-    response.set_raftindex(s.raft_index);
-    response.set_raftterm(s.raft_term);
-    response.set_raftappliedindex(s.applied_index);
-    response.set_islearner(s.is_learner);
-    if (s.leader == 0) response.add_errors("etcdserver: no leader");
-    if (s.nospace_alarm) response.add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
-    return JsonResponse(response);
-  }
-  if (path == "/v3/maintenance/defragment") {
-    etcdserverpb::DefragmentResponse response;
-    FillHeader(SampleStatus(), response.mutable_header());
-    return JsonResponse(response);
-  }
-  if (path == "/v3/cluster/member/list") {
-    return JsonResponse(MemberListFor(SampleStatus(), options_.member_name, options_.peer_urls, options_.client_urls));
-  }
-  if (path == "/v3/watch") {
-    return ErrorResponse(absl::UnimplementedError("detcd: /v3/watch is a stream: see HttpGateway::ServeStream"));
-  }
-  return ErrorResponse(absl::UnimplementedError("detcd: authentication is not implemented"));
+  std::unique_ptr<Message> in = NewMessage(method->input_type());
+  if (absl::Status s = ParseJson(request.body, in.get()); !s.ok()) return ErrorResponse(s);
+  // A lock or a campaign waits as long as it must (etcd's gateway passes no deadline); the services bound the rest.
+  const bool waits = method->full_name() == "v3lockpb.Lock.Lock" || method->full_name() == "v3electionpb.Election.Campaign";
+  std::string bytes;
+  const grpc::Status st = GrpcUnaryCall(stub_.get(), WireName(method), in->SerializeAsString(),
+                                        waits ? std::nullopt : std::optional<absl::Duration>(options_.request_timeout),
+                                        &bytes);
+  if (!st.ok()) return ErrorResponse(FromGrpc(st));
+  std::unique_ptr<Message> out = NewMessage(method->output_type());
+  if (!out->ParseFromString(bytes)) return ErrorResponse(absl::InternalError("detcd: an unreadable response"));
+  return JsonResponse(*out);
 }
 
 bool HttpGateway::IsStream(const HttpRequest& request) {
-  const std::string path = V3Path(request.path);
-  return request.method == "POST" &&
-         (path == "/v3/watch" || path == "/v3/lease/keepalive" || path == "/v3/election/observe");
+  const MethodDescriptor* method = RouteMethod(V3Path(request.path));
+  return request.method == "POST" && method != nullptr && Streaming(method);
 }
 
 void HttpGateway::ServeStream(const HttpRequest& request, const HttpStreamIo& io) {
@@ -506,147 +461,71 @@ void HttpGateway::ServeStream(const HttpRequest& request, const HttpStreamIo& io
     (void)io.respond(Handle(request));
     return;
   }
-  const std::string path = V3Path(request.path);
-  if (path == "/v3/watch") {
-    ServeWatch(request, io);
-  } else if (path == "/v3/election/observe") {
-    ServeElectionObserve(request, io);
-  } else {
-    ServeLeaseKeepAlive(request, io);
-  }
+  ServeGrpcStream(RouteMethod(V3Path(request.path)), request, io);
 }
 
-// etcd's Election.Observe over grpc-gateway: the member's own Election service's stream, one result line per leader
-// it reports, until the client goes away, the election has no leader any more, or the member stops.
-void HttpGateway::ServeElectionObserve(const HttpRequest& request, const HttpStreamIo& io) {
-  if (options_.grpc_channel == nullptr) {
-    (void)io.respond(ErrorResponse(absl::UnimplementedError("detcd: /v3/election/observe is not served by this gateway")));
-    return;
-  }
-  v3electionpb::LeaderRequest req;
-  if (absl::Status s = ParseJson(request.body, &req); !s.ok()) {
-    (void)io.respond(ErrorResponse(s));
-    return;
-  }
-  auto stub = v3electionpb::Election::NewStub(options_.grpc_channel);
-  grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v3electionpb::LeaderResponse>> reader = stub->Observe(&ctx, req);
-  // Read blocks until the next leader: a watcher cancels the call once the client is gone.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watcher([&] {
-    std::unique_lock<std::mutex> l(mu);
-    while (!done) {
-      if (cv.wait_for(l, absl::ToChronoMilliseconds(options_.stream_poll_interval), [&] { return done; })) break;
-      if (io.cancelled() || !runtime_->running()) {
-        ctx.TryCancel();
+// A streaming method over grpc-gateway: the body's JSON values are the requests (one for a server stream), sent and
+// then half-closed; each response goes out as a result line as it comes, until the server ends the stream (a watch
+// outlives the half-close: then until the client goes away or the member stops), an error chunk saying why if it
+// failed after the first line.
+void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequest& request, const HttpStreamIo& io) {
+  std::vector<std::string> requests;
+  std::unique_ptr<Message> in = NewMessage(method->input_type());
+  if (!method->client_streaming()) {
+    if (absl::Status s = ParseJson(request.body, in.get()); !s.ok()) {
+      (void)io.respond(ErrorResponse(s));
+      return;
+    }
+    requests.push_back(in->SerializeAsString());
+  } else {
+    size_t pos = 0;
+    for (;;) {
+      absl::StatusOr<bool> next = NextStreamRequest(request.body, &pos, in.get());
+      if (!next.ok()) {
+        // grpc-gateway answers a bad first request with an error; a later one just ends what is sent.
+        if (requests.empty()) {
+          (void)io.respond(ErrorResponse(next.status()));
+          return;
+        }
         break;
       }
+      if (!*next) break;
+      requests.push_back(in->SerializeAsString());
     }
-  });
+  }
+  GrpcStreamCall call(stub_.get(), WireName(method), std::move(requests));
+  std::unique_ptr<Message> out = NewMessage(method->output_type());
   bool wrote = false;
-  bool open = true;
-  v3electionpb::LeaderResponse resp;
-  while (open && reader->Read(&resp)) {
-    std::string chunk;
-    if (absl::Status s = StreamResultChunk(resp, &chunk); !s.ok()) chunk = StreamErrorChunk(s);
-    std::lock_guard<std::mutex> l(mu);  // io is not used by the watcher while it is written to
-    open = io.write(200, chunk);
-    wrote = true;
-  }
-  if (!open) ctx.TryCancel();
-  const grpc::Status st = reader->Finish();
-  {
-    std::lock_guard<std::mutex> l(mu);
-    done = true;
-  }
-  cv.notify_all();
-  watcher.join();
-  if (st.ok() || st.error_code() == grpc::StatusCode::CANCELLED || !open) return;
-  const absl::Status error(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
-  if (wrote) {
-    (void)io.write(HttpStatusFromCode(error.code()), StreamErrorChunk(error));
-  } else {
-    (void)io.respond(ErrorResponse(error));
-  }
-}
-
-// etcd's watchServer over grpc-gateway: the body's requests go to one watch stream of the member; its responses are
-// written as they come until the client goes away (the end of the body does not end it) or the member stops.
-void HttpGateway::ServeWatch(const HttpRequest& request, const HttpStreamIo& io) {
-  std::vector<etcdserverpb::WatchRequest> requests;
-  size_t pos = 0;
+  std::string bytes;
   for (;;) {
-    etcdserverpb::WatchRequest r;
-    absl::StatusOr<bool> next = NextStreamRequest(request.body, &pos, &r);
-    if (!next.ok()) {
-      // grpc-gateway answers a bad first request with an error; a later one just ends what is sent.
-      if (requests.empty()) {
-        (void)io.respond(ErrorResponse(next.status()));
+    const GrpcStreamCall::Next next = call.Take(options_.stream_poll_interval, &bytes);
+    if (next == GrpcStreamCall::Next::kOver) break;
+    if (next == GrpcStreamCall::Next::kResponse) {
+      std::string chunk;
+      absl::Status s = out->ParseFromString(bytes) ? StreamResultChunk(*out, &chunk)
+                                                   : absl::InternalError("detcd: an unreadable response");
+      if (!s.ok()) chunk = StreamErrorChunk(s);
+      wrote = true;
+      if (!io.write(200, chunk)) {
+        call.Cancel();
         return;
       }
-      break;
     }
-    if (!*next) break;
-    requests.push_back(std::move(r));
+    if (io.cancelled()) {
+      call.Cancel();
+      return;
+    }
   }
-  if (!runtime_->running()) {
-    (void)io.respond(ErrorResponse(absl::UnavailableError("etcdserver: server stopped")));
+  const grpc::Status st = call.status();
+  if (st.ok()) {
+    if (!wrote) (void)io.write(200, "");  // an empty stream still has its head
     return;
   }
-  // The callback may still run after CloseWatch is posted: it holds the queue, not this frame.
-  auto queue = std::make_shared<WatchQueue>();
-  const uint64_t id = runtime_->OpenWatch([queue](const etcdserverpb::WatchResponse& r) { return queue->Push(r); });
-  for (const etcdserverpb::WatchRequest& r : requests) runtime_->Watch(id, r);
-  std::deque<etcdserverpb::WatchResponse> batch;
-  bool open = true;
-  while (open) {
-    bool resume = false;
-    queue->Take(options_.stream_poll_interval, &batch, &resume);
-    for (const etcdserverpb::WatchResponse& r : batch) {
-      std::string chunk;
-      if (absl::Status s = StreamResultChunk(r, &chunk); !s.ok()) chunk = StreamErrorChunk(s);
-      if (!io.write(200, chunk)) {
-        open = false;
-        break;
-      }
-    }
-    batch.clear();
-    if (!open || io.cancelled()) break;
-    if (resume) runtime_->ResumeWatch(id);  // written out: room for more
-    if (!runtime_->running()) {
-      (void)io.write(503, StreamErrorChunk(absl::UnavailableError("etcdserver: server stopped")));
-      break;
-    }
-  }
-  runtime_->CloseWatch(id);
-  queue->Stop();
-}
-
-// etcd's leaseKeepAlive over grpc-gateway: one renewal per request of the body, answered in order; an error ends the
-// stream with an error chunk (an unknown lease is no error: the core answers TTL 0). The stream ends with the body.
-void HttpGateway::ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io) {
-  size_t pos = 0;
-  bool first = true;
-  for (;;) {
-    kvpb::ClientRequest r;
-    absl::StatusOr<bool> next = NextStreamRequest(request.body, &pos, r.mutable_lease_keep_alive());
-    if (!next.ok() && first) {
-      (void)io.respond(ErrorResponse(next.status()));
-      return;
-    }
-    if (!next.ok() || !*next) return;
-    first = false;
-    kv::ClientReply reply = runtime_->Call(r, options_.request_timeout);
-    std::string chunk;
-    absl::Status s = reply.status;
-    if (s.ok()) s = StreamResultChunk(reply.response.lease_keep_alive(), &chunk);
-    if (!s.ok()) {
-      (void)io.write(HttpStatusFromCode(s.code()), StreamErrorChunk(s));
-      return;
-    }
-    if (!io.write(200, chunk) || io.cancelled()) return;
+  if (st.error_code() == grpc::StatusCode::CANCELLED) return;
+  if (wrote) {
+    (void)io.write(HttpStatusFromCode(FromGrpc(st).code()), StreamErrorChunk(FromGrpc(st)));
+  } else {
+    (void)io.respond(ErrorResponse(FromGrpc(st)));
   }
 }
 

@@ -1,30 +1,34 @@
-// HttpGateway: the client port's plain-HTTP API over one member's MemberRuntime, as etcd 3.4 serves it: the
-// grpc-gateway JSON mapping of the KV, Lease, Maintenance and Cluster services under /v3/ (and /v3beta/), and
-// /health, /version, /metrics. JSON is protobuf's JSON mapping as etcd 3.4's gateway configures it (original proto
-// field names, 64-bit integers as strings, bytes as base64, defaults omitted, unknown request fields ignored);
-// errors are grpc-gateway 1.x's {"error","code","message"} body with its HTTP status for the gRPC code. Adapters
-// only: it holds no KV, lease or Raft state (only the metrics it samples from MemberRuntime::Status()), never
-// touches a socket (the server feeds it parsed requests, see http_parser.h) and never runs on the core thread.
-// Handle blocks its caller until the member answers or the request times out; it is safe to call from many threads.
-// The streaming endpoints (POST /v3/watch, /v3/lease/keepalive, /v3/election/observe) are served by ServeStream: the
-// body's JSON values are the stream's requests, and each response goes out as grpc-gateway 1.x writes a server
-// stream — one {"result":...} line per message, in a chunked body the server frames.
+// HttpGateway: the client port's plain-HTTP API of one member, as etcd 3.4 serves it: the grpc-gateway JSON mapping
+// of every service (KV, Watch, Lease, Cluster, Maintenance, Auth, Lock, Election) under /v3/ (and /v3beta/), and
+// /health, /version, /metrics. Like etcd's grpc-gateway it transcodes: each /v3 request becomes a call of the
+// member's own gRPC services in-process (net/grpc_generic_call.h), so one implementation of a method serves both
+// front ends. JSON is protobuf's JSON mapping as etcd 3.4's gateway configures it (original proto field names,
+// 64-bit integers as strings, bytes as base64, defaults omitted, unknown request fields ignored); errors are
+// grpc-gateway 1.x's {"error","code","message"} body with its HTTP status for the gRPC code. Adapters only: it holds
+// no KV, lease or Raft state (only the metrics it samples from MemberRuntime::Status()), never touches a socket (the
+// server feeds it parsed requests, see http_parser.h) and never runs on the core thread. Handle blocks its caller
+// until the member answers or the request times out; it is safe to call from many threads.
+// The streaming methods (POST /v3/watch, /v3/lease/keepalive, /v3/election/observe, /v3/maintenance/snapshot) are
+// served by ServeStream: the body's JSON values are the stream's requests, and each response goes out as grpc-gateway
+// 1.x writes a server stream — one {"result":...} line per message, in a chunked body the server frames.
 #ifndef DETCD_NET_HTTP_GATEWAY_H_
 #define DETCD_NET_HTTP_GATEWAY_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "net/http_parser.h"
-#include "net/member_list.h"
 #include "net/member_runtime.h"
 
 namespace detcd::net {
@@ -51,17 +55,14 @@ int HttpStatusFromCode(absl::StatusCode code);
 struct HttpGatewayOptions {
   std::string version = "3.4.23";         // /version "etcdserver", Maintenance.Status, etcd_server_version
   std::string cluster_version = "3.4.0";  // /version "etcdcluster"
-  std::string member_name;                // --name, for /v3/cluster/member/list
-  std::vector<std::string> peer_urls;     // --initial-advertise-peer-urls
-  std::vector<std::string> client_urls;   // --advertise-client-urls
   // How long a request may wait for the member before "etcdserver: request timed out" (see EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);
   // /health's linearizable read (etcd 3.4: a QGET with a one-second timeout).
   absl::Duration health_timeout = absl::Seconds(1);
   // How often a waiting stream checks whether it must end (client gone, server stopping).
   absl::Duration stream_poll_interval = absl::Milliseconds(100);
-  // The member's own gRPC server, in process (grpc::Server::InProcessChannel): /v3/lock/* and /v3/election/* are
-  // served through its Lock and Election services. Null: those paths answer 501.
+  // The member's own gRPC server, in process (grpc::Server::InProcessChannel), serving every service /v3 maps to.
+  // Required.
   std::shared_ptr<grpc::Channel> grpc_channel;
 };
 
@@ -82,29 +83,26 @@ class HttpGateway {
  public:
   // `runtime` must outlive this object.
   HttpGateway(MemberRuntime* runtime, HttpGatewayOptions options);
+  ~HttpGateway();
   HttpGateway(const HttpGateway&) = delete;
   HttpGateway& operator=(const HttpGateway&) = delete;
 
-  // Answers one complete request. /v3/watch answers 501 here (it never ends: see ServeStream); /v3/lease/keepalive
-  // answers its whole stream as one body.
+  // Answers one complete request. /v3/watch answers 501 here (it never ends: see ServeStream); the other streams
+  // answer with their whole stream as one body.
   HttpResponse Handle(const HttpRequest& request);
 
-  // Whether `request` is for a streaming endpoint (/v3/watch, /v3/lease/keepalive, /v3/election/observe), to be
-  // served by ServeStream rather than Handle.
+  // Whether `request` is for a streaming method, to be served by ServeStream rather than Handle.
   static bool IsStream(const HttpRequest& request);
-  // Serves a streaming endpoint through `io`, blocking until the stream ends: for /v3/watch when io.cancelled()
-  // turns true, a write fails or the member stops (etcd's watch outlives the end of the request body); for
-  // /v3/lease/keepalive once every request in the body is answered (etcd ends that stream at the client's
+  // Serves a streaming method through `io`, blocking until the stream ends: for /v3/watch when io.cancelled()
+  // turns true, a write fails or the member stops (etcd's watch outlives the end of the request body); for the
+  // others once the service ends it (a keep-alive stream at the body's end, as etcd ends it at the client's
   // half-close). Other requests are answered through io.respond as Handle answers them.
   void ServeStream(const HttpRequest& request, const HttpStreamIo& io);
 
  private:
   HttpResponse HandleV3(const std::string& path, const HttpRequest& request);
-  // /v3/lock/* and /v3/election/* through the in-process gRPC channel.
-  HttpResponse HandleLockElection(const std::string& path, const HttpRequest& request);
-  void ServeWatch(const HttpRequest& request, const HttpStreamIo& io);
-  void ServeElectionObserve(const HttpRequest& request, const HttpStreamIo& io);
-  void ServeLeaseKeepAlive(const HttpRequest& request, const HttpStreamIo& io);
+  void ServeGrpcStream(const google::protobuf::MethodDescriptor* method, const HttpRequest& request,
+                       const HttpStreamIo& io);
   HttpResponse Health();
   HttpResponse Version() const;
   HttpResponse Metrics();
@@ -113,6 +111,7 @@ class HttpGateway {
 
   MemberRuntime* runtime_;
   HttpGatewayOptions options_;
+  std::unique_ptr<grpc::GenericStub> stub_;  // over options_.grpc_channel
 
   std::mutex mu_;
   uint64_t last_leader_ = 0;          // guarded by mu_: leader at the last sample

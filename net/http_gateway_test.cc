@@ -1,10 +1,9 @@
-// HttpGateway against a real single-member MemberRuntime (TEST_TMPDIR, real time), calling Handle directly: etcd
-// 3.4's JSON (original field names, int64 as strings, bytes as base64), grpc-gateway's error bodies and statuses,
-// /health, /version, /metrics, the /v3beta alias, 404 and 405.
+// HttpGateway against a real single-member MemberRuntime (TEST_TMPDIR, real time) and its gRPC services in process,
+// calling Handle directly: etcd 3.4's JSON (original field names, int64 as strings, bytes as base64), grpc-gateway's
+// error bodies and statuses, /health, /version, /metrics, the /v3beta alias, 404 and 405, the streams.
 #include "net/http_gateway.h"
 
-#include "net/grpc_services.h"
-#include "net/lock_election.h"
+#include "net/test_grpc_services.h"
 #include "net/test_member.h"
 
 #include <algorithm>
@@ -41,10 +40,15 @@ class HttpGatewayTest : public ::testing::Test {
         MemberRuntime::Start(SingleMemberOptions(FreshTestDir(CurrentTestName())));
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
+    GrpcServicesOptions so;
+    so.member_name = "default";
+    so.client_urls = {"http://localhost:2379"};
+    so.peer_urls = {"http://localhost:2380"};
+    services_ = TestGrpcServices::Start(runtime_.get(), so);
+    ASSERT_NE(services_, nullptr);
     HttpGatewayOptions g;
-    g.member_name = "default";
-    g.client_urls = {"http://localhost:2379"};
-    g.peer_urls = {"http://localhost:2380"};
+    g.stream_poll_interval = absl::Milliseconds(20);
+    g.grpc_channel = services_->channel();
     gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
     // The first requests may find no leader yet: retry for a while, as a client does.
     for (int i = 0; i < 200; ++i) {
@@ -57,7 +61,14 @@ class HttpGatewayTest : public ::testing::Test {
     return gateway_->Handle(Request("POST", path, body));
   }
 
+  void TearDown() override {
+    gateway_.reset();
+    if (services_ != nullptr) services_->Stop();
+    if (runtime_ != nullptr) runtime_->Stop();
+  }
+
   std::unique_ptr<MemberRuntime> runtime_;
+  std::unique_ptr<TestGrpcServices> services_;
   std::unique_ptr<HttpGateway> gateway_;
 };
 
@@ -319,20 +330,7 @@ namespace {
 
 // /v3/lock/* and /v3/election/* go through the member's own Lock and Election gRPC services, in process.
 TEST_F(HttpGatewayTest, LockAndElectionThroughTheInProcessServer) {
-  EtcdServices etcd(runtime_.get(), GrpcServicesOptions());
-  LockElectionServices lock_election(runtime_.get(), LockElectionOptions());
-  grpc::ServerBuilder builder;
-  etcd.RegisterOn(builder);
-  lock_election.RegisterOn(builder);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  etcd.Serve();
-  HttpGatewayOptions g;
-  g.grpc_channel = server->InProcessChannel(grpc::ChannelArguments());
-  HttpGateway gw(runtime_.get(), g);
-  auto post = [&gw](const std::string& path, const std::string& body) {
-    return gw.Handle(Request("POST", path, body));
-  };
+  auto post = [this](const std::string& path, const std::string& body) { return Post(path, body); };
 
   HttpResponse grant = post("/v3/lease/grant", R"({"TTL":"30"})");
   ASSERT_EQ(grant.status, 200) << grant.body;
@@ -358,17 +356,42 @@ TEST_F(HttpGatewayTest, LockAndElectionThroughTheInProcessServer) {
   HttpResponse none = post("/v3/election/leader", R"({"name":"bm9uZQ=="})");
   EXPECT_NE(none.status, 200);
   EXPECT_TRUE(Contains(none.body, "election: no leader")) << none.body;
-  EXPECT_EQ(post("/v3/election/observe", R"({"name":"ZWxlY3Rpb24="})").status, 501);
-
-  etcd.StopStreams();
-  lock_election.StopWaits();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  // Observe is a stream: the leader so far, then (the campaign resigned) the end of the stream.
+  RecordedStream observe;
+  std::thread observing([&] {
+    gateway_->ServeStream(Request("POST", "/v3/election/observe", R"({"name":"ZWxlY3Rpb24="})"), observe.Io());
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  observe.cancel = true;
+  observing.join();
+  EXPECT_FALSE(observe.response.has_value());
+  ASSERT_GE(observe.writes.size(), 1u);
+  EXPECT_TRUE(Contains(observe.writes.front(), R"({"result":{"header":)")) << observe.writes.front();
+  EXPECT_TRUE(Contains(observe.writes.front(), "\"value\":\"djE=\"")) << observe.writes.front();
 }
 
-// Without the in-process channel the lock and election paths are a clear 501.
-TEST_F(HttpGatewayTest, LockWithoutTheGrpcServerIsUnimplemented) {
-  HttpResponse r = Post("/v3/lock/lock", R"({"name":"bXlsb2Nr"})");
-  EXPECT_EQ(r.status, 501) << r.body;
+// Every /v3 method goes to the member's gRPC services: what they answer is what the gateway answers, auth included.
+TEST_F(HttpGatewayTest, AuthAndHashKVComeFromTheServices) {
+  HttpResponse auth = Post("/v3/auth/user/list", "{}");
+  EXPECT_EQ(auth.status, 501) << auth.body;
+  EXPECT_TRUE(Contains(auth.body, R"("code":12)")) << auth.body;
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  HttpResponse hash = Post("/v3/maintenance/hash", "{}");
+  ASSERT_EQ(hash.status, 200) << hash.body;
+  EXPECT_TRUE(Contains(hash.body, R"("hash":)")) << hash.body;
+}
+
+// A lease keep-alive stream through the gateway: one result per request of the body, then the end.
+TEST_F(HttpGatewayTest, LeaseKeepAliveAnswersEachRequestOfTheBody) {
+  HttpResponse grant = Post("/v3/lease/grant", R"({"TTL":"30","ID":"77"})");
+  ASSERT_EQ(grant.status, 200) << grant.body;
+  RecordedStream keepalive;
+  gateway_->ServeStream(Request("POST", "/v3/lease/keepalive", R"({"ID":"77"} {"ID":"77"} {"ID":"78"})"),
+                        keepalive.Io());
+  EXPECT_FALSE(keepalive.response.has_value());
+  ASSERT_EQ(keepalive.writes.size(), 3u);
+  EXPECT_TRUE(Contains(keepalive.writes[0], R"("ID":"77","TTL":"30")")) << keepalive.writes[0];
+  EXPECT_FALSE(Contains(keepalive.writes[2], R"("TTL")")) << "an unknown lease has TTL 0: " << keepalive.writes[2];
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // request (400, then closed), POST /v3/watch as a chunked stream of {"result":…} lines that lasts until the client
 // closes, the lease keep-alive stream, and `stop` ending idle and streaming connections.
 #include "net/http_server.h"
+#include "net/test_grpc_services.h"
 #include "net/test_member.h"
 
 #include <poll.h>
@@ -128,9 +129,13 @@ class HttpServerTest : public ::testing::Test {
         MemberRuntime::Start(SingleMemberOptions(FreshTestDir(CurrentTestName())));
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
+    GrpcServicesOptions so;
+    so.member_name = "default";
+    services_ = TestGrpcServices::Start(runtime_.get(), so);
+    ASSERT_NE(services_, nullptr);
     HttpGatewayOptions g;
-    g.member_name = "default";
     g.stream_poll_interval = absl::Milliseconds(20);
+    g.grpc_channel = services_->channel();
     gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
     // The first requests may find no leader yet: retry for a while, as a client does.
     for (int i = 0; i < 200; ++i) {
@@ -151,6 +156,7 @@ class HttpServerTest : public ::testing::Test {
   void TearDown() override {
     stop_ = true;
     if (server_.joinable()) server_.join();
+    if (services_ != nullptr) services_->Stop();
   }
 
   // Whether ServeHttpConnection returned within `timeout`.
@@ -168,6 +174,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemberRuntime> runtime_;
+  std::unique_ptr<TestGrpcServices> services_;
   std::unique_ptr<HttpGateway> gateway_;
   std::unique_ptr<Client> client_;
   std::atomic<bool> stop_{false};
