@@ -67,6 +67,7 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   rc.storage = &storage_;
   rc.logger = config_.logger;
   rc.testing = config_.testing;
+  rc.on_invariant_broken = config_.on_invariant_broken;
   raft_ = std::make_unique<raft::RawNode>(rc);
 }
 

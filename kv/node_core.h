@@ -105,6 +105,8 @@ struct NodeCoreConfig {
   int64_t progress_notify_ticks = 0;
   WatchHubOptions watch;
   std::function<void(const std::string&)> logger;
+  // Raft's node invariants broken in a step (raft::Config::on_invariant_broken); null: the process stops.
+  std::function<void(const std::string&)> on_invariant_broken;
   raft::TestingKnobs testing;
   KvTestingKnobs kv_testing;
   // Observation hooks for a driver's checkers (nothing needs them to run): every entry applied, every revision's

@@ -49,6 +49,9 @@ struct Config {
   const Storage* storage = nullptr;
   // Optional: receives one line per notable event (state changes, votes). Raft does no IO; the driver decides.
   std::function<void(const std::string&)> logger;
+  // Called (by RawNode) when a step breaks one of the node's own invariants (raft/invariants.h), with what broke.
+  // Null: the process stops at once (DETCD_CHECK). The simulator records it as the run's failure instead.
+  std::function<void(const std::string&)> on_invariant_broken;
   TestingKnobs testing;
 };
 

@@ -25,16 +25,43 @@ bool IsResponseMessage(raftpb::MessageType t) {
          t == raftpb::MSG_UNREACHABLE || t == raftpb::MSG_PRE_VOTE_RESP;
 }
 
-RawNode::RawNode(const Config& config) : raft_(config) {
+RawNode::RawNode(const Config& config) : raft_(config), on_invariant_broken_(config.on_invariant_broken) {
   prev_soft_state_ = raft_.soft_state();
   prev_hard_state_ = raft_.hard_state();
+  CheckInvariants();
+}
+
+void RawNode::CheckInvariants() {
+  const std::string broken = invariants_.Check(ViewOf(raft_));
+  if (broken.empty()) return;
+  if (on_invariant_broken_) {
+    on_invariant_broken_(broken);
+    return;
+  }
+  DETCD_CHECK_MSG(false, broken.c_str());
+}
+
+absl::Status RawNode::Checked(absl::Status stepped) {
+  CheckInvariants();
+  return stepped;
+}
+
+void RawNode::Tick() {
+  raft_.Tick();
+  CheckInvariants();
+}
+
+raftpb::ConfState RawNode::ApplyConfChange(const raftpb::ConfChange& cc) {
+  raftpb::ConfState cs = raft_.ApplyConfChange(cc);
+  CheckInvariants();
+  return cs;
 }
 
 absl::Status RawNode::Campaign() {
   raftpb::Message m;
   m.set_type(raftpb::MSG_HUP);
   m.set_from(raft_.id());
-  return raft_.Step(m);
+  return Checked(raft_.Step(m));
 }
 
 absl::Status RawNode::Propose(std::string data) {
@@ -42,7 +69,7 @@ absl::Status RawNode::Propose(std::string data) {
   m.set_type(raftpb::MSG_PROP);
   m.set_from(raft_.id());
   m.add_entries()->set_data(std::move(data));
-  return raft_.Step(m);
+  return Checked(raft_.Step(m));
 }
 
 absl::Status RawNode::ProposeConfChange(const raftpb::ConfChange& cc) {
@@ -56,7 +83,7 @@ absl::Status RawNode::ProposeConfChange(const raftpb::ConfChange& cc) {
   raftpb::Entry* e = m.add_entries();
   e->set_type(raftpb::ENTRY_CONF_CHANGE);
   e->set_data(cc.SerializeAsString());
-  return raft_.Step(m);
+  return Checked(raft_.Step(m));
 }
 
 absl::Status RawNode::Step(const raftpb::Message& m) {
@@ -79,7 +106,7 @@ absl::Status RawNode::Step(const raftpb::Message& m) {
   if (IsResponseMessage(t) && !raft_.tracker().IsMember(m.from())) {
     return absl::NotFoundError("raft: cannot step as peer not found");
   }
-  return raft_.Step(m);
+  return Checked(raft_.Step(m));
 }
 
 void RawNode::TransferLeader(uint64_t transferee) {
@@ -87,13 +114,14 @@ void RawNode::TransferLeader(uint64_t transferee) {
   m.set_type(raftpb::MSG_TRANSFER_LEADER);
   m.set_from(transferee);
   (void)raft_.Step(m);
+  CheckInvariants();
 }
 
 absl::Status RawNode::ReadIndex(std::string context) {
   raftpb::Message m;
   m.set_type(raftpb::MSG_READ_INDEX);
   m.add_entries()->set_data(std::move(context));
-  return raft_.Step(m);
+  return Checked(raft_.Step(m));
 }
 
 void RawNode::ReportUnreachable(uint64_t id) {
@@ -101,6 +129,7 @@ void RawNode::ReportUnreachable(uint64_t id) {
   m.set_type(raftpb::MSG_UNREACHABLE);
   m.set_from(id);
   (void)raft_.Step(m);
+  CheckInvariants();
 }
 
 void RawNode::ReportSnapshot(uint64_t id, bool failed) {
@@ -109,6 +138,7 @@ void RawNode::ReportSnapshot(uint64_t id, bool failed) {
   m.set_from(id);
   m.set_reject(failed);
   (void)raft_.Step(m);
+  CheckInvariants();
 }
 
 bool RawNode::HasReady() const {
@@ -153,6 +183,7 @@ void RawNode::Advance(const Ready& rd) {
   if (rd.snapshot.metadata().index() > 0) raft_.OnSnapshotStable(rd.snapshot.metadata().index());
   if (!rd.committed_entries.empty()) raft_.OnApplied(rd.committed_entries.back().index());
   if (!rd.entries.empty()) raft_.OnEntriesStable(rd.entries.back().index(), rd.entries.back().term());
+  CheckInvariants();
 }
 
 Status RawNode::GetStatus() const {

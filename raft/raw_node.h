@@ -9,6 +9,8 @@
 //      ready.read_states once applied far enough;
 //   4. call Advance(ready).
 // Step may be called between GetReady and Advance; GetReady may not (one Ready at a time). RawNode does no IO.
+// After each call that can change the node it checks the node's own invariants (raft/invariants.h): a broken one
+// stops the process, or goes to Config::on_invariant_broken.
 // Log compaction is the driver's: it snapshots its state machine at an applied index (MemoryStorage::CreateSnapshot)
 // and then compacts Storage, never past that snapshot (a follower that needs compacted entries is sent it).
 #ifndef DETCD_RAFT_RAW_NODE_H_
@@ -21,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "api/raft.pb.h"
+#include "raft/invariants.h"
 #include "raft/raft.h"
 
 namespace detcd::raft {
@@ -55,7 +58,7 @@ class RawNode {
  public:
   explicit RawNode(const Config& config);
 
-  void Tick() { raft_.Tick(); }
+  void Tick();
   // Starts an election now (with PreVote when configured), as if the election timeout had passed.
   absl::Status Campaign();
   // Proposes data for the log; fails with ErrProposalDropped if no leader is known or a transfer is under way.
@@ -63,7 +66,7 @@ class RawNode {
   // Proposes a configuration change (an ENTRY_CONF_CHANGE entry). When it is applied the driver must call
   // ApplyConfChange. A change proposed while another is pending is turned into an empty entry by the leader.
   absl::Status ProposeConfChange(const raftpb::ConfChange& cc);
-  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc) { return raft_.ApplyConfChange(cc); }
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
   // A message from a peer. Refuses local-only message types, messages addressed to another node, and malformed
   // messages, with an error and no state change.
   absl::Status Step(const raftpb::Message& m);
@@ -85,7 +88,13 @@ class RawNode {
   const Raft& raft() const { return raft_; }
 
  private:
+  // After every call that can change the node: its invariants (raft/invariants.h) against the step before.
+  void CheckInvariants();
+  absl::Status Checked(absl::Status stepped);  // CheckInvariants(), then `stepped`
+
   Raft raft_;
+  std::function<void(const std::string&)> on_invariant_broken_;
+  NodeInvariants invariants_;
   SoftState prev_soft_state_;
   raftpb::HardState prev_hard_state_;
   bool ready_outstanding_ = false;

@@ -87,6 +87,9 @@ bool Cluster::Build(Node& n) {
   c.storage = &n.storage;
   c.applied = n.disk.snapshot_index();  // the state machine holds the snapshot; the log after it is applied again
   c.testing = options_.testing;
+  c.on_invariant_broken = [checker = checker_, id = n.id](const std::string& what) {
+    checker->ObserveInvariantBroken(id, what);
+  };
   n.raft = std::make_unique<raft::RawNode>(c);
   n.ready_in_flight = false;
   n.last_soft = n.raft->raft().soft_state();

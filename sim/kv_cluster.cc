@@ -144,6 +144,7 @@ bool KvCluster::Build(Node& n) {
   c.testing = o.testing;
   const uint64_t host = n.id;
   const uint64_t id = n.member;
+  c.on_invariant_broken = [this, host](const std::string& what) { checker_->ObserveInvariantBroken(host, what); };
   c.on_apply = [this, host, id](const raftpb::Entry& e) {
     checker_->SetTime(loop_->Now());
     // The bootstrap entries are committed from the start and applied as soon as they are durable: the checker learns

@@ -198,6 +198,10 @@ void RaftChecker::ObserveApply(uint64_t node, const raftpb::Entry& entry) {
   }
 }
 
+void RaftChecker::ObserveInvariantBroken(uint64_t node, const std::string& what) {
+  Fail("node-invariant", absl::StrCat("node ", node, ": ", what));
+}
+
 void RaftChecker::ObserveStepError(uint64_t node, const raftpb::Message& m, const std::string& error) {
   Fail("protocol", absl::StrCat("node ", node, " refused a message from ", m.from(), " (type ", m.type(), ", term ",
                                 m.term(), "): ", error));

@@ -50,6 +50,8 @@ class RaftChecker {
   // and everything up to there must be the committed log.
   void ObserveSnapshot(uint64_t node, uint64_t index, uint64_t term);
   // Raft refused a message from a peer as a protocol violation (a correct peer never sends one).
+  // A node broke one of its own invariants (raft/invariants.h) in a step.
+  void ObserveInvariantBroken(uint64_t node, const std::string& what);
   void ObserveStepError(uint64_t node, const raftpb::Message& m, const std::string& error);
 
   const std::optional<Violation>& violation() const { return violation_; }
