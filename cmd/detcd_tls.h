@@ -1,0 +1,43 @@
+// The TLS a detcd process serves with, resolved from etcd's flags before anything is written to disk: client TLS
+// (https client and metrics URLs, --cert-file/--key-file/--trusted-ca-file/--client-cert-auth, or --auto-tls's
+// self-signed pair under <data-dir>/fixtures/client) and peer TLS (https peer URLs, the --peer-* files, or
+// --peer-auto-tls's pair under <data-dir>/fixtures/peer). Files are read and checked here with the errors etcd prints
+// for them (Go's "open <path>: no such file or directory", "tls: private key does not match public key").
+#ifndef DETCD_CMD_DETCD_TLS_H_
+#define DETCD_CMD_DETCD_TLS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cmd/detcd_flags.h"
+#include "net/peer_tls.h"
+
+namespace detcd {
+
+bool Https(const DetcdUrl& u);
+
+// The client TLS material, as PEM text for the client ports' TLS terminator.
+struct ClientTlsPem {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string trusted_ca_pem;  // "" without --trusted-ca-file
+};
+
+struct DetcdTls {
+  bool client_https = false;  // some client or metrics URL is https
+  bool auto_tls = false;      // --auto-tls in force (no files given)
+  std::string client_cert_file, client_key_file;  // what the client TLS was read from (for the log)
+  ClientTlsPem client;                            // set if client_https
+  bool peer_files = false;     // --peer-cert-file/--peer-key-file given
+  bool peer_auto_tls = false;  // --peer-auto-tls in force (no files given)
+  std::shared_ptr<const net::PeerTls> peer;  // null: no peer TLS needed
+};
+
+// Checks the TLS flags and reads the files. Making --auto-tls pairs writes under the data directory: only with
+// make_auto_pairs (once the bootstrap checks passed). Errors carry etcd's wording.
+absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg, bool make_auto_pairs);
+
+}  // namespace detcd
+
+#endif  // DETCD_CMD_DETCD_TLS_H_
