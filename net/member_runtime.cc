@@ -37,6 +37,11 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
   for (const std::string& note : found->notes) rt->Log(note);
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
+  if (found->snapshot_data != nullptr) {
+    absl::StatusOr<std::string> data = found->snapshot_data->ReadAll();
+    if (!data.ok()) return data.status();
+    recovered.snapshot.set_data(std::move(*data));
+  }
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {

@@ -111,6 +111,11 @@ bool KvCluster::Build(Node& n) {
   for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", note));
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
+  if (found->snapshot_data != nullptr) {
+    absl::StatusOr<std::string> data = found->snapshot_data->ReadAll();
+    DETCD_CHECK_MSG(data.ok(), std::string(data.status().message()).c_str());
+    recovered.snapshot.set_data(std::move(*data));
+  }
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
