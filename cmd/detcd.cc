@@ -51,6 +51,7 @@
 #include "net/lock_election.h"
 #include "net/peer_tls.h"
 #include "net/peer_transport.h"
+#include "net/received_snapshot_sink.h"
 #include "net/member_runtime.h"
 #include "net/tls.h"
 #include "net/tls_terminator.h"
@@ -450,6 +451,18 @@ int main(int argc, char** argv) {
   to.deliver = [&member](detcd::raftpb::Message m) {
     if (detcd::net::MemberRuntime* r = member.load()) r->Receive(std::move(m));
   };
+  // A leader's snapshot streams into a file of the member's, then its message goes to the member.
+  to.open_snapshot_sink = [&member](const detcd::raftpb::Message& header, uint64_t bytes)
+      -> absl::StatusOr<std::unique_ptr<detcd::net::SnapshotSink>> {
+    detcd::net::MemberRuntime* r = member.load();
+    if (r == nullptr) return absl::UnavailableError("the member is not started");
+    absl::StatusOr<std::unique_ptr<detcd::storage::ReceivedSnapshotFile>> file = r->ReceiveSnapshotFile(header, bytes);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<detcd::net::SnapshotSink>(new detcd::net::ReceivedSnapshotSink(std::move(*file)));
+  };
+  to.deliver_snapshot = [&member](detcd::raftpb::Message m, std::string path) {
+    if (detcd::net::MemberRuntime* r = member.load()) r->ReceiveSnapshot(std::move(m), std::move(path));
+  };
   to.report_unreachable = [&member](uint64_t peer) {
     if (detcd::net::MemberRuntime* r = member.load()) r->ReportUnreachable(peer);
   };
@@ -471,8 +484,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   transport_ptr = transport->get();
-  ro.send = [&transport_ptr](detcd::raftpb::Message m) {
-    if (detcd::net::PeerTransport* t = transport_ptr.load()) t->Send(std::move(m));
+  ro.send = [&transport_ptr](detcd::raftpb::Message m, std::shared_ptr<detcd::storage::ReadableFile> snapshot_file) {
+    if (detcd::net::PeerTransport* t = transport_ptr.load()) t->Send(std::move(m), std::move(snapshot_file));
   };
   // The transport follows the members as the log makes them: a member added is dialed at its first peer URL, one
   // removed is forgotten (etcd's rafthttp AddPeer/RemovePeer on applying a configuration change).

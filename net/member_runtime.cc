@@ -37,11 +37,7 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
   for (const std::string& note : found->notes) rt->Log(note);
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
-  if (found->snapshot_data != nullptr) {
-    absl::StatusOr<std::string> data = found->snapshot_data->ReadAll();
-    if (!data.ok()) return data.status();
-    recovered.snapshot.set_data(std::move(*data));
-  }
+  recovered.snapshot_data = found->snapshot_data.get();  // read by the core as it starts, a piece at a time
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
@@ -177,6 +173,28 @@ kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Du
 // The transport's other news goes to the core thread.
 void MemberRuntime::Receive(raftpb::Message m) {
   (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kPoster);
+}
+
+absl::StatusOr<std::unique_ptr<storage::ReceivedSnapshotFile>> MemberRuntime::ReceiveSnapshotFile(
+    const raftpb::Message& header, uint64_t file_bytes) {
+  if (!running_) return absl::UnavailableError("the member is stopping");
+  const raftpb::SnapshotMetadata& md = header.snapshot().metadata();
+  // Named apart from every other file (two receptions of the same snapshot may overlap); "*.tmp" until installed.
+  const std::string name =
+      absl::StrCat("received-", md.term(), "-", md.index(), "-", received_files_.fetch_add(1) + 1, ".tmp");
+  return storage::ReceivedSnapshotFile::Begin(&disk_, store_.snap_dir(), name, md, file_bytes);
+}
+
+void MemberRuntime::ReceiveSnapshot(raftpb::Message m, std::string path) {
+  DETCD_CHECK_MSG(m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty(), "a received snapshot's message");
+  if (!Post(
+          [this, m = std::move(m), path] {
+            received_.Add(m.snapshot().metadata(), path);
+            core_->Receive(m);
+          },
+          Drainer::kPoster)) {
+    (void)disk_.Remove(path);  // stopping: nobody will install it
+  }
 }
 
 void MemberRuntime::ReportUnreachable(uint64_t peer) {
@@ -426,6 +444,8 @@ void MemberRuntime::Flush() {
   // Replies and watch responses of one drain leave together (one write per client connection), not one by one.
   if (options_.reply_batch_begin) options_.reply_batch_begin();
   effects_.Drain(*core_, *this);
+  // A finished file for followers serves the MSG_SNAPs of the effects right after its kEnd's report, no later.
+  send_ready_.reset();
   if (options_.reply_batch_end) options_.reply_batch_end();
 }
 
@@ -433,8 +453,11 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
   // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed meanwhile
   // forms the next batch, taken once the core hears this one is durable.
   auto batch = std::make_shared<kv::PersistRequest>(std::move(request));
-  ToDisk([this, batch] {
-    if (absl::Status s = host::WriteBatch(store_, *batch); !s.ok()) return s;
+  // A leader's snapshot that came without data: the file it was received into becomes this member's snapshot.
+  std::string received;
+  if (host::InstallsReceivedSnapshot(*batch)) received = received_.Take(batch->snapshot.metadata());
+  ToDisk([this, batch, received] {
+    if (absl::Status s = host::WriteBatch(store_, *batch, received); !s.ok()) return s;
     if (host::NeedsSync(*batch, options_.testing_persist)) {
       const auto start = std::chrono::steady_clock::now();
       if (absl::Status s = host::SyncBatch(store_, *batch, options_.testing_persist); !s.ok()) return s;
@@ -444,6 +467,17 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
     }
     // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
     const uint64_t seq = batch->seq;
+    if (host::InstallsReceivedSnapshot(*batch)) {
+      // The core restores from the installed file, a piece at a time (checked once more on the way).
+      absl::StatusOr<std::unique_ptr<storage::SnapshotFileReader>> data =
+          host::OpenInstalledSnapshot(&disk_, store_, *batch);
+      if (!data.ok()) return data.status();
+      std::shared_ptr<storage::SnapshotFileReader> reader = std::move(*data);
+      Log(absl::StrCat("installed the leader's snapshot at index ", batch->snapshot.metadata().index(), " (",
+                       reader->layout().file_bytes, " bytes)"));
+      (void)Post([this, seq, reader] { core_->Persisted(seq, reader.get()); }, Drainer::kPoster);
+      return absl::OkStatus();
+    }
     (void)Post([this, seq] { core_->Persisted(seq); }, Drainer::kPoster);
     return absl::OkStatus();
   });
@@ -455,7 +489,16 @@ void MemberRuntime::SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) {
 
 void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
   if (!options_.send) return;  // a single member: nobody to send to
-  for (raftpb::Message& m : messages) options_.send(std::move(m));
+  for (raftpb::Message& m : messages) {
+    std::shared_ptr<storage::ReadableFile> file;
+    if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
+      DETCD_CHECK_MSG(send_ready_ && send_ready_->metadata.SerializeAsString() ==
+                                         m.snapshot().metadata().SerializeAsString(),
+                      "a MSG_SNAP without the file made for it");
+      file = send_ready_->file;
+    }
+    options_.send(std::move(m), std::move(file));
+  }
 }
 
 void MemberRuntime::Reply(kv::ClientReply reply) {
@@ -505,9 +548,10 @@ void MemberRuntime::SaveSnapshotPiece(kv::SnapshotPiece piece) {
   DETCD_CHECK(piece.metadata.index() > 0);
   auto p = std::make_shared<kv::SnapshotPiece>(std::move(piece));
   // Reported on the thread that finished it; the core (whoever holds it) hands out the next piece.
-  auto report = [this, save = p->save, seq = p->seq] {
-    (void)Post([this, save, seq] { core_->SnapshotPieceWritten(save, seq); }, Drainer::kPoster);
+  auto report = [this, stream = p->stream, seq = p->seq] {
+    (void)Post([this, stream, seq] { core_->SnapshotPieceWritten(stream, seq); }, Drainer::kPoster);
   };
+  if (p->target == kv::SnapshotPiece::Target::kSend) return SaveSendPiece(std::move(p), report);
   switch (p->kind) {
     case kv::SnapshotPiece::Kind::kBegin:
       // The marker goes in WAL order (recovery ignores a marker whose file is missing), then the file is begun on the
@@ -565,6 +609,56 @@ void MemberRuntime::SaveSnapshotPiece(kv::SnapshotPiece piece) {
       });
       return;
   }
+}
+
+void MemberRuntime::SaveSendPiece(std::shared_ptr<kv::SnapshotPiece> p, std::function<void()> report) {
+  // A file for followers: all on the snapshot thread (no marker, no sync: nothing durable refers to it).
+  snapshot_thread_->Add([this, p, report]() mutable {
+    switch (p->kind) {
+      case kv::SnapshotPiece::Kind::kBegin: {
+        DETCD_CHECK_MSG(send_file_ == nullptr, "a snapshot for followers begun while another is being written");
+        absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f =
+            store_.BeginSnapshotFileForFollowers(p->metadata, p->bytes);
+        if (!f.ok()) return f.status();
+        send_file_ = std::move(*f);
+        break;
+      }
+      case kv::SnapshotPiece::Kind::kStore:
+        DETCD_CHECK(send_file_ != nullptr);
+        if (absl::Status s = send_file_->Append(p->bytes); !s.ok()) return s;
+        p.reset();  // the bytes are in the file: free them before the core makes the next piece
+        break;
+      case kv::SnapshotPiece::Kind::kEnd: {
+        DETCD_CHECK(send_file_ != nullptr);
+        if (absl::Status s = send_file_->Finish(p->store_bytes); !s.ok()) return s;
+        const std::string path = send_file_->temporary_path();
+        send_file_.reset();
+        // Open for the transport, then the name goes: the open file lives as long as a send still reads it.
+        absl::StatusOr<std::unique_ptr<storage::ReadableFile>> file = disk_.OpenForRead(path);
+        if (!file.ok()) return file.status();
+        if (absl::Status s = disk_.Remove(path); !s.ok()) return s;
+        std::shared_ptr<storage::ReadableFile> shared = std::move(*file);
+        Log(absl::StrCat("made snapshot at index ", p->metadata.index(), " for followers (", shared->size(),
+                         " bytes)"));
+        const raftpb::SnapshotMetadata md = p->metadata;
+        (void)Post(
+            [this, md, shared, stream = p->stream, seq = p->seq] {
+              send_ready_ = SendReady{md, shared};  // the MSG_SNAPs come with this report's effects
+              core_->SnapshotPieceWritten(stream, seq);
+            },
+            Drainer::kPoster);
+        return absl::OkStatus();
+      }
+      case kv::SnapshotPiece::Kind::kAbandon: {
+        DETCD_CHECK(send_file_ != nullptr);
+        absl::Status s = send_file_->Abandon();
+        send_file_.reset();
+        return s;  // not reported
+      }
+    }
+    report();
+    return absl::OkStatus();
+  });
 }
 
 void MemberRuntime::DiskLoop() {

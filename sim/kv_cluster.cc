@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "storage/received_snapshot_file.h"
+#include "storage/snapshot_file_reader.h"
 
 namespace detcd::sim {
 
@@ -111,11 +113,7 @@ bool KvCluster::Build(Node& n) {
   for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", note));
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
-  if (found->snapshot_data != nullptr) {
-    absl::StatusOr<std::string> data = found->snapshot_data->ReadAll();
-    DETCD_CHECK_MSG(data.ok(), std::string(data.status().message()).c_str());
-    recovered.snapshot.set_data(std::move(*data));
-  }
+  recovered.snapshot_data = found->snapshot_data.get();  // read by the core as it starts, a piece at a time
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
@@ -220,8 +218,36 @@ void KvCluster::Deliver(const raftpb::Message& m) {
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
   OnMember(host, [this, m](Node& n) {
     trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
+    if (m.type() == raftpb::MSG_SNAP && !m.snapshot().data().empty()) return ReceiveSnapshot(n, m);
     n.core->Receive(m);
   });
+}
+
+void KvCluster::ReceiveSnapshot(Node& n, const raftpb::Message& m) {
+  // As the peer transport does: the leader's snapshot file (the simulated wire carried it in the message's data)
+  // goes into a file of this member's, checked; the message goes on without it.
+  const raftpb::SnapshotMetadata& md = m.snapshot().metadata();
+  const std::string& bytes = m.snapshot().data();
+  absl::StatusOr<std::unique_ptr<storage::ReceivedSnapshotFile>> file = storage::ReceivedSnapshotFile::Begin(
+      &n.disk.disk(), n.disk.store().snap_dir(), absl::StrCat("received-", ++n.received_files, ".tmp"), md,
+      bytes.size());
+  absl::StatusOr<std::string> path = absl::UnknownError("not received");
+  if (!file.ok()) {
+    path = file.status();
+  } else if (absl::Status s = (*file)->Append(bytes); !s.ok()) {
+    path = s;
+  } else {
+    path = (*file)->Finish();
+  }
+  if (!path.ok()) {
+    // The transport refuses it (its sender will send again); the member goes on.
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " refuses snapshot ", md.index(), ": ", path.status().message()));
+    return;
+  }
+  n.received->Add(md, *path);
+  raftpb::Message header = m;
+  header.mutable_snapshot()->clear_data();
+  n.core->Receive(header);
 }
 
 bool KvCluster::Submit(uint64_t id, const kvpb::ClientRequest& request, ReplyFn fn) {
@@ -307,7 +333,17 @@ class KvCluster::NodeHost final : public host::EffectsHost {
     if (!n_.writing_piece && !n_.snapshot_pieces.empty()) (void)cluster_->WriteSnapshotPiece(n_);
   }
   void Persist(kv::PersistRequest batch) override { cluster_->StartPersist(n_, std::move(batch)); }
-  void Send(std::vector<raftpb::Message> messages) override { cluster_->SendAll(std::move(messages)); }
+  void Send(std::vector<raftpb::Message> messages) override {
+    for (raftpb::Message& m : messages) {
+      if (m.type() != raftpb::MSG_SNAP || !m.snapshot().data().empty()) continue;
+      DETCD_CHECK_MSG(n_.send_ready != nullptr && n_.send_ready_metadata.SerializeAsString() ==
+                                                      m.snapshot().metadata().SerializeAsString(),
+                      "a MSG_SNAP without the file made for it");
+      // The simulated wire carries the file's bytes in the message (the production transport streams the file).
+      m.mutable_snapshot()->set_data(*n_.send_ready);
+    }
+    cluster_->SendAll(std::move(messages));
+  }
   void Reply(kv::ClientReply reply) override {
     auto it = n_.waiting.find(reply.request_id);
     if (it == n_.waiting.end()) return;
@@ -346,12 +382,16 @@ void KvCluster::Flush(Node& n) {
   if (n.core == nullptr || n.paused) return;
   NodeHost host(this, n);
   n.effects.Drain(*n.core, host);
+  // A finished file for followers serves the MSG_SNAPs of the effects right after its kEnd's report, no later.
+  n.send_ready.reset();
 }
 
 void KvCluster::StartPersist(Node& n, kv::PersistRequest p) {
   DETCD_CHECK_MSG(!n.persisting, "the core handed out a batch while another was not yet reported persisted");
   const uint64_t incarnation = n.incarnation;
-  if (absl::Status s = host::WriteBatch(n.disk.store(), p); !s.ok()) return DieOfDiskError(n, s);
+  const std::string received =
+      host::InstallsReceivedSnapshot(p) ? n.received->Take(p.snapshot.metadata()) : std::string();
+  if (absl::Status s = host::WriteBatch(n.disk.store(), p, received); !s.ok()) return DieOfDiskError(n, s);
   if (p.snapshot.metadata().index() > 0) {
     // A leader's snapshot, installed in place of the log this member lacked.
     ++snapshots_installed_;
@@ -391,10 +431,26 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
     n.synced_while_paused = true;
     return;
   }
-  const uint64_t seq = p.seq;
+  if (ReportPersisted(n)) Flush(n);
+}
+
+bool KvCluster::ReportPersisted(Node& n) {
+  DETCD_CHECK(n.persisting);
+  const kv::PersistRequest p = std::move(*n.persisting);
   n.persisting.reset();
-  n.core->Persisted(seq);
-  Flush(n);
+  if (!host::InstallsReceivedSnapshot(p)) {
+    n.core->Persisted(p.seq);
+    return true;
+  }
+  // The leader's snapshot is this member's file now: the core restores from it, a piece at a time.
+  absl::StatusOr<std::unique_ptr<storage::SnapshotFileReader>> data =
+      host::OpenInstalledSnapshot(&n.disk.disk(), n.disk.store(), p);
+  if (!data.ok()) {
+    DieOfDiskError(n, data.status());
+    return false;
+  }
+  n.core->Persisted(p.seq, data->get());
+  return true;
 }
 
 bool KvCluster::WriteSnapshotPiece(Node& n) {
@@ -402,37 +458,59 @@ bool KvCluster::WriteSnapshotPiece(Node& n) {
   kv::SnapshotPiece p = std::move(n.snapshot_pieces.front());
   n.snapshot_pieces.pop_front();
   const uint64_t index = p.metadata.index();
+  const bool own = p.target == kv::SnapshotPiece::Target::kSave;
+  std::unique_ptr<storage::SnapshotFileWriter>& file = own ? n.snapshot_file : n.send_file;
+  std::shared_ptr<const std::string> sent;  // a finished file for followers: its bytes, for its MSG_SNAPs
   absl::Status s;
   switch (p.kind) {
     case kv::SnapshotPiece::Kind::kBegin: {
-      DETCD_CHECK_MSG(!n.snapshot_file, "a save begun while another is being written");
-      s = n.disk.SaveSnapshotMarker(p.metadata);
-      if (!s.ok()) break;
-      absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f = n.disk.BeginSnapshotFile(p.metadata, p.bytes);
-      if (f.ok()) n.snapshot_file = std::move(*f);
+      DETCD_CHECK_MSG(!file, "a stream begun while another of its target is being written");
+      if (own) {
+        s = n.disk.SaveSnapshotMarker(p.metadata);
+        if (!s.ok()) break;
+      }
+      absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f =
+          own ? n.disk.BeginSnapshotFile(p.metadata, p.bytes)
+              : n.disk.store().BeginSnapshotFileForFollowers(p.metadata, p.bytes);
+      if (f.ok()) file = std::move(*f);
       s = f.status();
       break;
     }
     case kv::SnapshotPiece::Kind::kStore:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Append(p.bytes);
+      DETCD_CHECK(file);
+      s = file->Append(p.bytes);
       break;
-    case kv::SnapshotPiece::Kind::kEnd:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Finish(p.store_bytes);
-      n.snapshot_file.reset();
+    case kv::SnapshotPiece::Kind::kEnd: {
+      DETCD_CHECK(file);
+      s = file->Finish(p.store_bytes);
+      const std::string path = file->temporary_path();
+      file.reset();
       if (!s.ok()) break;
+      if (!own) {
+        // Sent from memory (the simulated wire carries bytes); the file is done with.
+        absl::StatusOr<std::string> bytes = n.disk.disk().Read(path);
+        s = bytes.status();
+        if (!s.ok()) break;
+        sent = std::make_shared<const std::string>(std::move(*bytes));
+        s = n.disk.disk().Remove(path);
+        trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", index, " for followers"));
+        break;
+      }
       n.disk.SnapshotSaved(index);
       s = n.disk.RemoveOld();
       if (!s.ok()) break;
       ++snapshots_saved_;
       trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", index));
       break;
+    }
     case kv::SnapshotPiece::Kind::kAbandon:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Abandon();
-      n.snapshot_file.reset();
-      if (s.ok()) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " abandons its snapshot at ", index));
+      DETCD_CHECK(file);
+      s = file->Abandon();
+      file.reset();
+      if (s.ok()) {
+        trace_->Record(loop_->Now(),
+                       absl::StrCat(Name(n), " abandons its snapshot at ", index, own ? "" : " for followers"));
+      }
       break;
   }
   if (!s.ok()) {
@@ -440,39 +518,50 @@ bool KvCluster::WriteSnapshotPiece(Node& n) {
     return false;
   }
   if (p.kind == kv::SnapshotPiece::Kind::kAbandon) {
-    // Not reported: the next piece (another save's kBegin) may go at once.
+    // Not reported: the next piece (another stream's) may go at once.
     return n.snapshot_pieces.empty() || WriteSnapshotPiece(n);
   }
   n.writing_piece = true;
   const ClusterOptions& o = options_.cluster;
-  // An append reaches the page cache; kBegin and kEnd wait for syncs.
-  const int64_t latency_max =
-      p.kind == kv::SnapshotPiece::Kind::kStore ? o.sync_latency_min_us : o.sync_latency_max_us;
+  // An append reaches the page cache; the kBegin and kEnd of the member's own snapshot wait for syncs (a file for
+  // followers is never synced).
+  const int64_t latency_max = p.kind == kv::SnapshotPiece::Kind::kStore || !own ? o.sync_latency_min_us
+                                                                                : o.sync_latency_max_us;
   const int64_t latency = static_cast<int64_t>(prng_->Range(0, static_cast<uint64_t>(latency_max)));
   const uint64_t id = n.id;
   const uint64_t incarnation = n.incarnation;
-  const uint64_t save = p.save;
-  const uint64_t seq = p.seq;
-  loop_->ScheduleAfter(latency,
-                       [this, id, incarnation, save, seq] { SnapshotPieceWritten(id, incarnation, save, seq); });
+  loop_->ScheduleAfter(latency, [this, id, incarnation, stream = p.stream, seq = p.seq, md = p.metadata, sent] {
+    SnapshotPieceWritten(id, incarnation, stream, seq, md, sent);
+  });
   return true;
 }
 
-void KvCluster::SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t save, uint64_t seq) {
+void KvCluster::SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t stream, uint64_t seq,
+                                     const raftpb::SnapshotMetadata& metadata,
+                                     std::shared_ptr<const std::string> sent) {
   Node& n = node(id);
   if (n.incarnation != incarnation || !n.core) return;  // the process died meanwhile: its .tmp stays for recovery
   // A stopped process hears of it when it resumes.
-  OnMember(id, [incarnation, save, seq](Node& m) {
+  OnMember(id, [incarnation, stream, seq, metadata, sent](Node& m) {
     if (m.incarnation != incarnation || !m.core) return;
     m.writing_piece = false;
-    m.core->SnapshotPieceWritten(save, seq);  // the next piece goes with the Flush that follows
+    if (sent != nullptr) {
+      // The MSG_SNAPs this file serves come with the effects of this report.
+      m.send_ready = sent;
+      m.send_ready_metadata = metadata;
+    }
+    m.core->SnapshotPieceWritten(stream, seq);  // the next piece goes with the Flush that follows
   });
 }
 
 void KvCluster::ForgetSnapshotSave(Node& n) {
   n.snapshot_pieces.clear();
   n.writing_piece = false;
-  n.snapshot_file.reset();  // a dead process's file handle; what it wrote stays as the disk kept it
+  n.snapshot_file.reset();  // a dead process's file handles; what it wrote stays as the disk kept it
+  n.send_file.reset();
+  n.send_ready.reset();
+  // The files of snapshots it received stay until the next start removes them.
+  n.received = std::make_unique<host::ReceivedSnapshots>(&n.disk.disk());
 }
 
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
@@ -585,9 +674,7 @@ void KvCluster::Resume(uint64_t id) {
   const uint64_t incarnation = n.incarnation;
   if (n.synced_while_paused) {
     n.synced_while_paused = false;
-    const uint64_t seq = n.persisting->seq;
-    n.persisting.reset();
-    n.core->Persisted(seq);
+    if (!ReportPersisted(n)) return;
   }
   std::deque<std::pair<bool, std::function<void()>>> inbox = std::move(n.inbox);
   n.inbox.clear();

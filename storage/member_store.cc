@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "storage/snapshotter.h"
@@ -39,7 +40,12 @@ absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t s
   Snapshotter snapshotter(disk_, snap_dir());
   std::vector<std::string> leftovers;
   if (absl::Status s = snapshotter.RemoveTemporaries(&leftovers); !s.ok()) return s;
-  for (const std::string& n : leftovers) out.notes.push_back(absl::StrCat("removed a half-written snapshot file: ", n));
+  for (const std::string& n : leftovers) {
+    const char* what = absl::StartsWith(n, "send-")       ? "removed a snapshot file made for followers: "
+                       : absl::StartsWith(n, "received-") ? "removed a snapshot received and not installed: "
+                                                          : "removed a half-written snapshot file: ";
+    out.notes.push_back(absl::StrCat(what, n));
+  }
   std::vector<std::string> broken;
   auto snap = snapshotter.OpenNewest(&broken);
   for (const std::string& b : broken) out.notes.push_back(absl::StrCat("set aside a corrupt snapshot (renamed .broken): ", b));
