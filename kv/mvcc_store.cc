@@ -83,6 +83,15 @@ absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std
   return result;
 }
 
+void MvccStore::ForEachLeasedKey(const std::function<void(absl::string_view key, int64_t lease)>& fn) const {
+  for (const auto& [key, ki] : index_) {
+    if (!ki.IsLive()) continue;
+    auto rec = records_.find(ki.changes().back().rev);
+    DETCD_CHECK_MSG(rec != records_.end(), "index points at a revision the store does not hold");
+    if (rec->second.lease != 0) fn(key.view(), rec->second.lease);
+  }
+}
+
 MvccStore::Index::iterator MvccStore::IndexEntry(const std::string& key) {
   auto it = index_.find(key);
   if (it == index_.end()) it = index_.emplace(SharedKey(key), KeyIndex()).first;

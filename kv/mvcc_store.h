@@ -97,6 +97,10 @@ class MvccStore {
   // < compacted_rev() (history before it is gone; the compaction revision itself is kept). For watchers catching up.
   absl::StatusOr<std::vector<mvccpb::Event>> Changes(int64_t from, int64_t to) const;
 
+  // Calls fn(key, lease) for every key live now whose version has a lease, in key order; nothing is copied (a
+  // restore reattaching leases must not copy the state).
+  void ForEachLeasedKey(const std::function<void(absl::string_view key, int64_t lease)>& fn) const;
+
   // A digest of every version kept with main revision <= rev (and the compaction revision), for comparing replicas
   // (etcd's HashKV). Errors as Range.
   absl::StatusOr<uint32_t> HashKV(int64_t rev) const;
