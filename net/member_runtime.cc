@@ -172,6 +172,12 @@ kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Du
 // its locks; its rounds are bounded, so its sockets wait little): no wake-up of the core thread per message batch.
 // The transport's other news goes to the core thread.
 void MemberRuntime::Receive(raftpb::Message m) {
+  if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
+    // A snapshot's bytes come with its message or in its file (ReceiveSnapshot): one with neither is bad input from
+    // the network, never a snapshot to install.
+    Log(absl::StrCat("refused a snapshot without data from ", absl::Hex(m.from())));
+    return;
+  }
   (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kPoster);
 }
 

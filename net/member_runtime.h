@@ -135,7 +135,7 @@ class MemberRuntime : private host::EffectsHost {
   void Submit(kvpb::ClientRequest request, ReplyFn done);
   // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
   kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
-  // A peer's Raft message.
+  // A peer's Raft message (a MSG_SNAP without data is refused: its bytes come in its file, ReceiveSnapshot).
   void Receive(raftpb::Message m);
   // A leader's MSG_SNAP streamed with its snapshot file (the transport's sink): the file it goes into, in this
   // member's snapshot directory (checked as its bytes come; removed unless finished). Then, once it is finished,

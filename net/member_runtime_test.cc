@@ -509,3 +509,39 @@ TEST(MemberRuntimeTest, FollowerCatchesUpByTheLeadersSnapshotFile) {
 
 }  // namespace
 }  // namespace detcd::net
+
+namespace detcd::net {
+namespace {
+
+// A MSG_SNAP that arrives without data and not through ReceiveSnapshot (no file holds its bytes) is bad input from
+// the network: refused, and the member goes on (it would otherwise be asked to install a snapshot nobody has).
+TEST(MemberRuntimeTest, SnapshotWithoutDataOrFileIsRefused) {
+  std::mutex log_mu;
+  std::vector<std::string> log;
+  std::unique_ptr<MemberRuntime> rt = StartLeadingSingleMember("runtime_snap_nodata", [&](MemberRuntimeOptions* o) {
+    o->log = [&](const std::string& line) {
+      std::lock_guard<std::mutex> l(log_mu);
+      log.push_back(line);
+    };
+  });
+  ASSERT_NE(rt, nullptr);
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_SNAP);
+  m.set_from(2);
+  m.set_to(1);
+  m.set_term(100);
+  m.mutable_snapshot()->mutable_metadata()->set_index(1000);
+  m.mutable_snapshot()->mutable_metadata()->set_term(100);
+  rt->Receive(m);
+  {
+    std::lock_guard<std::mutex> l(log_mu);
+    EXPECT_TRUE(std::any_of(log.begin(), log.end(), [](const std::string& line) {
+      return absl::StrContains(line, "refused a snapshot without data from 2");
+    }));
+  }
+  EXPECT_TRUE(CallUntilLeader(*rt, PutRequest("k", "v")).status.ok());
+  EXPECT_LT(rt->Status().raft_term, 100u) << "the message never reached Raft";
+}
+
+}  // namespace
+}  // namespace detcd::net
