@@ -16,6 +16,7 @@
 #include "cmd/detcd_identity.h"
 #include "net/cluster_ids.h"
 #include "net/http_server.h"
+#include "net/received_snapshot_sink.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
 
@@ -200,6 +201,18 @@ absl::Status DetcdServer::StartMember() {
   to.deliver = [this](raftpb::Message m) {
     if (net::MemberRuntime* r = member_.load()) r->Receive(std::move(m));
   };
+  // A leader's snapshot streams into a file of the member's, then its message goes to the member.
+  to.open_snapshot_sink = [this](const raftpb::Message& header,
+                                 uint64_t bytes) -> absl::StatusOr<std::unique_ptr<net::SnapshotSink>> {
+    net::MemberRuntime* r = member_.load();
+    if (r == nullptr) return absl::UnavailableError("the member is not started");
+    absl::StatusOr<std::unique_ptr<storage::ReceivedSnapshotFile>> file = r->ReceiveSnapshotFile(header, bytes);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<net::SnapshotSink>(new net::ReceivedSnapshotSink(std::move(*file)));
+  };
+  to.deliver_snapshot = [this](raftpb::Message m, std::string path) {
+    if (net::MemberRuntime* r = member_.load()) r->ReceiveSnapshot(std::move(m), std::move(path));
+  };
   to.report_unreachable = [this](uint64_t peer) {
     if (net::MemberRuntime* r = member_.load()) r->ReportUnreachable(peer);
   };
@@ -216,8 +229,8 @@ absl::Status DetcdServer::StartMember() {
   if (!transport.ok()) return Failed(absl::StrCat("listener failed: ", transport.status().message()));
   transport_ = std::move(*transport);
   transport_ptr_ = transport_.get();
-  ro.send = [this](raftpb::Message m) {
-    if (net::PeerTransport* t = transport_ptr_.load()) t->Send(std::move(m));
+  ro.send = [this](raftpb::Message m, std::shared_ptr<storage::ReadableFile> snapshot_file) {
+    if (net::PeerTransport* t = transport_ptr_.load()) t->Send(std::move(m), std::move(snapshot_file));
   };
   // Peers the transport started with (from the flags, or the joined cluster) that the log does not know go.
   for (const auto& [id, address] : to.peers) known_peers_[id] = "";

@@ -1,4 +1,4 @@
-// EffectsLoop: the one place that drains a kv::NodeCore's effects — its own snapshot pieces, the batch to persist,
+// EffectsLoop: the one place that drains a kv::NodeCore's effects — its snapshot pieces, the batch to persist,
 // Raft messages, client replies, watch responses, the membership and its own removal — and decides their order.
 // Both drivers of a member run it: the production member (net/MemberRuntime: a real disk thread, transport and
 // clock) and the simulator's host (sim/KvCluster: a simulated disk, network and clock). What differs between them is
@@ -36,14 +36,15 @@ class EffectsHost {
   // Before each pass over the effects (the simulator's checkers look at the core here).
   virtual void BeforePass() {}
 
-  // The pieces of the member's own snapshot handed out since the last pass (kv::SnapshotPiece's contract: in order,
-  // each reported when done), in order. Called on every pass, with none too, so a host that writes them one at a
-  // time may start the next one it holds.
+  // The snapshot pieces handed out since the last pass — the member's own snapshot and those for followers
+  // (kv::SnapshotPiece's contract: each stream's in order, each reported when done) — in order. Called on every
+  // pass, with none too, so a host that writes them one at a time may start the next one it holds.
   virtual void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) = 0;
   // A batch to make durable: write it, sync it if must_sync, then (on the core's turn) report core.Persisted(seq).
   // There is at most one unreported batch: the core hands out the next after Persisted.
   virtual void Persist(kv::PersistRequest batch) = 0;
-  // Raft messages for peers, in the order the core made them.
+  // Raft messages for peers, in the order the core made them. A MSG_SNAP without data goes with the file for
+  // followers whose kEnd the host reported just before (kv::SnapshotPiece): its transport carries that file.
   virtual void Send(std::vector<raftpb::Message> messages) = 0;
   // Replies to clients; a reply nobody waits for any more (answered already, by its deadline) is the host's to drop.
   // A batch of `count` replies is bracketed by BeginReplies/EndReplies (count > 0).

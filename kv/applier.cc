@@ -350,11 +350,8 @@ absl::Status Applier::LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& r, etc
 }
 
 void Applier::ReattachLeases() {
-  absl::StatusOr<RangeResult> all = store_->Range(std::string(1, '\0'), std::string(1, '\0'), RangeOptions{});
-  DETCD_CHECK(all.ok());
-  for (const mvccpb::KeyValue& kv : all->kvs) {
-    if (kv.lease() != 0) lessor_->Attach(kv.lease(), kv.key());
-  }
+  // Key by key, no value copied: a range over every key would copy the whole state.
+  store_->ForEachLeasedKey([this](absl::string_view key, int64_t lease) { lessor_->Attach(lease, std::string(key)); });
 }
 
 }  // namespace detcd::kv

@@ -83,6 +83,15 @@ absl::StatusOr<RangeResult> MvccStore::RangeAt(const std::string& key, const std
   return result;
 }
 
+void MvccStore::ForEachLeasedKey(const std::function<void(absl::string_view key, int64_t lease)>& fn) const {
+  for (const auto& [key, ki] : index_) {
+    if (!ki.IsLive()) continue;
+    auto rec = records_.find(ki.changes().back().rev);
+    DETCD_CHECK_MSG(rec != records_.end(), "index points at a revision the store does not hold");
+    if (rec->second.lease != 0) fn(key.view(), rec->second.lease);
+  }
+}
+
 MvccStore::Index::iterator MvccStore::IndexEntry(const std::string& key) {
   auto it = index_.find(key);
   if (it == index_.end()) it = index_.emplace(SharedKey(key), KeyIndex()).first;
@@ -314,47 +323,62 @@ absl::Status MvccStore::Restore(const std::string& data) {
   DETCD_CHECK_MSG(pinned_rev_ < 0, "restoring a store a snapshot in progress pinned");
   kvpb::StoreSnapshot snap;
   if (!snap.ParseFromString(data)) return absl::DataLossError("kv store snapshot does not parse");
-  if (snap.revision() < 0 || snap.compacted_revision() < 0 || snap.compacted_revision() > snap.revision()) {
-    return absl::DataLossError(absl::StrCat("kv store snapshot: revision ", snap.revision(), " compacted at ",
-                                            snap.compacted_revision()));
-  }
-  Index index;
-  absl::btree_map<Revision, Record> records;
-  int64_t bytes = 0;
+  Restoring restoring;
   for (const kvpb::StoreRecord& in : snap.records()) {
-    const Revision rev{in.main(), in.sub()};
-    if (rev.main < 1 || rev.main > snap.revision() || rev.sub < 0 ||
-        (!records.empty() && !(records.rbegin()->first < rev))) {
-      return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
-                                              " out of order or out of range"));
-    }
-    KeyChange c;
-    c.rev = rev;
-    c.tombstone = in.tombstone();
-    c.create_main = in.create_revision();
-    c.version = in.version();
-    auto entry = index.find(in.key());
-    if (entry == index.end()) entry = index.emplace(SharedKey(in.key()), KeyIndex()).first;
-    if (!entry->second.Restore(c)) {
-      return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
-                                              " is inconsistent with the key's history"));
-    }
-    Record r;
-    r.key = entry->first;  // the index's bytes, shared
-    r.value = in.value();
-    r.create_main = in.create_revision();
-    r.version = in.version();
-    r.lease = in.lease();
-    r.tombstone = in.tombstone();
-    bytes += RecordBytes(r);
-    records.emplace(rev, std::move(r));
+    if (absl::Status s = restoring.Add(in); !s.ok()) return s;
   }
-  rev_ = snap.revision();
-  if (testing_revision_from_records_) rev_ = records.empty() ? 0 : records.rbegin()->first.main;
-  compacted_rev_ = snap.compacted_revision();
-  index_ = std::move(index);
-  records_ = std::move(records);
-  bytes_ = bytes;
+  return FinishRestore(std::move(restoring), snap.revision(), snap.compacted_revision());
+}
+
+absl::Status MvccStore::Restoring::Add(const kvpb::StoreRecord& in) {
+  const Revision rev{in.main(), in.sub()};
+  if (rev.main < 1 || rev.sub < 0 || (!records_.empty() && !(records_.rbegin()->first < rev))) {
+    return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
+                                            " out of order or out of range"));
+  }
+  KeyChange c;
+  c.rev = rev;
+  c.tombstone = in.tombstone();
+  c.create_main = in.create_revision();
+  c.version = in.version();
+  auto entry = index_.find(in.key());
+  if (entry == index_.end()) entry = index_.emplace(SharedKey(in.key()), KeyIndex()).first;
+  if (!entry->second.Restore(c)) {
+    return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", rev.main, ".", rev.sub,
+                                            " is inconsistent with the key's history"));
+  }
+  Record r;
+  r.key = entry->first;  // the index's bytes, shared
+  r.value = in.value();
+  r.create_main = in.create_revision();
+  r.version = in.version();
+  r.lease = in.lease();
+  r.tombstone = in.tombstone();
+  bytes_ += RecordBytes(r);
+  records_.emplace_hint(records_.end(), rev, std::move(r));
+  return absl::OkStatus();
+}
+
+absl::Status MvccStore::FinishRestore(Restoring restoring, int64_t revision, int64_t compacted_revision) {
+  DETCD_CHECK_MSG(pinned_rev_ < 0, "restoring a store a snapshot in progress pinned");
+  if (revision < 0 || compacted_revision < 0 || compacted_revision > revision) {
+    return absl::DataLossError(
+        absl::StrCat("kv store snapshot: revision ", revision, " compacted at ", compacted_revision));
+  }
+  // Versions come in revision order: the newest is the only one that can be past the snapshot's revision.
+  if (!restoring.records_.empty() && restoring.records_.rbegin()->first.main > revision) {
+    const Revision last = restoring.records_.rbegin()->first;
+    return absl::DataLossError(absl::StrCat("kv store snapshot: record at revision ", last.main, ".", last.sub,
+                                            " out of order or out of range"));
+  }
+  rev_ = revision;
+  if (testing_revision_from_records_) {
+    rev_ = restoring.records_.empty() ? 0 : restoring.records_.rbegin()->first.main;
+  }
+  compacted_rev_ = compacted_revision;
+  index_ = std::move(restoring.index_);
+  records_ = std::move(restoring.records_);
+  bytes_ = restoring.bytes_;
   return absl::OkStatus();
 }
 

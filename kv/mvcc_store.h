@@ -97,6 +97,10 @@ class MvccStore {
   // < compacted_rev() (history before it is gone; the compaction revision itself is kept). For watchers catching up.
   absl::StatusOr<std::vector<mvccpb::Event>> Changes(int64_t from, int64_t to) const;
 
+  // Calls fn(key, lease) for every key live now whose version has a lease, in key order; nothing is copied (a
+  // restore reattaching leases must not copy the state).
+  void ForEachLeasedKey(const std::function<void(absl::string_view key, int64_t lease)>& fn) const;
+
   // A digest of every version kept with main revision <= rev (and the compaction revision), for comparing replicas
   // (etcd's HashKV). Errors as Range.
   absl::StatusOr<uint32_t> HashKV(int64_t rev) const;
@@ -131,6 +135,27 @@ class MvccStore {
   // version (a caller bounding the bytes it makes).
   std::optional<Revision> VisitVersions(Revision from, int64_t to_main, size_t max,
                                         const std::function<bool(const Revision&, const Record&)>& fn) const;
+
+  // A restore made a version at a time (a snapshot decoded as it is read, never held whole): Add takes the versions
+  // in revision order, refusing one out of order or inconsistent with its key's history; FinishRestore checks them
+  // against the snapshot's revisions and replaces the store's contents with them. The store is untouched until
+  // then (and if either refuses).
+  class Restoring {
+   public:
+    Restoring() = default;
+    Restoring(Restoring&&) = default;
+    Restoring& operator=(Restoring&&) = default;
+    absl::Status Add(const kvpb::StoreRecord& in);
+    size_t records() const { return records_.size(); }
+
+   private:
+    friend class MvccStore;
+    using Index = absl::btree_map<SharedKey, KeyIndex, SharedKeyLess>;
+    Index index_;
+    absl::btree_map<Revision, Record> records_;
+    int64_t bytes_ = 0;
+  };
+  absl::Status FinishRestore(Restoring restoring, int64_t revision, int64_t compacted_revision);
 
   // Test-only breakage (etcd 3.4's #17780): compaction also drops a tombstone at the compaction revision, and
   // Restore takes the revision from the newest record kept instead of the snapshot — so a restart after a

@@ -250,5 +250,26 @@ TEST(MvccStoreTest, RestoreRefusesGarbageAndLeavesTheStoreAlone) {
   EXPECT_TRUE(MustRange(s, "a", "").kvs.empty());
 }
 
+// What a restore reattaches leases from: every key live now whose current version has a lease, and no other.
+TEST(MvccStoreTest, ForEachLeasedKeyVisitsLiveLeasedKeysOnly) {
+  MvccStore s(1);
+  Put(s, "a", "1", 7);
+  Put(s, "b", "1", 8);
+  Put(s, "b", "2", 0);  // the lease is gone with the overwrite
+  Put(s, "c", "1", 0);
+  Put(s, "c", "2", 9);  // and comes with one
+  Put(s, "d", "1", 7);
+  {
+    MvccStore::WriteTxn txn(&s);
+    txn.DeleteRange("d", "", nullptr);  // deleted: not live
+  }
+  Put(s, "e", "1", 5);
+  ASSERT_TRUE(s.Compact(s.rev()).ok());
+  std::vector<std::pair<std::string, int64_t>> seen;
+  s.ForEachLeasedKey([&](absl::string_view key, int64_t lease) { seen.emplace_back(std::string(key), lease); });
+  const std::vector<std::pair<std::string, int64_t>> want = {{"a", 7}, {"c", 9}, {"e", 5}};
+  EXPECT_EQ(seen, want);
+}
+
 }  // namespace
 }  // namespace detcd::kv

@@ -43,7 +43,7 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   id_prefix_ = ((config_.id & 0xffff) << 48) | ((config_.seed & 0xffffff) << 24);
   if (recovered.snapshot.metadata().index() > 0) {
     DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(recovered.snapshot)).ok());
-    RestoreState(recovered.snapshot);
+    RestoreState(recovered.snapshot, recovered.snapshot_data);
   }
   const bool empty_disk = recovered.snapshot.metadata().index() == 0 && recovered.entries.empty() &&
                           recovered.hard_state.term() == 0 && recovered.hard_state.commit() == 0;
@@ -173,30 +173,6 @@ kvpb::StateSnapshot NodeCore::SmallState() const {
   return snap;
 }
 
-void NodeCore::RestoreState(const raftpb::Snapshot& snap) {
-  kvpb::StateSnapshot state;
-  // The bytes were made by a member's StateSnapshot and checked by CRC on disk or delivered by Raft from the leader's
-  // storage: not decoding is a broken invariant, not bad input.
-  DETCD_CHECK_MSG(state.ParseFromString(snap.data()), "state snapshot does not parse");
-  // The state a snapshot in progress was reading is being replaced.
-  AbandonSnapshotBuild();
-  absl::Status s = store_.Restore(state.store());
-  DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
-  s = lessor_.Restore(state.leases());
-  DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
-  applier_.ReattachLeases();
-  membership_.RestoreFrom(state);
-  recent_order_.assign(state.recent_request_ids().begin(), state.recent_request_ids().end());
-  recent_ids_.clear();
-  recent_ids_.insert(recent_order_.begin(), recent_order_.end());
-  nospace_ = false;
-  for (const auto& a : state.alarms()) nospace_ |= a.alarm() == etcdserverpb::NOSPACE;
-  if (raft_ && is_leader()) lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
-  applied_index_ = snap.metadata().index();
-  snapshot_index_ = snap.metadata().index();
-  hub_->OnRestore();
-}
-
 void NodeCore::Tick(int64_t now_us) {
   now_us_ = now_us;
   ++ticks_;
@@ -310,7 +286,7 @@ void NodeCore::Pump() {
   }
 }
 
-void NodeCore::Persisted(uint64_t seq) {
+void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
   if (bootstrapping_) {
     DETCD_CHECK_MSG(seq == persist_seq_, "Persisted for a batch that is not outstanding");
     bootstrapping_ = false;
@@ -323,11 +299,11 @@ void NodeCore::Persisted(uint64_t seq) {
   if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(ready_->snapshot)).ok());
   storage_.Append(ready_->entries);
   if (ready_->hard_state) storage_.SetHardState(*ready_->hard_state);
-  FinishReady();
+  FinishReady(snapshot_data);
   Pump();
 }
 
-void NodeCore::FinishReady() {
+void NodeCore::FinishReady(ByteSource* snapshot_data) {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
   for (raftpb::Message& m : rd.messages) {
@@ -337,7 +313,7 @@ void NodeCore::FinishReady() {
       out_msgs_.push_back(std::move(m));
     }
   }
-  if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot);
+  if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot, snapshot_data);
   if (!std::exchange(ready_applied_, false)) {
     for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
   }

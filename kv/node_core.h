@@ -1,8 +1,8 @@
 // NodeCore: one etcd member as a deterministic state machine. A driver (the simulator, or the production runtime)
 // feeds it events — a tick with the time, a peer's Raft message, a client request, "the disk finished what you asked",
 // a watch request — and takes its effects — Raft messages to send, a batch to persist (entries, hard state, a
-// leader's snapshot), its own snapshots to save (streamed to their file a bounded piece at a time), client replies,
-// watch responses. Inside: Raft (raft/), the Raft log's
+// leader's snapshot), snapshots to write (its own, and those for followers: streamed to their file a bounded piece at
+// a time), client replies, watch responses. Inside: Raft (raft/), the Raft log's
 // durable view (MemoryStorage, fed only with what the driver confirmed durable), the MVCC store, the lessor, the
 // applier and the watch hub. Writes become Raft proposals and are answered when applied; linearizable reads wait
 // for a ReadIndex round (one round serves every read queued meanwhile) and for the apply to reach it; serializable
@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "api/kv_request.pb.h"
 #include "api/raft.pb.h"
+#include "base/byte_source.h"
 #include "kv/applier.h"
 #include "kv/lessor.h"
 #include "kv/membership.h"
@@ -93,8 +94,8 @@ struct NodeCoreConfig {
   // A snapshot (own or for a follower) is made a piece at a time while the member keeps serving: this many MVCC
   // versions per event (each tick and each finished Ready), so no event spends long on it.
   size_t snapshot_chunk_records = 8'192;
-  // The member's own snapshot goes to its file in pieces of about this many bytes, at most
-  // kSnapshotPiecesInFlight of them handed out and not yet reported written: what a save holds in memory.
+  // A snapshot (the member's own, or one for followers) goes to its file in pieces of about this many bytes, at most
+  // kSnapshotPiecesInFlight of them handed out and not yet reported written: what a snapshot holds in memory.
   size_t snapshot_piece_bytes = 4 << 20;
   // A ReadIndex round that got no answer within this many ticks is asked again (the leader may have changed).
   int read_index_retry_ticks = 20;
@@ -116,16 +117,21 @@ struct NodeCoreConfig {
   std::function<void(int64_t revision)> on_compact;
 };
 
-// What the member found on its disk at start: its newest snapshot (index 0: none), then the WAL after it.
+// What the member found on its disk at start: its newest snapshot (index 0: none), then the WAL after it. The
+// snapshot's data is either in it, or (empty) read from snapshot_data during construction: the driver's file, a
+// bounded piece at a time.
 struct RecoveredState {
   raftpb::Snapshot snapshot;
   raftpb::HardState hard_state;
   std::vector<raftpb::Entry> entries;
+  ByteSource* snapshot_data = nullptr;
 };
 
 // A batch the driver must make durable, then confirm with Persisted(seq): first the snapshot (if its index is not
 // 0: a leader's snapshot replacing the log — WAL marker, then snapshot file), then the entries and hard state. If
-// must_sync is false the write may stay in the page cache (a commit-index change alone).
+// must_sync is false the write may stay in the page cache (a commit-index change alone). A leader's snapshot whose
+// data is empty came with its bytes outside the message (the file the driver's transport received them into, see
+// SnapshotPiece): the driver installs that file as the snapshot file, and hands its data to Persisted.
 struct PersistRequest {
   uint64_t seq = 0;
   raftpb::Snapshot snapshot;
@@ -134,23 +140,33 @@ struct PersistRequest {
   bool must_sync = false;
 };
 
-// A piece of this member's own snapshot on its way to its file. A save is kBegin, kStore..., kEnd (or, cut short,
-// kAbandon); its data (what RestoreState decodes) is kBegin's bytes ‖ the store's length as a 5-byte varint ‖ the
-// kStore bytes (StateSnapshotWriter::Assemble). The driver applies a save's pieces in order, each once the one before
-// is done, and reports each but kAbandon with SnapshotPieceWritten(save, seq) when it is:
-//   kBegin:   the WAL marker for `metadata` is durable and the file is begun with `bytes` (storage::MemberStore's
-//             SaveSnapshotMarker, then BeginSnapshotFile); nothing follows a kBegin until it is reported;
+// A piece of a snapshot on its way to a file: this member's own (target kSave), or one for followers that need a
+// snapshot (kSend). A stream is kBegin, kStore..., kEnd (or, cut short, kAbandon); its data (what RestoreState
+// decodes) is kBegin's bytes ‖ the store's length as a 5-byte varint ‖ the kStore bytes
+// (StateSnapshotWriter::Assemble); the file is a snapshot file (storage::SnapshotFileWriter) either way. The driver
+// applies a stream's pieces in order, each once the one before is done, and reports each but kAbandon with
+// SnapshotPieceWritten(stream, seq) when it is:
+//   kBegin:   kSave: the WAL marker for `metadata` is durable and the file is begun with `bytes` (storage::MemberStore's
+//             SaveSnapshotMarker, then BeginSnapshotFile); kSend: the file is begun (no marker: nothing durable
+//             refers to it). Nothing follows a kBegin until it is reported;
 //   kStore:   `bytes` are appended to the file;
-//   kEnd:     the file is finished (store_bytes is the store's length), durable and in place, then SnapshotSaved
-//             and RemoveOld ran: a crash between any two steps recovers from the snapshot before;
+//   kEnd:     kSave: the file is finished (store_bytes is the store's length), durable and in place, then
+//             SnapshotSaved and RemoveOld ran: a crash between any two steps recovers from the snapshot before.
+//             kSend: the file is finished (it need not be durable: a crash loses it, and start-up removes it). On
+//             this report the core hands out the MSG_SNAPs it serves, their snapshot data empty: the driver sends
+//             each with this file's bytes (its transport streams them); the file is the driver's to delete once it
+//             gave them to its transport, at the latest after the effects that follow the report;
 //   kAbandon: the state was replaced (a leader's snapshot): the half-written file goes. Not reported.
-// The core hands out at most kSnapshotPiecesInFlight unreported pieces of at most about snapshot_piece_bytes, so a
-// save holds O(snapshot_piece_bytes) whatever the state's size; one save at a time.
+// The core hands out at most kSnapshotPiecesInFlight unreported pieces of a stream, each of at most about
+// snapshot_piece_bytes, so a snapshot holds O(snapshot_piece_bytes) whatever the state's size; one stream of each
+// target at a time.
 struct SnapshotPiece {
   enum class Kind { kBegin, kStore, kEnd, kAbandon };
+  enum class Target { kSave, kSend };
   Kind kind = Kind::kBegin;
-  uint64_t save = 0;                  // which save (numbered from 1 in each life of the core)
-  uint64_t seq = 0;                   // its place in the save, from 0
+  Target target = Target::kSave;
+  uint64_t stream = 0;                // which stream (numbered from 1 in each life of the core, both targets)
+  uint64_t seq = 0;                   // its place in the stream, from 0
   raftpb::SnapshotMetadata metadata;  // the snapshot's, on every piece
   std::string bytes;                  // kBegin: the state without its store; kStore: the next store bytes
   uint64_t store_bytes = 0;           // kEnd: every kStore's bytes together
@@ -192,10 +208,13 @@ class NodeCore {
   // A client request; request_id is the driver's, echoed in the reply. A range with serializable set is served
   // from local state at once; everything else is answered when it has taken effect (or failed).
   void Submit(uint64_t request_id, const kvpb::ClientRequest& request);
-  // The driver made the batch with this seq durable as asked.
-  void Persisted(uint64_t seq);
-  // The driver did what a piece of a save asked (see SnapshotPiece); reports for an abandoned save are ignored.
-  void SnapshotPieceWritten(uint64_t save, uint64_t seq);
+  // The driver made the batch with this seq durable as asked. If the batch has a leader's snapshot whose data is
+  // empty (see PersistRequest), snapshot_data gives those bytes (the installed file's, read a piece at a time): the
+  // state is restored from it now. The driver checked them (their file's checksum); bytes that do not decode are a
+  // broken invariant.
+  void Persisted(uint64_t seq, ByteSource* snapshot_data = nullptr);
+  // The driver did what a piece of a stream asked (see SnapshotPiece); reports for an abandoned stream are ignored.
+  void SnapshotPieceWritten(uint64_t stream, uint64_t seq);
   // Transport news about a peer.
   void ReportSnapshot(uint64_t to, bool failed);
   void ReportUnreachable(uint64_t to);
@@ -213,10 +232,10 @@ class NodeCore {
   std::vector<raftpb::Message> TakeMessages();
   // The next batch to persist, if one is ready; the next comes only after Persisted(seq) for this one.
   std::optional<PersistRequest> TakePersist();
-  // This member's own snapshots (every snapshot_count entries; each made over many events, see
-  // snapshot_chunk_records) as pieces to write, in order (see SnapshotPiece); WAL entries up to a snapshot's index
-  // are no longer needed once a newer snapshot exists. The core keeps only their metadata (raft's storage has no
-  // data), and never a whole snapshot to save.
+  // Snapshots as pieces to write, in order (see SnapshotPiece): this member's own (every snapshot_count entries; each
+  // made over many events, see snapshot_chunk_records; WAL entries up to a snapshot's index are no longer needed once
+  // a newer snapshot exists), and those for followers. The core keeps only their metadata (raft's storage has no
+  // data), and never a whole snapshot.
   std::vector<SnapshotPiece> TakeSnapshotPieces();
   std::vector<ClientReply> TakeReplies();
   std::vector<etcdserverpb::WatchResponse> TakeWatchResponses(WatchHub::StreamId s);
@@ -245,6 +264,8 @@ class NodeCore {
   uint64_t snapshot_in_progress() const { return build_ ? build_->index : 0; }
   // This member's own snapshot is being saved (made, or its pieces not all reported written); its index (0: none).
   uint64_t snapshot_save_in_progress() const { return save_ ? save_->metadata.index() : 0; }
+  // A snapshot for followers is being written to its file (made, or its pieces not all reported); its index.
+  uint64_t snapshot_send_in_progress() const { return send_ ? send_->metadata.index() : 0; }
 
   // ---- maintenance (local state, answered at once) ----
   // etcd's HashKV: a digest of the MVCC store's versions up to `revision` (0: the current revision) and its
@@ -280,7 +301,7 @@ class NodeCore {
 
   // The Ready contract: take a Ready when none is being persisted, emit its batch, finish it on Persisted.
   void Pump();
-  void FinishReady();
+  void FinishReady(ByteSource* snapshot_data = nullptr);
   void ApplyEntry(const raftpb::Entry& e);
   void ApplyRequest(const kvpb::RaftRequest& req, uint64_t index);
   void ApplyConfChange(const raftpb::Entry& e);
@@ -300,22 +321,28 @@ class NodeCore {
   // A promotion is made by the leader, the only member that knows whether the learner caught up.
   absl::Status LearnerReady(uint64_t id) const;
   void PromoteAsLeader(uint64_t request_id, uint64_t proposal_id, uint64_t learner);
-  void RestoreState(const raftpb::Snapshot& snap);
+  // Replaces the state with the snapshot's: its data inline, or (empty) from `source`.
+  void RestoreState(const raftpb::Snapshot& snap, ByteSource* source);
+  void RestoreState(const raftpb::SnapshotMetadata& metadata, ByteSource& data);
   // The state without the MVCC store (leases, dedup window, members, alarms): what a snapshot takes at once.
   kvpb::StateSnapshot SmallState() const;
   // A leader's MSG_SNAP waits for a snapshot made at or after now (etcd's merged snapshot: the state and
   // configuration as they are, not the snapshot saved last, which may predate the member it goes to).
   void QueueSnapshotSend(raftpb::Message m);
   void MaybeSnapshot();
-  // Snapshots in progress: start one at the applied index; write one more piece; finish (save and/or send it);
-  // abandon it (the state is being replaced).
-  void StartSnapshotBuild(bool save);
+  // What to make once nothing is being made: a snapshot for the followers waiting for one, else a periodic one.
+  void NextSnapshotBuild();
+  // Drops the sends Raft asked for in an earlier term or while this member led and no longer does (Raft reset the
+  // follower's progress since, and asks again).
+  void DropStaleSnapshotSends();
+  // Snapshots in progress: start one at the applied index; hand out its next piece if the driver has room for one;
+  // finish it (its kEnd out); abandon it (the state is being replaced).
+  void StartSnapshotBuild(SnapshotPiece::Target target);
   void StepSnapshotBuild();
   void FinishSnapshotBuild();
   void AbandonSnapshotBuild();
-  // The member's own snapshot: hand out its next piece if the driver has room for one; a piece out.
-  void StepSnapshotSave();
-  void EmitSnapshotPiece(SnapshotPiece::Kind kind, std::string bytes, uint64_t store_bytes = 0);
+  // A snapshot for followers is in its file: the MSG_SNAPs it serves go.
+  void FinishSnapshotSend();
   void OnRoleChange();
   // etcd's parseProposeCtxErr: a proposal that times out having started while the previous leader was being lost (at
   // most two election timeouts before the current leader was elected) is said to be due to that leader's failure.
@@ -394,22 +421,29 @@ class NodeCore {
   struct SnapshotBuild {
     raftpb::SnapshotMetadata metadata;
     uint64_t index = 0;
-    bool save = false;  // this member's own snapshot (every snapshot_count entries), else only sent to followers
-    std::unique_ptr<StateSnapshotWriter> writer;  // streamed if save, else whole
+    SnapshotPiece::Target target = SnapshotPiece::Target::kSave;
+    std::unique_ptr<StateSnapshotWriter> writer;  // streamed
   };
   std::optional<SnapshotBuild> build_;
-  // The member's own snapshot on its way to its file: from the build's start until the driver reports its kEnd (the
-  // build may be over before that), or until it is abandoned.
-  struct SnapshotSave {
+  // A snapshot on its way to its file: from the build's start until the driver reports its kEnd (the build may be
+  // over before that), or until it is abandoned. One of each target at a time.
+  struct SnapshotStream {
     uint64_t id = 0;
+    SnapshotPiece::Target target = SnapshotPiece::Target::kSave;
     raftpb::SnapshotMetadata metadata;
     uint64_t next_seq = 0;   // pieces handed out
     uint64_t written = 0;    // pieces reported written (in order)
     bool ended = false;      // kEnd handed out
     bool abandoned = false;  // abandoned before kBegin was reported: kAbandon follows the report
   };
-  std::optional<SnapshotSave> save_;
-  uint64_t last_save_id_ = 0;
+  std::optional<SnapshotStream> save_;  // the member's own
+  std::optional<SnapshotStream> send_;  // for followers
+  uint64_t last_stream_id_ = 0;
+  std::optional<SnapshotStream>& StreamOf(SnapshotPiece::Target target) {
+    return target == SnapshotPiece::Target::kSave ? save_ : send_;
+  }
+  void StepSnapshotStream(SnapshotStream& st);
+  void EmitSnapshotPiece(SnapshotStream& st, SnapshotPiece::Kind kind, std::string bytes, uint64_t store_bytes = 0);
   // MSG_SNAPs waiting for a snapshot at or after min_index (the applied index when Raft asked for them).
   struct SnapshotSend {
     raftpb::Message message;

@@ -110,7 +110,7 @@ class OneMember {
         entries_.erase(entries_.begin());
       }
     }
-    if (p.kind != SnapshotPiece::Kind::kAbandon) core_->SnapshotPieceWritten(p.save, p.seq);
+    if (p.kind != SnapshotPiece::Kind::kAbandon) core_->SnapshotPieceWritten(p.stream, p.seq);
   }
   void Tick() {
     now_us_ += kTickUs;

@@ -68,6 +68,7 @@ class TestCluster {
   void Crash(uint64_t id) {
     nodes_.erase(id);
     files_.erase(id);  // a save cut short leaves nothing
+    send_files_.erase(id);
     pieces_.erase(id);
   }
   // While held, a member's snapshot pieces wait (its disk is slow); WritePieces does the first n of them.
@@ -82,8 +83,14 @@ class TestCluster {
     for (size_t i = 0; i < n && !pieces_[id].empty(); ++i) {
       const SnapshotPiece p = std::move(pieces_[id].front());
       pieces_[id].pop_front();
-      if (std::optional<raftpb::Snapshot> s = files_[id].Apply(p)) disks_[id].SaveOwn(*s);
-      if (p.kind != SnapshotPiece::Kind::kAbandon) node(id).SnapshotPieceWritten(p.save, p.seq);
+      if (std::optional<raftpb::Snapshot> s = files_[id].Apply(p)) {
+        if (p.target == SnapshotPiece::Target::kSave) {
+          disks_[id].SaveOwn(*s);
+        } else {
+          send_files_[id] = std::move(*s);  // its MSG_SNAPs come with the report
+        }
+      }
+      if (p.kind != SnapshotPiece::Kind::kAbandon) node(id).SnapshotPieceWritten(p.stream, p.seq);
     }
   }
   size_t pieces_waiting(uint64_t id) { return pieces_[id].size(); }
@@ -91,6 +98,10 @@ class TestCluster {
   void set_configure(std::function<void(NodeCoreConfig*)> configure) { configure_ = std::move(configure); }
   // Every forwarded proposal is delivered twice (a network that duplicates, or a transport that resends).
   void DuplicateProposals(bool on) { duplicate_props_ = on; }
+  // A MSG_SNAP's bytes reach the receiving member outside the message (kept by its driver, handed to Persisted as a
+  // byte source), as the production transport and simulator deliver them.
+  void OutOfBandSnapshots(bool on) { out_of_band_ = on; }
+  int snapshots_delivered() const { return snapshots_delivered_; }
   void Isolate(uint64_t id) { isolated_.insert(id); }
   void Heal() { isolated_.clear(); }
 
@@ -105,11 +116,32 @@ class TestCluster {
         }
         if (holding_.count(id) == 0) WritePieces(id, pieces_[id].size());
         if (std::optional<PersistRequest> p = n->TakePersist()) {
-          disks_[id].Persist(*p);
-          n->Persisted(p->seq);
+          if (p->snapshot.metadata().index() > 0 && p->snapshot.data().empty()) {
+            // A leader's snapshot whose bytes came outside the message: "installed" from what was received, and
+            // handed to the core as a byte source.
+            const std::string& data = received_[id];
+            EXPECT_FALSE(data.empty()) << "a snapshot to install that was never received";
+            PersistRequest installed = *p;
+            installed.snapshot.set_data(data);
+            disks_[id].Persist(installed);
+            StringByteSource source(data);
+            n->Persisted(p->seq, &source);
+            EXPECT_EQ(source.remaining(), 0u) << "the core read the whole snapshot";
+          } else {
+            disks_[id].Persist(*p);
+            n->Persisted(p->seq);
+          }
           moved = true;
         }
         for (raftpb::Message& m : n->TakeMessages()) {
+          if (m.type() == raftpb::MSG_SNAP) {
+            // The snapshot's bytes are in the file made for followers: this driver's wire carries them inline.
+            EXPECT_TRUE(m.snapshot().data().empty()) << "a leader's MSG_SNAP carries no data of its own";
+            const raftpb::Snapshot& file = send_files_[id];
+            EXPECT_EQ(file.metadata().SerializeAsString(), m.snapshot().metadata().SerializeAsString())
+                << "a MSG_SNAP goes with the file made for it";
+            m.mutable_snapshot()->set_data(file.data());
+          }
           if (duplicate_props_ && m.type() == raftpb::MSG_PROP) queue_.push_back(m);
           queue_.push_back(std::move(m));
           moved = true;
@@ -122,6 +154,12 @@ class TestCluster {
         moved = true;
         const bool lost = isolated_.count(m.from()) > 0 || isolated_.count(m.to()) > 0 || !up(m.to());
         if (m.type() == raftpb::MSG_SNAP && up(m.from())) node(m.from()).ReportSnapshot(m.to(), lost);
+        if (!lost && m.type() == raftpb::MSG_SNAP) ++snapshots_delivered_;
+        if (!lost && m.type() == raftpb::MSG_SNAP && out_of_band_) {
+          // As the production transport does: the bytes go to the receiver's file, the message goes on without them.
+          received_[m.to()] = m.snapshot().data();
+          m.mutable_snapshot()->clear_data();
+        }
         if (!lost) node(m.to()).Receive(m);
       }
       if (!moved) return;
@@ -177,12 +215,16 @@ class TestCluster {
   std::vector<uint64_t> peers_;
   std::map<uint64_t, std::unique_ptr<NodeCore>> nodes_;
   std::map<uint64_t, Disk> disks_;
-  std::map<uint64_t, SnapshotAssembler> files_;  // each member's own snapshot being saved
+  std::map<uint64_t, SnapshotAssembler> files_;  // each member's snapshots being written (its own, for followers)
+  std::map<uint64_t, raftpb::Snapshot> send_files_;  // each member's last finished snapshot for followers
   std::map<uint64_t, std::deque<SnapshotPiece>> pieces_;  // handed out, not yet written
   std::set<uint64_t> holding_;
   std::deque<raftpb::Message> queue_;
   std::set<uint64_t> isolated_;
   bool duplicate_props_ = false;
+  bool out_of_band_ = false;
+  int snapshots_delivered_ = 0;
+  std::map<uint64_t, std::string> received_;  // each member's last snapshot received outside its message
   std::map<uint64_t, ClientReply> replies_;
   uint64_t next_request_ = 0;
   int64_t now_us_ = 0;
@@ -888,6 +930,58 @@ TEST(NodeCoreTest, ASaveStreamingAndASendToAFollowerBothFinish) {
   EXPECT_EQ(c.node(lagging).applied_index(), c.node(leader).applied_index()) << "and the follower caught up";
   EXPECT_EQ(*c.node(lagging).store().HashKV(0), *c.node(leader).store().HashKV(0));
   EXPECT_LE(c.file(leader).piece_bytes_max(), 64u + 200u) << "pieces stay near their bound";
+}
+
+// A snapshot for a follower streams to the leader's file in bounded pieces, however slow its disk, while the leader
+// keeps answering; only once the file is complete does the MSG_SNAP go, without data of its own; the follower, given
+// the bytes outside the message (as the transport delivers them), restores from a byte source and later restarts
+// from what it installed.
+TEST(NodeCoreTest, SnapshotForAFollowerStreamsToAFileAndIsRestoredFromAByteSource) {
+  TestCluster c(3, StreamedSaves);
+  c.OutOfBandSnapshots(true);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t lagging = leader == 3 ? 2 : 3;
+  c.Isolate(lagging);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(c.Do(leader, PutReq("k" + std::to_string(i), std::string(50, 'a' + i % 26))).status.ok());
+  }
+  c.Tick(3);  // its own saves finish
+  ASSERT_EQ(c.node(leader).snapshot_save_in_progress(), 0u);
+  ASSERT_GT(c.node(leader).storage().FirstIndex(), c.node(lagging).applied_index() + 1)
+      << "the lagging member can only catch up by snapshot";
+  c.HoldSnapshotPieces(leader, true);
+  c.Heal();
+  int answered = 0;
+  size_t pieces = 0;
+  for (int step = 0; c.snapshots_delivered() == 0; ++step) {
+    ASSERT_LT(step, 2000);
+    ASSERT_LE(c.pieces_waiting(leader), kSnapshotPiecesInFlight) << "no more pieces out than the driver has room for";
+    // Linearizable reads (a write would start the leader's next save): answered while the snapshot is made.
+    ASSERT_EQ(ValueOf(c.Do(leader, GetReq("k3"))), std::string(50, 'a' + 3));
+    ++answered;
+    if (c.pieces_waiting(leader) > 0) {
+      c.WritePieces(leader, 1);
+      ++pieces;
+      c.Settle();
+    } else {
+      c.Tick();
+    }
+  }
+  EXPECT_GT(pieces, 60u * 60 / 64) << "the state went out in many pieces";
+  EXPECT_LE(c.file(leader).piece_bytes_max(), 64u + 200u) << "each about the piece bound";
+  EXPECT_GT(answered, 10) << "the leader kept answering while it made the snapshot";
+  c.HoldSnapshotPieces(leader, false);
+  c.Tick(5);
+  EXPECT_EQ(c.node(lagging).applied_index(), c.node(leader).applied_index());
+  EXPECT_EQ(*c.node(lagging).store().HashKV(0), *c.node(leader).store().HashKV(0));
+  EXPECT_EQ(ValueOf(c.Do(lagging, GetReq("k7", /*serializable=*/true))), std::string(50, 'a' + 7));
+  // It restarts from the snapshot it installed (its bytes as received) and the WAL after it.
+  ASSERT_GT(c.disk(lagging).snapshot.metadata().index(), 0u);
+  const uint32_t hash = *c.node(lagging).store().HashKV(0);
+  c.Crash(lagging);
+  c.Start(lagging);
+  c.Tick(3);
+  EXPECT_EQ(*c.node(lagging).store().HashKV(0), hash);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-// SnapshotAssembler: a driver's file for NodeCore's SnapshotPieces kept in memory (unit tests' drivers): it applies a
-// save's pieces in order, checking the core's side of the contract (order, sequence, the in-flight and size bounds)
-// as it goes, and hands back the raftpb::Snapshot at kEnd. It does no IO; never used by a production driver.
+// SnapshotAssembler: a driver's files for NodeCore's SnapshotPieces kept in memory (unit tests' drivers): it applies
+// each stream's pieces in order (a save and a send may be in progress at once), checking the core's side of the
+// contract (order, sequence, the size bounds) as it goes, and hands back the raftpb::Snapshot, data and all, at a
+// stream's kEnd. It does no IO; never used by a production driver.
 #ifndef DETCD_KV_SNAPSHOT_ASSEMBLER_H_
 #define DETCD_KV_SNAPSHOT_ASSEMBLER_H_
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -17,39 +19,40 @@ namespace detcd::kv {
 
 class SnapshotAssembler {
  public:
-  // Applies p; the snapshot once p is a save's kEnd. Reporting it written is the caller's.
+  // Applies p; the snapshot once p is a stream's kEnd. Reporting it written is the caller's.
   std::optional<raftpb::Snapshot> Apply(const SnapshotPiece& p) {
     if (p.kind == SnapshotPiece::Kind::kBegin) {
-      DETCD_CHECK_MSG(!save_, "a save begun while another was in progress");
+      DETCD_CHECK_MSG(streams_.count(p.target) == 0, "a stream begun while another of its target was in progress");
       DETCD_CHECK(p.seq == 0 && p.metadata.index() > 0);
-      save_ = p.save;
-      seq_ = 0;
-      metadata_ = p.metadata;
-      prefix_ = p.bytes;
-      store_.clear();
+      Stream& s = streams_[p.target];
+      s.id = p.stream;
+      s.metadata = p.metadata;
+      s.prefix = p.bytes;
       ++begun_;
       return std::nullopt;
     }
-    DETCD_CHECK_MSG(save_ == p.save && p.seq == seq_ + 1, "a snapshot piece out of order");
-    DETCD_CHECK(p.metadata.SerializeAsString() == metadata_.SerializeAsString());
-    seq_ = p.seq;
+    auto it = streams_.find(p.target);
+    DETCD_CHECK_MSG(it != streams_.end() && it->second.id == p.stream && p.seq == it->second.seq + 1,
+                    "a snapshot piece out of order");
+    Stream& s = it->second;
+    DETCD_CHECK(p.metadata.SerializeAsString() == s.metadata.SerializeAsString());
+    s.seq = p.seq;
     switch (p.kind) {
       case SnapshotPiece::Kind::kStore:
         piece_bytes_max_ = std::max(piece_bytes_max_, p.bytes.size());
-        store_ += p.bytes;
+        s.store += p.bytes;
         return std::nullopt;
       case SnapshotPiece::Kind::kAbandon:
-        save_.reset();
+        streams_.erase(it);
         ++abandoned_;
         return std::nullopt;
       case SnapshotPiece::Kind::kEnd: {
-        DETCD_CHECK_MSG(p.store_bytes == store_.size(), "kEnd's length is not what the pieces made");
-        raftpb::Snapshot s;
-        *s.mutable_metadata() = metadata_;
-        s.set_data(StateSnapshotWriter::Assemble(prefix_, store_));
-        save_.reset();
-        store_.clear();
-        return s;
+        DETCD_CHECK_MSG(p.store_bytes == s.store.size(), "kEnd's length is not what the pieces made");
+        raftpb::Snapshot out;
+        *out.mutable_metadata() = s.metadata;
+        out.set_data(StateSnapshotWriter::Assemble(s.prefix, s.store));
+        streams_.erase(it);
+        return out;
       }
       case SnapshotPiece::Kind::kBegin:
         break;
@@ -57,17 +60,21 @@ class SnapshotAssembler {
     DETCD_CHECK_MSG(false, "unreachable");
     return std::nullopt;
   }
-  bool saving() const { return save_.has_value(); }
+  bool saving() const { return streams_.count(SnapshotPiece::Target::kSave) > 0; }
+  bool sending() const { return streams_.count(SnapshotPiece::Target::kSend) > 0; }
   size_t piece_bytes_max() const { return piece_bytes_max_; }  // the largest kStore
   int begun() const { return begun_; }
   int abandoned() const { return abandoned_; }
 
  private:
-  std::optional<uint64_t> save_;
-  uint64_t seq_ = 0;
-  raftpb::SnapshotMetadata metadata_;
-  std::string prefix_;
-  std::string store_;
+  struct Stream {
+    uint64_t id = 0;
+    uint64_t seq = 0;
+    raftpb::SnapshotMetadata metadata;
+    std::string prefix;
+    std::string store;
+  };
+  std::map<SnapshotPiece::Target, Stream> streams_;
   size_t piece_bytes_max_ = 0;
   int begun_ = 0;
   int abandoned_ = 0;

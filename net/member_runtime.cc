@@ -37,6 +37,7 @@ absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const Member
   for (const std::string& note : found->notes) rt->Log(note);
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
+  recovered.snapshot_data = found->snapshot_data.get();  // read by the core as it starts, a piece at a time
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
@@ -171,6 +172,12 @@ kv::ClientReply MemberRuntime::Call(const kvpb::ClientRequest& request, absl::Du
 // its locks; its rounds are bounded, so its sockets wait little): no wake-up of the core thread per message batch.
 // The transport's other news goes to the core thread.
 void MemberRuntime::Receive(raftpb::Message m) {
+  if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
+    // A snapshot's bytes come with its message or in its file (ReceiveSnapshot): one with neither is bad input from
+    // the network, never a snapshot to install.
+    Log(absl::StrCat("refused a snapshot without data from ", absl::Hex(m.from())));
+    return;
+  }
   (void)Post([this, m = std::move(m)] { core_->Receive(m); }, Drainer::kPoster);
 }
 
@@ -421,6 +428,8 @@ void MemberRuntime::Flush() {
   // Replies and watch responses of one drain leave together (one write per client connection), not one by one.
   if (options_.reply_batch_begin) options_.reply_batch_begin();
   effects_.Drain(*core_, *this);
+  // A finished file for followers serves the MSG_SNAPs of the effects right after its kEnd's report, no later.
+  send_ready_.reset();
   if (options_.reply_batch_end) options_.reply_batch_end();
 }
 
@@ -428,8 +437,11 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
   // Group commit: the disk thread writes and syncs this batch while the core goes on; whatever is proposed meanwhile
   // forms the next batch, taken once the core hears this one is durable.
   auto batch = std::make_shared<kv::PersistRequest>(std::move(request));
-  ToDisk([this, batch] {
-    if (absl::Status s = host::WriteBatch(store_, *batch); !s.ok()) return s;
+  // A leader's snapshot that came without data: the file it was received into becomes this member's snapshot.
+  std::string received;
+  if (host::InstallsReceivedSnapshot(*batch)) received = received_.Take(batch->snapshot.metadata());
+  ToDisk([this, batch, received] {
+    if (absl::Status s = host::WriteBatch(store_, *batch, received); !s.ok()) return s;
     if (host::NeedsSync(*batch, options_.testing_persist)) {
       const auto start = std::chrono::steady_clock::now();
       if (absl::Status s = host::SyncBatch(store_, *batch, options_.testing_persist); !s.ok()) return s;
@@ -439,18 +451,34 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
     }
     // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
     const uint64_t seq = batch->seq;
+    if (host::InstallsReceivedSnapshot(*batch)) {
+      // The core restores from the installed file, a piece at a time (checked once more on the way).
+      absl::StatusOr<std::unique_ptr<storage::SnapshotFileReader>> data =
+          host::OpenInstalledSnapshot(&disk_, store_, *batch);
+      if (!data.ok()) return data.status();
+      std::shared_ptr<storage::SnapshotFileReader> reader = std::move(*data);
+      Log(absl::StrCat("installed the leader's snapshot at index ", batch->snapshot.metadata().index(), " (",
+                       reader->layout().file_bytes, " bytes)"));
+      (void)Post([this, seq, reader] { core_->Persisted(seq, reader.get()); }, Drainer::kPoster);
+      return absl::OkStatus();
+    }
     (void)Post([this, seq] { core_->Persisted(seq); }, Drainer::kPoster);
     return absl::OkStatus();
   });
 }
 
-void MemberRuntime::SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) {
-  for (kv::SnapshotPiece& piece : pieces) SaveSnapshotPiece(std::move(piece));
-}
-
 void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
   if (!options_.send) return;  // a single member: nobody to send to
-  for (raftpb::Message& m : messages) options_.send(std::move(m));
+  for (raftpb::Message& m : messages) {
+    std::shared_ptr<storage::ReadableFile> file;
+    if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
+      DETCD_CHECK_MSG(send_ready_ && send_ready_->metadata.SerializeAsString() ==
+                                         m.snapshot().metadata().SerializeAsString(),
+                      "a MSG_SNAP without the file made for it");
+      file = send_ready_->file;
+    }
+    options_.send(std::move(m), std::move(file));
+  }
 }
 
 void MemberRuntime::Reply(kv::ClientReply reply) {
@@ -494,72 +522,6 @@ void MemberRuntime::ToDisk(std::function<absl::Status()> job) {
     disk_jobs_.push_back(std::move(job));
   }
   disk_cv_.notify_one();
-}
-
-void MemberRuntime::SaveSnapshotPiece(kv::SnapshotPiece piece) {
-  DETCD_CHECK(piece.metadata.index() > 0);
-  auto p = std::make_shared<kv::SnapshotPiece>(std::move(piece));
-  // Reported on the thread that finished it; the core (whoever holds it) hands out the next piece.
-  auto report = [this, save = p->save, seq = p->seq] {
-    (void)Post([this, save, seq] { core_->SnapshotPieceWritten(save, seq); }, Drainer::kPoster);
-  };
-  switch (p->kind) {
-    case kv::SnapshotPiece::Kind::kBegin:
-      // The marker goes in WAL order (recovery ignores a marker whose file is missing), then the file is begun on the
-      // snapshot thread. The core hands out nothing more of this save until it hears of it, so every later piece,
-      // queued straight to the snapshot thread, comes after.
-      ToDisk([this, p, report] {
-        if (absl::Status s = store_.SaveSnapshotMarker(p->metadata); !s.ok()) return s;
-        snapshot_thread_->Add([this, p, report] {
-          DETCD_CHECK_MSG(snapshot_file_ == nullptr, "a save begun while another is being written");
-          absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f =
-              store_.BeginSnapshotFile(p->metadata, p->bytes);
-          if (!f.ok()) return f.status();
-          snapshot_file_ = std::move(*f);
-          report();
-          return absl::OkStatus();
-        });
-        return absl::OkStatus();
-      });
-      return;
-    case kv::SnapshotPiece::Kind::kStore:
-      snapshot_thread_->Add([this, p, report]() mutable {
-        DETCD_CHECK(snapshot_file_ != nullptr);
-        if (absl::Status s = snapshot_file_->Append(p->bytes); !s.ok()) return s;
-        p.reset();  // the bytes are in the file: free them before the core makes the next piece
-        report();
-        return absl::OkStatus();
-      });
-      return;
-    case kv::SnapshotPiece::Kind::kEnd:
-      // The file durable and in place, then the segments it makes removable go (WAL order, on the disk thread).
-      snapshot_thread_->Add([this, p, report] {
-        DETCD_CHECK(snapshot_file_ != nullptr);
-        absl::Status s = snapshot_file_->Finish(p->store_bytes);
-        snapshot_file_.reset();
-        if (!s.ok()) return s;
-        const uint64_t index = p->metadata.index();
-        ToDisk([this, index, report] {
-          store_.SnapshotSaved(index);
-          absl::Status s = store_.RemoveOld();
-          if (!s.ok()) return s;
-          Log(absl::StrCat("saved snapshot at index ", index));
-          report();
-          return absl::OkStatus();
-        });
-        return absl::OkStatus();
-      });
-      return;
-    case kv::SnapshotPiece::Kind::kAbandon:
-      snapshot_thread_->Add([this, p] {
-        DETCD_CHECK(snapshot_file_ != nullptr);
-        absl::Status s = snapshot_file_->Abandon();
-        snapshot_file_.reset();
-        if (s.ok()) Log(absl::StrCat("abandoned snapshot at index ", p->metadata.index(), " (state replaced)"));
-        return s;
-      });
-      return;
-  }
 }
 
 void MemberRuntime::DiskLoop() {

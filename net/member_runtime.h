@@ -10,8 +10,13 @@
 // everything proposed while a sync is in flight joins the next batch). The core's own snapshots are saved beside
 // it as the core streams them (kv::SnapshotPiece): the WAL marker with the WAL writes, then the (large) file a piece
 // at a time on a snapshot thread of its own, so no WAL write waits behind one and no more than a few pieces are ever
-// in memory, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). Raft
-// messages go to a sender (peers; none for a single member).
+// in memory, then the WAL segments it makes removable go (back on the disk thread, once the file is durable). A
+// snapshot a follower needs is streamed the same way to a file for followers on that thread; its MSG_SNAPs go to the
+// sender with that file (opened, its name removed: the transport streams it and it is gone once they are all sent).
+// A leader's snapshot for this member arrives into a file (ReceiveSnapshotFile, written by the transport as its
+// bytes come), which the disk thread installs as this member's snapshot file and the core restores from a piece at
+// a time: neither side holds the state's size in memory. Raft messages go to a sender (peers; none for a single
+// member).
 // Threads per member: the core thread, the disk thread, the snapshot thread (idle but for snapshots), the peer
 // transport's epoll thread, the client front end's epoll thread (detcd-h2), and gRPC's own few for the services the
 // front end passes on (its pollers and callback executor) — a request in flight holds none.
@@ -41,10 +46,12 @@
 #include "api/kv_request.pb.h"
 #include "host/effects_loop.h"
 #include "host/persist.h"
+#include "host/received_snapshots.h"
 #include "kv/node_core.h"
 #include "net/job_thread.h"
 #include "storage/member_store.h"
 #include "storage/posix_disk.h"
+#include "storage/received_snapshot_file.h"
 
 namespace detcd::net {
 
@@ -56,9 +63,10 @@ struct MemberRuntimeOptions {
   // Client requests submitted and not yet answered (queued for the core or waiting in it) beyond which Submit
   // answers etcd's "etcdserver: too many requests" at once: overload never grows memory without bound.
   int64_t max_requests_in_flight = 50'000;
-  // Raft messages for peers (called by the thread holding the core; must not block). Null: a single member, nothing to
+  // Raft messages for peers (called by the thread holding the core; must not block). A MSG_SNAP comes with its
+  // snapshot file (its data empty), to stream after it; other messages with null. Null: a single member, nothing to
   // send.
-  std::function<void(raftpb::Message)> send;
+  std::function<void(raftpb::Message, std::shared_ptr<storage::ReadableFile> snapshot_file)> send;
   std::function<void(const std::string&)> log;
   // The cluster's members changed (added, removed, peer URLs updated, published), and once at start: the members now
   // and every id ever removed. Called by the thread holding the core; must not block (the transport's
@@ -127,8 +135,14 @@ class MemberRuntime : private host::EffectsHost {
   void Submit(kvpb::ClientRequest request, ReplyFn done);
   // Submit and wait for the reply, at most `timeout` (then "etcdserver: request timed out").
   kv::ClientReply Call(const kvpb::ClientRequest& request, absl::Duration timeout);
-  // A peer's Raft message.
+  // A peer's Raft message (a MSG_SNAP without data is refused: its bytes come in its file, ReceiveSnapshot).
   void Receive(raftpb::Message m);
+  // A leader's MSG_SNAP streamed with its snapshot file (the transport's sink): the file it goes into, in this
+  // member's snapshot directory (checked as its bytes come; removed unless finished). Then, once it is finished,
+  // ReceiveSnapshot with the message (its data empty) and the file's path.
+  absl::StatusOr<std::unique_ptr<storage::ReceivedSnapshotFile>> ReceiveSnapshotFile(const raftpb::Message& header,
+                                                                                     uint64_t file_bytes);
+  void ReceiveSnapshot(raftpb::Message m, std::string path);
   // Transport news: a peer could not be reached (Raft probes it again); a snapshot sent to it arrived or failed.
   void ReportUnreachable(uint64_t peer);
   void ReportSnapshot(uint64_t peer, bool failed);
@@ -234,6 +248,9 @@ class MemberRuntime : private host::EffectsHost {
   // snapshot thread; then kEnd's SnapshotSaved and RemoveOld on the disk thread.
   void SaveSnapshotPiece(kv::SnapshotPiece piece);
   void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) override;  // each as above, at once
+  // A piece of a snapshot for followers: every kind on the snapshot thread; kEnd opens the finished file for the
+  // transport and removes its name, then reports with it (send_ready_).
+  void SaveSendPiece(std::shared_ptr<kv::SnapshotPiece> p, std::function<void()> report);
   void Log(const std::string& line);
 
   MemberRuntimeOptions options_;
@@ -283,8 +300,19 @@ class MemberRuntime : private host::EffectsHost {
   std::atomic<bool> disk_failed_{false};
   // Writes snapshot files (MemberStore's snapshot files only: it touches no WAL); stopped before the disk thread.
   std::unique_ptr<JobThread> snapshot_thread_;
-  // The own snapshot being written; only the snapshot thread touches it.
+  // The own snapshot, and the one for followers, being written; only the snapshot thread touches them.
   std::unique_ptr<storage::SnapshotFileWriter> snapshot_file_;
+  std::unique_ptr<storage::SnapshotFileWriter> send_file_;
+  // A finished file for followers, from its kEnd's report until the effects that follow are drained: the file its
+  // MSG_SNAPs go with. The thread holding the core only.
+  struct SendReady {
+    raftpb::SnapshotMetadata metadata;
+    std::shared_ptr<storage::ReadableFile> file;
+  };
+  std::optional<SendReady> send_ready_;
+  // Leaders' snapshots received into files, until the core has one installed. The thread holding the core only.
+  host::ReceivedSnapshots received_{&disk_};
+  std::atomic<uint64_t> received_files_{0};  // names them
 };
 
 }  // namespace detcd::net

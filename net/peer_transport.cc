@@ -33,6 +33,10 @@ constexpr char kRemovedMessage[] = "the member has been permanently removed from
 constexpr size_t kMagicBytes = 12;
 constexpr size_t kHandshakeBytes = kMagicBytes + 3 * 8;
 constexpr size_t kFrameHeaderBytes = 4;
+// A frame whose length has this bit is a MSG_SNAP followed by its snapshot file: the rest of the length is the
+// message's, then a u64 file length, then the file.
+constexpr uint32_t kSnapshotFrameBit = 1u << 31;
+constexpr size_t kSnapshotLengthBytes = 8;
 // How much an outbound connection takes from its peer's queue at a time: enough to keep the socket busy, little
 // enough that the bounded queue (not this buffer) is where a slow peer's backlog piles up and gets dropped.
 constexpr size_t kOutFramesMax = 64;
@@ -89,6 +93,10 @@ struct PeerTransport::Conn {
   uint64_t sender = 0;
   std::string in;  // read, not yet parsed
   bool logged_foreign = false;
+  // A snapshot's file arriving after its MSG_SNAP: where its bytes go, the message, and how many bytes are to come.
+  std::unique_ptr<SnapshotSink> sink;
+  raftpb::Message snapshot;
+  uint64_t snapshot_left = 0;
 
   // kOutbound.
   Peer* peer = nullptr;
@@ -102,17 +110,27 @@ struct PeerTransport::Conn {
 struct PeerTransport::Peer {
   uint64_t id = 0;
 
+  // A message waiting to be written, and the snapshot file a MSG_SNAP streams after it (if any).
+  struct Outgoing {
+    raftpb::Message message;
+    std::shared_ptr<storage::ReadableFile> file;
+  };
+
   // Guarded by PeerTransport::mu_.
   PeerAddress address;
   bool removed = false;
-  std::deque<raftpb::Message> queue;
+  std::deque<Outgoing> queue;
   uint64_t dropped = 0;  // since the transport thread last looked
   uint64_t dropped_snapshots = 0;
 
   // Transport thread only.
   struct Frame {
-    std::string bytes;  // header + message (or the handshake)
+    std::string bytes;  // header + message (or the handshake); with a file, then each chunk of it in turn
     bool snapshot = false;
+    std::shared_ptr<storage::ReadableFile> file;  // a snapshot file streamed after the message
+    uint64_t file_offset = 0;                     // the next byte of it to read
+    // More of the file follows these bytes: nothing after this frame may be written yet.
+    bool more() const { return file != nullptr && file_offset < file->size(); }
   };
   std::unique_ptr<Conn> conn;
   std::deque<Frame> out;
@@ -197,7 +215,9 @@ absl::Status PeerTransport::Listen() {
   return absl::OkStatus();
 }
 
-void PeerTransport::Send(raftpb::Message m) {
+void PeerTransport::Send(raftpb::Message m, std::shared_ptr<storage::ReadableFile> snapshot_file) {
+  DETCD_CHECK_MSG(snapshot_file == nullptr || (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()),
+                  "a snapshot file goes with a MSG_SNAP without data");
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return;
   auto found = peers_.find(m.to());
@@ -209,7 +229,7 @@ void PeerTransport::Send(raftpb::Message m) {
     if (m.type() == raftpb::MSG_SNAP) ++p->dropped_snapshots;
     ++dropped_total_;
   } else {
-    p->queue.push_back(std::move(m));
+    p->queue.push_back(Peer::Outgoing{std::move(m), std::move(snapshot_file)});
   }
   Wake();  // under mu_, so Stop cannot close the eventfd under our feet
 }
@@ -437,6 +457,11 @@ void PeerTransport::OnInbound(Conn* c) {
 
 void PeerTransport::EndInbound(Conn* c, const std::string& why) {
   if (!ParseInbound(c)) return;
+  if (c->sink != nullptr) {
+    Log(absl::StrCat("inbound from ", c->remote, ": the snapshot at index ", c->snapshot.snapshot().metadata().index(),
+                     " was cut short (", c->snapshot_left, " bytes missing) when the connection ended: ", why));
+    c->sink.reset();  // what came is dropped
+  }
   if (!c->in.empty()) {
     Log(absl::StrCat("inbound from ", c->remote, ": truncated ", c->handshaken ? "frame" : "handshake", " (",
                      c->in.size(), " bytes left over) when the connection ended: ", why));
@@ -572,8 +597,51 @@ bool PeerTransport::ParseInbound(Conn* c) {
       return false;
     }
   }
-  while (have - pos >= kFrameHeaderBytes) {
+  for (;;) {
+    if (c->sink != nullptr) {
+      // A snapshot's file: what came goes to its sink, and the message once it is all there.
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(have - pos, c->snapshot_left));
+      if (take > 0) {
+        if (absl::Status s = c->sink->Append(absl::string_view(data + pos, take)); !s.ok()) {
+          Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": refused the snapshot at index ",
+                           c->snapshot.snapshot().metadata().index(), ": ", s.message(), "; closing"));
+          c->sink.reset();
+          Close(c);
+          return false;
+        }
+        pos += take;
+        c->snapshot_left -= take;
+      }
+      if (c->snapshot_left > 0) break;
+      std::unique_ptr<SnapshotSink> sink = std::move(c->sink);
+      absl::StatusOr<std::string> where = sink->Finish();
+      sink.reset();
+      if (!where.ok()) {
+        Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": refused the snapshot at index ",
+                         c->snapshot.snapshot().metadata().index(), ": ", where.status().message(), "; closing"));
+        Close(c);
+        return false;
+      }
+      if (options_.deliver_snapshot) options_.deliver_snapshot(std::move(c->snapshot), std::move(*where));
+      c->snapshot.Clear();
+      continue;
+    }
+    if (have - pos < kFrameHeaderBytes) break;
     const uint32_t len = GetU32(data + pos);
+    if (len & kSnapshotFrameBit) {
+      const uint32_t header_bytes = len & ~kSnapshotFrameBit;
+      if (header_bytes > options_.frame_bytes_max) {
+        Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": snapshot header of ",
+                         header_bytes, " bytes exceeds the maximum of ", options_.frame_bytes_max, "; closing"));
+        Close(c);
+        return false;
+      }
+      if (have - pos - kFrameHeaderBytes < header_bytes + kSnapshotLengthBytes) break;
+      const char* header = data + pos + kFrameHeaderBytes;
+      if (!StartInboundSnapshot(c, header, header_bytes, GetU64(header + header_bytes))) return false;
+      pos += kFrameHeaderBytes + header_bytes + kSnapshotLengthBytes;
+      continue;
+    }
     if (len > options_.frame_bytes_max) {
       Log(absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": frame of ", len,
                        " bytes exceeds the maximum of ", options_.frame_bytes_max, "; closing"));
@@ -605,6 +673,38 @@ bool PeerTransport::ParseInbound(Conn* c) {
   }
   c->in.erase(0, pos);
   return true;
+}
+
+bool PeerTransport::StartInboundSnapshot(Conn* c, const char* header, uint32_t header_bytes, uint64_t file_bytes) {
+  const std::string from = absl::StrCat("inbound from member ", Hex(c->sender), " at ", c->remote, ": ");
+  raftpb::Message m;
+  std::string why;
+  if (!m.ParseFromArray(header, static_cast<int>(header_bytes))) {
+    why = absl::StrCat("a snapshot header of ", header_bytes, " bytes is not a raft message");
+  } else if (m.type() != raftpb::MSG_SNAP || !m.snapshot().data().empty() || m.snapshot().metadata().index() == 0) {
+    why = "a snapshot frame whose header is not a MSG_SNAP without data";
+  } else if (m.from() != c->sender || m.to() != options_.member_id) {
+    why = absl::StrCat("a snapshot from ", Hex(m.from()), " to ", Hex(m.to()));
+  } else if (file_bytes > options_.snapshot_bytes_max) {
+    why = absl::StrCat("a snapshot of ", file_bytes, " bytes exceeds the maximum of ", options_.snapshot_bytes_max);
+  } else if (!options_.open_snapshot_sink) {
+    why = "this member takes no snapshots";
+  } else {
+    absl::StatusOr<std::unique_ptr<SnapshotSink>> sink = options_.open_snapshot_sink(m, file_bytes);
+    if (sink.ok() && *sink != nullptr) {
+      Log(absl::StrCat(from, "receiving the snapshot at index ", m.snapshot().metadata().index(), " (", file_bytes,
+                       " bytes)"));
+      c->sink = std::move(*sink);
+      c->snapshot = std::move(m);
+      c->snapshot_left = file_bytes;
+      return true;
+    }
+    why = sink.ok() ? "no sink for it" : std::string(sink.status().message());
+  }
+  // The bytes that follow cannot be told from frames: the connection ends, and the sender hears the send failed.
+  Log(absl::StrCat(from, "refused a snapshot: ", why, "; closing"));
+  Close(c);
+  return false;
 }
 
 void PeerTransport::SayAndClose(Conn* c, const std::string& bytes, const std::string& what) {
@@ -804,7 +904,7 @@ void PeerTransport::OnRefusal(Peer* p, std::string said) {
 }
 
 void PeerTransport::FillOutbound(Peer* p) {
-  std::vector<raftpb::Message> taken;
+  std::vector<Peer::Outgoing> taken;
   {
     std::lock_guard<std::mutex> l(mu_);
     size_t room = kOutFramesMax > p->out.size() ? kOutFramesMax - p->out.size() : 0;
@@ -812,11 +912,12 @@ void PeerTransport::FillOutbound(Peer* p) {
       taken.push_back(std::move(p->queue.front()));
       p->queue.pop_front();
       --room;
-      if (taken.back().type() == raftpb::MSG_SNAP) break;  // bounds the bytes taken in one go
+      if (taken.back().message.type() == raftpb::MSG_SNAP) break;  // bounds the bytes taken in one go
     }
   }
   // Serialized here rather than in Send: a snapshot's bytes are copied on this thread, not the core's.
-  for (raftpb::Message& m : taken) {
+  for (Peer::Outgoing& o : taken) {
+    const raftpb::Message& m = o.message;
     const size_t size = m.ByteSizeLong();
     const bool snapshot = m.type() == raftpb::MSG_SNAP;
     if (size > options_.frame_bytes_max) {
@@ -827,9 +928,16 @@ void PeerTransport::FillOutbound(Peer* p) {
     }
     Peer::Frame f;
     f.snapshot = snapshot;
-    f.bytes.resize(kFrameHeaderBytes + size);
-    for (int i = 0; i < 4; ++i) f.bytes[i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    uint32_t length = static_cast<uint32_t>(size);
+    if (o.file != nullptr) {
+      // The message, then the file's length; the file's bytes are read a chunk at a time as these go out.
+      length |= kSnapshotFrameBit;
+      f.file = std::move(o.file);
+    }
+    f.bytes.resize(kFrameHeaderBytes + size + (f.file ? kSnapshotLengthBytes : 0));
+    PutU32(f.bytes.data(), length);
     m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(f.bytes.data() + kFrameHeaderBytes));
+    if (f.file) PutU64(f.bytes.data() + kFrameHeaderBytes + size, f.file->size());
     p->out_bytes += f.bytes.size();
     p->out.push_back(std::move(f));
   }
@@ -853,6 +961,7 @@ bool PeerTransport::WriteOutbound(Peer* p) {
       iov[count].iov_len = it->bytes.size() - offset;
       ++count;
       offset = 0;
+      if (it->more()) break;  // the rest of its file comes before anything after it
     }
     msghdr msg{};
     msg.msg_iov = iov;
@@ -867,7 +976,7 @@ bool PeerTransport::WriteOutbound(Peer* p) {
       FailOutbound(p, absl::StrCat("write to member ", Hex(p->id), " at ", c->remote, ": ", Errno(errno)));
       return false;
     }
-    ConsumeOutbound(p, static_cast<size_t>(n));
+    if (!ConsumeOutbound(p, static_cast<size_t>(n))) return false;
   }
 }
 
@@ -887,6 +996,7 @@ bool PeerTransport::WriteOutboundTls(Peer* p) {
         c->tls_batch.append(it->bytes, offset,
                             std::min(it->bytes.size() - offset, kTlsBatchBytes - c->tls_batch.size()));
         offset = 0;
+        if (it->more()) break;  // the rest of its file comes before anything after it
       }
     }
     const TlsStep s =
@@ -894,7 +1004,7 @@ bool PeerTransport::WriteOutboundTls(Peer* p) {
     switch (s.kind) {
       case TlsStep::kDone:
         c->tls_batch_offset += s.bytes;
-        ConsumeOutbound(p, s.bytes);
+        if (!ConsumeOutbound(p, s.bytes)) return false;
         continue;
       case TlsStep::kWantWrite:
         WatchWrites(c, true);  // keep the rest; epoll says when the socket takes more
@@ -911,7 +1021,7 @@ bool PeerTransport::WriteOutboundTls(Peer* p) {
   }
 }
 
-void PeerTransport::ConsumeOutbound(Peer* p, size_t bytes) {
+bool PeerTransport::ConsumeOutbound(Peer* p, size_t bytes) {
   size_t left = bytes;
   while (left > 0) {
     Peer::Frame& f = p->out.front();
@@ -921,12 +1031,27 @@ void PeerTransport::ConsumeOutbound(Peer* p, size_t bytes) {
       break;
     }
     left -= rest;
-    const bool snapshot = f.snapshot;
     p->out_bytes -= f.bytes.size();
-    p->out.pop_front();
     p->out_offset = 0;
+    if (f.more()) {
+      // What was written of this snapshot is gone from memory; its file's next chunk takes its place.
+      DETCD_CHECK_MSG(left == 0, "bytes written past a snapshot chunk");
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kSnapshotChunkBytes, f.file->size() - f.file_offset));
+      f.bytes.clear();
+      if (absl::Status s = f.file->ReadAt(f.file_offset, n, &f.bytes); !s.ok()) {
+        // The frame is cut: the receiver drops it when the connection ends, and Raft hears the send failed.
+        FailOutbound(p, absl::StrCat("snapshot to member ", Hex(p->id), ": ", s.message()));
+        return false;
+      }
+      f.file_offset += n;
+      p->out_bytes += f.bytes.size();
+      continue;
+    }
+    const bool snapshot = f.snapshot;
+    p->out.pop_front();
     if (snapshot && options_.report_snapshot) options_.report_snapshot(p->id, false);
   }
+  return true;
 }
 
 void PeerTransport::WatchWrites(Conn* c, bool want) {
@@ -973,7 +1098,7 @@ void PeerTransport::FailOutbound(Peer* p, const std::string& why) {
     std::lock_guard<std::mutex> l(mu_);
     const size_t before = p->queue.size();
     p->queue.erase(std::remove_if(p->queue.begin(), p->queue.end(),
-                                  [](const raftpb::Message& m) { return m.type() == raftpb::MSG_SNAP; }),
+                                  [](const Peer::Outgoing& o) { return o.message.type() == raftpb::MSG_SNAP; }),
                    p->queue.end());
     lost_snapshots += before - p->queue.size();
   }

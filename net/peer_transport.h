@@ -6,12 +6,19 @@
 //
 // Wire format, per connection (sender -> receiver only; the receiver never answers except to explain a refusal):
 //   handshake: "detcd-peer-1" (12 bytes), cluster id, sender member id, receiver member id (u64 little-endian each)
-//   then frames: u32 little-endian length + a serialized raftpb::Message, pipelined.
+//   then frames: u32 little-endian length + a serialized raftpb::Message, pipelined;
+//   or, for a MSG_SNAP sent with its snapshot file (Send's second argument): u32 (header length | 1 << 31) + the
+//   message without data + u64 little-endian file length + the file's bytes, read from the file and written in
+//   chunks of kSnapshotChunkBytes as the socket drains (the sender never holds more than a chunk of it). The receiver
+//   streams those bytes into a sink (open_snapshot_sink: a file) as they come and delivers the message once every
+//   byte came and the sink accepted them (deliver_snapshot). Other messages to that peer wait behind it.
 // Or, from a member about to join: "detcd-info-1" (12 bytes); the receiver answers with one frame (u32 length + a
 // serialized kvpb::ClusterInfo) and closes.
 // The receiver refuses (logs why, closes) a handshake with another magic, another cluster id ("request cluster ID
 // mismatch", as etcd says) or a receiver id that is not its own; it closes any connection that sends a frame longer
-// than the maximum or one that does not parse. It delivers only messages whose `from` is the handshake's sender.
+// than the maximum or one that does not parse, a snapshot longer than snapshot_bytes_max, one its sink refuses, or
+// one cut short by the connection's end (the sink drops what came). It delivers only messages whose `from` is the
+// handshake's sender.
 //
 // With TLS (etcd's https peer URLs; see net/peer_tls.h): an https listen address makes every inbound connection
 // start with a TLS handshake (SSL_accept), an https peer address every outbound one (SSL_connect); then the same bytes
@@ -40,9 +47,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/raft.pb.h"
 #include "net/peer_tls.h"
+#include "storage/disk.h"
 
 namespace detcd::net {
 
@@ -50,6 +59,17 @@ struct PeerAddress {
   std::string host;  // an IP address or a host name (resolved, blocking, when connecting)
   uint16_t port = 0;
   bool tls = false;  // an https peer URL: TLS (PeerTransportOptions::tls) on connections to (or, to listen, at) it
+};
+
+// Where the bytes of a snapshot arriving with a MSG_SNAP go, as they come (the receiving member's file). Used by the
+// transport thread only. Destroyed without Finish (a refusal, the connection's end): what came is dropped.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  // The next bytes; an error refuses the snapshot.
+  virtual absl::Status Append(absl::string_view bytes) = 0;
+  // Every byte came: where they are now (handed to deliver_snapshot with the message), or why they are refused.
+  virtual absl::StatusOr<std::string> Finish() = 0;
 };
 
 struct PeerTransportOptions {
@@ -66,9 +86,17 @@ struct PeerTransportOptions {
   std::function<void(raftpb::Message)> deliver;
   // A message to `peer` was dropped (queue full) or its connection failed: Raft should probe it (MsgUnreachable).
   std::function<void(uint64_t peer)> report_unreachable;
-  // A MSG_SNAP to `peer`: written to the socket in full (failed = false) or lost with the connection or dropped
-  // (failed = true). Called once per MSG_SNAP passed to Send, unless Stop() or RemovePeer comes first.
+  // A MSG_SNAP to `peer`: written to the socket in full, its file's bytes included (failed = false), or lost with
+  // the connection, dropped, or its file unreadable (failed = true). Called once per MSG_SNAP passed to Send, unless
+  // Stop() or RemovePeer comes first.
   std::function<void(uint64_t peer, bool failed)> report_snapshot;
+  // An inbound MSG_SNAP streamed with its file (its header, and the file's length): where its bytes go. Null, or an
+  // error: the snapshot is refused (logged; the connection closes, so the sender learns it failed).
+  std::function<absl::StatusOr<std::unique_ptr<SnapshotSink>>(const raftpb::Message& header, uint64_t bytes)>
+      open_snapshot_sink;
+  // Such a MSG_SNAP whose bytes all came and were accepted (SnapshotSink::Finish): the message (without data) and
+  // where its bytes are.
+  std::function<void(raftpb::Message, std::string where)> deliver_snapshot;
   std::function<void(const std::string&)> log;
   // What a member joining the cluster is told (a serialized kvpb::ClusterInfo) when it asks over the peer port
   // (FetchClusterInfo). Null: an empty answer.
@@ -77,7 +105,8 @@ struct PeerTransportOptions {
   std::function<void()> removed_from_cluster;
 
   size_t queue_messages_max = 4096;       // per peer, waiting to be written
-  uint32_t frame_bytes_max = 512u << 20;  // a snapshot travels in one frame
+  uint32_t frame_bytes_max = 512u << 20;  // a message (a MSG_SNAP sent without a file carries its data in one)
+  uint64_t snapshot_bytes_max = (uint64_t{8} << 30) + (64u << 20);  // a snapshot file streamed after its MSG_SNAP
   absl::Duration backoff_min = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(2);
 };
@@ -95,8 +124,13 @@ class PeerTransport {
   uint16_t port() const { return port_; }
 
   // Any thread; never blocks. Queues `m` for the peer `m.to()`; drops it if that queue is full (then reports the
-  // peer unreachable, and a MSG_SNAP as failed) or if the peer is unknown or the transport stopped.
-  void Send(raftpb::Message m);
+  // peer unreachable, and a MSG_SNAP as failed) or if the peer is unknown or the transport stopped. A MSG_SNAP may
+  // come with its snapshot file (its data then empty): the file's bytes follow the message on the wire, read from
+  // `snapshot_file` a chunk at a time while it is written (the transport holds it until then).
+  void Send(raftpb::Message m, std::shared_ptr<storage::ReadableFile> snapshot_file = nullptr);
+
+  // How much of a snapshot file is read and written at a time.
+  static constexpr size_t kSnapshotChunkBytes = 1u << 20;
 
   // Any thread. Adds a peer (a member joined) or changes its address (used from its next connection on).
   void AddPeer(uint64_t id, PeerAddress address);
@@ -137,7 +171,10 @@ class PeerTransport {
   void FillOutbound(Peer* p);
   bool WriteOutbound(Peer* p);
   bool WriteOutboundTls(Peer* p);
-  void ConsumeOutbound(Peer* p, size_t bytes);
+  // False if the connection failed meanwhile (a snapshot file could not be read).
+  bool ConsumeOutbound(Peer* p, size_t bytes);
+  // An inbound snapshot frame's header is complete at `data`: check it and open its sink. False: refused (closed).
+  bool StartInboundSnapshot(Conn* c, const char* data, uint32_t header_bytes, uint64_t file_bytes);
   void WatchWrites(Conn* c, bool want);
   void WatchInterest(Conn* c);
   void FailOutbound(Peer* p, const std::string& why);

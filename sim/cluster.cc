@@ -62,8 +62,12 @@ bool Cluster::Build(Node& n) {
   absl::StatusOr<DiskState> found = n.disk.Open(n.id, options_.wal_segment_bytes);
   if (!found.ok()) return cannot_start(found.status());
   for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat("node ", n.id, " ", note));
-  const raftpb::Snapshot& sn = found->snapshot;
+  raftpb::Snapshot& sn = found->snapshot;
   if (sn.metadata().index() > 0) {
+    // A replica's state is small: read whole (Raft's storage here keeps it, to send to followers).
+    absl::StatusOr<std::string> data = found->snapshot_data->ReadAll();
+    if (!data.ok()) return cannot_start(data.status());
+    sn.set_data(std::move(*data));
     if (absl::Status s = n.replica.Restore(sn.data()); !s.ok()) {
       return cannot_start(
           absl::DataLossError(absl::StrCat("snapshot at index ", sn.metadata().index(), ": ", s.message())));

@@ -111,6 +111,7 @@ bool KvCluster::Build(Node& n) {
   for (const std::string& note : found->notes) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", note));
   kv::RecoveredState recovered;
   recovered.snapshot = std::move(found->snapshot);
+  recovered.snapshot_data = found->snapshot_data.get();  // read by the core as it starts, a piece at a time
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
@@ -216,6 +217,7 @@ void KvCluster::Deliver(const raftpb::Message& m) {
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
   OnMember(host, [this, m](Node& n) {
     trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
+    if (m.type() == raftpb::MSG_SNAP && !m.snapshot().data().empty()) return ReceiveSnapshot(n, m);
     n.core->Receive(m);
   });
 }
@@ -303,7 +305,17 @@ class KvCluster::NodeHost final : public host::EffectsHost {
     if (!n_.writing_piece && !n_.snapshot_pieces.empty()) (void)cluster_->WriteSnapshotPiece(n_);
   }
   void Persist(kv::PersistRequest batch) override { cluster_->StartPersist(n_, std::move(batch)); }
-  void Send(std::vector<raftpb::Message> messages) override { cluster_->SendAll(std::move(messages)); }
+  void Send(std::vector<raftpb::Message> messages) override {
+    for (raftpb::Message& m : messages) {
+      if (m.type() != raftpb::MSG_SNAP || !m.snapshot().data().empty()) continue;
+      DETCD_CHECK_MSG(n_.send_ready != nullptr && n_.send_ready_metadata.SerializeAsString() ==
+                                                      m.snapshot().metadata().SerializeAsString(),
+                      "a MSG_SNAP without the file made for it");
+      // The simulated wire carries the file's bytes in the message (the production transport streams the file).
+      m.mutable_snapshot()->set_data(*n_.send_ready);
+    }
+    cluster_->SendAll(std::move(messages));
+  }
   void Reply(kv::ClientReply reply) override {
     auto it = n_.waiting.find(reply.request_id);
     if (it == n_.waiting.end()) return;
@@ -342,12 +354,16 @@ void KvCluster::Flush(Node& n) {
   if (n.core == nullptr || n.paused) return;
   NodeHost host(this, n);
   n.effects.Drain(*n.core, host);
+  // A finished file for followers serves the MSG_SNAPs of the effects right after its kEnd's report, no later.
+  n.send_ready.reset();
 }
 
 void KvCluster::StartPersist(Node& n, kv::PersistRequest p) {
   DETCD_CHECK_MSG(!n.persisting, "the core handed out a batch while another was not yet reported persisted");
   const uint64_t incarnation = n.incarnation;
-  if (absl::Status s = host::WriteBatch(n.disk.store(), p); !s.ok()) return DieOfDiskError(n, s);
+  const std::string received =
+      host::InstallsReceivedSnapshot(p) ? n.received->Take(p.snapshot.metadata()) : std::string();
+  if (absl::Status s = host::WriteBatch(n.disk.store(), p, received); !s.ok()) return DieOfDiskError(n, s);
   if (p.snapshot.metadata().index() > 0) {
     // A leader's snapshot, installed in place of the log this member lacked.
     ++snapshots_installed_;
@@ -387,88 +403,7 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
     n.synced_while_paused = true;
     return;
   }
-  const uint64_t seq = p.seq;
-  n.persisting.reset();
-  n.core->Persisted(seq);
-  Flush(n);
-}
-
-bool KvCluster::WriteSnapshotPiece(Node& n) {
-  DETCD_CHECK(!n.writing_piece && !n.snapshot_pieces.empty());
-  kv::SnapshotPiece p = std::move(n.snapshot_pieces.front());
-  n.snapshot_pieces.pop_front();
-  const uint64_t index = p.metadata.index();
-  absl::Status s;
-  switch (p.kind) {
-    case kv::SnapshotPiece::Kind::kBegin: {
-      DETCD_CHECK_MSG(!n.snapshot_file, "a save begun while another is being written");
-      s = n.disk.SaveSnapshotMarker(p.metadata);
-      if (!s.ok()) break;
-      absl::StatusOr<std::unique_ptr<storage::SnapshotFileWriter>> f = n.disk.BeginSnapshotFile(p.metadata, p.bytes);
-      if (f.ok()) n.snapshot_file = std::move(*f);
-      s = f.status();
-      break;
-    }
-    case kv::SnapshotPiece::Kind::kStore:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Append(p.bytes);
-      break;
-    case kv::SnapshotPiece::Kind::kEnd:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Finish(p.store_bytes);
-      n.snapshot_file.reset();
-      if (!s.ok()) break;
-      n.disk.SnapshotSaved(index);
-      s = n.disk.RemoveOld();
-      if (!s.ok()) break;
-      ++snapshots_saved_;
-      trace_->Record(loop_->Now(), absl::StrCat(Name(n), " snapshot at ", index));
-      break;
-    case kv::SnapshotPiece::Kind::kAbandon:
-      DETCD_CHECK(n.snapshot_file);
-      s = n.snapshot_file->Abandon();
-      n.snapshot_file.reset();
-      if (s.ok()) trace_->Record(loop_->Now(), absl::StrCat(Name(n), " abandons its snapshot at ", index));
-      break;
-  }
-  if (!s.ok()) {
-    DieOfDiskError(n, s);
-    return false;
-  }
-  if (p.kind == kv::SnapshotPiece::Kind::kAbandon) {
-    // Not reported: the next piece (another save's kBegin) may go at once.
-    return n.snapshot_pieces.empty() || WriteSnapshotPiece(n);
-  }
-  n.writing_piece = true;
-  const ClusterOptions& o = options_.cluster;
-  // An append reaches the page cache; kBegin and kEnd wait for syncs.
-  const int64_t latency_max =
-      p.kind == kv::SnapshotPiece::Kind::kStore ? o.sync_latency_min_us : o.sync_latency_max_us;
-  const int64_t latency = static_cast<int64_t>(prng_->Range(0, static_cast<uint64_t>(latency_max)));
-  const uint64_t id = n.id;
-  const uint64_t incarnation = n.incarnation;
-  const uint64_t save = p.save;
-  const uint64_t seq = p.seq;
-  loop_->ScheduleAfter(latency,
-                       [this, id, incarnation, save, seq] { SnapshotPieceWritten(id, incarnation, save, seq); });
-  return true;
-}
-
-void KvCluster::SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t save, uint64_t seq) {
-  Node& n = node(id);
-  if (n.incarnation != incarnation || !n.core) return;  // the process died meanwhile: its .tmp stays for recovery
-  // A stopped process hears of it when it resumes.
-  OnMember(id, [incarnation, save, seq](Node& m) {
-    if (m.incarnation != incarnation || !m.core) return;
-    m.writing_piece = false;
-    m.core->SnapshotPieceWritten(save, seq);  // the next piece goes with the Flush that follows
-  });
-}
-
-void KvCluster::ForgetSnapshotSave(Node& n) {
-  n.snapshot_pieces.clear();
-  n.writing_piece = false;
-  n.snapshot_file.reset();  // a dead process's file handle; what it wrote stays as the disk kept it
+  if (ReportPersisted(n)) Flush(n);
 }
 
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
@@ -581,9 +516,7 @@ void KvCluster::Resume(uint64_t id) {
   const uint64_t incarnation = n.incarnation;
   if (n.synced_while_paused) {
     n.synced_while_paused = false;
-    const uint64_t seq = n.persisting->seq;
-    n.persisting.reset();
-    n.core->Persisted(seq);
+    if (!ReportPersisted(n)) return;
   }
   std::deque<std::pair<bool, std::function<void()>>> inbox = std::move(n.inbox);
   n.inbox.clear();

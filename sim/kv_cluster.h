@@ -5,7 +5,10 @@
 // was not synced, a restart recovers from disk, corruption makes the member refuse to start, a disk error kills it
 // (its supervisor restarts it). A member's own snapshot is written as the core streams it (kv::SnapshotPiece: the
 // marker, the file a piece at a time, each piece reported after a drawn disk latency), so a crash can cut a save
-// short (its half-written file is removed at restart) and a leader's snapshot can abandon one. A paused member reads nothing — messages and client requests queue — until it
+// short (its half-written file is removed at restart) and a leader's snapshot can abandon one. A snapshot for
+// followers is streamed the same way to a file of its own; its MSG_SNAPs carry that file's bytes over the simulated
+// network (the production transport streams the file), and the receiving member writes them into a file of its own
+// (checked as the transport checks them), installs that file as its snapshot and restores from it a piece at a time. A paused member reads nothing — messages and client requests queue — until it
 // resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
 // crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
 // stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
@@ -34,6 +37,7 @@
 #include "base/prng.h"
 #include "host/effects_loop.h"
 #include "host/persist.h"
+#include "host/received_snapshots.h"
 #include "kv/node_core.h"
 #include "sim/cluster.h"
 #include "sim/event_loop.h"
@@ -165,11 +169,19 @@ class KvCluster : public FaultTarget {
     double drift = 1.0;
     int64_t local_us = 0;  // the member's own clock, moved by its ticks
     std::optional<kv::PersistRequest> persisting;  // written, waiting for its sync
-    // The member's own snapshot on its way to its file: pieces handed out, the one being written (its report
-    // waits for the disk's latency), the file.
+    // Snapshots on their way to their files (the member's own, and for followers): pieces handed out, the one being
+    // written (its report waits for the disk's latency), the files.
     std::deque<kv::SnapshotPiece> snapshot_pieces;
     bool writing_piece = false;
-    std::unique_ptr<storage::SnapshotFileWriter> snapshot_file;
+    std::unique_ptr<storage::SnapshotFileWriter> snapshot_file;  // its own
+    std::unique_ptr<storage::SnapshotFileWriter> send_file;      // for followers
+    // A finished file for followers, from its kEnd's report to the end of the effects that follow: the bytes its
+    // MSG_SNAPs carry.
+    std::shared_ptr<const std::string> send_ready;
+    raftpb::SnapshotMetadata send_ready_metadata;
+    // Leaders' snapshots received into files on this disk, until installed.
+    std::unique_ptr<host::ReceivedSnapshots> received;
+    uint64_t received_files = 0;  // names them
     bool synced_while_paused = false;              // the sync finished while the process was stopped
     // What arrived while paused, in order; client requests are told apart from peer messages, because a resumed
     // process reads its connections in no particular order.
@@ -198,13 +210,19 @@ class KvCluster : public FaultTarget {
   // Takes the member's effects after an event (host::EffectsLoop through NodeHost, as the production member does):
   // snapshots to save, the next batch to persist, messages, replies, its removal, watch responses.
   void Flush(Node& n);
+  // A leader's MSG_SNAP arrived with its file's bytes: into a file of this member's, then the message to the core.
+  void ReceiveSnapshot(Node& n, const raftpb::Message& m);
+  // The batch being persisted is durable: Persisted (with the installed snapshot's data if it brought one);
+  // false if the member died of a disk error instead.
+  bool ReportPersisted(Node& n);
   // Writes a batch the core handed out to the simulated disk and schedules its sync after a drawn latency.
   void StartPersist(Node& n, kv::PersistRequest batch);
   void FinishPersist(uint64_t id, uint64_t incarnation);
   // Writes the member's next snapshot piece (kv::SnapshotPiece's contract) and reports it after the disk's latency;
   // false if the member died of a disk error.
   bool WriteSnapshotPiece(Node& n);
-  void SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t save, uint64_t seq);
+  void SnapshotPieceWritten(uint64_t id, uint64_t incarnation, uint64_t stream, uint64_t seq,
+                            const raftpb::SnapshotMetadata& metadata, std::shared_ptr<const std::string> sent);
   static void ForgetSnapshotSave(Node& n);
   // The member in this life publishes its name and client URLs, again until it is applied.
   void Publish(uint64_t host, uint64_t incarnation);

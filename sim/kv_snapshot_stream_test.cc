@@ -43,9 +43,11 @@ TEST(KvSnapshotStreamTest, SavesCutByCrashesAndLeadersSnapshotsLoseNothing) {
   int saved = 0;
   int half_written_removed = 0;
   int abandoned = 0;
-  // Every seed must pass; seeds go on (up to 80) until crashes and leaders' snapshots have cut saves short.
+  // Every seed must pass; seeds go on (up to 400) until crashes and leaders' snapshots have cut saves short. A
+  // leader's snapshot reaches a follower only once it is streamed to its file, so one cutting a save short is rare
+  // (one run in a hundred or two: the follower's save, begun as it replays its WAL, usually ends first).
   uint64_t seed = 1;
-  for (; seed <= 80 && (seed <= 12 || half_written_removed == 0 || abandoned == 0); ++seed) {
+  for (; seed <= 400 && (seed <= 12 || half_written_removed == 0 || abandoned == 0); ++seed) {
     std::ostringstream trace;
     RunOptions o;
     o.seed = seed;
@@ -58,7 +60,9 @@ TEST(KvSnapshotStreamTest, SavesCutByCrashesAndLeadersSnapshotsLoseNothing) {
          at = t.find("removed a half-written snapshot file", at + 1)) {
       ++half_written_removed;
     }
-    for (size_t at = t.find("abandons its snapshot"); at != std::string::npos; at = t.find("abandons its snapshot", at + 1)) {
+    for (size_t at = t.find("abandons its snapshot at"); at != std::string::npos;
+         at = t.find("abandons its snapshot at", at + 1)) {
+      if (t.compare(t.find('\n', at) - 13, 13, "for followers") == 0) continue;  // a leader's, not a save
       ++abandoned;
     }
   }

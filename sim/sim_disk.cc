@@ -85,6 +85,32 @@ class SimDisk::SimFile final : public storage::File {
   std::string path_;
 };
 
+class SimDisk::SimReadableFile final : public storage::ReadableFile {
+ public:
+  SimReadableFile(SimDisk* disk, uint64_t inode, std::string path)
+      : disk_(disk), inode_(inode), generation_(disk->generation_), size_(disk->inodes_[inode].data.size()),
+        path_(std::move(path)) {}
+  uint64_t size() const override { return size_; }
+  absl::Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    if (disk_->generation_ != generation_ || disk_->inodes_.count(inode_) == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(path_, ": stale file handle (the process crashed)"));
+    }
+    const std::string& data = disk_->inodes_[inode_].data;  // the page cache, as a reader sees it
+    if (offset > data.size() || n > data.size() - offset || offset + n > size_) {
+      return absl::OutOfRangeError(absl::StrCat("read ", path_, ": ", n, " bytes at ", offset, " past its end"));
+    }
+    out->append(data, offset, n);
+    return absl::OkStatus();
+  }
+
+ private:
+  SimDisk* disk_;
+  uint64_t inode_;
+  uint64_t generation_;
+  uint64_t size_;
+  std::string path_;
+};
+
 class SimDisk::SimLock final : public storage::DirLock {
  public:
   SimLock(SimDisk* disk, std::string dir) : disk_(disk), dir_(std::move(dir)), generation_(disk->generation_) {}
@@ -165,6 +191,13 @@ absl::StatusOr<std::string> SimDisk::Read(const std::string& path) {
   auto it = names_.find(path);
   if (it == names_.end()) return absl::NotFoundError(absl::StrCat("read ", path, ": no such file"));
   return inodes_[it->second].data;
+}
+
+absl::StatusOr<std::unique_ptr<storage::ReadableFile>> SimDisk::OpenForRead(const std::string& path) {
+  auto it = names_.find(path);
+  if (it == names_.end()) return absl::NotFoundError(absl::StrCat("open ", path, ": no such file"));
+  // The inode outlives its name (Remove keeps inodes): a reader goes on after the file is removed, as on POSIX.
+  return std::unique_ptr<storage::ReadableFile>(new SimReadableFile(this, it->second, path));
 }
 
 absl::StatusOr<uint64_t> SimDisk::Size(const std::string& path) {

@@ -47,6 +47,7 @@ class SimDisk final : public storage::Disk {
   absl::StatusOr<std::unique_ptr<storage::File>> Create(const std::string& path) override;
   absl::StatusOr<std::unique_ptr<storage::File>> OpenAt(const std::string& path, uint64_t offset) override;
   absl::StatusOr<std::string> Read(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<storage::ReadableFile>> OpenForRead(const std::string& path) override;
   absl::StatusOr<uint64_t> Size(const std::string& path) override;
   bool Exists(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
@@ -74,6 +75,7 @@ class SimDisk final : public storage::Disk {
 
  private:
   class SimFile;
+  class SimReadableFile;
   class SimLock;
   struct Inode {
     std::string data;              // what readers see

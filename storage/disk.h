@@ -35,6 +35,17 @@ class File {
   virtual uint64_t offset() const = 0;
 };
 
+// A file open for reading, as it is now and as it is written later (the page cache). A handle keeps reading the
+// file after its name is removed (POSIX's unlinked-but-open), so a reader may outlive the name it opened.
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // The file's size when it was opened.
+  virtual uint64_t size() const = 0;
+  // Appends the n bytes at `offset` to *out (offset + n <= size()).
+  virtual absl::Status ReadAt(uint64_t offset, size_t n, std::string* out) = 0;
+};
+
 // An exclusive lock on a directory, held until destroyed. A second lock on the same directory (from this process
 // or another) fails.
 class DirLock {
@@ -51,6 +62,8 @@ class Disk {
   virtual absl::StatusOr<std::unique_ptr<File>> OpenAt(const std::string& path, uint64_t offset) = 0;
   // The whole content of a file as a reader sees it now.
   virtual absl::StatusOr<std::string> Read(const std::string& path) = 0;
+  // An existing file, to read a piece at a time (a file too large to read whole).
+  virtual absl::StatusOr<std::unique_ptr<ReadableFile>> OpenForRead(const std::string& path) = 0;
   virtual absl::StatusOr<uint64_t> Size(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
   // Atomically replaces `to` with `from`; durable only after SyncDir of the directory.

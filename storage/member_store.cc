@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "storage/snapshotter.h"
@@ -39,17 +40,23 @@ absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t s
   Snapshotter snapshotter(disk_, snap_dir());
   std::vector<std::string> leftovers;
   if (absl::Status s = snapshotter.RemoveTemporaries(&leftovers); !s.ok()) return s;
-  for (const std::string& n : leftovers) out.notes.push_back(absl::StrCat("removed a half-written snapshot file: ", n));
+  for (const std::string& n : leftovers) {
+    const char* what = absl::StartsWith(n, "send-")       ? "removed a snapshot file made for followers: "
+                       : absl::StartsWith(n, "received-") ? "removed a snapshot received and not installed: "
+                                                          : "removed a half-written snapshot file: ";
+    out.notes.push_back(absl::StrCat(what, n));
+  }
   std::vector<std::string> broken;
-  auto snap = snapshotter.LoadNewest(&broken);
+  auto snap = snapshotter.OpenNewest(&broken);
   for (const std::string& b : broken) out.notes.push_back(absl::StrCat("set aside a corrupt snapshot (renamed .broken): ", b));
   if (!snap.ok()) return snap.status();
-  const raftpb::SnapshotMetadata* from = snap->has_value() ? &(*snap)->metadata() : nullptr;
+  const raftpb::SnapshotMetadata* from = *snap != nullptr ? &(*snap)->metadata() : nullptr;
   auto recovered = Wal::Open(disk_, wal_dir(), member_id, wal_options, from);
   if (!recovered.ok()) return recovered.status();
   if (recovered->torn_tail) out.notes.push_back(absl::StrCat("cut a torn WAL tail: ", recovered->torn_detail));
-  if (snap->has_value()) {
-    out.snapshot = std::move(**snap);
+  if (*snap != nullptr) {
+    *out.snapshot.mutable_metadata() = (*snap)->metadata();
+    out.snapshot_data = std::move(*snap);
     snapshot_index_ = out.snapshot.metadata().index();
   }
   wal_ = std::move(recovered->wal);
@@ -87,6 +94,32 @@ absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> MemberStore::BeginSnapshotFi
     const raftpb::SnapshotMetadata& metadata, absl::string_view prefix) {
   DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
   return SnapshotFileWriter::Begin(disk_, snap_dir(), metadata, prefix);
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> MemberStore::BeginSnapshotFileForFollowers(
+    const raftpb::SnapshotMetadata& metadata, absl::string_view prefix) {
+  DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
+  return SnapshotFileWriter::Begin(disk_, snap_dir(), metadata, prefix, /*for_followers=*/true);
+}
+
+absl::Status MemberStore::InstallSnapshotFile(const raftpb::SnapshotMetadata& metadata, const std::string& path) {
+  DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
+  if (absl::Status s = SaveSnapshotMarker(metadata); !s.ok()) return s;
+  absl::StatusOr<uint64_t> size = disk_->Size(path);
+  if (!size.ok()) return size.status();
+  {
+    // The received bytes durable, through a handle of our own (one inode: any handle's sync covers them).
+    absl::StatusOr<std::unique_ptr<File>> f = disk_->OpenAt(path, *size);
+    if (!f.ok()) return f.status();
+    if (absl::Status s = (*f)->Sync(); !s.ok()) return s;
+  }
+  if (absl::Status s = disk_->Rename(path, JoinPath(snap_dir(), SnapshotFileName(metadata.term(), metadata.index())));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = disk_->SyncDir(snap_dir()); !s.ok()) return s;
+  SnapshotSaved(metadata.index());
+  return absl::OkStatus();
 }
 
 void MemberStore::SnapshotSaved(uint64_t index) {

@@ -25,7 +25,8 @@ namespace detcd::storage {
 
 // What a member finds in its data directory when it starts.
 struct RecoveredMember {
-  raftpb::Snapshot snapshot;  // metadata index 0: none
+  raftpb::Snapshot snapshot;  // metadata only; index 0: none
+  std::unique_ptr<SnapshotFileReader> snapshot_data;  // the snapshot's data, checked, to read a piece at a time
   raftpb::HardState hard_state;
   std::vector<raftpb::Entry> entries;  // the WAL after the snapshot
   std::vector<std::string> notes;      // what recovery did (torn tail cut, snapshot set aside)
@@ -61,6 +62,15 @@ class MemberStore {
   // a crash's "<name>.tmp" is removed by the next Open.
   absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> BeginSnapshotFile(const raftpb::SnapshotMetadata& metadata,
                                                                         absl::string_view prefix);
+  // A snapshot for followers, streamed the same way to a temporary file in the snapshot directory (never a snapshot
+  // of this member's: start-up removes it).
+  absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> BeginSnapshotFileForFollowers(
+      const raftpb::SnapshotMetadata& metadata, absl::string_view prefix);
+  // A leader's snapshot received into a file (ReceivedSnapshotFile, already checked) becomes this member's snapshot:
+  // the WAL marker, then the file synced and renamed into place, the directory synced, SnapshotSaved. A crash
+  // between any two steps leaves a member that recovers from the snapshot before (a marker without a file is
+  // ignored; the received file is "*.tmp" until renamed).
+  absl::Status InstallSnapshotFile(const raftpb::SnapshotMetadata& metadata, const std::string& path);
   void SnapshotSaved(uint64_t index);
   // After a snapshot: removes WAL segments and snapshot files nobody needs (the previous snapshot is kept, so a
   // member whose newest snapshot rotted can still start from the older one).

@@ -6,9 +6,11 @@
 
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "storage/posix_disk.h"
+#include "storage/received_snapshot_file.h"
 #include "storage/wal.h"
 
 namespace detcd::storage {
@@ -31,6 +33,15 @@ std::vector<raftpb::Entry> Entries(uint64_t from, uint64_t to, uint64_t term) {
     out.push_back(e);
   }
   return out;
+}
+
+// The recovered snapshot's data, read whole from its file (these snapshots are small).
+std::string DataOf(RecoveredMember& r) {
+  if (r.snapshot_data == nullptr) return "<no snapshot data>";
+  EXPECT_EQ(r.snapshot_data->metadata().SerializeAsString(), r.snapshot.metadata().SerializeAsString());
+  absl::StatusOr<std::string> data = r.snapshot_data->ReadAll();
+  EXPECT_TRUE(data.ok()) << data.status();
+  return data.ok() ? *data : "";
 }
 
 raftpb::Snapshot SnapshotAt(uint64_t index, uint64_t term) {
@@ -66,7 +77,7 @@ TEST(MemberStoreTest, RestartRecoversSnapshotThenTheWalAfterIt) {
   absl::StatusOr<RecoveredMember> got = again.Open(7, 1 << 20);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->snapshot.metadata().index(), 6u);
-  EXPECT_EQ(got->snapshot.data(), "state at 6");
+  EXPECT_EQ(DataOf(*got), "state at 6");
   EXPECT_EQ(again.snapshot_index(), 6u);
   ASSERT_EQ(got->entries.size(), 6u) << "entries 7..12 follow the snapshot";
   EXPECT_EQ(got->entries.front().index(), 7u);
@@ -203,7 +214,7 @@ TEST(MemberStoreTest, SnapshotSavedInStepsWhileTheWalGoesOn) {
   absl::StatusOr<RecoveredMember> r = store.Open(7, 1 << 20);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->snapshot.metadata().index(), 25u);
-  EXPECT_EQ(r->snapshot.data(), "state at 25");
+  EXPECT_EQ(DataOf(*r), "state at 25");
   ASSERT_EQ(r->entries.size(), 7u);
   EXPECT_EQ(r->entries.back().index(), 32u);
 }
@@ -246,12 +257,76 @@ TEST(MemberStoreTest, StreamedSnapshotAndACrashMidStream) {
   absl::StatusOr<RecoveredMember> r = store.Open(7, 1 << 20);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->snapshot.metadata().index(), 10u);
-  EXPECT_EQ(r->snapshot.data(), std::string("\x0a\x8b\x80\x80\x80\x00state at 10", 17));
+  EXPECT_EQ(DataOf(*r), std::string("\x0a\x8b\x80\x80\x80\x00state at 10", 17));
   ASSERT_EQ(r->entries.size(), 20u);
   EXPECT_EQ(r->entries.back().index(), 30u);
   ASSERT_EQ(r->notes.size(), 1u);
   EXPECT_NE(r->notes[0].find("half-written"), std::string::npos) << r->notes[0];
   EXPECT_FALSE(disk.Exists(store.snap_dir() + "/" + SnapshotFileName(2, 25) + ".tmp"));
+}
+
+}  // namespace
+}  // namespace detcd::storage
+
+namespace detcd::storage {
+namespace {
+
+// A leader's snapshot for followers streamed to its temporary file, received on another member a few bytes at a
+// time into a file of its own and installed there as that member's snapshot: a restart recovers from it (the data
+// read through SnapshotFileReader). The sender's file and an unfinished reception (a crash) are gone after start-up.
+TEST(MemberStoreTest, SnapshotForFollowersReceivedAndInstalled) {
+  PosixDisk disk;
+  const std::string leader_dir = FreshDir("member_send_leader");
+  const std::string follower_dir = FreshDir("member_send_follower");
+  const raftpb::SnapshotMetadata md = SnapshotAt(40, 3).metadata();
+  std::string sent;
+  {
+    MemberStore leader(&disk, leader_dir);
+    ASSERT_TRUE(leader.Open(1, 1 << 20).ok());
+    auto w = leader.BeginSnapshotFileForFollowers(md, "\x0a");
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->Append(std::string(5000, 'x')).ok());
+    ASSERT_TRUE((*w)->Finish(5000).ok());
+    EXPECT_TRUE(absl::StrContains((*w)->temporary_path(), "send-")) << (*w)->temporary_path();
+    absl::StatusOr<std::string> bytes = disk.Read((*w)->temporary_path());
+    ASSERT_TRUE(bytes.ok());
+    sent = *bytes;
+    EXPECT_FALSE(disk.Exists(leader.snap_dir() + "/" + SnapshotFileName(3, 40))) << "not the leader's own snapshot";
+  }
+  raftpb::HardState hs;
+  hs.set_term(3);
+  hs.set_commit(40);
+  {
+    MemberStore follower(&disk, follower_dir);
+    ASSERT_TRUE(follower.Open(2, 1 << 20).ok());
+    auto r = ReceivedSnapshotFile::Begin(&disk, follower.snap_dir(), "received-1.tmp", md, sent.size());
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (size_t at = 0; at < sent.size(); at += 7) ASSERT_TRUE((*r)->Append(absl::string_view(sent).substr(at, 7)).ok());
+    absl::StatusOr<std::string> path = (*r)->Finish();
+    ASSERT_TRUE(path.ok()) << path.status();
+    ASSERT_TRUE(follower.InstallSnapshotFile(md, *path).ok());
+    ASSERT_TRUE(follower.Save(&hs, {}).ok());
+    ASSERT_TRUE(follower.Sync().ok());
+    EXPECT_EQ(follower.snapshot_index(), 40u);
+    // A second reception, cut short by a crash.
+    auto cut = ReceivedSnapshotFile::Begin(&disk, follower.snap_dir(), "received-2.tmp", md, sent.size());
+    ASSERT_TRUE(cut.ok());
+    ASSERT_TRUE((*cut)->Append(absl::string_view(sent).substr(0, 100)).ok());
+    cut->release();  // the process dies: nothing removes it
+  }
+  MemberStore follower(&disk, follower_dir);
+  absl::StatusOr<RecoveredMember> r = follower.Open(2, 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->snapshot.metadata().SerializeAsString(), md.SerializeAsString());
+  const std::string data = DataOf(*r);
+  EXPECT_EQ(data.size(), 1u + 5 + 5000);
+  EXPECT_EQ(data.substr(6), std::string(5000, 'x'));
+  EXPECT_FALSE(disk.Exists(follower.snap_dir() + "/received-2.tmp")) << "start-up removes an unfinished reception";
+  MemberStore leader(&disk, leader_dir);
+  ASSERT_TRUE(leader.Open(1, 1 << 20).ok());
+  absl::StatusOr<std::vector<std::string>> left = disk.List(leader.snap_dir());
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty()) << "start-up removes a file for followers: " << (*left)[0];
 }
 
 }  // namespace

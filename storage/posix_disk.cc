@@ -111,6 +111,53 @@ absl::StatusOr<std::string> PosixDisk::Read(const std::string& path) {
   return out;
 }
 
+namespace {
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  ~PosixReadableFile() override { close(fd_); }
+  uint64_t size() const override { return size_; }
+  absl::Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    if (offset > size_ || n > size_ - offset) {
+      return absl::OutOfRangeError(absl::StrCat("read ", path_, ": ", n, " bytes at ", offset, " past its end"));
+    }
+    const size_t start = out->size();
+    out->resize(start + n);
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t got = pread(fd_, out->data() + start + done, n - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        out->resize(start);
+        if (got == 0) return absl::DataLossError(absl::StrCat("read ", path_, ": cut short at ", offset + done));
+        return Errno("read", path_);
+      }
+      done += static_cast<size_t>(got);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::string path_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReadableFile>> PosixDisk::OpenForRead(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    absl::Status s = Errno("stat", path);
+    close(fd);
+    return s;
+  }
+  return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, static_cast<uint64_t>(st.st_size), path));
+}
+
 absl::StatusOr<uint64_t> PosixDisk::Size(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return Errno("stat", path);

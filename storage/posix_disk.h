@@ -13,6 +13,7 @@ class PosixDisk final : public Disk {
   absl::StatusOr<std::unique_ptr<File>> Create(const std::string& path) override;
   absl::StatusOr<std::unique_ptr<File>> OpenAt(const std::string& path, uint64_t offset) override;
   absl::StatusOr<std::string> Read(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<ReadableFile>> OpenForRead(const std::string& path) override;
   absl::StatusOr<uint64_t> Size(const std::string& path) override;
   bool Exists(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;

@@ -131,19 +131,23 @@ absl::Status Snapshotter::Save(const raftpb::Snapshot& snapshot) {
   return disk_->SyncDir(dir_);
 }
 
-SnapshotFileWriter::SnapshotFileWriter(Disk* disk, std::string dir, std::string name, raftpb::SnapshotMetadata metadata)
-    : disk_(disk), dir_(std::move(dir)), name_(std::move(name)), metadata_(std::move(metadata)) {
-  tmp_ = JoinPath(dir_, name_ + ".tmp");
+SnapshotFileWriter::SnapshotFileWriter(Disk* disk, std::string dir, std::string name, raftpb::SnapshotMetadata metadata,
+                                       bool for_followers)
+    : disk_(disk), dir_(std::move(dir)), name_(std::move(name)), metadata_(std::move(metadata)),
+      for_followers_(for_followers) {
+  tmp_ = JoinPath(dir_, for_followers_ ? absl::StrFormat("send-%016x-%016x.tmp", metadata_.term(), metadata_.index())
+                                       : name_ + ".tmp");
 }
 
 SnapshotFileWriter::~SnapshotFileWriter() = default;
 
 absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::Begin(Disk* disk, const std::string& dir,
                                                                               const raftpb::SnapshotMetadata& metadata,
-                                                                              absl::string_view prefix) {
+                                                                              absl::string_view prefix,
+                                                                              bool for_followers) {
   DETCD_CHECK_MSG(metadata.index() > 0, "a snapshot at index 0");
-  std::unique_ptr<SnapshotFileWriter> w(
-      new SnapshotFileWriter(disk, dir, SnapshotFileName(metadata.term(), metadata.index()), metadata));
+  std::unique_ptr<SnapshotFileWriter> w(new SnapshotFileWriter(
+      disk, dir, SnapshotFileName(metadata.term(), metadata.index()), metadata, for_followers));
   if (absl::Status s = disk->MkdirAll(dir); !s.ok()) return s;
   if (disk->Exists(w->tmp_)) {
     if (absl::Status s = disk->Remove(w->tmp_); !s.ok()) return s;
@@ -161,8 +165,11 @@ absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::Begin(Di
   w->prefix_bytes_ = prefix.size();
   w->prefix_crc_ = Crc32c(prefix);
   // The temporary name made durable: a crash mid-stream leaves a file start-up finds and removes, rather than
-  // one a file system may or may not have kept (one directory sync per snapshot).
-  if (absl::Status s = disk->SyncDir(dir); !s.ok()) return s;
+  // one a file system may or may not have kept (one directory sync per snapshot). A file for followers need not
+  // survive a crash at all.
+  if (!for_followers) {
+    if (absl::Status s = disk->SyncDir(dir); !s.ok()) return s;
+  }
   DETCD_CHECK(w->file_->offset() == kHeaderBytes + 1 + 2 * kFixedVarintBytes + prefix.size());
   return w;
 }
@@ -208,6 +215,10 @@ absl::Status SnapshotFileWriter::Finish(uint64_t field_bytes) {
   auto at_field = disk_->OpenAt(tmp_, kHeaderBytes + data_start.size() + prefix_bytes_);
   if (!at_field.ok()) return at_field.status();
   if (absl::Status s = (*at_field)->Append(field_length); !s.ok()) return s;
+  if (for_followers_) {
+    file_.reset();
+    return absl::OkStatus();
+  }
   // One inode: a sync through any handle makes every handle's writes durable.
   if (absl::Status s = file_->Sync(); !s.ok()) return s;
   file_.reset();
@@ -236,19 +247,30 @@ absl::StatusOr<std::vector<std::string>> Snapshotter::Names() {
 }
 
 absl::StatusOr<std::optional<raftpb::Snapshot>> Snapshotter::LoadNewest(std::vector<std::string>* broken) {
+  absl::StatusOr<std::unique_ptr<SnapshotFileReader>> newest = OpenNewest(broken);
+  if (!newest.ok()) return newest.status();
+  if (*newest == nullptr) return std::optional<raftpb::Snapshot>();
+  raftpb::Snapshot snap;
+  *snap.mutable_metadata() = (*newest)->metadata();
+  absl::StatusOr<std::string> data = (*newest)->ReadAll();
+  if (!data.ok()) return data.status();
+  snap.set_data(std::move(*data));
+  return std::optional<raftpb::Snapshot>(std::move(snap));
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotFileReader>> Snapshotter::OpenNewest(std::vector<std::string>* broken) {
   auto names = Names();
   if (!names.ok()) return names.status();
   for (auto it = names->rbegin(); it != names->rend(); ++it) {
     const std::string path = JoinPath(dir_, *it);
-    auto bytes = disk_->Read(path);
-    if (!bytes.ok()) return bytes.status();
-    auto snap = DecodeSnapshotFile(*bytes, path);
-    if (snap.ok()) return std::optional<raftpb::Snapshot>(std::move(*snap));
-    if (broken != nullptr) broken->push_back(std::string(snap.status().message()));
+    absl::StatusOr<std::unique_ptr<SnapshotFileReader>> reader = SnapshotFileReader::Open(disk_, path);
+    if (reader.ok()) return reader;
+    if (reader.status().code() != absl::StatusCode::kDataLoss) return reader.status();  // the disk's, not the file's
+    if (broken != nullptr) broken->push_back(std::string(reader.status().message()));
     if (absl::Status s = disk_->Rename(path, path + ".broken"); !s.ok()) return s;
     if (absl::Status s = disk_->SyncDir(dir_); !s.ok()) return s;
   }
-  return std::optional<raftpb::Snapshot>();
+  return std::unique_ptr<SnapshotFileReader>();
 }
 
 absl::Status Snapshotter::RemoveTemporaries(std::vector<std::string>* removed) {
@@ -257,7 +279,7 @@ absl::Status Snapshotter::RemoveTemporaries(std::vector<std::string>* removed) {
   if (!all.ok()) return all.status();
   bool any = false;
   for (const std::string& n : *all) {
-    if (!absl::EndsWith(n, ".snap.tmp")) continue;
+    if (!absl::EndsWith(n, ".tmp")) continue;
     if (absl::Status s = disk_->Remove(JoinPath(dir_, n)); !s.ok()) return s;
     if (removed != nullptr) removed->push_back(n);
     any = true;

@@ -2,9 +2,11 @@
 // each "detcd-snap\n" + u32 CRC-32C + u64 length + the serialized snapshot. A snapshot is written under a temporary
 // name, synced, renamed and the directory synced, so a crash leaves either the old set or the new one. LoadNewest
 // returns the newest file that checks out; a corrupt one is renamed "<name>.broken" (as etcd does) and reported, and
-// older ones are tried. Decoding never trusts the bytes. SnapshotFileWriter writes the same format a piece at a time
-// (a member's own snapshot, streamed as the core makes it): memory O(piece), never O(snapshot). A crash mid-stream
-// leaves only "<name>.tmp", which LoadNewest never reads and RemoveTemporaries clears at start-up.
+// older ones are tried. OpenNewest does the same reading each file through a chunk at a time and hands back a reader
+// of its data (SnapshotFileReader), never the data whole. Decoding never trusts the bytes. SnapshotFileWriter writes
+// the same format a piece at a time (a member's own snapshot, or one for followers, streamed as the core makes it):
+// memory O(piece), never O(snapshot). A crash mid-stream leaves only "*.tmp" files (as does a snapshot received from
+// a leader and not yet installed), which LoadNewest never reads and RemoveTemporaries clears at start-up.
 #ifndef DETCD_STORAGE_SNAPSHOTTER_H_
 #define DETCD_STORAGE_SNAPSHOTTER_H_
 
@@ -17,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "api/raft.pb.h"
 #include "storage/disk.h"
+#include "storage/snapshot_file_reader.h"
 
 namespace detcd::storage {
 
@@ -30,8 +33,10 @@ absl::StatusOr<raftpb::Snapshot> DecodeSnapshotFile(absl::string_view bytes, con
 // (kv::StateSnapshotWriter makes a state snapshot exactly so). The file is laid out as EncodeSnapshotFile lays it out
 // (header, data field, metadata field) except that the data's length is a fixed 5-byte varint too; both lengths and
 // the header's CRC (CRC-32C pieces joined with Crc32cCombine) are patched in by Finish, which then syncs the file,
-// renames it into place and syncs the directory. Until Finish returns the file is only "<name>.tmp". It holds no
-// piece after Append returns. One thread uses it at a time; it never retries a failed write.
+// renames it into place and syncs the directory. Until Finish returns the file is only "<name>.tmp". A file for
+// followers (for_followers) is "send-<term>-<index>.tmp" and stays there: nothing durable refers to it, so it is
+// neither synced nor renamed, and the caller removes it once it is sent. It holds no piece after Append returns. One
+// thread uses it at a time; it never retries a failed write.
 class SnapshotFileWriter {
  public:
   SnapshotFileWriter(const SnapshotFileWriter&) = delete;
@@ -41,10 +46,12 @@ class SnapshotFileWriter {
   // Creates <dir>/<name>.tmp (replacing a leftover one) with room for the header and the lengths, then the prefix.
   static absl::StatusOr<std::unique_ptr<SnapshotFileWriter>> Begin(Disk* disk, const std::string& dir,
                                                                    const raftpb::SnapshotMetadata& metadata,
-                                                                   absl::string_view prefix);
+                                                                   absl::string_view prefix,
+                                                                   bool for_followers = false);
   // The next bytes of the last field.
   absl::Status Append(absl::string_view piece);
-  // The last field was field_bytes long (checked against what was appended): patch, sync, rename, sync the directory.
+  // The last field was field_bytes long (checked against what was appended): patch, sync, rename, sync the directory
+  // (a file for followers: patch only; it stays at temporary_path()).
   absl::Status Finish(uint64_t field_bytes);
   // The snapshot is not wanted: the temporary file goes (a crash instead leaves it for RemoveTemporaries).
   absl::Status Abandon();
@@ -52,7 +59,8 @@ class SnapshotFileWriter {
   const std::string& temporary_path() const { return tmp_; }
 
  private:
-  SnapshotFileWriter(Disk* disk, std::string dir, std::string name, raftpb::SnapshotMetadata metadata);
+  SnapshotFileWriter(Disk* disk, std::string dir, std::string name, raftpb::SnapshotMetadata metadata,
+                     bool for_followers);
 
   Disk* disk_;
   std::string dir_;
@@ -64,6 +72,7 @@ class SnapshotFileWriter {
   uint32_t prefix_crc_ = 0;
   uint64_t field_bytes_ = 0;
   uint32_t field_crc_ = 0;
+  bool for_followers_ = false;
   bool closed_ = false;  // finished or abandoned
 };
 
@@ -73,11 +82,14 @@ class Snapshotter {
 
   absl::Status Save(const raftpb::Snapshot& snapshot);
   // The newest valid snapshot, or nullopt if there is none. broken (if not null) receives one line per corrupt file
-  // that was set aside.
+  // that was set aside. Its data whole: for small snapshots (tests).
   absl::StatusOr<std::optional<raftpb::Snapshot>> LoadNewest(std::vector<std::string>* broken = nullptr);
+  // The same, as a reader of the newest valid snapshot's data (null if there is none): memory O(chunk).
+  absl::StatusOr<std::unique_ptr<SnapshotFileReader>> OpenNewest(std::vector<std::string>* broken = nullptr);
   // Removes all but the newest `keep` snapshot files (etcd keeps 5).
   absl::Status RemoveOld(size_t keep);
-  // Removes "*.tmp" files a crash left mid-write (never read: a snapshot is only what was renamed into place);
+  // Removes "*.tmp" files a crash left mid-write, and files for followers or received from a leader that a crash
+  // left (never read: a snapshot is only what was renamed into place);
   // removed (if not null) gets their names. Only while no snapshot is being written (start-up).
   absl::Status RemoveTemporaries(std::vector<std::string>* removed = nullptr);
 
