@@ -12,7 +12,7 @@ std::optional<uint64_t> NodeView::TermAt(uint64_t index) const {
   return t;
 }
 
-NodeView ViewOf(const Raft& raft) {
+NodeView ViewOf(const Raft& raft, bool with_quorum) {
   NodeView v;
   v.id = raft.id();
   v.term = raft.term();
@@ -24,9 +24,14 @@ NodeView ViewOf(const Raft& raft) {
   v.first_index = raft.log().FirstIndex();
   v.last_index = raft.log().LastIndex();
   v.committed_term = raft.log().Term(v.committed);
-  if (v.state == StateType::kLeader) v.quorum_match = raft.tracker().Committed();
+  if (with_quorum && v.state == StateType::kLeader) v.quorum_match = raft.tracker().Committed();
   v.log = &raft.log();
   return v;
+}
+
+std::string NodeInvariants::Check(const Raft& raft) {
+  const bool moved = prev_ && raft.state() == StateType::kLeader && raft.log().committed() > prev_->committed;
+  return Check(ViewOf(raft, moved));
 }
 
 std::string NodeInvariants::Check(const NodeView& now) {

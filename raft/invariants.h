@@ -41,12 +41,15 @@ struct NodeView {
   const RaftLog* log = nullptr;  // for TermAt; null in tests that fabricate views (then TermAt knows only committed)
 };
 
-NodeView ViewOf(const Raft& raft);
+// with_quorum: also the leader's quorum_match (sorts its voters' matches: asked only when a leader's commit moved).
+NodeView ViewOf(const Raft& raft, bool with_quorum);
 
 class NodeInvariants {
  public:
   // "" if every invariant holds between the previous view and `now`; else what broke. Remembers `now` either way.
   std::string Check(const NodeView& now);
+  // The same for a node as it is after a step.
+  std::string Check(const Raft& raft);
 
  private:
   std::optional<NodeView> prev_;

@@ -32,7 +32,7 @@ RawNode::RawNode(const Config& config) : raft_(config), on_invariant_broken_(con
 }
 
 void RawNode::CheckInvariants() {
-  const std::string broken = invariants_.Check(ViewOf(raft_));
+  const std::string broken = invariants_.Check(raft_);
   if (broken.empty()) return;
   if (on_invariant_broken_) {
     on_invariant_broken_(broken);
