@@ -163,7 +163,9 @@ TEST(StateSnapshotWriterTest, StreamedPiecesConcatenateToTheWholeSnapshot) {
     EXPECT_EQ(w.store_bytes(), store.size());
     EXPECT_LT(w.held_bytes_max(), piece + 64);
     EXPECT_LT(largest, piece + 64);
-    if (piece < 1000) EXPECT_GT(pieces, 10u);
+    if (piece < 1000) {
+      EXPECT_GT(pieces, 10u);
+    }
     EXPECT_EQ(StateSnapshotWriter::Assemble(prefix, store), expected) << "piece " << piece;
   }
   s.Unpin();

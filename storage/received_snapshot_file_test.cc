@@ -76,6 +76,16 @@ TEST(SnapshotFileScannerTest, BadFilesAreRefusedNeverTrusted) {
   absl::StatusOr<SnapshotFileLayout> got = Scan(huge, 64);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("past the maximum"), std::string::npos) << got.status();
+  // A data length whose varint runs to 11 bytes (found by the snapshot fuzzer: decoding it shifted past 64 bits) is
+  // malformed, however it ends.
+  const std::string eleven("detcd-snap\n\xaa\x70\xb7\x7d\x11\0\0\0\0\0\0\0\x0a"
+                           "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x25\x0e\x0a\x02\x08\x01\x10\x1e\xd2\x5f",
+                           44);
+  for (size_t chunk : {1, 64}) {
+    got = Scan(eleven.substr(0, 23 + 17), chunk);  // the header, and the 17 bytes it announces
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.status().message().find("malformed data length"), std::string::npos) << got.status();
+  }
 }
 
 TEST(ReceivedSnapshotFileTest, ReceivedInChunksThenRefusedWhenWrong) {

@@ -71,6 +71,8 @@ absl::Status SnapshotFileScanner::Body(absl::string_view* bytes) {
       // The data's tag, then its length, a byte at a time until the varint ends.
       small_.push_back((*bytes)[0]);
       bytes->remove_prefix(1);
+      // A varint has at most kVarintBytesMax bytes: a longer one (ended or not) is refused before it is decoded.
+      if (small_.size() > 1 + kVarintBytesMax) return Bad("malformed data length");
       if (small_.size() > 1 && (static_cast<uint8_t>(small_.back()) & 0x80) == 0) {
         uint64_t length = 0;
         for (size_t i = 1; i < small_.size(); ++i) {
@@ -85,8 +87,6 @@ absl::Status SnapshotFileScanner::Body(absl::string_view* bytes) {
         data_bytes_ = data_left_ = length;
         small_.clear();
         phase_ = Phase::kData;
-      } else if (small_.size() > 1 + kVarintBytesMax) {
-        return Bad("malformed data length");
       }
       break;
     case Phase::kData: {
