@@ -249,11 +249,13 @@ void NodeCore::Pump() {
   while (!ready_ && !bootstrapping_ && raft_->HasReady()) {
     raft::Ready rd = raft_->GetReady();
     if (rd.soft_state) OnRoleChange();
-    if (is_leader()) {
+    const bool early_all = config_.kv_testing.send_before_durable;
+    if (is_leader() || early_all) {
       // A leader's appends and heartbeats need nothing durable here first (it counts itself only after Persisted).
       std::vector<raftpb::Message> late;
       for (raftpb::Message& m : rd.messages) {
-        if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT) {
+        if ((early_all && m.type() != raftpb::MSG_SNAP) || m.type() == raftpb::MSG_APP ||
+            m.type() == raftpb::MSG_HEARTBEAT) {
           out_msgs_.push_back(std::move(m));
         } else {
           late.push_back(std::move(m));

@@ -60,6 +60,9 @@ struct KvTestingKnobs {
   // Watchers are not told the store was replaced by a leader's snapshot: synced ones skip what the snapshot
   // brought (watch events lost when a member catches up by snapshot).
   bool watch_ignores_restore = false;
+  // The order of effects broken: votes and append acknowledgements leave before the batch they depend on is durable
+  // (a member that crashes then can vote twice in a term, or lose an entry it acknowledged).
+  bool send_before_durable = false;
 };
 
 struct NodeCoreConfig {

@@ -36,6 +36,19 @@ TEST(BrokenKvTest, AcknowledgingBeforeTheSyncIsCaught) {
                 "replicas-equal", "log-matching"});
 }
 
+// The order of effects, decided in the core both hosts run: a vote or an append acknowledgement sent before the
+// batch it depends on is durable (kv::KvTestingKnobs::send_before_durable). A member that crashes losing unsynced
+// writes then forgets entries it acknowledged: the leader believes it holds them, and it never catches up (a
+// liveness failure the healed cluster shows), or a quorum "had" an entry that only one member kept (safety).
+TEST(BrokenKvTest, SendingBeforeTheBatchIsDurableIsCaught) {
+  RunOptions o;
+  o.kv_testing.send_before_durable = true;
+  const Caught c = FirstFailure("kv_swarm", o, 100);
+  ASSERT_NE(c.seed, 0u) << "messages sent before their batch was durable went unnoticed in kv_swarm for 100 seeds";
+  EXPECT_NE(c.result.outcome, Outcome::kPass);
+  ExpectHealthyPasses("kv_swarm", c.seed);
+}
+
 // etcd #15271: a watch going back in time after a partition — a watcher resumes on a lagging member.
 TEST(BrokenKvTest, WatchStartingBeforeItsStartRevisionIsCaught) {
   RunOptions o;
