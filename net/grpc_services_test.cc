@@ -351,7 +351,9 @@ TEST_P(GrpcServicesTest, LaggingWatcherGetsEveryEventInFewerResponses) {
     ASSERT_TRUE(stream->Read(&r)) << "after " << events.size() << " events";
     ++responses;
     for (const Event& e : r.events()) events.push_back(e);
-    if (r.events_size() > 0) EXPECT_EQ(r.header().revision(), r.events(r.events_size() - 1).kv().mod_revision());
+    if (r.events_size() > 0) {
+      EXPECT_EQ(r.header().revision(), r.events(r.events_size() - 1).kv().mod_revision());
+    }
   }
   ASSERT_EQ(static_cast<int>(events.size()), kPuts);
   for (int i = 0; i < kPuts; ++i) {
