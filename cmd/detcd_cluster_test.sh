@@ -4,18 +4,12 @@
 # endpoints, the leader is killed with SIGKILL and restarted on its data directory. The clients' history must pass
 # detcd-check, the cluster must elect a new leader, and the restarted member must catch up.
 set -u
-. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, loopback_members
 detcd="$1"
 load="$2"
 check="$3"
 declare -a cport pport pid
-initial=""
-for i in 1 2 3; do
-  cport[$i]=$(free_port)
-  pport[$i]=$(free_port)
-  initial+="${initial:+,}m$i=http://127.0.0.1:${pport[$i]}"
-done
-endpoints="http://127.0.0.1:${cport[1]},http://127.0.0.1:${cport[2]},http://127.0.0.1:${cport[3]}"
+loopback_members 3
 ctl() { etcdctl --endpoints="$endpoints" --command-timeout=10s "$@"; }
 
 start() {  # start MEMBER

@@ -6,17 +6,12 @@
 # its own state, HashKV equal on every member, the compaction carried over), leave no temporary file behind on either
 # side, and restart from the snapshot it installed.
 set -u
-. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
+. "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, loopback_members
 detcd="$1"
 load="$2"
 declare -a cport pport pid
-initial=""
-for i in 1 2 3; do
-  cport[$i]=$(free_port)
-  pport[$i]=$(free_port)
-  initial+="${initial:+,}m$i=http://127.0.0.1:${pport[$i]}"
-done
-all="http://127.0.0.1:${cport[1]},http://127.0.0.1:${cport[2]},http://127.0.0.1:${cport[3]}"
+loopback_members 3
+all="$endpoints"
 ep() { echo "http://127.0.0.1:${cport[$1]}"; }
 ctl() { etcdctl --endpoints="$all" --command-timeout=10s "$@"; }
 

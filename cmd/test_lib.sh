@@ -1,10 +1,24 @@
 # Sourced by the end-to-end tests in cmd/ (never run on its own): what each of them starts with. Members preallocate
 # small WAL segments (test-only setting) so the suite uses little disk; etcdctl speaks v3; `fail` counts failures
 # (each test ends with "$fails failures" and exits non-zero if any); $tmp is the test's scratch directory (Bazel's
-# TEST_TMPDIR); free_port prints a loopback port nobody listens on.
+# TEST_TMPDIR); free_port prints a loopback port nobody listens on; loopback_members N picks the ports of members
+# m1..mN.
 export DETCD_WAL_SEGMENT_BYTES=1048576
 export ETCDCTL_API=3
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Members m1..mN on loopback: sets cport[i] and pport[i] (free ports), initial (their --initial-cluster) and
+# endpoints (their client URLs, comma-separated).
+loopback_members() {
+  local i
+  initial=""
+  endpoints=""
+  for ((i = 1; i <= $1; i++)); do
+    cport[$i]=$(free_port)
+    pport[$i]=$(free_port)
+    initial+="${initial:+,}m$i=http://127.0.0.1:${pport[$i]}"
+    endpoints+="${endpoints:+,}http://127.0.0.1:${cport[$i]}"
+  done
+}
