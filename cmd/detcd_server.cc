@@ -78,8 +78,9 @@ absl::StatusOr<std::unique_ptr<DetcdServer>> DetcdServer::Start(DetcdServerOptio
 // of a member without a WAL; then who the member is.
 absl::Status DetcdServer::Prepare() {
   if (std::string why = Unsupported(cfg_); !why.empty()) return Failed(why);
-  absl::StatusOr<DetcdTls> checked = ResolveTls(cfg_, /*make_auto_pairs=*/false);
-  if (!checked.ok()) return Failed(std::string(checked.status().message()));
+  absl::StatusOr<DetcdTls> tls = ResolveTls(cfg_);
+  if (!tls.ok()) return Failed(std::string(tls.status().message()));
+  tls_ = std::move(*tls);
   storage::PosixDisk disk;
   initialized_ = storage::Wal::Exists(&disk, cfg_.wal_dir.empty() ? cfg_.data_dir + "/member/wal" : cfg_.wal_dir);
   if (!initialized_) {
@@ -87,9 +88,7 @@ absl::Status DetcdServer::Prepare() {
       return absl::Status(s.code(), absl::StrCat("error verifying flags, ", s.message(), ". See 'etcd --help'."));
     }
   }
-  absl::StatusOr<DetcdTls> tls = ResolveTls(cfg_, /*make_auto_pairs=*/true);
-  if (!tls.ok()) return Failed(std::string(tls.status().message()));
-  tls_ = std::move(*tls);
+  if (absl::Status s = MakeAutoTls(cfg_, &tls_); !s.ok()) return Failed(std::string(s.message()));
   if (tls_.auto_tls) log_.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", tls_.client_cert_file));
 
   // A member with a WAL is who it was created as (its IDs are kept beside the WAL; its members come from its log). A

@@ -66,7 +66,7 @@ bool AnyHttpsPeerUrl(const DetcdConfig& c) {
 
 bool Https(const DetcdUrl& u) { return u.scheme == "https"; }
 
-absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg, bool make_auto_pairs) {
+absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg) {
   DetcdTls t;
   // An https metrics URL is served with the client TLS too (etcd's transport.NewListener with ClientTLSInfo).
   t.client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https) ||
@@ -96,7 +96,11 @@ absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg, bool make_auto_pairs
     if (!peer.ok()) return peer.status();
     t.peer = std::move(*peer);
   }
-  if (!make_auto_pairs) return t;
+  return t;
+}
+
+absl::Status MakeAutoTls(const DetcdConfig& cfg, DetcdTls* tls) {
+  DetcdTls& t = *tls;
   // --auto-tls: etcd's ClientSelfCert, a self-signed pair for the listen hosts, generated once and then reused.
   if (t.auto_tls) {
     std::vector<std::string> hosts;
@@ -123,7 +127,7 @@ absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg, bool make_auto_pairs
     }
     t.peer = std::move(*peer);
   }
-  return t;
+  return absl::OkStatus();
 }
 
 }  // namespace detcd

@@ -34,9 +34,11 @@ struct DetcdTls {
   std::shared_ptr<const net::PeerTls> peer;  // null: no peer TLS needed
 };
 
-// Checks the TLS flags and reads the files. Making --auto-tls pairs writes under the data directory: only with
-// make_auto_pairs (once the bootstrap checks passed). Errors carry etcd's wording.
-absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg, bool make_auto_pairs);
+// Checks the TLS flags and reads the given files (nothing is written). Errors carry etcd's wording.
+absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg);
+// --auto-tls / --peer-auto-tls in force: makes (or reuses) their self-signed pairs under the data directory and reads
+// them into `tls`. Writes to disk: call once the bootstrap checks passed.
+absl::Status MakeAutoTls(const DetcdConfig& cfg, DetcdTls* tls);
 
 }  // namespace detcd
 
