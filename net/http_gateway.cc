@@ -263,13 +263,19 @@ const std::map<std::string, std::string>& Routes() {
   return *routes;
 }
 
-// The method serving a /v3 path (after the /v3beta alias), or null.
+// The method serving a /v3 path (after the /v3beta alias), or null. Looked up in the descriptor pool once.
 const MethodDescriptor* RouteMethod(const std::string& path) {
-  const auto it = Routes().find(path);
-  if (it == Routes().end()) return nullptr;
-  const MethodDescriptor* m = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(it->second);
-  DETCD_CHECK_MSG(m != nullptr, it->second.c_str());
-  return m;
+  static const auto* methods = [] {
+    auto* m = new std::map<std::string, const MethodDescriptor*>();
+    for (const auto& [route, name] : Routes()) {
+      const MethodDescriptor* d = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+      DETCD_CHECK_MSG(d != nullptr, name.c_str());
+      (*m)[route] = d;
+    }
+    return m;
+  }();
+  const auto it = methods->find(path);
+  return it == methods->end() ? nullptr : it->second;
 }
 
 // "/etcdserverpb.KV/Range": the method's name on the wire.
