@@ -23,16 +23,7 @@ etcd_bin=$(command -v etcd)
 tck=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
 pids=()
-stop_servers() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  pids=()
-}
+. "$(dirname "$0")/servers_lib.sh"  # stop_servers
 trap 'stop_servers; rm -rf "$tmp"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

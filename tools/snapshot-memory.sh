@@ -16,16 +16,8 @@ base="${5:-35700}"
 export ETCDCTL_API=3
 dir=$(mktemp -d /tmp/detcd-snapmem.XXXXXX)
 pids=()
-stop_all() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-}
-trap stop_all EXIT
+. "$(dirname "$0")/servers_lib.sh"  # stop_servers
+trap stop_servers EXIT
 client() { echo $((base + $1)); }
 peer() { echo $((base + 100 + $1)); }
 cluster=""
