@@ -41,6 +41,10 @@ grpc::Status GrpcUnaryCall(grpc::GenericStub* stub, const std::string& method, c
 GrpcStreamCall::GrpcStreamCall(grpc::GenericStub* stub, const std::string& method, std::vector<std::string> requests) {
   for (const std::string& r : requests) requests_.push_back(ToBuffer(r));
   stub->PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
+  // Held until the responses end (or this goes away): a read started by Take, after the one before was taken, must
+  // never find the call already done.
+  AddHold();
+  held_ = true;
   reading_ = true;
   StartRead(&in_);
   WriteNext();
@@ -49,6 +53,14 @@ GrpcStreamCall::GrpcStreamCall(grpc::GenericStub* stub, const std::string& metho
 
 GrpcStreamCall::~GrpcStreamCall() {
   ctx_.TryCancel();
+  bool release = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // An outstanding read ends (cancelled) and lets go of the hold itself.
+    release = held_ && !reading_;
+    if (release) held_ = false;
+  }
+  if (release) RemoveHold();
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [this] { return done_; });
 }
@@ -68,14 +80,21 @@ void GrpcStreamCall::OnWriteDone(bool ok) {
 }
 
 void GrpcStreamCall::OnReadDone(bool ok) {
-  std::lock_guard<std::mutex> l(mu_);
-  DETCD_CHECK(reading_ && !response_.has_value());
-  reading_ = false;
-  if (ok) {
+  bool release = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    DETCD_CHECK(reading_ && !response_.has_value());
+    reading_ = false;
     std::string bytes;
-    if (FromBuffer(in_, &bytes)) response_ = std::move(bytes);
+    if (ok && FromBuffer(in_, &bytes)) {
+      response_ = std::move(bytes);
+    } else {
+      release = held_;  // the responses ended: nothing more is read, the call may finish
+      held_ = false;
+    }
+    cv_.notify_all();
   }
-  cv_.notify_all();
+  if (release) RemoveHold();
 }
 
 void GrpcStreamCall::OnDone(const grpc::Status& status) {
@@ -93,7 +112,7 @@ GrpcStreamCall::Next GrpcStreamCall::Take(absl::Duration wait, std::string* byte
     if (response_.has_value()) {
       *bytes = std::move(*response_);
       response_.reset();
-      if (!done_) read_more = reading_ = true;
+      if (held_) read_more = reading_ = true;  // held: the call cannot be done before this read is started
     } else if (done_ && !reading_) {
       return Next::kOver;
     } else if (!reading_ && !done_) {

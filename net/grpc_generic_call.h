@@ -55,6 +55,7 @@ class GrpcStreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, gr
   std::condition_variable cv_;
   std::optional<std::string> response_;  // guarded by mu_: read, not yet taken
   bool reading_ = false;                 // guarded by mu_: a read is outstanding
+  bool held_ = false;                    // guarded by mu_: the hold that keeps OnDone away is still on
   bool done_ = false;                    // guarded by mu_: OnDone ran
   grpc::Status status_;                  // guarded by mu_
 };
