@@ -33,6 +33,7 @@ void TestGrpcServices::Stop() {
   etcd_.StopStreams();
   lock_election_.StopWaits();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  etcd_.Stop();  // the completion queue's last completions, while the server they belong to still exists
 }
 
 }  // namespace detcd::net
