@@ -3,8 +3,8 @@
 # 3 members with a small --snapshot-count; one follower stopped; thousands of writes (detcd-load), a delete and an MVCC
 # compaction through the others; the follower restarted. It must receive the snapshot into a file, install it and
 # restore from it (its log says so), reach the leader's revision, hold exactly the leader's data (etcdctl reads of
-# its own state, HashKV equal on every member, the compaction carried over), leave no temporary file behind on either
-# side, and restart from the snapshot it installed.
+# its own state, HashKV equal on every member, the compaction carried over), leave no temporary file behind (the
+# leader at once, the follower by its restart at the latest), and restart from the snapshot it installed.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, loopback_members
 detcd="$1"
@@ -108,9 +108,9 @@ all_hashes=$(ctl endpoint hashkv 2>&1)
 hashes=$(echo "$all_hashes" | awk -F', ' '/^http/ {print $2}' | sort -u)
 [ "$(echo "$all_hashes" | grep -c '^http')" = "3" ] && [ -n "$hashes" ] && [ "$(echo "$hashes" | wc -l)" = "1" ] ||
   fail "HashKV differs between members: $all_hashes"
-for i in "$lead" "$f"; do
-  [ -z "$(tmp_files "$i")" ] || fail "m$i left temporary snapshot files: $(tmp_files "$i")"
-done
+# The leader's files for followers go once sent. A follower may still hold a received file Raft ignored (stale: it
+# caught up otherwise), kept until a newer snapshot is installed or it restarts (host/received_snapshots.h).
+[ -z "$(tmp_files "$lead")" ] || fail "m$lead left temporary snapshot files: $(tmp_files "$lead")"
 
 # A restart of m$f comes back from the snapshot it installed.
 kill -TERM "${pid[$f]}"
@@ -118,6 +118,7 @@ wait "${pid[$f]}" 2>/dev/null
 start "$f"
 ready "$f" 3 || exit 1
 [ "$(etcdctl --endpoints="$fep" get after --consistency=s --print-value-only)" = "x" ] || fail "after on m$f (restart)"
+[ -z "$(tmp_files "$f")" ] || fail "m$f kept temporary snapshot files across its restart: $(tmp_files "$f")"
 [ "$(etcdctl --endpoints="$fep" endpoint hashkv 2>&1 | awk -F', ' '/^http/ {print $2}')" = "$hashes" ] ||
   fail "m$f's HashKV changed across its restart: $(etcdctl --endpoints="$fep" endpoint hashkv 2>&1)"
 
