@@ -25,22 +25,28 @@ absl::Status Errno(absl::string_view call, const std::string& path) {
   return absl::InternalError(msg);
 }
 
+// How far past the data a preallocated file is written with zeros ahead of time (see Append).
+constexpr uint64_t kZeroAheadBytes = 256 << 10;
+
 class PosixFile final : public File {
  public:
   PosixFile(int fd, uint64_t offset, std::string path) : fd_(fd), offset_(offset), path_(std::move(path)) {}
   ~PosixFile() override { close(fd_); }
 
   absl::Status Append(absl::string_view data) override {
-    size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset_ + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("write", path_);
-      }
-      done += static_cast<size_t>(n);
-    }
+    if (absl::Status s = WriteAt(offset_, data); !s.ok()) return s;
     offset_ += data.size();
+    // Space fallocate reserved is "unwritten": the first write into it changes the extent tree, so the fdatasync
+    // after it waits for a journal commit (one more sleep and wake-up, and about a quarter more CPU and latency per
+    // sync on ext4). Writing zeros over the next piece of the preallocated space once, as the data reaches it, makes
+    // the syncs of the records that later land there pure data writes. Zeros are what recovery reads as the end of
+    // the records either way, synced or not.
+    if (offset_ > zeroed_end_ && offset_ < zero_limit_) {
+      const uint64_t end = std::min(zero_limit_, offset_ + kZeroAheadBytes);
+      static const std::string* const zeros = new std::string(kZeroAheadBytes, '\0');
+      if (absl::Status s = WriteAt(offset_, absl::string_view(*zeros).substr(0, end - offset_)); !s.ok()) return s;
+      zeroed_end_ = end;
+    }
     return absl::OkStatus();
   }
   absl::Status Sync() override {
@@ -53,19 +59,37 @@ class PosixFile final : public File {
       errno = rc;
       return Errno("fallocate", path_);
     }
+    zero_limit_ = std::max(zero_limit_, size);
     return absl::OkStatus();
   }
   absl::Status Truncate(uint64_t size) override {
     if (ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("ftruncate", path_);
     offset_ = size;
+    zero_limit_ = std::min(zero_limit_, size);  // what lay past the cut is gone, preallocation included
+    zeroed_end_ = std::min(zeroed_end_, size);
     return absl::OkStatus();
   }
   uint64_t offset() const override { return offset_; }
 
  private:
+  absl::Status WriteAt(uint64_t at, absl::string_view data) {
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(at + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write", path_);
+      }
+      done += static_cast<size_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
   int fd_;
   uint64_t offset_;
   std::string path_;
+  uint64_t zero_limit_ = 0;  // Preallocate's size: zeros are written ahead only below it, never past the file's end
+  uint64_t zeroed_end_ = 0;  // zeros were written up to here (the data starts over them)
 };
 
 class PosixLock final : public DirLock {

@@ -206,6 +206,8 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
         if (absl::Status s = (*f)->Truncate(offset); !s.ok()) return s;
         if (absl::Status s = (*f)->Preallocate(options.segment_bytes); !s.ok()) return s;
         if (absl::Status s = (*f)->Sync(); !s.ok()) return s;
+      } else if (absl::Status s = (*f)->Preallocate(options.segment_bytes); !s.ok()) {
+        return s;  // already that large: this only tells the file that the space past the records is reserved
       }
       w->file_ = std::move(*f);
       w->seq_ = seq;
