@@ -28,6 +28,10 @@
 // connection from ...") and closes that connection only. A plain connection to a TLS port is told why in plain text
 // before it is closed; a TLS handshake on a plain port is refused as a bad magic.
 //
+// The code: net/peer_transport.cc (lifecycle and loop), net/peer_inbound.cc, net/peer_outbound.cc, over
+// net/byte_stream.h (plain or TLS, written once); the wire's constants in net/peer_wire.h; a joining member's cluster
+// query in net/cluster_info_fetch.h.
+//
 // It must never: block the caller of Send, crash or stop serving others on bad input from one connection, hold Raft
 // or KV state (it only moves bytes), or call back into the caller from a thread other than its own.
 #ifndef DETCD_NET_PEER_TRANSPORT_H_
@@ -157,20 +161,17 @@ class PeerTransport {
   int ServicePeers();
   void OnAccept();
   void OnInbound(Conn* c);
-  void OnInboundTls(Conn* c);
   void EndInbound(Conn* c, const std::string& why);
   bool RefusePlainOnTlsPort(Conn* c);
   bool ParseInbound(Conn* c);
   void SayAndClose(Conn* c, const std::string& bytes, const std::string& what);
   bool Refused(uint64_t id);
   void OnOutbound(Conn* c, uint32_t events);
-  void OnOutboundTls(Conn* c, uint32_t events);
   void OnRefusal(Peer* p, std::string said);
   void Connect(Peer* p);
   void Disconnect(Peer* p);
   void FillOutbound(Peer* p);
   bool WriteOutbound(Peer* p);
-  bool WriteOutboundTls(Peer* p);
   // False if the connection failed meanwhile (a snapshot file could not be read).
   bool ConsumeOutbound(Peer* p, size_t bytes);
   // An inbound snapshot frame's header is complete at `data`: check it and open its sink. False: refused (closed).
@@ -186,8 +187,7 @@ class PeerTransport {
   uint16_t port_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  std::unique_ptr<Conn> listener_;
-  std::unique_ptr<Conn> waker_;
+  int listen_fd_ = -1;
 
   std::mutex mu_;
   // Guarded by mu_ (the map and each Peer's queue and address); entries are erased only by the transport thread.
@@ -207,13 +207,6 @@ class PeerTransport {
   // buffer by a whole chunk per read zero-filled 256 KiB each time: 4% of a member's CPU under put).
   std::unique_ptr<char[]> read_chunk_;
 };
-
-// A member about to join a running cluster (--initial-cluster-state=existing) asks a member's peer port who is in
-// the cluster (etcd's GET /members on the peer URL): the bytes PeerTransportOptions::cluster_info gave there.
-// Blocking; errors: unreachable, timed out, a refusal, a failed TLS handshake, a malformed answer. An https address
-// (address.tls) is asked over TLS with `tls`, which it then requires.
-absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout,
-                                             const PeerTls* tls = nullptr);
 
 }  // namespace detcd::net
 

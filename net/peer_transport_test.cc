@@ -1,3 +1,4 @@
+#include "net/cluster_info_fetch.h"
 #include "net/peer_transport.h"
 
 #include <arpa/inet.h>

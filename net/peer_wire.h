@@ -1,0 +1,46 @@
+// The peer port's wire format (see net/peer_transport.h for the whole of it): magics, frame layout, limits of one
+// connection's buffers, and little-endian helpers. Shared by the transport's halves and the cluster query
+// (net/cluster_info_fetch.h); nothing else should need it.
+#ifndef DETCD_NET_PEER_WIRE_H_
+#define DETCD_NET_PEER_WIRE_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace detcd::net::peer_wire {
+
+inline constexpr char kMagic[] = "detcd-peer-1";
+inline constexpr char kInfoMagic[] = "detcd-info-1";  // a joining member asks who is in the cluster
+inline constexpr uint32_t kInfoBytesMax = 1u << 20;
+// What a member tells a member it removed (etcd's words).
+inline constexpr char kRemovedMessage[] = "the member has been permanently removed from the cluster";
+inline constexpr size_t kMagicBytes = 12;
+inline constexpr size_t kHandshakeBytes = kMagicBytes + 3 * 8;
+inline constexpr size_t kFrameHeaderBytes = 4;
+// A frame whose length has this bit is a MSG_SNAP followed by its snapshot file: the rest of the length is the
+// message's, then a u64 file length, then the file.
+inline constexpr uint32_t kSnapshotFrameBit = 1u << 31;
+inline constexpr size_t kSnapshotLengthBytes = 8;
+// A receiver's refusal, in plain words, before it closes.
+inline constexpr char kRefusedPrefix[] = "detcd-peer-refused: ";
+
+inline void PutU64(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+inline uint64_t GetU64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return v;
+}
+inline void PutU32(char* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+inline uint32_t GetU32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  return v;
+}
+
+}  // namespace detcd::net::peer_wire
+
+#endif  // DETCD_NET_PEER_WIRE_H_
