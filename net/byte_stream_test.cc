@@ -97,25 +97,12 @@ TEST(ByteStreamTest, StreamOwnsItsSocket) {
   ::close(fds[1]);
 }
 
-std::shared_ptr<const PeerTls> SelfSignedTls(const std::string& name) {
-  absl::StatusOr<CertKeyFiles> files = SelfSignedCert({"127.0.0.1"}, FreshTestDir("byte-stream-" + name));
-  EXPECT_TRUE(files.ok()) << files.status();
-  if (!files.ok()) return nullptr;
-  PeerTlsPem pem;
-  pem.cert_pem = *ReadFile(files->cert_file);
-  pem.key_pem = *ReadFile(files->key_file);
-  pem.skip_verify = true;
-  absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
-  EXPECT_TRUE(tls.ok()) << tls.status();
-  return tls.ok() ? *tls : nullptr;
-}
-
 // A TLS pair over a socket pair, handshaken by stepping both sides until both are done.
 struct TlsPair {
   ByteStream client, server;
 };
 void Handshaken(TlsPair* p) {
-  std::shared_ptr<const PeerTls> tls = SelfSignedTls("pair");
+  std::shared_ptr<const PeerTls> tls = SelfSignedPeerTls(FreshTestDir("byte-stream-pair"));
   ASSERT_NE(tls, nullptr);
   int fds[2];
   SocketPair(fds);

@@ -23,8 +23,6 @@ namespace {
 using namespace peer_limits;  // NOLINT: the transport's own limits
 using namespace peer_wire;    // NOLINT: the wire format
 
-std::string Errno(int e) { return std::strerror(e); }
-
 }  // namespace
 
 void PeerTransport::OnAccept() {
@@ -34,7 +32,7 @@ void PeerTransport::OnAccept() {
     int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) return;
-      Log(absl::StrCat("accept: ", Errno(errno)));  // e.g. out of descriptors: try again on the next event
+      Log(absl::StrCat("accept: ", ErrnoText(errno)));  // e.g. out of descriptors: try again on the next event
       return;
     }
     TlsSession tls;

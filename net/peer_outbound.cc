@@ -29,8 +29,6 @@ namespace {
 using namespace peer_limits;  // NOLINT: the transport's own limits
 using namespace peer_wire;    // NOLINT: the wire format
 
-std::string Errno(int e) { return std::strerror(e); }
-
 }  // namespace
 
 void PeerTransport::Connect(Peer* p) {
@@ -58,7 +56,7 @@ void PeerTransport::Connect(Peer* p) {
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> free_found(found, ::freeaddrinfo);
   int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    FailOutbound(p, absl::StrCat("socket: ", Errno(errno)));
+    FailOutbound(p, absl::StrCat("socket: ", ErrnoText(errno)));
     return;
   }
   int one = 1;
@@ -97,7 +95,7 @@ void PeerTransport::Connect(Peer* p) {
   p->out_offset = 0;
 
   if (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS) {
-    FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", Errno(errno)));
+    FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", ErrnoText(errno)));
   }
 }
 
@@ -109,7 +107,7 @@ void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
     socklen_t len = sizeof(err);
     ::getsockopt(c->stream.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", Errno(err)));
+      FailOutbound(p, absl::StrCat("connect ", c->remote, ": ", ErrnoText(err)));
       return;
     }
     c->connecting = false;

@@ -29,8 +29,6 @@ namespace {
 
 using namespace peer_limits;  // NOLINT: the transport's own limits
 
-std::string Errno(int e) { return std::strerror(e); }
-
 // What epoll's data names besides connections.
 char kListenerTag;
 char kWakerTag;
@@ -67,9 +65,9 @@ PeerTransport::~PeerTransport() { Stop(); }
 
 absl::Status PeerTransport::Listen() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", Errno(errno)));
+  if (epoll_fd_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", ErrnoText(errno)));
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", Errno(errno)));
+  if (wake_fd_ < 0) return absl::InternalError(absl::StrCat("eventfd: ", ErrnoText(errno)));
   epoll_event wev{};
   wev.events = EPOLLIN;
   wev.data.ptr = &kWakerTag;
@@ -86,13 +84,13 @@ absl::Status PeerTransport::Listen() {
   if (rc != 0) return absl::InvalidArgumentError(absl::StrCat("listen ", where, ": ", ::gai_strerror(rc)));
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> free_found(found, ::freeaddrinfo);
   int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", Errno(errno)));
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // a restarted member takes its port back at once
   if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
     int e = errno;
     ::close(fd);
-    return absl::UnavailableError(absl::StrCat("listen ", where, ": ", Errno(e)));
+    return absl::UnavailableError(absl::StrCat("listen ", where, ": ", ErrnoText(e)));
   }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);

@@ -255,19 +255,7 @@ TEST(PeerTransportSnapshotTest, FileStreamsInChunksToASlowReader) {
 }
 
 TEST(PeerTransportSnapshotTest, FileStreamsOverTls) {
-  auto self_signed = [](const std::string& name) -> std::shared_ptr<const PeerTls> {
-    absl::StatusOr<CertKeyFiles> files = SelfSignedCert({"127.0.0.1"}, FreshTestDir("snap-tls-" + name));
-    EXPECT_TRUE(files.ok()) << files.status();
-    if (!files.ok()) return nullptr;
-    PeerTlsPem pem;
-    pem.cert_pem = *ReadFile(files->cert_file);
-    pem.key_pem = *ReadFile(files->key_file);
-    pem.skip_verify = true;
-    absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
-    EXPECT_TRUE(tls.ok()) << tls.status();
-    return tls.ok() ? *tls : nullptr;
-  };
-  Member a(1, self_signed("a")), b(2, self_signed("b"));
+  Member a(1, SelfSignedPeerTls(FreshTestDir("snap-tls-a"))), b(2, SelfSignedPeerTls(FreshTestDir("snap-tls-b")));
   a.Knows(b, /*tls=*/true);
   StreamToSlowReader(a, b, 48u << 20);
 }

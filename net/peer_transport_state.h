@@ -33,6 +33,7 @@ inline constexpr int kEpollTimeoutMaxMs = 1000;
 }  // namespace peer_limits
 
 inline std::string PeerHex(uint64_t id) { return absl::StrCat(absl::Hex(id)); }
+inline std::string ErrnoText(int e) { return std::strerror(e); }
 
 // A connection from a peer (kInbound) or to one (kOutbound).
 struct PeerTransport::Conn {

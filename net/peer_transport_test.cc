@@ -620,19 +620,7 @@ TEST(PeerTransportTlsTest, FetchClusterInfoOverTls) {
 }
 
 TEST(PeerTransportTlsTest, AutoTlsSelfSignedCertificatesAreNotVerified) {
-  auto self_signed = [](const std::string& name) -> std::shared_ptr<const PeerTls> {
-    absl::StatusOr<CertKeyFiles> files = SelfSignedCert({"127.0.0.1"}, PkiDir() + "/auto-" + name);
-    EXPECT_TRUE(files.ok()) << files.status();
-    if (!files.ok()) return nullptr;
-    PeerTlsPem pem;
-    pem.cert_pem = *ReadFile(files->cert_file);
-    pem.key_pem = *ReadFile(files->key_file);
-    pem.skip_verify = true;
-    absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
-    EXPECT_TRUE(tls.ok()) << tls.status();
-    return tls.ok() ? *tls : nullptr;
-  };
-  Member a(1, kCluster, 0, 4096, self_signed("a")), b(2, kCluster, 0, 4096, self_signed("b"));
+  Member a(1, kCluster, 0, 4096, SelfSignedPeerTls(PkiDir() + "/auto-a")), b(2, kCluster, 0, 4096, SelfSignedPeerTls(PkiDir() + "/auto-b"));
   a.Knows(b);
   b.Knows(a);
   a.t().Send(App(1, 2, 1));

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "net/tls.h"
 
 namespace detcd::net {
 
@@ -86,5 +87,18 @@ std::string TestFileText(const std::string& path) {
 }
 
 std::string CurrentTestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+std::shared_ptr<const PeerTls> SelfSignedPeerTls(const std::string& dir) {
+  absl::StatusOr<CertKeyFiles> files = SelfSignedCert({"127.0.0.1"}, dir);
+  EXPECT_TRUE(files.ok()) << files.status();
+  if (!files.ok()) return nullptr;
+  PeerTlsPem pem;
+  pem.cert_pem = TestFileText(files->cert_file);
+  pem.key_pem = TestFileText(files->key_file);
+  pem.skip_verify = true;
+  absl::StatusOr<std::shared_ptr<const PeerTls>> tls = PeerTls::Create(pem);
+  EXPECT_TRUE(tls.ok()) << tls.status();
+  return tls.ok() ? *tls : nullptr;
+}
 
 }  // namespace detcd::net

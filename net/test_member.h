@@ -1,7 +1,7 @@
 // Test helpers shared by net/'s tests: a fresh directory under Bazel's TEST_TMPDIR, the options of a single member
 // with fast ticks and small WAL segments (etcd preallocates 64 MiB a segment; tests start many members), such a
-// member started and waited on until it leads, requests to it, and shell scripts run in a directory (test
-// certificates). Test-only.
+// member started and waited on until it leads, requests to it, shell scripts run in a directory (test certificates)
+// and self-signed peer TLS. Test-only.
 #ifndef DETCD_NET_TEST_MEMBER_H_
 #define DETCD_NET_TEST_MEMBER_H_
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "net/member_runtime.h"
+#include "net/peer_tls.h"
 
 namespace detcd::net {
 
@@ -42,6 +43,10 @@ std::string RunScriptIn(const std::string& dir, const std::string& script, const
 
 // The text of a file a test made; "" with a test failure if it cannot be read.
 std::string TestFileText(const std::string& path);
+
+// Peer TLS as --peer-auto-tls makes it: a self-signed certificate for 127.0.0.1 made in `dir`, peers not verified.
+// Null, with a test failure, if it cannot be made.
+std::shared_ptr<const PeerTls> SelfSignedPeerTls(const std::string& dir);
 
 }  // namespace detcd::net
 
