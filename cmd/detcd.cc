@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   detcd::EtcdLogger log(parsed->logger == "zap");
+  log.SetLevel(parsed->log_level);
+  if (absl::Status s = log.SetOutputs(parsed->log_outputs); !s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   for (const std::string& w : warnings) log.Warn("etcdmain", w);
   // Signals are taken synchronously by this thread; every thread started from here on inherits the mask, so none of
   // them is picked for a signal's default action. SIGUSR1: the member was removed from the cluster. One that

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/check.h"
 
 namespace detcd {
 namespace {
@@ -412,7 +413,93 @@ bool IsIpLiteral(const std::string& host) {  // net.ParseIP != nil
 
 // ---------------------------------------------------------------------------------------------------------------
 // The flag set.
-enum class Kind { kString, kBool, kUint, kInt64, kUrls, kClusterState, kIgnored };
+enum class Kind { kString, kBool, kUint, kInt64, kDuration, kUrls, kClusterState, kIgnored, kSetting };
+
+// Value syntax of an etcd setting (EtcdSettings()).
+enum class Syntax { kBool, kUint, kInt, kDuration, kText };
+
+// An etcd 3.4 setting detcd accepts with etcd's syntax but whose feature it lacks, or which tunes a part of etcd it
+// does not have. `off`: the values ('|'-separated, as given) that leave the feature off, etcd's default among them;
+// nullptr: any value. Another value is refused with `refusal` (the missing feature's name) — or, with no refusal,
+// accepted with `warning`, which is also what an explicitly given setting with an `off` value warns (if non-null).
+struct Setting {
+  const char* name;
+  Syntax syntax;
+  const char* off;
+  const char* refusal;
+  const char* warning;
+};
+
+constexpr char kNoBbolt[] = "has no effect in detcd, which keeps its state in memory with a WAL (no bbolt backend)";
+constexpr char kNoKeepalive[] =
+    "is accepted, but detcd does not send keepalive pings or enforce etcd's ping policy on clients yet";
+
+const std::vector<Setting>& EtcdSettings() {
+  static const std::vector<Setting> kSettings = {
+      {"enable-v2", Syntax::kBool, "false", "the v2 API is not supported by detcd", nullptr},
+      {"experimental-enable-v2v3", Syntax::kText, "", "the v2 API is not supported by detcd", nullptr},
+      {"enable-grpc-gateway", Syntax::kBool, "true", "turning the JSON gateway off is not supported by detcd yet",
+       nullptr},
+      {"auth-token", Syntax::kText, "simple", "only simple auth tokens are supported by detcd (no JWT yet)", nullptr},
+      {"bcrypt-cost", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"auth-token-ttl", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"discovery", Syntax::kText, "", "discovery is not supported by detcd (use --initial-cluster)", nullptr},
+      {"discovery-srv", Syntax::kText, "", "DNS discovery is not supported by detcd (use --initial-cluster)",
+       nullptr},
+      {"discovery-srv-name", Syntax::kText, nullptr, nullptr, nullptr},
+      {"discovery-proxy", Syntax::kText, nullptr, nullptr, nullptr},
+      {"discovery-fallback", Syntax::kText, nullptr, nullptr, nullptr},
+      {"proxy", Syntax::kText, "off", "proxy mode is not supported by detcd", nullptr},
+      {"proxy-failure-wait", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"proxy-refresh-interval", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"proxy-dial-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"proxy-write-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"proxy-read-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
+      {"client-crl-file", Syntax::kText, "", "certificate revocation lists are not supported by detcd yet", nullptr},
+      {"peer-crl-file", Syntax::kText, "", "certificate revocation lists are not supported by detcd yet", nullptr},
+      {"cipher-suites", Syntax::kText, "", "choosing TLS cipher suites is not supported by detcd yet", nullptr},
+      {"client-cert-allowed-hostname", Syntax::kText, "",
+       "restricting client certificates by host name is not supported by detcd yet", nullptr},
+      {"peer-cert-allowed-cn", Syntax::kText, "",
+       "restricting peer certificates by common name is not supported by detcd yet", nullptr},
+      {"peer-cert-allowed-hostname", Syntax::kText, "",
+       "restricting peer certificates by host name is not supported by detcd yet", nullptr},
+      {"experimental-peer-skip-client-san-verification", Syntax::kBool, "false",
+       "skipping the peer certificates' SAN check is not supported by detcd", nullptr},
+      {"cors", Syntax::kText, "*|", "CORS origin lists other than '*' are not supported by detcd yet", nullptr},
+      {"host-whitelist", Syntax::kText, "*|", "host whitelists other than '*' are not supported by detcd yet",
+       nullptr},
+      {"enable-pprof", Syntax::kBool, "false",
+       "Go's pprof endpoints do not exist in detcd, a C++ server (profile it with perf)", nullptr},
+      {"metrics", Syntax::kText, "basic", "extensive metrics (histograms) are not supported by detcd yet", nullptr},
+      {"log-package-levels", Syntax::kText, "", "per-package log levels are not supported by detcd", nullptr},
+      {"experimental-initial-corrupt-check", Syntax::kBool, "false",
+       "the initial corruption check is not supported by detcd yet", nullptr},
+      {"experimental-corrupt-check-time", Syntax::kDuration, "0|0s",
+       "periodic corruption checks are not supported by detcd yet", nullptr},
+      {"experimental-enable-lease-checkpoint", Syntax::kBool, "false",
+       "lease checkpoints are not supported by detcd yet", nullptr},
+      {"experimental-backend-bbolt-freelist-type", Syntax::kText, "array|map", nullptr, kNoBbolt},
+      {"experimental-compaction-batch-limit", Syntax::kInt, nullptr, nullptr, kNoBbolt},
+      {"backend-batch-interval", Syntax::kDuration, nullptr, nullptr, kNoBbolt},
+      {"backend-batch-limit", Syntax::kInt, nullptr, nullptr, kNoBbolt},
+      {"experimental-warning-apply-duration", Syntax::kDuration, nullptr, nullptr,
+       "is accepted, but detcd does not warn about slow applies yet"},
+      {"grpc-keepalive-min-time", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
+      {"grpc-keepalive-interval", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
+      {"grpc-keepalive-timeout", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
+      {"initial-election-tick-advance", Syntax::kBool, nullptr, nullptr,
+       "is accepted, but detcd does not fast-forward election ticks on boot"},
+  };
+  return kSettings;
+}
+
+const Setting* FindSetting(const std::string& name) {
+  for (const Setting& st : EtcdSettings()) {
+    if (name == st.name) return &st;
+  }
+  return nullptr;
+}
 
 struct Flag {
   const char* name;
@@ -420,7 +507,8 @@ struct Flag {
 };
 
 const std::vector<Flag>& Flags() {
-  static const std::vector<Flag> kFlags = {
+  static const std::vector<Flag> kFlags = [] {
+    std::vector<Flag> flags = {
       {"name", Kind::kString}, {"data-dir", Kind::kString}, {"wal-dir", Kind::kString},
       {"listen-peer-urls", Kind::kUrls}, {"listen-client-urls", Kind::kUrls},
       {"listen-metrics-urls", Kind::kUrls}, {"snapshot-count", Kind::kUint},
@@ -435,6 +523,9 @@ const std::vector<Flag>& Flags() {
       {"peer-trusted-ca-file", Kind::kString}, {"peer-auto-tls", Kind::kBool}, {"logger", Kind::kString},
       {"log-level", Kind::kString}, {"version", Kind::kBool}, {"auto-compaction-retention", Kind::kString},
       {"auto-compaction-mode", Kind::kString}, {"force-new-cluster", Kind::kBool},
+      {"pre-vote", Kind::kBool}, {"max-snapshots", Kind::kUint}, {"max-wals", Kind::kUint},
+      {"max-concurrent-streams", Kind::kUint}, {"experimental-watch-progress-notify-interval", Kind::kDuration},
+      {"debug", Kind::kBool}, {"log-outputs", Kind::kString}, {"log-output", Kind::kString},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
       {"cluster-sync-interval", Kind::kIgnored}, {"config", Kind::kIgnored}, {"force", Kind::kIgnored},
@@ -442,28 +533,20 @@ const std::vector<Flag>& Flags() {
       {"peer-heartbeat-interval", Kind::kIgnored}, {"peer-election-timeout", Kind::kIgnored},
       {"retry-interval", Kind::kIgnored}, {"snapshot", Kind::kIgnored}, {"v", Kind::kIgnored},
       {"vv", Kind::kIgnored}, {"test.coverprofile", Kind::kIgnored}, {"test.outputdir", Kind::kIgnored},
-  };
+    };
+    for (const Setting& setting : EtcdSettings()) flags.push_back({setting.name, Kind::kSetting});
+    return flags;
+  }();
   return kFlags;
 }
 
 // etcd 3.4 flags detcd does not implement. Refused by name (rather than "not defined") so the user learns that
 // the flag is real etcd but not available here; silently accepting them would change behaviour unannounced.
 const std::set<std::string>& UnsupportedEtcdFlags() {
+  // --config-file is etcd 3.4's; the rest are later releases' (3.4 backports and 3.5).
   static const std::set<std::string> kFlags = {
-      "config-file", "listen-client-http-urls", "max-snapshots", "max-wals", "initial-election-tick-advance",
-      "backend-batch-interval", "backend-batch-limit", "grpc-keepalive-min-time", "grpc-keepalive-interval",
-      "grpc-keepalive-timeout", "max-concurrent-streams", "discovery", "discovery-fallback", "discovery-proxy",
-      "discovery-srv", "discovery-srv-name", "enable-v2", "pre-vote", "next-cluster-version-compatible", "proxy",
-      "proxy-failure-wait", "proxy-refresh-interval", "proxy-dial-timeout", "proxy-write-timeout",
-      "proxy-read-timeout", "client-crl-file", "client-cert-allowed-hostname", "peer-crl-file",
-      "peer-cert-allowed-cn", "peer-cert-allowed-hostname", "cipher-suites",
-      "experimental-peer-skip-client-san-verification", "tls-min-version", "tls-max-version", "cors",
-      "host-whitelist", "log-output", "log-outputs", "debug", "log-package-levels", "enable-pprof", "metrics",
-      "auth-token", "bcrypt-cost", "auth-token-ttl", "enable-grpc-gateway", "experimental-initial-corrupt-check",
-      "experimental-corrupt-check-time", "experimental-enable-v2v3", "experimental-backend-bbolt-freelist-type",
-      "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
-      "experimental-compaction-batch-limit", "experimental-watch-progress-notify-interval",
-      "experimental-warning-apply-duration", "unsafe-no-fsync"};
+      "config-file", "listen-client-http-urls", "next-cluster-version-compatible", "tls-min-version",
+      "tls-max-version", "experimental-enable-lease-checkpoint-persist", "unsafe-no-fsync"};
   return kFlags;
 }
 
@@ -474,12 +557,16 @@ const Flag* FindFlag(const std::string& name) {
   return nullptr;
 }
 
-bool IsBoolKind(Kind k) { return k == Kind::kBool || k == Kind::kIgnored; }
+bool IsBoolFlag(const Flag& f) {
+  if (f.kind == Kind::kSetting) return FindSetting(f.name)->syntax == Syntax::kBool;
+  return f.kind == Kind::kBool || f.kind == Kind::kIgnored;
+}
 
 // Flag values while parsing: what Go keeps in the flag.Value objects.
 struct State {
   DetcdConfig cfg;
   bool print_version = false;
+  bool debug = false;
   std::set<std::string> set;  // flags set on the command line or from the environment (fs.Visit)
   std::vector<std::string>* warnings;
 };
@@ -520,6 +607,8 @@ bool* BoolField(State* st, const std::string& name) {
   if (name == "peer-client-cert-auth") return &c->peer_tls.client_cert_auth;
   if (name == "peer-auto-tls") return &c->peer_auto_tls;
   if (name == "force-new-cluster") return &c->force_new_cluster;
+  if (name == "pre-vote") return &c->pre_vote;
+  if (name == "debug") return &st->debug;
   return &st->print_version;  // "version"
 }
 
@@ -528,6 +617,11 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
   const std::string name = f.name;
   switch (f.kind) {
     case Kind::kString:
+      if (name == "log-outputs" || name == "log-output") {
+        st->cfg.log_outputs = absl::StrSplit(value, ',');
+        if (name == "log-output") Warn(st, "--log-output is deprecated in etcd 3.4; use --log-outputs");
+        return "";
+      }
       *StringField(&st->cfg, name) = value;
       return "";
     case Kind::kBool: {
@@ -547,6 +641,49 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
       if (name == "election-timeout") st->cfg.election_timeout_ms = v;
       if (name == "max-txn-ops") st->cfg.max_txn_ops = v;
       if (name == "max-request-bytes") st->cfg.max_request_bytes = v;
+      if (name == "max-snapshots") st->cfg.max_snapshots = v;
+      if (name == "max-wals") st->cfg.max_wals = v;
+      if (name == "max-concurrent-streams") {
+        // etcd keeps it as a uint32 (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS field is 32 bits).
+        if (v > 0xffffffffu) return "value out of range";
+        st->cfg.max_concurrent_streams = static_cast<uint32_t>(v);
+      }
+      return "";
+    }
+    case Kind::kDuration: {
+      int64_t ms = 0;
+      if (std::string e = GoParseDurationMs(value, &ms); !e.empty()) return e;
+      st->cfg.watch_progress_notify_interval_ms = ms;  // "experimental-watch-progress-notify-interval"
+      return "";
+    }
+    case Kind::kSetting: {
+      const Setting* setting = FindSetting(name);
+      switch (setting->syntax) {
+        case Syntax::kBool: {
+          bool b;
+          if (!GoParseBool(value, &b)) return kParseError;
+          st->cfg.etcd_settings[name] = b ? "true" : "false";
+          return "";
+        }
+        case Syntax::kUint: {
+          uint64_t v = 0;
+          if (std::string e = GoParseUint(value, &v); !e.empty()) return e;
+          break;
+        }
+        case Syntax::kInt: {
+          int64_t v = 0;
+          if (std::string e = GoParseInt(value, &v); !e.empty()) return e;
+          break;
+        }
+        case Syntax::kDuration: {
+          int64_t ms = 0;
+          if (std::string e = GoParseDurationMs(value, &ms); !e.empty()) return e;
+          break;
+        }
+        case Syntax::kText:
+          break;
+      }
+      st->cfg.etcd_settings[name] = value;
       return "";
     }
     case Kind::kInt64: {
@@ -620,7 +757,7 @@ absl::StatusOr<std::vector<std::string>> ParseCommandLine(const std::vector<std:
       }
       return FlagError(absl::StrCat("flag provided but not defined: -", name));
     }
-    if (IsBoolKind(f->kind)) {
+    if (IsBoolFlag(*f)) {
       if (has_value) {
         if (!SetFlag(st, *f, value).empty()) {
           return FlagError(absl::StrCat("invalid boolean value ", GoQuote(value), " for -", name, ": parse error"));
@@ -679,6 +816,27 @@ absl::Status ApplyEnvironment(const std::map<std::string, std::string>& env, Sta
   return err;
 }
 
+// The etcd settings detcd lacks the feature of: a value that leaves it off is accepted, another refused naming
+// the feature; one that tunes a part detcd does not have is accepted with a warning when given.
+absl::Status CheckEtcdSettings(State* st) {
+  for (const auto& [name, value] : st->cfg.etcd_settings) {
+    const Setting* setting = FindSetting(name);
+    DETCD_CHECK_MSG(setting != nullptr, "a setting not in the table");
+    bool off = setting->off == nullptr;
+    if (!off && setting->syntax == Syntax::kDuration) {
+      int64_t ms = -1;
+      off = GoParseDurationMs(value, &ms).empty() && ms == 0;  // the only "off" duration is zero
+    } else if (!off) {
+      for (absl::string_view v : absl::StrSplit(setting->off, '|')) off |= value == v;
+    }
+    if (!off && setting->refusal != nullptr) {
+      return ConfigError(absl::StrCat("--", name, "=", value, ": ", setting->refusal));
+    }
+    if (setting->warning != nullptr) Warn(st, absl::StrCat("--", name, " ", setting->warning));
+  }
+  return absl::OkStatus();
+}
+
 // embed.Config.Validate, in etcd's order, plus the checks StartEtcd makes before touching the data dir.
 absl::Status Validate(State* st) {
   DetcdConfig& c = st->cfg;
@@ -686,6 +844,20 @@ absl::Status Validate(State* st) {
   if (c.logger != "capnslog" && c.logger != "zap") {
     return ConfigError(absl::StrCat("unknown logger option ", GoQuote(c.logger)));
   }
+  if (st->debug) c.log_level = "debug";  // --debug, deprecated in 3.5 for --log-level=debug
+  if (c.log_outputs.size() > 1 &&
+      (c.logger == "capnslog" || std::count(c.log_outputs.begin(), c.log_outputs.end(), "default") > 0)) {
+    return ConfigError(absl::StrCat("multi logoutput for ", GoQuote(c.logger == "capnslog" ? c.logger : "default"),
+                                    " is not supported yet"));
+  }
+  for (const std::string& out : c.log_outputs) {
+    if (out == "default" || out == "stderr" || out == "stdout") continue;
+    if (c.logger == "capnslog" || out.empty()) {
+      return ConfigError(absl::StrCat("unknown log-output ", GoQuote(out),
+                                      " (only supports \"default\", \"stderr\", \"stdout\")"));
+    }
+  }
+  if (absl::Status s = CheckEtcdSettings(st); !s.ok()) return s;
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error", "dpanic", "panic", "fatal"};
   if (!kLevels.count(c.log_level)) {
     // etcd 3.4 panics here (logutil.ConvertTo*LogLevel, exit 2 with a stack trace); detcd reports it cleanly.

@@ -97,6 +97,19 @@ struct DetcdConfig {
 
   // unsafe
   bool force_new_cluster = false;
+
+  // etcd settings detcd honours beyond the above.
+  bool pre_vote = false;                                 // etcd 3.4's default: no pre-vote phase
+  uint64_t max_snapshots = 5;                            // snapshot files kept (0: unlimited)
+  uint64_t max_wals = 5;                                 // WAL files kept once a snapshot covers them (0: unlimited)
+  uint32_t max_concurrent_streams = 0xffffffffu;         // per client connection (HTTP/2 SETTINGS)
+  int64_t watch_progress_notify_interval_ms = 600'000;   // --experimental-watch-progress-notify-interval
+  std::vector<std::string> log_outputs = {"default"};    // "default", "stderr", "stdout", or (zap) file paths
+
+  // Every other etcd 3.4 setting that was given (flag name -> value as given). Each was checked for etcd's syntax;
+  // the values that leave a missing feature off (etcd's defaults) are accepted, any other is refused by
+  // ParseDetcdFlags with the feature's name; those that tune a part detcd does not have are accepted with a warning.
+  std::map<std::string, std::string> etcd_settings;
 };
 
 // Parses argv[1:] and the environment the way etcd 3.4 does. Messages etcd logs at warning level (unrecognized

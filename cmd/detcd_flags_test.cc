@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <random>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 
 namespace detcd {
@@ -217,8 +221,12 @@ TEST(DetcdFlags, FlagSyntaxErrorsAreGoFlagPackageErrorsWithExitTwo) {
   EXPECT_EQ(Error({"-=x"}), "bad flag syntax: -=x");
   EXPECT_EQ(Error({"--initial-cluster-state=old"}),
             "invalid value \"old\" for flag -initial-cluster-state: invalid value");
-  EXPECT_EQ(Error({"--pre-vote"}), "flag provided but not supported by detcd: -pre-vote");
-  EXPECT_EQ(ExitCode({"--pre-vote"}), 2);
+  EXPECT_EQ(Error({"--unsafe-no-fsync"}), "flag provided but not supported by detcd: -unsafe-no-fsync");
+  EXPECT_EQ(ExitCode({"--unsafe-no-fsync"}), 2);
+  EXPECT_EQ(Error({"--grpc-keepalive-min-time=5"}),
+            "invalid value \"5\" for flag -grpc-keepalive-min-time: time: missing unit in duration \"5\"");
+  EXPECT_EQ(Error({"--enable-v2=maybe"}), "invalid boolean value \"maybe\" for -enable-v2: parse error");
+  EXPECT_EQ(Error({"--max-wals=-1"}), "invalid value \"-1\" for flag -max-wals: parse error");
   // Left-over arguments: etcdmain/config.go, exit 1.
   EXPECT_EQ(Error({"foo"}), "'foo' is not a valid flag");
   EXPECT_EQ(Error({"--name", "a", "foo", "--name=b"}), "'foo' is not a valid flag");
@@ -227,6 +235,126 @@ TEST(DetcdFlags, FlagSyntaxErrorsAreGoFlagPackageErrorsWithExitTwo) {
   std::vector<std::string> warnings;
   ASSERT_TRUE(Parse({"-v"}, {}, &warnings).ok());
   EXPECT_EQ(warnings[0], "flag \"-v\" is no longer supported - ignoring.");
+}
+
+// Every flag of etcd 3.4.23's --help (Debian's etcd), as etcd's own tooling passes it, at etcd's default value: all
+// accepted, on the command line and as ETCD_* variables.
+constexpr const char* kEtcdDefaults[][2] = {
+    {"name", "default"}, {"data-dir", "d"}, {"wal-dir", ""}, {"snapshot-count", "100000"},
+    {"heartbeat-interval", "100"}, {"election-timeout", "1000"}, {"initial-election-tick-advance", "true"},
+    {"listen-peer-urls", "http://localhost:2380"}, {"listen-client-urls", "http://localhost:2379"},
+    {"max-snapshots", "5"}, {"max-wals", "5"}, {"quota-backend-bytes", "0"}, {"backend-batch-interval", "0"},
+    {"backend-batch-limit", "0"}, {"max-txn-ops", "128"}, {"max-request-bytes", "1572864"},
+    {"max-concurrent-streams", "4294967295"}, {"grpc-keepalive-min-time", "5s"}, {"grpc-keepalive-interval", "2h"},
+    {"grpc-keepalive-timeout", "20s"}, {"initial-advertise-peer-urls", "http://localhost:2380"},
+    {"initial-cluster", "default=http://localhost:2380"}, {"initial-cluster-state", "new"},
+    {"initial-cluster-token", "etcd-cluster"}, {"advertise-client-urls", "http://localhost:2379"},
+    {"discovery", ""}, {"discovery-fallback", "proxy"}, {"discovery-proxy", ""}, {"discovery-srv", ""},
+    {"discovery-srv-name", ""}, {"strict-reconfig-check", "true"}, {"pre-vote", "false"},
+    {"auto-compaction-retention", "0"}, {"auto-compaction-mode", "periodic"}, {"enable-v2", "false"},
+    {"ca-file", ""}, {"cert-file", ""}, {"key-file", ""}, {"client-cert-auth", "false"}, {"client-crl-file", ""},
+    {"client-cert-allowed-hostname", ""}, {"trusted-ca-file", ""}, {"auto-tls", "false"}, {"peer-ca-file", ""},
+    {"peer-cert-file", ""}, {"peer-key-file", ""}, {"peer-client-cert-auth", "false"},
+    {"peer-trusted-ca-file", ""}, {"peer-cert-allowed-cn", ""}, {"peer-cert-allowed-hostname", ""},
+    {"peer-auto-tls", "false"}, {"peer-crl-file", ""}, {"cipher-suites", ""}, {"cors", "*"},
+    {"host-whitelist", "*"}, {"auth-token", "simple"}, {"bcrypt-cost", "10"}, {"auth-token-ttl", "300"},
+    {"enable-pprof", "false"}, {"metrics", "basic"}, {"listen-metrics-urls", ""}, {"logger", "capnslog"},
+    {"log-outputs", "default"}, {"log-level", "info"}, {"proxy", "off"}, {"proxy-failure-wait", "5000"},
+    {"proxy-refresh-interval", "30000"}, {"proxy-dial-timeout", "1000"}, {"proxy-write-timeout", "5000"},
+    {"proxy-read-timeout", "0"}, {"experimental-initial-corrupt-check", "false"},
+    {"experimental-corrupt-check-time", "0s"}, {"experimental-enable-v2v3", ""},
+    {"experimental-backend-bbolt-freelist-type", "array"}, {"experimental-enable-lease-checkpoint", "false"},
+    {"experimental-compaction-batch-limit", "1000"}, {"experimental-peer-skip-client-san-verification", "false"},
+    {"experimental-watch-progress-notify-interval", "10m"}, {"experimental-warning-apply-duration", "100ms"},
+    {"force-new-cluster", "false"}, {"debug", "false"}, {"log-package-levels", ""}};
+
+TEST(DetcdFlags, EveryEtcdFlagAtItsDefaultIsAccepted) {
+  std::vector<std::string> args;
+  Env env;
+  for (const auto& [name, value] : kEtcdDefaults) {
+    const std::string n = name;
+    if (n == "ca-file" || n == "peer-ca-file") continue;  // deprecated in etcd 3.4 and gone from its flag set
+    args.push_back(absl::StrCat("--", n, "=", value));
+    std::string key = absl::StrCat("ETCD_", n);
+    for (char& c : key) c = c == '-' ? '_' : absl::ascii_toupper(c);
+    if (!std::string(value).empty()) env[key] = value;
+  }
+  std::vector<std::string> warnings;
+  absl::StatusOr<DetcdConfig> from_flags = Parse(args, {}, &warnings);
+  ASSERT_TRUE(from_flags.ok()) << from_flags.status();
+  absl::StatusOr<DetcdConfig> from_env = Parse({}, env);
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  for (const DetcdConfig* c : {&*from_flags, &*from_env}) {
+    EXPECT_FALSE(c->pre_vote);
+    EXPECT_EQ(c->max_snapshots, 5u);
+    EXPECT_EQ(c->max_wals, 5u);
+    EXPECT_EQ(c->max_concurrent_streams, 0xffffffffu);
+    EXPECT_EQ(c->watch_progress_notify_interval_ms, 600'000);
+    EXPECT_EQ(c->log_outputs, std::vector<std::string>{"default"});
+    EXPECT_EQ(c->etcd_settings.at("auth-token"), "simple");
+  }
+  // A setting that tunes what detcd lacks says so; none is silently dropped.
+  bool bbolt_warned = false;
+  for (const std::string& w : warnings) bbolt_warned |= absl::StrContains(w, "--backend-batch-limit has no effect");
+  EXPECT_TRUE(bbolt_warned) << absl::StrJoin(warnings, "\n");
+}
+
+TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {
+  const std::vector<std::pair<std::string, std::string>> on = {
+      {"--enable-v2", "the v2 API is not supported by detcd"},
+      {"--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256", "no JWT yet"},
+      {"--discovery=https://discovery.etcd.io/x", "discovery is not supported by detcd"},
+      {"--proxy=on", "proxy mode is not supported by detcd"},
+      {"--client-crl-file=crl.pem", "certificate revocation lists"},
+      {"--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS cipher suites"},
+      {"--cors=https://example.com", "CORS origin lists"},
+      {"--enable-pprof", "pprof"},
+      {"--metrics=extensive", "extensive metrics"},
+      {"--experimental-initial-corrupt-check=true", "initial corruption check"},
+      {"--experimental-corrupt-check-time=1m", "periodic corruption checks"},
+      {"--experimental-enable-lease-checkpoint", "lease checkpoints"},
+      {"--log-package-levels=etcdserver=DEBUG", "per-package log levels"},
+  };
+  for (const auto& [flag, feature] : on) {
+    absl::StatusOr<DetcdConfig> c = Parse({flag});
+    ASSERT_FALSE(c.ok()) << flag;
+    EXPECT_TRUE(absl::StrContains(c.status().message(), feature)) << flag << ": " << c.status();
+    EXPECT_EQ(DetcdFlagsExitCode(c.status()), 1) << flag;
+  }
+  // The same from the environment: a configuration never silently means something else.
+  absl::StatusOr<DetcdConfig> c = Parse({}, {{"ETCD_ENABLE_V2", "true"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::StrContains(c.status().message(), "v2 API")) << c.status();
+  // Off values other than the default are accepted too.
+  EXPECT_TRUE(Parse({"--cors="}).ok());
+  EXPECT_TRUE(Parse({"--experimental-corrupt-check-time=0"}).ok());
+  EXPECT_TRUE(Parse({"--experimental-backend-bbolt-freelist-type=map"}).ok());
+}
+
+TEST(DetcdFlags, HonouredSettings) {
+  absl::StatusOr<DetcdConfig> c =
+      Parse({"--pre-vote", "--max-snapshots=0", "--max-wals=2", "--max-concurrent-streams=100",
+             "--experimental-watch-progress-notify-interval=90s", "--debug", "--logger=zap",
+             "--log-outputs=stdout,/tmp/detcd.log"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->pre_vote);
+  EXPECT_EQ(c->max_snapshots, 0u);
+  EXPECT_EQ(c->max_wals, 2u);
+  EXPECT_EQ(c->max_concurrent_streams, 100u);
+  EXPECT_EQ(c->watch_progress_notify_interval_ms, 90'000);
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->log_outputs, (std::vector<std::string>{"stdout", "/tmp/detcd.log"}));
+  EXPECT_EQ(Error({"--max-concurrent-streams=4294967296"}),
+            "invalid value \"4294967296\" for flag -max-concurrent-streams: value out of range");
+  // capnslog writes to one of the standard streams only, as in etcd 3.4.
+  EXPECT_EQ(Error({"--log-outputs=stderr,stdout"}), "multi logoutput for \"capnslog\" is not supported yet");
+  EXPECT_EQ(Error({"--log-outputs=/tmp/x.log"}),
+            "unknown log-output \"/tmp/x.log\" (only supports \"default\", \"stderr\", \"stdout\")");
+  std::vector<std::string> warnings;
+  c = Parse({"--log-output=stdout"}, {}, &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log_outputs, std::vector<std::string>{"stdout"});
+  ASSERT_FALSE(warnings.empty());
 }
 
 TEST(DetcdFlags, UrlErrors) {

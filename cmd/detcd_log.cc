@@ -1,6 +1,8 @@
 #include "cmd/detcd_log.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -26,7 +28,45 @@ std::string JsonEscape(const std::string& s) {
 
 }  // namespace
 
+EtcdLogger::~EtcdLogger() {
+  for (FILE* f : owned_) std::fclose(f);
+}
+
+absl::Status EtcdLogger::SetOutputs(const std::vector<std::string>& outputs) {
+  std::vector<FILE*> files, opened;
+  for (const std::string& out : outputs) {
+    if (out == "default" || out == "stderr") {
+      files.push_back(stderr);
+    } else if (out == "stdout") {
+      files.push_back(stdout);
+    } else {
+      FILE* f = std::fopen(out.c_str(), "ae");
+      if (f == nullptr) {
+        const std::string why = std::strerror(errno);
+        for (FILE* o : opened) std::fclose(o);
+        return absl::FailedPreconditionError(absl::StrCat("cannot open log output ", out, ": ", why));
+      }
+      files.push_back(f);
+      opened.push_back(f);
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  outputs_ = std::move(files);
+  owned_.insert(owned_.end(), opened.begin(), opened.end());
+  return absl::OkStatus();
+}
+
+void EtcdLogger::SetLevel(const std::string& level) {
+  std::lock_guard<std::mutex> l(mu_);
+  min_level_ = level == "debug" ? 0 : level == "info" ? 1 : level == "warn" ? 2 : 3;
+}
+
 void EtcdLogger::Write(char level, const char* zap_level, const std::string& package, const std::string& msg) {
+  const int rank = level == 'D' ? 0 : level == 'I' ? 1 : level == 'W' ? 2 : 3;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (rank < min_level_) return;
+  }
   const absl::Time now = absl::Now();
   std::string line;
   if (zap_) {
@@ -38,8 +78,10 @@ void EtcdLogger::Write(char level, const char* zap_level, const std::string& pac
                         " | ", package, ": ", msg, "\n");
   }
   std::lock_guard<std::mutex> l(mu_);
-  std::fputs(line.c_str(), stderr);
-  std::fflush(stderr);
+  for (FILE* f : outputs_) {
+    std::fputs(line.c_str(), f);
+    std::fflush(f);
+  }
 }
 
 }  // namespace detcd

@@ -185,6 +185,13 @@ absl::Status DetcdServer::StartMember() {
   ro.core.max_txn_ops = static_cast<int>(cfg_.max_txn_ops);
   ro.core.quota_bytes = cfg_.quota_backend_bytes > 0 ? cfg_.quota_backend_bytes : kDefaultQuotaBackendBytes;
   ro.core.request_timeout_ticks = absl::ToInt64Microseconds(RequestTimeout(cfg_)) / ro.core.tick_us;
+  ro.core.pre_vote = cfg_.pre_vote;
+  ro.max_snapshots = cfg_.max_snapshots;
+  ro.max_wals = cfg_.max_wals;
+  // Watchers that asked for progress notifications get one each interval (0: never), counted in ticks.
+  ro.core.progress_notify_ticks =
+      static_cast<int64_t>(cfg_.watch_progress_notify_interval_ms / static_cast<int64_t>(cfg_.heartbeat_interval_ms));
+  if (cfg_.watch_progress_notify_interval_ms > 0 && ro.core.progress_notify_ticks == 0) ro.core.progress_notify_ticks = 1;
   ro.log = [this](const std::string& line) { log_.Info("etcdserver", line); };
 
   net::PeerTransportOptions to;
@@ -332,6 +339,7 @@ absl::Status DetcdServer::StartServing() {
   fo.services = services_->shared();
   fo.fallback = grpc_server_->InProcessChannel(grpc::ChannelArguments());
   fo.max_message_bytes = cfg_.max_request_bytes + 512 * 1024;  // as the gRPC server's limit
+  fo.max_concurrent_streams = cfg_.max_concurrent_streams;
   absl::StatusOr<std::unique_ptr<net::GrpcFrontEnd>> front_end = net::GrpcFrontEnd::Start(fo);
   if (!front_end.ok()) return Failed(std::string(front_end.status().message()));
   front_end_ = std::move(*front_end);

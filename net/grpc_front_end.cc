@@ -98,6 +98,7 @@ GrpcFrontEnd::~GrpcFrontEnd() {
 void GrpcFrontEnd::Adopt(int fd) {
   GrpcH2Connection::Options o;
   o.max_message_bytes = options_.max_message_bytes;
+  o.max_concurrent_streams = options_.max_concurrent_streams;
   const int epoll_fd = epoll_fd_;
   o.interest = [epoll_fd](int socket, bool read, bool write) {
     epoll_event ev{};

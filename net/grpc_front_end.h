@@ -40,6 +40,7 @@ struct GrpcFrontEndOptions {
   // The member's gRPC server, in-process: what the front end does not serve itself goes there.
   std::shared_ptr<grpc::Channel> fallback;
   size_t max_message_bytes = 4 << 20;  // etcd: --max-request-bytes plus gRPC's overhead
+  uint32_t max_concurrent_streams = 0xffffffffu;  // per connection (etcd: --max-concurrent-streams)
 };
 
 class GrpcFrontEnd {

@@ -119,8 +119,11 @@ std::shared_ptr<GrpcH2Connection> GrpcH2Connection::Create(int fd, Options optio
     return o;
   }();
   DETCD_CHECK(nghttp2_session_server_new2(&c->session_, Callbacks(), c.get(), option) == 0);
-  const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow}};
-  DETCD_CHECK(nghttp2_submit_settings(c->session_, NGHTTP2_FLAG_NONE, settings, 1) == 0);
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, c->options_.max_concurrent_streams}};
+  const size_t count = c->options_.max_concurrent_streams == 0xffffffffu ? 1 : 2;  // unlimited: nothing to announce
+  DETCD_CHECK(nghttp2_submit_settings(c->session_, NGHTTP2_FLAG_NONE, settings, count) == 0);
   DETCD_CHECK(nghttp2_session_set_local_window_size(c->session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow) == 0);
   c->Flush();
   return c;

@@ -45,6 +45,9 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
 
   struct Options {
     size_t max_message_bytes = 4 << 20;  // a larger message ends its call with RESOURCE_EXHAUSTED
+    // Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; etcd's --max-concurrent-streams);
+    // nghttp2 refuses those past it. Its maximum: no limit announced.
+    uint32_t max_concurrent_streams = 0xffffffffu;
     // Asked (from any thread, under the connection's lock) to watch the socket for what the client sends (read) and
     // for room to write (write). Reading stops while the client leaves a full buffer of answers unread.
     std::function<void(int fd, bool read, bool write)> interest;

@@ -25,7 +25,9 @@ int64_t MonotonicUs() {
 }  // namespace
 
 MemberRuntime::MemberRuntime(const MemberRuntimeOptions& options)
-    : options_(options), store_(&disk_, options.data_dir, options.wal_dir) {}
+    : options_(options), store_(&disk_, options.data_dir, options.wal_dir) {
+  store_.SetRetention(options.max_snapshots, options.max_wals);
+}
 
 absl::StatusOr<std::unique_ptr<MemberRuntime>> MemberRuntime::Start(const MemberRuntimeOptions& options) {
   if (options.core.id == 0) return absl::InvalidArgumentError("member id must not be 0");

@@ -60,6 +60,10 @@ struct MemberRuntimeOptions {
   std::string data_dir;     // --data-dir
   std::string wal_dir;      // --wal-dir: where the WAL goes; "" for <data_dir>/member/wal
   uint64_t wal_segment_bytes = 64ull << 20;
+  // Old snapshot files and WAL segments kept after a snapshot (etcd's --max-snapshots, --max-wals; 0: all; see
+  // storage::MemberStore::SetRetention).
+  size_t max_snapshots = 2;
+  size_t max_wals = 1;
   // Client requests submitted and not yet answered (queued for the core or waiting in it) beyond which Submit
   // answers etcd's "etcdserver: too many requests" at once: overload never grows memory without bound.
   int64_t max_requests_in_flight = 50'000;

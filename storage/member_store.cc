@@ -1,5 +1,6 @@
 #include "storage/member_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -11,7 +12,7 @@ namespace detcd::storage {
 
 namespace {
 // Snapshot files kept: the newest and the one before.
-constexpr size_t kSnapshotsKept = 2;
+constexpr size_t kSnapshotsKeptAtLeast = 2;
 }  // namespace
 
 MemberStore::MemberStore(Disk* disk, std::string dir, std::string wal_dir)
@@ -131,9 +132,12 @@ void MemberStore::SnapshotSaved(uint64_t index) {
 }
 
 absl::Status MemberStore::RemoveOld() {
-  if (absl::Status s = wal_->RemoveSegmentsBefore(prev_snapshot_index_); !s.ok()) return s;
+  if (max_wals_ > 0) {
+    if (absl::Status s = wal_->RemoveSegmentsBefore(prev_snapshot_index_, max_wals_); !s.ok()) return s;
+  }
+  if (max_snapshots_ == 0) return absl::OkStatus();
   Snapshotter snapshotter(disk_, snap_dir());
-  return snapshotter.RemoveOld(kSnapshotsKept);
+  return snapshotter.RemoveOld(std::max(max_snapshots_, kSnapshotsKeptAtLeast));
 }
 
 }  // namespace detcd::storage

@@ -38,6 +38,14 @@ class MemberStore {
   // <dir>/member/wal.
   MemberStore(Disk* disk, std::string dir, std::string wal_dir = "");
 
+  // What RemoveOld keeps (etcd's --max-snapshots and --max-wals; 0: everything). At least the two newest snapshots
+  // are kept whatever the setting (a member whose newest snapshot rotted starts from the one before), and only WAL
+  // segments older than the one before are ever removed.
+  void SetRetention(size_t max_snapshots, size_t max_wals) {
+    max_snapshots_ = max_snapshots;
+    max_wals_ = max_wals;
+  }
+
   bool open() const { return wal_ != nullptr; }
   const std::string& wal_dir() const { return wal_dir_; }
   std::string snap_dir() const { return dir_ + "/member/snap"; }
@@ -72,8 +80,8 @@ class MemberStore {
   // ignored; the received file is "*.tmp" until renamed).
   absl::Status InstallSnapshotFile(const raftpb::SnapshotMetadata& metadata, const std::string& path);
   void SnapshotSaved(uint64_t index);
-  // After a snapshot: removes WAL segments and snapshot files nobody needs (the previous snapshot is kept, so a
-  // member whose newest snapshot rotted can still start from the older one).
+  // After a snapshot: removes WAL segments and snapshot files nobody needs, within the retention (the previous
+  // snapshot is always kept, so a member whose newest snapshot rotted can still start from the older one).
   absl::Status RemoveOld();
   uint64_t snapshot_index() const { return snapshot_index_; }
 
@@ -84,6 +92,8 @@ class MemberStore {
   }
 
  private:
+  size_t max_snapshots_ = 2;
+  size_t max_wals_ = 1;
   Disk* disk_;
   std::string dir_;
   std::string wal_dir_;

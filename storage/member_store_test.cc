@@ -168,6 +168,46 @@ TEST(MemberStoreTest, OldSegmentsAndSnapshotsGoAfterTwoNewerSnapshots) {
   EXPECT_EQ(got->snapshot.metadata().index(), 150u);
 }
 
+// etcd's --max-snapshots and --max-wals: files kept after each snapshot (0: all), never fewer snapshots than the
+// newest two, never a WAL segment the snapshot before the newest still needs.
+TEST(MemberStoreTest, RetentionKeepsAsManyOldFilesAsAsked) {
+  PosixDisk disk;
+  auto run = [&](const std::string& name, size_t max_snapshots, size_t max_wals, size_t* snaps, size_t* wals) {
+    const std::string dir = FreshDir(name);
+    MemberStore store(&disk, dir);
+    store.SetRetention(max_snapshots, max_wals);
+    ASSERT_TRUE(store.Open(1, 4096).ok());
+    uint64_t next = 1;
+    for (uint64_t snap = 200; snap <= 1600; snap += 200) {
+      ASSERT_TRUE(store.Save(nullptr, Entries(next, snap, 1)).ok());
+      next = snap + 1;
+      ASSERT_TRUE(store.Sync().ok());
+      ASSERT_TRUE(store.SaveSnapshot(SnapshotAt(snap, 1)).ok());
+      ASSERT_TRUE(store.RemoveOld().ok());
+    }
+    *snaps = disk.List(dir + "/member/snap")->size();
+    *wals = disk.List(dir + "/member/wal")->size();
+    store.Close();
+    MemberStore again(&disk, dir);
+    absl::StatusOr<RecoveredMember> got = again.Open(1, 4096);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->snapshot.metadata().index(), 1600u);
+  };
+  size_t all_snaps = 0, all_wals = 0;
+  ASSERT_NO_FATAL_FAILURE(run("keep_all", 0, 0, &all_snaps, &all_wals));
+  EXPECT_EQ(all_snaps, 8u);
+  ASSERT_GT(all_wals, 6u) << "the test needs many segments (4 KiB each)";
+  size_t snaps = 0, wals_five = 0, wals_two = 0;
+  ASSERT_NO_FATAL_FAILURE(run("keep_five", 5, 5, &snaps, &wals_five));
+  EXPECT_EQ(snaps, 5u);
+  EXPECT_GE(wals_five, 5u);  // more if the snapshot before the newest needs more
+  EXPECT_LT(wals_five, all_wals);
+  ASSERT_NO_FATAL_FAILURE(run("keep_one", 1, 2, &snaps, &wals_two));
+  EXPECT_EQ(snaps, 2u) << "the snapshot before the newest stays whatever the setting";
+  EXPECT_GE(wals_two, 2u);
+  EXPECT_LE(wals_two, wals_five);
+}
+
 }  // namespace
 }  // namespace detcd::storage
 

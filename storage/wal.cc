@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/check.h"
 #include "storage/wal_record.h"
 
 namespace detcd::storage {
@@ -266,7 +267,8 @@ absl::Status Wal::SaveSnapshotMarker(const raftpb::SnapshotMetadata& snapshot) {
   return Sync();
 }
 
-absl::Status Wal::RemoveSegmentsBefore(uint64_t index) {
+absl::Status Wal::RemoveSegmentsBefore(uint64_t index, size_t keep) {
+  DETCD_CHECK_MSG(keep >= 1, "the current segment is always kept");
   auto names = disk_->List(dir_);
   if (!names.ok()) return names.status();
   std::vector<std::pair<uint64_t, std::string>> segments;  // (first index, name), in sequence order
@@ -276,7 +278,7 @@ absl::Status Wal::RemoveSegmentsBefore(uint64_t index) {
   }
   bool removed = false;
   // Segment i holds only entries before index when the next one starts at or before index.
-  for (size_t i = 0; i + 1 < segments.size() && segments[i + 1].first <= index; ++i) {
+  for (size_t i = 0; i + 1 < segments.size() && segments[i + 1].first <= index && segments.size() - i > keep; ++i) {
     if (absl::Status s = disk_->Remove(JoinPath(dir_, segments[i].second)); !s.ok()) return s;
     removed = true;
   }

@@ -65,9 +65,9 @@ class Wal {
   // Records (durably) that a snapshot at (index, term) exists, so recovery may start from it. Write the snapshot file
   // first: a marker must never point to a snapshot that is not on disk.
   absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& snapshot);
-  // Deletes whole segments that hold only entries before `index` (never the current one): log compaction after a
-  // snapshot at `index`.
-  absl::Status RemoveSegmentsBefore(uint64_t index);
+  // Deletes whole segments that hold only entries before `index` (never the current one), oldest first, while more
+  // than `keep` segments remain (etcd's --max-wals; at least 1): log compaction after a snapshot at `index`.
+  absl::Status RemoveSegmentsBefore(uint64_t index, size_t keep = 1);
 
   const WalStats& stats() const { return stats_; }
   const std::string& dir() const { return dir_; }

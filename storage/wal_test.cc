@@ -231,6 +231,27 @@ raftpb::SnapshotMetadata Meta(uint64_t index, uint64_t term) {
   return m;
 }
 
+// --max-wals: removal stops once `keep` segments remain, oldest removed first, and never takes a needed one.
+TEST(WalTest, RemovalKeepsTheNewestSegmentsAsked) {
+  PosixDisk d;
+  const std::string dir = FreshDir("keep");
+  Fill(d, dir, 300);
+  auto r = Wal::Open(&d, dir, 7, Small());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::vector<std::string> all = Segments(d, dir);
+  ASSERT_GE(all.size(), 6u) << "the test needs more segments";
+  ASSERT_TRUE(r->wal->RemoveSegmentsBefore(300, all.size() - 2).ok());
+  std::vector<std::string> left = Segments(d, dir);
+  EXPECT_EQ(left.size(), all.size() - 2);
+  EXPECT_EQ(left.front(), all[2]) << "the oldest go first";
+  ASSERT_TRUE(r->wal->RemoveSegmentsBefore(1, 1).ok());
+  EXPECT_EQ(Segments(d, dir).size(), left.size()) << "a segment holding index 1 or later is needed";
+  ASSERT_TRUE(r->wal->RemoveSegmentsBefore(300, 1).ok());
+  left = Segments(d, dir);
+  EXPECT_GE(left.size(), 1u);
+  EXPECT_EQ(left.back(), all.back()) << "the current segment stays";
+}
+
 TEST(WalTest, RecoveryFromASnapshotMarkerAfterCompaction) {
   PosixDisk d;
   const std::string dir = FreshDir("snapshot");
