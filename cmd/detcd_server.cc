@@ -186,6 +186,14 @@ absl::Status DetcdServer::StartMember() {
   ro.core.quota_bytes = cfg_.quota_backend_bytes > 0 ? cfg_.quota_backend_bytes : kDefaultQuotaBackendBytes;
   ro.core.request_timeout_ticks = absl::ToInt64Microseconds(RequestTimeout(cfg_)) / ro.core.tick_us;
   ro.core.pre_vote = cfg_.pre_vote;
+  // etcd starts a compactor only for a non-zero retention.
+  if (cfg_.auto_compaction_mode == "revision" && cfg_.auto_compaction_retention_revisions > 0) {
+    ro.core.auto_compaction.mode = kv::AutoCompactionConfig::Mode::kRevision;
+    ro.core.auto_compaction.retention_revisions = cfg_.auto_compaction_retention_revisions;
+  } else if (cfg_.auto_compaction_mode != "revision" && cfg_.auto_compaction_retention_ms > 0) {
+    ro.core.auto_compaction.mode = kv::AutoCompactionConfig::Mode::kPeriodic;
+    ro.core.auto_compaction.retention_ms = cfg_.auto_compaction_retention_ms;
+  }
   ro.max_snapshots = cfg_.max_snapshots;
   ro.max_wals = cfg_.max_wals;
   // Watchers that asked for progress notifications get one each interval (0: never), counted in ticks.

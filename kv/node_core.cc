@@ -32,7 +32,10 @@ raftpb::Snapshot MetadataOnly(const raftpb::Snapshot& snap) {
 }  // namespace
 
 NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered)
-    : config_(config), lessor_(MinLeaseTTLSeconds(config)), applier_(&store_, &lessor_) {
+    : config_(config),
+      lessor_(MinLeaseTTLSeconds(config)),
+      auto_compactor_(config.auto_compaction, config.tick_us),
+      applier_(&store_, &lessor_) {
   DETCD_CHECK_MSG(config_.id != 0, "a member id must not be 0");
   config_.watch.testing_future_start_from_now = config_.kv_testing.watch_future_start_from_now;
   config_.watch.testing_drop_when_full = config_.kv_testing.watch_drop_when_full;
@@ -184,6 +187,7 @@ void NodeCore::Tick(int64_t now_us) {
   }
   IssueReadIndex();
   ExpireLeases();
+  AutoCompact();
   TimeOutRequests();
   hub_->SyncStep();
   if (config_.progress_notify_ticks > 0 && ticks_ % config_.progress_notify_ticks == 0) hub_->ProgressNotify();

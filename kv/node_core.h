@@ -30,6 +30,7 @@
 #include "api/raft.pb.h"
 #include "base/byte_source.h"
 #include "kv/applier.h"
+#include "kv/auto_compactor.h"
 #include "kv/lessor.h"
 #include "kv/membership.h"
 #include "kv/mvcc_store.h"
@@ -107,6 +108,8 @@ struct NodeCoreConfig {
   int64_t request_timeout_ticks = 70;
   // Every this many ticks synced watchers that asked for progress notifications get one (0: never).
   int64_t progress_notify_ticks = 0;
+  // etcd's --auto-compaction-mode/--auto-compaction-retention: the leader proposes compactions (kv/auto_compactor.h).
+  AutoCompactionConfig auto_compaction;
   WatchHubOptions watch;
   std::function<void(const std::string&)> logger;
   // Raft's node invariants broken in a step (raft::Config::on_invariant_broken); null: the process stops.
@@ -363,6 +366,8 @@ class NodeCore {
   void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r);
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
   void ExpireLeases();
+  // A tick of the auto-compactor: logs its lines, proposes the compaction it asks for (a leader's, best effort).
+  void AutoCompact();
   // The leader's answer to LeaseTimeToLive (remaining TTL by its clock).
   etcdserverpb::LeaseTimeToLiveResponse LeaseTimeToLive(const etcdserverpb::LeaseTimeToLiveRequest& r) const;
   void TimeOutRequests();
@@ -376,6 +381,7 @@ class NodeCore {
   std::unique_ptr<raft::RawNode> raft_;
   MvccStore store_{1};  // as etcd: a fresh member is at revision 1, its first write makes revision 2
   Lessor lessor_;
+  AutoCompactor auto_compactor_;
   Applier applier_;
   std::unique_ptr<WatchHub> hub_;
   int64_t now_us_ = 0;

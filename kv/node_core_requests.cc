@@ -417,6 +417,19 @@ void NodeCore::ExpireLeases() {
   }
 }
 
+void NodeCore::AutoCompact() {
+  if (!auto_compactor_.enabled()) return;
+  AutoCompactor::Step step = auto_compactor_.Tick(store_.rev(), store_.compacted_rev(), is_leader());
+  for (const std::string& line : step.log) {
+    if (config_.logger) config_.logger(line);
+  }
+  if (step.compact_at > 0) {
+    kvpb::ClientRequest r;
+    r.mutable_compaction()->set_revision(step.compact_at);
+    ProposeInternal(std::move(r));
+  }
+}
+
 void NodeCore::TimeOutRequests() {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
     if (it->second.deadline_tick <= ticks_) {
