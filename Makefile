@@ -9,7 +9,7 @@ CONNS ?= 4
 WORKLOAD ?= put
 SCENARIOS ?= $(sort $(wildcard testdata/scenarios/*.textproto))
 
-.PHONY: deps build test sim fuzz bench bench-load clean cluster cluster-stop
+.PHONY: deps build test sim fuzz bench bench-load clean cluster cluster-stop install
 
 deps:
 	@tools/ensure-packages.sh
@@ -55,6 +55,14 @@ cluster: deps
 
 cluster-stop:
 	@tools/cluster.sh stop
+
+# The binaries, the systemd unit, the settings sample and the man page under $(DESTDIR)$(PREFIX) (packaging/install.sh).
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: deps
+	$(BAZEL) build -c opt //cmd:detcd //cmd:detcd-sim //cmd:detcd-load //cmd:detcd-check
+	@b="$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd"; \
+	  packaging/install.sh "$(PREFIX)" "$(DESTDIR)" "$$b/detcd" "$$b/detcd-sim" "$$b/detcd-load" "$$b/detcd-check"
 
 clean:
 	$(BAZEL) clean

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cmd/detcd_identity.h"
+#include "cmd/detcd_notify.h"
 #include "net/cluster_ids.h"
 #include "net/http_server.h"
 #include "net/received_snapshot_sink.h"
@@ -415,11 +416,13 @@ void DetcdServer::Publish() {
     }
   }
   log_.Info("embed", "ready to serve client requests");
+  if (std::string e = NotifyReady(); !e.empty()) log_.Warn("embed", absl::StrCat("cannot notify systemd: ", e));
 }
 
 void DetcdServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  (void)NotifyStopping();
   http_stop_ = true;
   for (auto& l : listeners_) l->Stop();
   if (services_ != nullptr) services_->StopStreams();

@@ -6,7 +6,7 @@ packages=(
   bazel-bootstrap bazel-rules-java bazel-platforms
   g++ pkgconf python3
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libssl-dev libnghttp2-dev
+  libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libssl-dev libnghttp2-dev libsystemd-dev
   etcd-client curl python3-etcd3 openssl
   "$@"
 )
