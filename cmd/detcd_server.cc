@@ -423,6 +423,19 @@ void DetcdServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
   (void)NotifyStopping();
+  // As etcd: a leader hands over before it stops, while it still serves, so the cluster waits for no election.
+  if (runtime_ != nullptr) {
+    absl::StatusOr<bool> handed = runtime_->HandOverLeadership(RequestTimeout(cfg_));
+    if (!handed.ok()) {
+      log_.Warn("etcdserver",
+                absl::StrCat(net::IdHex(member_id_), " failed to transfer leadership (", handed.status().message(), ")"));
+    } else if (*handed) {
+      // Serve on for a few heartbeats: the proposals held during the hand-over go to the new leader (the next tick
+      // releases them, the transport carries them) and the requests in flight here are answered, rather than lost
+      // with the connections.
+      absl::SleepFor(absl::Milliseconds(3 * static_cast<int64_t>(cfg_.heartbeat_interval_ms)));
+    }
+  }
   http_stop_ = true;
   for (auto& l : listeners_) l->Stop();
   if (services_ != nullptr) services_->StopStreams();

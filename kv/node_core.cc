@@ -198,6 +198,13 @@ void NodeCore::Tick(int64_t now_us) {
 void NodeCore::Receive(const raftpb::Message& m) {
   // etcd: a removed member's messages are refused (it may not know it was removed).
   if (membership_.IsRemoved(m.from())) return;
+  if (m.type() == raftpb::MSG_PROP && (transferring_leadership() || !is_leader()) &&
+      held_forwarded_.size() < kHeldProposalsMax) {
+    // A proposal forwarded to a leader that is handing over, or that stepped down before the sender knew: Raft
+    // would drop it and its sender wait out its timeout. Proposed again once a leader is known (ReleaseHeldProposals).
+    held_forwarded_.emplace_back(ticks_, m);
+    return;
+  }
   // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here.
   (void)raft_->Step(m);
   Pump();
@@ -236,6 +243,12 @@ void NodeCore::OnRoleChange() {
   if (leader() != last_leader_) {
     last_leader_ = leader();
     if (last_leader_ != 0) leader_elected_tick_ = ticks_;
+    if (last_leader_ != 0 && read_batch_ && !read_batch_->answered && read_batch_->leader != last_leader_) {
+      // The round went to a leader that is gone (a hand-over, an election): ask the new one now rather than after
+      // the retry interval, so the reads do not wait out their clients' deadlines.
+      for (PendingRead& r : read_batch_->reads) queued_reads_.push_front(std::move(r));
+      read_batch_.reset();
+    }
   }
   const bool leader = is_leader();
   if (leader == was_leader_) return;
@@ -250,6 +263,7 @@ void NodeCore::OnRoleChange() {
 }
 
 void NodeCore::Pump() {
+  ReleaseHeldProposals();
   while (!ready_ && !bootstrapping_ && raft_->HasReady()) {
     raft::Ready rd = raft_->GetReady();
     if (rd.soft_state) OnRoleChange();

@@ -201,6 +201,9 @@ struct HashResult {
 // etcd's errors for MoveLeader (rpctypes: ErrGRPCNotLeader and ErrGRPCBadLeaderTransferee are FailedPrecondition;
 // etcdserver.ErrTimeoutLeaderTransfer has no gRPC mapping in 3.4's togRPCError, so it reaches clients as Unknown).
 
+// Proposals a leader holds while it hands leadership over (NodeCore::held_proposals_), at most.
+inline constexpr size_t kHeldProposalsMax = 10'000;
+
 class NodeCore {
  public:
   NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered);
@@ -229,6 +232,12 @@ class NodeCore {
   // voter of the configuration. The transfer may still fail (Raft abandons it after an election timeout): the
   // driver watches leader() and gives up after its own deadline (etcd's ErrLeaderTransferTimeout).
   absl::Status TransferLeadership(uint64_t target);
+  // The voter other than this member whose log matches the leader's furthest (lowest id on a tie): whom a leader
+  // about to stop hands over to (etcd hands over before it stops, so the cluster waits for no election timeout).
+  // 0 if this member does not lead or is the only voter.
+  uint64_t MostCaughtUpVoter() const;
+  // A leader transfer is under way on this leader: proposals wait for its end (see held_).
+  bool transferring_leadership() const { return is_leader() && raft_->raft().lead_transferee() != 0; }
   // Watches: a client stream and its requests.
   WatchHub::StreamId OpenWatchStream() { return hub_->OpenStream(); }
   void CloseWatchStream(WatchHub::StreamId s) { hub_->CloseStream(s); }
@@ -300,6 +309,7 @@ class NodeCore {
   struct ReadBatch {
     std::string ctx;
     std::vector<PendingRead> reads;
+    uint64_t leader = 0;  // who was asked: a new leader never answers another's round
     int ticks_waiting = 0;
     uint64_t index = 0;  // set once the ReadState came back
     bool answered = false;
@@ -413,6 +423,22 @@ class NodeCore {
   };
   std::deque<LeaseWait> lease_waiting_;
   std::set<int64_t> revoking_;              // expired leases whose revocation was proposed
+  // Proposals made while this leader hands leadership over, which Raft would drop: this member's own (their
+  // proposals_ entries made, so they still time out) and the MsgProps followers forwarded (also those that reach
+  // it after it stepped down). Proposed (stepped) again
+  // once the transfer ended and a leader is known — forwarded to the new leader, or appended here if it was
+  // aborted — so a graceful hand-off fails no request. Bounded in number and (forwarded ones, whose senders time
+  // them out) in age; past that they are dropped as Raft would.
+  // This member's own are also held while no leader is known (an election under way), for at most an election
+  // timeout each, then refused with "no leader" as before.
+  struct HeldProposal {
+    uint64_t id = 0;
+    std::string data;
+    int64_t until_tick = 0;
+  };
+  std::deque<HeldProposal> held_proposals_;
+  std::deque<std::pair<int64_t, raftpb::Message>> held_forwarded_;  // (tick held, message)
+  void ReleaseHeldProposals();
   // etcd's maxGapBetweenApplyAndCommitIndex: a write is refused ("too many requests") while the member has more
   // than this many committed entries it has not applied yet.
   static constexpr uint64_t kMaxApplyGap = 5000;

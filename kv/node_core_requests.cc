@@ -319,6 +319,11 @@ void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {
   *req.mutable_request() = std::move(request);
   std::string data = req.SerializeAsString();
   if (data.size() > config_.max_request_bytes) return Reply(request_id, ErrRequestTooLarge());
+  if ((transferring_leadership() || leader() == 0) && held_proposals_.size() < kHeldProposalsMax) {
+    proposals_[req.id()] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
+    held_proposals_.push_back(HeldProposal{req.id(), std::move(data), ticks_ + config_.election_ticks});
+    return;
+  }
   absl::Status s = raft_->Propose(std::move(data));
   if (!s.ok()) return Reply(request_id, ErrNoLeader());  // dropped: nothing was appended or forwarded
   proposals_[req.id()] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
@@ -346,6 +351,7 @@ void NodeCore::IssueReadIndex() {
   if (read_batch_ || queued_reads_.empty()) return;
   ReadBatch b;
   b.ctx = absl::StrCat(NextId());
+  b.leader = leader();
   if (!raft_->ReadIndex(b.ctx).ok()) return;  // no leader known: the reads wait for one (or time out)
   b.reads.assign(std::make_move_iterator(queued_reads_.begin()), std::make_move_iterator(queued_reads_.end()));
   queued_reads_.clear();
@@ -485,6 +491,61 @@ HashResult NodeCore::Hash() const {
   r.hash = Crc32c(StateSnapshot());
   FillHeader(&r.header);
   return r;
+}
+
+uint64_t NodeCore::MostCaughtUpVoter() const {
+  if (!is_leader()) return 0;
+  uint64_t best = 0, best_match = 0;
+  for (uint64_t id : raft_->raft().tracker().voters()) {
+    if (id == config_.id) continue;
+    auto pr = raft_->raft().tracker().progress().find(id);
+    if (pr == raft_->raft().tracker().progress().end()) continue;
+    const uint64_t match = pr->second.match;
+    if (best == 0 || match > best_match) {
+      best = id;
+      best_match = match;
+    }
+  }
+  return best;
+}
+
+void NodeCore::ReleaseHeldProposals() {
+  if (held_proposals_.empty() && held_forwarded_.empty()) return;
+  // Until the hand-over ended and somebody leads (the old leader steps down before it learns who won).
+  if (transferring_leadership() || leader() == 0) {
+    while (!held_forwarded_.empty() && ticks_ - held_forwarded_.front().first > config_.request_timeout_ticks) {
+      held_forwarded_.pop_front();  // its sender gave up on it long ago
+    }
+    while (!held_proposals_.empty() && held_proposals_.front().until_tick <= ticks_) {
+      // No leader within an election timeout: refused, as a proposal is when no leader is known.
+      auto it = proposals_.find(held_proposals_.front().id);
+      if (it != proposals_.end()) {
+        Reply(it->second.request_id, ErrNoLeader());
+        proposals_.erase(it);
+      }
+      held_proposals_.pop_front();
+    }
+    return;
+  }
+  std::deque<HeldProposal> local = std::move(held_proposals_);
+  std::deque<std::pair<int64_t, raftpb::Message>> forwarded = std::move(held_forwarded_);
+  held_proposals_.clear();
+  held_forwarded_.clear();
+  for (HeldProposal& held : local) {
+    auto it = proposals_.find(held.id);
+    if (it == proposals_.end()) continue;  // timed out meanwhile
+    if (!raft_->Propose(std::move(held.data)).ok()) {
+      Reply(it->second.request_id, ErrNoLeader());  // no leader known now: dropped, as any proposal then
+      proposals_.erase(it);
+    }
+  }
+  for (const auto& [tick, m] : forwarded) {
+    // Proposed again as this member's own: a follower forwards only its own proposals (never a peer's, against
+    // loops), and the proposer learns the outcome by its proposal id in the entry, not by who forwarded it.
+    for (const raftpb::Entry& e : m.entries()) {
+      if (e.type() == raftpb::ENTRY_NORMAL) (void)raft_->Propose(e.data());  // else its sender times it out
+    }
+  }
 }
 
 absl::Status NodeCore::TransferLeadership(uint64_t target) {

@@ -515,8 +515,16 @@ TEST(NodeCoreTest, RefusalsAtTheEdge) {
     cfg->max_txn_ops = 2;
     cfg->max_request_bytes = 200;
   });
-  // Before any election there is no leader to propose to.
-  EXPECT_EQ(c.Do(1, PutReq("k", "v")).status.message(), "etcdserver: no leader");
+  // With no leader known, a proposal waits up to an election timeout for one (an election may be under way), then
+  // is refused.
+  c.Isolate(1);
+  const uint64_t lonely = c.Send(1, PutReq("k", "v"));
+  c.Settle();
+  EXPECT_EQ(c.ReplyTo(lonely), nullptr) << "refused before an election could have finished";
+  for (int i = 0; i < 12 && c.ReplyTo(lonely) == nullptr; ++i) c.Tick(1);
+  ASSERT_NE(c.ReplyTo(lonely), nullptr);
+  EXPECT_EQ(c.ReplyTo(lonely)->status.message(), "etcdserver: no leader");
+  c.Heal();
   const uint64_t leader = c.ElectSomeone();
   EXPECT_EQ(c.Do(leader, PutReq("", "v")).status.message(), "etcdserver: key is not provided");
   EXPECT_EQ(c.Do(leader, PutReq("k", std::string(300, 'x'))).status.message(), "etcdserver: request is too large");
@@ -788,6 +796,42 @@ TEST(NodeCoreTest, LeaderTransfersLeadershipToAFollower) {
   EXPECT_EQ(c.node(leader).TransferLeadership(leader).message(), "etcdserver: not leader");
   ASSERT_TRUE(c.Do(leader, PutReq("k", "after")).status.ok());
   for (uint64_t id : {1, 2, 3}) EXPECT_EQ(ValueOf(c.Do(id, GetReq("k"))), "after") << "node " << id;
+}
+
+// A leader about to stop hands over to its most caught-up voter; proposals made while the hand-over is under way
+// (on the leader, and forwarded by a follower) wait for the new leader instead of being dropped, so none fails.
+TEST(NodeCoreTest, ProposalsDuringAHandOverWaitForTheNewLeaderAndSucceed) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(c.Do(leader, PutReq("k", "v0")).status.ok());
+  c.Tick(1);
+  const uint64_t target = c.node(leader).MostCaughtUpVoter();
+  ASSERT_NE(target, 0u);
+  ASSERT_NE(target, leader);
+  const uint64_t other = 6 - leader - target;
+  EXPECT_EQ(c.node(other).MostCaughtUpVoter(), 0u) << "a follower hands nothing over";
+  // The transferee is cut off for a moment: the hand-over waits for it, and the proposals wait with it.
+  c.Isolate(target);
+  ASSERT_TRUE(c.node(leader).TransferLeadership(target).ok());
+  ASSERT_TRUE(c.node(leader).transferring_leadership());
+  const uint64_t on_leader = c.Send(leader, PutReq("a", "1"));
+  const uint64_t on_follower = c.Send(other, PutReq("b", "2"));
+  c.Settle();
+  EXPECT_EQ(c.ReplyTo(on_leader), nullptr) << "answered while the hand-over is under way";
+  EXPECT_EQ(c.ReplyTo(on_follower), nullptr);
+  c.Heal();
+  // A heartbeat round, and the transferee (caught up) is told again to take over: well within an election timeout.
+  for (int i = 0; i < 3 && !(c.ReplyTo(on_leader) && c.ReplyTo(on_follower)); ++i) c.Tick(1);
+  ASSERT_NE(c.ReplyTo(on_leader), nullptr);
+  ASSERT_NE(c.ReplyTo(on_follower), nullptr);
+  EXPECT_TRUE(c.ReplyTo(on_leader)->status.ok()) << c.ReplyTo(on_leader)->status;
+  EXPECT_TRUE(c.ReplyTo(on_follower)->status.ok()) << c.ReplyTo(on_follower)->status;
+  EXPECT_EQ(c.Leader(), target);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(ValueOf(c.Do(id, GetReq("a"))), "1") << "node " << id;
+    EXPECT_EQ(ValueOf(c.Do(id, GetReq("b"))), "2") << "node " << id;
+  }
 }
 
 // Found by the simulator (kv_membership seed 2): a member added after the leader's last snapshot, when the entries

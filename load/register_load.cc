@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -63,6 +64,7 @@ struct Stats {
   std::mutex mu;
   std::vector<double> latencies_ms;  // of successful requests
   uint64_t ok = 0, failed = 0, unknown = 0, refused = 0;
+  std::map<std::string, uint64_t> messages;  // each failure's gRPC code and message, counted
 };
 
 // Refused before it could take effect: etcd's "no leader" (nothing was proposed) or no connection at all.
@@ -171,6 +173,7 @@ void RunClient(int index, const LoadOptions& opt, std::atomic<int64_t>* next_val
       history->Info(op);
       process = (*next_process)++;  // the old request may still take effect
     }
+    if (!ok) stats->messages[absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", s.error_message())]++;
     if (!ok) {
       // Try the next endpoint, as clientv3's balancer would, after a short pause.
       endpoint = (endpoint + 1) % opt.endpoints.size();
@@ -216,6 +219,7 @@ int RunRegister(const LoadOptions& opt) {
   std::printf("%s\n", tally.ResultLine("register", absl::StrCat("clients=", opt.clients, " conns=", opt.clients), secs)
                           .c_str());
   for (const std::string& line : tally.ErrorLines(5)) std::printf("%s\n", line.c_str());
+  for (const auto& [message, n] : stats.messages) std::printf("failure: %llu x %s\n", static_cast<unsigned long long>(n), message.c_str());
   if (!opt.history.empty()) {
     const detcd::history::History h = history.Get();
     std::ofstream out(opt.history, std::ios::binary | std::ios::trunc);

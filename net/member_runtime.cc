@@ -319,6 +319,31 @@ absl::StatusOr<etcdserverpb::ResponseHeader> MemberRuntime::MoveLeader(uint64_t 
   return future.get();
 }
 
+absl::StatusOr<bool> MemberRuntime::HandOverLeadership(absl::Duration timeout) {
+  auto promise = std::make_shared<std::promise<std::pair<bool, uint64_t>>>();  // (leads, transferee)
+  std::future<std::pair<bool, uint64_t>> future = promise->get_future();
+  if (!Post([this, promise] { promise->set_value({core_->is_leader(), core_->MostCaughtUpVoter()}); })) {
+    return kv::ErrStopped();
+  }
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return kv::ErrTimeout();
+  const auto [leads, target] = future.get();
+  // etcd's words (etcdserver.TransferLeadership).
+  if (!leads) {
+    Log("skipped leadership transfer for stopping non-leader member");
+    return false;
+  }
+  if (target == 0) {
+    Log("skipped leadership transfer for single voting member cluster");
+    return false;
+  }
+  const int64_t start_us = MonotonicUs();
+  absl::StatusOr<etcdserverpb::ResponseHeader> moved = MoveLeader(target, timeout);
+  if (!moved.ok()) return moved.status();
+  Log(absl::StrCat(absl::Hex(options_.core.id), " finished leadership transfer to ", absl::Hex(target), " (took ",
+                   (MonotonicUs() - start_us) / 1000, "ms)"));
+  return true;
+}
+
 int64_t MemberRuntime::RequestDeadlineUs() const {
   // The core answers every request by its own timeout; a second more is the runtime's margin.
   return options_.core.request_timeout_ticks * options_.core.tick_us + 1'000'000;

@@ -179,6 +179,11 @@ class MemberRuntime : private host::EffectsHost {
   // then waits until this member sees `target` as leader and answers with a header filled at that moment, or after
   // `timeout` fails with kv::ErrLeaderTransferTimeout (the transfer may still complete later).
   absl::StatusOr<etcdserverpb::ResponseHeader> MoveLeader(uint64_t target, absl::Duration timeout);
+  // etcd's TransferLeadership before it stops: a leader with other voters hands over to the most caught-up one
+  // (kv::NodeCore::MostCaughtUpVoter) and waits for it to lead, at most `timeout`; proposals made meanwhile wait in
+  // the core and go to the new leader. True if it handed over; false at once (with etcd's log line) for a follower
+  // or a single voter.
+  absl::StatusOr<bool> HandOverLeadership(absl::Duration timeout);
 
  private:
   using LeaderWaitFn = std::function<void(absl::StatusOr<etcdserverpb::ResponseHeader>)>;

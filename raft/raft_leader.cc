@@ -157,6 +157,9 @@ void Raft::HandleHeartbeatResponse(const raftpb::Message& m, Progress* pr) {
   // rejection (or acceptance) gets replication moving again.
   if (pr->state == ProgressState::kReplicate && pr->inflights.Full()) pr->inflights.FreeFirstOne();
   if (pr->match < log_.LastIndex()) SendAppend(m.from(), true);
+  // A transferee that is caught up but still a follower lost our MsgTimeoutNow (it went while the transferee was
+  // unreachable): tell it again rather than wait for the transfer to be aborted an election timeout later.
+  if (m.from() == lead_transferee_ && pr->match == log_.LastIndex()) SendTimeoutNow(m.from());
   if (m.context().empty() || read_only_.pending() == 0) return;
   if (read_only_.RecvAck(m.from(), m.context()) == 0) return;
   // Only voters' acknowledgements make a quorum.
