@@ -62,6 +62,8 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   rc.heartbeat_ticks = config_.heartbeat_ticks;
   rc.pre_vote = config_.pre_vote;
   rc.check_quorum = config_.check_quorum;
+  rc.max_inflight_msgs = config_.max_inflight_msgs;
+  rc.max_size_per_msg_bytes = config_.max_size_per_msg_bytes;
   rc.seed = config_.seed;
   rc.applied = applied_index_;
   rc.storage = &storage_;

@@ -88,6 +88,8 @@ struct NodeCoreConfig {
   int64_t tick_us = 100'000;  // etcd's --heartbeat-interval: the time one tick stands for
   bool pre_vote = true;
   bool check_quorum = true;
+  size_t max_inflight_msgs = 256;             // appends in flight to one follower (raft::Config's)
+  uint64_t max_size_per_msg_bytes = 1 << 20;  // entry bytes in one append; at least one entry is always sent
   uint64_t seed = 0;  // Raft's election timeouts; proposal and lease ids
   int max_txn_ops = 128;                       // --max-txn-ops
   size_t max_request_bytes = 1536 * 1024;      // --max-request-bytes

@@ -138,6 +138,8 @@ bool KvCluster::Build(Node& n) {
   c.tick_us = o.tick_us;
   c.pre_vote = o.pre_vote;
   c.check_quorum = o.check_quorum;
+  c.max_inflight_msgs = o.max_inflight_msgs;
+  c.max_size_per_msg_bytes = o.max_size_per_msg_bytes;
   c.snapshot_count = o.snapshot_count;
   c.snapshot_catch_up_entries = o.snapshot_catch_up_entries;
   c.snapshot_piece_bytes = options_.snapshot_piece_bytes;
