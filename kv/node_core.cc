@@ -196,8 +196,10 @@ void NodeCore::Tick(int64_t now_us) {
 void NodeCore::Receive(const raftpb::Message& m) {
   // etcd: a removed member's messages are refused (it may not know it was removed).
   if (membership_.IsRemoved(m.from())) return;
-  // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here.
-  (void)raft_->Step(m);
+  // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here but
+  // tell whoever watches.
+  const absl::Status s = raft_->Step(m);
+  if (!s.ok() && !raft::IsProposalDropped(s) && config_.on_message_refused) config_.on_message_refused(m, s);
   Pump();
 }
 

@@ -113,6 +113,9 @@ struct NodeCoreConfig {
   std::function<void(const std::string&)> logger;
   // Raft's node invariants broken in a step (raft::Config::on_invariant_broken); null: the process stops.
   std::function<void(const std::string&)> on_invariant_broken;
+  // A peer's message Raft refused as breaking the protocol (with no state change); a dropped forwarded proposal is not
+  // one. Null: refused silently.
+  std::function<void(const raftpb::Message&, const absl::Status&)> on_message_refused;
   raft::TestingKnobs testing;
   KvTestingKnobs kv_testing;
   // Observation hooks for a driver's checkers (nothing needs them to run): every entry applied, every revision's

@@ -148,6 +148,13 @@ bool KvCluster::Build(Node& n) {
   const uint64_t host = n.id;
   const uint64_t id = n.member;
   c.on_invariant_broken = [this, host](const std::string& what) { checker_->ObserveInvariantBroken(host, what); };
+  c.on_message_refused = [this, id](const raftpb::Message& m, const absl::Status& s) {
+    // A response from a peer not (or no longer) in this member's configuration is refused as etcd refuses it:
+    // membership changes make those. Anything else refused is a message no correct peer sends.
+    if (s.code() == absl::StatusCode::kNotFound) return;
+    checker_->SetTime(loop_->Now());
+    checker_->ObserveStepError(id, m, std::string(s.message()));
+  };
   c.on_apply = [this, host, id](const raftpb::Entry& e) {
     checker_->SetTime(loop_->Now());
     // The bootstrap entries are committed from the start and applied as soon as they are durable: the checker learns
@@ -162,6 +169,8 @@ bool KvCluster::Build(Node& n) {
     if (on_compact_) on_compact_(id, rev);
   };
   n.core = std::make_unique<kv::NodeCore>(c, recovered);
+  n.last_soft = n.core->raft().raft().soft_state();
+  n.last_term = n.core->raft().raft().term();
   n.effects = host::EffectsLoop();  // this life has reported nothing yet
   n.persisting.reset();
   ForgetSnapshotSave(n);
@@ -286,6 +295,13 @@ void KvCluster::Observe(Node& n) {
   if (n.core->bootstrapping()) return;
   checker_->SetTime(loop_->Now());
   const raft::Raft& r = n.core->raft().raft();
+  const raft::SoftState ss = r.soft_state();
+  if (ss != n.last_soft || r.term() != n.last_term) {
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", raft::StateName(ss.state), " term ", r.term(), " lead ",
+                                              ss.lead));
+    n.last_soft = ss;
+    n.last_term = r.term();
+  }
   checker_->ObserveRole(n.member, r.term(), r.state(), r.log());
   checker_->ObserveCommit(n.member, r.log());
   if (on_observe_) on_observe_(n.id, *n.core);

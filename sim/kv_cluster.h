@@ -187,6 +187,8 @@ class KvCluster : public FaultTarget {
     // process reads its connections in no particular order.
     std::deque<std::pair<bool, std::function<void()>>> inbox;
     int64_t leaderless_ticks = 0;  // ticks in a row without a known leader
+    raft::SoftState last_soft;     // Raft's role and leader as last traced
+    uint64_t last_term = 0;
     std::map<uint64_t, ReplyFn> waiting;           // request id -> the client waiting for its reply
     host::EffectsLoop effects;                     // this life's (a new one with each start)
   };
