@@ -69,10 +69,9 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
                   static_cast<unsigned long long>(r.members_promoted), r.removed_members_stopped);
     }
   } else {
-    std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
-                static_cast<unsigned long long>(r.workload.issued),
-                static_cast<unsigned long long>(r.workload.acknowledged),
-                static_cast<unsigned long long>(r.workload.retries), static_cast<unsigned long long>(r.committed_index));
+    std::printf("  register writers: %llu puts, %llu acknowledged, %llu unknown; committed index %llu\n",
+                static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.acked_puts),
+                static_cast<unsigned long long>(r.kv_unknown), static_cast<unsigned long long>(r.committed_index));
   }
   std::printf("  snapshots: %d taken, %d installed from a leader; %d nodes refused to start\n", r.snapshots_taken,
               r.snapshots_installed, r.refusals);

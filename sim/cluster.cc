@@ -218,7 +218,7 @@ void Cluster::Pump(Node& n) {
         return;
       }
     }
-    if (options_.leader_sends_before_persist && n.raft->raft().state() == raft::StateType::kLeader) {
+    if (n.raft->raft().state() == raft::StateType::kLeader) {
       // Appends and heartbeats need nothing durable here first: the leader counts itself only after its sync.
       std::vector<raftpb::Message> early, late;
       for (raftpb::Message& m : rd.messages) {

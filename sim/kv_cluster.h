@@ -39,7 +39,7 @@
 #include "host/persist.h"
 #include "host/received_snapshots.h"
 #include "kv/node_core.h"
-#include "sim/cluster.h"
+#include "sim/cluster_options.h"
 #include "sim/event_loop.h"
 #include "sim/fault_target.h"
 #include "sim/network.h"
@@ -51,8 +51,7 @@
 namespace detcd::sim {
 
 struct KvClusterOptions {
-  // Cluster shape, Raft timing, disk latency and crash loss, WAL segment size, snapshot settings, testing knobs: as
-  // for the replicated-log cluster.
+  // Cluster shape, Raft settings, disk latency and crash loss, WAL segment size, snapshot settings, testing knobs.
   ClusterOptions cluster;
   // The members' settings (limits, quota, request timeout, watch options); id, peers, seed, ticks and hooks are
   // filled in per member.

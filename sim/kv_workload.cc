@@ -45,7 +45,7 @@ KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, Eve
   for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster_->size()); ++host) {
     if (cluster_->member(host) != 0) endpoints_.push_back(host);
   }
-  const int extra = options_.leases ? 2 : 1;
+  const int extra = options_.writes_only ? 0 : options_.leases ? 2 : 1;
   for (int i = 0; i < options_.clients + extra; ++i) {
     Client c;
     c.index = i;
@@ -65,6 +65,12 @@ KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, Eve
 int64_t KvWorkload::ClientLatency() {
   return static_cast<int64_t>(prng_->Range(static_cast<uint64_t>(options_.client_latency_min_us),
                                            static_cast<uint64_t>(options_.client_latency_max_us)));
+}
+
+std::string KvWorkload::Encode(int64_t value) const {
+  std::string digits = absl::StrCat(value);
+  if (static_cast<int>(digits.size()) < options_.value_bytes) digits.insert(0, options_.value_bytes - digits.size(), '0');
+  return digits;
 }
 
 void KvWorkload::SetEndpoints(std::vector<uint64_t> hosts) {
@@ -209,7 +215,7 @@ void KvWorkload::Issue(int c) {
   }
 
   const std::string key = absl::StrCat("k", prng_->Range(0, static_cast<uint64_t>(options_.keys - 1)));
-  const uint64_t roll = prng_->Range(0, 99);
+  const uint64_t roll = options_.writes_only ? 50 : prng_->Range(0, 99);  // 40..74: a put
   const int64_t process = cl.process;
   if (roll < 40) {
     req.mutable_range()->set_key(key);
@@ -236,7 +242,7 @@ void KvWorkload::Issue(int c) {
   const int64_t value = next_value_++;
   if (roll < 75) {
     req.mutable_put()->set_key(key);
-    req.mutable_put()->set_value(absl::StrCat(value));
+    req.mutable_put()->set_value(Encode(value));
     const int op = recorder_.Invoke(process, history::OpFunction::kWrite, key, history::RegisterValue::Int(value));
     Send(
         c, req,
@@ -245,7 +251,7 @@ void KvWorkload::Issue(int c) {
             ++stats_.ok;
             const int64_t rev = r.response.put().header().revision();
             newest_rev_ = std::max(newest_rev_, rev);
-            acked_puts_.push_back(AckedPut{key, absl::StrCat(value), rev});
+            acked_puts_.push_back(AckedPut{key, Encode(value), rev});
             recorder_.Ok(op);
           } else if (NeverHappened(r.status)) {
             ++stats_.failed;
@@ -277,11 +283,11 @@ void KvWorkload::Issue(int c) {
     cmp->set_create_revision(0);
   } else {
     cmp->set_target(etcdserverpb::Compare::VALUE);
-    cmp->set_value(absl::StrCat(expected.int_value()));
+    cmp->set_value(Encode(expected.int_value()));
   }
   etcdserverpb::PutRequest* put = txn->add_success()->mutable_request_put();
   put->set_key(key);
-  put->set_value(absl::StrCat(value));
+  put->set_value(Encode(value));
   const int op =
       recorder_.Invoke(process, history::OpFunction::kCas, key, history::RegisterValue::Int(value), expected);
   Send(

@@ -8,7 +8,8 @@
 // now); every response goes to the WatchChecker. Slow watchers stop reading their stream now and then. A compactor
 // compacts a little behind the newest revision it has seen. Clients know the cluster by its endpoints (hosts): at
 // first every host that runs a member; the operator changing the membership gives them new lists (SetEndpoints), and
-// requests and new watch streams go only to those. Every choice comes from the simulation's Prng.
+// requests and new watch streams go only to those. With writes_only the clients are register writers and nothing else
+// runs. Every choice comes from the simulation's Prng.
 #ifndef DETCD_SIM_KV_WORKLOAD_H_
 #define DETCD_SIM_KV_WORKLOAD_H_
 
@@ -42,6 +43,13 @@ struct KvWorkloadOptions {
   int64_t request_timeout_us = 2'000'000;
   int64_t client_latency_min_us = 50;  // client <-> member, one way
   int64_t client_latency_max_us = 500;
+  // Register writers only (the workload of scenarios without a kv section): the clients only put values on the
+  // register keys — no reads, compare-and-swaps, churn or lease client — so every request is a Raft proposal whose
+  // acknowledgement the end-of-run check demands in every member.
+  bool writes_only = false;
+  // Register values are decimal integers zero-padded to this many bytes (0: not padded), for scenarios that want
+  // large WAL records.
+  int value_bytes = 0;
 };
 
 // A put some client was told succeeded: at `revision` the key held `value`.
@@ -126,6 +134,8 @@ class KvWorkload {
   void Rewatch(int w);
   void Compact();
   int64_t ClientLatency();
+  // A register value as stored: decimal, padded to value_bytes.
+  std::string Encode(int64_t value) const;
 
   KvWorkloadOptions options_;
   KvCluster* cluster_;

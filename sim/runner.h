@@ -1,9 +1,9 @@
-// Runner: one simulation run of a scenario under one seed. It builds the world (event loop, network, cluster,
-// workload, checkers) from the scenario, runs the fault phase, heals everything, and runs the liveness phase: the
-// cluster must then elect a leader, commit every pending proposal and bring every replica to the same state within
-// the scenario's bound. At the end every acknowledged write must be in every replica. Same scenario + same seed =>
-// the same events in the same order, and the same trace hash. It reads no clock and does no IO except writing the
-// readable trace where it is told to.
+// Runner: one simulation run of a scenario under one seed. It builds the world (event loop, network, etcd members
+// on the member host, clients, checkers) from the scenario, runs the fault phase, heals everything, and runs the
+// liveness phase: the cluster must then elect a leader, finish every request in flight and bring every member to the
+// same state within the scenario's bound. At the end every acknowledged write must be in every member. Same scenario
+// + same seed => the same events in the same order, and the same trace hash. It reads no clock and does no IO except
+// writing the readable trace where it is told to.
 #ifndef DETCD_SIM_RUNNER_H_
 #define DETCD_SIM_RUNNER_H_
 
@@ -15,8 +15,8 @@
 #include "history/history.h"
 #include "kv/node_core.h"
 #include "raft/raft.h"
+#include "sim/cluster_options.h"
 #include "sim/scenario.h"
-#include "sim/workload.h"
 
 namespace detcd::sim {
 
@@ -27,8 +27,8 @@ struct RunOptions {
   uint64_t seed = 1;
   std::ostream* trace_out = nullptr;  // readable trace, if wanted
   raft::TestingKnobs testing;         // deliberately broken Raft, for tests of the checkers only
-  kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members (KV scenarios), likewise
-  bool kv_ack_before_sync = false;    // members acknowledge writes before their sync (KV scenarios), likewise
+  kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members, likewise
+  bool kv_ack_before_sync = false;    // members acknowledge writes before their sync, likewise
 };
 
 struct RunResult {
@@ -38,7 +38,6 @@ struct RunResult {
   int64_t failure_time_us = 0;
   std::string trace_hash;
   int64_t simulated_us = 0;
-  WorkloadStats workload;
   uint64_t committed_index = 0;
   size_t terms_with_leader = 0;
   int faults = 0;
@@ -48,12 +47,12 @@ struct RunResult {
   int snapshots_installed = 0;  // sent by a leader and restored by a follower
   uint64_t messages_sent = 0;
   uint64_t events = 0;
-  std::vector<std::string> acknowledged;  // request ids, in acknowledgement order
-  // Scenarios with a KV workload (etcd members) only.
+  // The scenario has a kv workload (else its clients were register writers).
   bool kv = false;
   history::History history;  // the register clients' operations, for detcd-check
-  uint64_t kv_requests = 0;
-  uint64_t kv_ok = 0;
+  uint64_t kv_requests = 0;  // client requests sent (a Raft scenario's: puts)
+  uint64_t kv_ok = 0;        // ... acknowledged
+  uint64_t acked_puts = 0;   // puts acknowledged: each must be in every member at the end
   uint64_t kv_unknown = 0;
   uint64_t watch_events = 0;
   uint64_t watch_reconnects = 0;
@@ -70,13 +69,11 @@ struct RunResult {
   int removed_members_stopped = 0;
 };
 
-// The simulated cluster's settings from a scenario (both kinds of run).
-struct ClusterOptions;
+// The simulated cluster's settings from a scenario.
 ClusterOptions ClusterOptionsFor(const ScenarioConfig& scenario, const RunOptions& options);
 
-// Runs the scenario: a replicated log, or etcd members if the scenario has a KV workload (RunKvScenario).
+// Runs the scenario on etcd members: with its kv workload, or register writers if it has none.
 RunResult RunScenario(const ScenarioConfig& scenario, const RunOptions& options);
-RunResult RunKvScenario(const ScenarioConfig& scenario, const RunOptions& options);
 
 }  // namespace detcd::sim
 
