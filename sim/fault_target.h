@@ -1,7 +1,6 @@
-// FaultTarget: what the fault injector does to a simulated cluster's members, whatever they run (the replicated log
-// of cluster.h or the KV members of kv_cluster.h): crash and restart, pause and resume, clock drift, disk faults,
-// and the questions it needs answered to pick a target. Members are numbered 1..size() (in the KV cluster,
-// these are hosts: the member a host runs may change when the membership does).
+// FaultTarget: what the fault injector does to a simulated cluster's members (kv_cluster.h): crash and restart,
+// pause and resume, clock drift, disk faults, and the questions it needs answered to pick a target. Members are
+// numbered 1..size() (these are hosts: the member a host runs may change when the membership does).
 #ifndef DETCD_SIM_FAULT_TARGET_H_
 #define DETCD_SIM_FAULT_TARGET_H_
 

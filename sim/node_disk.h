@@ -1,8 +1,8 @@
 // NodeDisk: one simulated member's data directory — its SimDisk (which survives crashes) with the member's
 // storage::MemberStore on it (WAL and snapshot files, the same recovery code the production runtime uses), and the
-// disk faults the simulator injects. Both simulated clusters (the replicated log in cluster.h and the KV members in
-// kv_cluster.h) keep their durable state through it; a KV member's own snapshot is written through it piece by piece
-// (marker, BeginSnapshotFile, the file's Append/Finish/Abandon, SnapshotSaved).
+// disk faults the simulator injects. Every simulated member (kv_cluster.h) keeps its durable state through it; a
+// member's own snapshot is written through it piece by piece (marker, BeginSnapshotFile, the file's
+// Append/Finish/Abandon, SnapshotSaved).
 // It never retries a failed write or sync: the caller treats every error as the death of the process.
 #ifndef DETCD_SIM_NODE_DISK_H_
 #define DETCD_SIM_NODE_DISK_H_
@@ -42,7 +42,6 @@ class NodeDisk {
     return store_.Save(hard_state, entries);
   }
   absl::Status Sync() { return store_.Sync(); }
-  absl::Status SaveSnapshot(const raftpb::Snapshot& snapshot) { return store_.SaveSnapshot(snapshot); }
   // The member's own snapshot, streamed: the marker, then the file a piece at a time, then SnapshotSaved.
   absl::Status SaveSnapshotMarker(const raftpb::SnapshotMetadata& metadata) {
     return store_.SaveSnapshotMarker(metadata);
@@ -53,7 +52,6 @@ class NodeDisk {
   }
   void SnapshotSaved(uint64_t index) { store_.SnapshotSaved(index); }
   absl::Status RemoveOld() { return store_.RemoveOld(); }
-  uint64_t snapshot_index() const { return store_.snapshot_index(); }
 
   // Disk faults: EIO on writes or syncs while on; no free space while on; one synced bit flipped where asked
   // (returns what was hit, or "" if nothing synced is there yet).
