@@ -14,9 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "history/history.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/seed_range.h"
+#include "sim/scenarios/runner.h"
+#include "sim/scenarios/scenario.h"
+#include "sim/scenarios/seed_range.h"
 
 namespace {
 
