@@ -14,9 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "history/history.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/seed_range.h"
+#include "sim/scenarios/runner.h"
+#include "sim/scenarios/scenario.h"
+#include "sim/scenarios/seed_range.h"
 
 namespace {
 
@@ -69,10 +69,9 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
                   static_cast<unsigned long long>(r.members_promoted), r.removed_members_stopped);
     }
   } else {
-    std::printf("  proposals: %llu issued, %llu acknowledged, %llu retries; committed index %llu\n",
-                static_cast<unsigned long long>(r.workload.issued),
-                static_cast<unsigned long long>(r.workload.acknowledged),
-                static_cast<unsigned long long>(r.workload.retries), static_cast<unsigned long long>(r.committed_index));
+    std::printf("  register writers: %llu puts, %llu acknowledged, %llu unknown; committed index %llu\n",
+                static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.acked_puts),
+                static_cast<unsigned long long>(r.kv_unknown), static_cast<unsigned long long>(r.committed_index));
   }
   std::printf("  snapshots: %d taken, %d installed from a leader; %d nodes refused to start\n", r.snapshots_taken,
               r.snapshots_installed, r.refusals);

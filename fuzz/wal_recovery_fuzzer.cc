@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sim/sim_disk.h"
+#include "sim/world/sim_disk.h"
 #include "storage/wal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -65,6 +65,8 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   rc.heartbeat_ticks = config_.heartbeat_ticks;
   rc.pre_vote = config_.pre_vote;
   rc.check_quorum = config_.check_quorum;
+  rc.max_inflight_msgs = config_.max_inflight_msgs;
+  rc.max_size_per_msg_bytes = config_.max_size_per_msg_bytes;
   rc.seed = config_.seed;
   rc.applied = applied_index_;
   rc.storage = &storage_;
@@ -205,8 +207,10 @@ void NodeCore::Receive(const raftpb::Message& m) {
     held_forwarded_.emplace_back(ticks_, m);
     return;
   }
-  // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here.
-  (void)raft_->Step(m);
+  // A peer's message that breaks the protocol is refused by Raft with no state change; nothing else to do here but
+  // tell whoever watches.
+  const absl::Status s = raft_->Step(m);
+  if (!s.ok() && !raft::IsProposalDropped(s) && config_.on_message_refused) config_.on_message_refused(m, s);
   Pump();
 }
 

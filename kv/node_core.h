@@ -89,6 +89,8 @@ struct NodeCoreConfig {
   int64_t tick_us = 100'000;  // etcd's --heartbeat-interval: the time one tick stands for
   bool pre_vote = true;
   bool check_quorum = true;
+  size_t max_inflight_msgs = 256;             // appends in flight to one follower (raft::Config's)
+  uint64_t max_size_per_msg_bytes = 1 << 20;  // entry bytes in one append; at least one entry is always sent
   uint64_t seed = 0;  // Raft's election timeouts; proposal and lease ids
   int max_txn_ops = 128;                       // --max-txn-ops
   size_t max_request_bytes = 1536 * 1024;      // --max-request-bytes
@@ -114,6 +116,9 @@ struct NodeCoreConfig {
   std::function<void(const std::string&)> logger;
   // Raft's node invariants broken in a step (raft::Config::on_invariant_broken); null: the process stops.
   std::function<void(const std::string&)> on_invariant_broken;
+  // A peer's message Raft refused as breaking the protocol (with no state change); a dropped forwarded proposal is not
+  // one. Null: refused silently.
+  std::function<void(const raftpb::Message&, const absl::Status&)> on_message_refused;
   raft::TestingKnobs testing;
   KvTestingKnobs kv_testing;
   // Observation hooks for a driver's checkers (nothing needs them to run): every entry applied, every revision's

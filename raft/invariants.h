@@ -9,7 +9,7 @@
 //   - a leader moves its commit index only to an entry of its own term (§5.4.2) and no further than a quorum of its
 //     voters has matched (it counts itself only once its entries are durable).
 // Only what one node can know of itself: "one leader per term" needs the other nodes to be correct too (a forged
-// message can name a second one), and is the simulator's checkers' (sim/raft_checker.h).
+// message can name a second one), and is the simulator's checkers' (sim/checkers/raft_checker.h).
 // Pure: it reads a NodeView (what the node says about itself), keeps the previous one, and returns what is broken.
 // It never changes the node, and never does IO.
 #ifndef DETCD_RAFT_INVARIANTS_H_

@@ -1,8 +1,8 @@
 // Simulator speed: simulated seconds per wall second for a 5-node cluster under a 100 proposals/s workload, with a
 // quiet network and with swarm faults. Reported as the rate counter "sim_seconds" (simulated seconds per second).
 #include "benchmark/benchmark.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
+#include "sim/scenarios/runner.h"
+#include "sim/scenarios/scenario.h"
 
 namespace detcd::sim {
 namespace {

@@ -33,7 +33,7 @@ class SnapshotFileReader final : public ByteSource {
   // ByteSource: the data, from its first byte.
   uint64_t remaining() const override { return layout_.data_bytes - read_; }
   absl::Status Read(size_t n, std::string* out) override;
-  // What remains of the data, whole (for small snapshots only: tests, the replicated-log simulator).
+  // What remains of the data, whole (for small snapshots only: tests).
   absl::StatusOr<std::string> ReadAll();
 
  private:

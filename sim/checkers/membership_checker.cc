@@ -1,0 +1,118 @@
+#include "sim/checkers/membership_checker.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace detcd::sim {
+
+namespace {
+
+std::string Ids(const std::set<uint64_t>& ids) { return absl::StrCat("{", absl::StrJoin(ids, " "), "}"); }
+
+}  // namespace
+
+void MembershipChecker::Fail(std::string detail) {
+  if (!violation_) violation_ = std::move(detail);
+}
+
+std::string MembershipChecker::Digest(const kv::Membership& m) {
+  std::string out;
+  for (const auto& [id, member] : m.members()) absl::StrAppend(&out, id, ":", member.SerializeAsString(), ";");
+  absl::StrAppend(&out, "removed:", absl::StrJoin(m.removed(), ","));
+  return out;
+}
+
+std::string MembershipChecker::ConfigurationDiffers(const kv::NodeCore& core) {
+  std::set<uint64_t> voters, learners;
+  for (const auto& [id, member] : core.membership().members()) (member.is_learner() ? learners : voters).insert(id);
+  const raftpb::ConfState cs = core.raft().raft().conf_state();
+  const std::set<uint64_t> raft_voters(cs.voters().begin(), cs.voters().end());
+  const std::set<uint64_t> raft_learners(cs.learners().begin(), cs.learners().end());
+  if (raft_voters == voters && raft_learners == learners) return "";
+  return absl::StrCat("Raft's configuration is voters ", Ids(raft_voters), " learners ", Ids(raft_learners),
+                      " but its membership has voters ", Ids(voters), " learners ", Ids(learners));
+}
+
+void MembershipChecker::Observe(const kv::NodeCore& core) {
+  if (violation_) return;
+  const uint64_t id = core.id();
+  if (stopped_.count(id) > 0) {
+    return Fail(absl::StrCat("member ", id, " runs again after it was removed and stopped for good"));
+  }
+  // Its host stops it right after the event in which it applied its own removal: seen so once, never twice.
+  if (core.removed() && !applied_own_removal_.insert(id).second) {
+    return Fail(absl::StrCat("member ", id, " keeps running after it applied its own removal"));
+  }
+  const kv::Membership& m = core.membership();
+  for (uint64_t gone : m.removed()) {
+    if (m.Find(gone) != nullptr)
+      return Fail(absl::StrCat("member ", id, " lists removed member ", gone, " as a member"));
+  }
+  // A leader's snapshot on its way to disk: Raft has its configuration already, the state machine not yet.
+  if (core.raft().raft().log().PendingSnapshot() == nullptr) {
+    if (std::string d = ConfigurationDiffers(core); !d.empty()) {
+      return Fail(absl::StrCat("member ", id, " at applied index ", core.applied_index(), ": ", d));
+    }
+  }
+  // The same applied index, the same membership: compared when this member's applied index or membership moved.
+  const std::pair<uint64_t, uint64_t> now{core.applied_index(), m.version()};
+  auto [it, first] = last_seen_.emplace(id, now);
+  if (!first && it->second == now) return;
+  it->second = now;
+  std::string digest = Digest(m);
+  auto [at, inserted] = at_index_.emplace(core.applied_index(), std::make_pair(digest, id));
+  if (!inserted && at->second.first != digest) {
+    Fail(absl::StrCat("members ", at->second.second, " and ", id, " applied index ", core.applied_index(),
+                      " with different memberships"));
+  }
+}
+
+void MembershipChecker::OnStopped(uint64_t member) { stopped_.insert(member); }
+
+void MembershipChecker::Finish(const std::vector<const kv::NodeCore*>& running, const std::set<uint64_t>& refused,
+                               const std::map<uint64_t, bool>* expected) {
+  if (violation_ || running.empty()) return;
+  const kv::NodeCore& first = *running[0];
+  const std::string reference = Digest(first.membership());
+  std::set<uint64_t> live;
+  for (const kv::NodeCore* core : running) {
+    live.insert(core->id());
+    if (Digest(core->membership()) != reference) {
+      return Fail(absl::StrCat("at the end members ", first.id(), " and ", core->id(),
+                               " disagree on the membership (members or removed ids)"));
+    }
+    if (std::string d = ConfigurationDiffers(*core); !d.empty()) {
+      return Fail(absl::StrCat("at the end member ", core->id(), ": ", d));
+    }
+    const raftpb::ConfState cs = core->raft().raft().conf_state();
+    for (uint64_t gone : core->membership().removed()) {
+      for (uint64_t v : cs.voters()) {
+        if (v == gone) return Fail(absl::StrCat("removed member ", gone, " is a voter on member ", core->id()));
+      }
+      for (uint64_t l : cs.learners()) {
+        if (l == gone) return Fail(absl::StrCat("removed member ", gone, " is a learner on member ", core->id()));
+      }
+    }
+  }
+  std::set<uint64_t> members;
+  for (const auto& [id, member] : first.membership().members()) {
+    if (refused.count(id) == 0) members.insert(id);
+  }
+  if (members != live) {
+    return Fail(absl::StrCat("at the end the members are ", Ids(members), " but the members running are ", Ids(live)));
+  }
+  if (expected != nullptr) {
+    std::map<uint64_t, bool> actual;
+    for (const auto& [id, member] : first.membership().members()) actual[id] = member.is_learner();
+    if (actual != *expected) {
+      std::set<uint64_t> want;
+      for (const auto& [id, learner] : *expected) want.insert(id);
+      return Fail(absl::StrCat("at the end the cluster's members are ", Ids(members), " but the operator made ",
+                               Ids(want), " (or a learner differs)"));
+    }
+  }
+}
+
+}  // namespace detcd::sim

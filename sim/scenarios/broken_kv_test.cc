@@ -1,0 +1,95 @@
+// The KV checkers can fail: each test reproduces one class of bug that etcd's robustness tests found, with a test-only
+// fault (kv::KvTestingKnobs, or a member that acknowledges before it syncs), and asserts that the scenario written
+// for that bug catches it within a bounded number of seeds — with the checker one would expect — and that the same
+// seed passes with the fault off, so it is the fault that is caught.
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/scenarios/seed_search.h"
+
+namespace detcd::sim {
+namespace {
+
+void ExpectHealthyPasses(const std::string& scenario, uint64_t seed) {
+  const RunResult r = RunHealthy(scenario, seed);
+  EXPECT_EQ(r.outcome, Outcome::kPass) << "healthy members fail " << scenario << " seed " << seed << ": " << r.detail;
+}
+
+void ExpectCaught(const std::string& scenario, const RunOptions& broken, uint64_t max_seeds,
+                  const std::set<std::string>& checkers) {
+  const Caught c = FirstFailure(scenario, broken, max_seeds);
+  ASSERT_NE(c.seed, 0u) << "the fault went unnoticed in " << scenario << " for " << max_seeds << " seeds";
+  EXPECT_EQ(c.result.outcome, Outcome::kSafety) << c.result.detail;
+  EXPECT_EQ(checkers.count(c.result.checker), 1u) << "seed " << c.seed << ": " << c.result.checker << ": "
+                                                  << c.result.detail;
+  ExpectHealthyPasses(scenario, c.seed);
+}
+
+// etcd #14370: a write acknowledged before it was durable, lost when the member crashed. Planted in host/persist,
+// the persistence code the production member runs too (host::PersistTesting::skip_sync).
+TEST(BrokenKvTest, AcknowledgingBeforeTheSyncIsCaught) {
+  RunOptions o;
+  o.kv_ack_before_sync = true;
+  ExpectCaught("kv_single_member", o, 20,
+               {"linearizability", "durability", "state-machine-safety", "leader-completeness", "watch",
+                "replicas-equal", "log-matching"});
+}
+
+// The order of effects, decided in the core both hosts run: a vote or an append acknowledgement sent before the
+// batch it depends on is durable (kv::KvTestingKnobs::send_before_durable). A member that crashes losing unsynced
+// writes then forgets entries it acknowledged: the leader believes it holds them, and it never catches up (a
+// liveness failure the healed cluster shows), or a quorum "had" an entry that only one member kept (safety).
+TEST(BrokenKvTest, SendingBeforeTheBatchIsDurableIsCaught) {
+  RunOptions o;
+  o.kv_testing.send_before_durable = true;
+  const Caught c = FirstFailure("kv_swarm", o, 100);
+  ASSERT_NE(c.seed, 0u) << "messages sent before their batch was durable went unnoticed in kv_swarm for 100 seeds";
+  EXPECT_NE(c.result.outcome, Outcome::kPass);
+  ExpectHealthyPasses("kv_swarm", c.seed);
+}
+
+// etcd #15271: a watch going back in time after a partition — a watcher resumes on a lagging member.
+TEST(BrokenKvTest, WatchStartingBeforeItsStartRevisionIsCaught) {
+  RunOptions o;
+  o.kv_testing.watch_future_start_from_now = true;
+  ExpectCaught("kv_partitions", o, 40, {"watch"});
+}
+
+// etcd #17529: watch events lost for a slow consumer.
+TEST(BrokenKvTest, DroppingEventsForASlowWatcherIsCaught) {
+  RunOptions o;
+  o.kv_testing.watch_drop_when_full = true;
+  ExpectCaught("kv_slow_watchers", o, 20, {"watch"});
+}
+
+// etcd #20418: a stale read after a process pause — a deposed leader answers from its own state.
+TEST(BrokenKvTest, LeaderReadingWithoutReadIndexIsCaught) {
+  RunOptions o;
+  o.kv_testing.leader_reads_locally = true;
+  ExpectCaught("kv_pause", o, 40, {"linearizability"});
+}
+
+// etcd #17780: the revision going back after a crash that follows a compaction.
+TEST(BrokenKvTest, RevisionFromKeptRecordsAfterCompactionIsCaught) {
+  RunOptions o;
+  o.kv_testing.restore_revision_from_records = true;
+  ExpectCaught("kv_compaction_crash", o, 40, {"watch", "replicas-equal", "linearizability"});
+}
+
+// Watch events lost when a member with watchers catches up by installing the leader's snapshot.
+TEST(BrokenKvTest, WatchersMissingASnapshotRestoreIsCaught) {
+  RunOptions o;
+  o.kv_testing.watch_ignores_restore = true;
+  ExpectCaught("kv_snapshot_catch_up", o, 40, {"watch"});
+}
+
+// Keys outliving their lease: a revoked or expired lease leaves its keys behind.
+TEST(BrokenKvTest, KeysOutlivingTheirLeaseAreCaught) {
+  RunOptions o;
+  o.kv_testing.revoke_keeps_keys = true;
+  ExpectCaught("kv_steady_state", o, 10, {"leases"});
+}
+
+}  // namespace
+}  // namespace detcd::sim

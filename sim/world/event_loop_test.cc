@@ -1,0 +1,116 @@
+#include "sim/world/event_loop.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace detcd::sim {
+namespace {
+
+TEST(EventLoopTest, RunsInTimeOrder) {
+  EventLoop loop;
+  std::vector<int> order;
+  loop.Schedule(30, [&] { order.push_back(3); });
+  loop.Schedule(10, [&] { order.push_back(1); });
+  loop.Schedule(20, [&] { order.push_back(2); });
+  EXPECT_EQ(loop.size(), 3u);
+  while (loop.RunOne()) {
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(loop.Now(), 30);
+  EXPECT_TRUE(loop.Empty());
+  EXPECT_EQ(loop.events_run(), 3u);
+}
+
+TEST(EventLoopTest, TiesBreakByInsertionOrder) {
+  EventLoop loop;
+  std::string order;
+  for (char c = 'a'; c <= 'j'; ++c) loop.Schedule(5, [&order, c] { order.push_back(c); });
+  while (loop.RunOne()) {
+  }
+  EXPECT_EQ(order, "abcdefghij");
+}
+
+TEST(EventLoopTest, ScheduleAfterIsRelativeToNow) {
+  EventLoop loop;
+  TimeUs ran_at = -1;
+  loop.Schedule(100, [&] { loop.ScheduleAfter(50, [&] { ran_at = loop.Now(); }); });
+  while (loop.RunOne()) {
+  }
+  EXPECT_EQ(ran_at, 150);
+}
+
+TEST(EventLoopTest, EventScheduledForNowRunsAfterQueuedOnesAtSameTime) {
+  EventLoop loop;
+  std::vector<int> order;
+  loop.Schedule(10, [&] {
+    order.push_back(1);
+    loop.ScheduleAfter(0, [&] { order.push_back(3); });
+  });
+  loop.Schedule(10, [&] { order.push_back(2); });
+  loop.RunUntil(10);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(EventLoopTest, CancelSkipsEvent) {
+  EventLoop loop;
+  std::vector<int> order;
+  loop.Schedule(1, [&] { order.push_back(1); });
+  const EventLoop::EventId id = loop.Schedule(2, [&] { order.push_back(2); });
+  loop.Schedule(3, [&] { order.push_back(3); });
+  EXPECT_TRUE(loop.Cancel(id));
+  EXPECT_FALSE(loop.Cancel(id));
+  EXPECT_EQ(loop.size(), 2u);
+  while (loop.RunOne()) {
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 3}));
+  EXPECT_FALSE(loop.Cancel(1));  // already ran
+}
+
+TEST(EventLoopTest, CancelledHeadDoesNotCountAsPending) {
+  EventLoop loop;
+  const EventLoop::EventId id = loop.Schedule(1, [] {});
+  loop.Cancel(id);
+  EXPECT_TRUE(loop.Empty());
+  EXPECT_FALSE(loop.NextEventTime().has_value());
+  EXPECT_FALSE(loop.RunOne());
+  EXPECT_EQ(loop.Now(), 0);
+}
+
+TEST(EventLoopTest, RunUntilStopsAtBoundaryAndAdvancesTime) {
+  EventLoop loop;
+  std::vector<TimeUs> ran;
+  for (TimeUs t : {5, 10, 15}) loop.Schedule(t, [&] { ran.push_back(loop.Now()); });
+  EXPECT_EQ(loop.RunUntil(10), 2u);
+  EXPECT_EQ(ran, (std::vector<TimeUs>{5, 10}));
+  EXPECT_EQ(loop.Now(), 10);
+  EXPECT_EQ(loop.RunUntil(12), 0u);
+  EXPECT_EQ(loop.Now(), 12);
+  EXPECT_EQ(loop.NextEventTime(), 15);
+  loop.RunUntil(100);
+  EXPECT_EQ(loop.Now(), 100);
+  EXPECT_EQ(ran, (std::vector<TimeUs>{5, 10, 15}));
+}
+
+TEST(EventLoopTest, RunUntilRunsEventsScheduledDuringIt) {
+  EventLoop loop;
+  int count = 0;
+  std::function<void()> again = [&] {
+    ++count;
+    loop.ScheduleAfter(10, again);
+  };
+  loop.Schedule(0, again);
+  loop.RunUntil(95);
+  EXPECT_EQ(count, 10);  // at 0, 10, ..., 90
+  EXPECT_EQ(loop.size(), 1u);
+}
+
+TEST(EventLoopDeathTest, SchedulingInThePastAborts) {
+  EventLoop loop;
+  loop.RunUntil(100);
+  EXPECT_DEATH(loop.Schedule(99, [] {}), "event scheduled in the past");
+}
+
+}  // namespace
+}  // namespace detcd::sim

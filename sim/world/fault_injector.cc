@@ -1,0 +1,168 @@
+#include "sim/world/fault_injector.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "sim/scenarios/scenario.h"
+
+namespace detcd::sim {
+
+FaultInjector::FaultInjector(FaultTarget* cluster, Network* network, EventLoop* loop, Prng* prng, Trace* trace)
+    : cluster_(cluster), network_(network), loop_(loop), prng_(prng), trace_(trace) {}
+
+void FaultInjector::Schedule(const simpb::Fault& fault, int64_t phase_end_us) {
+  loop_->Schedule(fault.at_ms() * 1000, [this, fault, phase_end_us] {
+    if (!healed_) Begin(fault, phase_end_us);
+  });
+}
+
+uint64_t FaultInjector::Resolve(const simpb::Target& target) {
+  const uint64_t n = static_cast<uint64_t>(cluster_->size());
+  if (target.kind_case() == simpb::Target::kNode) return target.node();
+  const uint64_t leader = cluster_->Leader();
+  switch (target.select()) {
+    case simpb::Target::LEADER:
+      if (leader != 0) return leader;
+      break;
+    case simpb::Target::FOLLOWER:
+      if (leader != 0 && n > 1) {
+        uint64_t pick = prng_->Range(1, n - 1);
+        return pick >= leader ? pick + 1 : pick;
+      }
+      break;
+    default:
+      break;
+  }
+  return prng_->Range(1, n);
+}
+
+uint64_t FaultInjector::ResolveOther(const simpb::Target& target, uint64_t not_this) {
+  uint64_t id = Resolve(target);
+  if (id == not_this) id = id % static_cast<uint64_t>(cluster_->size()) + 1;
+  return id;
+}
+
+void FaultInjector::AfterDuration(const simpb::Fault& fault, std::function<void()> undo) {
+  if (fault.duration_ms() <= 0) return;  // lasts until the heal
+  loop_->ScheduleAfter(fault.duration_ms() * 1000, [this, undo = std::move(undo)] {
+    if (!healed_) undo();
+  });
+}
+
+void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
+  ++faults_begun_;
+  std::string what;
+  switch (fault.kind_case()) {
+    case simpb::Fault::kIsolate: {
+      const uint64_t id = Resolve(fault.isolate().target());
+      what = absl::StrCat("isolate node ", id);
+      const Network::FaultId f = network_->Isolate(id);
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kPartition: {
+      std::vector<std::vector<uint64_t>> groups;
+      for (const simpb::Group& g : fault.partition().groups()) groups.emplace_back(g.nodes().begin(), g.nodes().end());
+      what = "partition";
+      const Network::FaultId f = network_->Partition(groups);
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kAsymmetric: {
+      const uint64_t from = Resolve(fault.asymmetric().from());
+      const uint64_t to = ResolveOther(fault.asymmetric().to(), from);
+      what = absl::StrCat("block ", from, "->", to);
+      const Network::FaultId f = network_->BlockOneWay(from, to);
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kBridge: {
+      const simpb::Bridge& b = fault.bridge();
+      what = absl::StrCat("bridge through node ", b.node());
+      const Network::FaultId f = network_->Bridge(b.node(), std::vector<uint64_t>(b.side_a().begin(), b.side_a().end()),
+                                                  std::vector<uint64_t>(b.side_b().begin(), b.side_b().end()));
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kClog: {
+      const uint64_t from = Resolve(fault.clog().from());
+      const uint64_t to = ResolveOther(fault.clog().to(), from);
+      const int64_t until = fault.duration_ms() > 0 ? loop_->Now() + fault.duration_ms() * 1000 : phase_end_us;
+      what = absl::StrCat("clog ", from, "->", to);
+      network_->Clog(from, to, until);  // a clog ends by itself
+      break;
+    }
+    case simpb::Fault::kCrash: {
+      const uint64_t id = Resolve(fault.crash().target());
+      what = absl::StrCat("crash node ", id);
+      cluster_->Crash(id);
+      if (fault.crash().restart_after_ms() > 0) {
+        loop_->ScheduleAfter(fault.crash().restart_after_ms() * 1000, [this, id] {
+          if (!healed_) cluster_->Restart(id);
+        });
+      }
+      break;
+    }
+    case simpb::Fault::kPause: {
+      const uint64_t id = Resolve(fault.pause().target());
+      what = absl::StrCat("pause node ", id);
+      cluster_->Pause(id);
+      AfterDuration(fault, [this, id] { cluster_->Resume(id); });
+      break;
+    }
+    case simpb::Fault::kClockDrift: {
+      const uint64_t id = Resolve(fault.clock_drift().target());
+      what = absl::StrCat("clock drift node ", id);
+      cluster_->SetDrift(id, fault.clock_drift().factor());
+      AfterDuration(fault, [this, id] { cluster_->SetDrift(id, 1.0); });
+      break;
+    }
+    case simpb::Fault::kDiskError: {
+      const uint64_t id = Resolve(fault.disk_error().target());
+      const bool on_sync = fault.disk_error().on_sync();
+      what = absl::StrCat("EIO on ", on_sync ? "syncs" : "writes", " of node ", id);
+      cluster_->SetDiskError(id, on_sync, true);
+      AfterDuration(fault, [this, id, on_sync] { cluster_->SetDiskError(id, on_sync, false); });
+      break;
+    }
+    case simpb::Fault::kDiskFull: {
+      const uint64_t id = Resolve(fault.disk_full().target());
+      what = absl::StrCat("disk of node ", id, " full");
+      cluster_->SetDiskFull(id, true);
+      AfterDuration(fault, [this, id] { cluster_->SetDiskFull(id, false); });
+      break;
+    }
+    case simpb::Fault::kBitRot: {
+      // Every bit-rot fault of a run hits one node, so that a quorum of disks stays sound.
+      if (rot_node_ == 0) rot_node_ = Resolve(fault.bit_rot().target());
+      what = absl::StrCat("bit rot on node ", rot_node_, ": ", cluster_->FlipBit(rot_node_, fault.bit_rot().where()));
+      break;
+    }
+    case simpb::Fault::kHeal:
+      what = "heal network";
+      network_->Heal();
+      break;
+    case simpb::Fault::KIND_NOT_SET:
+      return;
+  }
+  trace_->Record(loop_->Now(), absl::StrCat("fault: ", what, " (", FaultSummary(fault), ")"));
+}
+
+void FaultInjector::HealAll() {
+  healed_ = true;
+  trace_->Record(loop_->Now(), "heal all");
+  network_->Heal();
+  for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster_->size()); ++id) {
+    cluster_->SetDiskError(id, /*on_sync=*/false, false);
+    cluster_->SetDiskError(id, /*on_sync=*/true, false);
+    cluster_->SetDiskFull(id, false);
+    if (!cluster_->IsUp(id)) {
+      cluster_->Restart(id);
+    } else {
+      if (cluster_->IsPaused(id)) cluster_->Resume(id);
+      cluster_->SetDrift(id, 1.0);
+    }
+  }
+}
+
+}  // namespace detcd::sim

@@ -1,0 +1,39 @@
+// FaultTarget: what the fault injector does to a simulated cluster's members (kv_cluster.h): crash and restart,
+// pause and resume, clock drift, disk faults, and the questions it needs answered to pick a target. Members are
+// numbered 1..size() (these are hosts: the member a host runs may change when the membership does).
+#ifndef DETCD_SIM_WORLD_FAULT_TARGET_H_
+#define DETCD_SIM_WORLD_FAULT_TARGET_H_
+
+#include <cstdint>
+#include <string>
+
+#include "api/scenario.pb.h"
+
+namespace detcd::sim {
+
+class FaultTarget {
+ public:
+  virtual ~FaultTarget() = default;
+
+  virtual int size() const = 0;
+  virtual bool IsUp(uint64_t id) const = 0;
+  virtual bool IsPaused(uint64_t id) const = 0;
+  // The leader of the highest term among running members, or 0.
+  virtual uint64_t Leader() const = 0;
+
+  virtual void Crash(uint64_t id) = 0;
+  virtual void Restart(uint64_t id) = 0;
+  virtual void Pause(uint64_t id) = 0;
+  virtual void Resume(uint64_t id) = 0;
+  // The member's clock runs `factor` times as fast as real time.
+  virtual void SetDrift(uint64_t id, double factor) = 0;
+  // EIO on every write (or sync) while on; a full disk while on.
+  virtual void SetDiskError(uint64_t id, bool on_sync, bool on) = 0;
+  virtual void SetDiskFull(uint64_t id, bool on) = 0;
+  // One synced bit flipped; returns what was hit, or "" if nothing synced is there yet.
+  virtual std::string FlipBit(uint64_t id, simpb::BitRot::Where where) = 0;
+};
+
+}  // namespace detcd::sim
+
+#endif  // DETCD_SIM_WORLD_FAULT_TARGET_H_

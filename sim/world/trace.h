@@ -1,0 +1,57 @@
+// Trace: the simulator's record of what happened. Every event is folded into a 64-bit FNV-1a hash — two runs with the
+// same binary, scenario and seed must end with the same hash, which is how determinism is checked — and, when
+// readable tracing is on, printed as "[  12.345678s] line". It never influences the simulation, and never hashes
+// anything that is not a pure function of the seed (no pointers, no wall-clock time, no hash-container order).
+#ifndef DETCD_SIM_WORLD_TRACE_H_
+#define DETCD_SIM_WORLD_TRACE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <ostream>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace detcd::sim {
+
+class Trace {
+ public:
+  Trace() = default;
+  Trace(const Trace&) = delete;
+  Trace& operator=(const Trace&) = delete;
+
+  // Folds (now_us, line) into the hash; prints and/or keeps the readable line if enabled.
+  void Record(int64_t now_us, absl::string_view line);
+
+  // Readable lines go to out as they are recorded (nullptr = off, the default). The stream must outlive the Trace.
+  void set_output(std::ostream* out) { out_ = out; }
+  // Keeps the last n readable lines in memory (0 = none, the default), e.g. to print the tail after a failure.
+  void set_keep_last(size_t n);
+  const std::deque<std::string>& kept_lines() const { return kept_; }
+
+  uint64_t Hash() const { return hash_; }
+  // The hash as 16 lowercase hex digits.
+  std::string HashHex() const;
+  // Events recorded so far.
+  uint64_t records() const { return records_; }
+
+  // "[  12.345678s] line" (no newline).
+  static std::string Format(int64_t now_us, absl::string_view line);
+
+ private:
+  void HashBytes(const void* data, size_t n);
+
+  static constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+  static constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+  uint64_t hash_ = kFnvOffsetBasis;
+  uint64_t records_ = 0;
+  std::ostream* out_ = nullptr;
+  size_t keep_last_ = 0;
+  std::deque<std::string> kept_;
+};
+
+}  // namespace detcd::sim
+
+#endif  // DETCD_SIM_WORLD_TRACE_H_

@@ -1,0 +1,81 @@
+#include "sim/world/trace.h"
+
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace detcd::sim {
+namespace {
+
+TEST(TraceTest, EmptyTraceHasFnvOffsetBasis) {
+  Trace trace;
+  EXPECT_EQ(trace.HashHex(), "cbf29ce484222325");
+  EXPECT_EQ(trace.records(), 0u);
+}
+
+TEST(TraceTest, SameInputsGiveSameHash) {
+  Trace a, b;
+  for (Trace* t : {&a, &b}) {
+    t->Record(0, "start");
+    t->Record(1'500, "1->2 MsgApp");
+    t->Record(2'000'000, "crash node 3");
+  }
+  EXPECT_EQ(a.Hash(), b.Hash());
+  EXPECT_EQ(a.HashHex(), b.HashHex());
+  EXPECT_EQ(a.records(), 3u);
+}
+
+TEST(TraceTest, DifferentLineTimeOrOrderChangesHash) {
+  auto hash = [](std::initializer_list<std::pair<int64_t, const char*>> records) {
+    Trace t;
+    for (const auto& [time_us, line] : records) t.Record(time_us, line);
+    return t.Hash();
+  };
+  const uint64_t base = hash({{1, "a"}, {2, "b"}});
+  EXPECT_NE(base, hash({{1, "a"}, {2, "c"}}));   // line
+  EXPECT_NE(base, hash({{1, "a"}, {3, "b"}}));   // time
+  EXPECT_NE(base, hash({{2, "b"}, {1, "a"}}));   // order
+  EXPECT_NE(base, hash({{1, "a"}}));             // count
+  EXPECT_NE(hash({{1, "ab"}, {1, "c"}}), hash({{1, "a"}, {1, "bc"}}));  // boundaries
+}
+
+TEST(TraceTest, HashHexIsSixteenLowercaseDigits) {
+  Trace t;
+  t.Record(42, "x");
+  const std::string hex = t.HashHex();
+  ASSERT_EQ(hex.size(), 16u);
+  for (char c : hex) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << hex;
+}
+
+TEST(TraceTest, PrintsReadableLines) {
+  std::ostringstream out;
+  Trace t;
+  t.set_output(&out);
+  t.Record(12'345'678, "node 1 leader term 2");
+  t.Record(5, "tick");
+  EXPECT_EQ(out.str(), "[  12.345678s] node 1 leader term 2\n[   0.000005s] tick\n");
+}
+
+TEST(TraceTest, OutputDoesNotChangeHash) {
+  std::ostringstream out;
+  Trace quiet, loud;
+  loud.set_output(&out);
+  loud.set_keep_last(1);
+  quiet.Record(7, "same");
+  loud.Record(7, "same");
+  EXPECT_EQ(quiet.Hash(), loud.Hash());
+}
+
+TEST(TraceTest, KeepsOnlyTheLastLines) {
+  Trace t;
+  t.set_keep_last(2);
+  t.Record(1, "one");
+  t.Record(2, "two");
+  t.Record(3, "three");
+  ASSERT_EQ(t.kept_lines().size(), 2u);
+  EXPECT_EQ(t.kept_lines()[0], "[   0.000002s] two");
+  EXPECT_EQ(t.kept_lines()[1], "[   0.000003s] three");
+}
+
+}  // namespace
+}  // namespace detcd::sim
