@@ -200,6 +200,10 @@ void NodeCore::Tick(int64_t now_us) {
 void NodeCore::Receive(const raftpb::Message& m) {
   // etcd: a removed member's messages are refused (it may not know it was removed).
   if (membership_.IsRemoved(m.from())) return;
+  if (m.type() == raftpb::MSG_TIMEOUT_NOW ||
+      ((m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) && m.context() == "CampaignTransfer")) {
+    hand_over_election_tick_ = ticks_;  // a leader hands over: the election about to start is not a failure's
+  }
   if (m.type() == raftpb::MSG_PROP && (transferring_leadership() || !is_leader()) &&
       held_forwarded_.size() < kHeldProposalsMax) {
     // A proposal forwarded to a leader that is handing over, or that stepped down before the sender knew: Raft

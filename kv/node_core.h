@@ -434,8 +434,13 @@ class NodeCore {
   // once the transfer ended and a leader is known — forwarded to the new leader, or appended here if it was
   // aborted — so a graceful hand-off fails no request. Bounded in number and (forwarded ones, whose senders time
   // them out) in age; past that they are dropped as Raft would.
-  // This member's own are also held while no leader is known (an election under way), for at most an election
-  // timeout each, then refused with "no leader" as before.
+  // This member's own are also held while no leader is known in an election a hand-over started (this member got
+  // MsgTimeoutNow, or a vote request marked as a transfer), for at most an election timeout each, then refused with
+  // "no leader" as before. In any other election they are refused at once, as etcd does.
+  int64_t hand_over_election_tick_ = -1;  // when this member last saw a hand-over's election begin
+  bool InHandOverElection() const {
+    return leader() == 0 && hand_over_election_tick_ >= 0 && ticks_ - hand_over_election_tick_ <= config_.election_ticks;
+  }
   struct HeldProposal {
     uint64_t id = 0;
     std::string data;

@@ -319,7 +319,7 @@ void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {
   *req.mutable_request() = std::move(request);
   std::string data = req.SerializeAsString();
   if (data.size() > config_.max_request_bytes) return Reply(request_id, ErrRequestTooLarge());
-  if ((transferring_leadership() || leader() == 0) && held_proposals_.size() < kHeldProposalsMax) {
+  if ((transferring_leadership() || InHandOverElection()) && held_proposals_.size() < kHeldProposalsMax) {
     proposals_[req.id()] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
     held_proposals_.push_back(HeldProposal{req.id(), std::move(data), ticks_ + config_.election_ticks});
     return;
