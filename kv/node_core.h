@@ -44,6 +44,9 @@ namespace detcd::kv {
 // Deliberately broken behaviour, so that tests can show the simulator's checkers catch the bug classes etcd's own
 // robustness tests found. Never set outside tests.
 struct KvTestingKnobs {
+  // Auto-compaction compacts at the newest revision instead of the one noted a retention ago (history a reader or
+  // watcher may still ask for within the retention is gone).
+  bool auto_compact_newest = false;
   // A leader answers linearizable reads from its own state at once, trusting that it still leads (a deposed leader
   // resuming from a pause serves stale data: etcd #20418).
   bool leader_reads_locally = false;

@@ -431,7 +431,7 @@ void NodeCore::AutoCompact() {
   }
   if (step.compact_at > 0) {
     kvpb::ClientRequest r;
-    r.mutable_compaction()->set_revision(step.compact_at);
+    r.mutable_compaction()->set_revision(config_.kv_testing.auto_compact_newest ? store_.rev() : step.compact_at);
     ProposeInternal(std::move(r));
   }
 }

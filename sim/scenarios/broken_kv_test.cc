@@ -50,6 +50,14 @@ TEST(BrokenKvTest, SendingBeforeTheBatchIsDurableIsCaught) {
 }
 
 // etcd #15271: a watch going back in time after a partition — a watcher resumes on a lagging member.
+// Auto-compaction that compacts history younger than its retention: caught by the run's auto-compaction check
+// (or by a reader or watcher that still needed it).
+TEST(BrokenKvTest, AutoCompactionAtTheNewestRevisionIsCaught) {
+  RunOptions o;
+  o.kv_testing.auto_compact_newest = true;
+  ExpectCaught("kv_auto_compaction", o, 10, {"auto-compaction", "watch", "linearizability"});
+}
+
 TEST(BrokenKvTest, WatchStartingBeforeItsStartRevisionIsCaught) {
   RunOptions o;
   o.kv_testing.watch_future_start_from_now = true;

@@ -14,8 +14,11 @@
 #include "sim/scenarios/runner.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -249,18 +252,56 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   copts.core.progress_notify_ticks = 5 * sc.raft.election_ticks;
   copts.core.watch.max_pending_events_per_stream = 64;
   copts.core.kv_testing = opt.kv_testing;
+  const simpb::KvWorkload& kvw = sc.proto.kv();
+  if (kvw.has_auto_compaction_mode() && kvw.auto_compaction_retention() > 0) {
+    if (kvw.auto_compaction_mode() == "revision") {
+      copts.core.auto_compaction.mode = kv::AutoCompactionConfig::Mode::kRevision;
+      copts.core.auto_compaction.retention_revisions = kvw.auto_compaction_retention();
+    } else {
+      copts.core.auto_compaction.mode = kv::AutoCompactionConfig::Mode::kPeriodic;
+      copts.core.auto_compaction.retention_ms = kvw.auto_compaction_retention();
+    }
+  }
   copts.testing_persist.skip_sync = opt.kv_ack_before_sync;
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
   network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });
   cluster.set_on_observe([&membership](uint64_t, const kv::NodeCore& core) { membership.Observe(core); });
   cluster.set_on_stopped([&membership](uint64_t member) { membership.OnStopped(member); });
-  cluster.set_on_revision([&watches, &loop](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
+  // Auto-compaction's promise: nothing younger than the retention is compacted (checked when only it compacts).
+  const bool check_auto_compaction =
+      copts.core.auto_compaction.mode != kv::AutoCompactionConfig::Mode::kOff && kvw.compact_every_ms() == 0;
+  std::map<int64_t, int64_t> revision_made_us;  // revision -> when some member first made it
+  int64_t newest_revision = 0;
+  std::optional<std::string> auto_compaction_violation;
+  cluster.set_on_revision([&](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
     (void)node;
-    (void)loop;
     watches.OnRevision(rev, events);
+    if (check_auto_compaction && revision_made_us.emplace(rev, loop.Now()).second) {
+      newest_revision = std::max(newest_revision, rev);
+    }
   });
-  cluster.set_on_compact([&watches](uint64_t, int64_t rev) { watches.OnCompact(rev); });
+  std::set<int64_t> compacted_at;
+  cluster.set_on_compact([&](uint64_t node, int64_t rev) {
+    watches.OnCompact(rev);
+    if (!check_auto_compaction || auto_compaction_violation) return;
+    if (compacted_at.insert(rev).second) trace.Record(loop.Now(), absl::StrCat("auto-compaction at revision ", rev));
+    const kv::AutoCompactionConfig& ac = copts.core.auto_compaction;
+    if (ac.mode == kv::AutoCompactionConfig::Mode::kRevision) {
+      if (rev > newest_revision - ac.retention_revisions) {
+        auto_compaction_violation = absl::StrCat("member ", node, " compacted at revision ", rev, ", fewer than ",
+                                                 ac.retention_revisions, " revisions behind the newest (",
+                                                 newest_revision, ")");
+      }
+      return;
+    }
+    auto made = revision_made_us.find(rev);
+    const int64_t age_us = made == revision_made_us.end() ? -1 : loop.Now() - made->second;
+    if (made != revision_made_us.end() && age_us < ac.retention_ms * 1000 * 4 / 5) {
+      auto_compaction_violation = absl::StrCat("member ", node, " compacted at revision ", rev, ", made only ",
+                                               age_us / 1000, " ms earlier (retention ", ac.retention_ms, " ms)");
+    }
+  });
   KvWorkload workload(KvWorkloadOptionsFor(sc), &cluster, &loop, &prng, &trace, &watches);
   FaultInjector faults(&cluster, &network, &loop, &prng, &trace);
   std::unique_ptr<MembershipOperator> op;
@@ -287,7 +328,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     result.detail = std::move(detail);
     result.failure_time_us = at_us;
   };
-  auto safe = [&] { return checker.ok() && watches.ok() && membership.ok(); };
+  auto safe = [&] { return checker.ok() && watches.ok() && membership.ok() && !auto_compaction_violation; };
 
   while (loop.Now() < phase_end_us && safe()) loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, phase_end_us));
 
@@ -320,6 +361,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     membership.Finish(running, refused, op ? &op->members() : nullptr);
   }
   if (!membership.ok()) finish(Outcome::kSafety, "membership", *membership.violation(), loop.Now());
+  if (auto_compaction_violation) finish(Outcome::kSafety, "auto-compaction", *auto_compaction_violation, loop.Now());
   if (checker.ok()) {
     watches.Finish();
     if (!watches.ok()) finish(Outcome::kSafety, "watch", watches.violation(), loop.Now());

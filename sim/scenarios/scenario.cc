@@ -79,6 +79,7 @@ class Validator {
   void CheckFault(int i);
   void CheckSwarm();
   void CheckMembership();
+  void CheckAutoCompaction();
   void CheckNodeId(const Path& path, uint64_t node);
   void CheckTarget(const Path& path, const simpb::Target& target, bool present);
   void CheckPair(const Path& path, const simpb::Target& from, bool has_from, const simpb::Target& to, bool has_to);
@@ -141,6 +142,7 @@ std::vector<std::string> Validator::Run() {
   for (int i = 0; i < s_.faults_size(); ++i) CheckFault(i);
   CheckSwarm();
   CheckMembership();
+  CheckAutoCompaction();
   return errors_;
 }
 
@@ -255,6 +257,23 @@ void Validator::CheckDisk() {
   }
   if (d.has_snapshot_piece_bytes() && (d.snapshot_piece_bytes() < 1 || d.snapshot_piece_bytes() > (uint64_t{1} << 30))) {
     Error(Append(at, {"snapshot_piece_bytes", -1}), absl::StrCat("must be in 1..", uint64_t{1} << 30));
+  }
+}
+
+void Validator::CheckAutoCompaction() {
+  const simpb::KvWorkload& k = s_.kv();
+  const Path at{{"kv", -1}};
+  if (k.has_auto_compaction_mode() && k.auto_compaction_mode() != "periodic" && k.auto_compaction_mode() != "revision") {
+    Error(Append(at, {"auto_compaction_mode", -1}),
+          absl::StrCat("must be \"periodic\" or \"revision\", got \"", k.auto_compaction_mode(), "\""));
+  }
+  if (k.has_auto_compaction_mode() != k.has_auto_compaction_retention()) {
+    Error(Append(at, {k.has_auto_compaction_mode() ? "auto_compaction_retention" : "auto_compaction_mode", -1}),
+          "auto_compaction_mode and auto_compaction_retention go together");
+  }
+  if (k.has_auto_compaction_retention() &&
+      (k.auto_compaction_retention() < 1 || k.auto_compaction_retention() > kMaxDurationMs)) {
+    Error(Append(at, {"auto_compaction_retention", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
   }
 }
 
