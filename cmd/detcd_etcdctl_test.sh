@@ -91,6 +91,14 @@ grep -q '"revision":"[0-9]*"' <<<"$out" || fail "gateway: 64-bit integers as str
 [ "$(curl -s "$ep/health")" = '{"health":"true"}' ] || fail "/health: $(curl -s "$ep/health")"
 curl -s "$ep/version" | grep -q '"etcdserver":"3.4' || fail "/version: $(curl -s "$ep/version")"
 curl -s "$ep/metrics" | grep -q '^etcd_server_has_leader 1$' || fail "/metrics: no etcd_server_has_leader 1"
+# gRPC's health service, as etcd serves it (what load balancers and Kubernetes' gRPC probes ask): "" is SERVING.
+health=$(/usr/bin/python3 - "${ep#http://}" 2>&1 <<'PY'
+import grpc, sys
+with grpc.insecure_channel(sys.argv[1]) as ch:
+    print(ch.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=5).hex())  # HealthCheckRequest{service: ""}
+PY
+)
+[ "$health" = "0801" ] || fail "grpc.health.v1.Health/Check: want status SERVING (0801), got: $health"
 out=$(curl -s -X POST "$ep/v3/lock/lock" -d '{"name":"Z3ctbG9jaw=="}')  # "gw-lock"
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
 [ -n "$key" ] || fail "gateway lock: $out"

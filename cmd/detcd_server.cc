@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <grpcpp/health_check_service_interface.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -314,6 +316,9 @@ absl::Status DetcdServer::StartServing() {
   so.client_urls = Strings(cfg_.advertise_client_urls);
   so.request_timeout = RequestTimeout(cfg_);
   services_ = std::make_unique<net::EtcdServices>(runtime_.get(), so);
+  // etcd serves grpc.health.v1.Health ("" is SERVING) beside its own services; load balancers and Kubernetes'
+  // gRPC probes ask it. gRPC's own implementation, on the in-process server the front end passes it to.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(static_cast<int>(cfg_.max_request_bytes + 512 * 1024));  // etcd's grpc overhead
   services_->RegisterOn(builder);
