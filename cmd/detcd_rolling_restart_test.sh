@@ -68,7 +68,7 @@ read -r ok failed unknown refused <<<"$counts"
 echo "rolling restart under load: ${ok:-?} ok, ${failed:-?} failed, ${unknown:-?} unknown, ${refused:-?} refused"
 [ "${ok:-0}" -gt 200 ] || fail "too few acknowledged requests: ${ok:-0}"
 [ "${failed:-1}" -eq 0 ] && [ "${unknown:-1}" -eq 0 ] && [ "${refused:-1}" -eq 0 ] ||
-  fail "requests lost to the restarts: $counts; logs: $(for i in 1 2 3; do echo "== m$i"; grep -v -E "DBG|serving|listening|enabled|published|capabilities|cluster version|added member|starting" "$tmp/m$i.log" | tail -30; done)"
+  fail "requests lost to the restarts: $counts; logs: $(for i in 1 2 3; do echo "== m$i"; grep -v -E "serving|listening|enabled|published|capabilities|cluster version|added member|starting" "$tmp/m$i.log" | tail -30; done)"
 verdict=$("$check" --history="$tmp/h.jsonl")
 [ "$verdict" = "linearizable: yes" ] || fail "history: $verdict"
 for i in 1 2 3; do kill -TERM "${pid[$i]}" 2>/dev/null; done
