@@ -201,7 +201,7 @@ void NodeCore::Receive(const raftpb::Message& m) {
   // etcd: a removed member's messages are refused (it may not know it was removed).
   if (membership_.IsRemoved(m.from())) return;
   if (m.type() == raftpb::MSG_TIMEOUT_NOW ||
-      ((m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) && m.context() == "CampaignTransfer")) {
+      ((m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) && m.context() == raft::kCampaignTransfer)) {
     hand_over_election_tick_ = ticks_;  // a leader hands over: the election about to start is not a failure's
   }
   if (m.type() == raftpb::MSG_PROP && (transferring_leadership() || !is_leader()) &&

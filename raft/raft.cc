@@ -16,9 +16,6 @@ namespace detcd::raft {
 
 namespace {
 
-// The context of a MsgVote sent because of a leadership transfer: voters grant it even inside their leader lease.
-constexpr char kCampaignTransfer[] = "CampaignTransfer";
-
 raftpb::MessageType VoteResponseType(raftpb::MessageType t) {
   return t == raftpb::MSG_PRE_VOTE ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
 }

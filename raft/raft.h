@@ -22,6 +22,9 @@
 namespace detcd::raft {
 
 constexpr uint64_t kNone = 0;  // no node: no leader known, no vote cast
+// The context of a MsgVote (MsgPreVote) sent because of a leadership transfer: voters grant it even inside their
+// leader lease, and a member's core knows from it that a hand-over's election is under way.
+inline constexpr char kCampaignTransfer[] = "CampaignTransfer";
 
 // Deliberately broken variants of Raft's rules, for tests that show the simulator's checkers catch a broken rule.
 // Never set outside tests; no scenario file or flag reaches them.
