@@ -67,6 +67,9 @@ struct KvTestingKnobs {
   // The order of effects broken: votes and append acknowledgements leave before the batch they depend on is durable
   // (a member that crashes then can vote twice in a term, or lose an entry it acknowledged).
   bool send_before_durable = false;
+  // Linearizable reads whose round was answered but whose index is not applied yet are forgotten, never answered
+  // (what moving a kept round onto itself did: the client waits out its own deadline).
+  bool forget_reads_awaiting_apply = false;
 };
 
 struct NodeCoreConfig {

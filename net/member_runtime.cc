@@ -373,19 +373,18 @@ void MemberRuntime::AnswerOverdue(int64_t now_us) {
 void MemberRuntime::CheckLeaderWaits(int64_t now_us) {
   if (leader_waits_.empty()) return;
   const uint64_t leader = core_->leader();
-  size_t kept = 0;
-  for (size_t i = 0; i < leader_waits_.size(); ++i) {
-    LeaderWait& w = leader_waits_[i];
+  // std::remove_if: an element kept in place is never moved onto itself (which empties a vector or string).
+  auto done = std::remove_if(leader_waits_.begin(), leader_waits_.end(), [&](LeaderWait& w) {
     if (leader == w.target) {
       Log(absl::StrCat("leadership transfer finished: ", absl::Hex(w.target), " leads"));
       w.done(core_->Header());
-    } else if (now_us >= w.deadline_us) {
-      w.done(kv::ErrLeaderTransferTimeout());
-    } else {
-      leader_waits_[kept++] = std::move(w);
+      return true;
     }
-  }
-  leader_waits_.resize(kept);
+    if (now_us < w.deadline_us) return false;
+    w.done(kv::ErrLeaderTransferTimeout());
+    return true;
+  });
+  leader_waits_.erase(done, leader_waits_.end());
 }
 
 void MemberRuntime::Loop() {

@@ -84,13 +84,13 @@ void KvCluster::Publish(uint64_t host, uint64_t incarnation) {
   req.mutable_member_attributes()->add_client_urls(absl::StrCat("http://host", host, ".sim:2379"));
   const uint64_t rid = next_request_++;
   OnMember(host, [this, rid, req, host, incarnation](Node& m) {
-    m.waiting[rid] = [this, host, incarnation](const kv::ClientReply& r) {
+    Await(m, rid, [this, host, incarnation](const kv::ClientReply& r) {
       if (r.status.ok()) {
         trace_->Record(loop_->Now(), absl::StrCat(Name(node(host)), " published its name and client URLs"));
         return;
       }
       loop_->ScheduleAfter(200'000, [this, host, incarnation] { Publish(host, incarnation); });
-    };
+    });
     m.core->Submit(rid, req);
   });
 }
@@ -193,6 +193,7 @@ void KvCluster::OnTick(uint64_t id, uint64_t incarnation) {
   if (n.paused) return;
   // A drifting clock ticks more (or less) often, and its time moves a whole tick each time.
   n.local_us += options_.cluster.tick_us;
+  ++n.ticks;
   n.core->Tick(n.local_us);
   n.leaderless_ticks = n.core->leader() == 0 ? n.leaderless_ticks + 1 : 0;
   if (n.leaderless_ticks >= 3 * static_cast<int64_t>(options_.cluster.election_ticks) &&
@@ -202,6 +203,25 @@ void KvCluster::OnTick(uint64_t id, uint64_t incarnation) {
     if (n.incarnation != incarnation || !n.core) return;
   }
   Flush(n);
+  if (n.incarnation == incarnation && n.core) CheckAnsweredInTime(n);
+}
+
+void KvCluster::Await(Node& n, uint64_t rid, ReplyFn fn) {
+  const bool fresh =
+      n.waiting.emplace(rid, Node::Waiting{std::move(fn), n.ticks + options_.core.request_timeout_ticks}).second;
+  DETCD_CHECK_MSG(fresh, "a request id handed to a member twice");
+}
+
+void KvCluster::CheckAnsweredInTime(Node& n) {
+  for (const auto& [rid, w] : n.waiting) {
+    if (w.answer_by_tick > n.ticks) continue;
+    checker_->SetTime(loop_->Now());
+    checker_->ObserveInvariantBroken(
+        n.id, absl::StrCat("client request ", rid, " was not answered within the request timeout (",
+                           options_.core.request_timeout_ticks, " ticks): the core lost it"));
+    n.waiting.erase(rid);  // reported once
+    return;
+  }
 }
 
 void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client) {
@@ -238,8 +258,8 @@ bool KvCluster::Submit(uint64_t id, const kvpb::ClientRequest& request, ReplyFn 
   const uint64_t rid = next_request_++;
   OnMember(
       id,
-      [rid, request, fn = std::move(fn)](Node& n) mutable {
-        n.waiting[rid] = std::move(fn);
+      [this, rid, request, fn = std::move(fn)](Node& n) mutable {
+        Await(n, rid, std::move(fn));
         n.core->Submit(rid, request);
       },
       /*from_client=*/true);
@@ -337,7 +357,7 @@ class KvCluster::NodeHost final : public host::EffectsHost {
   void Reply(kv::ClientReply reply) override {
     auto it = n_.waiting.find(reply.request_id);
     if (it == n_.waiting.end()) return;
-    ReplyFn fn = std::move(it->second);
+    ReplyFn fn = std::move(it->second.fn);
     n_.waiting.erase(it);
     fn(reply);
   }

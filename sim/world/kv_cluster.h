@@ -188,7 +188,14 @@ class KvCluster : public FaultTarget {
     int64_t leaderless_ticks = 0;  // ticks in a row without a known leader
     raft::SoftState last_soft;     // Raft's role and leader as last traced
     uint64_t last_term = 0;
-    std::map<uint64_t, ReplyFn> waiting;           // request id -> the client waiting for its reply
+    // Request id -> the client waiting for its reply, and the tick of this life by which the core must have
+    // answered it (its own request timeout: the core answers every request it takes, if only "request timed out").
+    struct Waiting {
+      ReplyFn fn;
+      int64_t answer_by_tick = 0;
+    };
+    std::map<uint64_t, Waiting> waiting;
+    int64_t ticks = 0;  // this life's ticks
     host::EffectsLoop effects;                     // this life's (a new one with each start)
   };
   class NodeHost;
@@ -204,6 +211,10 @@ class KvCluster : public FaultTarget {
   void DieOfDiskError(Node& n, const absl::Status& error);
   void ScheduleTick(uint64_t id, int64_t delay_us);
   void OnTick(uint64_t id, uint64_t incarnation);
+  // The member takes a client's request: its reply is awaited, and due within the core's request timeout.
+  void Await(Node& n, uint64_t rid, ReplyFn fn);
+  // After a tick: a request the core took and did not answer by its own timeout breaks the core's contract.
+  void CheckAnsweredInTime(Node& n);
   // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life.
   void OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client = false);
   // The member's watch streams end (its crash, or it lost its leader): their clients see them break.
