@@ -22,3 +22,24 @@ loopback_members() {
     endpoints+="${endpoints:+,}http://127.0.0.1:${cport[$i]}"
   done
 }
+# start_member DETCD I [FLAG...]: member mI of loopback_members' cluster, in the background (data $tmp/mI, log
+# $tmp/mI.log appended to), its pid in pid[I]. member_ready I [COUNT]: waits (15 s at most) until mI logged that it is
+# ready COUNT times (1 if not given); a failure if it does not.
+start_member() {
+  local detcd=$1 i=$2
+  shift 2
+  "$detcd" --name="m$i" --data-dir="$tmp/m$i" --listen-client-urls="http://127.0.0.1:${cport[$i]}" \
+    --advertise-client-urls="http://127.0.0.1:${cport[$i]}" --listen-peer-urls="http://127.0.0.1:${pport[$i]}" \
+    --initial-advertise-peer-urls="http://127.0.0.1:${pport[$i]}" --initial-cluster="$initial" "$@" \
+    >>"$tmp/m$i.log" 2>&1 &
+  pid[$i]=$!
+}
+member_ready() {
+  local _
+  for _ in $(seq 1 150); do
+    [ "$(grep -c 'ready to serve client requests' "$tmp/m$1.log" 2>/dev/null)" -ge "${2:-1}" ] && return 0
+    sleep 0.1
+  done
+  fail "m$1 did not become ready: $(tail -5 "$tmp/m$1.log")"
+  return 1
+}

@@ -3,8 +3,10 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -18,6 +20,10 @@ namespace detcd::net {
 namespace {
 
 constexpr int kInternal = 13;
+constexpr int kUnavailable = 14;
+constexpr char kNoLeader[] = "etcdserver: no leader";  // etcd's ErrGRPCNoLeader
+// etcd's maxNoLeaderCnt: election timeouts in a row without a leader before require-leader streams are ended.
+constexpr int kChecksWithoutLeaderMax = 3;
 
 // The methods served here, by path: kvpb::ClientRequest's field for each (kvpb::ClientResponse's has the same
 // number).
@@ -64,7 +70,21 @@ const NativeFields& FieldsOf(int field) {
 
 uint32_t Interest(bool read, bool write) { return (read ? EPOLLIN | EPOLLRDHUP : 0u) | (write ? EPOLLOUT : 0u); }
 
+// etcd's streaming methods (the ones its stream interceptor watches for a lost leader).
+bool IsStreaming(const std::string& path) {
+  return path == "/etcdserverpb.Watch/Watch" || path == "/etcdserverpb.Lease/LeaseKeepAlive" ||
+         path == "/etcdserverpb.Maintenance/Snapshot" || path == "/v3electionpb.Election/Observe";
+}
+
 }  // namespace
+
+bool RequiresLeader(const std::vector<std::pair<std::string, std::string>>& metadata) {
+  // etcd's rpctypes.MetadataRequireLeaderKey and MetadataHasLeader; the first value is the one etcd reads.
+  for (const auto& [key, value] : metadata) {
+    if (key == "hasleader") return value == "true";
+  }
+  return false;
+}
 
 absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOptions options) {
   DETCD_CHECK(options.runtime != nullptr && options.fallback != nullptr);
@@ -77,6 +97,18 @@ absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOp
   ev.data.fd = f->wake_fd_;
   if (epoll_ctl(f->epoll_fd_, EPOLL_CTL_ADD, f->wake_fd_, &ev) != 0) {
     return absl::InternalError("gRPC front end: epoll_ctl failed");
+  }
+  f->leader_timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (f->leader_timer_fd_ < 0) return absl::InternalError("gRPC front end: timerfd_create failed");
+  const int64_t every_us = std::max<int64_t>(f->options_.runtime->election_timeout_us(), 1000);
+  itimerspec period{};
+  period.it_interval.tv_sec = every_us / 1'000'000;
+  period.it_interval.tv_nsec = (every_us % 1'000'000) * 1000;
+  period.it_value = period.it_interval;
+  ev.data.fd = f->leader_timer_fd_;
+  if (timerfd_settime(f->leader_timer_fd_, 0, &period, nullptr) != 0 ||
+      epoll_ctl(f->epoll_fd_, EPOLL_CTL_ADD, f->leader_timer_fd_, &ev) != 0) {
+    return absl::InternalError("gRPC front end: the leader check's timer failed");
   }
   f->ended_->wake_fd = f->wake_fd_;
   f->stub_ = std::make_unique<grpc::GenericStub>(f->options_.fallback);
@@ -93,6 +125,7 @@ GrpcFrontEnd::~GrpcFrontEnd() {
   Stop();
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
+  if (leader_timer_fd_ >= 0) close(leader_timer_fd_);
 }
 
 void GrpcFrontEnd::Adopt(int fd) {
@@ -167,6 +200,12 @@ void GrpcFrontEnd::Loop() {
     busy = n > 0;
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
+      if (fd == leader_timer_fd_) {
+        uint64_t expirations;
+        (void)!read(leader_timer_fd_, &expirations, sizeof(expirations));
+        CheckLeader();
+        continue;
+      }
       if (fd == wake_fd_) {
         uint64_t v;
         (void)!read(wake_fd_, &v, sizeof(v));
@@ -213,11 +252,34 @@ void GrpcFrontEnd::Loop() {
   }
 }
 
+void GrpcFrontEnd::CheckLeader() {
+  checks_without_leader_ = options_.runtime->leader() == 0 ? checks_without_leader_ + 1 : 0;
+  if (checks_without_leader_ < kChecksWithoutLeaderMax) return;
+  std::vector<Call> open;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [key, call] : calls_) {
+      if (call.require_leader) open.push_back(call);
+    }
+  }
+  // Ended outside the lock: each then queues itself to be erased by this loop.
+  for (Call& call : open) {
+    if (call.stream != nullptr) call.stream->Abort(grpc::Status(grpc::StatusCode::UNAVAILABLE, kNoLeader));
+    if (call.proxy != nullptr) call.proxy->Abort(kUnavailable, kNoLeader);
+  }
+}
+
 void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e) {
   const CallKey key(c->serial(), e.stream);
   {
     std::lock_guard<std::mutex> l(mu_);
     DETCD_CHECK_MSG(calls_.count(key) == 0, "a stream id used twice on one connection");
+  }
+  const bool require_leader = RequiresLeader(e.metadata);
+  if (require_leader && options_.runtime->leader() == 0) {
+    // Refused before it starts (what the client sends on it after this is dropped: no call is known by its key).
+    c->Finish(e.stream, kUnavailable, kNoLeader);
+    return;
   }
   if (const int field = NativeField(e.path); field != 0) {
     std::lock_guard<std::mutex> l(mu_);
@@ -233,6 +295,7 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
     (void)!write(queue->wake_fd, &one, sizeof(one));
   };
   Call call;
+  call.require_leader = require_leader && IsStreaming(e.path);
   if (options_.services != nullptr && e.path == "/etcdserverpb.Watch/Watch") {
     call.stream = StartWatchStream(options_.services, c, e.stream, ended);
   } else if (options_.services != nullptr && e.path == "/etcdserverpb.Lease/LeaseKeepAlive") {

@@ -43,6 +43,12 @@ struct GrpcFrontEndOptions {
   uint32_t max_concurrent_streams = 0xffffffffu;  // per connection (etcd: --max-concurrent-streams)
 };
 
+// etcd's require-leader convention (clientv3.WithRequireLeader: metadata "hasleader: true"): such a call made to a
+// member that knows no leader is refused with "etcdserver: no leader" (UNAVAILABLE), and such a stream already open
+// is ended with it once the member has had no leader at three checks in a row, one election timeout apart, so its
+// client moves to another member. etcdctl watch and clientv3's lease keep-alives ask for it.
+bool RequiresLeader(const std::vector<std::pair<std::string, std::string>>& metadata);
+
 class GrpcFrontEnd {
  public:
   static absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> Start(GrpcFrontEndOptions options);
@@ -65,11 +71,15 @@ class GrpcFrontEnd {
   void StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e);
   // A unary call of the member's own, whole: its one message in, the member's answer out.
   void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message);
+  // Every election timeout: counts the checks in a row without a leader; at three, ends the require-leader streams.
+  void CheckLeader();
 
   GrpcFrontEndOptions options_;
   std::unique_ptr<grpc::GenericStub> stub_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
+  int leader_timer_fd_ = -1;  // fires every election timeout
+  int checks_without_leader_ = 0;  // the loop's
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
@@ -86,6 +96,7 @@ class GrpcFrontEnd {
     std::string message;
     std::shared_ptr<FrontStream> stream;   // Watch, LeaseKeepAlive
     std::shared_ptr<GrpcProxyCall> proxy;  // anything else
+    bool require_leader = false;           // a stream whose client asked for etcd's "hasleader"
   };
   std::map<CallKey, Call> calls_;
   // Streams and passed-through calls that ended themselves (any thread, possibly after Stop), for the loop to erase.

@@ -29,6 +29,8 @@ class StreamBase : public FrontStream {
              std::function<void()> ended)
       : shared_(shared), c_(std::move(c)), stream_(stream), ended_(std::move(ended)) {}
 
+  void Abort(const grpc::Status& status) override { End(status); }
+
  protected:
   ~StreamBase() override { Unregister(); }
 

@@ -24,6 +24,8 @@ class FrontStream {
   virtual void Message(const std::string& bytes) = 0;
   virtual void HalfClose() = 0;
   virtual void Cancel() = 0;  // the client went away: nothing more is sent
+  // The server ends the stream with this status (etcd's "no leader" for a require-leader stream). Any thread.
+  virtual void Abort(const grpc::Status& status) = 0;
 };
 
 // `ended` runs once, when the stream is over (on any thread).

@@ -65,6 +65,14 @@ void GrpcProxyCall::Cancel() {
   if (release) RemoveHold();
 }
 
+void GrpcProxyCall::Abort(int code, std::string message) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!abort_) abort_.emplace(code, std::move(message));
+  }
+  Cancel();
+}
+
 void GrpcProxyCall::OnWriteDone(bool ok) {
   grpc::ByteBuffer* next = nullptr;
   bool writes_done = false;
@@ -121,11 +129,17 @@ void GrpcProxyCall::OnReadDone(bool ok) {
 }
 
 void GrpcProxyCall::OnDone(const grpc::Status& status) {
-  connection_->Finish(stream_, static_cast<int>(status.error_code()), status.error_message());
   std::shared_ptr<GrpcProxyCall> me;
+  std::optional<std::pair<int, std::string>> abort;
   {
     std::lock_guard<std::mutex> l(mu_);
     me = std::move(self_);
+    abort = abort_;
+  }
+  if (abort) {
+    connection_->Finish(stream_, abort->first, abort->second);
+  } else {
+    connection_->Finish(stream_, static_cast<int>(status.error_code()), status.error_message());
   }
   done_fn_();
 }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,8 @@ class GrpcProxyCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   void Message(const std::string& bytes);
   void HalfClose();
   void Cancel();
+  // Ends the call with this status for the client (the server's own call is cancelled; its status is not sent).
+  void Abort(int code, std::string message);
 
  private:
   GrpcProxyCall(std::shared_ptr<GrpcH2Connection> connection, int32_t stream, std::function<void()> done)
@@ -55,6 +58,7 @@ class GrpcProxyCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   bool half_closed_ = false;               // guarded by mu_: the client is done sending
   bool client_done_ = false;  // guarded by mu_: the client's side is over (WritesDone, cancel, a failed write)
   bool server_done_ = false;  // guarded by mu_: the server finished the call (a read failed)
+  std::optional<std::pair<int, std::string>> abort_;  // guarded by mu_: the status Abort gave the client
   std::shared_ptr<GrpcProxyCall> self_;  // held until OnDone
 };
 

@@ -454,6 +454,7 @@ void MemberRuntime::Flush() {
   // Replies and watch responses of one drain leave together (one write per client connection), not one by one.
   if (options_.reply_batch_begin) options_.reply_batch_begin();
   effects_.Drain(*core_, *this);
+  leader_.store(core_->leader(), std::memory_order_relaxed);
   // A finished file for followers serves the MSG_SNAPs of the effects right after its kEnd's report, no later.
   send_ready_.reset();
   if (options_.reply_batch_end) options_.reply_batch_end();

@@ -132,6 +132,10 @@ class MemberRuntime : private host::EffectsHost {
   void Stop();
   // False once stopped (by Stop or by a disk error).
   bool running() const { return running_.load(); }
+  // The leader this member knows of (0: none), as of its last drain: any thread, without a trip to the core.
+  uint64_t leader() const { return leader_.load(std::memory_order_relaxed); }
+  // etcd's election timeout for this member (tick interval × election ticks).
+  int64_t election_timeout_us() const { return options_.core.tick_us * options_.core.election_ticks; }
 
   // ---- any thread ----
   // A client request; `done` runs with the reply on the thread holding the core (it must not block). Requests submitted
@@ -275,6 +279,7 @@ class MemberRuntime : private host::EffectsHost {
   // state below marked "core only", is touched by one thread at a time, in the order tasks were queued.
   bool draining_ = false;
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> leader_{0};  // the core's leader, stored after each drain of its effects
   std::thread thread_;
 
   // Only the thread holding the core touches these.
