@@ -10,6 +10,7 @@ absl::Status ErrTooManyOps() { return absl::InvalidArgumentError("etcdserver: to
 absl::Status ErrDuplicateKey() { return absl::InvalidArgumentError("etcdserver: duplicate key given in txn request"); }
 absl::Status ErrRequestTooLarge() { return absl::InvalidArgumentError("etcdserver: request is too large"); }
 absl::Status ErrNoSpace() { return absl::ResourceExhaustedError("etcdserver: mvcc: database space exceeded"); }
+absl::Status ErrCorrupt() { return absl::DataLossError("etcdserver: corrupt cluster"); }
 absl::Status ErrNoLeader() { return absl::UnavailableError("etcdserver: no leader"); }
 absl::Status ErrNotLeader() { return absl::FailedPreconditionError("etcdserver: not leader"); }
 absl::Status ErrBadLeaderTransferee() { return absl::FailedPreconditionError("etcdserver: bad leader transferee"); }

@@ -16,6 +16,7 @@ absl::Status ErrTooManyOps();       // "etcdserver: too many operations in txn r
 absl::Status ErrDuplicateKey();     // "etcdserver: duplicate key given in txn request"
 absl::Status ErrRequestTooLarge();  // "etcdserver: request is too large"
 absl::Status ErrNoSpace();          // "etcdserver: mvcc: database space exceeded"
+absl::Status ErrCorrupt();          // "etcdserver: corrupt cluster" (DataLoss): writes while a CORRUPT alarm is raised
 absl::Status ErrNoLeader();         // "etcdserver: no leader"
 absl::Status ErrNotLeader();        // "etcdserver: not leader" (FailedPrecondition, as etcd's)
 absl::Status ErrBadLeaderTransferee();    // "etcdserver: bad leader transferee"

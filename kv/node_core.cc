@@ -170,11 +170,7 @@ kvpb::StateSnapshot NodeCore::SmallState() const {
   snap.set_leases(lessor_.Serialize());
   for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
   membership_.SaveTo(&snap);
-  if (nospace_) {
-    etcdserverpb::AlarmMember* a = snap.add_alarms();
-    a->set_memberid(config_.id);
-    a->set_alarm(etcdserverpb::NOSPACE);
-  }
+  for (const etcdserverpb::AlarmMember& a : alarms_.List()) *snap.add_alarms() = a;
   return snap;
 }
 
@@ -452,14 +448,42 @@ void NodeCore::ApplyConfChange(const raftpb::Entry& e) {
   Reply(client, absl::OkStatus(), std::move(resp));
 }
 
+void NodeCore::ApplyAlarm(const etcdserverpb::AlarmRequest& a, etcdserverpb::AlarmResponse* resp) {
+  // etcd's applier answers with the alarm it raised or cleared (nothing if there was nothing to clear).
+  const uint64_t member = a.memberid();
+  bool changed = false;
+  if (a.action() == etcdserverpb::AlarmRequest::ACTIVATE) {
+    if (a.alarm() == etcdserverpb::NONE) return;
+    changed = alarms_.Activate(member, a.alarm());
+    etcdserverpb::AlarmMember* m = resp->add_alarms();
+    m->set_memberid(member);
+    m->set_alarm(a.alarm());
+  } else if (a.action() == etcdserverpb::AlarmRequest::DEACTIVATE) {
+    if (!alarms_.Deactivate(member, a.alarm())) return;
+    changed = true;
+    etcdserverpb::AlarmMember* m = resp->add_alarms();
+    m->set_memberid(member);
+    m->set_alarm(a.alarm());
+  }
+  if (changed && config_.logger) {
+    config_.logger(absl::StrCat(a.action() == etcdserverpb::AlarmRequest::ACTIVATE ? "alarm raised: "
+                                                                                   : "alarm disarmed: ",
+                                etcdserverpb::AlarmType_Name(a.alarm()), " for member ", absl::Hex(member)));
+  }
+}
+
 void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
   kvpb::ClientResponse resp;
   absl::Status status;
   Applied applied;
   const kvpb::ClientRequest& r = req.request();
-  // With the NOSPACE alarm raised, only requests that cannot grow the store go through (etcd's capped applier).
+  // With the CORRUPT alarm raised, no request that changes the store or the leases applies (etcd's corrupt applier);
+  // with NOSPACE, none that can grow the store (etcd's capped applier).
   const bool grows = r.has_put() || (r.has_txn() && IsWrite(r.txn())) || r.has_lease_grant();
-  if (nospace_ && grows) {
+  const bool changes = grows || r.has_delete_range() || r.has_compaction() || r.has_lease_revoke();
+  if (changes && alarms_.Has(etcdserverpb::CORRUPT)) {
+    status = ErrCorrupt();
+  } else if (grows && alarms_.Has(etcdserverpb::NOSPACE)) {
     status = ErrNoSpace();
   } else {
     switch (r.request_case()) {
@@ -532,11 +556,7 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
         }
         return;
       case kvpb::ClientRequest::kAlarm:
-        if (r.alarm().alarm() == etcdserverpb::NOSPACE) {
-          if (r.alarm().action() == etcdserverpb::AlarmRequest::ACTIVATE) nospace_ = true;
-          if (r.alarm().action() == etcdserverpb::AlarmRequest::DEACTIVATE) nospace_ = false;
-        }
-        resp.mutable_alarm();
+        ApplyAlarm(r.alarm(), resp.mutable_alarm());
         break;
       default:
         status = absl::InvalidArgumentError("etcdserver: unknown request in the log");

@@ -29,6 +29,7 @@
 #include "api/kv_request.pb.h"
 #include "api/raft.pb.h"
 #include "base/byte_source.h"
+#include "kv/alarm_set.h"
 #include "kv/applier.h"
 #include "kv/auto_compactor.h"
 #include "kv/lessor.h"
@@ -276,7 +277,10 @@ class NodeCore {
   uint64_t applied_index() const { return applied_index_; }
   bool is_leader() const { return raft_->raft().state() == raft::StateType::kLeader; }
   uint64_t leader() const { return raft_->raft().lead(); }
-  bool nospace_alarm() const { return nospace_; }
+  bool nospace_alarm() const { return alarms_.Has(etcdserverpb::NOSPACE); }
+  bool corrupt_alarm() const { return alarms_.Has(etcdserverpb::CORRUPT); }
+  // The raised alarms, every member's (etcd's alarm list).
+  std::vector<etcdserverpb::AlarmMember> alarms() const { return alarms_.List(); }
   // The cluster's members as the log made them (peer URLs, learners) with what each published (name, client URLs).
   const Membership& membership() const { return membership_; }
   // This member applied its own removal from the cluster: it must stop (etcd: "the member has been permanently
@@ -330,6 +334,8 @@ class NodeCore {
   void Pump();
   void FinishReady(ByteSource* snapshot_data = nullptr);
   void ApplyEntry(const raftpb::Entry& e);
+  // An applied Alarm request: raises or clears it in alarms_, answering with what changed.
+  void ApplyAlarm(const etcdserverpb::AlarmRequest& a, etcdserverpb::AlarmResponse* resp);
   void ApplyRequest(const kvpb::RaftRequest& req, uint64_t index);
   void ApplyConfChange(const raftpb::Entry& e);
   // Remembers a request id in the dedup window; false if it was applied already.
@@ -408,7 +414,7 @@ class NodeCore {
   int64_t now_us_ = 0;
   uint64_t applied_index_ = 0;
   uint64_t snapshot_index_ = 0;
-  bool nospace_ = false;
+  AlarmSet alarms_;  // raised by applied Alarm requests (NOSPACE: no growth; CORRUPT: no writes)
   bool was_leader_ = false;
   uint64_t last_leader_ = 0;          // the leader this member last knew (0: none)
   int64_t leader_elected_tick_ = -1;  // when it learned of the current leader

@@ -154,9 +154,9 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       }
       const bool grows = request.has_put() || (request.has_txn() && IsWrite(request.txn())) ||
                          request.has_lease_grant();
-      if (grows && (nospace_ || store_.bytes() + static_cast<int64_t>(request.ByteSizeLong()) >
-                                    config_.quota_bytes)) {
-        if (!nospace_) {
+      const bool nospace = alarms_.Has(etcdserverpb::NOSPACE);
+      if (grows && (nospace || store_.bytes() + static_cast<int64_t>(request.ByteSizeLong()) > config_.quota_bytes)) {
+        if (!nospace) {
           // Over the quota: raise the NOSPACE alarm for the whole cluster, as etcd does.
           kvpb::ClientRequest alarm;
           alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
@@ -174,12 +174,9 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kAlarm: {
       if (request.alarm().action() == etcdserverpb::AlarmRequest::GET) {
         kvpb::ClientResponse resp;
-        if (nospace_) {
-          etcdserverpb::AlarmMember* a = resp.mutable_alarm()->add_alarms();
-          a->set_memberid(config_.id);
-          a->set_alarm(etcdserverpb::NOSPACE);
-        } else {
-          resp.mutable_alarm();
+        resp.mutable_alarm();  // set even when none is raised: the answer is of its request's kind
+        for (const etcdserverpb::AlarmMember& a : alarms_.List(request.alarm().alarm())) {
+          *resp.mutable_alarm()->add_alarms() = a;
         }
         return Reply(request_id, absl::OkStatus(), std::move(resp));
       }

@@ -239,8 +239,7 @@ void NodeCore::RestoreState(const raftpb::SnapshotMetadata& metadata, ByteSource
   recent_order_.assign(state->small.recent_request_ids().begin(), state->small.recent_request_ids().end());
   recent_ids_.clear();
   recent_ids_.insert(recent_order_.begin(), recent_order_.end());
-  nospace_ = false;
-  for (const auto& a : state->small.alarms()) nospace_ |= a.alarm() == etcdserverpb::NOSPACE;
+  alarms_.Restore(state->small.alarms());
   if (raft_ && is_leader()) lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
   applied_index_ = metadata.index();
   snapshot_index_ = metadata.index();

@@ -92,7 +92,10 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
     response->set_islearner(s.is_learner);
     if (s.leader == 0) response->add_errors("etcdserver: no leader");
     // etcd prints each AlarmMember in protobuf's compact text form.
-    if (s.nospace_alarm) response->add_errors(absl::StrCat("memberID:", s.member_id, " alarm:NOSPACE "));
+    for (const etcdserverpb::AlarmMember& a : s.alarms) {
+      response->add_errors(
+          absl::StrCat("memberID:", a.memberid(), " alarm:", etcdserverpb::AlarmType_Name(a.alarm()), " "));
+    }
     return grpc::Status::OK;
   }
 

@@ -549,7 +549,7 @@ MemberStatus HttpGateway::SampleStatus() {
 // fails within a second. Unhealthy is a 503 (http.Error); both bodies carry only "health" in 3.4.
 HttpResponse HttpGateway::Health() {
   const MemberStatus s = SampleStatus();
-  bool healthy = !s.nospace_alarm && s.leader != 0;
+  bool healthy = s.alarms.empty() && s.leader != 0;
   if (healthy) {
     kvpb::ClientRequest r;
     r.mutable_range()->set_key("health");

@@ -250,7 +250,7 @@ MemberStatus MemberRuntime::Status() {
     s.applied_index = core_->applied_index();
     s.revision = core_->store().rev();
     s.db_size = core_->store().bytes();
-    s.nospace_alarm = core_->nospace_alarm();
+    s.alarms = core_->alarms();
     s.members = core_->membership().ToEtcd();
     if (const kvpb::Member* self = core_->membership().Find(options_.core.id)) s.is_learner = self->is_learner();
     {

@@ -108,7 +108,7 @@ struct MemberStatus {
   uint64_t applied_index = 0;
   int64_t revision = 0;
   int64_t db_size = 0;  // bytes the kept versions take
-  bool nospace_alarm = false;
+  std::vector<etcdserverpb::AlarmMember> alarms;  // raised, every member's
   bool is_learner = false;
   // The cluster's members as the log made them, with what each published (name, client URLs); by id.
   std::vector<etcdserverpb::Member> members;
