@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
   if (auto it = env.find("DETCD_WAL_SEGMENT_BYTES"); it != env.end()) {
     (void)absl::SimpleAtoi(it->second, &options.wal_segment_bytes);
   }
+  // Test-only: this member silently stores another value for puts to this key (a replica whose state went bad), for
+  // the corruption checks' end-to-end test.
+  if (auto it = env.find("DETCD_TESTING_CORRUPT_KEY"); it != env.end()) options.testing_corrupt_key = it->second;
   options.interrupted = [&signals, &sig] {
     const timespec none{0, 0};
     if (sig == 0) sig = std::max(0, sigtimedwait(&signals, nullptr, &none));

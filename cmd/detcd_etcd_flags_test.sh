@@ -86,9 +86,9 @@ rm -rf "$data"
 out=$(run --enable-v2=true 2>&1)
 [ $? -eq 1 ] || fail "--enable-v2=true: exit status not 1: $out"
 grep -q "the v2 API is not supported by detcd" <<<"$out" || fail "--enable-v2=true message: $out"
-out=$(ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true run 2>&1)
-[ $? -eq 1 ] || fail "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true: exit status not 1: $out"
-grep -q "the initial corruption check is not supported by detcd yet" <<<"$out" || fail "corrupt check message: $out"
+out=$(ETCD_ENABLE_PPROF=true run 2>&1)
+[ $? -eq 1 ] || fail "ETCD_ENABLE_PPROF=true: exit status not 1: $out"
+grep -q "pprof" <<<"$out" || fail "pprof message: $out"
 [ ! -e "$data" ] || fail "a refused setting still created the data directory"
 
 rm -rf "${tmp:?}"/* 2>/dev/null  # the member's data: the sandbox may outlive the test

@@ -473,10 +473,6 @@ const std::vector<Setting>& EtcdSettings() {
        "Go's pprof endpoints do not exist in detcd, a C++ server (profile it with perf)", nullptr},
       {"metrics", Syntax::kText, "basic", "extensive metrics (histograms) are not supported by detcd yet", nullptr},
       {"log-package-levels", Syntax::kText, "", "per-package log levels are not supported by detcd", nullptr},
-      {"experimental-initial-corrupt-check", Syntax::kBool, "false",
-       "the initial corruption check is not supported by detcd yet", nullptr},
-      {"experimental-corrupt-check-time", Syntax::kDuration, "0|0s",
-       "periodic corruption checks are not supported by detcd yet", nullptr},
       {"experimental-enable-lease-checkpoint", Syntax::kBool, "false",
        "lease checkpoints are not supported by detcd yet", nullptr},
       {"experimental-backend-bbolt-freelist-type", Syntax::kText, "array|map", nullptr, kNoBbolt},
@@ -525,6 +521,7 @@ const std::vector<Flag>& Flags() {
       {"auto-compaction-mode", Kind::kString}, {"force-new-cluster", Kind::kBool},
       {"pre-vote", Kind::kBool}, {"max-snapshots", Kind::kUint}, {"max-wals", Kind::kUint},
       {"max-concurrent-streams", Kind::kUint}, {"experimental-watch-progress-notify-interval", Kind::kDuration},
+      {"experimental-initial-corrupt-check", Kind::kBool}, {"experimental-corrupt-check-time", Kind::kDuration},
       {"debug", Kind::kBool}, {"log-outputs", Kind::kString}, {"log-output", Kind::kString},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
@@ -608,6 +605,7 @@ bool* BoolField(State* st, const std::string& name) {
   if (name == "peer-auto-tls") return &c->peer_auto_tls;
   if (name == "force-new-cluster") return &c->force_new_cluster;
   if (name == "pre-vote") return &c->pre_vote;
+  if (name == "experimental-initial-corrupt-check") return &c->initial_corrupt_check;
   if (name == "debug") return &st->debug;
   return &st->print_version;  // "version"
 }
@@ -653,7 +651,11 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
     case Kind::kDuration: {
       int64_t ms = 0;
       if (std::string e = GoParseDurationMs(value, &ms); !e.empty()) return e;
-      st->cfg.watch_progress_notify_interval_ms = ms;  // "experimental-watch-progress-notify-interval"
+      if (name == "experimental-corrupt-check-time") {
+        st->cfg.corrupt_check_time_ms = ms;
+      } else {
+        st->cfg.watch_progress_notify_interval_ms = ms;  // "experimental-watch-progress-notify-interval"
+      }
       return "";
     }
     case Kind::kSetting: {

@@ -104,6 +104,8 @@ struct DetcdConfig {
   uint64_t max_wals = 5;                                 // WAL files kept once a snapshot covers them (0: unlimited)
   uint32_t max_concurrent_streams = 0xffffffffu;         // per client connection (HTTP/2 SETTINGS)
   int64_t watch_progress_notify_interval_ms = 600'000;   // --experimental-watch-progress-notify-interval
+  bool initial_corrupt_check = false;                    // --experimental-initial-corrupt-check
+  int64_t corrupt_check_time_ms = 0;                     // --experimental-corrupt-check-time (0: no periodic check)
   std::vector<std::string> log_outputs = {"default"};    // "default", "stderr", "stdout", or (zap) file paths
 
   // Every other etcd 3.4 setting that was given (flag name -> value as given). Each was checked for etcd's syntax;

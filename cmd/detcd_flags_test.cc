@@ -310,8 +310,6 @@ TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {
       {"--cors=https://example.com", "CORS origin lists"},
       {"--enable-pprof", "pprof"},
       {"--metrics=extensive", "extensive metrics"},
-      {"--experimental-initial-corrupt-check=true", "initial corruption check"},
-      {"--experimental-corrupt-check-time=1m", "periodic corruption checks"},
       {"--experimental-enable-lease-checkpoint", "lease checkpoints"},
       {"--log-package-levels=etcdserver=DEBUG", "per-package log levels"},
   };
@@ -327,8 +325,24 @@ TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {
   EXPECT_TRUE(absl::StrContains(c.status().message(), "v2 API")) << c.status();
   // Off values other than the default are accepted too.
   EXPECT_TRUE(Parse({"--cors="}).ok());
-  EXPECT_TRUE(Parse({"--experimental-corrupt-check-time=0"}).ok());
   EXPECT_TRUE(Parse({"--experimental-backend-bbolt-freelist-type=map"}).ok());
+}
+
+TEST(DetcdFlags, CorruptionCheckSettings) {
+  absl::StatusOr<DetcdConfig> c =
+      Parse({"--experimental-initial-corrupt-check=true", "--experimental-corrupt-check-time=90s"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->initial_corrupt_check);
+  EXPECT_EQ(c->corrupt_check_time_ms, 90'000);
+  c = Parse({}, {{"ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME", "2m"}, {"ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "1"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->initial_corrupt_check);
+  EXPECT_EQ(c->corrupt_check_time_ms, 120'000);
+  c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->initial_corrupt_check) << "etcd's default: off";
+  EXPECT_EQ(c->corrupt_check_time_ms, 0) << "etcd's default: no periodic check";
+  EXPECT_FALSE(Parse({"--experimental-corrupt-check-time=5"}).ok()) << "a duration needs its unit";
 }
 
 TEST(DetcdFlags, HonouredSettings) {

@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "net/cluster_info_fetch.h"
+#include "net/peer_query.h"
 
 namespace detcd {
 

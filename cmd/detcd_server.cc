@@ -19,6 +19,7 @@
 #include "cmd/detcd_notify.h"
 #include "net/cluster_ids.h"
 #include "net/http_server.h"
+#include "net/peer_query.h"
 #include "net/received_snapshot_sink.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
@@ -67,7 +68,8 @@ DetcdServer::~DetcdServer() { Stop(); }
 absl::StatusOr<std::unique_ptr<DetcdServer>> DetcdServer::Start(DetcdServerOptions options) {
   std::unique_ptr<DetcdServer> s(new DetcdServer(std::move(options)));
   for (absl::Status (DetcdServer::*step)() :
-       {&DetcdServer::Prepare, &DetcdServer::StartMember, &DetcdServer::StartServing, &DetcdServer::Listen}) {
+       {&DetcdServer::Prepare, &DetcdServer::StartMember, &DetcdServer::CheckInitialCorruption,
+        &DetcdServer::StartServing, &DetcdServer::Listen, &DetcdServer::StartCorruptionChecks}) {
     if (absl::Status st = (s.get()->*step)(); !st.ok()) {
       s->Stop();
       return st;
@@ -171,6 +173,7 @@ absl::Status DetcdServer::StartMember() {
   ro.data_dir = cfg_.data_dir;
   ro.wal_dir = cfg_.wal_dir;
   if (options_.wal_segment_bytes >= 4096) ro.wal_segment_bytes = options_.wal_segment_bytes;
+  ro.core.kv_testing.corrupt_puts_to = options_.testing_corrupt_key;
   ro.reply_batch_begin = &net::GrpcFrontEnd::BeginReplyBatch;
   ro.reply_batch_end = &net::GrpcFrontEnd::EndReplyBatch;
   ro.core.id = member_id_;
@@ -242,6 +245,20 @@ absl::Status DetcdServer::StartMember() {
     std::lock_guard<std::mutex> lock(cluster_info_mu_);
     return cluster_info_;
   };
+  // A peer's corruption check: this member's HashKV, computed on its core thread, answered as etcd's
+  // /members/hashkv handler does (the response, or the error's text).
+  to.hash_kv = [this](int64_t revision, std::function<void(std::string)> answer) {
+    net::MemberRuntime* r = member_.load();
+    if (r == nullptr) return answer(net::EncodeHashKVAnswer(absl::UnavailableError("etcdserver: not started")));
+    r->HashKVAsync(revision, [answer](absl::StatusOr<kv::HashKVResult> h) {
+      if (!h.ok()) return answer(net::EncodeHashKVAnswer(h.status()));
+      etcdserverpb::HashKVResponse resp;
+      *resp.mutable_header() = h->header;
+      resp.set_hash(h->hash);
+      resp.set_compact_revision(h->compact_revision);
+      answer(net::EncodeHashKVAnswer(resp));
+    });
+  };
   absl::StatusOr<std::unique_ptr<net::PeerTransport>> transport = net::PeerTransport::Start(to);
   if (!transport.ok()) return Failed(absl::StrCat("listener failed: ", transport.status().message()));
   transport_ = std::move(*transport);
@@ -301,6 +318,39 @@ void DetcdServer::OnMembers(const std::vector<kvpb::Member>& members, const std:
     t->RemovePeer(id);
   }
   known_peers_ = std::move(now);
+}
+
+CorruptionCheckOptions DetcdServer::CorruptionOptions() {
+  CorruptionCheckOptions o;
+  o.runtime = runtime_.get();
+  o.self = member_id_;
+  o.peers = [rt = runtime_.get()] {
+    std::map<uint64_t, net::PeerAddress> peers;
+    for (const etcdserverpb::Member& m : rt->Status().members) {
+      if (m.peerurls_size() == 0) continue;
+      if (std::optional<net::PeerAddress> a = PeerAddressOf(m.peerurls(0))) peers[m.id()] = *a;
+    }
+    return peers;
+  };
+  o.tls = tls_.peer;
+  o.timeout = RequestTimeout(cfg_);
+  o.info = [this](const std::string& line) { log_.Info("etcdserver", line); };
+  o.warn = [this](const std::string& line) { log_.Warn("etcdserver", line); };
+  return o;
+}
+
+// etcd checks a member that has data (not a new one) before it serves, if asked to: a mismatch refuses the start.
+absl::Status DetcdServer::CheckInitialCorruption() {
+  if (!cfg_.initial_corrupt_check || !initialized_) return absl::OkStatus();
+  if (absl::Status s = CheckInitialHashKV(CorruptionOptions()); !s.ok()) return Failed(std::string(s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status DetcdServer::StartCorruptionChecks() {
+  if (cfg_.corrupt_check_time_ms > 0) {
+    corruption_check_ = PeriodicCorruptionCheck::Start(CorruptionOptions(), absl::Milliseconds(cfg_.corrupt_check_time_ms));
+  }
+  return absl::OkStatus();
 }
 
 // Clients are served once the member has a leader (etcd serves them after it published itself): the gRPC services
@@ -428,6 +478,7 @@ void DetcdServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
   (void)NotifyStopping();
+  if (corruption_check_ != nullptr) corruption_check_->Stop();
   // As etcd: a leader hands over before it stops, while it still serves, so the cluster waits for no election.
   if (runtime_ != nullptr) {
     absl::StatusOr<bool> handed = runtime_->HandOverLeadership(RequestTimeout(cfg_));

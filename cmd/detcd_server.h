@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cmd/detcd_corruption.h"
 #include "cmd/detcd_flags.h"
 #include "cmd/detcd_log.h"
 #include "cmd/detcd_tls.h"
@@ -39,6 +40,7 @@ struct DetcdServerOptions {
   EtcdLogger* log = nullptr;
   // Test-only (DETCD_WAL_SEGMENT_BYTES, not an etcd setting): WAL segments smaller than etcd's 64 MiB. 0: etcd's.
   uint64_t wal_segment_bytes = 0;
+  std::string testing_corrupt_key;  // test-only: kv::KvTestingKnobs::corrupt_puts_to
   // Polled while start-up waits (for a leader, to publish): true once the process was asked to stop.
   std::function<bool()> interrupted;
 };
@@ -61,6 +63,9 @@ class DetcdServer {
   absl::Status Prepare();
   absl::Status StartMember();
   absl::Status StartServing();
+  CorruptionCheckOptions CorruptionOptions();
+  absl::Status CheckInitialCorruption();
+  absl::Status StartCorruptionChecks();
   absl::Status Listen();
   void Publish();
   void OnMembers(const std::vector<kvpb::Member>& members, const std::set<uint64_t>& removed);
@@ -87,6 +92,7 @@ class DetcdServer {
   std::mutex cluster_info_mu_;
   std::string cluster_info_;  // guarded by cluster_info_mu_: what a joining member is told
 
+  std::unique_ptr<PeriodicCorruptionCheck> corruption_check_;
   std::unique_ptr<net::EtcdServices> services_;
   std::unique_ptr<net::LockElectionServices> lock_election_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -488,6 +488,12 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
   } else {
     switch (r.request_case()) {
       case kvpb::ClientRequest::kPut:
+        if (!config_.kv_testing.corrupt_puts_to.empty() && r.put().key() == config_.kv_testing.corrupt_puts_to) {
+          etcdserverpb::PutRequest bad = r.put();
+          bad.set_value(bad.value() + "~");
+          status = applier_.Put(bad, resp.mutable_put(), &applied);
+          break;
+        }
         status = applier_.Put(r.put(), resp.mutable_put(), &applied);
         break;
       case kvpb::ClientRequest::kDeleteRange:

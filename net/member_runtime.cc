@@ -285,6 +285,10 @@ absl::StatusOr<kv::HashKVResult> MemberRuntime::HashKV(int64_t revision, absl::D
   return *std::move(r);
 }
 
+void MemberRuntime::HashKVAsync(int64_t revision, std::function<void(absl::StatusOr<kv::HashKVResult>)> done) {
+  (void)Post([this, revision, done = std::move(done)] { done(core_->HashKV(revision)); }, Drainer::kCoreThread);
+}
+
 absl::StatusOr<kv::HashResult> MemberRuntime::Hash(absl::Duration timeout) {
   std::optional<kv::HashResult> r = OnCore<kv::HashResult>([this] { return core_->Hash(); }, timeout);
   if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();

@@ -167,6 +167,9 @@ class MemberRuntime : private host::EffectsHost {
   MemberStatus Status();
 
   // ---- maintenance (any thread; each waits at most `timeout` for the core thread, then ErrTimeout) ----
+  // HashKV for a peer's corruption check: computed by the core thread (never the caller's), `done` called there with
+  // the result (or never, if the member stops first).
+  void HashKVAsync(int64_t revision, std::function<void(absl::StatusOr<kv::HashKVResult>)> done);
   // etcd's HashKV at `revision` (0: current): see kv::NodeCore::HashKV.
   absl::StatusOr<kv::HashKVResult> HashKV(int64_t revision, absl::Duration timeout = absl::Seconds(5));
   // etcd's Hash: see kv::NodeCore::Hash for what it covers.

@@ -150,11 +150,34 @@ bool PeerTransport::ParseInbound(Conn* c) {
     SayAndClose(c, absl::StrCat(kRefusedPrefix, kRemovedMessage, "\n"), "");
     return false;
   }
+  if (c->query != 0) {
+    c->in.clear();  // asked already, waiting for the answer: anything more it sends is not read
+    return true;
+  }
   const char* data = c->in.data();
   const size_t have = c->in.size();
   size_t pos = 0;
   if (!c->handshaken) {
     std::string refusal;
+    if (have >= kMagicBytes && std::memcmp(data, kHashMagic, kMagicBytes) == 0) {
+      // A peer's corruption check: the revision follows; the core computes the hash, the answer comes back later.
+      if (have < kHashQuestionBytes) return true;
+      const auto revision = static_cast<int64_t>(GetU64(data + kMagicBytes));
+      c->in.clear();
+      if (!options_.hash_kv) {
+        SayAndClose(c, absl::StrCat(kRefusedPrefix, "no hash service\n"), "");
+        return false;
+      }
+      c->query = ++next_query_;
+      options_.hash_kv(revision, [box = answers_, query = c->query](std::string answer) {
+        std::lock_guard<std::mutex> l(box->mu);
+        if (!box->open) return;
+        box->queued.emplace_back(query, std::move(answer));
+        const uint64_t one = 1;
+        (void)!::write(box->wake_fd, &one, sizeof(one));
+      });
+      return true;  // open until the answer goes (AnswerQueries), or the asker leaves
+    }
     if (have >= kMagicBytes && std::memcmp(data, kInfoMagic, kMagicBytes) == 0) {
       // A member joining the cluster asks for its members: answer (one small frame) and close.
       std::string info = options_.cluster_info ? options_.cluster_info() : std::string();
@@ -165,7 +188,8 @@ bool PeerTransport::ParseInbound(Conn* c) {
       return false;
     }
     if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0 &&
-        std::memcmp(data, kInfoMagic, std::min(have, kMagicBytes)) != 0) {
+        std::memcmp(data, kInfoMagic, std::min(have, kMagicBytes)) != 0 &&
+        std::memcmp(data, kHashMagic, std::min(have, kMagicBytes)) != 0) {
       refusal = static_cast<unsigned char>(data[0]) == 0x16
                     ? "not a detcd peer connection (bad handshake magic: a TLS handshake on a plain (http) peer port)"
                     : "not a detcd peer connection (bad handshake magic)";
@@ -306,6 +330,24 @@ bool PeerTransport::StartInboundSnapshot(Conn* c, const char* header, uint32_t h
   Log(absl::StrCat(from, "refused a snapshot: ", why, "; closing"));
   Close(c);
   return false;
+}
+
+void PeerTransport::AnswerQueries() {
+  std::vector<std::pair<uint64_t, std::string>> answers;
+  {
+    std::lock_guard<std::mutex> l(answers_->mu);
+    answers.swap(answers_->queued);
+  }
+  for (auto& [query, answer] : answers) {
+    for (const auto& c : inbound_) {
+      if (c->query != query || !c->stream.open()) continue;  // gone: the asker gave up
+      std::string frame(kFrameHeaderBytes, '\0');
+      PutU32(frame.data(), static_cast<uint32_t>(answer.size()));
+      frame += answer;
+      SayAndClose(c.get(), frame, absl::StrCat("answering the hash query from ", c->remote));
+      break;
+    }
+  }
 }
 
 void PeerTransport::SayAndClose(Conn* c, const std::string& bytes, const std::string& what) {

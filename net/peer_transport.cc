@@ -72,6 +72,10 @@ absl::Status PeerTransport::Listen() {
   wev.events = EPOLLIN;
   wev.data.ptr = &kWakerTag;
   DETCD_CHECK(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wev) == 0);
+  {
+    std::lock_guard<std::mutex> l(answers_->mu);
+    answers_->wake_fd = wake_fd_;
+  }
 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -161,6 +165,10 @@ void PeerTransport::Stop() {
       std::lock_guard<std::mutex> l(mu_);
       stopping_ = true;
     }
+    {
+      std::lock_guard<std::mutex> l(answers_->mu);
+      answers_->open = false;  // a hash computed after this has nowhere to go
+    }
     if (wake_fd_ >= 0) {
       wake_pending_ = false;
       Wake();
@@ -198,6 +206,7 @@ void PeerTransport::Loop() {
       std::lock_guard<std::mutex> l(mu_);
       if (stopping_) return;
     }
+    AnswerQueries();
     int timeout_ms = ServicePeers();
     if (read_again_) timeout_ms = 0;
     int n = ::epoll_wait(epoll_fd_, events, kEventsMax, timeout_ms);

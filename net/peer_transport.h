@@ -30,7 +30,7 @@
 //
 // The code: net/peer_transport.cc (lifecycle and loop), net/peer_inbound.cc, net/peer_outbound.cc, over
 // net/byte_stream.h (plain or TLS, written once); the wire's constants in net/peer_wire.h; a joining member's cluster
-// query in net/cluster_info_fetch.h.
+// query in net/peer_query.h.
 //
 // It must never: block the caller of Send, crash or stop serving others on bad input from one connection, hold Raft
 // or KV state (it only moves bytes), or call back into the caller from a thread other than its own.
@@ -105,6 +105,10 @@ struct PeerTransportOptions {
   // What a member joining the cluster is told (a serialized kvpb::ClusterInfo) when it asks over the peer port
   // (FetchClusterInfo). Null: an empty answer.
   std::function<std::string()> cluster_info;
+  // A peer's corruption check asks for this member's HashKV at `revision` (FetchPeerHashKV): `answer` takes what
+  // goes back (net/peer_wire.h's hash answer frame's content), once, from any thread, at once or later — the hash is
+  // the core's to compute, never the transport thread's. Null: the question is refused.
+  std::function<void(int64_t revision, std::function<void(std::string)> answer)> hash_kv;
   // A peer refused this member because it was removed from the cluster: the member must stop. Transport thread.
   std::function<void()> removed_from_cluster;
 
@@ -166,6 +170,15 @@ class PeerTransport {
   bool ParseInbound(Conn* c);
   void SayAndClose(Conn* c, const std::string& bytes, const std::string& what);
   bool Refused(uint64_t id);
+  // Hash questions' answers, which come from any thread, possibly after Stop (then they are dropped): the transport
+  // thread sends each (AnswerQueries) and closes its connection.
+  struct Answers {
+    std::mutex mu;
+    bool open = true;  // guarded by mu: false once stopped
+    int wake_fd = -1;
+    std::vector<std::pair<uint64_t, std::string>> queued;  // guarded by mu: (query, answer)
+  };
+  void AnswerQueries();
   void OnOutbound(Conn* c, uint32_t events);
   void OnRefusal(Peer* p, std::string said);
   void Connect(Peer* p);
@@ -194,6 +207,8 @@ class PeerTransport {
   std::map<uint64_t, std::unique_ptr<Peer>> peers_;
   bool stopping_ = false;  // guarded by mu_
   std::set<uint64_t> refused_ids_;  // guarded by mu_: removed members
+  const std::shared_ptr<Answers> answers_ = std::make_shared<Answers>();
+  uint64_t next_query_ = 0;  // transport thread
   std::atomic<bool> wake_pending_{false};
   std::atomic<uint64_t> dropped_total_{0};
   std::thread thread_;

@@ -52,6 +52,7 @@ struct PeerTransport::Conn {
   uint64_t sender = 0;
   std::string in;  // read, not yet parsed
   bool logged_foreign = false;
+  uint64_t query = 0;  // a hash question waiting for its answer (its token; 0: none)
   // A snapshot's file arriving after its MSG_SNAP: where its bytes go, the message, and how many bytes are to come.
   std::unique_ptr<SnapshotSink> sink;
   raftpb::Message snapshot;

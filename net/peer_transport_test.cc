@@ -1,4 +1,4 @@
-#include "net/cluster_info_fetch.h"
+#include "net/peer_query.h"
 #include "net/peer_transport.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -582,6 +583,49 @@ TEST(PeerTransportTlsTest, RefusalsTravelInsideTls) {
   ASSERT_TRUE(b.WaitForLog("request cluster ID mismatch")) << b.logs();
   ASSERT_TRUE(a.WaitForLog("refused us: request cluster ID mismatch")) << a.logs();
   EXPECT_TRUE(b.got().empty());
+}
+
+// A peer's corruption check asks for a HashKV: the transport hands the question to the member (whose answer comes
+// later, from another thread) and sends what it answers — a hash, or the member's error — then closes; a transport
+// with no hash service refuses the question.
+TEST(PeerTransportTest, HashQuestionsAreAnsweredLaterFromAnotherThread) {
+  PeerTransportOptions o;
+  o.member_id = 2;
+  o.cluster_id = kCluster;
+  std::vector<std::thread> answering;
+  o.hash_kv = [&answering](int64_t revision, std::function<void(std::string)> answer) {
+    answering.emplace_back([revision, answer] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (revision > 100) return answer(EncodeHashKVAnswer(absl::OutOfRangeError("future revision")));
+      etcdserverpb::HashKVResponse r;
+      r.set_hash(static_cast<uint32_t>(revision * 7));
+      r.set_compact_revision(-1);
+      r.mutable_header()->set_revision(100);
+      answer(EncodeHashKVAnswer(r));
+    });
+  };
+  absl::StatusOr<std::unique_ptr<PeerTransport>> t = PeerTransport::Start(o);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const PeerAddress at{"127.0.0.1", (*t)->port(), false};
+  absl::StatusOr<etcdserverpb::HashKVResponse> h = FetchPeerHashKV(at, 42, absl::Seconds(2));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->hash(), 42u * 7);
+  EXPECT_EQ(h->header().revision(), 100);
+  EXPECT_EQ(h->compact_revision(), -1);
+  h = FetchPeerHashKV(at, 101, absl::Seconds(2));
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().message(), "future revision");
+  (*t)->Stop();
+  for (std::thread& a : answering) a.join();  // an answer after Stop goes nowhere
+
+  PeerTransportOptions none;
+  none.member_id = 3;
+  none.cluster_id = kCluster;
+  absl::StatusOr<std::unique_ptr<PeerTransport>> u = PeerTransport::Start(none);
+  ASSERT_TRUE(u.ok()) << u.status();
+  h = FetchPeerHashKV({"127.0.0.1", (*u)->port(), false}, 1, absl::Seconds(2));
+  ASSERT_FALSE(h.ok());
+  EXPECT_TRUE(absl::StrContains(h.status().message(), "no hash service")) << h.status();
 }
 
 TEST(PeerTransportTlsTest, FetchClusterInfoOverTls) {

@@ -1,6 +1,6 @@
 // The peer port's wire format (see net/peer_transport.h for the whole of it): magics, frame layout, limits of one
 // connection's buffers, and little-endian helpers. Shared by the transport's halves and the cluster query
-// (net/cluster_info_fetch.h); nothing else should need it.
+// (net/peer_query.h); nothing else should need it.
 #ifndef DETCD_NET_PEER_WIRE_H_
 #define DETCD_NET_PEER_WIRE_H_
 
@@ -12,6 +12,11 @@ namespace detcd::net::peer_wire {
 inline constexpr char kMagic[] = "detcd-peer-1";
 inline constexpr char kInfoMagic[] = "detcd-info-1";  // a joining member asks who is in the cluster
 inline constexpr uint32_t kInfoBytesMax = 1u << 20;
+// The corruption checks ask a peer for its HashKV: the magic, then the revision (u64). The answer frame holds a
+// serialized etcdserverpb::HashKVResponse, or kHashErrorPrefix and the member's error text.
+inline constexpr char kHashMagic[] = "detcd-hash-1";
+inline constexpr size_t kHashQuestionBytes = 12 + 8;
+inline constexpr char kHashErrorPrefix[] = "error: ";
 // What a member tells a member it removed (etcd's words).
 inline constexpr char kRemovedMessage[] = "the member has been permanently removed from the cluster";
 inline constexpr size_t kMagicBytes = 12;

@@ -1,4 +1,4 @@
-#include "net/cluster_info_fetch.h"
+#include "net/peer_query.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -18,7 +18,11 @@ namespace detcd::net {
 
 using namespace peer_wire;  // NOLINT: the wire format
 
-absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls) {
+namespace {
+
+// Connects, sends `question`, reads the answer (one frame) until the peer closes; `what` names the answer in errors.
+absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls,
+                                const std::string& question, const std::string& what) {
   const std::string where = absl::StrCat(address.host, ":", address.port);
   if (address.tls && tls == nullptr) {
     return absl::FailedPreconditionError(
@@ -68,8 +72,9 @@ absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::D
   }
   std::string in;
   std::string read_error;
-  const StreamStep sent = stream.Write(kInfoMagic, kMagicBytes);  // TLS: one record, written whole or not at all
-  if (sent.kind == StreamStep::kDone && sent.bytes == kMagicBytes) {
+  // TLS: one record, written whole or not at all.
+  const StreamStep sent = stream.Write(question.data(), question.size());
+  if (sent.kind == StreamStep::kDone && sent.bytes == question.size()) {
     char buf[16384];
     while (in.size() <= kInfoBytesMax + kFrameHeaderBytes) {
       const StreamStep s = stream.Read(buf, sizeof(buf));
@@ -87,14 +92,43 @@ absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::D
     return absl::UnavailableError(absl::StrCat(where, " refused: ", said));
   }
   if (in.size() < kFrameHeaderBytes) {
-    return absl::UnavailableError(absl::StrCat("no cluster information from ", where,
+    return absl::UnavailableError(absl::StrCat("no ", what, " from ", where,
                                                read_error.empty() ? "" : absl::StrCat(" (", read_error, ")")));
   }
   const uint32_t len = GetU32(in.data());
   if (len > kInfoBytesMax || in.size() != kFrameHeaderBytes + len) {
-    return absl::UnavailableError(absl::StrCat("malformed cluster information from ", where));
+    return absl::UnavailableError(absl::StrCat("malformed ", what, " from ", where));
   }
   return in.substr(kFrameHeaderBytes);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls) {
+  return Ask(address, timeout, tls, std::string(kInfoMagic, kMagicBytes), "cluster information");
+}
+
+std::string EncodeHashKVAnswer(const absl::StatusOr<etcdserverpb::HashKVResponse>& answer) {
+  if (!answer.ok()) return absl::StrCat(kHashErrorPrefix, answer.status().message());
+  return answer->SerializeAsString();
+}
+
+absl::StatusOr<etcdserverpb::HashKVResponse> FetchPeerHashKV(const PeerAddress& address, int64_t revision,
+                                                             absl::Duration timeout, const PeerTls* tls) {
+  std::string question(kHashMagic, kMagicBytes);
+  question.resize(kMagicBytes + 8);
+  PutU64(question.data() + kMagicBytes, static_cast<uint64_t>(revision));
+  absl::StatusOr<std::string> answer = Ask(address, timeout, tls, question, "hash");
+  if (!answer.ok()) return answer.status();
+  if (answer->rfind(kHashErrorPrefix, 0) == 0) {
+    // The peer's own error (etcd's text): a revision it does not have yet, or one compacted away.
+    return absl::OutOfRangeError(answer->substr(sizeof(kHashErrorPrefix) - 1));
+  }
+  etcdserverpb::HashKVResponse r;
+  if (!r.ParseFromString(*answer)) {
+    return absl::UnavailableError(absl::StrCat("malformed hash from ", address.host, ":", address.port));
+  }
+  return r;
 }
 
 }  // namespace detcd::net
