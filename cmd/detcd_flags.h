@@ -104,6 +104,11 @@ struct DetcdConfig {
   uint64_t max_wals = 5;                                 // WAL files kept once a snapshot covers them (0: unlimited)
   uint32_t max_concurrent_streams = 0xffffffffu;         // per client connection (HTTP/2 SETTINGS)
   int64_t watch_progress_notify_interval_ms = 600'000;   // --experimental-watch-progress-notify-interval
+  // --grpc-keepalive-min-time, -interval and -timeout as given (zero or less: grpc-go's defaults, as etcd leaves
+  // them; see net::EtcdKeepaliveOptions).
+  int64_t grpc_keepalive_min_time_ns = 5'000'000'000;      // least time between a client's pings, a call open
+  int64_t grpc_keepalive_interval_ns = 7'200'000'000'000;  // a client's silence after which the server pings it
+  int64_t grpc_keepalive_timeout_ns = 20'000'000'000;      // then waits this long to hear from it, or closes
   std::vector<std::string> log_outputs = {"default"};    // "default", "stderr", "stdout", or (zap) file paths
 
   // Every other etcd 3.4 setting that was given (flag name -> value as given). Each was checked for etcd's syntax;
