@@ -108,6 +108,10 @@ bool RequiresLeader(const std::vector<std::pair<std::string, std::string>>& meta
 
 absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOptions options) {
   DETCD_CHECK(options.runtime != nullptr && options.fallback != nullptr);
+  const KeepaliveOptions& k = options.keepalive;
+  if (k.min_time < absl::ZeroDuration() || k.interval <= absl::ZeroDuration() || k.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("gRPC front end: keepalive interval and timeout must be positive");
+  }
   std::unique_ptr<GrpcFrontEnd> f(new GrpcFrontEnd(std::move(options)));
   f->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   f->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

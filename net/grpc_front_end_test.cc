@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "net/grpc_services.h"
@@ -284,7 +285,8 @@ class PipeliningClient {
   const std::string& other() const { return other_; }
 
  private:
-  static nghttp2_nv Nv(const char* name, const std::string& value) {
+  // `value` must outlive the nghttp2 call the header goes to (a literal, or a string that lives on).
+  static nghttp2_nv Nv(const char* name, absl::string_view value) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), strlen(name), value.size(),
                       NGHTTP2_NV_FLAG_NONE};
@@ -412,7 +414,7 @@ class KeepaliveClient {
   }
   // A call that stays open and says nothing (HEADERS without END_STREAM, no message): nothing for the server to
   // answer, so the pings that follow are checked against the min-time.
-  void OpenSilentCall(const std::string& path) {
+  void OpenSilentCall(absl::string_view path) {
     const nghttp2_nv headers[] = {Nv(":method", "POST"), Nv(":scheme", "http"), Nv(":path", path),
                                   Nv(":authority", "x"), Nv("content-type", "application/grpc"), Nv("te", "trailers")};
     nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, -1, nullptr, headers, 6, nullptr);
@@ -452,7 +454,8 @@ class KeepaliveClient {
   const std::string& goaway_debug() const { return goaway_debug_; }
 
  private:
-  static nghttp2_nv Nv(const char* name, const std::string& value) {
+  // `value` must outlive the nghttp2 call the header goes to (a literal, or a string that lives on).
+  static nghttp2_nv Nv(const char* name, absl::string_view value) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), strlen(name), value.size(),
                       NGHTTP2_NV_FLAG_NONE};
