@@ -79,9 +79,9 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   // Ends the connection (server stopping): a GOAWAY, then the socket is shut down. Open calls get kCancel from
   // the next Read.
   void Shutdown();
-  // The server's keepalive, at least every KeepaliveOptions' min(interval, timeout) / 4 or so: pings a client silent
-  // for the interval; shuts a client silent past the timeout after that ping down (the next Read then cancels what
-  // is open, as for a client gone).
+  // The server's keepalive, called by the loop every so often (a ping or a close is as late as the calls are far
+  // apart): pings a client silent for the interval; shuts the socket of one still silent the timeout after that ping
+  // (the next Read then cancels what is open, as for a client gone).
   void Keepalive();
 
   // ---- any thread ----
