@@ -154,8 +154,8 @@ bool GoParseBool(const std::string& s, bool* out) {
   return false;
 }
 
-// time.ParseDuration, to milliseconds (etcd only needs it for --auto-compaction-retention).
-std::string GoParseDurationMs(const std::string& orig, int64_t* out_ms) {
+// time.ParseDuration, to nanoseconds (a Go time.Duration).
+std::string GoParseDurationNs(const std::string& orig, int64_t* out_ns) {
   const std::string invalid = absl::StrCat("time: invalid duration ", GoQuote(orig));
   std::string s = orig;
   bool negative = false;
@@ -163,7 +163,7 @@ std::string GoParseDurationMs(const std::string& orig, int64_t* out_ms) {
     negative = s[0] == '-';
     s = s.substr(1);
   }
-  if (s == "0") return *out_ms = 0, "";
+  if (s == "0") return *out_ns = 0, "";
   if (s.empty()) return invalid;
   long double total_ns = 0;
   size_t i = 0;
@@ -198,8 +198,16 @@ std::string GoParseDurationMs(const std::string& orig, int64_t* out_ms) {
     total_ns += (v + frac / scale) * it->second;
     if (total_ns > 9223372036854775807.0L) return invalid;
   }
-  int64_t ms = static_cast<int64_t>(total_ns / 1e6L);
-  *out_ms = negative ? -ms : ms;
+  const int64_t ns = static_cast<int64_t>(total_ns);
+  *out_ns = negative ? -ns : ns;
+  return "";
+}
+
+// The same, truncated to milliseconds.
+std::string GoParseDurationMs(const std::string& orig, int64_t* out_ms) {
+  int64_t ns = 0;
+  if (std::string e = GoParseDurationNs(orig, &ns); !e.empty()) return e;
+  *out_ms = ns / 1'000'000;
   return "";
 }
 
@@ -431,8 +439,6 @@ struct Setting {
 };
 
 constexpr char kNoBbolt[] = "has no effect in detcd, which keeps its state in memory with a WAL (no bbolt backend)";
-constexpr char kNoKeepalive[] =
-    "is accepted, but detcd does not send keepalive pings or enforce etcd's ping policy on clients yet";
 
 const std::vector<Setting>& EtcdSettings() {
   static const std::vector<Setting> kSettings = {
@@ -481,9 +487,6 @@ const std::vector<Setting>& EtcdSettings() {
       {"backend-batch-limit", Syntax::kInt, nullptr, nullptr, kNoBbolt},
       {"experimental-warning-apply-duration", Syntax::kDuration, nullptr, nullptr,
        "is accepted, but detcd does not warn about slow applies yet"},
-      {"grpc-keepalive-min-time", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
-      {"grpc-keepalive-interval", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
-      {"grpc-keepalive-timeout", Syntax::kDuration, nullptr, nullptr, kNoKeepalive},
       {"initial-election-tick-advance", Syntax::kBool, nullptr, nullptr,
        "is accepted, but detcd does not fast-forward election ticks on boot"},
   };
@@ -522,6 +525,8 @@ const std::vector<Flag>& Flags() {
       {"pre-vote", Kind::kBool}, {"max-snapshots", Kind::kUint}, {"max-wals", Kind::kUint},
       {"max-concurrent-streams", Kind::kUint}, {"experimental-watch-progress-notify-interval", Kind::kDuration},
       {"experimental-initial-corrupt-check", Kind::kBool}, {"experimental-corrupt-check-time", Kind::kDuration},
+      {"grpc-keepalive-min-time", Kind::kDuration}, {"grpc-keepalive-interval", Kind::kDuration},
+      {"grpc-keepalive-timeout", Kind::kDuration},
       {"debug", Kind::kBool}, {"log-outputs", Kind::kString}, {"log-output", Kind::kString},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
@@ -649,12 +654,18 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
       return "";
     }
     case Kind::kDuration: {
-      int64_t ms = 0;
-      if (std::string e = GoParseDurationMs(value, &ms); !e.empty()) return e;
-      if (name == "experimental-corrupt-check-time") {
-        st->cfg.corrupt_check_time_ms = ms;
+      int64_t ns = 0;
+      if (std::string e = GoParseDurationNs(value, &ns); !e.empty()) return e;
+      if (name == "grpc-keepalive-min-time") {
+        st->cfg.grpc_keepalive_min_time_ns = ns;
+      } else if (name == "grpc-keepalive-interval") {
+        st->cfg.grpc_keepalive_interval_ns = ns;
+      } else if (name == "grpc-keepalive-timeout") {
+        st->cfg.grpc_keepalive_timeout_ns = ns;
+      } else if (name == "experimental-corrupt-check-time") {
+        st->cfg.corrupt_check_time_ms = ns / 1'000'000;
       } else {
-        st->cfg.watch_progress_notify_interval_ms = ms;  // "experimental-watch-progress-notify-interval"
+        st->cfg.watch_progress_notify_interval_ms = ns / 1'000'000;  // "experimental-watch-progress-notify-interval"
       }
       return "";
     }

@@ -106,6 +106,11 @@ struct DetcdConfig {
   int64_t watch_progress_notify_interval_ms = 600'000;   // --experimental-watch-progress-notify-interval
   bool initial_corrupt_check = false;                    // --experimental-initial-corrupt-check
   int64_t corrupt_check_time_ms = 0;                     // --experimental-corrupt-check-time (0: no periodic check)
+  // --grpc-keepalive-min-time, -interval and -timeout as given (zero or less: grpc-go's defaults, as etcd leaves
+  // them; see net::EtcdKeepaliveOptions).
+  int64_t grpc_keepalive_min_time_ns = 5'000'000'000;      // least time between a client's pings, a call open
+  int64_t grpc_keepalive_interval_ns = 7'200'000'000'000;  // a client's silence after which the server pings it
+  int64_t grpc_keepalive_timeout_ns = 20'000'000'000;      // then waits this long to hear from it, or closes
   std::vector<std::string> log_outputs = {"default"};    // "default", "stderr", "stdout", or (zap) file paths
 
   // Every other etcd 3.4 setting that was given (flag name -> value as given). Each was checked for etcd's syntax;

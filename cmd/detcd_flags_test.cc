@@ -290,6 +290,9 @@ TEST(DetcdFlags, EveryEtcdFlagAtItsDefaultIsAccepted) {
     EXPECT_EQ(c->max_wals, 5u);
     EXPECT_EQ(c->max_concurrent_streams, 0xffffffffu);
     EXPECT_EQ(c->watch_progress_notify_interval_ms, 600'000);
+    EXPECT_EQ(c->grpc_keepalive_min_time_ns, 5'000'000'000);
+    EXPECT_EQ(c->grpc_keepalive_interval_ns, 7'200'000'000'000);
+    EXPECT_EQ(c->grpc_keepalive_timeout_ns, 20'000'000'000);
     EXPECT_EQ(c->log_outputs, std::vector<std::string>{"default"});
     EXPECT_EQ(c->etcd_settings.at("auth-token"), "simple");
   }
@@ -297,6 +300,38 @@ TEST(DetcdFlags, EveryEtcdFlagAtItsDefaultIsAccepted) {
   bool bbolt_warned = false;
   for (const std::string& w : warnings) bbolt_warned |= absl::StrContains(w, "--backend-batch-limit has no effect");
   EXPECT_TRUE(bbolt_warned) << absl::StrJoin(warnings, "\n");
+}
+
+TEST(DetcdFlags, GrpcKeepaliveFlagsAreHonouredWithoutAWarning) {
+  // Left out, etcd's defaults.
+  absl::StatusOr<DetcdConfig> d = Parse({});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->grpc_keepalive_min_time_ns, 5'000'000'000);
+  EXPECT_EQ(d->grpc_keepalive_interval_ns, 7'200'000'000'000);
+  EXPECT_EQ(d->grpc_keepalive_timeout_ns, 20'000'000'000);
+  // Given, they reach the config in full (Go durations, to the nanosecond), and nothing says they are ignored.
+  std::vector<std::string> warnings;
+  absl::StatusOr<DetcdConfig> c = Parse(
+      {"--grpc-keepalive-min-time=10s", "--grpc-keepalive-interval=1m30s", "--grpc-keepalive-timeout=250us"}, {},
+      &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_keepalive_min_time_ns, 10'000'000'000);
+  EXPECT_EQ(c->grpc_keepalive_interval_ns, 90'000'000'000);
+  EXPECT_EQ(c->grpc_keepalive_timeout_ns, 250'000);
+  for (const std::string& w : warnings) EXPECT_FALSE(absl::StrContains(w, "keepalive")) << w;
+  // From the environment too; zero and negative values are Go's (etcd then leaves grpc-go's defaults).
+  warnings.clear();
+  absl::StatusOr<DetcdConfig> e = Parse({}, {{"ETCD_GRPC_KEEPALIVE_MIN_TIME", "0"},
+                                             {"ETCD_GRPC_KEEPALIVE_INTERVAL", "-1s"},
+                                             {"ETCD_GRPC_KEEPALIVE_TIMEOUT", "1.5h"}},
+                                        &warnings);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->grpc_keepalive_min_time_ns, 0);
+  EXPECT_EQ(e->grpc_keepalive_interval_ns, -1'000'000'000);
+  EXPECT_EQ(e->grpc_keepalive_timeout_ns, 5'400'000'000'000);
+  for (const std::string& w : warnings) EXPECT_FALSE(absl::StrContains(w, "keepalive")) << w;
+  EXPECT_EQ(Error({"--grpc-keepalive-timeout=1x"}),
+            "invalid value \"1x\" for flag -grpc-keepalive-timeout: time: unknown unit \"x\" in duration \"1x\"");
 }
 
 TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {

@@ -20,6 +20,7 @@
 #include "net/cluster_ids.h"
 #include "net/http_server.h"
 #include "net/peer_query.h"
+#include "net/ping_policy.h"
 #include "net/received_snapshot_sink.h"
 #include "storage/posix_disk.h"
 #include "storage/wal.h"
@@ -404,6 +405,10 @@ absl::Status DetcdServer::StartServing() {
   fo.fallback = grpc_server_->InProcessChannel(grpc::ChannelArguments());
   fo.max_message_bytes = cfg_.max_request_bytes + 512 * 1024;  // as the gRPC server's limit
   fo.max_concurrent_streams = cfg_.max_concurrent_streams;
+  // etcd's grpc.KeepaliveEnforcementPolicy and grpc.KeepaliveParams for its client server (embed/etcd.go).
+  fo.keepalive = net::EtcdKeepaliveOptions(absl::Nanoseconds(cfg_.grpc_keepalive_min_time_ns),
+                                           absl::Nanoseconds(cfg_.grpc_keepalive_interval_ns),
+                                           absl::Nanoseconds(cfg_.grpc_keepalive_timeout_ns));
   absl::StatusOr<std::unique_ptr<net::GrpcFrontEnd>> front_end = net::GrpcFrontEnd::Start(fo);
   if (!front_end.ok()) return Failed(std::string(front_end.status().message()));
   front_end_ = std::move(*front_end);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "api/kv_request.pb.h"
 #include "base/check.h"
 #include "net/grpc_services_shared.h"
@@ -41,6 +42,25 @@ int NativeField(const std::string& path) {
   };
   auto it = kNative.find(path);
   return it == kNative.end() ? 0 : it->second;
+}
+
+// The keepalive's timer: a few ticks per the shorter of interval and timeout, so a ping or a close is late by at most
+// a quarter of it; at least every second (etcd's defaults: a tick a second), at most every 10 ms.
+absl::Duration KeepaliveTick(const KeepaliveOptions& k) {
+  return std::clamp(std::min(k.interval, k.timeout) / 4, absl::Milliseconds(10), absl::Seconds(1));
+}
+
+// A timerfd firing every `every`, watched by `epoll_fd`.
+bool StartPeriodicTimer(int epoll_fd, int timer_fd, absl::Duration every) {
+  const int64_t every_ns = absl::ToInt64Nanoseconds(every);
+  itimerspec period{};
+  period.it_interval.tv_sec = every_ns / 1'000'000'000;
+  period.it_interval.tv_nsec = every_ns % 1'000'000'000;
+  period.it_value = period.it_interval;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = timer_fd;
+  return timerfd_settime(timer_fd, 0, &period, nullptr) == 0 && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &ev) == 0;
 }
 
 // How long the loop polls for more after a busy round before it sleeps.
@@ -88,6 +108,10 @@ bool RequiresLeader(const std::vector<std::pair<std::string, std::string>>& meta
 
 absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOptions options) {
   DETCD_CHECK(options.runtime != nullptr && options.fallback != nullptr);
+  const KeepaliveOptions& k = options.keepalive;
+  if (k.min_time < absl::ZeroDuration() || k.interval <= absl::ZeroDuration() || k.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("gRPC front end: keepalive interval and timeout must be positive");
+  }
   std::unique_ptr<GrpcFrontEnd> f(new GrpcFrontEnd(std::move(options)));
   f->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   f->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -99,16 +123,16 @@ absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> GrpcFrontEnd::Start(GrpcFrontEndOp
     return absl::InternalError("gRPC front end: epoll_ctl failed");
   }
   f->leader_timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (f->leader_timer_fd_ < 0) return absl::InternalError("gRPC front end: timerfd_create failed");
+  f->keepalive_timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (f->leader_timer_fd_ < 0 || f->keepalive_timer_fd_ < 0) {
+    return absl::InternalError("gRPC front end: timerfd_create failed");
+  }
   const int64_t every_us = std::max<int64_t>(f->options_.runtime->election_timeout_us(), 1000);
-  itimerspec period{};
-  period.it_interval.tv_sec = every_us / 1'000'000;
-  period.it_interval.tv_nsec = (every_us % 1'000'000) * 1000;
-  period.it_value = period.it_interval;
-  ev.data.fd = f->leader_timer_fd_;
-  if (timerfd_settime(f->leader_timer_fd_, 0, &period, nullptr) != 0 ||
-      epoll_ctl(f->epoll_fd_, EPOLL_CTL_ADD, f->leader_timer_fd_, &ev) != 0) {
+  if (!StartPeriodicTimer(f->epoll_fd_, f->leader_timer_fd_, absl::Microseconds(every_us))) {
     return absl::InternalError("gRPC front end: the leader check's timer failed");
+  }
+  if (!StartPeriodicTimer(f->epoll_fd_, f->keepalive_timer_fd_, KeepaliveTick(f->options_.keepalive))) {
+    return absl::InternalError("gRPC front end: the keepalive timer failed");
   }
   f->ended_->wake_fd = f->wake_fd_;
   f->stub_ = std::make_unique<grpc::GenericStub>(f->options_.fallback);
@@ -126,12 +150,14 @@ GrpcFrontEnd::~GrpcFrontEnd() {
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
   if (leader_timer_fd_ >= 0) close(leader_timer_fd_);
+  if (keepalive_timer_fd_ >= 0) close(keepalive_timer_fd_);
 }
 
 void GrpcFrontEnd::Adopt(int fd) {
   GrpcH2Connection::Options o;
   o.max_message_bytes = options_.max_message_bytes;
   o.max_concurrent_streams = options_.max_concurrent_streams;
+  o.keepalive = options_.keepalive;
   const int epoll_fd = epoll_fd_;
   o.interest = [epoll_fd](int socket, bool read, bool write) {
     epoll_event ev{};
@@ -206,6 +232,12 @@ void GrpcFrontEnd::Loop() {
         CheckLeader();
         continue;
       }
+      if (fd == keepalive_timer_fd_) {
+        uint64_t expirations;
+        (void)!read(keepalive_timer_fd_, &expirations, sizeof(expirations));
+        CheckKeepalive();
+        continue;
+      }
       if (fd == wake_fd_) {
         uint64_t v;
         (void)!read(wake_fd_, &v, sizeof(v));
@@ -267,6 +299,17 @@ void GrpcFrontEnd::CheckLeader() {
     if (call.stream != nullptr) call.stream->Abort(grpc::Status(grpc::StatusCode::UNAVAILABLE, kNoLeader));
     if (call.proxy != nullptr) call.proxy->Abort(kUnavailable, kNoLeader);
   }
+}
+
+void GrpcFrontEnd::CheckKeepalive() {
+  std::vector<std::shared_ptr<GrpcH2Connection>> open;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    open.reserve(connections_.size());
+    for (auto& [fd, c] : connections_) open.push_back(c);
+  }
+  // Outside the lock: a connection's drained callbacks may run (a ping's flush) and take it.
+  for (const std::shared_ptr<GrpcH2Connection>& c : open) c->Keepalive();
 }
 
 void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e) {

@@ -5,7 +5,8 @@
 // in one write per connection (ReplyBatch around the member's batches); Watch and LeaseKeepAlive are served here as
 // well (grpc_front_streams). Every other method (Maintenance, Cluster, Auth, Lock, Election) is passed through to the
 // member's gRPC server in-process (GrpcProxyCall), so each of those services has one implementation.
-// It owns the connections it was handed; it holds no member state.
+// It keeps etcd's gRPC keepalive on every connection (PingPolicy: the client's pings checked, the server's sent on a
+// timer of its own). It owns the connections it was handed; it holds no member state.
 #ifndef DETCD_NET_GRPC_FRONT_END_H_
 #define DETCD_NET_GRPC_FRONT_END_H_
 
@@ -29,6 +30,7 @@
 #include "net/grpc_proxy_call.h"
 #include "net/grpc_services.h"
 #include "net/member_runtime.h"
+#include "net/ping_policy.h"
 
 namespace detcd::net {
 
@@ -41,6 +43,8 @@ struct GrpcFrontEndOptions {
   std::shared_ptr<grpc::Channel> fallback;
   size_t max_message_bytes = 4 << 20;  // etcd: --max-request-bytes plus gRPC's overhead
   uint32_t max_concurrent_streams = 0xffffffffu;  // per connection (etcd: --max-concurrent-streams)
+  // etcd's --grpc-keepalive-min-time, -interval and -timeout, as grpc-go takes them (EtcdKeepaliveOptions).
+  KeepaliveOptions keepalive;
 };
 
 // etcd's require-leader convention (clientv3.WithRequireLeader: metadata "hasleader: true"): such a call made to a
@@ -73,6 +77,8 @@ class GrpcFrontEnd {
   void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message);
   // Every election timeout: counts the checks in a row without a leader; at three, ends the require-leader streams.
   void CheckLeader();
+  // Every keepalive tick: each connection pings a silent client, or ends one silent past the timeout.
+  void CheckKeepalive();
 
   GrpcFrontEndOptions options_;
   std::unique_ptr<grpc::GenericStub> stub_;
@@ -80,6 +86,7 @@ class GrpcFrontEnd {
   int wake_fd_ = -1;
   int leader_timer_fd_ = -1;  // fires every election timeout
   int checks_without_leader_ = 0;  // the loop's
+  int keepalive_timer_fd_ = -1;    // fires a few times per keepalive interval or timeout (at most every second)
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 

@@ -2,10 +2,14 @@
 // request refused with gRPC's error and the connection still serving, a connection that breaks HTTP/2 closed alone,
 // many concurrent calls on one connection answered in batches, a large snapshot streamed through the in-process
 // pass-through to a slow reader, and overload from one connection bounded: a client that asks without ever reading
-// is held back at the socket, and one that never grants flow-control windows has its new calls refused.
+// is held back at the socket, and one that never grants flow-control windows has its new calls refused; etcd's gRPC
+// keepalive: a client that pings too often gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and loses its connection,
+// one that keeps to --grpc-keepalive-min-time with a call open keeps it, and the server pings a silent client and
+// drops it when it does not answer.
 #include "net/grpc_front_end.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "net/grpc_services.h"
@@ -35,6 +40,8 @@ constexpr size_t kMaxMessageBytes = 64 * 1024;
 
 class GrpcFrontEndTest : public testing::Test {
  protected:
+  explicit GrpcFrontEndTest(const KeepaliveOptions& keepalive = KeepaliveOptions()) : keepalive_(keepalive) {}
+
   void SetUp() override {
     runtime_ = StartLeadingSingleMember(CurrentTestName(), TestClientPort::UseFrontEnd);
     ASSERT_NE(runtime_, nullptr);
@@ -48,7 +55,8 @@ class GrpcFrontEndTest : public testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     services_->Serve();
-    client_port_ = TestClientPort::Start(runtime_.get(), services_.get(), server_.get(), kMaxMessageBytes);
+    client_port_ =
+        TestClientPort::Start(runtime_.get(), services_.get(), server_.get(), kMaxMessageBytes, keepalive_);
     ASSERT_NE(client_port_, nullptr);
     channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", client_port_->port()), grpc::InsecureChannelCredentials());
@@ -71,6 +79,7 @@ class GrpcFrontEndTest : public testing::Test {
     return kv_->Put(&context, request, response);
   }
 
+  const KeepaliveOptions keepalive_;
   std::unique_ptr<MemberRuntime> runtime_;
   std::unique_ptr<EtcdServices> services_;
   std::unique_ptr<grpc::Server> server_;
@@ -276,7 +285,8 @@ class PipeliningClient {
   const std::string& other() const { return other_; }
 
  private:
-  static nghttp2_nv Nv(const char* name, const std::string& value) {
+  // `value` must outlive the nghttp2 call the header goes to (a literal, or a string that lives on).
+  static nghttp2_nv Nv(const char* name, absl::string_view value) {
     return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
                       reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), strlen(name), value.size(),
                       NGHTTP2_NV_FLAG_NONE};
@@ -367,6 +377,231 @@ TEST_F(GrpcFrontEndTest, AClientThatNeverGrantsWindowsHasItsNewCallsRefusedAsToo
   RecordProperty("asked_before_the_first_refusal", client.asked());
   // The server still serves others.
   ASSERT_TRUE(Put("after", "v", &r).ok());
+}
+
+// ---- etcd's gRPC keepalive ----
+
+// A raw HTTP/2 client (nghttp2) that pings when told, opens calls that send nothing, and notes what the server says
+// about pings: its own PINGs, the ACKs of the client's, a GOAWAY, the connection's end. While it answers (the
+// default), nghttp2 acknowledges the server's pings and settings; once told not to, it sends nothing more.
+class KeepaliveClient {
+ public:
+  explicit KeepaliveClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    nghttp2_session_callbacks* cbs = nullptr;
+    nghttp2_session_callbacks_new(&cbs);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+    nghttp2_session_client_new(&session_, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+    Send();
+  }
+  ~KeepaliveClient() {
+    nghttp2_session_del(session_);
+    close(fd_);
+  }
+  bool connected() const { return connected_; }
+
+  void Ping() {
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    Send();
+  }
+  // A call that stays open and says nothing (HEADERS without END_STREAM, no message): nothing for the server to
+  // answer, so the pings that follow are checked against the min-time.
+  void OpenSilentCall(absl::string_view path) {
+    const nghttp2_nv headers[] = {Nv(":method", "POST"), Nv(":scheme", "http"), Nv(":path", path),
+                                  Nv(":authority", "x"), Nv("content-type", "application/grpc"), Nv("te", "trailers")};
+    nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, -1, nullptr, headers, 6, nullptr);
+    Send();
+  }
+  // From now on nothing is sent: the server's pings go unanswered.
+  void StopAnswering() { answering_ = false; }
+
+  // Reads what the server sends for `d`, or until it closes the connection.
+  void Pump(std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    char buf[16 * 1024];
+    while (!closed_ && std::chrono::steady_clock::now() < until) {
+      Send();
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 5) <= 0) continue;
+      const ssize_t n = read(fd_, buf, sizeof(buf));
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) {
+        closed_ = true;  // the end, or a reset after it
+        break;
+      }
+      (void)nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n));
+    }
+  }
+  // Pumps until the server closes the connection or `limit` passes.
+  void PumpUntilClosed(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!closed_ && std::chrono::steady_clock::now() < until) Pump(std::chrono::milliseconds(50));
+  }
+
+  bool closed() const { return closed_; }
+  int server_pings() const { return server_pings_; }
+  int ping_acks() const { return ping_acks_; }
+  bool goaway() const { return goaway_; }
+  uint32_t goaway_code() const { return goaway_code_; }
+  const std::string& goaway_debug() const { return goaway_debug_; }
+
+ private:
+  // `value` must outlive the nghttp2 call the header goes to (a literal, or a string that lives on).
+  static nghttp2_nv Nv(const char* name, absl::string_view value) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name)),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), strlen(name), value.size(),
+                      NGHTTP2_NV_FLAG_NONE};
+  }
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto* c = static_cast<KeepaliveClient*>(user);
+    if (frame->hd.type == NGHTTP2_PING) {
+      ++((frame->hd.flags & NGHTTP2_FLAG_ACK) ? c->ping_acks_ : c->server_pings_);
+    } else if (frame->hd.type == NGHTTP2_GOAWAY) {
+      c->goaway_ = true;
+      c->goaway_code_ = frame->goaway.error_code;
+      c->goaway_debug_.assign(reinterpret_cast<const char*>(frame->goaway.opaque_data), frame->goaway.opaque_data_len);
+    }
+    return 0;
+  }
+  // Writes what the session has (little: pings, acks, headers).
+  void Send() {
+    while (answering_ && !closed_) {
+      if (pending_.empty()) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n <= 0) return;
+        pending_.assign(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      const ssize_t n = send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        pending_.erase(0, static_cast<size_t>(n));
+      } else if (n < 0 && errno == EAGAIN) {
+        pollfd p{fd_, POLLOUT, 0};
+        if (poll(&p, 1, 1000) <= 0) return;
+      } else {
+        closed_ = true;
+        return;
+      }
+    }
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  nghttp2_session* session_ = nullptr;
+  std::string pending_;
+  bool answering_ = true;
+  bool closed_ = false;
+  int server_pings_ = 0, ping_acks_ = 0;
+  bool goaway_ = false;
+  uint32_t goaway_code_ = 0;
+  std::string goaway_debug_;
+};
+
+constexpr char kWatch[] = "/etcdserverpb.Watch/Watch";
+
+KeepaliveOptions MinTime(absl::Duration min_time) {
+  KeepaliveOptions k;
+  k.min_time = min_time;
+  return k;
+}
+
+class GrpcFrontEndPingFloodTest : public GrpcFrontEndTest {
+ protected:
+  GrpcFrontEndPingFloodTest() : GrpcFrontEndTest(MinTime(absl::Seconds(1))) {}
+};
+
+TEST_F(GrpcFrontEndPingFloodTest, AClientPingingEvery100msGetsTooManyPingsAndLosesItsConnection) {
+  for (const bool with_call : {false, true}) {
+    SCOPED_TRACE(with_call ? "with a call open" : "without a call");
+    KeepaliveClient client(client_port_->port());
+    ASSERT_TRUE(client.connected());
+    if (with_call) client.OpenSilentCall(kWatch);
+    client.Pump(std::chrono::milliseconds(50));
+    for (int i = 0; i < 30 && !client.closed(); ++i) {  // the third strike comes at the fourth ping
+      client.Ping();
+      client.Pump(std::chrono::milliseconds(100));
+    }
+    client.PumpUntilClosed(std::chrono::seconds(2));
+    EXPECT_TRUE(client.goaway());
+    EXPECT_EQ(client.goaway_code(), static_cast<uint32_t>(NGHTTP2_ENHANCE_YOUR_CALM));
+    EXPECT_EQ(client.goaway_debug(), "too_many_pings");
+    EXPECT_TRUE(client.closed()) << "the connection was left open after the GOAWAY";
+    EXPECT_GE(client.ping_acks(), 3) << "pings are answered until the strikes run out";
+  }
+  // The server serves on.
+  etcdserverpb::PutResponse r;
+  EXPECT_TRUE(Put("after", "v", &r).ok());
+}
+
+class GrpcFrontEndPingMinTimeTest : public GrpcFrontEndTest {
+ protected:
+  GrpcFrontEndPingMinTimeTest() : GrpcFrontEndTest(MinTime(absl::Milliseconds(200))) {}
+};
+
+TEST_F(GrpcFrontEndPingMinTimeTest, PingsSlowerThanMinTimeAreFineWithACallOpenButNotWithout) {
+  // etcd's clientv3 with DialKeepAliveTime holding an idle watch: pings no more often than the min-time, a call open.
+  KeepaliveClient watching(client_port_->port());
+  KeepaliveClient idle(client_port_->port());  // the same pings without a call: grpc-go wants none for two hours
+  ASSERT_TRUE(watching.connected());
+  ASSERT_TRUE(idle.connected());
+  watching.OpenSilentCall(kWatch);
+  watching.Pump(std::chrono::milliseconds(50));
+  constexpr int kPings = 5;
+  for (int i = 0; i < kPings; ++i) {
+    watching.Ping();
+    idle.Ping();
+    watching.Pump(std::chrono::milliseconds(300));  // 600 ms a round: well past the 200 ms min-time
+    idle.Pump(std::chrono::milliseconds(300));
+  }
+  watching.Pump(std::chrono::milliseconds(100));
+  EXPECT_FALSE(watching.goaway());
+  EXPECT_FALSE(watching.closed());
+  EXPECT_EQ(watching.ping_acks(), kPings);
+  idle.PumpUntilClosed(std::chrono::seconds(2));
+  EXPECT_TRUE(idle.goaway());
+  EXPECT_EQ(idle.goaway_debug(), "too_many_pings");
+  EXPECT_TRUE(idle.closed());
+}
+
+class GrpcFrontEndServerPingTest : public GrpcFrontEndTest {
+ protected:
+  static KeepaliveOptions Options() {
+    KeepaliveOptions k;
+    k.interval = absl::Milliseconds(200);
+    k.timeout = absl::Milliseconds(400);
+    return k;
+  }
+  GrpcFrontEndServerPingTest() : GrpcFrontEndTest(Options()) {}
+};
+
+TEST_F(GrpcFrontEndServerPingTest, AClientThatNeverAnswersIsDisconnectedAndOneThatAnswersIsNot) {
+  KeepaliveClient silent(client_port_->port());
+  KeepaliveClient answering(client_port_->port());
+  ASSERT_TRUE(silent.connected());
+  ASSERT_TRUE(answering.connected());
+  silent.Pump(std::chrono::milliseconds(20));  // the greeting and the settings' ACK, then nothing
+  silent.StopAnswering();
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500)) {
+    answering.Pump(std::chrono::milliseconds(10));
+    silent.Pump(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(answering.closed());
+  EXPECT_GE(answering.server_pings(), 2) << "the server pings a client silent for the interval, again after answers";
+  silent.PumpUntilClosed(std::chrono::seconds(5));
+  EXPECT_GE(silent.server_pings(), 1);
+  EXPECT_TRUE(silent.closed()) << "a client that never answers the server's ping keeps its connection";
+  EXPECT_FALSE(silent.goaway());  // grpc-go closes it without one
+  answering.Pump(std::chrono::milliseconds(100));
+  EXPECT_FALSE(answering.closed());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -83,6 +84,11 @@ std::optional<absl::Duration> ParseTimeout(const std::string& v) {
   return std::nullopt;
 }
 
+// The keepalive's clock: monotonic, as an absl::Time (PingPolicy only compares and adds).
+absl::Time MonotonicNow() {
+  return absl::UnixEpoch() + absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
 bool TransportHeader(const std::string& name) {
   return name.empty() || name[0] == ':' || name == "content-type" || name == "te" || name == "user-agent" ||
          name == "grpc-timeout" || name == "grpc-encoding" || name == "grpc-accept-encoding" ||
@@ -130,7 +136,10 @@ std::shared_ptr<GrpcH2Connection> GrpcH2Connection::Create(int fd, Options optio
 }
 
 GrpcH2Connection::GrpcH2Connection(int fd, Options options)
-    : fd_(fd), serial_(next_serial.fetch_add(1) + 1), options_(std::move(options)) {}
+    : fd_(fd),
+      serial_(next_serial.fetch_add(1) + 1),
+      options_(std::move(options)),
+      ping_policy_(options_.keepalive, MonotonicNow()) {}
 
 GrpcH2Connection::~GrpcH2Connection() {
   if (session_ != nullptr) nghttp2_session_del(session_);
@@ -143,9 +152,10 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
   {
     std::lock_guard<std::mutex> l(mu_);
     events_ = &events;
+    read_at_ = MonotonicNow();
     char buf[kReadChunk];
     size_t taken = 0;
-    while (!broken_ && taken < kReadPassBytes) {
+    while (!broken_ && !too_many_pings_ && taken < kReadPassBytes) {
       const ssize_t n = ::read(fd_, buf, sizeof(buf));
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (n < 0 && errno == EINTR) continue;
@@ -154,12 +164,19 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
         break;
       }
       taken += static_cast<size_t>(n);
+      ping_policy_.OnRead(read_at_);
       if (nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), static_cast<size_t>(n)) < 0) {
         broken_ = true;  // a protocol error: nghttp2 has queued a GOAWAY, sent below if the socket takes it
       }
       if (static_cast<size_t>(n) < sizeof(buf)) break;
     }
     FlushLocked(&drained);
+    if (too_many_pings_ && !broken_) {
+      // The GOAWAY left with the flush above, unless the client's socket is full; the connection ends now, as
+      // grpc-go's does after it.
+      broken_ = true;
+      ::shutdown(fd_, SHUT_RDWR);
+    }
     if (!broken_ && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) broken_ = true;
     if (broken_) {
       for (auto& [id, s] : streams_) {
@@ -188,6 +205,29 @@ void GrpcH2Connection::Shutdown() {
       FlushLocked(&drained);
     }
     ::shutdown(fd_, SHUT_RDWR);  // the loop's next Read finds it closed and cancels what is open
+  }
+  for (auto& fn : drained) fn();
+}
+
+void GrpcH2Connection::Keepalive() {
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (broken_) return;
+    switch (ping_policy_.Check(MonotonicNow())) {
+      case PingPolicy::KeepaliveAction::kNothing:
+        return;
+      case PingPolicy::KeepaliveAction::kSendPing:
+        (void)nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);  // fails only out of memory
+        FlushLocked(&drained);
+        break;
+      case PingPolicy::KeepaliveAction::kClose:
+        // As grpc-go: closed without a GOAWAY (the client is not listening). The loop's next Read finds the socket
+        // shut and cancels what is open.
+        broken_ = true;
+        ::shutdown(fd_, SHUT_RDWR);
+        break;
+    }
   }
   for (auto& fn : drained) fn();
 }
@@ -409,8 +449,21 @@ void GrpcH2Connection::ParseMessagesLocked(int32_t stream, InStream& s) {
 
 // ---- nghttp2's callbacks: under mu_, during Read (events_ set) or a send ----
 
+void GrpcH2Connection::OnClientPingLocked() {
+  if (too_many_pings_) return;
+  // Every stream nghttp2 still has open counts as active, one the server finished but the client has not closed
+  // too (grpc-go drops it once its trailers are written): never stricter than grpc-go.
+  if (ping_policy_.OnClientPing(read_at_, streams_.size()) != PingPolicy::PingVerdict::kTooManyPings) return;
+  too_many_pings_ = true;
+  static constexpr char kTooManyPings[] = "too_many_pings";  // grpc-go's debug data
+  (void)nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                              NGHTTP2_ENHANCE_YOUR_CALM, reinterpret_cast<const uint8_t*>(kTooManyPings),
+                              sizeof(kTooManyPings) - 1);
+}
+
 int GrpcH2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<GrpcH2Connection*>(user);
+  if (c->too_many_pings_) return 0;  // the connection is ending: no new call starts
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     c->streams_[frame->hd.stream_id] = InStream{};
   }
@@ -437,6 +490,11 @@ int GrpcH2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, con
 
 int GrpcH2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* c = static_cast<GrpcH2Connection*>(user);
+  if (frame->hd.type == NGHTTP2_PING) {
+    // nghttp2 answers it (auto ACK); only the policy is kept here. An ACK (of the server's ping) is only a read.
+    if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) && c->events_ != nullptr) c->OnClientPingLocked();
+    return 0;
+  }
   auto it = c->streams_.find(frame->hd.stream_id);
   if (it == c->streams_.end() || c->events_ == nullptr) return 0;
   InStream& s = it->second;
@@ -456,6 +514,14 @@ int GrpcH2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
     } else {
       c->events_->push_back(Event{Event::Kind::kHalfClose, frame->hd.stream_id, {}, {}, {}, {}});
     }
+  }
+  return 0;
+}
+
+int GrpcH2Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  // A response's headers, its trailers or its data (grpc-go resets ping strikes on each of those written).
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) {
+    static_cast<GrpcH2Connection*>(user)->ping_policy_.OnHeadersOrDataSent();
   }
   return 0;
 }
@@ -530,6 +596,7 @@ nghttp2_session_callbacks* GrpcH2Connection::Callbacks() {
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, OnBeginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(cbs, OnHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, OnFrameRecv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, OnFrameSend);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, OnDataChunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, OnStreamClose);
     return cbs;

@@ -8,6 +8,10 @@
 // waits, the client is not read from (it is held back by TCP); while its streams hold more answers than the bound
 // (flow control: the client grants no window), its new calls are refused with etcd's "too many requests". It never
 // blocks, never calls back into a handler while holding its lock, and owns the socket (closed with the connection).
+// It keeps etcd's gRPC keepalive (PingPolicy): a client that pings too often gets GOAWAY ENHANCE_YOUR_CALM
+// "too_many_pings" and the connection ends; one silent for the interval is pinged, and ended if it stays silent past
+// the timeout (the front end's loop calls Keepalive). A client whose answers wait unread is not read from, so it
+// counts as silent too.
 #ifndef DETCD_NET_GRPC_H2_CONNECTION_H_
 #define DETCD_NET_GRPC_H2_CONNECTION_H_
 
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "net/ping_policy.h"
 
 namespace detcd::net {
 
@@ -48,6 +53,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     // Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; etcd's --max-concurrent-streams);
     // nghttp2 refuses those past it. Its maximum: no limit announced.
     uint32_t max_concurrent_streams = 0xffffffffu;
+    // etcd's --grpc-keepalive-min-time, -interval and -timeout, as grpc-go takes them (EtcdKeepaliveOptions).
+    KeepaliveOptions keepalive;
     // Asked (from any thread, under the connection's lock) to watch the socket for what the client sends (read) and
     // for room to write (write). Reading stops while the client leaves a full buffer of answers unread.
     std::function<void(int fd, bool read, bool write)> interest;
@@ -72,6 +79,10 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   // Ends the connection (server stopping): a GOAWAY, then the socket is shut down. Open calls get kCancel from
   // the next Read.
   void Shutdown();
+  // The server's keepalive, called by the loop every so often (a ping or a close is as late as the calls are far
+  // apart): pings a client silent for the interval; shuts the socket of one still silent the timeout after that ping
+  // (the next Read then cancels what is open, as for a client gone).
+  void Keepalive();
 
   // ---- any thread ----
   // One response message on `stream` (its headers go with the first). Returns the bytes now queued on the stream
@@ -129,6 +140,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   void ForgetQueuedLocked(const InStream& s);
   void FinishLocked(int32_t stream, InStream& s, int code, const std::string& message);
   void ParseMessagesLocked(int32_t stream, InStream& s);
+  void OnClientPingLocked();
   void Flush();
 
   // nghttp2's callbacks (under mu_), made once for every session.
@@ -137,6 +149,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
                       const uint8_t* value, size_t valuelen, uint8_t flags, void* user);
   static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user);
+  static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* user);
   static int OnDataChunk(nghttp2_session*, uint8_t flags, int32_t stream, const uint8_t* data, size_t len, void* user);
   static int OnStreamClose(nghttp2_session*, int32_t stream, uint32_t error_code, void* user);
   static ssize_t ReadBody(nghttp2_session*, int32_t stream, uint8_t* buf, size_t length, uint32_t* data_flags,
@@ -157,6 +170,9 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   bool dirty_ = false;                    // guarded by mu_: in some thread's batch, waiting for its End
   std::vector<std::function<void()>> closed_drained_;    // guarded by mu_: OnDrained callbacks of closed streams
   std::vector<std::function<void()>> deferred_drained_;  // guarded by mu_: for the loop's thread to run
+  PingPolicy ping_policy_;                                // guarded by mu_
+  absl::Time read_at_;                                    // guarded by mu_: when the Read in progress began
+  bool too_many_pings_ = false;  // guarded by mu_: GOAWAY ENHANCE_YOUR_CALM queued; the connection ends after it
 };
 
 }  // namespace detcd::net

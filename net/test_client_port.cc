@@ -14,7 +14,8 @@ void TestClientPort::UseFrontEnd(MemberRuntimeOptions* options) {
 }
 
 std::unique_ptr<TestClientPort> TestClientPort::Start(MemberRuntime* runtime, EtcdServices* services,
-                                                      grpc::Server* server, size_t max_message_bytes) {
+                                                      grpc::Server* server, size_t max_message_bytes,
+                                                      const KeepaliveOptions& keepalive) {
   auto p = std::make_unique<TestClientPort>();
   p->services_ = services;
   GrpcFrontEndOptions fo;
@@ -22,6 +23,7 @@ std::unique_ptr<TestClientPort> TestClientPort::Start(MemberRuntime* runtime, Et
   fo.services = services->shared();
   fo.fallback = server->InProcessChannel(grpc::ChannelArguments());
   fo.max_message_bytes = max_message_bytes;
+  fo.keepalive = keepalive;
   absl::StatusOr<std::unique_ptr<GrpcFrontEnd>> f = GrpcFrontEnd::Start(fo);
   EXPECT_TRUE(f.ok()) << f.status();
   if (!f.ok()) return nullptr;

@@ -21,7 +21,8 @@ class TestClientPort {
   static void UseFrontEnd(MemberRuntimeOptions* options);
   // Null, with a test failure recorded, if it cannot start.
   static std::unique_ptr<TestClientPort> Start(MemberRuntime* runtime, EtcdServices* services, grpc::Server* server,
-                                               size_t max_message_bytes = 4 << 20);
+                                               size_t max_message_bytes = 4 << 20,
+                                               const KeepaliveOptions& keepalive = KeepaliveOptions());
   int port() const { return listener_->port(); }
   // detcd's order before the gRPC server's Shutdown: no new connections, the services' streams ended, the front end's
   // connections closed (and the calls it passed on ended). Idempotent.
