@@ -1,6 +1,6 @@
 // detcd: the etcd-compatible server's main(): etcd 3.4's command line and ETCD_* variables (cmd/detcd_flags.h) or
-// its config file (cmd/detcd_config_file.h), the logger etcd's settings choose (cmd/detcd_log.h), the signals, and one DetcdServer (cmd/detcd_server.h), which starts,
-// serves and stops the member. Nothing else lives here.
+// its config file (cmd/detcd_config_file.h), the logger etcd's settings choose (cmd/detcd_log.h), the signals, and
+// one DetcdServer (cmd/detcd_server.h), which starts, serves and stops the member. Nothing else lives here.
 #include <malloc.h>
 #include <signal.h>
 

@@ -4,12 +4,12 @@
 // checked against etcd 3.4.23's binary.
 #include "cmd/detcd_config_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
 #include <map>
 #include <optional>
 #include <regex>
@@ -89,8 +89,7 @@ const std::vector<FileKey>& TopLevelKeys() {
       {"experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint", GoType::kBool},
       {"experimental-enable-lease-checkpoint-persist", nullptr, GoType::kBool},
       {"experimental-compaction-batch-limit", "experimental-compaction-batch-limit", GoType::kInt},
-      {"experimental-watch-progress-notify-interval", "experimental-watch-progress-notify-interval",
-       GoType::kDuration},
+      {"experimental-watch-progress-notify-interval", "experimental-watch-progress-notify-interval", GoType::kDuration},
       {"experimental-warning-apply-duration", "experimental-warning-apply-duration", GoType::kDuration},
       {"force-new-cluster", "force-new-cluster", GoType::kBool},
       {"enable-pprof", "enable-pprof", GoType::kBool},
@@ -151,15 +150,24 @@ const std::vector<SecurityKey>& SecurityKeys() {
 
 const char* GoTypeName(GoType t) {
   switch (t) {
-    case GoType::kBool: return "bool";
-    case GoType::kUint: return "uint";
-    case GoType::kUint32: return "uint32";
-    case GoType::kUint64: return "uint64";
-    case GoType::kInt: return "int";
-    case GoType::kInt64: return "int64";
-    case GoType::kDuration: return "time.Duration";
-    case GoType::kString: return "string";
-    case GoType::kStrings: return "[]string";
+    case GoType::kBool:
+      return "bool";
+    case GoType::kUint:
+      return "uint";
+    case GoType::kUint32:
+      return "uint32";
+    case GoType::kUint64:
+      return "uint64";
+    case GoType::kInt:
+      return "int";
+    case GoType::kInt64:
+      return "int64";
+    case GoType::kDuration:
+      return "time.Duration";
+    case GoType::kString:
+      return "string";
+    case GoType::kStrings:
+      return "[]string";
   }
   return "?";
 }
@@ -186,13 +194,19 @@ struct YamlValue {
 // The word encoding/json uses for a JSON value's type in "cannot unmarshal <word> into ...".
 std::string JsonWord(const YamlValue& v) {
   switch (v.kind) {
-    case YamlValue::kNull: return "null";
-    case YamlValue::kBool: return "bool";
+    case YamlValue::kNull:
+      return "null";
+    case YamlValue::kBool:
+      return "bool";
     case YamlValue::kInt:
-    case YamlValue::kFloat: return "number";
-    case YamlValue::kString: return "string";
-    case YamlValue::kSequence: return "array";
-    case YamlValue::kMap: return "object";
+    case YamlValue::kFloat:
+      return "number";
+    case YamlValue::kString:
+      return "string";
+    case YamlValue::kSequence:
+      return "array";
+    case YamlValue::kMap:
+      return "object";
   }
   return "?";
 }
@@ -215,7 +229,7 @@ bool ParseGoInteger(const std::string& s, bool* negative, uint64_t* magnitude) {
   if (i >= s.size()) return false;
   uint64_t n = 0;
   for (; i < s.size(); ++i) {
-    int d = absl::ascii_isdigit(s[i]) ? s[i] - '0'
+    int d = absl::ascii_isdigit(s[i])   ? s[i] - '0'
             : absl::ascii_isalpha(s[i]) ? absl::ascii_tolower(s[i]) - 'a' + 10
                                         : 99;
     if (d >= base || n > (UINT64_MAX - d) / base) return false;
@@ -279,7 +293,7 @@ struct Field {
   std::string go_struct;  // "configYAML", "configProxy", "securityConfig"
   std::string path;       // "name", "client-transport-security.cert-file"
   GoType type;
-  bool lenient_strings;   // configProxy: numbers and booleans become text
+  bool lenient_strings;  // configProxy: numbers and booleans become text
 };
 
 absl::Status Unmarshal(const Field& f, const std::string& word, const char* type_name) {
@@ -305,8 +319,7 @@ absl::StatusOr<std::string> IntegerText(const Field& f, const YamlValue& v) {
   bool is_signed = f.type == GoType::kInt || f.type == GoType::kInt64 || f.type == GoType::kDuration;
   if (is_signed) max = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
   if ((negative && !is_signed) || magnitude > max) {
-    return Unmarshal(f, absl::StrCat("number ", v.kind == YamlValue::kInt ? IntText(v) : v.text),
-                     GoTypeName(f.type));
+    return Unmarshal(f, absl::StrCat("number ", v.kind == YamlValue::kInt ? IntText(v) : v.text), GoTypeName(f.type));
   }
   std::string text = absl::StrCat(negative ? "-" : "", magnitude);
   return f.type == GoType::kDuration ? absl::StrCat(text, "ns") : text;  // time.Duration counts nanoseconds
@@ -361,8 +374,8 @@ absl::StatusOr<std::optional<std::string>> FlagText(const Field& f, const YAML::
 absl::StatusOr<std::string> KeyText(const YAML::Node& key) {
   if (key.IsNull()) return std::string();
   if (!key.IsScalar()) {
-    return FileError(absl::StrCat("error converting YAML to JSON: yaml: line ", key.Mark().line + 1,
-                                  ": invalid map key"));
+    return FileError(
+        absl::StrCat("error converting YAML to JSON: yaml: line ", key.Mark().line + 1, ": invalid map key"));
   }
   return key.Scalar();
 }
@@ -393,8 +406,7 @@ void WarnIgnored(std::vector<std::string>* warnings, const std::string& key) {
 }
 
 // Appends the setting of one key, or refuses a later release's setting detcd lacks.
-absl::Status AddSetting(const Field& f, const char* flag, const YAML::Node& node,
-                        std::vector<DetcdFileSetting>* out) {
+absl::Status AddSetting(const Field& f, const char* flag, const YAML::Node& node, std::vector<DetcdFileSetting>* out) {
   absl::StatusOr<std::optional<std::string>> text = FlagText(f, node);
   if (!text.ok()) return text.status();
   if (!text->has_value()) return absl::OkStatus();

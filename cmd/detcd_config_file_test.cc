@@ -245,9 +245,9 @@ peer-transport-security: {cert-file: /p/peer.crt, key-file: /p/peer.key, client-
   EXPECT_TRUE(c->client_tls.cert_file.empty());
 
   // The same checks as the flags: https without certificates.
-  EXPECT_EQ(Error("listen-client-urls: https://127.0.0.1:2379\nadvertise-client-urls: https://127.0.0.1:2379\n"),
-            FlagError({"--listen-client-urls=https://127.0.0.1:2379",
-                       "--advertise-client-urls=https://127.0.0.1:2379"}));
+  EXPECT_EQ(
+      Error("listen-client-urls: https://127.0.0.1:2379\nadvertise-client-urls: https://127.0.0.1:2379\n"),
+      FlagError({"--listen-client-urls=https://127.0.0.1:2379", "--advertise-client-urls=https://127.0.0.1:2379"}));
   // Wrong YAML types, worded as etcd's decoder words them.
   EXPECT_EQ(Error("client-transport-security: foo\n"),
             absl::StrCat(kUnmarshal,
@@ -275,8 +275,8 @@ peer-transport-security: {cert-file: /p/peer.crt, key-file: /p/peer.key, client-
 
 TEST(DetcdConfigFile, CommandLineAndEnvironmentAreIgnoredWithAConfigFile) {
   // --config-file (either dash form, or ETCD_CONFIG_FILE) asks for the file; nothing else is taken.
-  for (const V& args : {V{"--config-file=/f.yml", "--name=cli", "--snapshot-count=5"},
-                        V{"--name=cli", "-config-file", "/f.yml"}}) {
+  for (const V& args :
+       {V{"--config-file=/f.yml", "--name=cli", "--snapshot-count=5"}, V{"--name=cli", "-config-file", "/f.yml"}}) {
     absl::StatusOr<DetcdConfig> c = ParseDetcdFlags(args, {{"ETCD_NAME", "env"}, {"ETCD_BOGUS", "1"}}, nullptr);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_EQ(c->action, DetcdFlagsAction::kLoadConfigFile);
@@ -337,8 +337,8 @@ TEST(DetcdConfigFile, UnreadableFiles) {
 }
 
 TEST(DetcdConfigFile, MalformedYaml) {
-  for (const char* yaml : {"name: [a\n", "a: b: c\n", "\tname: x\n", "x: *nope\n", "\"a\\q\": 1\n",
-                                  "? [a]\n: x\n", "name: {a: 1\n"}) {
+  for (const char* yaml :
+       {"name: [a\n", "a: b: c\n", "\tname: x\n", "x: *nope\n", "\"a\\q\": 1\n", "? [a]\n: x\n", "name: {a: 1\n"}) {
     std::string e = Error(yaml);
     EXPECT_TRUE(absl::StartsWith(e, "error converting YAML to JSON: yaml: line ")) << yaml << " -> " << e;
   }
@@ -398,10 +398,11 @@ TEST(DetcdConfigFile, YamlTypesAsEtcdDecodesThem) {
                          "string into Go struct field configYAML.experimental-watch-progress-notify-interval of "
                          "type time.Duration"));
   // Strings: YAML strings only (etcd refuses `auto-compaction-retention: 1`; its sample quotes "1").
-  EXPECT_EQ(Error("auto-compaction-retention: 1\n"),
-            absl::StrCat(kUnmarshal,
-                         "number into Go struct field configYAML.auto-compaction-retention of type string"));
-  EXPECT_EQ(Error("name: true\n"), absl::StrCat(kUnmarshal, "bool into Go struct field configYAML.name of type string"));
+  EXPECT_EQ(
+      Error("auto-compaction-retention: 1\n"),
+      absl::StrCat(kUnmarshal, "number into Go struct field configYAML.auto-compaction-retention of type string"));
+  EXPECT_EQ(Error("name: true\n"),
+            absl::StrCat(kUnmarshal, "bool into Go struct field configYAML.name of type string"));
   EXPECT_EQ(Error("name: {a: b}\n"),
             absl::StrCat(kUnmarshal, "object into Go struct field configYAML.name of type string"));
   c = FromYaml("name: '123'\ninitial-cluster-token: !!str 456\n");
@@ -584,9 +585,22 @@ TEST(DetcdConfigFile, SettingsMustNameRealFlags) {
 
 TEST(DetcdConfigFile, GarbageNeverCrashes) {
   std::mt19937 rng(7);
-  const std::string pieces[] = {"name", ":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "'", "\"", "&a ", "*a",
-                                "!!str ", "? ", "#", "\t", "~", "0x", "1e9", "yes", "client-transport-security",
-                                "log-outputs", "snapshot-count", "cert-file", "|", ">", "---", "\\", "\xff"};
+  const std::string pieces[] = {"name",        ":",
+                                " ",           "\n",
+                                "  ",          "- ",
+                                "[",           "]",
+                                "{",           "}",
+                                ",",           "'",
+                                "\"",          "&a ",
+                                "*a",          "!!str ",
+                                "? ",          "#",
+                                "\t",          "~",
+                                "0x",          "1e9",
+                                "yes",         "client-transport-security",
+                                "log-outputs", "snapshot-count",
+                                "cert-file",   "|",
+                                ">",           "---",
+                                "\\",          "\xff"};
   for (int i = 0; i < 3000; ++i) {
     std::string yaml;
     int n = rng() % 40;
