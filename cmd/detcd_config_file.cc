@@ -321,6 +321,7 @@ absl::StatusOr<std::string> IntegerText(const Field& f, const YamlValue& v) {
   if ((negative && !is_signed) || magnitude > max) {
     return Unmarshal(f, absl::StrCat("number ", v.kind == YamlValue::kInt ? IntText(v) : v.text), GoTypeName(f.type));
   }
+  DETCD_CHECK(is_signed || !negative);
   std::string text = absl::StrCat(negative ? "-" : "", magnitude);
   return f.type == GoType::kDuration ? absl::StrCat(text, "ns") : text;  // time.Duration counts nanoseconds
 }
@@ -394,6 +395,7 @@ absl::StatusOr<std::vector<std::pair<std::string, YAML::Node>>> Entries(const YA
   for (size_t i = 0; i < all.size(); ++i) {
     if (last[all[i].first] == i) out.push_back(all[i]);
   }
+  DETCD_CHECK(out.size() == last.size());
   return out;
 }
 
@@ -414,6 +416,7 @@ absl::Status AddSetting(const Field& f, const char* flag, const YAML::Node& node
     if (**text == "" || **text == "false") return absl::OkStatus();  // left at its zero value: nothing to refuse
     return FileError(absl::StrCat("config file key ", f.path, " provided but not supported by detcd"));
   }
+  DETCD_CHECK(!f.path.empty() && *flag != '\0');
   out->push_back(DetcdFileSetting{f.path, flag, **text});
   return absl::OkStatus();
 }

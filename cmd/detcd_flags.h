@@ -2,7 +2,9 @@
 // and error strings, parsed into a typed DetcdConfig.
 //
 // This unit is pure: it never reads the environment, the clock or the disk and never prints. The caller passes
-// argv (without argv[0]) and the environment, then prints what it is told and exits with DetcdFlagsExitCode().
+// argv (without argv[0]) and the environment, then prints what it is told and exits with DetcdFlagsExitCode(). When
+// --config-file or ETCD_CONFIG_FILE names etcd's YAML config file, the caller loads it (cmd/detcd_config_file.h),
+// whose settings come back here (DetcdConfigFromFileSettings) to be parsed and validated as the flags are.
 // Reference: etcd v3.4.45 — etcdmain/config.go, etcdmain/etcd.go, embed/config.go, embed/etcd.go,
 // etcdserver/config.go, pkg/flags, pkg/types and Go's `flag` package semantics (single or double dash,
 // `-f=v` or `-f v`, booleans only as `-f` or `-f=v`, parsing stops at the first non-flag or after `--`).
