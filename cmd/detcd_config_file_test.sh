@@ -3,8 +3,9 @@
 # etcd's etcd.conf.yml.sample is (names, URLs, cluster, zap logger to stderr, nested transport-security maps), with
 # command-line flags and ETCD_* variables that contradict the file and must be ignored (one member gets its file
 # through ETCD_CONFIG_FILE). etcdctl writes and reads across members and `member list` shows the files' names and
-# URLs; a member restarts from its file. Bad files (missing, malformed YAML, a wrong YAML type, a bad value, a
-# feature detcd lacks) make detcd exit 1 with the error, before serving or writing anything.
+# URLs; a member restarts from its file. A member on https URLs takes auto TLS from the transport-security maps. Bad
+# files (missing, malformed YAML, a wrong YAML type, a bad value, a feature detcd lacks) make detcd exit 1 with the
+# error, before serving or writing anything.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, loopback_members
 detcd="$1"
@@ -148,6 +149,42 @@ for i in 1 2 3; do kill -TERM "${pid[$i]}" 2>/dev/null; done
 for i in 1 2 3; do wait "${pid[$i]}" 2>/dev/null; done
 trap - EXIT
 
+# The transport-security maps: one member on https client and peer URLs with auto TLS from both maps.
+tls_c=$(free_port)
+tls_p=$(free_port)
+cat >"$tmp/tls.yml" <<EOF
+name: tls1
+data-dir: $tmp/tls1
+listen-client-urls: https://127.0.0.1:$tls_c
+advertise-client-urls: https://127.0.0.1:$tls_c
+listen-peer-urls: https://127.0.0.1:$tls_p
+initial-advertise-peer-urls: https://127.0.0.1:$tls_p
+initial-cluster: tls1=https://127.0.0.1:$tls_p
+client-transport-security:
+  client-cert-auth: false
+  auto-tls: true
+peer-transport-security:
+  auto-tls: yes
+EOF
+"$detcd" --config-file="$tmp/tls.yml" --auto-tls=false >"$tmp/tls1.log" 2>&1 &
+tls_pid=$!
+tctl() {
+  etcdctl --endpoints="https://127.0.0.1:$tls_c" --command-timeout=10s --insecure-skip-tls-verify \
+    --insecure-transport=false "$@"
+}
+for _ in $(seq 1 150); do
+  grep -q 'ready to serve client requests' "$tmp/tls1.log" && break
+  sleep 0.1
+done
+[ "$(tctl put tls yes 2>&1)" = "OK" ] || fail "put over the file's auto TLS: $(tctl put tls yes 2>&1) $(tail -5 "$tmp/tls1.log")"
+[ "$(tctl get tls --print-value-only 2>&1)" = "yes" ] || fail "get over the file's auto TLS: $(tctl get tls 2>&1)"
+tctl member list 2>&1 | grep -q "tls1, https://127.0.0.1:$tls_p, https://127.0.0.1:$tls_c," ||
+  fail "tls1's https URLs: $(tctl member list 2>&1)"
+[ -d "$tmp/tls1/fixtures/client" ] && [ -d "$tmp/tls1/fixtures/peer" ] ||
+  fail "no auto TLS pairs under the file's data-dir: $(ls -R "$tmp/tls1" 2>&1 | head -20)"
+kill -TERM $tls_pid
+wait $tls_pid || fail "tls1 did not stop cleanly"
+
 # bad NAME EXPECTED_TEXT [YAML]: detcd started from the file NAME (written from YAML when given) exits 1, says
 # EXPECTED_TEXT, serves nothing and leaves no data directory.
 bad_port=$(free_port)
@@ -170,7 +207,7 @@ bad value.yml '--heartbeat-interval must be >0 (set to 0ms)' 'heartbeat-interval
 bad url.yml 'unexpected error setting up listen-peer-urls: URL scheme must be http, https, unix, or unixs: foo://x' \
   'listen-peer-urls: foo://x'
 bad v2.yml '--enable-v2=true: the v2 API is not supported by detcd' 'enable-v2: true'
-bad tls.yml 'json: cannot unmarshal string into Go struct field securityConfig.peer-transport-security.auto-tls of type bool' \
+bad bad-tls.yml 'json: cannot unmarshal string into Go struct field securityConfig.peer-transport-security.auto-tls of type bool' \
   "$(printf 'peer-transport-security:\n  auto-tls: "yes"')"
 grep -q 'Loading server configuration from' <<<"$(timeout 20 "$detcd" --config-file="$tmp/missing.yml" 2>&1)" ||
   fail "no 'Loading server configuration' line before the error"
