@@ -1,6 +1,6 @@
-// detcd: the etcd-compatible server's main(): etcd 3.4's command line and ETCD_* variables (cmd/detcd_flags.h), the
-// logger etcd's flags choose (cmd/detcd_log.h), the signals, and one DetcdServer (cmd/detcd_server.h), which starts,
-// serves and stops the member. Nothing else lives here.
+// detcd: the etcd-compatible server's main(): etcd 3.4's command line and ETCD_* variables (cmd/detcd_flags.h) or
+// its config file (cmd/detcd_config_file.h), the logger etcd's settings choose (cmd/detcd_log.h), the signals, and
+// one DetcdServer (cmd/detcd_server.h), which starts, serves and stops the member. Nothing else lives here.
 #include <malloc.h>
 #include <signal.h>
 
@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "cmd/detcd_config_file.h"
 #include "cmd/detcd_flags.h"
 #include "cmd/detcd_log.h"
 #include "cmd/detcd_server.h"
@@ -39,6 +40,16 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> warnings;
   absl::StatusOr<detcd::DetcdConfig> parsed = detcd::ParseDetcdFlags(args, env, &warnings);
+  // etcd's line, logged when the file is loaded (or printed before the error when it cannot be).
+  const std::string loading_line =
+      parsed.ok() ? absl::StrCat("Loading server configuration from \"", parsed->config_file,
+                                 "\". Other configuration command line flags and environment variables will be "
+                                 "ignored if provided.")
+                  : "";
+  if (parsed.ok() && parsed->action == detcd::DetcdFlagsAction::kLoadConfigFile) {
+    parsed = detcd::LoadDetcdConfigFile(parsed->config_file, &warnings);
+    if (!parsed.ok()) std::fprintf(stderr, "%s\n", loading_line.c_str());
+  }
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s\n", std::string(parsed.status().message()).c_str());
     if (parsed.status().code() == absl::StatusCode::kInvalidArgument) std::fputs(detcd::DetcdUsageText().c_str(), stderr);
@@ -58,6 +69,11 @@ int main(int argc, char** argv) {
   if (absl::Status s = log.SetOutputs(parsed->log_outputs); !s.ok()) {
     std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
     return 1;
+  }
+  if (!parsed->config_file.empty()) {
+    log.Info("etcdmain", parsed->logger == "zap" ? "loaded server configuration, other configuration command line "
+                                                   "flags and environment variables will be ignored if provided"
+                                                 : loading_line);
   }
   for (const std::string& w : warnings) log.Warn("etcdmain", w);
   // Signals are taken synchronously by this thread; every thread started from here on inherits the mask, so none of

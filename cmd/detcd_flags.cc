@@ -421,7 +421,7 @@ bool IsIpLiteral(const std::string& host) {  // net.ParseIP != nil
 
 // ---------------------------------------------------------------------------------------------------------------
 // The flag set.
-enum class Kind { kString, kBool, kUint, kInt64, kDuration, kUrls, kClusterState, kIgnored, kSetting };
+enum class Kind { kString, kBool, kUint, kInt64, kDuration, kUrls, kClusterState, kIgnored, kSetting, kConfigFile };
 
 // Value syntax of an etcd setting (EtcdSettings()).
 enum class Syntax { kBool, kUint, kInt, kDuration, kText };
@@ -528,6 +528,7 @@ const std::vector<Flag>& Flags() {
       {"grpc-keepalive-min-time", Kind::kDuration}, {"grpc-keepalive-interval", Kind::kDuration},
       {"grpc-keepalive-timeout", Kind::kDuration},
       {"debug", Kind::kBool}, {"log-outputs", Kind::kString}, {"log-output", Kind::kString},
+      {"config-file", Kind::kConfigFile},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
       {"cluster-sync-interval", Kind::kIgnored}, {"config", Kind::kIgnored}, {"force", Kind::kIgnored},
@@ -545,9 +546,9 @@ const std::vector<Flag>& Flags() {
 // etcd 3.4 flags detcd does not implement. Refused by name (rather than "not defined") so the user learns that
 // the flag is real etcd but not available here; silently accepting them would change behaviour unannounced.
 const std::set<std::string>& UnsupportedEtcdFlags() {
-  // --config-file is etcd 3.4's; the rest are later releases' (3.4 backports and 3.5).
+  // Later releases' flags (3.4 backports and 3.5).
   static const std::set<std::string> kFlags = {
-      "config-file", "listen-client-http-urls", "next-cluster-version-compatible", "tls-min-version",
+      "listen-client-http-urls", "next-cluster-version-compatible", "tls-min-version",
       "tls-max-version", "experimental-enable-lease-checkpoint-persist", "unsafe-no-fsync"};
   return kFlags;
 }
@@ -569,6 +570,7 @@ struct State {
   DetcdConfig cfg;
   bool print_version = false;
   bool debug = false;
+  std::string config_file;    // --config-file
   std::set<std::string> set;  // flags set on the command line or from the environment (fs.Visit)
   std::vector<std::string>* warnings;
 };
@@ -635,6 +637,9 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
     }
     case Kind::kIgnored:
       Warn(st, absl::StrCat("flag \"-", name, "\" is no longer supported - ignoring."));
+      return "";
+    case Kind::kConfigFile:
+      st->config_file = value;
       return "";
     case Kind::kUint: {
       uint64_t v = 0;
@@ -726,6 +731,8 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
 }
 
 absl::Status FlagError(const std::string& msg) { return absl::InvalidArgumentError(msg); }
+
+std::string DefaultInitialCluster() { return absl::StrCat(kDefaultName, "=", kDefaultListenPeerUrls); }
 absl::Status ConfigError(const std::string& msg) { return absl::FailedPreconditionError(msg); }
 
 std::string FlagToEnv(const std::string& name) {
@@ -991,6 +998,38 @@ absl::Status CheckListeners(State* st) {
   return absl::OkStatus();
 }
 
+// embed.NewConfig's defaults (those DetcdConfig's initializers cannot give: the URL lists, the initial cluster).
+State DefaultState(std::vector<std::string>* warnings) {
+  State st;
+  st.warnings = warnings;
+  st.cfg.listen_peer_urls = *NewUrls({kDefaultListenPeerUrls});
+  st.cfg.initial_advertise_peer_urls = st.cfg.listen_peer_urls;
+  st.cfg.listen_client_urls = *NewUrls({kDefaultListenClientUrls});
+  st.cfg.advertise_client_urls = st.cfg.listen_client_urls;
+  st.cfg.initial_cluster = DefaultInitialCluster();
+  return st;
+}
+
+// What etcd does with a parsed configuration, from the command line or a file alike: embed.Config.Validate, then
+// (etcdmain/etcd.go) UpdateDefaultClusterFromName and the default data dir, then the listeners' checks.
+absl::StatusOr<DetcdConfig> Finish(State* st) {
+  if (absl::Status s = Validate(st); !s.ok()) return s;
+  DetcdConfig& c = st->cfg;
+  if (c.name != kDefaultName && c.initial_cluster == DefaultInitialCluster()) {
+    std::vector<std::string> members;
+    for (const DetcdUrl& u : c.initial_advertise_peer_urls) {
+      members.push_back(absl::StrCat(c.name.empty() ? kDefaultName : c.name, "=", u.String()));
+    }
+    c.initial_cluster = absl::StrJoin(members, ",");
+  }
+  if (c.data_dir.empty()) {
+    c.data_dir = absl::StrCat(c.name, ".etcd");
+    Warn(st, absl::StrCat("no data-dir provided, using default data-dir ./", c.data_dir));
+  }
+  if (absl::Status s = CheckListeners(st); !s.ok()) return s;
+  return std::move(st->cfg);
+}
+
 }  // namespace
 
 std::string DetcdUrl::String() const {
@@ -1001,15 +1040,7 @@ std::string DetcdUrl::String() const {
 absl::StatusOr<DetcdConfig> ParseDetcdFlags(const std::vector<std::string>& args,
                                             const std::map<std::string, std::string>& env,
                                             std::vector<std::string>* warnings) {
-  State st;
-  st.warnings = warnings;
-  st.cfg.listen_peer_urls = *NewUrls({kDefaultListenPeerUrls});
-  st.cfg.initial_advertise_peer_urls = st.cfg.listen_peer_urls;
-  st.cfg.listen_client_urls = *NewUrls({kDefaultListenClientUrls});
-  st.cfg.advertise_client_urls = st.cfg.listen_client_urls;
-  const std::string default_initial_cluster = absl::StrCat(kDefaultName, "=", kDefaultListenPeerUrls);
-  st.cfg.initial_cluster = default_initial_cluster;
-
+  State st = DefaultState(warnings);
   bool help = false;
   absl::StatusOr<std::vector<std::string>> rest = ParseCommandLine(args, &st, &help);
   if (!rest.ok()) return rest.status();
@@ -1018,11 +1049,21 @@ absl::StatusOr<DetcdConfig> ParseDetcdFlags(const std::vector<std::string>& args
     c.action = DetcdFlagsAction::kPrintHelp;
     return c;
   }
-  // etcdmain/config.go parse: leftover arguments, then --version, then the environment.
+  // etcdmain/config.go parse: leftover arguments, then --version, then the config file or the environment.
   if (!rest->empty()) return ConfigError(absl::StrCat("'", rest->front(), "' is not a valid flag"));
   if (st.print_version) {
     DetcdConfig c;
     c.action = DetcdFlagsAction::kPrintVersion;
+    return c;
+  }
+  std::string config_file = st.config_file;
+  if (config_file.empty()) {
+    if (auto it = env.find(FlagToEnv("config-file")); it != env.end()) config_file = it->second;
+  }
+  if (!config_file.empty()) {  // every other flag was checked for syntax only, and is ignored, as etcd does
+    DetcdConfig c;
+    c.action = DetcdFlagsAction::kLoadConfigFile;
+    c.config_file = config_file;
     return c;
   }
   if (absl::Status s = ApplyEnvironment(env, &st); !s.ok()) return s;
@@ -1030,22 +1071,36 @@ absl::StatusOr<DetcdConfig> ParseDetcdFlags(const std::vector<std::string>& args
   if (st.set.count("listen-client-urls") && !st.set.count("advertise-client-urls")) {
     st.cfg.advertise_client_urls.clear();
   }
-  if (absl::Status s = Validate(&st); !s.ok()) return s;
-  // etcdmain/etcd.go: UpdateDefaultClusterFromName, then the default data dir.
-  DetcdConfig& c = st.cfg;
-  if (c.name != kDefaultName && c.initial_cluster == default_initial_cluster) {
-    std::vector<std::string> members;
-    for (const DetcdUrl& u : c.initial_advertise_peer_urls) {
-      members.push_back(absl::StrCat(c.name.empty() ? kDefaultName : c.name, "=", u.String()));
+  return Finish(&st);
+}
+
+absl::StatusOr<DetcdConfig> DetcdConfigFromFileSettings(const std::string& path,
+                                                        const std::vector<DetcdFileSetting>& settings,
+                                                        std::vector<std::string>* warnings) {
+  State st = DefaultState(warnings);
+  st.cfg.config_file = path;
+  for (const DetcdFileSetting& setting : settings) {
+    const Flag* f = FindFlag(setting.flag);
+    if (f == nullptr || f->kind == Kind::kIgnored || f->kind == Kind::kConfigFile || setting.flag == "version") {
+      return absl::InternalError(absl::StrCat("config file key ", setting.key, " maps to no setting"));
     }
-    c.initial_cluster = absl::StrJoin(members, ",");
+    // embed/config.go configFromFile: an empty URL list or cluster state leaves etcd's default.
+    if ((f->kind == Kind::kUrls || f->kind == Kind::kClusterState) && setting.value.empty()) continue;
+    std::string e = SetFlag(&st, *f, setting.value);
+    if (e.empty()) {
+      st.set.insert(setting.flag);
+    } else if (f->kind == Kind::kUrls) {  // etcd's text, naming the key (etcd misnames advertise-client-urls)
+      return ConfigError(absl::StrCat("unexpected error setting up ", setting.key, ": ", e));
+    } else if (f->kind == Kind::kClusterState) {
+      return ConfigError(absl::StrCat("unexpected clusterState ", GoQuote(setting.value)));
+    } else {
+      return ConfigError(absl::StrCat("invalid value ", GoQuote(setting.value), " for ", setting.key,
+                                      " in config file ", GoQuote(path), ": ", e));
+    }
   }
-  if (c.data_dir.empty()) {
-    c.data_dir = absl::StrCat(c.name, ".etcd");
-    Warn(&st, absl::StrCat("no data-dir provided, using default data-dir ./", c.data_dir));
-  }
-  if (absl::Status s = CheckListeners(&st); !s.ok()) return s;
-  return std::move(st.cfg);
+  absl::StatusOr<DetcdConfig> c = Finish(&st);
+  if (c.ok()) DETCD_CHECK(c->config_file == path && c->action == DetcdFlagsAction::kRun);
+  return c;
 }
 
 absl::StatusOr<std::map<std::string, std::vector<DetcdUrl>>> ParseInitialCluster(const std::string& text) {
@@ -1137,12 +1192,14 @@ int DetcdFlagsExitCode(const absl::Status& status) {
 }
 
 const std::string& DetcdUsageText() {
-  // etcdmain/help.go usageline, less the subcommands and --config-file detcd does not have.
+  // etcdmain/help.go usageline, less the subcommands (gateway, grpc-proxy) detcd does not have.
   static const std::string kText =
       "Usage:\n\n"
       "  etcd [flags]\n    Start an etcd server.\n\n"
       "  etcd --version\n    Show the version of etcd.\n\n"
-      "  etcd -h | --help\n    Show the help information about etcd.\n";
+      "  etcd -h | --help\n    Show the help information about etcd.\n\n"
+      "  etcd --config-file\n    Path to the server configuration file. Note that if a configuration file is "
+      "provided, other command line flags and environment variables will be ignored.\n";
   return kText;
 }
 

@@ -2,7 +2,9 @@
 // and error strings, parsed into a typed DetcdConfig.
 //
 // This unit is pure: it never reads the environment, the clock or the disk and never prints. The caller passes
-// argv (without argv[0]) and the environment, then prints what it is told and exits with DetcdFlagsExitCode().
+// argv (without argv[0]) and the environment, then prints what it is told and exits with DetcdFlagsExitCode(). When
+// --config-file or ETCD_CONFIG_FILE names etcd's YAML config file, the caller loads it (cmd/detcd_config_file.h),
+// whose settings come back here (DetcdConfigFromFileSettings) to be parsed and validated as the flags are.
 // Reference: etcd v3.4.45 — etcdmain/config.go, etcdmain/etcd.go, embed/config.go, embed/etcd.go,
 // etcdserver/config.go, pkg/flags, pkg/types and Go's `flag` package semantics (single or double dash,
 // `-f=v` or `-f v`, booleans only as `-f` or `-f=v`, parsing stops at the first non-flag or after `--`).
@@ -43,6 +45,9 @@ enum class DetcdFlagsAction {
   kRun,           // start the server with this config
   kPrintHelp,     // print DetcdUsageText() to stderr, DetcdHelpText() to stdout, exit 0 (etcd's -h/--help)
   kPrintVersion,  // print DetcdVersionText() to stdout, exit 0
+  // --config-file or ETCD_CONFIG_FILE named a file (DetcdConfig::config_file): load it with LoadDetcdConfigFile
+  // (cmd/detcd_config_file.h). Every other flag and ETCD_* variable is ignored then, as etcd ignores them.
+  kLoadConfigFile,
 };
 
 inline constexpr char kDefaultName[] = "default";
@@ -55,6 +60,9 @@ inline constexpr char kEtcdCompatibleVersion[] = "3.4.45";
 
 struct DetcdConfig {
   DetcdFlagsAction action = DetcdFlagsAction::kRun;
+  // The etcd config file (--config-file) to load (kLoadConfigFile) or that this configuration was loaded from; ""
+  // when it comes from the command line and the environment.
+  std::string config_file;
 
   // member
   std::string name = kDefaultName;
@@ -133,6 +141,24 @@ struct DetcdConfig {
 absl::StatusOr<DetcdConfig> ParseDetcdFlags(const std::vector<std::string>& args,
                                             const std::map<std::string, std::string>& env,
                                             std::vector<std::string>* warnings);
+
+// One setting of an etcd config file, as the command-line flag it stands for.
+struct DetcdFileSetting {
+  std::string key;    // the file's key as written ("client-transport-security.cert-file"), for messages
+  std::string flag;   // the flag it sets ("cert-file")
+  std::string value;  // the value in the flag's text form
+};
+
+// etcd 3.4's configuration from a config file (embed.ConfigFromFile and what etcdmain does after it): etcd's
+// defaults, then each setting in order, set and checked exactly as its flag is on the command line, then the same
+// validation, default cluster, default data dir and listener checks as ParseDetcdFlags. What the command line alone
+// does is not done: no ETCD_* variable is read, and listening on chosen client URLs leaves the advertised client
+// URLs at their default (etcd's configFromFile keeps them). `path` is kept in DetcdConfig::config_file. Errors are
+// kFailedPrecondition (etcd exits 1), with etcd's text where it has one ("unexpected error setting up
+// listen-peer-urls: ..."); a `flag` that is not one of detcd's is kInternal (a bug in the caller's key table).
+absl::StatusOr<DetcdConfig> DetcdConfigFromFileSettings(const std::string& path,
+                                                        const std::vector<DetcdFileSetting>& settings,
+                                                        std::vector<std::string>* warnings);
 
 // etcd's checks of --initial-cluster against --name and --initial-advertise-peer-urls, which it runs only when
 // starting a member that is not initialized yet (no WAL): for state "new" VerifyBootstrap, for "existing"

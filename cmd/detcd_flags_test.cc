@@ -569,6 +569,17 @@ TEST(DetcdFlags, VersionAndHelp) {
   EXPECT_EQ(Error({"--bogus", "--help"}), "flag provided but not defined: -bogus");
   EXPECT_NE(DetcdHelpText().find("--election-timeout '1000'"), std::string::npos);
   EXPECT_NE(DetcdUsageText().find("etcd -h | --help"), std::string::npos);
+  EXPECT_NE(DetcdUsageText().find("etcd --config-file\n    Path to the server configuration file."), std::string::npos);
+}
+
+// --config-file is etcd 3.4's (no longer refused): the caller loads the file (cmd/detcd_config_file_test.cc).
+TEST(DetcdFlags, ConfigFileAsksForTheFile) {
+  absl::StatusOr<DetcdConfig> c = Parse({"--config-file=/etc/etcd.yml", "--name=ignored"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->action, DetcdFlagsAction::kLoadConfigFile);
+  EXPECT_EQ(c->config_file, "/etc/etcd.yml");
+  EXPECT_EQ(Parse({}, {{"ETCD_CONFIG_FILE", "/e.yml"}})->action, DetcdFlagsAction::kLoadConfigFile);
+  EXPECT_EQ(Parse({})->config_file, "");
 }
 
 TEST(DetcdFlags, GarbageNeverCrashes) {
