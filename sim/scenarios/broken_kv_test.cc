@@ -86,6 +86,14 @@ TEST(BrokenKvTest, ForgettingReadsAwaitingTheirApplyIsCaught) {
   ExpectCaught("kv_partitions", o, 10, {"node-invariant"});
 }
 
+// A member whose state went bad and no corruption check running: the run's corruption check fails it (with the
+// check on, the same seed passes: the leader raised CORRUPT).
+TEST(BrokenKvTest, ACorruptMemberWithoutTheCorruptionCheckIsCaught) {
+  RunOptions o;
+  o.no_corruption_check = true;
+  ExpectCaught("kv_corruption", o, 3, {"corruption"});
+}
+
 // etcd #17780: the revision going back after a crash that follows a compaction.
 TEST(BrokenKvTest, RevisionFromKeptRecordsAfterCompactionIsCaught) {
   RunOptions o;

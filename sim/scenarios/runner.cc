@@ -70,6 +70,9 @@ KvWorkloadOptions KvWorkloadOptionsFor(const ScenarioConfig& sc) {
   if (p.has_lease_ttl_s()) w.lease_ttl_s = std::max<int64_t>(1, p.lease_ttl_s());
   if (p.has_rewatch_every_ms()) w.rewatch_every_us = p.rewatch_every_ms() * 1000;
   if (p.has_compact_behind()) w.compact_behind = std::max<int64_t>(0, p.compact_behind());
+  // A member made to differ serves its wrong canary to a watcher of every key; watchers stay away from it (what
+  // finds it is the corruption check).
+  w.watchers_avoid = p.corrupt_member();
   return w;
 }
 
@@ -166,13 +169,14 @@ std::string LeaseBroken(const KvCluster& cluster, const std::set<int64_t>& revok
 }
 
 // Members agree on the store; "" if they do.
-std::string MembersDiffer(const KvCluster& cluster) {
+// `corrupt_member`: a member whose state was made to differ (left out).
+std::string MembersDiffer(const KvCluster& cluster, uint64_t corrupt_member) {
   uint64_t reference = 0;
   int64_t ref_rev = 0;
   uint32_t ref_hash = 0;
   for (uint64_t id = 1; id <= static_cast<uint64_t>(cluster.size()); ++id) {
     const kv::NodeCore* core = cluster.core(id);
-    if (core == nullptr) continue;
+    if (core == nullptr || (corrupt_member != 0 && cluster.member(id) == corrupt_member)) continue;
     const int64_t rev = core->store().rev();
     absl::StatusOr<uint32_t> hash = core->store().HashKV(rev);
     if (!hash.ok()) return absl::StrCat("node ", id, " cannot hash revision ", rev, ": ", hash.status().message());
@@ -263,6 +267,10 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     }
   }
   copts.testing_persist.skip_sync = opt.kv_ack_before_sync;
+  if (kvw.corrupt_check_ms() > 0 && !opt.no_corruption_check) {
+    copts.corrupt_check_ticks = std::max<int64_t>(1, kvw.corrupt_check_ms() / sc.tick_ms);
+  }
+  copts.corrupt_member = kvw.corrupt_member();
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
   network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });
@@ -275,7 +283,9 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   int64_t newest_revision = 0;
   std::optional<std::string> auto_compaction_violation;
   cluster.set_on_revision([&](uint64_t node, int64_t rev, const std::vector<mvccpb::Event>& events) {
-    (void)node;
+    // A member made to differ (kv.corrupt_member) is not a witness of the history: its differing revision is what
+    // the corruption check is to find.
+    if (kvw.corrupt_member() != 0 && cluster.member(node) == kvw.corrupt_member()) return;
     watches.OnRevision(rev, events);
     if (check_auto_compaction && revision_made_us.emplace(rev, loop.Now()).second) {
       newest_revision = std::max(newest_revision, rev);
@@ -378,7 +388,27 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     }
   }
   if (result.outcome == Outcome::kPass) {
-    if (std::string d = MembersDiffer(cluster); !d.empty()) finish(Outcome::kSafety, "replicas-equal", d, loop.Now());
+    if (std::string d = MembersDiffer(cluster, kvw.corrupt_member()); !d.empty()) {
+      finish(Outcome::kSafety, "replicas-equal", d, loop.Now());
+    }
+    if (kvw.corrupt_check_ms() > 0) {
+      // etcd's promise: a member whose state differs is found (CORRUPT raised, writes stopped); none is accused
+      // otherwise.
+      bool raised = false;
+      for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster.size()); ++host) {
+        if (const kv::NodeCore* core = cluster.core(host); core != nullptr) raised |= core->corrupt_alarm();
+      }
+      if (kvw.corrupt_member() != 0 && !raised) {
+        finish(Outcome::kSafety, "corruption",
+               absl::StrCat("member ", kvw.corrupt_member(), "'s state differed from the others' and no CORRUPT alarm "
+                            "was raised"),
+               loop.Now());
+      }
+      if (kvw.corrupt_member() == 0 && raised) {
+        finish(Outcome::kSafety, "corruption", "a CORRUPT alarm was raised though every member's state was the same",
+               loop.Now());
+      }
+    }
     if (std::string d = LeaseBroken(cluster, workload.revoked_leases()); !d.empty()) {
       finish(Outcome::kSafety, "leases", d, loop.Now());
     }

@@ -29,6 +29,7 @@ struct RunOptions {
   raft::TestingKnobs testing;         // deliberately broken Raft, for tests of the checkers only
   kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members, likewise
   bool kv_ack_before_sync = false;    // members acknowledge writes before their sync, likewise
+  bool no_corruption_check = false;   // the leader's corruption check never runs (its checker's own test)
 };
 
 struct RunResult {

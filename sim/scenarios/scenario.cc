@@ -275,6 +275,12 @@ void Validator::CheckAutoCompaction() {
       (k.auto_compaction_retention() < 1 || k.auto_compaction_retention() > kMaxDurationMs)) {
     Error(Append(at, {"auto_compaction_retention", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
   }
+  if (k.has_corrupt_check_ms() && (k.corrupt_check_ms() < 1 || k.corrupt_check_ms() > kMaxDurationMs)) {
+    Error(Append(at, {"corrupt_check_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
+  }
+  if (k.corrupt_member() != 0 && (!k.has_corrupt_check_ms() || k.corrupt_member() > s_.nodes())) {
+    Error(Append(at, {"corrupt_member", -1}), "needs corrupt_check_ms and must name one of the nodes");
+  }
 }
 
 void Validator::CheckMembership() {

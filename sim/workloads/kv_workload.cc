@@ -378,6 +378,14 @@ void KvWorkload::IssueLease(int c) {
 void KvWorkload::Connect(int w) {
   Watcher& wa = watchers_[static_cast<size_t>(w)];
   wa.member = PickMember(wa.member);
+  if (wa.member == options_.watchers_avoid) {
+    for (uint64_t e : endpoints_) {
+      if (e != options_.watchers_avoid) {
+        wa.member = e;
+        break;
+      }
+    }
+  }
   const uint64_t generation = ++wa.generation;
   wa.stream = cluster_->OpenWatch(
       wa.member,

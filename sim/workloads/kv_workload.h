@@ -50,6 +50,8 @@ struct KvWorkloadOptions {
   // Register values are decimal integers zero-padded to this many bytes (0: not padded), for scenarios that want
   // large WAL records.
   int value_bytes = 0;
+  // Watchers never connect to this host (0: none), unless it is the only endpoint.
+  uint64_t watchers_avoid = 0;
 };
 
 // A put some client was told succeeded: at `revision` the key held `value`.

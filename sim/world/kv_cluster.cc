@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "kv/corruption_check.h"
 
 namespace detcd::sim {
 
@@ -144,6 +145,7 @@ bool KvCluster::Build(Node& n) {
   c.snapshot_catch_up_entries = o.snapshot_catch_up_entries;
   c.snapshot_piece_bytes = options_.snapshot_piece_bytes;
   c.seed = prng_->Next();  // each life of each member draws its own election timeouts and ids
+  if (options_.corrupt_member != 0 && n.member == options_.corrupt_member) c.kv_testing.corrupt_puts_to = kCanaryKey;
   c.testing = o.testing;
   const uint64_t host = n.id;
   const uint64_t id = n.member;
@@ -203,7 +205,57 @@ void KvCluster::OnTick(uint64_t id, uint64_t incarnation) {
     if (n.incarnation != incarnation || !n.core) return;
   }
   Flush(n);
-  if (n.incarnation == incarnation && n.core) CheckAnsweredInTime(n);
+  if (n.incarnation != incarnation || !n.core) return;
+  CheckAnsweredInTime(n);
+  if (options_.corrupt_check_ticks > 0 && n.core->is_leader()) CorruptionDuty(n);
+}
+
+void KvCluster::CorruptionDuty(Node& n) {
+  if (!canary_written_ && !canary_in_flight_) {
+    canary_in_flight_ = true;
+    kvpb::ClientRequest put;
+    put.mutable_put()->set_key(kCanaryKey);
+    put.mutable_put()->set_value("canary");
+    const uint64_t rid = next_request_++;
+    Await(n, rid, [this](const kv::ClientReply& r) {
+      canary_in_flight_ = false;
+      canary_written_ = r.status.ok();
+    });
+    n.core->Submit(rid, put);
+    Flush(n);
+    return;
+  }
+  if (n.ticks % options_.corrupt_check_ticks != 0) return;
+  absl::StatusOr<kv::HashKVResult> mine = n.core->HashKV(0);
+  DETCD_CHECK_MSG(mine.ok(), "a member cannot hash its own current revision");
+  const kv::HashKVAnswer before{mine->hash, mine->header.revision(), mine->compact_revision};
+  std::vector<kv::PeerHashKV> peers;
+  for (const std::unique_ptr<Node>& p : nodes_) {
+    if (p->id == n.id || !p->core || p->paused) continue;
+    kv::PeerHashKV answer;
+    answer.member_id = p->member;
+    absl::StatusOr<kv::HashKVResult> h = p->core->HashKV(before.revision);
+    if (h.ok()) {
+      answer.answer = kv::HashKVAnswer{h->hash, h->header.revision(), h->compact_revision};
+    } else {
+      answer.error = h.status();
+    }
+    peers.push_back(std::move(answer));
+  }
+  // The simulated questions take no time: nothing is applied between the leader's two hashes.
+  const kv::CorruptionVerdict v = kv::JudgeLeaderHashes(n.member, before, before, peers);
+  for (const std::string& line : v.log) {
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " corruption check: ", line));
+  }
+  if (v.alarm_member == 0) return;
+  kvpb::ClientRequest alarm;
+  alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  alarm.mutable_alarm()->set_memberid(v.alarm_member);
+  alarm.mutable_alarm()->set_alarm(etcdserverpb::CORRUPT);
+  const uint64_t rid = next_request_++;
+  Await(n, rid, [](const kv::ClientReply&) {});  // raised again at the next check if this one is lost
+  n.core->Submit(rid, alarm);
+  Flush(n);
 }
 
 void KvCluster::Await(Node& n, uint64_t rid, ReplyFn fn) {

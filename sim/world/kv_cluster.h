@@ -69,10 +69,17 @@ struct KvClusterOptions {
   // A member's own snapshot goes to its file in pieces this large (kv::NodeCoreConfig::snapshot_piece_bytes):
   // small, so a simulated member's snapshot leaves in several, and a crash or a leader's snapshot can cut a save.
   size_t snapshot_piece_bytes = 1024;
+  // etcd's periodic corruption check, in ticks of the leader (0: off): it hashes its store, asks every running member
+  // for its hash at that revision (at once, outside the simulated network: a simplification), and proposes the CORRUPT
+  // alarm kv::JudgeLeaderHashes names. The cluster also writes kCanaryKey once a leader is known.
+  int64_t corrupt_check_ticks = 0;
+  // This member stores another value for puts to kCanaryKey (kv::KvTestingKnobs::corrupt_puts_to); 0: none.
+  uint64_t corrupt_member = 0;
 };
 
 class KvCluster : public FaultTarget {
  public:
+  static constexpr char kCanaryKey[] = "corruption-canary";
   using ReplyFn = std::function<void(const kv::ClientReply&)>;
   using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
   using RevisionFn = std::function<void(uint64_t node, int64_t revision, const std::vector<mvccpb::Event>& events)>;
@@ -215,6 +222,8 @@ class KvCluster : public FaultTarget {
   void Await(Node& n, uint64_t rid, ReplyFn fn);
   // After a tick: a request the core took and did not answer by its own timeout breaks the core's contract.
   void CheckAnsweredInTime(Node& n);
+  // On the leader's tick: the canary write, then every corrupt_check_ticks the corruption check.
+  void CorruptionDuty(Node& n);
   // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life.
   void OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client = false);
   // The member's watch streams end (its crash, or it lost its leader): their clients see them break.
@@ -261,6 +270,8 @@ class KvCluster : public FaultTarget {
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
   uint64_t next_request_ = 1;
+  bool canary_written_ = false;   // the corruption canary's put was acknowledged
+  bool canary_in_flight_ = false;
   int crashes_ = 0;
   int refusals_ = 0;
   int disk_deaths_ = 0;
