@@ -98,14 +98,20 @@ absl::StatusOr<bool> ImportEtcdDataDir(const std::string& data_dir, const std::s
   const std::string tmp = data_dir + kTmp;
   const std::string member = data_dir + "/member";
   const std::string tmp_wal = wal_dir.empty() ? "" : wal_dir + ".detcd-import.tmp";
-  // A crash after etcd's directory was moved aside: the finished import is put in place.
-  if (!Exists(member) && Exists(tmp + "/member/detcd-ids")) {
-    if (!tmp_wal.empty() && !Exists(wal_dir)) {
+  // A crash after etcd's directories began to be moved aside: the finished import is put in place.
+  const bool wal_moved = !wal_dir.empty() && !Exists(wal_dir) && Exists(tmp_wal);
+  if (Exists(tmp + "/member/detcd-ids") && (!Exists(member) || wal_moved)) {
+    if (Exists(member)) {
+      if (absl::Status s = Rename(member, FreeName(member, ".etcd")); !s.ok()) return s;
+    }
+    if (wal_moved) {
       if (absl::Status s = Rename(tmp_wal, wal_dir); !s.ok()) return s;
     }
     if (absl::Status s = Rename(tmp + "/member", member); !s.ok()) return s;
-    fs::remove(tmp);
-    log(absl::StrCat("finished importing the etcd data directory ", data_dir, " (interrupted before)"));
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    log(absl::StrCat("finished importing the etcd data directory ", data_dir, " (a start before was interrupted); ",
+                     "etcd's files are in ", member, ".etcd"));
     return true;
   }
   if (!IsEtcdDataDir(data_dir)) return false;
