@@ -1,5 +1,9 @@
 #include "cmd/detcd_etcd_import.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +42,26 @@ absl::StatusOr<std::string> Slurp(const std::string& path) {
   if (in.bad()) return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
   return s.str();
 }
+
+// A shared flock on etcd's backend file while it is read: etcd's bbolt holds an exclusive one while etcd runs.
+class BackendLock {
+ public:
+  ~BackendLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  absl::Status Take(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("cannot open ", path));
+    if (::flock(fd_, LOCK_SH | LOCK_NB) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is locked by another process: stop the etcd running on this data directory first"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 absl::Status Rename(const std::string& from, const std::string& to) {
   std::error_code ec;
@@ -118,6 +142,8 @@ absl::StatusOr<bool> ImportEtcdDataDir(const std::string& data_dir, const std::s
   const std::string etcd_wal = wal_dir.empty() ? member + "/wal" : wal_dir;
   log(absl::StrCat("found an etcd data directory in ", data_dir, " (", member, "/snap/db, WAL in ", etcd_wal,
                    "): importing it"));
+  BackendLock lock;
+  if (absl::Status s = lock.Take(member + "/snap/db"); !s.ok()) return s;
   absl::StatusOr<std::string> db_bytes = Slurp(member + "/snap/db");
   if (!db_bytes.ok()) return db_bytes.status();
   absl::StatusOr<storage::BboltDatabase> db = storage::ReadBboltDatabase(*db_bytes);

@@ -138,8 +138,25 @@ ctl "$c1" put three 3 >/dev/null || fail "put on the 3-member cluster"
 for i in 1 2 3; do kill -TERM "${pid[$i]}"; done
 for i in 1 2 3; do wait "${pid[$i]}" 2>/dev/null; done
 
+# --- a running etcd's data directory is refused, and left as it was ---------------------------------------------------
+"$etcd_bin" --name=src --data-dir="$tmp/src" --listen-client-urls="$e" --advertise-client-urls="$e" \
+  --listen-peer-urls="http://127.0.0.1:$epeer" --initial-advertise-peer-urls="http://127.0.0.1:$epeer" \
+  --initial-cluster="src=http://127.0.0.1:$epeer" >"$tmp/src2.log" 2>&1 &
+epid=$!
+for _ in $(seq 1 100); do grep -q "ready to serve client requests" "$tmp/src2.log" && break; sleep 0.1; done
+dport=$(free_port)
+out=$("$detcd" --name=src --data-dir="$tmp/src" --listen-client-urls="http://127.0.0.1:$dport" \
+  --advertise-client-urls="http://127.0.0.1:$dport" --listen-peer-urls="http://127.0.0.1:$(free_port)" 2>&1)
+echo "$out" | grep -q "cannot start on the etcd data directory $tmp/src: $tmp/src/member/snap/db is locked by another process" ||
+  fail "a running etcd's directory: $(echo "$out" | tail -2)"
+[ -d "$tmp/src/member.etcd" ] || [ -f "$tmp/src/member/detcd-ids" ] && fail "a running etcd's directory was changed"
+kill -TERM "$epid"
+wait "$epid" 2>/dev/null
+epid=""
+
 # --- a stopped etcd's own data directory -------------------------------------------------------------------------
-# Its WAL holds etcd's requests; those already in the backend (its consistent index) are imported with it.
+# Its WAL holds etcd's requests: those in the backend (up to its consistent index) come with it; after them, the
+# restart above logged an election's empty entry and etcd's own v2 writes (publish, cluster version): applied here.
 fresh_logs three
 loopback_members 1
 rm -rf "$tmp/m1"

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
@@ -163,6 +165,26 @@ struct Membership {
   std::map<uint64_t, kvpb::Member> members;
   std::set<uint64_t> removed;
 
+  // "/0/members/<hex id>/attributes" → {"name":..., "clientURLs":[...]}; other v2 paths change no member.
+  absl::Status ApplyV2(const storage::EtcdV2Request& r) {
+    absl::string_view path = r.path;
+    uint64_t id = 0;
+    if (r.method != "PUT" || !absl::ConsumePrefix(&path, "/0/members/") || !absl::ConsumeSuffix(&path, "/attributes") ||
+        !absl::SimpleHexAtoi(path, &id) || members.count(id) == 0) {
+      return absl::OkStatus();
+    }
+    kvpb::Member& m = members[id];
+    std::string json = r.value;
+    if (json.size() < 2 || json.front() != '{') return Bad(absl::StrCat("member ", absl::Hex(id), ": bad attributes"));
+    // The attributes object with the member's peer URLs added, read as a member.
+    json.insert(1, absl::StrCat("\"peerURLs\":[\"", m.peer_urls(0), "\"]", json.size() > 2 ? "," : ""));
+    absl::StatusOr<kvpb::Member> a = MemberFromJson(id, json);
+    if (!a.ok()) return a.status();
+    m.set_name(a->name());
+    *m.mutable_client_urls() = a->client_urls();
+    return absl::OkStatus();
+  }
+
   absl::Status Apply(const storage::EtcdWalEntry& e) {
     absl::StatusOr<storage::EtcdConfChange> cc = storage::DecodeEtcdConfChange(e.data);
     if (!cc.ok()) return cc.status();
@@ -241,6 +263,11 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
       if (whole_log && e.type == 1) {
         if (absl::Status s = membership->Apply(e); !s.ok()) return s;
       }
+      if (whole_log && e.type == 0) {
+        if (std::optional<storage::EtcdV2Request> v2 = storage::DecodeEtcdV2Request(e.data)) {
+          if (absl::Status s = membership->ApplyV2(*v2); !s.ok()) return s;
+        }
+      }
       continue;
     }
     if (e.type == 0 && e.data.empty()) {  // a new leader's empty entry: nothing to apply
@@ -250,6 +277,17 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
         ++out.skipped_entries;
       }
       continue;
+    }
+    if (e.type == 0 && committed) {
+      // etcd's own v2 writes (a member's published attributes, the cluster version) touch no v3 data; a member's
+      // attributes go to its member, the rest (detcd has no v2 store) is dropped.
+      if (std::optional<storage::EtcdV2Request> v2 = storage::DecodeEtcdV2Request(e.data)) {
+        if (absl::Status s = membership->ApplyV2(*v2); !s.ok()) return s;
+        applied = e.index;
+        applied_term = e.term;
+        ++out.skipped_entries;
+        continue;
+      }
     }
     if (e.type == 1 && committed) {
       if (absl::Status s = membership->Apply(e); !s.ok()) return s;

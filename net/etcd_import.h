@@ -16,8 +16,10 @@
 // the WAL as conf-change entries from index 1; so a WAL that starts at index 1 gives the membership by replaying its
 // conf changes, and otherwise the backend's members and members_removed buckets do, with the WAL's conf changes after
 // the consistent index applied on top. Entries past the consistent index that etcd committed must be ones detcd can
-// apply here — empty entries (a new leader's) and conf changes; an etcd request there (a running etcd's write not yet
-// in the backend) is refused with an error that names it, as are uncommitted etcd requests.
+// apply here — empty entries (a new leader's), conf changes, and etcd's own v2 writes (a member's published
+// attributes, applied to it; the cluster version, dropped), which etcd logs after every start and does not count in
+// the backend's consistent index; a v3 request there (a write not yet in the backend) is refused with an error that
+// names it, as are uncommitted requests.
 #ifndef DETCD_NET_ETCD_IMPORT_H_
 #define DETCD_NET_ETCD_IMPORT_H_
 

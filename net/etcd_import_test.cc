@@ -186,6 +186,22 @@ TEST(EtcdImportTest, AStoppedEtcdsDirectoryTakesTheBackendMembersAndSkipsEmptyEn
   ASSERT_EQ(m->state.cluster_members_size(), 1);
   EXPECT_EQ(m->state.cluster_members(0).name(), "old");
 
+  // etcd's own v2 writes after a start (publish, cluster version), as etcd 3.4.23 logs them: applied, or dropped.
+  const std::string publish =
+      std::string("\x08\x81\xaa\x8d\xcb\xcb\xc9\xe8\xc0\xda\x01\x12\x03PUT\x1a&/0/members/a10ef2d332bc520d/attributes\x22\x36") +
+      R"({"name":"new","clientURLs":["http://127.0.0.1:47379"]})";
+  const std::string version = std::string("\x08\x84\xaa\x8d\x01\x12\x03PUT\x1a\x0a/0/version\x22\x05") + "3.4.0";
+  storage::EtcdWal published = wal;
+  published.entries.push_back({3, 14, 0, publish});
+  published.entries.push_back({3, 15, 0, version});
+  published.commit = 15;
+  m = ImportEtcdMember(Backend(Session(), 10), published);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->snapshot.index(), 15u);
+  EXPECT_EQ(m->state.cluster_members(0).name(), "new");
+  ASSERT_EQ(m->state.cluster_members(0).client_urls_size(), 1);
+  EXPECT_EQ(m->state.cluster_members(0).client_urls(0), "http://127.0.0.1:47379");
+
   // An etcd request the backend does not hold yet cannot be imported: refused, naming it.
   wal.entries.push_back({3, 14, 0, "put"});
   m = ImportEtcdMember(Backend(Session(), 10), wal);

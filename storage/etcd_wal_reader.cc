@@ -205,4 +205,26 @@ absl::StatusOr<EtcdConfChange> DecodeEtcdConfChange(absl::string_view data) {
   return cc;
 }
 
+std::optional<EtcdV2Request> DecodeEtcdV2Request(absl::string_view data) {
+  auto bare = [](absl::string_view bytes) -> std::optional<EtcdV2Request> {
+    EtcdV2Request r;
+    const bool ok = ForEachField(bytes, [&](const Field& f) {
+      if (f.number == 2) r.method = std::string(f.bytes);
+      if (f.number == 3) r.path = std::string(f.bytes);
+      if (f.number == 4) r.value = std::string(f.bytes);
+    });
+    if (!ok || r.path.empty() || r.path[0] != '/' || r.method.empty()) return std::nullopt;
+    return r;
+  };
+  if (std::optional<EtcdV2Request> r = bare(data)) return r;
+  absl::string_view inner;
+  if (!ForEachField(data, [&](const Field& f) {
+        if (f.number == 2) inner = f.bytes;
+      }) ||
+      inner.empty()) {
+    return std::nullopt;
+  }
+  return bare(inner);
+}
+
 }  // namespace detcd::storage

@@ -14,6 +14,7 @@
 #define DETCD_STORAGE_ETCD_WAL_READER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,10 +49,23 @@ struct EtcdConfChange {
   std::string context;
 };
 
+// An etcd v2 request (etcdserverpb.Request{ID=1, Method=2, Path=3, Val=4}), as etcd 3.4 logs the v2 writes it makes
+// itself (a member publishing its attributes, the cluster version): bare, or inside an InternalRaftRequest's V2
+// field (2).
+struct EtcdV2Request {
+  std::string method;
+  std::string path;
+  std::string value;
+};
+
 // segments: (file name, bytes) in name order (etcd's "<seq>-<index>.wal").
 absl::StatusOr<EtcdWal> ReadEtcdWal(const std::vector<std::pair<std::string, std::string>>& segments);
 
 absl::StatusOr<EtcdConfChange> DecodeEtcdConfChange(absl::string_view data);
+
+// The v2 request a normal entry holds; nullopt if it holds something else (a v3 InternalRaftRequest). A v2 request is
+// told apart by its path: a string starting with '/', which no v3 request's field 3 (a RangeRequest) can start with.
+std::optional<EtcdV2Request> DecodeEtcdV2Request(absl::string_view data);
 
 // etcd's WAL segment name: 16 hex digits, '-', 16 hex digits, ".wal".
 bool IsEtcdWalSegmentName(absl::string_view name);
