@@ -103,6 +103,15 @@ member_ready 1 2 || { echo "$fails failures"; exit 1; }
 [ "$(ctl "$c1" get a --rev=4 -w json | kvs | cut -c1-40)" = "$(cut -c1-40 "$tmp/etcd_a4")" ] || fail "history lost at restart"
 kill -TERM "${pid[1]}"
 wait "${pid[1]}" 2>/dev/null
+# A crash between the import's renames (etcd's directory moved aside, detcd's not yet in place) is finished at start.
+mkdir "$tmp/m1/detcd-import.tmp"
+mv "$tmp/m1/member" "$tmp/m1/detcd-import.tmp/member"
+start_member "$detcd" 1 --initial-cluster-token=tok1
+member_ready 1 3 || { echo "$fails failures"; exit 1; }
+grep -q "finished importing the etcd data directory" "$tmp/m1.log" || fail "the interrupted import was not finished"
+[ "$(ctl "$c1" get after --print-value-only)" = 1 ] || fail "data lost by finishing the import"
+kill -TERM "${pid[1]}"
+wait "${pid[1]}" 2>/dev/null
 
 # --- one member, etcd's WAL in a directory of its own (--wal-dir) ----------------------------------------------------
 fresh_logs single
