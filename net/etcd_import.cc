@@ -63,7 +63,8 @@ absl::StatusOr<int64_t> CompactionRevision(const Items* meta) {
     if (v == nullptr) continue;
     int64_t main = 0, sub = 0;
     bool tombstone = false;
-    if (!ParseRevisionKey(*v, &main, &sub, &tombstone) || tombstone) return Bad(absl::StrCat("meta ", name, " malformed"));
+    if (!ParseRevisionKey(*v, &main, &sub, &tombstone) || tombstone)
+      return Bad(absl::StrCat("meta ", name, " malformed"));
     out = std::max(out, main);
   }
   return out;
@@ -75,7 +76,8 @@ absl::StatusOr<kvpb::StoreSnapshot> Store(const Items* keys, int64_t compacted, 
   std::map<std::string, int> newest_compacted;  // key → its newest record at or below the compaction revision
   std::vector<kvpb::StoreRecord> records;
   int64_t last_main = 0, last_sub = -1;
-  for (const auto& [k, v] : keys == nullptr ? Items() : *keys) {
+  static const Items kNone;
+  for (const auto& [k, v] : keys == nullptr ? kNone : *keys) {
     int64_t main = 0, sub = 0;
     bool tombstone = false;
     if (!ParseRevisionKey(k, &main, &sub, &tombstone)) return Bad("a key in bucket \"key\" is not a revision");
@@ -86,8 +88,8 @@ absl::StatusOr<kvpb::StoreSnapshot> Store(const Items* keys, int64_t compacted, 
     if (!kv.ParseFromString(v) || kv.key().empty()) {
       return Bad(absl::StrCat("the version at revision ", main, "_", sub, " does not decode"));
     }
-    if (!tombstone && (kv.mod_revision() != main || kv.create_revision() <= 0 || kv.create_revision() > main ||
-                       kv.version() <= 0)) {
+    if (!tombstone &&
+        (kv.mod_revision() != main || kv.create_revision() <= 0 || kv.create_revision() > main || kv.version() <= 0)) {
       return Bad(absl::StrCat("the version at revision ", main, "_", sub, " has inconsistent revisions"));
     }
     kvpb::StoreRecord r;
@@ -189,8 +191,8 @@ struct Membership {
     absl::StatusOr<storage::EtcdConfChange> cc = storage::DecodeEtcdConfChange(e.data);
     if (!cc.ok()) return cc.status();
     switch (cc->type) {
-      case 0:  // add
-      case 3:  // add learner
+      case 0:    // add
+      case 3:    // add learner
       case 2: {  // update (its context is the whole member)
         absl::StatusOr<kvpb::Member> m = MemberFromJson(cc->node_id, cc->context);
         if (!m.ok()) return m.status();
@@ -303,7 +305,8 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
         "`etcdctl snapshot save` and `etcdctl snapshot restore`"));
   }
   if (applied_term == 0) {
-    return Bad(absl::StrCat("the WAL has no entry or snapshot at the applied index ", applied, " (its term is unknown)"));
+    return Bad(
+        absl::StrCat("the WAL has no entry or snapshot at the applied index ", applied, " (its term is unknown)"));
   }
   if (membership->members.empty()) return Bad("no members");
   if (membership->members.count(out.member_id) == 0) {

@@ -36,10 +36,10 @@
 namespace detcd::net {
 
 struct ImportedEtcdMember {
-  kvpb::StateSnapshot state;      // the member's state at applied_index
+  kvpb::StateSnapshot state;          // the member's state at applied_index
   raftpb::SnapshotMetadata snapshot;  // index = applied index, its term, the configuration then
-  raftpb::HardState hard_state;   // etcd's term and vote; commit = the applied index
-  uint64_t member_id = 0;         // etcd's, from its WAL's metadata
+  raftpb::HardState hard_state;       // etcd's term and vote; commit = the applied index
+  uint64_t member_id = 0;             // etcd's, from its WAL's metadata
   uint64_t cluster_id = 0;
   int64_t revision = 0;
   int64_t compacted_revision = 0;

@@ -154,8 +154,7 @@ TEST(EtcdImportTest, AnUnfinishedCompactionIsFinished) {
   state.set_store(store.Serialize());
   std::vector<storage::BboltBucket> edit = {
       {"meta", {{"consistent_index", std::string(7, '\0') + "\x01"}, {"scheduledCompactRev", EtcdRevisionKey(5, 0)}}}};
-  absl::StatusOr<ImportedEtcdMember> m =
-      ImportEtcdMember(Backend(state, 1, &edit), RestoredWal({Member(11, "m1")}));
+  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(state, 1, &edit), RestoredWal({Member(11, "m1")}));
   ASSERT_TRUE(m.ok()) << m.status();
   kvpb::StoreSnapshot got;
   ASSERT_TRUE(got.ParseFromString(m->state.store()));
@@ -187,9 +186,10 @@ TEST(EtcdImportTest, AStoppedEtcdsDirectoryTakesTheBackendMembersAndSkipsEmptyEn
   EXPECT_EQ(m->state.cluster_members(0).name(), "old");
 
   // etcd's own v2 writes after a start (publish, cluster version), as etcd 3.4.23 logs them: applied, or dropped.
-  const std::string publish =
-      std::string("\x08\x81\xaa\x8d\xcb\xcb\xc9\xe8\xc0\xda\x01\x12\x03PUT\x1a&/0/members/a10ef2d332bc520d/attributes\x22\x36") +
-      R"({"name":"new","clientURLs":["http://127.0.0.1:47379"]})";
+  const std::string publish = std::string(
+                                  "\x08\x81\xaa\x8d\xcb\xcb\xc9\xe8\xc0\xda\x01\x12\x03PUT\x1a&/0/members/"
+                                  "a10ef2d332bc520d/attributes\x22\x36") +
+                              R"({"name":"new","clientURLs":["http://127.0.0.1:47379"]})";
   const std::string version = std::string("\x08\x84\xaa\x8d\x01\x12\x03PUT\x1a\x0a/0/version\x22\x05") + "3.4.0";
   storage::EtcdWal published = wal;
   published.entries.push_back({3, 14, 0, publish});

@@ -94,8 +94,8 @@ class Reader {
     if (!PlausiblePageBytes(page_bytes)) page_bytes = 4096;  // meta 0 is damaged: try the usual size for meta 1
     absl::StatusOr<Meta> m0 = ReadMeta(file_, 0, page_bytes), m1 = ReadMeta(file_, 1, page_bytes);
     if (!m0.ok() && !m1.ok()) {
-      return absl::DataLossError(absl::StrCat("bbolt: neither meta page is valid (", m0.status().message(), "; ",
-                                              m1.status().message(), ")"));
+      return absl::DataLossError(
+          absl::StrCat("bbolt: neither meta page is valid (", m0.status().message(), "; ", m1.status().message(), ")"));
     }
     if (!m1.ok() || (m0.ok() && m0->txid >= m1->txid)) return m0;
     return m1;

@@ -118,7 +118,8 @@ TEST(BboltReaderTest, RefusesACycleNamingThePage) {
   PutLe(&file, b * kBboltPageBytes + 16 + 8, 8, b);  // its first child is itself
   absl::StatusOr<BboltDatabase> db = ReadBboltDatabase(file);
   ASSERT_FALSE(db.ok());
-  EXPECT_EQ(db.status().message(), absl::StrFormat("bbolt page %d: reached twice (a cycle, or a page shared by two nodes)", b));
+  EXPECT_EQ(db.status().message(),
+            absl::StrFormat("bbolt page %d: reached twice (a cycle, or a page shared by two nodes)", b));
 }
 
 TEST(BboltReaderTest, RefusesCountsAndOffsetsBeyondThePage) {

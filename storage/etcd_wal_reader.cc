@@ -218,9 +218,10 @@ std::optional<EtcdV2Request> DecodeEtcdV2Request(absl::string_view data) {
   };
   if (std::optional<EtcdV2Request> r = bare(data)) return r;
   absl::string_view inner;
-  if (!ForEachField(data, [&](const Field& f) {
-        if (f.number == 2) inner = f.bytes;
-      }) ||
+  if (!ForEachField(data,
+                    [&](const Field& f) {
+                      if (f.number == 2) inner = f.bytes;
+                    }) ||
       inner.empty()) {
     return std::nullopt;
   }
