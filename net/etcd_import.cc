@@ -300,8 +300,11 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
     }
     return absl::FailedPreconditionError(absl::StrCat(
         "etcd data: the WAL holds ", committed ? "a committed" : "an uncommitted", " entry at index ", e.index,
-        " (type ", e.type, ", ", e.data.size(), " bytes) past the backend's consistent index ", BigEndian(*ci),
-        ": an etcd request detcd cannot replay. Start etcd on this directory and stop it cleanly, or move with "
+        " (type ", e.type, ", ", e.data.size(), " bytes) past the backend's consistent index ", BigEndian(*ci), ": ",
+        e.type == 0   ? "an etcd request"
+        : e.type == 1 ? "an uncommitted conf change"
+                      : "a ConfChangeV2",
+        " detcd cannot replay. Start etcd on this directory and stop it cleanly, or move with "
         "`etcdctl snapshot save` and `etcdctl snapshot restore`"));
   }
   if (applied_term == 0) {

@@ -3,6 +3,9 @@
 // import is refused with an error that says what.
 #include "net/etcd_import.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
@@ -238,6 +241,66 @@ TEST(EtcdImportTest, RefusesWhatItCannotImport) {
   m = ImportEtcdMember(Backend(Session(), 1), other);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("is not among the cluster's members"), std::string::npos) << m.status();
+}
+
+TEST(EtcdImportTest, ReplaysAWholeLogsConfChanges) {
+  std::vector<kvpb::Member> members = {Member(11, "m1"), Member(22, "m2"), Member(33, "m3")};
+  storage::EtcdWal wal = RestoredWal(members);
+  kvpb::Member moved = Member(22, "");
+  moved.set_peer_urls(0, "http://10.0.0.2:2380");
+  kvpb::Member learner = Member(44, "");
+  wal.entries.push_back({1, 4, 1, ConfChange(2, 22, EtcdMemberJson(moved))});    // update m2's peer URLs
+  wal.entries.push_back({1, 5, 1, ConfChange(1, 33, "")});                       // remove m3
+  wal.entries.push_back({1, 6, 1, ConfChange(3, 44, EtcdMemberJson(learner))});  // add a learner
+  wal.commit = 6;
+  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(Session(), 3), wal);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->snapshot.index(), 6u);
+  ASSERT_EQ(m->state.cluster_members_size(), 3);
+  EXPECT_EQ(m->state.cluster_members(1).name(), "m2");  // an update changes the peer URLs only
+  EXPECT_EQ(m->state.cluster_members(1).peer_urls(0), "http://10.0.0.2:2380");
+  EXPECT_TRUE(m->state.cluster_members(2).is_learner());
+  ASSERT_EQ(m->state.removed_member_ids_size(), 1);
+  EXPECT_EQ(m->state.removed_member_ids(0), 33u);
+  EXPECT_EQ(m->snapshot.conf_state().voters_size(), 2);
+  ASSERT_EQ(m->snapshot.conf_state().learners_size(), 1);
+  EXPECT_EQ(m->snapshot.conf_state().learners(0), 44u);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Files Debian's etcd 3.4.23 wrote (the fuzz corpora keep them): `etcdctl snapshot restore --name r1
+// --initial-cluster r1=http://127.0.0.1:47390 --initial-cluster-token tok` of a snapshot taken after put a 1; put a 2;
+// put b x; put a 3; del b; compact 3; lease grant 600; put lk lv --lease; put a 4.
+TEST(EtcdImportTest, ReadsWhatEtcdRestoreWrote) {
+  absl::StatusOr<storage::BboltDatabase> db =
+      storage::ReadBboltDatabase(Slurp("testdata/fuzz/bbolt_reader/etcd_3.4.23_restored"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  absl::StatusOr<storage::EtcdWal> wal = storage::ReadEtcdWal(
+      {{"0000000000000000-0000000000000000.wal", Slurp("testdata/fuzz/etcd_wal/etcd_3.4.23_restored")}});
+  ASSERT_TRUE(wal.ok()) << wal.status();
+  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(*db, *wal);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->member_id, 0x7b1e8a473fef1f10u);
+  EXPECT_EQ(m->cluster_id, 0x860ca2388cb118dcu);
+  EXPECT_EQ(m->snapshot.index(), 1u);
+  EXPECT_EQ(m->snapshot.term(), 1u);
+  EXPECT_EQ(m->revision, 8);
+  EXPECT_EQ(m->compacted_revision, 3);
+  EXPECT_EQ(m->versions, 6u);  // a@3 b@4 a@5 b@6t lk@7 a@8
+  EXPECT_EQ(m->leases, 1u);
+  ASSERT_EQ(m->state.cluster_members_size(), 1);  // restore's member, not the source's e1 left in the backend
+  EXPECT_EQ(m->state.cluster_members(0).name(), "r1");
+  EXPECT_EQ(m->state.cluster_members(0).peer_urls(0), "http://127.0.0.1:47390");
+  kv::MvccStore store(1);
+  ASSERT_TRUE(store.Restore(m->state.store()).ok());
+  EXPECT_EQ(store.rev(), 8);
+  EXPECT_EQ(store.compacted_rev(), 3);
 }
 
 }  // namespace
