@@ -1,6 +1,6 @@
 // Fuzz target: the etcd WAL reader (member/wal/*.wal of an etcd data directory) over arbitrary bytes, as one segment
 // and as two (split where the input's first byte says) — refuse or read, never crash; what it reads has consecutive
-// entry indexes.
+// entry indexes; its entries' conf changes and v2 requests decode or are refused, never a crash.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -20,6 +20,7 @@ void Check(const std::vector<std::pair<std::string, std::string>>& segments) {
   }
   for (const auto& e : wal->entries) {
     if (e.type == 1) (void)detcd::storage::DecodeEtcdConfChange(e.data);
+    if (e.type == 0) (void)detcd::storage::DecodeEtcdV2Request(e.data);
   }
 }
 
