@@ -182,6 +182,10 @@ absl::StatusOr<bool> ImportEtcdDataDir(const std::string& data_dir, const std::s
                    " at raft index ", m->snapshot.index(), " (term ", m->snapshot.term(), "): revision ", m->revision,
                    ", compacted at ", m->compacted_revision, ", ", m->versions, " versions, ", m->leases,
                    " leases, members ", members));
+  if (m->skipped_entries > 0) {
+    log(absl::StrCat("took ", m->skipped_entries, " WAL entries past etcd's backend (consistent index ",
+                     m->snapshot.index() - m->skipped_entries, "): empty entries, conf changes, etcd's own v2 writes"));
+  }
   log(absl::StrCat("etcd's member directory is kept, unchanged, in ", aside, "; detcd's is now ", member));
   return true;
 }

@@ -45,7 +45,7 @@ struct ImportedEtcdMember {
   int64_t compacted_revision = 0;
   size_t versions = 0;
   size_t leases = 0;
-  size_t skipped_entries = 0;  // empty or conf-change entries past the consistent index, applied here
+  size_t skipped_entries = 0;  // entries past the consistent index taken here (empty, conf changes, etcd's v2 writes)
 };
 
 absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase& db, const storage::EtcdWal& wal);
