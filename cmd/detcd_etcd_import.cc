@@ -86,13 +86,14 @@ absl::StatusOr<storage::EtcdWal> ReadWal(const std::string& dir) {
   }
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
   std::sort(names.begin(), names.end());
-  std::vector<std::pair<std::string, std::string>> segments;
-  for (const std::string& n : names) {
-    absl::StatusOr<std::string> bytes = Slurp(dir + "/" + n);
+  // A segment at a time: etcd preallocates each to 64 MB.
+  storage::EtcdWalReader reader;
+  for (size_t i = 0; i < names.size(); ++i) {
+    absl::StatusOr<std::string> bytes = Slurp(dir + "/" + names[i]);
     if (!bytes.ok()) return bytes.status();
-    segments.emplace_back(dir + "/" + n, *std::move(bytes));
+    if (absl::Status s = reader.AddSegment(dir + "/" + names[i], *bytes, i + 1 == names.size()); !s.ok()) return s;
   }
-  return storage::ReadEtcdWal(segments);
+  return reader.Finish();
 }
 
 // The detcd member directory for `m`, made under <data_dir>/detcd-import.tmp (its WAL in tmp_wal_dir if not "").

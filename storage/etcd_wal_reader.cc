@@ -68,80 +68,6 @@ absl::Status Bad(const std::string& segment, uint64_t offset, absl::string_view 
   return absl::DataLossError(absl::StrCat("etcd wal: ", segment, " at offset ", offset, ": ", why));
 }
 
-class Replay {
- public:
-  absl::Status Record(const std::string& name, uint64_t offset, uint64_t type, absl::string_view data) {
-    bool ok = true;
-    switch (type) {
-      case kMetadata: {
-        uint64_t node = 0, cluster = 0;
-        ok = ForEachField(data, [&](const Field& f) {
-          if (f.number == 1) node = f.varint;
-          if (f.number == 2) cluster = f.varint;
-        });
-        if (ok && have_metadata_ && (node != out_.member_id || cluster != out_.cluster_id)) {
-          return Bad(name, offset, "metadata differs from the first segment's");
-        }
-        out_.member_id = node;
-        out_.cluster_id = cluster;
-        have_metadata_ = true;
-        break;
-      }
-      case kEntry: {
-        EtcdWalEntry e;
-        ok = ForEachField(data, [&](const Field& f) {
-          if (f.number == 1) e.type = f.varint;
-          if (f.number == 2) e.term = f.varint;
-          if (f.number == 3) e.index = f.varint;
-          if (f.number == 4) e.data = std::string(f.bytes);
-        });
-        if (!ok) break;
-        if (e.index == 0) return Bad(name, offset, "an entry at index 0");
-        // A later entry at an index already written replaces it and every entry after (etcd's ReadAll).
-        while (!entries_.empty() && entries_.back().index >= e.index) entries_.pop_back();
-        if (!entries_.empty() && entries_.back().index + 1 != e.index) {
-          return Bad(name, offset, absl::StrCat("entry ", e.index, " after entry ", entries_.back().index));
-        }
-        entries_.push_back(std::move(e));
-        break;
-      }
-      case kState:
-        ok = ForEachField(data, [&](const Field& f) {
-          if (f.number == 1) out_.term = f.varint;
-          if (f.number == 2) out_.vote = f.varint;
-          if (f.number == 3) out_.commit = f.varint;
-        });
-        break;
-      case kSnapshot: {
-        uint64_t index = 0, term = 0;
-        ok = ForEachField(data, [&](const Field& f) {
-          if (f.number == 1) index = f.varint;
-          if (f.number == 2) term = f.varint;
-        });
-        if (ok && index >= out_.snapshot_index) {
-          out_.snapshot_index = index;
-          out_.snapshot_term = term;
-        }
-        break;
-      }
-      default:
-        return Bad(name, offset, absl::StrCat("unknown record type ", type));
-    }
-    return ok ? absl::OkStatus() : Bad(name, offset, absl::StrCat("record of type ", type, " does not decode"));
-  }
-
-  absl::StatusOr<EtcdWal> Finish() {
-    if (!have_metadata_) return absl::DataLossError("etcd wal: no metadata record");
-    out_.entries = std::move(entries_);
-    return std::move(out_);
-  }
-
- private:
-  bool have_metadata_ = false;
-  std::vector<EtcdWalEntry> entries_;
-  EtcdWal out_;
-};
-
 }  // namespace
 
 bool IsEtcdWalSegmentName(absl::string_view name) {
@@ -152,46 +78,116 @@ bool IsEtcdWalSegmentName(absl::string_view name) {
   return true;
 }
 
-absl::StatusOr<EtcdWal> ReadEtcdWal(const std::vector<std::pair<std::string, std::string>>& segments) {
-  if (segments.empty()) return absl::DataLossError("etcd wal: no segment files");
-  Replay replay;
-  uint32_t crc = 0;
-  for (size_t seg = 0; seg < segments.size(); ++seg) {
-    const std::string& name = segments[seg].first;
-    const absl::string_view bytes = segments[seg].second;
-    const bool last_segment = seg + 1 == segments.size();
-    uint64_t at = 0;
-    while (bytes.size() - at >= 8) {
-      uint64_t frame = 0;
-      for (int i = 7; i >= 0; --i) frame = (frame << 8) | static_cast<uint8_t>(bytes[at + static_cast<uint64_t>(i)]);
-      if (frame == 0) break;  // preallocated space: the segment ends
-      const uint64_t record_bytes = frame & ~(uint64_t{0xff} << 56);
-      const uint64_t pad_bytes = (frame >> 63) != 0 ? (frame >> 56) & 0x7 : 0;
-      if (record_bytes + pad_bytes > bytes.size() - at - 8) {
-        if (last_segment) break;  // a torn write at the very end: what etcd stops at too
-        return Bad(name, at, absl::StrCat("a record of ", record_bytes, " bytes runs past the end of the segment"));
-      }
-      const absl::string_view record = bytes.substr(at + 8, record_bytes);
-      uint64_t type = 0, record_crc = 0;
-      absl::string_view data;
-      const bool ok = ForEachField(record, [&](const Field& f) {
-        if (f.number == 1) type = f.varint;
-        if (f.number == 2) record_crc = f.varint;
-        if (f.number == 3) data = f.bytes;
+absl::Status EtcdWalReader::AddSegment(const std::string& name, absl::string_view bytes, bool last) {
+  ++segments_;
+  uint64_t at = 0;
+  while (bytes.size() - at >= 8) {
+    uint64_t frame = 0;
+    for (int i = 7; i >= 0; --i) frame = (frame << 8) | static_cast<uint8_t>(bytes[at + static_cast<uint64_t>(i)]);
+    if (frame == 0) break;  // preallocated space: the segment ends
+    const uint64_t record_bytes = frame & ~(uint64_t{0xff} << 56);
+    const uint64_t pad_bytes = (frame >> 63) != 0 ? (frame >> 56) & 0x7 : 0;
+    if (record_bytes + pad_bytes > bytes.size() - at - 8) {
+      if (last) break;  // a torn write at the very end: what etcd stops at too
+      return Bad(name, at, absl::StrCat("a record of ", record_bytes, " bytes runs past the end of the segment"));
+    }
+    const absl::string_view record = bytes.substr(at + 8, record_bytes);
+    uint64_t type = 0, record_crc = 0;
+    absl::string_view data;
+    const bool ok = ForEachField(record, [&](const Field& f) {
+      if (f.number == 1) type = f.varint;
+      if (f.number == 2) record_crc = f.varint;
+      if (f.number == 3) data = f.bytes;
+    });
+    if (!ok) return Bad(name, at, "not a WAL record");
+    if (type == kCrc) {
+      if (crc_ != 0 && record_crc != crc_) return Bad(name, at, "CRC record does not continue the previous segment");
+      crc_ = static_cast<uint32_t>(record_crc);
+    } else {
+      crc_ = Crc32cExtend(crc_, data.data(), data.size());
+      if (record_crc != crc_) return Bad(name, at, "CRC mismatch");
+      if (absl::Status s = Record(name, at, type, data); !s.ok()) return s;
+    }
+    at += 8 + record_bytes + pad_bytes;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EtcdWalReader::Record(const std::string& name, uint64_t offset, uint64_t type, absl::string_view data) {
+  bool ok = true;
+  switch (type) {
+    case kMetadata: {
+      uint64_t node = 0, cluster = 0;
+      ok = ForEachField(data, [&](const Field& f) {
+        if (f.number == 1) node = f.varint;
+        if (f.number == 2) cluster = f.varint;
       });
-      if (!ok) return Bad(name, at, "not a WAL record");
-      if (type == kCrc) {
-        if (crc != 0 && record_crc != crc) return Bad(name, at, "CRC record does not continue the previous segment");
-        crc = static_cast<uint32_t>(record_crc);
-      } else {
-        crc = Crc32cExtend(crc, data.data(), data.size());
-        if (record_crc != crc) return Bad(name, at, "CRC mismatch");
-        if (absl::Status s = replay.Record(name, at, type, data); !s.ok()) return s;
+      if (ok && have_metadata_ && (node != out_.member_id || cluster != out_.cluster_id)) {
+        return Bad(name, offset, "metadata differs from the first segment's");
       }
-      at += 8 + record_bytes + pad_bytes;
+      out_.member_id = node;
+      out_.cluster_id = cluster;
+      have_metadata_ = true;
+      break;
+    }
+    case kEntry: {
+      EtcdWalEntry e;
+      ok = ForEachField(data, [&](const Field& f) {
+        if (f.number == 1) e.type = f.varint;
+        if (f.number == 2) e.term = f.varint;
+        if (f.number == 3) e.index = f.varint;
+        if (f.number == 4) e.data = std::string(f.bytes);
+      });
+      if (!ok) break;
+      if (e.index == 0) return Bad(name, offset, "an entry at index 0");
+      // A later entry at an index already written replaces it and every entry after (etcd's ReadAll).
+      while (!entries_.empty() && entries_.back().index >= e.index) entries_.pop_back();
+      if (!entries_.empty() && entries_.back().index + 1 != e.index) {
+        return Bad(name, offset, absl::StrCat("entry ", e.index, " after entry ", entries_.back().index));
+      }
+      entries_.push_back(std::move(e));
+      break;
+    }
+    case kState:
+      ok = ForEachField(data, [&](const Field& f) {
+        if (f.number == 1) out_.term = f.varint;
+        if (f.number == 2) out_.vote = f.varint;
+        if (f.number == 3) out_.commit = f.varint;
+      });
+      break;
+    case kSnapshot: {
+      uint64_t index = 0, term = 0;
+      ok = ForEachField(data, [&](const Field& f) {
+        if (f.number == 1) index = f.varint;
+        if (f.number == 2) term = f.varint;
+      });
+      if (ok && index >= out_.snapshot_index) {
+        out_.snapshot_index = index;
+        out_.snapshot_term = term;
+      }
+      break;
+    }
+    default:
+      return Bad(name, offset, absl::StrCat("unknown record type ", type));
+  }
+  return ok ? absl::OkStatus() : Bad(name, offset, absl::StrCat("record of type ", type, " does not decode"));
+}
+
+absl::StatusOr<EtcdWal> EtcdWalReader::Finish() {
+  if (segments_ == 0) return absl::DataLossError("etcd wal: no segment files");
+  if (!have_metadata_) return absl::DataLossError("etcd wal: no metadata record");
+  out_.entries = std::move(entries_);
+  return std::move(out_);
+}
+
+absl::StatusOr<EtcdWal> ReadEtcdWal(const std::vector<std::pair<std::string, std::string>>& segments) {
+  EtcdWalReader reader;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (absl::Status s = reader.AddSegment(segments[i].first, segments[i].second, i + 1 == segments.size()); !s.ok()) {
+      return s;
     }
   }
-  return replay.Finish();
+  return reader.Finish();
 }
 
 absl::StatusOr<EtcdConfChange> DecodeEtcdConfChange(absl::string_view data) {

@@ -58,7 +58,26 @@ struct EtcdV2Request {
   std::string value;
 };
 
-// segments: (file name, bytes) in name order (etcd's "<seq>-<index>.wal").
+// Reads a WAL a segment at a time, so only one segment's bytes need be in memory.
+class EtcdWalReader {
+ public:
+  // The next segment in name order (etcd's "<seq>-<index>.wal"); `last`: none follows (a torn tail is tolerated only
+  // there). An error ends the reading.
+  absl::Status AddSegment(const std::string& name, absl::string_view bytes, bool last);
+  // Once, after the last segment.
+  absl::StatusOr<EtcdWal> Finish();
+
+ private:
+  absl::Status Record(const std::string& name, uint64_t offset, uint64_t type, absl::string_view data);
+
+  uint32_t crc_ = 0;  // the CRC-32C chain over every record so far
+  size_t segments_ = 0;
+  bool have_metadata_ = false;
+  std::vector<EtcdWalEntry> entries_;
+  EtcdWal out_;
+};
+
+// segments: (file name, bytes) in name order.
 absl::StatusOr<EtcdWal> ReadEtcdWal(const std::vector<std::pair<std::string, std::string>>& segments);
 
 absl::StatusOr<EtcdConfChange> DecodeEtcdConfChange(absl::string_view data);
