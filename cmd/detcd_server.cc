@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cmd/detcd_etcd_import.h"
 #include "cmd/detcd_identity.h"
 #include "cmd/detcd_notify.h"
 #include "net/cluster_ids.h"
@@ -87,6 +88,13 @@ absl::Status DetcdServer::Prepare() {
   absl::StatusOr<DetcdTls> tls = ResolveTls(cfg_);
   if (!tls.ok()) return Failed(std::string(tls.status().message()));
   tls_ = std::move(*tls);
+  // An etcd data directory (etcdctl snapshot restore's output, or a stopped etcd's) becomes a detcd member first.
+  absl::StatusOr<bool> imported = ImportEtcdDataDir(cfg_.data_dir, cfg_.wal_dir,
+                                                    [this](const std::string& line) { log_.Info("etcdserver", line); });
+  if (!imported.ok()) {
+    return Failed(absl::StrCat("cannot start on the etcd data directory ", cfg_.data_dir, ": ",
+                               imported.status().message()));
+  }
   storage::PosixDisk disk;
   initialized_ = storage::Wal::Exists(&disk, cfg_.wal_dir.empty() ? cfg_.data_dir + "/member/wal" : cfg_.wal_dir);
   if (!initialized_) {

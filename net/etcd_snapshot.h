@@ -1,8 +1,8 @@
 // EtcdSnapshot: a member's state (kvpb::StateSnapshot) as the file etcd 3.4's Maintenance.Snapshot streams, so that
 // `etcdctl snapshot status` reads it and `etcdctl snapshot restore` turns it into a data directory stock etcd 3.4
-// starts on (a way from detcd to etcd). The file is etcd's backend database — a bbolt file (storage/bbolt_writer.h)
-// with the buckets etcd 3.4 creates — padded to a multiple of 512 bytes, then the SHA-256 of those bytes, which
-// restore checks.
+// starts on (a way from detcd to etcd; net/etcd_import.h is the way back). The file is etcd's backend database — a
+// bbolt file (storage/bbolt_writer.h) with the buckets etcd 3.4 creates — padded to a multiple of 512 bytes, then
+// the SHA-256 of those bytes, which restore checks.
 //
 // Buckets, as etcd 3.4 writes them (mvcc/kvstore.go, lease/lessor.go, etcdserver/api/membership/store.go,
 // etcdserver/apply alarms, auth/store.go):
