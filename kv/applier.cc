@@ -17,16 +17,46 @@ using etcdserverpb::RangeRequest;
 // A request's window on the store: reads see its own earlier writes; writes share one revision.
 class Applier::View {
  public:
-  // write: open a write transaction (the request may write); else reads go to the store as it is.
-  View(MvccStore* store, bool write) : store_(store) {
+  // write: open a write transaction (the request may write); else reads go to the store as it is. What the request
+  // does through it is added to `counts` when it goes.
+  View(MvccStore* store, bool write, MvccOpCounts* counts) : store_(store), counts_(counts) {
+    DETCD_CHECK(counts_ != nullptr);
     if (write) txn_.emplace(store);
   }
+  ~View() {
+    counts_->ranges += ranges_;
+    counts_->puts += puts_;
+    counts_->deletes += deletes_;
+    if (ranges_ + puts_ + deletes_ > 1) ++counts_->txns;  // etcd's metricsTxnWrite.End
+  }
+  View(const View&) = delete;
+  View& operator=(const View&) = delete;
   absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, const RangeOptions& o) const {
+    if (!quiet_) ++ranges_;
     return txn_ ? txn_->Range(key, end, o) : store_->Range(key, end, o);
   }
   MvccStore::WriteTxn& txn() {
     DETCD_CHECK_MSG(txn_.has_value(), "a write through a read-only view");
     return *txn_;
+  }
+  // Reads made while one is alive are not counted: the prechecks' second evaluation of a transaction's compares
+  // (etcd evaluates each compare once).
+  class Quiet {
+   public:
+    explicit Quiet(const View& v) : v_(v), was_(v.quiet_) { v_.quiet_ = true; }
+    ~Quiet() { v_.quiet_ = was_; }
+
+   private:
+    const View& v_;
+    const bool was_;
+  };
+  mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev) {
+    ++puts_;
+    return txn().Put(key, value, lease, prev);
+  }
+  int64_t DeleteRange(const std::string& key, const std::string& end, std::vector<mvccpb::KeyValue>* prev) {
+    ++deletes_;
+    return txn().DeleteRange(key, end, prev);
   }
   // The revision reads see now (the transaction's, once it wrote).
   int64_t rev() const { return txn_ && txn_->changed() ? txn_->write_rev() : store_->rev(); }
@@ -45,7 +75,12 @@ class Applier::View {
 
  private:
   MvccStore* store_;
+  MvccOpCounts* counts_;
   std::optional<MvccStore::WriteTxn> txn_;
+  mutable uint64_t ranges_ = 0;
+  mutable bool quiet_ = false;
+  uint64_t puts_ = 0;
+  uint64_t deletes_ = 0;
 };
 
 namespace {
@@ -120,7 +155,7 @@ int64_t SortValue(const mvccpb::KeyValue& kv, RangeRequest::SortTarget t) {
 bool IsWrite(const etcdserverpb::TxnRequest& r) { return OpsWrite(r.success()) || OpsWrite(r.failure()); }
 
 absl::Status Applier::Range(const RangeRequest& r, etcdserverpb::RangeResponse* resp) const {
-  View v(store_, /*write=*/false);
+  View v(store_, /*write=*/false, &counts_);
   return RangeIn(v, r, resp);
 }
 
@@ -193,7 +228,7 @@ absl::Status Applier::PutIn(View& v, const etcdserverpb::PutRequest& r, etcdserv
   }
   if (lease != 0 && lessor_->Lookup(lease) == nullptr) return ErrLeaseNotFound();
   mvccpb::KeyValue old;
-  v.txn().Put(r.key(), value, lease, &old);
+  v.Put(r.key(), value, lease, &old);
   const bool existed = !old.key().empty();
   if (existed && old.lease() != lease) lessor_->Detach(old.lease(), r.key());
   if (lease != 0) lessor_->Attach(lease, r.key());
@@ -204,7 +239,7 @@ absl::Status Applier::PutIn(View& v, const etcdserverpb::PutRequest& r, etcdserv
 absl::Status Applier::DeleteIn(View& v, const etcdserverpb::DeleteRangeRequest& r,
                                etcdserverpb::DeleteRangeResponse* resp) {
   std::vector<mvccpb::KeyValue> prev;
-  resp->set_deleted(v.txn().DeleteRange(r.key(), r.range_end(), &prev));
+  resp->set_deleted(v.DeleteRange(r.key(), r.range_end(), &prev));
   for (mvccpb::KeyValue& kv : prev) {
     if (kv.lease() != 0) lessor_->Detach(kv.lease(), kv.key());
     if (r.prev_kv()) *resp->add_prev_kvs() = std::move(kv);
@@ -213,7 +248,7 @@ absl::Status Applier::DeleteIn(View& v, const etcdserverpb::DeleteRangeRequest& 
 }
 
 absl::Status Applier::Put(const etcdserverpb::PutRequest& r, etcdserverpb::PutResponse* resp, Applied* applied) {
-  View v(store_, /*write=*/true);
+  View v(store_, /*write=*/true, &counts_);
   absl::Status s = PutIn(v, r, resp);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
@@ -222,7 +257,7 @@ absl::Status Applier::Put(const etcdserverpb::PutRequest& r, etcdserverpb::PutRe
 
 absl::Status Applier::DeleteRange(const etcdserverpb::DeleteRangeRequest& r, etcdserverpb::DeleteRangeResponse* resp,
                                   Applied* applied) {
-  View v(store_, /*write=*/true);
+  View v(store_, /*write=*/true, &counts_);
   absl::Status s = DeleteIn(v, r, resp);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
@@ -247,7 +282,11 @@ bool Applier::Compares(const View& v, const etcdserverpb::TxnRequest& r) const {
 }
 
 absl::Status Applier::Precheck(const View& v, const etcdserverpb::TxnRequest& r) const {
-  const bool succeeded = Compares(v, r);
+  bool succeeded;
+  {
+    View::Quiet quiet(v);  // evaluated again (and counted) when the branch runs
+    succeeded = Compares(v, r);
+  }
   for (const auto& op : succeeded ? r.success() : r.failure()) {
     if (op.has_request_range()) {
       const int64_t rev = op.request_range().revision();
@@ -289,7 +328,7 @@ absl::Status Applier::OpsIn(View& v, const etcdserverpb::TxnRequest& r, bool suc
 }
 
 absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnResponse* resp, Applied* applied) {
-  View v(store_, IsWrite(r));
+  View v(store_, IsWrite(r), &counts_);
   // Every check that can fail runs before the first write, so a failed transaction changes nothing.
   if (absl::Status s = Precheck(v, r); !s.ok()) {
     *applied = v.End();
@@ -342,8 +381,8 @@ absl::Status Applier::LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& r, etc
     return keys.status();
   }
   // Every attached key goes in one revision.
-  View v(store_, /*write=*/true);
-  for (const std::string& k : *keys) v.txn().DeleteRange(k, "", nullptr);
+  View v(store_, /*write=*/true, &counts_);
+  for (const std::string& k : *keys) v.DeleteRange(k, "", nullptr);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
   return absl::OkStatus();

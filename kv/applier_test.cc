@@ -345,3 +345,65 @@ TEST_F(ApplierTest, ReattachLeasesAfterRestore) {
 
 }  // namespace
 }  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+// etcd's mvcc counters as its metricsTxnWrite counts them, and the store's live keys (etcd_debugging_mvcc_keys_total).
+TEST_F(ApplierTest, CountsStoreOperationsAsEtcdAndLiveKeys) {
+  Put("a", "1");
+  Put("b", "1");
+  Put("a", "2");  // no new key
+  EXPECT_EQ(a.op_counts().puts, 3u);
+  EXPECT_EQ(a.op_counts().txns, 0u);  // one operation each
+  EXPECT_EQ(store.live_keys(), 2u);
+  Range(Req("a", "z"));
+  EXPECT_EQ(a.op_counts().ranges, 1u);
+  etcdserverpb::DeleteRangeRequest d;
+  d.set_key("a");
+  d.set_range_end("z");  // two keys, one delete range
+  etcdserverpb::DeleteRangeResponse dr;
+  Applied applied;
+  ASSERT_TRUE(a.DeleteRange(d, &dr, &applied).ok());
+  EXPECT_EQ(a.op_counts().deletes, 1u);
+  EXPECT_EQ(store.live_keys(), 0u);
+  EXPECT_EQ(store.keys(), 2u);  // their history stays until compaction
+  // Two compares (each evaluated once, though checked before the branch runs), a put and a nested transaction with
+  // a compare and a range: six operations, one transaction.
+  etcdserverpb::TxnRequest t;
+  for (const char* k : {"a", "b"}) {
+    Compare* c = t.add_compare();
+    c->set_key(k);
+    c->set_target(Compare::VERSION);
+    c->set_result(Compare::EQUAL);
+    c->set_version(0);
+  }
+  etcdserverpb::PutRequest* p = t.add_success()->mutable_request_put();
+  p->set_key("c");
+  p->set_value("v");
+  etcdserverpb::TxnRequest* nested = t.add_success()->mutable_request_txn();
+  Compare* nc = nested->add_compare();
+  nc->set_key("c");
+  nc->set_target(Compare::VERSION);
+  nc->set_result(Compare::EQUAL);
+  nc->set_version(1);
+  *nested->add_success()->mutable_request_range() = Req("c");
+  etcdserverpb::TxnResponse tr;
+  ASSERT_TRUE(a.Txn(t, &tr, &applied).ok());
+  EXPECT_TRUE(tr.succeeded());
+  EXPECT_EQ(a.op_counts().ranges, 1u + 4u);
+  EXPECT_EQ(a.op_counts().puts, 4u);
+  EXPECT_EQ(a.op_counts().txns, 1u);
+  EXPECT_EQ(store.live_keys(), 1u);
+  // A restored store counts its live keys.
+  MvccStore copy;
+  ASSERT_TRUE(copy.Restore(store.Serialize()).ok());
+  EXPECT_EQ(copy.live_keys(), 1u);
+  // Compaction keeps live keys live and forgets deleted ones.
+  ASSERT_TRUE(store.Compact(store.rev()).ok());
+  EXPECT_EQ(store.live_keys(), 1u);
+  EXPECT_EQ(store.keys(), 1u);
+}
+
+}  // namespace
+}  // namespace detcd::kv
