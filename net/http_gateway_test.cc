@@ -49,6 +49,8 @@ class HttpGatewayTest : public ::testing::Test {
     HttpGatewayOptions g;
     g.stream_poll_interval = absl::Milliseconds(20);
     g.grpc_channel = services_->channel();
+    g.more_metrics = [](std::string* out) { out->append("# what the server adds (front end, transport)\n"); };
+    g.cmdline = {"detcd", "--name=a b", "--x=\"<q>\""};
     gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
     // The first requests may find no leader yet: retry for a while, as a client does.
     for (int i = 0; i < 200; ++i) {
@@ -236,6 +238,81 @@ TEST_F(HttpGatewayTest, PlainEndpoints) {
   const size_t rss = metrics.body.find("\nprocess_resident_memory_bytes ");
   ASSERT_NE(rss, std::string::npos);
   EXPECT_NE(metrics.body[rss + std::strlen("\nprocess_resident_memory_bytes ")], '0');
+}
+
+// A sample's value in Prometheus text: the line "<series> <value>" (-1 if absent).
+double Sample(const std::string& text, const std::string& series) {
+  const std::string start = "\n" + series + " ";
+  const size_t at = text.find(start);
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + start.size(), nullptr);
+}
+
+// etcd's mvcc counters as its metricsTxnWrite counts them (every range of the store a request made — a transaction's
+// compares included —, every put and delete, a transaction per request of more than one operation; each also under
+// etcd_debugging_), the live keys, watch streams and watchers, the proposals, the quota.
+TEST_F(HttpGatewayTest, MvccAndServerMetricsAsEtcdCountsThem) {
+  const std::string before = gateway_->Handle(Request("GET", "/metrics")).body;
+  for (const char* line :
+       {"# HELP etcd_mvcc_put_total Total number of puts seen by this member.\n# TYPE etcd_mvcc_put_total counter\n",
+        "# HELP etcd_debugging_mvcc_keys_total Total number of keys.\n# TYPE etcd_debugging_mvcc_keys_total gauge\n",
+        "\netcd_debugging_mvcc_keys_total 0\n", "\netcd_debugging_mvcc_watcher_total 0\n",
+        "\netcd_debugging_mvcc_watch_stream_total 0\n", "\netcd_server_proposals_pending 0\n",
+        "\netcd_server_proposals_failed_total 0\n", "\netcd_server_heartbeat_send_failures_total 0\n",
+        // etcd's default quota, written as the Go client writes a float.
+        "\netcd_server_quota_backend_bytes 2.147483648e+09\n", "\netcd_debugging_mvcc_db_total_size_in_bytes ",
+        "\n# what the server adds (front end, transport)\n"}) {
+    EXPECT_TRUE(Contains(before, line)) << line << "\n" << before;
+  }
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);    // foo
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9vMg==","value":"YmFy"})").status, 200);  // foo2
+  ASSERT_EQ(Post("/v3/kv/deleterange", R"({"key":"Zm9v"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/range", R"({"key":"Zm9vMg=="})").status, 200);
+  // One compare, a put and a range: three operations of one transaction.
+  ASSERT_EQ(Post("/v3/kv/txn", R"({"compare":[{"key":"Zm9vMg==","target":"VERSION","version":"1"}],)"
+                               R"("success":[{"request_put":{"key":"dA==","value":"dg=="}},)"
+                               R"({"request_range":{"key":"dA=="}}]})")
+                .status,
+            200);
+  const uint64_t stream = runtime_->OpenWatch([](const etcdserverpb::WatchResponse&) { return true; });
+  etcdserverpb::WatchRequest create;
+  create.mutable_create_request()->set_key("foo");
+  runtime_->Watch(stream, create);
+  const std::string after = gateway_->Handle(Request("GET", "/metrics")).body;
+  for (const char* ns : {"etcd", "etcd_debugging"}) {
+    const std::string n = ns;
+    EXPECT_EQ(Sample(after, n + "_mvcc_put_total") - Sample(before, n + "_mvcc_put_total"), 3) << after;
+    EXPECT_EQ(Sample(after, n + "_mvcc_delete_total") - Sample(before, n + "_mvcc_delete_total"), 1);
+    EXPECT_EQ(Sample(after, n + "_mvcc_range_total") - Sample(before, n + "_mvcc_range_total"), 3);
+    EXPECT_EQ(Sample(after, n + "_mvcc_txn_total") - Sample(before, n + "_mvcc_txn_total"), 1);
+  }
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_keys_total"), 2) << after;  // foo2 and t; foo was deleted
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_watch_stream_total"), 1);
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_watcher_total"), 1);
+  EXPECT_EQ(Sample(after, "etcd_server_proposals_pending"), 0);
+  EXPECT_GT(Sample(after, "etcd_debugging_mvcc_db_total_size_in_bytes"), 0);
+  runtime_->CloseWatch(stream);
+  const std::string closed = gateway_->Handle(Request("GET", "/metrics")).body;
+  EXPECT_EQ(Sample(closed, "etcd_debugging_mvcc_watch_stream_total"), 0) << closed;
+  EXPECT_EQ(Sample(closed, "etcd_debugging_mvcc_watcher_total"), 0);
+}
+
+// etcd's /debug/vars: Go's expvar JSON with etcd's variables — the command line, the descriptor limit, Raft's status
+// as etcd marshals it (Go's memstats have no counterpart here).
+TEST_F(HttpGatewayTest, DebugVarsAsEtcdServesThem) {
+  HttpResponse vars = gateway_->Handle(Request("GET", "/debug/vars"));
+  EXPECT_EQ(vars.status, 200);
+  EXPECT_EQ(vars.content_type, "application/json; charset=utf-8");
+  EXPECT_EQ(vars.body.rfind("{\n\"cmdline\": [\"detcd\",\"--name=a b\",\"--x=\\\"\\u003cq\\u003e\\\"\"],\n"
+                            "\"file_descriptor_limit\": ",
+                            0),
+            0u)
+      << vars.body;
+  EXPECT_TRUE(Contains(vars.body, ",\n\"raft.status\": {\"id\":\"1\",\"term\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"lead\":\"1\",\"raftState\":\"StateLeader\",\"applied\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"progress\":{\"1\":{\"match\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"state\":\"StateReplicate\"}},\"leadtransferee\":\"0\"}\n}\n")) << vars.body;
+  EXPECT_EQ(gateway_->Handle(Request("POST", "/debug/vars")).status, 405);
 }
 
 TEST_F(HttpGatewayTest, UnknownPathsAndMethods) {
