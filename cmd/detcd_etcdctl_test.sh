@@ -98,7 +98,7 @@ for pattern in '^grpc_server_handled_total{grpc_code="OK",grpc_method="Put",grpc
     '^grpc_server_started_total{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"} [1-9]' \
     '^grpc_server_msg_sent_total{grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"} [1-9]' \
     '^grpc_server_msg_received_total{grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"} 2$' \
-    '^etcd_mvcc_put_total [1-9]' '^etcd_mvcc_range_total [1-9]' '^etcd_mvcc_delete_total [1-9]' '^etcd_mvcc_txn_total [1-9]' \
+    '^etcd_mvcc_put_total [1-9]' '^etcd_mvcc_range_total [1-9]' '^etcd_mvcc_delete_total [1-9]' '^etcd_mvcc_txn_total [0-9]' \
     '^etcd_debugging_mvcc_keys_total [1-9]' '^etcd_debugging_mvcc_watcher_total 0$' '^etcd_server_proposals_pending 0$' \
     '^etcd_server_proposals_failed_total 0$' '^etcd_server_quota_backend_bytes 2.147483648e+09$' \
     '^etcd_debugging_mvcc_db_total_size_in_bytes [1-9]' '^etcd_server_heartbeat_send_failures_total 0$'; do

@@ -24,31 +24,48 @@ class Applier::View {
     if (write) txn_.emplace(store);
   }
   ~View() {
-    counts_->ranges += ranges_;
+    counts_->ranges += ranges_ + checked_ranges_;
     counts_->puts += puts_;
     counts_->deletes += deletes_;
-    if (ranges_ + puts_ + deletes_ > 1) ++counts_->txns;  // etcd's metricsTxnWrite.End
+    // etcd's metricsTxnWrite.End: a store transaction of more than one operation. A transaction request that writes
+    // is two of them in etcd: its compares and prechecks read in one, its operations run in another.
+    const uint64_t ops = ranges_ + puts_ + deletes_;
+    if (split_) {
+      counts_->txns += (checked_ranges_ > 1 ? 1 : 0) + (ops > 1 ? 1 : 0);
+    } else if (checked_ranges_ + ops > 1) {
+      ++counts_->txns;
+    }
   }
   View(const View&) = delete;
   View& operator=(const View&) = delete;
   absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, const RangeOptions& o) const {
-    if (!quiet_) ++ranges_;
+    if (!quiet_) ++(checking_ ? checked_ranges_ : ranges_);
     return txn_ ? txn_->Range(key, end, o) : store_->Range(key, end, o);
   }
   MvccStore::WriteTxn& txn() {
     DETCD_CHECK_MSG(txn_.has_value(), "a write through a read-only view");
     return *txn_;
   }
-  // Reads made while one is alive are not counted: the prechecks' second evaluation of a transaction's compares
-  // (etcd evaluates each compare once).
-  class Quiet {
+  // A transaction request that writes: counted as etcd's two store transactions (see ~View).
+  void SplitPhases() { split_ = true; }
+  // While one is alive, reads are a transaction's compares or prechecks (etcd's read phase), or (quiet) not counted
+  // at all: the prechecks' evaluation of the compares, which the branch's evaluation repeats (etcd evaluates each
+  // compare once).
+  class Checking {
    public:
-    explicit Quiet(const View& v) : v_(v), was_(v.quiet_) { v_.quiet_ = true; }
-    ~Quiet() { v_.quiet_ = was_; }
+    explicit Checking(const View& v, bool quiet = false) : v_(v), checking_(v.checking_), quiet_(v.quiet_) {
+      v_.checking_ = true;
+      v_.quiet_ = v_.quiet_ || quiet;
+    }
+    ~Checking() {
+      v_.checking_ = checking_;
+      v_.quiet_ = quiet_;
+    }
 
    private:
     const View& v_;
-    const bool was_;
+    const bool checking_;
+    const bool quiet_;
   };
   mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev) {
     ++puts_;
@@ -78,7 +95,10 @@ class Applier::View {
   MvccOpCounts* counts_;
   std::optional<MvccStore::WriteTxn> txn_;
   mutable uint64_t ranges_ = 0;
+  mutable uint64_t checked_ranges_ = 0;  // by compares and prechecks
+  mutable bool checking_ = false;
   mutable bool quiet_ = false;
+  bool split_ = false;
   uint64_t puts_ = 0;
   uint64_t deletes_ = 0;
 };
@@ -265,6 +285,7 @@ absl::Status Applier::DeleteRange(const etcdserverpb::DeleteRangeRequest& r, etc
 }
 
 bool Applier::Compares(const View& v, const etcdserverpb::TxnRequest& r) const {
+  View::Checking checking(v);
   for (const Compare& c : r.compare()) {
     absl::StatusOr<RangeResult> rr = v.Range(c.key(), c.range_end(), RangeOptions{});
     if (!rr.ok()) return false;
@@ -282,9 +303,10 @@ bool Applier::Compares(const View& v, const etcdserverpb::TxnRequest& r) const {
 }
 
 absl::Status Applier::Precheck(const View& v, const etcdserverpb::TxnRequest& r) const {
+  View::Checking checking(v);
   bool succeeded;
   {
-    View::Quiet quiet(v);  // evaluated again (and counted) when the branch runs
+    View::Checking quiet(v, /*quiet=*/true);  // evaluated again (and counted) when the branch runs
     succeeded = Compares(v, r);
   }
   for (const auto& op : succeeded ? r.success() : r.failure()) {
@@ -329,6 +351,7 @@ absl::Status Applier::OpsIn(View& v, const etcdserverpb::TxnRequest& r, bool suc
 
 absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnResponse* resp, Applied* applied) {
   View v(store_, IsWrite(r), &counts_);
+  if (IsWrite(r)) v.SplitPhases();
   // Every check that can fail runs before the first write, so a failed transaction changes nothing.
   if (absl::Status s = Precheck(v, r); !s.ok()) {
     *applied = v.End();
@@ -359,6 +382,7 @@ absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnRe
 
 absl::Status Applier::Compaction(const etcdserverpb::CompactionRequest& r, etcdserverpb::CompactionResponse* resp) {
   absl::Status s = store_->Compact(r.revision());
+  if (s.ok()) ++counts_.ranges;  // etcd's applier reads the current revision with a range after compacting
   resp->mutable_header()->set_revision(store_->rev());
   return s;
 }

@@ -27,9 +27,11 @@ struct Applied {
 
 // etcd's mvcc operation counters (etcd_mvcc_range_total, _put_total, _delete_total, _txn_total), counted as etcd's
 // metricsTxnWrite counts them: every range a request made of the store (a compare, and a put's or a precheck's look
-// at a key's previous version, included), every put, every delete range (one per call, however many keys), and a
-// transaction for each request whose operations on the store were more than one. Reads count on the member that
-// serves them, writes on every member that applies them. Counters only: not state (in no snapshot or hash).
+// at a key's previous version, and the read of the revision after a compaction, included), every put, every delete
+// range (one per call, however many keys), and a transaction for each store transaction of more than one operation
+// (a transaction request that writes is two in etcd: its compares and prechecks, then its operations). Reads count
+// on the member that serves them, writes on every member that applies them. Counters only: not state (in no
+// snapshot or hash).
 struct MvccOpCounts {
   uint64_t ranges = 0;
   uint64_t puts = 0;

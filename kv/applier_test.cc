@@ -368,8 +368,8 @@ TEST_F(ApplierTest, CountsStoreOperationsAsEtcdAndLiveKeys) {
   EXPECT_EQ(a.op_counts().deletes, 1u);
   EXPECT_EQ(store.live_keys(), 0u);
   EXPECT_EQ(store.keys(), 2u);  // their history stays until compaction
-  // Two compares (each evaluated once, though checked before the branch runs), a put and a nested transaction with
-  // a compare and a range: six operations, one transaction.
+  // Two compares (each counted once, though checked before the branch runs), a put and a nested transaction with
+  // a compare and a range: as etcd, the compares (three) are one store transaction and the operations (two) another.
   etcdserverpb::TxnRequest t;
   for (const char* k : {"a", "b"}) {
     Compare* c = t.add_compare();
@@ -393,14 +393,39 @@ TEST_F(ApplierTest, CountsStoreOperationsAsEtcdAndLiveKeys) {
   EXPECT_TRUE(tr.succeeded());
   EXPECT_EQ(a.op_counts().ranges, 1u + 4u);
   EXPECT_EQ(a.op_counts().puts, 4u);
-  EXPECT_EQ(a.op_counts().txns, 1u);
+  EXPECT_EQ(a.op_counts().txns, 2u);
   EXPECT_EQ(store.live_keys(), 1u);
+  // A read-only transaction is one: its compare and its range.
+  etcdserverpb::TxnRequest ro;
+  Compare* rc = ro.add_compare();
+  rc->set_key("c");
+  rc->set_target(Compare::VERSION);
+  rc->set_result(Compare::EQUAL);
+  rc->set_version(1);
+  *ro.add_success()->mutable_request_range() = Req("c");
+  ASSERT_TRUE(a.Txn(ro, &tr, &applied).ok());
+  EXPECT_EQ(a.op_counts().ranges, 5u + 2u);
+  EXPECT_EQ(a.op_counts().txns, 3u);
+  // A compare and a put: one operation in each of etcd's two store transactions, neither a transaction of more.
+  etcdserverpb::TxnRequest one;
+  *one.add_compare() = *rc;
+  one.mutable_compare(0)->set_version(2);  // c's version after the put below
+  *one.add_failure()->mutable_request_put() = *p;
+  ASSERT_TRUE(a.Txn(one, &tr, &applied).ok());
+  EXPECT_FALSE(tr.succeeded());
+  EXPECT_EQ(a.op_counts().txns, 3u);
+  EXPECT_EQ(a.op_counts().puts, 5u);
+  EXPECT_EQ(a.op_counts().ranges, 8u);
   // A restored store counts its live keys.
   MvccStore copy;
   ASSERT_TRUE(copy.Restore(store.Serialize()).ok());
   EXPECT_EQ(copy.live_keys(), 1u);
-  // Compaction keeps live keys live and forgets deleted ones.
-  ASSERT_TRUE(store.Compact(store.rev()).ok());
+  // Compaction keeps live keys live and forgets deleted ones; etcd's applier reads the revision after it.
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(store.rev());
+  etcdserverpb::CompactionResponse compacted;
+  ASSERT_TRUE(a.Compaction(compact, &compacted).ok());
+  EXPECT_EQ(a.op_counts().ranges, 9u);
   EXPECT_EQ(store.live_keys(), 1u);
   EXPECT_EQ(store.keys(), 1u);
 }

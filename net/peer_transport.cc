@@ -80,18 +80,22 @@ std::vector<PeerTransport::PeerBytes> PeerTransport::peer_bytes() const {
 
 void PeerTransport::AppendPrometheus(std::string* out) const {
   const std::vector<PeerBytes> bytes = peer_bytes();
-  // etcd shows a peer's series once something went to it (or came from it).
-  absl::StrAppend(out, "# HELP etcd_network_peer_received_bytes_total The total number of bytes received from peers.\n",
-                  "# TYPE etcd_network_peer_received_bytes_total counter\n");
+  // As the Go client: a peer's series once something went to it (or came from it), a family only with a series.
+  std::string received, sent;
   for (const PeerBytes& b : bytes) {
     if (b.received > 0) {
-      absl::StrAppend(out, "etcd_network_peer_received_bytes_total{From=\"", PeerHex(b.peer), "\"} ", b.received, "\n");
+      absl::StrAppend(&received, "etcd_network_peer_received_bytes_total{From=\"", PeerHex(b.peer), "\"} ", b.received,
+                      "\n");
     }
+    if (b.sent > 0) absl::StrAppend(&sent, "etcd_network_peer_sent_bytes_total{To=\"", PeerHex(b.peer), "\"} ", b.sent, "\n");
   }
-  absl::StrAppend(out, "# HELP etcd_network_peer_sent_bytes_total The total number of bytes sent to peers.\n",
-                  "# TYPE etcd_network_peer_sent_bytes_total counter\n");
-  for (const PeerBytes& b : bytes) {
-    if (b.sent > 0) absl::StrAppend(out, "etcd_network_peer_sent_bytes_total{To=\"", PeerHex(b.peer), "\"} ", b.sent, "\n");
+  if (!received.empty()) {
+    absl::StrAppend(out, "# HELP etcd_network_peer_received_bytes_total The total number of bytes received from peers.\n",
+                    "# TYPE etcd_network_peer_received_bytes_total counter\n", received);
+  }
+  if (!sent.empty()) {
+    absl::StrAppend(out, "# HELP etcd_network_peer_sent_bytes_total The total number of bytes sent to peers.\n",
+                    "# TYPE etcd_network_peer_sent_bytes_total counter\n", sent);
   }
 }
 
