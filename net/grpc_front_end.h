@@ -71,6 +71,8 @@ class GrpcFrontEnd {
 
   // grpc_server_* for every call on its connections (any thread).
   const GrpcServerMetrics& metrics() const { return *metrics_; }
+  // The same, for the JSON gateway to count its calls in (as etcd's gateway's calls reach its gRPC server).
+  std::shared_ptr<GrpcServerMetrics> shared_metrics() const { return metrics_; }
 
  private:
   explicit GrpcFrontEnd(GrpcFrontEndOptions options);

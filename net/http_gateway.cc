@@ -451,9 +451,18 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
   // A lock or a campaign waits as long as it must (etcd's gateway passes no deadline); the services bound the rest.
   const bool waits = method->full_name() == "v3lockpb.Lock.Lock" || method->full_name() == "v3electionpb.Election.Campaign";
   std::string bytes;
+  GrpcMethodCounters* counters = CountersOf(method);
+  if (counters != nullptr) {
+    counters->Started();
+    counters->Received();
+  }
   const grpc::Status st = GrpcUnaryCall(stub_.get(), WireName(method), in->SerializeAsString(),
                                         waits ? std::nullopt : std::optional<absl::Duration>(options_.request_timeout),
                                         &bytes);
+  if (counters != nullptr) {
+    if (st.ok()) counters->Sent();
+    counters->Handled(static_cast<int>(st.error_code()));
+  }
   if (!st.ok()) return ErrorResponse(FromGrpc(st));
   std::unique_ptr<Message> out = NewMessage(method->output_type());
   if (!out->ParseFromString(bytes)) return ErrorResponse(absl::InternalError("detcd: an unreadable response"));
@@ -502,6 +511,15 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
       requests.push_back(in->SerializeAsString());
     }
   }
+  GrpcMethodCounters* counters = CountersOf(method);
+  if (counters != nullptr) {
+    counters->Started();
+    for (size_t i = 0; i < requests.size(); ++i) counters->Received();
+  }
+  // The gateway cancels the call when its client goes: the server's handler ends Canceled.
+  auto cancel = [&] {
+    if (counters != nullptr) counters->Handled(static_cast<int>(grpc::StatusCode::CANCELLED));
+  };
   GrpcStreamCall call(stub_.get(), WireName(method), std::move(requests));
   std::unique_ptr<Message> out = NewMessage(method->output_type());
   bool wrote = false;
@@ -510,6 +528,7 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
     const GrpcStreamCall::Next next = call.Take(options_.stream_poll_interval, &bytes);
     if (next == GrpcStreamCall::Next::kOver) break;
     if (next == GrpcStreamCall::Next::kResponse) {
+      if (counters != nullptr) counters->Sent();
       std::string chunk;
       absl::Status s = out->ParseFromString(bytes) ? StreamResultChunk(*out, &chunk)
                                                    : absl::InternalError("detcd: an unreadable response");
@@ -517,15 +536,18 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
       wrote = true;
       if (!io.write(200, chunk)) {
         call.Cancel();
+        cancel();
         return;
       }
     }
     if (io.cancelled()) {
       call.Cancel();
+      cancel();
       return;
     }
   }
   const grpc::Status st = call.status();
+  if (counters != nullptr) counters->Handled(static_cast<int>(st.error_code()));
   if (st.ok()) {
     if (!wrote) (void)io.write(200, "");  // an empty stream still has its head
     return;
@@ -536,6 +558,12 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
   } else {
     (void)io.respond(ErrorResponse(FromGrpc(st)));
   }
+}
+
+GrpcMethodCounters* HttpGateway::CountersOf(const MethodDescriptor* method) const {
+  if (options_.grpc_metrics == nullptr) return nullptr;
+  const GrpcMethod* m = FindGrpcMethod(absl::StrCat("/", method->service()->full_name(), "/", method->name()));
+  return m == nullptr ? nullptr : &options_.grpc_metrics->For(*m);
 }
 
 MemberStatus HttpGateway::SampleStatus() {

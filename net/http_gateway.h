@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "net/grpc_server_metrics.h"
 #include "net/http_parser.h"
 #include "net/member_runtime.h"
 
@@ -70,6 +71,9 @@ struct HttpGatewayOptions {
   // More of /metrics, appended in Prometheus' text format: what the gateway does not sample itself (the gRPC front
   // end's grpc_server_*, the peer transport's etcd_network_*). Any thread. Null: nothing.
   std::function<void(std::string* out)> more_metrics;
+  // Where the /v3 calls are counted as the gRPC calls they become (grpc_server_*: etcd's grpc-gateway dials the
+  // server's own gRPC port, whose interceptors count them). Null: not counted.
+  std::shared_ptr<GrpcServerMetrics> grpc_metrics;
   // /debug/vars's "cmdline" (Go's os.Args): the process's arguments. Empty: read from /proc/self/cmdline.
   std::vector<std::string> cmdline;
 };
@@ -117,6 +121,8 @@ class HttpGateway {
   HttpResponse DebugVars();        // http_gateway_metrics.cc: etcd's expvar JSON
   // Status(), noting leader changes for etcd_server_leader_changes_seen_total.
   MemberStatus SampleStatus();
+  // The counters of `method` (null: not counted).
+  GrpcMethodCounters* CountersOf(const google::protobuf::MethodDescriptor* method) const;
 
   MemberRuntime* runtime_;
   HttpGatewayOptions options_;

@@ -51,6 +51,7 @@ class HttpGatewayTest : public ::testing::Test {
     g.grpc_channel = services_->channel();
     g.more_metrics = [](std::string* out) { out->append("# what the server adds (front end, transport)\n"); };
     g.cmdline = {"detcd", "--name=a b", "--x=\"<q>\""};
+    g.grpc_metrics = grpc_metrics_;
     gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
     // The first requests may find no leader yet: retry for a while, as a client does.
     for (int i = 0; i < 200; ++i) {
@@ -72,6 +73,7 @@ class HttpGatewayTest : public ::testing::Test {
   std::unique_ptr<MemberRuntime> runtime_;
   std::unique_ptr<TestGrpcServices> services_;
   std::unique_ptr<HttpGateway> gateway_;
+  const std::shared_ptr<GrpcServerMetrics> grpc_metrics_ = std::make_shared<GrpcServerMetrics>();
 };
 
 TEST_F(HttpGatewayTest, PutThenRangeInEtcdJson) {
@@ -469,6 +471,38 @@ TEST_F(HttpGatewayTest, LeaseKeepAliveAnswersEachRequestOfTheBody) {
   ASSERT_EQ(keepalive.writes.size(), 3u);
   EXPECT_TRUE(Contains(keepalive.writes[0], R"("ID":"77","TTL":"30")")) << keepalive.writes[0];
   EXPECT_FALSE(Contains(keepalive.writes[2], R"("TTL")")) << "an unknown lease has TTL 0: " << keepalive.writes[2];
+}
+
+// The gateway's calls count in grpc_server_* as the gRPC calls they are (etcd's gateway dials its own gRPC port):
+// a put, a read of a compacted revision (OutOfRange), a stream of two keep-alives.
+TEST_F(HttpGatewayTest, CallsCountAsTheGrpcCallsTheyBecome) {
+  auto count = [&](GrpcMethodCounters& c) { return c.started.load(); };
+  GrpcMethodCounters& put = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.KV/Put"));
+  GrpcMethodCounters& range = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.KV/Range"));
+  GrpcMethodCounters& keepalive = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.Lease/LeaseKeepAlive"));
+  const uint64_t puts = count(put), ranges = count(range);  // SetUp's probes
+  const uint64_t ranges_ok = range.handled[0].load();
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmF6"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/compaction", R"({"revision":"3"})").status, 200);
+  EXPECT_EQ(Post("/v3/kv/range", R"({"key":"Zm9v","revision":"2"})").status, 400);  // OutOfRange
+  ASSERT_EQ(Post("/v3/kv/range", R"({"key":"Zm9v"})").status, 200);
+  EXPECT_EQ(Post("/v3/kv/put", "{nope").status, 400);  // refused before any call, as grpc-gateway does
+  EXPECT_EQ(count(put), puts + 2);
+  EXPECT_EQ(put.msg_received.load(), puts + 2);
+  EXPECT_EQ(put.handled[0].load(), puts + 2);
+  EXPECT_EQ(count(range), ranges + 2);
+  EXPECT_EQ(range.handled[11].load(), 1u);  // OutOfRange
+  EXPECT_EQ(range.handled[0].load(), ranges_ok + 1);
+  EXPECT_EQ(range.msg_sent.load(), ranges_ok + 1);
+  ASSERT_EQ(Post("/v3/lease/grant", R"({"TTL":"60","ID":"77"})").status, 200);
+  RecordedStream kept;
+  gateway_->ServeStream(Request("POST", "/v3/lease/keepalive", R"({"ID":"77"} {"ID":"77"})"), kept.Io());
+  ASSERT_EQ(kept.writes.size(), 2u);
+  EXPECT_EQ(keepalive.started.load(), 1u);
+  EXPECT_EQ(keepalive.msg_received.load(), 2u);
+  EXPECT_EQ(keepalive.msg_sent.load(), 2u);
+  EXPECT_EQ(keepalive.handled[0].load(), 1u);
 }
 
 }  // namespace
