@@ -471,7 +471,7 @@ TEST(NodeCoreTest, ProposalLostWithItsLeaderTimesOutAsLeaderFailure) {
   const uint64_t follower = leader % 3 + 1;
   c.Isolate(leader);
   const uint64_t lost = c.Send(follower, PutReq("k", "v"));  // forwarded into the cut-off leader
-  EXPECT_EQ(c.node(follower).proposals_pending(), 1u);          // etcd_server_proposals_pending
+  EXPECT_EQ(c.node(follower).proposals_pending(), 1u);       // etcd_server_proposals_pending
   c.Tick(80);  // a new leader is elected among the other two; the request's 70 ticks pass
   ASSERT_NE(c.ReplyTo(lost), nullptr);
   EXPECT_EQ(c.ReplyTo(lost)->status, ErrTimeoutDueToLeaderFail());

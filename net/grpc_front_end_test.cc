@@ -114,13 +114,16 @@ TEST_F(GrpcFrontEndTest, CountsEveryCallForPrometheusAsEtcdDoes) {
   auto has = [&](const std::string& line) { return text().find("\n" + line + "\n") != std::string::npos; };
   const std::string before = text();
   EXPECT_NE(before.find("# TYPE grpc_server_handled_total counter\n"), std::string::npos);
-  EXPECT_TRUE(has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\",grpc_service=\"etcdserverpb.KV\","
-                  "grpc_type=\"unary\"} 0"))
+  EXPECT_TRUE(
+      has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\",grpc_service=\"etcdserverpb.KV\","
+          "grpc_type=\"unary\"} 0"))
       << before;
-  EXPECT_TRUE(has("grpc_server_started_total{grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
-                  "grpc_type=\"bidi_stream\"} 0"));
-  EXPECT_TRUE(has("grpc_server_handled_total{grpc_code=\"Unauthenticated\",grpc_method=\"UserList\","
-                  "grpc_service=\"etcdserverpb.Auth\",grpc_type=\"unary\"} 0"));
+  EXPECT_TRUE(
+      has("grpc_server_started_total{grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
+          "grpc_type=\"bidi_stream\"} 0"));
+  EXPECT_TRUE(
+      has("grpc_server_handled_total{grpc_code=\"Unauthenticated\",grpc_method=\"UserList\","
+          "grpc_service=\"etcdserverpb.Auth\",grpc_type=\"unary\"} 0"));
   EXPECT_EQ(before.find("v3lockpb.Lock"), std::string::npos) << "Lock is shown before it is used";
 
   etcdserverpb::PutResponse put;
@@ -190,8 +193,9 @@ TEST_F(GrpcFrontEndTest, CountsEveryCallForPrometheusAsEtcdDoes) {
       "grpc_type=\"bidi_stream\"} 1";
   for (int i = 0; i < 500 && !has(cancelled); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(has(cancelled)) << text();
-  EXPECT_FALSE(has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Watch\",grpc_service=\""
-                   "etcdserverpb.Watch\",grpc_type=\"bidi_stream\"} 1"));
+  EXPECT_FALSE(
+      has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Watch\",grpc_service=\""
+          "etcdserverpb.Watch\",grpc_type=\"bidi_stream\"} 1"));
 }
 
 TEST_F(GrpcFrontEndTest, AConnectionThatBreaksHttp2IsClosedAlone) {

@@ -129,8 +129,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     std::string path;
     std::vector<std::pair<std::string, std::string>> metadata;
     std::optional<absl::Duration> timeout;
-    const GrpcMethod* method = nullptr;       // what `path` names
-    GrpcMethodCounters* counters = nullptr;   // its counters, once dispatched (null: not counted)
+    const GrpcMethod* method = nullptr;      // what `path` names
+    GrpcMethodCounters* counters = nullptr;  // its counters, once dispatched (null: not counted)
     std::string buffer;       // message bytes not yet a whole message
     bool dispatched = false;  // kCall given out
     bool ended = false;       // the server finished it, or it was cancelled: nothing more goes out

@@ -68,9 +68,10 @@ const MethodTable& Table() {
 }
 
 constexpr const char* kCodeNames[kGrpcCodes] = {
-    "OK",       "Canceled",           "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
-    "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-    "Unimplemented", "Internal",      "Unavailable", "DataLoss", "Unauthenticated"};
+    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
 
 // The codes by name, as the Go client orders grpc_code's values.
 const std::vector<int>& CodesByName() {
@@ -114,14 +115,14 @@ void GrpcServerMetrics::AppendPrometheus(std::string* out) const {
   };
   // A series is shown once it exists in etcd: from the start for the methods registered before grpc_prometheus
   // was, else once its count moved.
-  family("grpc_server_handled_total", "Total number of RPCs completed on the server, regardless of success or failure.");
+  family("grpc_server_handled_total",
+         "Total number of RPCs completed on the server, regardless of success or failure.");
   for (int code : CodesByName()) {
     for (int i : t.sorted) {
       const GrpcMethod& m = t.methods[static_cast<size_t>(i)];
       const uint64_t v = counters_[i].handled[code].load(std::memory_order_relaxed);
       if (!m.preinitialized && v == 0) continue;
-      absl::StrAppend(out, "grpc_server_handled_total{grpc_code=\"", kCodeNames[code], "\",", Labels(m), "} ", v,
-                      "\n");
+      absl::StrAppend(out, "grpc_server_handled_total{grpc_code=\"", kCodeNames[code], "\",", Labels(m), "} ", v, "\n");
     }
   }
   auto per_method = [&](const char* name, const char* help, std::atomic<uint64_t> GrpcMethodCounters::*field) {
@@ -137,8 +138,7 @@ void GrpcServerMetrics::AppendPrometheus(std::string* out) const {
              &GrpcMethodCounters::msg_received);
   per_method("grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.",
              &GrpcMethodCounters::msg_sent);
-  per_method("grpc_server_started_total", "Total number of RPCs started on the server.",
-             &GrpcMethodCounters::started);
+  per_method("grpc_server_started_total", "Total number of RPCs started on the server.", &GrpcMethodCounters::started);
 }
 
 }  // namespace detcd::net

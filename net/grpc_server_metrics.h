@@ -20,10 +20,10 @@ namespace detcd::net {
 
 // A gRPC method of etcd's client API.
 struct GrpcMethod {
-  int index = 0;         // its slot: 0 .. GrpcMethodCount()-1
-  std::string path;      // "/etcdserverpb.KV/Put"
-  std::string service;   // "etcdserverpb.KV"
-  std::string name;      // "Put"
+  int index = 0;          // its slot: 0 .. GrpcMethodCount()-1
+  std::string path;       // "/etcdserverpb.KV/Put"
+  std::string service;    // "etcdserverpb.KV"
+  std::string name;       // "Put"
   const char* type = "";  // go-grpc-prometheus's grpc_type: unary, client_stream, server_stream, bidi_stream
   // Registered before etcd calls grpc_prometheus.Register (KV, Watch, Lease, Cluster, Auth, Maintenance): shown
   // from the start with every code at 0. Lock and Election are registered after it: shown once they are used.
@@ -51,9 +51,7 @@ struct alignas(64) GrpcMethodCounters {
   void Started() { started.fetch_add(1, std::memory_order_relaxed); }
   void Received() { msg_received.fetch_add(1, std::memory_order_relaxed); }
   void Sent() { msg_sent.fetch_add(1, std::memory_order_relaxed); }
-  void Handled(int code) {
-    handled[code >= 0 && code < kGrpcCodes ? code : 2].fetch_add(1, std::memory_order_relaxed);
-  }
+  void Handled(int code) { handled[code >= 0 && code < kGrpcCodes ? code : 2].fetch_add(1, std::memory_order_relaxed); }
 };
 
 class GrpcServerMetrics {

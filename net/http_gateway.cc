@@ -4,7 +4,6 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
-
 #include <unistd.h>
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // HttpGateway: the client port's plain-HTTP API of one member, as etcd 3.4 serves it: the grpc-gateway JSON mapping
 // of every service (KV, Watch, Lease, Cluster, Maintenance, Auth, Lock, Election) under /v3/ (and /v3beta/), and
-// /health, /version, /metrics, /debug/vars. Like etcd's grpc-gateway it transcodes: each /v3 request becomes a call of the
-// member's own gRPC services in-process (net/grpc_generic_call.h), so one implementation of a method serves both
+// /health, /version, /metrics, /debug/vars. Like etcd's grpc-gateway it transcodes: each /v3 request becomes a call of
+// the member's own gRPC services in-process (net/grpc_generic_call.h), so one implementation of a method serves both
 // front ends. JSON is protobuf's JSON mapping as etcd 3.4's gateway configures it (original proto field names,
 // 64-bit integers as strings, bytes as base64, defaults omitted, unknown request fields ignored); errors are
 // grpc-gateway 1.x's {"error","code","message"} body with its HTTP status for the gRPC code. Adapters only: it holds
@@ -14,6 +14,10 @@
 #ifndef DETCD_NET_HTTP_GATEWAY_H_
 #define DETCD_NET_HTTP_GATEWAY_H_
 
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,10 +25,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -117,8 +117,8 @@ class HttpGateway {
                        const HttpStreamIo& io);
   HttpResponse Health();
   HttpResponse Version() const;
-  HttpResponse Metrics();          // http_gateway_metrics.cc
-  HttpResponse DebugVars();        // http_gateway_metrics.cc: etcd's expvar JSON
+  HttpResponse Metrics();    // http_gateway_metrics.cc
+  HttpResponse DebugVars();  // http_gateway_metrics.cc: etcd's expvar JSON
   // Status(), noting leader changes for etcd_server_leader_changes_seen_total.
   MemberStatus SampleStatus();
   // The counters of `method` (null: not counted).

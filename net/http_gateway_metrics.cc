@@ -40,7 +40,6 @@ std::string GoFloat(double v) {
   return buf;
 }
 
-
 // The Prometheus client's process collector, from /proc/self: what tools such as `etcdctl check datascale` read.
 void AppendProcessMetrics(std::string* out) {
   auto metric = [out](const char* name, const char* type, const char* help, const std::string& value) {

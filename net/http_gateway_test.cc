@@ -266,7 +266,7 @@ TEST_F(HttpGatewayTest, MvccAndServerMetricsAsEtcdCountsThem) {
         "\n# what the server adds (front end, transport)\n"}) {
     EXPECT_TRUE(Contains(before, line)) << line << "\n" << before;
   }
-  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);    // foo
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);      // foo
   ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9vMg==","value":"YmFy"})").status, 200);  // foo2
   ASSERT_EQ(Post("/v3/kv/deleterange", R"({"key":"Zm9v"})").status, 200);
   ASSERT_EQ(Post("/v3/kv/range", R"({"key":"Zm9vMg=="})").status, 200);

@@ -247,10 +247,10 @@ std::string RaftStatusJson(const raft::Raft& r, uint64_t applied) {
     std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
     return std::string(b);
   };
-  std::string j = absl::StrCat("{\"id\":\"", hex(r.id()), "\",\"term\":", r.term(), ",\"vote\":\"", hex(r.vote()),
-                               "\",\"commit\":", r.log().committed(), ",\"lead\":\"", hex(r.lead()),
-                               "\",\"raftState\":\"", raft::StateName(r.state()), "\",\"applied\":", applied,
-                               ",\"progress\":{");
+  std::string j =
+      absl::StrCat("{\"id\":\"", hex(r.id()), "\",\"term\":", r.term(), ",\"vote\":\"", hex(r.vote()),
+                   "\",\"commit\":", r.log().committed(), ",\"lead\":\"", hex(r.lead()), "\",\"raftState\":\"",
+                   raft::StateName(r.state()), "\",\"applied\":", applied, ",\"progress\":{");
   if (r.state() == raft::StateType::kLeader) {
     bool first = true;
     for (const auto& [id, p] : r.tracker().progress()) {
@@ -538,7 +538,7 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
 
 void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
   if (!options_.send) return;  // a single member: nobody to send to
-  int64_t now_us = -1;  // read once, and only for heartbeats
+  int64_t now_us = -1;         // read once, and only for heartbeats
   for (raftpb::Message& m : messages) {
     if (m.type() == raftpb::MSG_HEARTBEAT) {
       if (now_us < 0) now_us = MonotonicUs();
@@ -570,8 +570,9 @@ void MemberRuntime::ObserveHeartbeat(uint64_t to, int64_t now_us) {
   // etcd's warning (capnslog), with Go's durations.
   char to_hex[20];
   std::snprintf(to_hex, sizeof to_hex, "%llx", static_cast<unsigned long long>(to));
-  Log(absl::StrCat("failed to send out heartbeat on time (exceeded the ", absl::FormatDuration(absl::Microseconds(max_us / 2)),
-                   " timeout for ", absl::FormatDuration(absl::Microseconds(exceeded_us)), ", to ", to_hex, ")"));
+  Log(absl::StrCat("failed to send out heartbeat on time (exceeded the ",
+                   absl::FormatDuration(absl::Microseconds(max_us / 2)), " timeout for ",
+                   absl::FormatDuration(absl::Microseconds(exceeded_us)), ", to ", to_hex, ")"));
   Log("server is likely overloaded");
 }
 

@@ -114,14 +114,14 @@ struct MemberStatus {
   std::vector<etcdserverpb::Member> members;
   DurationHistogram wal_fsync;  // etcd_disk_wal_fsync_duration_seconds
   // etcd's counters and gauges the core keeps (see kv::NodeCore), and the runtime's.
-  kv::MvccOpCounts mvcc_ops;        // etcd_mvcc_{range,put,delete,txn}_total
-  uint64_t keys = 0;                // etcd_debugging_mvcc_keys_total: live keys
-  uint64_t watchers = 0;            // etcd_debugging_mvcc_watcher_total
-  uint64_t slow_watchers = 0;       // etcd_debugging_mvcc_slow_watcher_total: not caught up (unsynced)
-  uint64_t watch_streams = 0;       // etcd_debugging_mvcc_watch_stream_total
-  uint64_t proposals_pending = 0;   // etcd_server_proposals_pending
-  uint64_t proposals_failed = 0;    // etcd_server_proposals_failed_total
-  int64_t quota_bytes = 0;          // etcd_server_quota_backend_bytes
+  kv::MvccOpCounts mvcc_ops;             // etcd_mvcc_{range,put,delete,txn}_total
+  uint64_t keys = 0;                     // etcd_debugging_mvcc_keys_total: live keys
+  uint64_t watchers = 0;                 // etcd_debugging_mvcc_watcher_total
+  uint64_t slow_watchers = 0;            // etcd_debugging_mvcc_slow_watcher_total: not caught up (unsynced)
+  uint64_t watch_streams = 0;            // etcd_debugging_mvcc_watch_stream_total
+  uint64_t proposals_pending = 0;        // etcd_server_proposals_pending
+  uint64_t proposals_failed = 0;         // etcd_server_proposals_failed_total
+  int64_t quota_bytes = 0;               // etcd_server_quota_backend_bytes
   uint64_t heartbeat_send_failures = 0;  // etcd_server_heartbeat_send_failures_total
   // etcd's expvar "raft.status": Raft's status as etcd's raft.Status marshals it (the progress only on a leader).
   std::string raft_status_json;

@@ -73,7 +73,8 @@ std::vector<PeerTransport::PeerBytes> PeerTransport::peer_bytes() const {
   std::vector<PeerBytes> out;
   std::lock_guard<std::mutex> l(bytes_mu_);
   for (const auto& [peer, c] : bytes_) {
-    out.push_back(PeerBytes{peer, c->sent.load(std::memory_order_relaxed), c->received.load(std::memory_order_relaxed)});
+    out.push_back(
+        PeerBytes{peer, c->sent.load(std::memory_order_relaxed), c->received.load(std::memory_order_relaxed)});
   }
   return out;
 }
@@ -87,10 +88,12 @@ void PeerTransport::AppendPrometheus(std::string* out) const {
       absl::StrAppend(&received, "etcd_network_peer_received_bytes_total{From=\"", PeerHex(b.peer), "\"} ", b.received,
                       "\n");
     }
-    if (b.sent > 0) absl::StrAppend(&sent, "etcd_network_peer_sent_bytes_total{To=\"", PeerHex(b.peer), "\"} ", b.sent, "\n");
+    if (b.sent > 0)
+      absl::StrAppend(&sent, "etcd_network_peer_sent_bytes_total{To=\"", PeerHex(b.peer), "\"} ", b.sent, "\n");
   }
   if (!received.empty()) {
-    absl::StrAppend(out, "# HELP etcd_network_peer_received_bytes_total The total number of bytes received from peers.\n",
+    absl::StrAppend(out,
+                    "# HELP etcd_network_peer_received_bytes_total The total number of bytes received from peers.\n",
                     "# TYPE etcd_network_peer_received_bytes_total counter\n", received);
   }
   if (!sent.empty()) {

@@ -1,4 +1,3 @@
-#include "net/peer_query.h"
 #include "net/peer_transport.h"
 
 #include <arpa/inet.h>
@@ -23,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "net/peer_query.h"
 #include "net/peer_tls.h"
 #include "net/test_member.h"
 #include "net/tls.h"
@@ -263,7 +263,8 @@ TEST(PeerTransportTest, CountsBytesSentToAndReceivedFromEachPeer) {
   };
   // The sender counts once the socket took the bytes, the receiver once it parsed what it read (after delivering).
   auto settle = [](const std::function<uint64_t()>& count, uint64_t want) {
-    for (auto until = absl::Now() + kWait; count() < want && absl::Now() < until;) absl::SleepFor(absl::Milliseconds(5));
+    for (auto until = absl::Now() + kWait; count() < want && absl::Now() < until;)
+      absl::SleepFor(absl::Milliseconds(5));
     return count();
   };
   EXPECT_EQ(settle([&] { return bytes_of(a, 0x2b).sent; }, expected), expected);
@@ -277,8 +278,8 @@ TEST(PeerTransportTest, CountsBytesSentToAndReceivedFromEachPeer) {
       << text;
   text.clear();
   b.t().AppendPrometheus(&text);
-  EXPECT_TRUE(absl::StrContains(
-      text, absl::StrCat("etcd_network_peer_received_bytes_total{From=\"1a\"} ", expected, "\n")))
+  EXPECT_TRUE(
+      absl::StrContains(text, absl::StrCat("etcd_network_peer_received_bytes_total{From=\"1a\"} ", expected, "\n")))
       << text;
   // More goes: the counters grow by exactly its bytes.
   const raftpb::Message more = App(0x1a, 0x2b, kMessages + 1);
