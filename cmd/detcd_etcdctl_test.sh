@@ -91,6 +91,21 @@ grep -q '"revision":"[0-9]*"' <<<"$out" || fail "gateway: 64-bit integers as str
 [ "$(curl -s "$ep/health")" = '{"health":"true"}' ] || fail "/health: $(curl -s "$ep/health")"
 curl -s "$ep/version" | grep -q '"etcdserver":"3.4' || fail "/version: $(curl -s "$ep/version")"
 curl -s "$ep/metrics" | grep -q '^etcd_server_has_leader 1$' || fail "/metrics: no etcd_server_has_leader 1"
+# What dashboards for etcd graph: the gRPC calls etcdctl made (counted by the front end, with their codes), the store's
+# operations, the proposals; and Go's expvar page as etcd serves it.
+curl -s "$ep/metrics" >"$tmp/metrics.txt"
+for pattern in '^grpc_server_handled_total{grpc_code="OK",grpc_method="Put",grpc_service="etcdserverpb.KV",grpc_type="unary"} [1-9]' \
+    '^grpc_server_started_total{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"} [1-9]' \
+    '^grpc_server_msg_sent_total{grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"} [1-9]' \
+    '^grpc_server_msg_received_total{grpc_method="Txn",grpc_service="etcdserverpb.KV",grpc_type="unary"} 2$' \
+    '^etcd_mvcc_put_total [1-9]' '^etcd_mvcc_range_total [1-9]' '^etcd_mvcc_delete_total [1-9]' '^etcd_mvcc_txn_total [0-9]' \
+    '^etcd_debugging_mvcc_keys_total [1-9]' '^etcd_debugging_mvcc_watcher_total 0$' '^etcd_server_proposals_pending 0$' \
+    '^etcd_server_proposals_failed_total 0$' '^etcd_server_quota_backend_bytes 2.147483648e+09$' \
+    '^etcd_debugging_mvcc_db_total_size_in_bytes [1-9]' '^etcd_server_heartbeat_send_failures_total 0$'; do
+  grep -q "$pattern" "$tmp/metrics.txt" || fail "/metrics: nothing matches $pattern"
+done
+curl -s "$ep/debug/vars" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["raft.status"]["raftState"] == "StateLeader", d; assert "--data-dir" in " ".join(d["cmdline"]), d' \
+  || fail "/debug/vars: $(curl -s "$ep/debug/vars")"
 # gRPC's health service, as etcd serves it (what load balancers and Kubernetes' gRPC probes ask): "" is SERVING.
 health=$(/usr/bin/python3 - "${ep#http://}" 2>&1 <<'PY'
 import grpc, sys

@@ -424,6 +424,12 @@ absl::Status DetcdServer::StartServing() {
   go.version = kEtcdCompatibleVersion;
   go.grpc_channel = grpc_server_->InProcessChannel(grpc::ChannelArguments());  // every /v3 method, transcoded
   go.request_timeout = so.request_timeout;
+  // /metrics also shows the gRPC calls on the client port and the bytes to and from peers (both outlive the gateway).
+  go.grpc_metrics = front_end_->shared_metrics();
+  go.more_metrics = [front = front_end_.get(), transport = transport_.get()](std::string* out) {
+    front->metrics().AppendPrometheus(out);
+    if (transport != nullptr) transport->AppendPrometheus(out);
+  };
   gateway_ = std::make_unique<net::HttpGateway>(runtime_.get(), go);
   return absl::OkStatus();
 }

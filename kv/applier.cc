@@ -17,16 +17,63 @@ using etcdserverpb::RangeRequest;
 // A request's window on the store: reads see its own earlier writes; writes share one revision.
 class Applier::View {
  public:
-  // write: open a write transaction (the request may write); else reads go to the store as it is.
-  View(MvccStore* store, bool write) : store_(store) {
+  // write: open a write transaction (the request may write); else reads go to the store as it is. What the request
+  // does through it is added to `counts` when it goes.
+  View(MvccStore* store, bool write, MvccOpCounts* counts) : store_(store), counts_(counts) {
+    DETCD_CHECK(counts_ != nullptr);
     if (write) txn_.emplace(store);
   }
+  ~View() {
+    counts_->ranges += ranges_ + checked_ranges_;
+    counts_->puts += puts_;
+    counts_->deletes += deletes_;
+    // etcd's metricsTxnWrite.End: a store transaction of more than one operation. A transaction request that writes
+    // is two of them in etcd: its compares and prechecks read in one, its operations run in another.
+    const uint64_t ops = ranges_ + puts_ + deletes_;
+    if (split_) {
+      counts_->txns += (checked_ranges_ > 1 ? 1 : 0) + (ops > 1 ? 1 : 0);
+    } else if (checked_ranges_ + ops > 1) {
+      ++counts_->txns;
+    }
+  }
+  View(const View&) = delete;
+  View& operator=(const View&) = delete;
   absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, const RangeOptions& o) const {
+    if (!quiet_) ++(checking_ ? checked_ranges_ : ranges_);
     return txn_ ? txn_->Range(key, end, o) : store_->Range(key, end, o);
   }
   MvccStore::WriteTxn& txn() {
     DETCD_CHECK_MSG(txn_.has_value(), "a write through a read-only view");
     return *txn_;
+  }
+  // A transaction request that writes: counted as etcd's two store transactions (see ~View).
+  void SplitPhases() { split_ = true; }
+  // While one is alive, reads are a transaction's compares or prechecks (etcd's read phase), or (quiet) not counted
+  // at all: the prechecks' evaluation of the compares, which the branch's evaluation repeats (etcd evaluates each
+  // compare once).
+  class Checking {
+   public:
+    explicit Checking(const View& v, bool quiet = false) : v_(v), checking_(v.checking_), quiet_(v.quiet_) {
+      v_.checking_ = true;
+      v_.quiet_ = v_.quiet_ || quiet;
+    }
+    ~Checking() {
+      v_.checking_ = checking_;
+      v_.quiet_ = quiet_;
+    }
+
+   private:
+    const View& v_;
+    const bool checking_;
+    const bool quiet_;
+  };
+  mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev) {
+    ++puts_;
+    return txn().Put(key, value, lease, prev);
+  }
+  int64_t DeleteRange(const std::string& key, const std::string& end, std::vector<mvccpb::KeyValue>* prev) {
+    ++deletes_;
+    return txn().DeleteRange(key, end, prev);
   }
   // The revision reads see now (the transaction's, once it wrote).
   int64_t rev() const { return txn_ && txn_->changed() ? txn_->write_rev() : store_->rev(); }
@@ -45,7 +92,15 @@ class Applier::View {
 
  private:
   MvccStore* store_;
+  MvccOpCounts* counts_;
   std::optional<MvccStore::WriteTxn> txn_;
+  mutable uint64_t ranges_ = 0;
+  mutable uint64_t checked_ranges_ = 0;  // by compares and prechecks
+  mutable bool checking_ = false;
+  mutable bool quiet_ = false;
+  bool split_ = false;
+  uint64_t puts_ = 0;
+  uint64_t deletes_ = 0;
 };
 
 namespace {
@@ -120,7 +175,7 @@ int64_t SortValue(const mvccpb::KeyValue& kv, RangeRequest::SortTarget t) {
 bool IsWrite(const etcdserverpb::TxnRequest& r) { return OpsWrite(r.success()) || OpsWrite(r.failure()); }
 
 absl::Status Applier::Range(const RangeRequest& r, etcdserverpb::RangeResponse* resp) const {
-  View v(store_, /*write=*/false);
+  View v(store_, /*write=*/false, &counts_);
   return RangeIn(v, r, resp);
 }
 
@@ -193,7 +248,7 @@ absl::Status Applier::PutIn(View& v, const etcdserverpb::PutRequest& r, etcdserv
   }
   if (lease != 0 && lessor_->Lookup(lease) == nullptr) return ErrLeaseNotFound();
   mvccpb::KeyValue old;
-  v.txn().Put(r.key(), value, lease, &old);
+  v.Put(r.key(), value, lease, &old);
   const bool existed = !old.key().empty();
   if (existed && old.lease() != lease) lessor_->Detach(old.lease(), r.key());
   if (lease != 0) lessor_->Attach(lease, r.key());
@@ -204,7 +259,7 @@ absl::Status Applier::PutIn(View& v, const etcdserverpb::PutRequest& r, etcdserv
 absl::Status Applier::DeleteIn(View& v, const etcdserverpb::DeleteRangeRequest& r,
                                etcdserverpb::DeleteRangeResponse* resp) {
   std::vector<mvccpb::KeyValue> prev;
-  resp->set_deleted(v.txn().DeleteRange(r.key(), r.range_end(), &prev));
+  resp->set_deleted(v.DeleteRange(r.key(), r.range_end(), &prev));
   for (mvccpb::KeyValue& kv : prev) {
     if (kv.lease() != 0) lessor_->Detach(kv.lease(), kv.key());
     if (r.prev_kv()) *resp->add_prev_kvs() = std::move(kv);
@@ -213,7 +268,7 @@ absl::Status Applier::DeleteIn(View& v, const etcdserverpb::DeleteRangeRequest& 
 }
 
 absl::Status Applier::Put(const etcdserverpb::PutRequest& r, etcdserverpb::PutResponse* resp, Applied* applied) {
-  View v(store_, /*write=*/true);
+  View v(store_, /*write=*/true, &counts_);
   absl::Status s = PutIn(v, r, resp);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
@@ -222,7 +277,7 @@ absl::Status Applier::Put(const etcdserverpb::PutRequest& r, etcdserverpb::PutRe
 
 absl::Status Applier::DeleteRange(const etcdserverpb::DeleteRangeRequest& r, etcdserverpb::DeleteRangeResponse* resp,
                                   Applied* applied) {
-  View v(store_, /*write=*/true);
+  View v(store_, /*write=*/true, &counts_);
   absl::Status s = DeleteIn(v, r, resp);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
@@ -230,6 +285,7 @@ absl::Status Applier::DeleteRange(const etcdserverpb::DeleteRangeRequest& r, etc
 }
 
 bool Applier::Compares(const View& v, const etcdserverpb::TxnRequest& r) const {
+  View::Checking checking(v);
   for (const Compare& c : r.compare()) {
     absl::StatusOr<RangeResult> rr = v.Range(c.key(), c.range_end(), RangeOptions{});
     if (!rr.ok()) return false;
@@ -247,7 +303,12 @@ bool Applier::Compares(const View& v, const etcdserverpb::TxnRequest& r) const {
 }
 
 absl::Status Applier::Precheck(const View& v, const etcdserverpb::TxnRequest& r) const {
-  const bool succeeded = Compares(v, r);
+  View::Checking checking(v);
+  bool succeeded;
+  {
+    View::Checking quiet(v, /*quiet=*/true);  // evaluated again (and counted) when the branch runs
+    succeeded = Compares(v, r);
+  }
   for (const auto& op : succeeded ? r.success() : r.failure()) {
     if (op.has_request_range()) {
       const int64_t rev = op.request_range().revision();
@@ -289,7 +350,8 @@ absl::Status Applier::OpsIn(View& v, const etcdserverpb::TxnRequest& r, bool suc
 }
 
 absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnResponse* resp, Applied* applied) {
-  View v(store_, IsWrite(r));
+  View v(store_, IsWrite(r), &counts_);
+  if (IsWrite(r)) v.SplitPhases();
   // Every check that can fail runs before the first write, so a failed transaction changes nothing.
   if (absl::Status s = Precheck(v, r); !s.ok()) {
     *applied = v.End();
@@ -320,6 +382,7 @@ absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnRe
 
 absl::Status Applier::Compaction(const etcdserverpb::CompactionRequest& r, etcdserverpb::CompactionResponse* resp) {
   absl::Status s = store_->Compact(r.revision());
+  if (s.ok()) ++counts_.ranges;  // etcd's applier reads the current revision with a range after compacting
   resp->mutable_header()->set_revision(store_->rev());
   return s;
 }
@@ -342,8 +405,8 @@ absl::Status Applier::LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& r, etc
     return keys.status();
   }
   // Every attached key goes in one revision.
-  View v(store_, /*write=*/true);
-  for (const std::string& k : *keys) v.txn().DeleteRange(k, "", nullptr);
+  View v(store_, /*write=*/true, &counts_);
+  for (const std::string& k : *keys) v.DeleteRange(k, "", nullptr);
   *applied = v.End();
   resp->mutable_header()->set_revision(store_->rev());
   return absl::OkStatus();

@@ -25,9 +25,26 @@ struct Applied {
   std::vector<mvccpb::Event> events;
 };
 
+// etcd's mvcc operation counters (etcd_mvcc_range_total, _put_total, _delete_total, _txn_total), counted as etcd's
+// metricsTxnWrite counts them: every range a request made of the store (a compare, and a put's or a precheck's look
+// at a key's previous version, and the read of the revision after a compaction, included), every put, every delete
+// range (one per call, however many keys), and a transaction for each store transaction of more than one operation
+// (a transaction request that writes is two in etcd: its compares and prechecks, then its operations). Reads count
+// on the member that serves them, writes on every member that applies them. Counters only: not state (in no
+// snapshot or hash).
+struct MvccOpCounts {
+  uint64_t ranges = 0;
+  uint64_t puts = 0;
+  uint64_t deletes = 0;
+  uint64_t txns = 0;
+};
+
 class Applier {
  public:
   Applier(MvccStore* store, Lessor* lessor) : store_(store), lessor_(lessor) {}
+
+  // What the requests applied and served so far did to the store (see MvccOpCounts).
+  const MvccOpCounts& op_counts() const { return counts_; }
 
   absl::Status Range(const etcdserverpb::RangeRequest& r, etcdserverpb::RangeResponse* resp) const;
   absl::Status Put(const etcdserverpb::PutRequest& r, etcdserverpb::PutResponse* resp, Applied* applied);
@@ -59,6 +76,7 @@ class Applier {
 
   MvccStore* store_;
   Lessor* lessor_;
+  mutable MvccOpCounts counts_;  // counted by reads too (const): not state
 };
 
 // True if a list of operations (nested transactions' both branches included) contains a put or delete.

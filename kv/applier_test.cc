@@ -345,3 +345,90 @@ TEST_F(ApplierTest, ReattachLeasesAfterRestore) {
 
 }  // namespace
 }  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+// etcd's mvcc counters as its metricsTxnWrite counts them, and the store's live keys (etcd_debugging_mvcc_keys_total).
+TEST_F(ApplierTest, CountsStoreOperationsAsEtcdAndLiveKeys) {
+  Put("a", "1");
+  Put("b", "1");
+  Put("a", "2");  // no new key
+  EXPECT_EQ(a.op_counts().puts, 3u);
+  EXPECT_EQ(a.op_counts().txns, 0u);  // one operation each
+  EXPECT_EQ(store.live_keys(), 2u);
+  Range(Req("a", "z"));
+  EXPECT_EQ(a.op_counts().ranges, 1u);
+  etcdserverpb::DeleteRangeRequest d;
+  d.set_key("a");
+  d.set_range_end("z");  // two keys, one delete range
+  etcdserverpb::DeleteRangeResponse dr;
+  Applied applied;
+  ASSERT_TRUE(a.DeleteRange(d, &dr, &applied).ok());
+  EXPECT_EQ(a.op_counts().deletes, 1u);
+  EXPECT_EQ(store.live_keys(), 0u);
+  EXPECT_EQ(store.keys(), 2u);  // their history stays until compaction
+  // Two compares (each counted once, though checked before the branch runs), a put and a nested transaction with
+  // a compare and a range: as etcd, the compares (three) are one store transaction and the operations (two) another.
+  etcdserverpb::TxnRequest t;
+  for (const char* k : {"a", "b"}) {
+    Compare* c = t.add_compare();
+    c->set_key(k);
+    c->set_target(Compare::VERSION);
+    c->set_result(Compare::EQUAL);
+    c->set_version(0);
+  }
+  etcdserverpb::PutRequest* p = t.add_success()->mutable_request_put();
+  p->set_key("c");
+  p->set_value("v");
+  etcdserverpb::TxnRequest* nested = t.add_success()->mutable_request_txn();
+  Compare* nc = nested->add_compare();
+  nc->set_key("c");
+  nc->set_target(Compare::VERSION);
+  nc->set_result(Compare::EQUAL);
+  nc->set_version(1);
+  *nested->add_success()->mutable_request_range() = Req("c");
+  etcdserverpb::TxnResponse tr;
+  ASSERT_TRUE(a.Txn(t, &tr, &applied).ok());
+  EXPECT_TRUE(tr.succeeded());
+  EXPECT_EQ(a.op_counts().ranges, 1u + 4u);
+  EXPECT_EQ(a.op_counts().puts, 4u);
+  EXPECT_EQ(a.op_counts().txns, 2u);
+  EXPECT_EQ(store.live_keys(), 1u);
+  // A read-only transaction is one: its compare and its range.
+  etcdserverpb::TxnRequest ro;
+  Compare* rc = ro.add_compare();
+  rc->set_key("c");
+  rc->set_target(Compare::VERSION);
+  rc->set_result(Compare::EQUAL);
+  rc->set_version(1);
+  *ro.add_success()->mutable_request_range() = Req("c");
+  ASSERT_TRUE(a.Txn(ro, &tr, &applied).ok());
+  EXPECT_EQ(a.op_counts().ranges, 5u + 2u);
+  EXPECT_EQ(a.op_counts().txns, 3u);
+  // A compare and a put: one operation in each of etcd's two store transactions, neither a transaction of more.
+  etcdserverpb::TxnRequest one;
+  *one.add_compare() = *rc;
+  one.mutable_compare(0)->set_version(2);  // c's version after the put below
+  *one.add_failure()->mutable_request_put() = *p;
+  ASSERT_TRUE(a.Txn(one, &tr, &applied).ok());
+  EXPECT_FALSE(tr.succeeded());
+  EXPECT_EQ(a.op_counts().txns, 3u);
+  EXPECT_EQ(a.op_counts().puts, 5u);
+  EXPECT_EQ(a.op_counts().ranges, 8u);
+  // A restored store counts its live keys.
+  MvccStore copy;
+  ASSERT_TRUE(copy.Restore(store.Serialize()).ok());
+  EXPECT_EQ(copy.live_keys(), 1u);
+  // Compaction keeps live keys live and forgets deleted ones; etcd's applier reads the revision after it.
+  etcdserverpb::CompactionRequest compact;
+  compact.set_revision(store.rev());
+  etcdserverpb::CompactionResponse compacted;
+  ASSERT_TRUE(a.Compaction(compact, &compacted).ok());
+  EXPECT_EQ(a.op_counts().ranges, 9u);
+  EXPECT_EQ(store.live_keys(), 1u);
+  EXPECT_EQ(store.keys(), 1u);
+}
+
+}  // namespace
+}  // namespace detcd::kv

@@ -132,6 +132,7 @@ mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::str
     if (ki.Get(main_, &k)) *prev = store_->ToKeyValue(k.mod, store_->records_.at(k.mod));
   }
   const Revision rev{main_, sub_++};
+  if (!ki.IsLive()) ++store_->live_keys_;
   const KeyChange& c = ki.Put(rev);
   Record r;
   r.key = entry->first;  // the index's bytes, shared
@@ -166,6 +167,8 @@ int64_t MvccStore::WriteTxn::DeleteRange(const std::string& key, const std::stri
     }
     const Revision rev{main_, sub_++};
     DETCD_CHECK(ki.Tombstone(rev));
+    DETCD_CHECK_MSG(store_->live_keys_ > 0, "a live key deleted while none is counted");
+    --store_->live_keys_;
     Record r;
     r.key = k;
     r.tombstone = true;
@@ -184,6 +187,12 @@ std::vector<mvccpb::Event> MvccStore::WriteTxn::End() {
   store_->txn_open_ = false;
   if (changed()) store_->rev_ = main_;
   return std::move(events_);
+}
+
+size_t MvccStore::CountLiveKeys() const {
+  size_t n = 0;
+  for (const auto& [key, ki] : index_) n += ki.IsLive() ? 1 : 0;
+  return n;
 }
 
 absl::Status MvccStore::Compact(int64_t rev) {
@@ -212,6 +221,10 @@ absl::Status MvccStore::Compact(int64_t rev) {
     }
   }
   compacted_rev_ = rev;
+  // Compaction keeps every live key live (it drops only what no read at or after rev sees); the test-only breakage
+  // that drops a tombstone can revive one.
+  if (testing_revision_from_records_) live_keys_ = CountLiveKeys();
+  DETCD_CHECK_MSG(live_keys_ <= index_.size(), "more live keys counted than the index holds");
   return absl::OkStatus();
 }
 
@@ -379,6 +392,7 @@ absl::Status MvccStore::FinishRestore(Restoring restoring, int64_t revision, int
   index_ = std::move(restoring.index_);
   records_ = std::move(restoring.records_);
   bytes_ = restoring.bytes_;
+  live_keys_ = CountLiveKeys();
   return absl::OkStatus();
 }
 

@@ -51,6 +51,7 @@ class MvccStore {
   int64_t rev() const { return rev_; }
   int64_t compacted_rev() const { return compacted_rev_; }
   size_t keys() const { return index_.size(); }          // keys with any history (live or not)
+  size_t live_keys() const { return live_keys_; }        // keys live now (etcd_debugging_mvcc_keys_total)
   size_t records() const { return records_.size(); }     // versions kept
   // Bytes the kept versions take (keys, values and a fixed overhead per version): what the quota limits.
   int64_t bytes() const { return bytes_; }
@@ -178,9 +179,12 @@ class MvccStore {
   // The index's entry for key, created (with the key's one shared copy of its bytes) if it has none.
   Index::iterator IndexEntry(const std::string& key);
 
+  // The keys of the index live now, kept as writes make and delete them.
+  size_t CountLiveKeys() const;
   int64_t rev_ = 0;
   int64_t compacted_rev_ = 0;
   int64_t bytes_ = 0;
+  size_t live_keys_ = 0;
   bool txn_open_ = false;
   bool testing_revision_from_records_ = false;
   Index index_;

@@ -299,6 +299,13 @@ class NodeCore {
   uint64_t snapshot_save_in_progress() const { return save_ ? save_->metadata.index() : 0; }
   // A snapshot for followers is being written to its file (made, or its pieces not all reported); its index.
   uint64_t snapshot_send_in_progress() const { return send_ ? send_->metadata.index() : 0; }
+  // etcd's counters of the store's operations (etcd_mvcc_*_total), watchers and watch streams.
+  const MvccOpCounts& mvcc_op_counts() const { return applier_.op_counts(); }
+  const WatchHub& watch_hub() const { return *hub_; }
+  // etcd_server_proposals_pending: clients' proposals made and waiting for their entry to apply (held ones included);
+  // etcd_server_proposals_failed_total: those that could not be proposed (no leader) or timed out waiting.
+  size_t proposals_pending() const { return proposals_.size(); }
+  uint64_t proposals_failed() const { return proposals_failed_; }
 
   // ---- maintenance (local state, answered at once) ----
   // etcd's HashKV: a digest of the MVCC store's versions up to `revision` (0: the current revision) and its
@@ -431,6 +438,7 @@ class NodeCore {
   uint64_t id_prefix_ = 0;
   uint64_t id_counter_ = 0;
   std::map<uint64_t, Proposal> proposals_;  // proposal id -> the client waiting for it
+  uint64_t proposals_failed_ = 0;           // see proposals_failed()
   std::deque<PendingRead> queued_reads_;    // waiting for the next ReadIndex round
   std::optional<ReadBatch> read_batch_;     // the round in flight
   std::vector<ReadBatch> ready_reads_;      // rounds answered, waiting for the apply to reach their index

@@ -273,7 +273,10 @@ void NodeCore::SubmitMemberChange(uint64_t request_id, const kvpb::ClientRequest
 void NodeCore::ProposeMemberChange(uint64_t request_id, uint64_t proposal_id, raftpb::ConfChange cc) {
   cc.set_id(proposal_id);
   if (!raft_->ProposeConfChange(cc).ok()) {
-    if (request_id != 0) Reply(request_id, ErrNoLeader());
+    if (request_id != 0) {
+      ++proposals_failed_;
+      Reply(request_id, ErrNoLeader());
+    }
     return;
   }
   if (request_id != 0) proposals_[proposal_id] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
@@ -323,7 +326,10 @@ void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {
     return;
   }
   absl::Status s = raft_->Propose(std::move(data));
-  if (!s.ok()) return Reply(request_id, ErrNoLeader());  // dropped: nothing was appended or forwarded
+  if (!s.ok()) {
+    ++proposals_failed_;
+    return Reply(request_id, ErrNoLeader());  // dropped: nothing was appended or forwarded
+  }
   proposals_[req.id()] = Proposal{request_id, ticks_ + config_.request_timeout_ticks};
 }
 
@@ -436,6 +442,7 @@ void NodeCore::AutoCompact() {
 void NodeCore::TimeOutRequests() {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
     if (it->second.deadline_tick <= ticks_) {
+      ++proposals_failed_;
       Reply(it->second.request_id, ProposalTimeout(it->second.deadline_tick - config_.request_timeout_ticks));
       it = proposals_.erase(it);
     } else {
@@ -514,6 +521,7 @@ void NodeCore::ReleaseHeldProposals() {
       // No leader within an election timeout: refused, as a proposal is when no leader is known.
       auto it = proposals_.find(held_proposals_.front().id);
       if (it != proposals_.end()) {
+        ++proposals_failed_;
         Reply(it->second.request_id, ErrNoLeader());
         proposals_.erase(it);
       }
@@ -529,6 +537,7 @@ void NodeCore::ReleaseHeldProposals() {
     auto it = proposals_.find(held.id);
     if (it == proposals_.end()) continue;  // timed out meanwhile
     if (!raft_->Propose(std::move(held.data)).ok()) {
+      ++proposals_failed_;
       Reply(it->second.request_id, ErrNoLeader());  // no leader known now: dropped, as any proposal then
       proposals_.erase(it);
     }

@@ -471,9 +471,12 @@ TEST(NodeCoreTest, ProposalLostWithItsLeaderTimesOutAsLeaderFailure) {
   const uint64_t follower = leader % 3 + 1;
   c.Isolate(leader);
   const uint64_t lost = c.Send(follower, PutReq("k", "v"));  // forwarded into the cut-off leader
+  EXPECT_EQ(c.node(follower).proposals_pending(), 1u);       // etcd_server_proposals_pending
   c.Tick(80);  // a new leader is elected among the other two; the request's 70 ticks pass
   ASSERT_NE(c.ReplyTo(lost), nullptr);
   EXPECT_EQ(c.ReplyTo(lost)->status, ErrTimeoutDueToLeaderFail());
+  EXPECT_EQ(c.node(follower).proposals_pending(), 0u);
+  EXPECT_EQ(c.node(follower).proposals_failed(), 1u);  // etcd_server_proposals_failed_total: a time-out
 
   c.Heal();
   c.Tick(20);
@@ -517,6 +520,7 @@ TEST(NodeCoreTest, RefusalsAtTheEdge) {
   });
   // Before any election there is no leader to propose to: refused at once (only a hand-over's election is waited for).
   EXPECT_EQ(c.Do(1, PutReq("k", "v")).status.message(), "etcdserver: no leader");
+  EXPECT_EQ(c.node(1).proposals_failed(), 1u);  // etcd_server_proposals_failed_total: could not be proposed
   const uint64_t leader = c.ElectSomeone();
   EXPECT_EQ(c.Do(leader, PutReq("", "v")).status.message(), "etcdserver: key is not provided");
   EXPECT_EQ(c.Do(leader, PutReq("k", std::string(300, 'x'))).status.message(), "etcdserver: request is too large");
@@ -528,6 +532,8 @@ TEST(NodeCoreTest, RefusalsAtTheEdge) {
   dup.mutable_txn()->add_success()->mutable_request_put()->set_key("k");
   EXPECT_EQ(c.Do(leader, dup).status.message(), "etcdserver: duplicate key given in txn request");
   EXPECT_EQ(c.node(leader).store().rev(), 1) << "nothing refused was written";
+  // Refused before they were proposed (as etcd checks them): no proposal failed.
+  EXPECT_EQ(c.node(leader).proposals_failed(), leader == 1 ? 1u : 0u);
 }
 
 TEST(NodeCoreTest, QuotaRaisesNospaceAlarmButDeletesStillWork) {

@@ -204,6 +204,7 @@ class WatchHub::Impl {
   }
   size_t watchers() const { return watchers_.size(); }
   size_t unsynced_watchers() const { return unsynced_.size(); }
+  size_t streams() const { return streams_.size(); }
 
  private:
   // History read during one SyncStep, by first revision: watchers at the same position share one read.
@@ -552,5 +553,6 @@ std::vector<etcdserverpb::WatchResponse> WatchHub::TakeResponses(StreamId stream
 bool WatchHub::HasResponses(StreamId stream) const { return impl_->HasResponses(stream); }
 size_t WatchHub::watchers() const { return impl_->watchers(); }
 size_t WatchHub::unsynced_watchers() const { return impl_->unsynced_watchers(); }
+size_t WatchHub::streams() const { return impl_->streams(); }
 
 }  // namespace detcd::kv

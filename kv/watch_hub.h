@@ -76,6 +76,7 @@ class WatchHub {
   bool HasResponses(StreamId stream) const;
   size_t watchers() const;
   size_t unsynced_watchers() const;
+  size_t streams() const;  // open streams
 
  private:
   struct Watcher;

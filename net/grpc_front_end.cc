@@ -26,22 +26,30 @@ constexpr char kNoLeader[] = "etcdserver: no leader";  // etcd's ErrGRPCNoLeader
 // etcd's maxNoLeaderCnt: election timeouts in a row without a leader before require-leader streams are ended.
 constexpr int kChecksWithoutLeaderMax = 3;
 
-// The methods served here, by path: kvpb::ClientRequest's field for each (kvpb::ClientResponse's has the same
-// number).
-int NativeField(const std::string& path) {
-  static const std::map<std::string, int> kNative = {
-      {"/etcdserverpb.KV/Range", kvpb::ClientRequest::kRange},
-      {"/etcdserverpb.KV/Put", kvpb::ClientRequest::kPut},
-      {"/etcdserverpb.KV/DeleteRange", kvpb::ClientRequest::kDeleteRange},
-      {"/etcdserverpb.KV/Txn", kvpb::ClientRequest::kTxn},
-      {"/etcdserverpb.KV/Compact", kvpb::ClientRequest::kCompaction},
-      {"/etcdserverpb.Lease/LeaseGrant", kvpb::ClientRequest::kLeaseGrant},
-      {"/etcdserverpb.Lease/LeaseRevoke", kvpb::ClientRequest::kLeaseRevoke},
-      {"/etcdserverpb.Lease/LeaseTimeToLive", kvpb::ClientRequest::kLeaseTimeToLive},
-      {"/etcdserverpb.Lease/LeaseLeases", kvpb::ClientRequest::kLeaseLeases},
-  };
-  auto it = kNative.find(path);
-  return it == kNative.end() ? 0 : it->second;
+// The methods served here: kvpb::ClientRequest's field for each (kvpb::ClientResponse's has the same number), by
+// the method's slot (the connection found the method once per call; no lookup by path here).
+int NativeField(const GrpcMethod* method) {
+  static const std::vector<int> kNative = [] {
+    const std::map<std::string, int> by_path = {
+        {"/etcdserverpb.KV/Range", kvpb::ClientRequest::kRange},
+        {"/etcdserverpb.KV/Put", kvpb::ClientRequest::kPut},
+        {"/etcdserverpb.KV/DeleteRange", kvpb::ClientRequest::kDeleteRange},
+        {"/etcdserverpb.KV/Txn", kvpb::ClientRequest::kTxn},
+        {"/etcdserverpb.KV/Compact", kvpb::ClientRequest::kCompaction},
+        {"/etcdserverpb.Lease/LeaseGrant", kvpb::ClientRequest::kLeaseGrant},
+        {"/etcdserverpb.Lease/LeaseRevoke", kvpb::ClientRequest::kLeaseRevoke},
+        {"/etcdserverpb.Lease/LeaseTimeToLive", kvpb::ClientRequest::kLeaseTimeToLive},
+        {"/etcdserverpb.Lease/LeaseLeases", kvpb::ClientRequest::kLeaseLeases},
+    };
+    std::vector<int> fields(static_cast<size_t>(GrpcMethodCount()), 0);
+    for (const auto& [path, field] : by_path) {
+      const GrpcMethod* m = FindGrpcMethod(path);
+      DETCD_CHECK_MSG(m != nullptr, "a native method missing from etcd's services");
+      fields[static_cast<size_t>(m->index)] = field;
+    }
+    return fields;
+  }();
+  return method == nullptr ? 0 : kNative[static_cast<size_t>(method->index)];
 }
 
 // The keepalive's timer: a few ticks per the shorter of interval and timeout, so a ping or a close is late by at most
@@ -158,6 +166,7 @@ void GrpcFrontEnd::Adopt(int fd) {
   o.max_message_bytes = options_.max_message_bytes;
   o.max_concurrent_streams = options_.max_concurrent_streams;
   o.keepalive = options_.keepalive;
+  o.metrics = metrics_;
   const int epoll_fd = epoll_fd_;
   o.interest = [epoll_fd](int socket, bool read, bool write) {
     epoll_event ev{};
@@ -324,7 +333,7 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
     c->Finish(e.stream, kUnavailable, kNoLeader);
     return;
   }
-  if (const int field = NativeField(e.path); field != 0) {
+  if (const int field = NativeField(e.method); field != 0) {
     std::lock_guard<std::mutex> l(mu_);
     calls_[key].field = field;
     return;

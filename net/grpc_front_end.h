@@ -28,6 +28,7 @@
 #include "net/grpc_front_streams.h"
 #include "net/grpc_h2_connection.h"
 #include "net/grpc_proxy_call.h"
+#include "net/grpc_server_metrics.h"
 #include "net/grpc_services.h"
 #include "net/member_runtime.h"
 #include "net/ping_policy.h"
@@ -68,6 +69,11 @@ class GrpcFrontEnd {
   static void BeginReplyBatch() { GrpcH2Connection::BeginBatch(); }
   static void EndReplyBatch() { GrpcH2Connection::EndBatch(); }
 
+  // grpc_server_* for every call on its connections (any thread).
+  const GrpcServerMetrics& metrics() const { return *metrics_; }
+  // The same, for the JSON gateway to count its calls in (as etcd's gateway's calls reach its gRPC server).
+  std::shared_ptr<GrpcServerMetrics> shared_metrics() const { return metrics_; }
+
  private:
   explicit GrpcFrontEnd(GrpcFrontEndOptions options);
   void Loop();
@@ -81,6 +87,8 @@ class GrpcFrontEnd {
   void CheckKeepalive();
 
   GrpcFrontEndOptions options_;
+  // Shared with the connections, which replies may keep after the front end is gone.
+  const std::shared_ptr<GrpcServerMetrics> metrics_ = std::make_shared<GrpcServerMetrics>();
   std::unique_ptr<grpc::GenericStub> stub_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

@@ -99,6 +99,105 @@ TEST_F(GrpcFrontEndTest, AnOversizedRequestIsRefusedAndTheConnectionServesOn) {
   EXPECT_GT(response.header().revision(), 1);
 }
 
+// go-grpc-prometheus's grpc_server_* as etcd serves them: every call on the client port counted where it starts, as
+// its messages come and go, and where it ends, with its code: KV calls answered by the member (an error's code too:
+// a read of a compacted revision is OutOfRange), a Watch stream the client cancels (Canceled), a call passed through
+// to the in-process server (Maintenance.Status); every method of etcd's services shown from the start at 0, Lock and
+// Election only once used.
+TEST_F(GrpcFrontEndTest, CountsEveryCallForPrometheusAsEtcdDoes) {
+  const GrpcServerMetrics& metrics = client_port_->front_end().metrics();
+  auto text = [&] {
+    std::string out;
+    metrics.AppendPrometheus(&out);
+    return out;
+  };
+  auto has = [&](const std::string& line) { return text().find("\n" + line + "\n") != std::string::npos; };
+  const std::string before = text();
+  EXPECT_NE(before.find("# TYPE grpc_server_handled_total counter\n"), std::string::npos);
+  EXPECT_TRUE(
+      has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\",grpc_service=\"etcdserverpb.KV\","
+          "grpc_type=\"unary\"} 0"))
+      << before;
+  EXPECT_TRUE(
+      has("grpc_server_started_total{grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
+          "grpc_type=\"bidi_stream\"} 0"));
+  EXPECT_TRUE(
+      has("grpc_server_handled_total{grpc_code=\"Unauthenticated\",grpc_method=\"UserList\","
+          "grpc_service=\"etcdserverpb.Auth\",grpc_type=\"unary\"} 0"));
+  EXPECT_EQ(before.find("v3lockpb.Lock"), std::string::npos) << "Lock is shown before it is used";
+
+  etcdserverpb::PutResponse put;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Put("k", absl::StrCat("v", i), &put).ok());
+  for (int i = 0; i < 2; ++i) {
+    etcdserverpb::RangeRequest range;
+    range.set_key("k");
+    etcdserverpb::RangeResponse got;
+    grpc::ClientContext context;
+    ASSERT_TRUE(kv_->Range(&context, range, &got).ok());
+  }
+  {
+    etcdserverpb::CompactionRequest compact;
+    compact.set_revision(put.header().revision());
+    etcdserverpb::CompactionResponse done;
+    grpc::ClientContext context;
+    ASSERT_TRUE(kv_->Compact(&context, compact, &done).ok());
+    etcdserverpb::RangeRequest range;
+    range.set_key("k");
+    range.set_revision(2);
+    etcdserverpb::RangeResponse got;
+    grpc::ClientContext read;
+    EXPECT_EQ(kv_->Range(&read, range, &got).error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  }
+  {
+    auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+    etcdserverpb::StatusResponse status;
+    grpc::ClientContext context;
+    ASSERT_TRUE(maintenance->Status(&context, etcdserverpb::StatusRequest(), &status).ok());
+  }
+  {
+    auto watch = etcdserverpb::Watch::NewStub(channel_);
+    grpc::ClientContext context;
+    auto stream = watch->Watch(&context);
+    etcdserverpb::WatchRequest create;
+    create.mutable_create_request()->set_key("k");
+    ASSERT_TRUE(stream->Write(create));
+    etcdserverpb::WatchResponse created;
+    ASSERT_TRUE(stream->Read(&created));
+    EXPECT_TRUE(created.created());
+    context.TryCancel();
+  }
+  const std::string kv = "grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"}";
+  for (const std::string& line : {
+           "grpc_server_started_total{grpc_method=\"Put\"," + kv + " 3",
+           "grpc_server_msg_received_total{grpc_method=\"Put\"," + kv + " 3",
+           "grpc_server_msg_sent_total{grpc_method=\"Put\"," + kv + " 3",
+           "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Put\"," + kv + " 3",
+           "grpc_server_started_total{grpc_method=\"Range\"," + kv + " 3",
+           "grpc_server_msg_received_total{grpc_method=\"Range\"," + kv + " 3",
+           "grpc_server_msg_sent_total{grpc_method=\"Range\"," + kv + " 2",  // an error sends no message
+           "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Range\"," + kv + " 2",
+           "grpc_server_handled_total{grpc_code=\"OutOfRange\",grpc_method=\"Range\"," + kv + " 1",
+           "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Compact\"," + kv + " 1",
+           std::string("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Status\",grpc_service=\""
+                       "etcdserverpb.Maintenance\",grpc_type=\"unary\"} 1"),
+           std::string("grpc_server_started_total{grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
+                       "grpc_type=\"bidi_stream\"} 1"),
+           std::string("grpc_server_msg_received_total{grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
+                       "grpc_type=\"bidi_stream\"} 1"),
+       }) {
+    EXPECT_TRUE(has(line)) << line << "\n" << text();
+  }
+  // The cancelled watch ends once the front end has read the client's RST_STREAM.
+  const std::string cancelled =
+      "grpc_server_handled_total{grpc_code=\"Canceled\",grpc_method=\"Watch\",grpc_service=\"etcdserverpb.Watch\","
+      "grpc_type=\"bidi_stream\"} 1";
+  for (int i = 0; i < 500 && !has(cancelled); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(has(cancelled)) << text();
+  EXPECT_FALSE(
+      has("grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Watch\",grpc_service=\""
+          "etcdserverpb.Watch\",grpc_type=\"bidi_stream\"} 1"));
+}
+
 TEST_F(GrpcFrontEndTest, AConnectionThatBreaksHttp2IsClosedAlone) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

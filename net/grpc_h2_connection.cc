@@ -180,7 +180,10 @@ std::vector<GrpcH2Connection::Event> GrpcH2Connection::Read(bool* closed) {
     if (!broken_ && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) broken_ = true;
     if (broken_) {
       for (auto& [id, s] : streams_) {
-        if (s.dispatched && !s.ended) events.push_back(Event{Event::Kind::kCancel, id, {}, {}, {}, {}});
+        if (s.dispatched && !s.ended) {
+          events.push_back(Event{Event::Kind::kCancel, id, {}, {}, {}, {}});
+          CountCancelled(s);
+        }
         s.ended = true;
         if (s.on_drained) drained.push_back(std::move(s.on_drained));
       }
@@ -239,6 +242,7 @@ size_t GrpcH2Connection::Send(int32_t stream, const std::string& message) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = streams_.find(stream);
     if (broken_ || it == streams_.end() || it->second.ended) return 0;
+    if (it->second.counters != nullptr) it->second.counters->Sent();
     OutStream& out = it->second.out;
     std::string frame(kFrameHeader, '\0');
     const uint32_t len = htonl(static_cast<uint32_t>(message.size()));
@@ -313,8 +317,15 @@ void GrpcH2Connection::ForgetQueuedLocked(const InStream& s) {
   queued_total_ -= s.out.queued_bytes;
 }
 
+void GrpcH2Connection::CountCancelled(const InStream& s) {
+  constexpr int kCancelled = 1;
+  if (s.counters != nullptr) s.counters->Handled(kCancelled);
+}
+
 void GrpcH2Connection::FinishLocked(int32_t stream, InStream& s, int code, const std::string& message) {
+  DETCD_CHECK(!s.ended);
   s.ended = true;
+  if (s.counters != nullptr) s.counters->Handled(code);
   OutStream& out = s.out;
   out.finished = true;
   out.code = code;
@@ -442,6 +453,7 @@ void GrpcH2Connection::ParseMessagesLocked(int32_t stream, InStream& s) {
       break;
     }
     if (s.buffer.size() < kFrameHeader + len) break;
+    if (s.counters != nullptr) s.counters->Received();
     events_->push_back(Event{Event::Kind::kMessage, stream, {}, {}, {}, s.buffer.substr(kFrameHeader, len)});
     s.buffer.erase(0, kFrameHeader + len);
   }
@@ -479,6 +491,7 @@ int GrpcH2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, con
   const std::string n(reinterpret_cast<const char*>(name), namelen);
   std::string v(reinterpret_cast<const char*>(value), valuelen);
   if (n == ":path") {
+    it->second.method = FindGrpcMethod(v);  // once per call, here: the front end dispatches on it
     it->second.path = std::move(v);
   } else if (n == "grpc-timeout") {
     it->second.timeout = ParseTimeout(v);
@@ -499,13 +512,18 @@ int GrpcH2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, 
   if (it == c->streams_.end() || c->events_ == nullptr) return 0;
   InStream& s = it->second;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (s.method != nullptr && c->options_.metrics != nullptr) {
+      s.counters = &c->options_.metrics->For(*s.method);
+      s.counters->Started();
+    }
     if (c->queued_total_ > kQueuedBytesMax) {
       // The client takes its answers slower than it asks: refused before it costs anything (etcd's overload error).
       c->FinishLocked(frame->hd.stream_id, s, kResourceExhausted, "etcdserver: too many requests");
       return 0;
     }
     s.dispatched = true;
-    c->events_->push_back(Event{Event::Kind::kCall, frame->hd.stream_id, s.path, std::move(s.metadata), s.timeout, {}});
+    c->events_->push_back(
+        Event{Event::Kind::kCall, frame->hd.stream_id, s.path, std::move(s.metadata), s.timeout, {}, s.method});
   }
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s.dispatched && !s.ended) {
@@ -541,8 +559,9 @@ int GrpcH2Connection::OnStreamClose(nghttp2_session*, int32_t stream, uint32_t, 
   auto it = c->streams_.find(stream);
   if (it == c->streams_.end()) return 0;
   // Closed before the server finished it: the client cancelled (RST_STREAM), or the connection is going.
-  if (it->second.dispatched && !it->second.ended && c->events_ != nullptr) {
-    c->events_->push_back(Event{Event::Kind::kCancel, stream, {}, {}, {}, {}});
+  if (it->second.dispatched && !it->second.ended) {
+    CountCancelled(it->second);
+    if (c->events_ != nullptr) c->events_->push_back(Event{Event::Kind::kCancel, stream, {}, {}, {}, {}});
   }
   // Whoever waits for the stream to drain hears it is gone (run once the lock is let go).
   if (it->second.on_drained) c->closed_drained_.push_back(std::move(it->second.on_drained));

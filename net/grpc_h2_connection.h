@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "net/grpc_server_metrics.h"
 #include "net/ping_policy.h"
 
 namespace detcd::net {
@@ -46,6 +47,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     std::vector<std::pair<std::string, std::string>> metadata;
     std::optional<absl::Duration> timeout;
     std::string message;  // kMessage: one message's bytes
+    const GrpcMethod* method = nullptr;  // kCall: the etcd method `path` names (FindGrpcMethod), or null
   };
 
   struct Options {
@@ -58,6 +60,10 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     // Asked (from any thread, under the connection's lock) to watch the socket for what the client sends (read) and
     // for room to write (write). Reading stops while the client leaves a full buffer of answers unread.
     std::function<void(int fd, bool read, bool write)> interest;
+    // Where its calls are counted (grpc_server_*): each known method's start, messages in and out, and end with its
+    // code (a call the client cancelled, or lost with the connection, ends Canceled, as grpc-go's handlers do). Null:
+    // not counted.
+    std::shared_ptr<GrpcServerMetrics> metrics;
   };
 
   // Takes the socket (non-blocking, the client's preface still unread).
@@ -123,6 +129,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     std::string path;
     std::vector<std::pair<std::string, std::string>> metadata;
     std::optional<absl::Duration> timeout;
+    const GrpcMethod* method = nullptr;      // what `path` names
+    GrpcMethodCounters* counters = nullptr;  // its counters, once dispatched (null: not counted)
     std::string buffer;       // message bytes not yet a whole message
     bool dispatched = false;  // kCall given out
     bool ended = false;       // the server finished it, or it was cancelled: nothing more goes out
@@ -138,6 +146,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   void DeferLocked(std::vector<std::function<void()>>* drained);
   void SetInterestLocked(bool write, bool pause_reading);
   void ForgetQueuedLocked(const InStream& s);
+  // A dispatched call ends without the server's answer (the client cancelled, the connection went): counted Canceled.
+  static void CountCancelled(const InStream& s);
   void FinishLocked(int32_t stream, InStream& s, int code, const std::string& message);
   void ParseMessagesLocked(int32_t stream, InStream& s);
   void OnClientPingLocked();

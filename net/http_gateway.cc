@@ -4,9 +4,6 @@
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
-
-#include <dirent.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +11,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,7 +38,8 @@ using google::protobuf::MethodDescriptor;
 
 constexpr char kTextPlain[] = "text/plain; charset=utf-8";
 
-// A JSON string literal as Go's encoding/json writes it (HTML-sensitive characters escaped).
+}  // namespace
+
 std::string JsonQuote(const std::string& s) {
   std::string out = "\"";
   for (const char ch : s) {
@@ -77,6 +73,8 @@ std::string JsonQuote(const std::string& s) {
   out += "\"";
   return out;
 }
+
+namespace {
 
 // grpc-gateway's runtime.DefaultHTTPError: its internal.Error message {error, code, message, details} marshaled
 // by the gateway's JSONPb marshaler (empty details omitted).
@@ -413,6 +411,10 @@ HttpResponse HttpGateway::Handle(const HttpRequest& request) {
     return Version();
   }
   if (path == "/metrics") return Metrics();
+  if (path == "/debug/vars") {
+    if (request.method != "GET") return MethodNotAllowed("GET");
+    return DebugVars();
+  }
   return PlainError(404, "404 page not found");
 }
 
@@ -448,9 +450,18 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
   // A lock or a campaign waits as long as it must (etcd's gateway passes no deadline); the services bound the rest.
   const bool waits = method->full_name() == "v3lockpb.Lock.Lock" || method->full_name() == "v3electionpb.Election.Campaign";
   std::string bytes;
+  GrpcMethodCounters* counters = CountersOf(method);
+  if (counters != nullptr) {
+    counters->Started();
+    counters->Received();
+  }
   const grpc::Status st = GrpcUnaryCall(stub_.get(), WireName(method), in->SerializeAsString(),
                                         waits ? std::nullopt : std::optional<absl::Duration>(options_.request_timeout),
                                         &bytes);
+  if (counters != nullptr) {
+    if (st.ok()) counters->Sent();
+    counters->Handled(static_cast<int>(st.error_code()));
+  }
   if (!st.ok()) return ErrorResponse(FromGrpc(st));
   std::unique_ptr<Message> out = NewMessage(method->output_type());
   if (!out->ParseFromString(bytes)) return ErrorResponse(absl::InternalError("detcd: an unreadable response"));
@@ -499,6 +510,15 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
       requests.push_back(in->SerializeAsString());
     }
   }
+  GrpcMethodCounters* counters = CountersOf(method);
+  if (counters != nullptr) {
+    counters->Started();
+    for (size_t i = 0; i < requests.size(); ++i) counters->Received();
+  }
+  // The gateway cancels the call when its client goes: the server's handler ends Canceled.
+  auto cancel = [&] {
+    if (counters != nullptr) counters->Handled(static_cast<int>(grpc::StatusCode::CANCELLED));
+  };
   GrpcStreamCall call(stub_.get(), WireName(method), std::move(requests));
   std::unique_ptr<Message> out = NewMessage(method->output_type());
   bool wrote = false;
@@ -507,6 +527,7 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
     const GrpcStreamCall::Next next = call.Take(options_.stream_poll_interval, &bytes);
     if (next == GrpcStreamCall::Next::kOver) break;
     if (next == GrpcStreamCall::Next::kResponse) {
+      if (counters != nullptr) counters->Sent();
       std::string chunk;
       absl::Status s = out->ParseFromString(bytes) ? StreamResultChunk(*out, &chunk)
                                                    : absl::InternalError("detcd: an unreadable response");
@@ -514,15 +535,18 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
       wrote = true;
       if (!io.write(200, chunk)) {
         call.Cancel();
+        cancel();
         return;
       }
     }
     if (io.cancelled()) {
       call.Cancel();
+      cancel();
       return;
     }
   }
   const grpc::Status st = call.status();
+  if (counters != nullptr) counters->Handled(static_cast<int>(st.error_code()));
   if (st.ok()) {
     if (!wrote) (void)io.write(200, "");  // an empty stream still has its head
     return;
@@ -533,6 +557,12 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
   } else {
     (void)io.respond(ErrorResponse(FromGrpc(st)));
   }
+}
+
+GrpcMethodCounters* HttpGateway::CountersOf(const MethodDescriptor* method) const {
+  if (options_.grpc_metrics == nullptr) return nullptr;
+  const GrpcMethod* m = FindGrpcMethod(absl::StrCat("/", method->service()->full_name(), "/", method->name()));
+  return m == nullptr ? nullptr : &options_.grpc_metrics->For(*m);
 }
 
 MemberStatus HttpGateway::SampleStatus() {
@@ -572,124 +602,6 @@ HttpResponse HttpGateway::Version() const {
   HttpResponse r;
   r.body = absl::StrCat("{\"etcdserver\":", JsonQuote(options_.version),
                         ",\"etcdcluster\":", JsonQuote(options_.cluster_version), "}");
-  return r;
-}
-
-// Prometheus text format (0.0.4) with etcd's metric names, for what MemberRuntime::Status() tells.
-namespace {
-
-// The Prometheus client's process collector, from /proc/self: what tools such as `etcdctl check datascale` read.
-void AppendProcessMetrics(std::string* out) {
-  auto metric = [out](const char* name, const char* type, const char* help, const std::string& value) {
-    absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", value, "\n");
-  };
-  const long page = sysconf(_SC_PAGESIZE);
-  const long ticks = sysconf(_SC_CLK_TCK);
-  std::ifstream stat_file("/proc/self/stat");
-  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces): state is field 3; utime 14, stime 15, starttime 22,
-  // vsize 23, rss 24.
-  const size_t close = stat.rfind(')');
-  if (close != std::string::npos && page > 0 && ticks > 0) {
-    std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ', absl::SkipEmpty());
-    auto field = [&f](int n) -> double {  // n: the field's number in proc(5)
-      double v = 0;
-      const size_t i = static_cast<size_t>(n - 3);
-      return i < f.size() && absl::SimpleAtod(f[i], &v) ? v : 0;
-    };
-    metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
-           absl::StrCat((field(14) + field(15)) / static_cast<double>(ticks)));
-    metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-           absl::StrCat(static_cast<uint64_t>(field(24)) * static_cast<uint64_t>(page)));
-    metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
-           absl::StrCat(static_cast<uint64_t>(field(23))));
-    std::ifstream uptime_file("/proc/uptime");
-    double uptime = 0;
-    uptime_file >> uptime;
-    const double boot = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()) - uptime;
-    metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
-           absl::StrCat(static_cast<int64_t>(boot + field(22) / static_cast<double>(ticks))));
-  }
-  int fds = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (dirent* e = readdir(d)) fds += e->d_name[0] != '.' ? 1 : 0;
-    closedir(d);
-    metric("process_open_fds", "gauge", "Number of open file descriptors.", absl::StrCat(fds - 1));  // minus d's own
-  }
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    metric("process_max_fds", "gauge", "Maximum number of open file descriptors.", absl::StrCat(limit.rlim_cur));
-  }
-}
-
-}  // namespace
-
-HttpResponse HttpGateway::Metrics() {
-  const MemberStatus s = SampleStatus();
-  uint64_t leader_changes, health_success, health_failures;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    leader_changes = leader_changes_seen_;
-    health_success = health_success_;
-    health_failures = health_failures_;
-  }
-  std::string out;
-  auto metric = [&out](const char* name, const char* type, const char* help, const std::string& labels,
-                       const std::string& value) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, labels, " ", value,
-                    "\n");
-  };
-  char id_hex[32];
-  std::snprintf(id_hex, sizeof id_hex, "%llx", static_cast<unsigned long long>(s.member_id));
-  metric("etcd_cluster_version", "gauge",
-         "Which version is running. 1 for 'cluster_version' label with current cluster version",
-         absl::StrCat("{cluster_version=\"", options_.cluster_version.substr(0, options_.cluster_version.rfind('.')),
-                      "\"}"),
-         "1");
-  metric("etcd_debugging_mvcc_current_revision", "gauge", "The current revision of store.", "",
-         absl::StrCat(s.revision));
-  metric("etcd_mvcc_db_total_size_in_bytes", "gauge",
-         "Total size of the underlying database physically allocated in bytes.", "", absl::StrCat(s.db_size));
-  metric("etcd_mvcc_db_total_size_in_use_in_bytes", "gauge",
-         "Total size of the underlying database logically in use in bytes.", "", absl::StrCat(s.db_size));
-  metric("etcd_server_has_leader", "gauge", "Whether or not a leader exists. 1 is existence, 0 is not.", "",
-         s.leader != 0 ? "1" : "0");
-  metric("etcd_server_health_failures", "counter", "The total number of failed health checks", "",
-         absl::StrCat(health_failures));
-  metric("etcd_server_health_success", "counter", "The total number of successful health checks", "",
-         absl::StrCat(health_success));
-  metric("etcd_server_id", "gauge",
-         "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.",
-         absl::StrCat("{server_id=\"", id_hex, "\"}"), "1");
-  metric("etcd_server_is_leader", "gauge", "Whether or not this member is a leader. 1 if is, 0 otherwise.", "",
-         s.leader != 0 && s.leader == s.member_id ? "1" : "0");
-  metric("etcd_server_is_learner", "gauge", "Whether or not this member is a learner. 1 if is, 0 otherwise.", "",
-         s.is_learner ? "1" : "0");
-  metric("etcd_server_leader_changes_seen_total", "counter", "The number of leader changes seen.", "",
-         absl::StrCat(leader_changes));
-  // etcd sets these from the commit and applied indexes too.
-  metric("etcd_server_proposals_applied_total", "gauge", "The total number of consensus proposals applied.", "",
-         absl::StrCat(s.applied_index));
-  metric("etcd_server_proposals_committed_total", "gauge", "The total number of consensus proposals committed.", "",
-         absl::StrCat(s.raft_index));
-  metric("etcd_server_version", "gauge", "Which version is running. 1 for 'server_version' label with current version.",
-         absl::StrCat("{server_version=\"", options_.version, "\"}"), "1");
-  {
-    const char* name = "etcd_disk_wal_fsync_duration_seconds";
-    absl::StrAppend(&out, "# HELP ", name, " The latency distributions of fsync called by WAL.\n# TYPE ", name,
-                    " histogram\n");
-    uint64_t cumulative = 0;
-    for (int i = 0; i < DurationHistogram::kBuckets; ++i) {
-      cumulative += s.wal_fsync.counts[i];
-      absl::StrAppend(&out, name, "_bucket{le=\"", DurationHistogram::UpperBound(i), "\"} ", cumulative, "\n");
-    }
-    absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", s.wal_fsync.count, "\n", name, "_sum ",
-                    s.wal_fsync.sum_seconds, "\n", name, "_count ", s.wal_fsync.count, "\n");
-  }
-  AppendProcessMetrics(&out);
-  HttpResponse r;
-  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = std::move(out);
   return r;
 }
 

@@ -1,7 +1,7 @@
 // HttpGateway: the client port's plain-HTTP API of one member, as etcd 3.4 serves it: the grpc-gateway JSON mapping
 // of every service (KV, Watch, Lease, Cluster, Maintenance, Auth, Lock, Election) under /v3/ (and /v3beta/), and
-// /health, /version, /metrics. Like etcd's grpc-gateway it transcodes: each /v3 request becomes a call of the
-// member's own gRPC services in-process (net/grpc_generic_call.h), so one implementation of a method serves both
+// /health, /version, /metrics, /debug/vars. Like etcd's grpc-gateway it transcodes: each /v3 request becomes a call of
+// the member's own gRPC services in-process (net/grpc_generic_call.h), so one implementation of a method serves both
 // front ends. JSON is protobuf's JSON mapping as etcd 3.4's gateway configures it (original proto field names,
 // 64-bit integers as strings, bytes as base64, defaults omitted, unknown request fields ignored); errors are
 // grpc-gateway 1.x's {"error","code","message"} body with its HTTP status for the gRPC code. Adapters only: it holds
@@ -14,6 +14,10 @@
 #ifndef DETCD_NET_HTTP_GATEWAY_H_
 #define DETCD_NET_HTTP_GATEWAY_H_
 
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,12 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/descriptor.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "net/grpc_server_metrics.h"
 #include "net/http_parser.h"
 #include "net/member_runtime.h"
 
@@ -49,6 +50,9 @@ const char* HttpStatusText(int status);
 // plain-text body and closes the connection.
 HttpResponse HttpParseErrorResponse(int status, const std::string& error);
 
+// A JSON string literal as Go's encoding/json writes it (HTML-sensitive characters escaped).
+std::string JsonQuote(const std::string& s);
+
 // grpc-gateway 1.x's HTTPStatusFromCode (the version etcd 3.4 vendors).
 int HttpStatusFromCode(absl::StatusCode code);
 
@@ -64,6 +68,14 @@ struct HttpGatewayOptions {
   // The member's own gRPC server, in process (grpc::Server::InProcessChannel), serving every service /v3 maps to.
   // Required.
   std::shared_ptr<grpc::Channel> grpc_channel;
+  // More of /metrics, appended in Prometheus' text format: what the gateway does not sample itself (the gRPC front
+  // end's grpc_server_*, the peer transport's etcd_network_*). Any thread. Null: nothing.
+  std::function<void(std::string* out)> more_metrics;
+  // Where the /v3 calls are counted as the gRPC calls they become (grpc_server_*: etcd's grpc-gateway dials the
+  // server's own gRPC port, whose interceptors count them). Null: not counted.
+  std::shared_ptr<GrpcServerMetrics> grpc_metrics;
+  // /debug/vars's "cmdline" (Go's os.Args): the process's arguments. Empty: read from /proc/self/cmdline.
+  std::vector<std::string> cmdline;
 };
 
 // How ServeStream reaches the client; the server implements it over the connection. Calls come from the thread that
@@ -105,9 +117,12 @@ class HttpGateway {
                        const HttpStreamIo& io);
   HttpResponse Health();
   HttpResponse Version() const;
-  HttpResponse Metrics();
+  HttpResponse Metrics();    // http_gateway_metrics.cc
+  HttpResponse DebugVars();  // http_gateway_metrics.cc: etcd's expvar JSON
   // Status(), noting leader changes for etcd_server_leader_changes_seen_total.
   MemberStatus SampleStatus();
+  // The counters of `method` (null: not counted).
+  GrpcMethodCounters* CountersOf(const google::protobuf::MethodDescriptor* method) const;
 
   MemberRuntime* runtime_;
   HttpGatewayOptions options_;

@@ -49,6 +49,9 @@ class HttpGatewayTest : public ::testing::Test {
     HttpGatewayOptions g;
     g.stream_poll_interval = absl::Milliseconds(20);
     g.grpc_channel = services_->channel();
+    g.more_metrics = [](std::string* out) { out->append("# what the server adds (front end, transport)\n"); };
+    g.cmdline = {"detcd", "--name=a b", "--x=\"<q>\""};
+    g.grpc_metrics = grpc_metrics_;
     gateway_ = std::make_unique<HttpGateway>(runtime_.get(), g);
     // The first requests may find no leader yet: retry for a while, as a client does.
     for (int i = 0; i < 200; ++i) {
@@ -70,6 +73,7 @@ class HttpGatewayTest : public ::testing::Test {
   std::unique_ptr<MemberRuntime> runtime_;
   std::unique_ptr<TestGrpcServices> services_;
   std::unique_ptr<HttpGateway> gateway_;
+  const std::shared_ptr<GrpcServerMetrics> grpc_metrics_ = std::make_shared<GrpcServerMetrics>();
 };
 
 TEST_F(HttpGatewayTest, PutThenRangeInEtcdJson) {
@@ -238,6 +242,81 @@ TEST_F(HttpGatewayTest, PlainEndpoints) {
   EXPECT_NE(metrics.body[rss + std::strlen("\nprocess_resident_memory_bytes ")], '0');
 }
 
+// A sample's value in Prometheus text: the line "<series> <value>" (-1 if absent).
+double Sample(const std::string& text, const std::string& series) {
+  const std::string start = "\n" + series + " ";
+  const size_t at = text.find(start);
+  if (at == std::string::npos) return -1;
+  return std::strtod(text.c_str() + at + start.size(), nullptr);
+}
+
+// etcd's mvcc counters as its metricsTxnWrite counts them (every range of the store a request made — a transaction's
+// compares included —, every put and delete, a transaction per request of more than one operation; each also under
+// etcd_debugging_), the live keys, watch streams and watchers, the proposals, the quota.
+TEST_F(HttpGatewayTest, MvccAndServerMetricsAsEtcdCountsThem) {
+  const std::string before = gateway_->Handle(Request("GET", "/metrics")).body;
+  for (const char* line :
+       {"# HELP etcd_mvcc_put_total Total number of puts seen by this member.\n# TYPE etcd_mvcc_put_total counter\n",
+        "# HELP etcd_debugging_mvcc_keys_total Total number of keys.\n# TYPE etcd_debugging_mvcc_keys_total gauge\n",
+        "\netcd_debugging_mvcc_keys_total 0\n", "\netcd_debugging_mvcc_watcher_total 0\n",
+        "\netcd_debugging_mvcc_watch_stream_total 0\n", "\netcd_server_proposals_pending 0\n",
+        "\netcd_server_proposals_failed_total 0\n", "\netcd_server_heartbeat_send_failures_total 0\n",
+        // etcd's default quota, written as the Go client writes a float.
+        "\netcd_server_quota_backend_bytes 2.147483648e+09\n", "\netcd_debugging_mvcc_db_total_size_in_bytes ",
+        "\n# what the server adds (front end, transport)\n"}) {
+    EXPECT_TRUE(Contains(before, line)) << line << "\n" << before;
+  }
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);      // foo
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9vMg==","value":"YmFy"})").status, 200);  // foo2
+  ASSERT_EQ(Post("/v3/kv/deleterange", R"({"key":"Zm9v"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/range", R"({"key":"Zm9vMg=="})").status, 200);
+  // One compare, a put and a range: three operations of one transaction.
+  ASSERT_EQ(Post("/v3/kv/txn", R"({"compare":[{"key":"Zm9vMg==","target":"VERSION","version":"1"}],)"
+                               R"("success":[{"request_put":{"key":"dA==","value":"dg=="}},)"
+                               R"({"request_range":{"key":"dA=="}}]})")
+                .status,
+            200);
+  const uint64_t stream = runtime_->OpenWatch([](const etcdserverpb::WatchResponse&) { return true; });
+  etcdserverpb::WatchRequest create;
+  create.mutable_create_request()->set_key("foo");
+  runtime_->Watch(stream, create);
+  const std::string after = gateway_->Handle(Request("GET", "/metrics")).body;
+  for (const char* ns : {"etcd", "etcd_debugging"}) {
+    const std::string n = ns;
+    EXPECT_EQ(Sample(after, n + "_mvcc_put_total") - Sample(before, n + "_mvcc_put_total"), 3) << after;
+    EXPECT_EQ(Sample(after, n + "_mvcc_delete_total") - Sample(before, n + "_mvcc_delete_total"), 1);
+    EXPECT_EQ(Sample(after, n + "_mvcc_range_total") - Sample(before, n + "_mvcc_range_total"), 3);
+    EXPECT_EQ(Sample(after, n + "_mvcc_txn_total") - Sample(before, n + "_mvcc_txn_total"), 1);
+  }
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_keys_total"), 2) << after;  // foo2 and t; foo was deleted
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_watch_stream_total"), 1);
+  EXPECT_EQ(Sample(after, "etcd_debugging_mvcc_watcher_total"), 1);
+  EXPECT_EQ(Sample(after, "etcd_server_proposals_pending"), 0);
+  EXPECT_GT(Sample(after, "etcd_debugging_mvcc_db_total_size_in_bytes"), 0);
+  runtime_->CloseWatch(stream);
+  const std::string closed = gateway_->Handle(Request("GET", "/metrics")).body;
+  EXPECT_EQ(Sample(closed, "etcd_debugging_mvcc_watch_stream_total"), 0) << closed;
+  EXPECT_EQ(Sample(closed, "etcd_debugging_mvcc_watcher_total"), 0);
+}
+
+// etcd's /debug/vars: Go's expvar JSON with etcd's variables — the command line, the descriptor limit, Raft's status
+// as etcd marshals it (Go's memstats have no counterpart here).
+TEST_F(HttpGatewayTest, DebugVarsAsEtcdServesThem) {
+  HttpResponse vars = gateway_->Handle(Request("GET", "/debug/vars"));
+  EXPECT_EQ(vars.status, 200);
+  EXPECT_EQ(vars.content_type, "application/json; charset=utf-8");
+  EXPECT_EQ(vars.body.rfind("{\n\"cmdline\": [\"detcd\",\"--name=a b\",\"--x=\\\"\\u003cq\\u003e\\\"\"],\n"
+                            "\"file_descriptor_limit\": ",
+                            0),
+            0u)
+      << vars.body;
+  EXPECT_TRUE(Contains(vars.body, ",\n\"raft.status\": {\"id\":\"1\",\"term\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"lead\":\"1\",\"raftState\":\"StateLeader\",\"applied\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"progress\":{\"1\":{\"match\":")) << vars.body;
+  EXPECT_TRUE(Contains(vars.body, "\"state\":\"StateReplicate\"}},\"leadtransferee\":\"0\"}\n}\n")) << vars.body;
+  EXPECT_EQ(gateway_->Handle(Request("POST", "/debug/vars")).status, 405);
+}
+
 TEST_F(HttpGatewayTest, UnknownPathsAndMethods) {
   EXPECT_EQ(gateway_->Handle(Request("GET", "/nope")).status, 404);
   EXPECT_EQ(Post("/v3/kv/nope", "{}").status, 404);
@@ -392,6 +471,38 @@ TEST_F(HttpGatewayTest, LeaseKeepAliveAnswersEachRequestOfTheBody) {
   ASSERT_EQ(keepalive.writes.size(), 3u);
   EXPECT_TRUE(Contains(keepalive.writes[0], R"("ID":"77","TTL":"30")")) << keepalive.writes[0];
   EXPECT_FALSE(Contains(keepalive.writes[2], R"("TTL")")) << "an unknown lease has TTL 0: " << keepalive.writes[2];
+}
+
+// The gateway's calls count in grpc_server_* as the gRPC calls they are (etcd's gateway dials its own gRPC port):
+// a put, a read of a compacted revision (OutOfRange), a stream of two keep-alives.
+TEST_F(HttpGatewayTest, CallsCountAsTheGrpcCallsTheyBecome) {
+  auto count = [&](GrpcMethodCounters& c) { return c.started.load(); };
+  GrpcMethodCounters& put = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.KV/Put"));
+  GrpcMethodCounters& range = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.KV/Range"));
+  GrpcMethodCounters& keepalive = grpc_metrics_->For(*FindGrpcMethod("/etcdserverpb.Lease/LeaseKeepAlive"));
+  const uint64_t puts = count(put), ranges = count(range);  // SetUp's probes
+  const uint64_t ranges_ok = range.handled[0].load();
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmFy"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/put", R"({"key":"Zm9v","value":"YmF6"})").status, 200);
+  ASSERT_EQ(Post("/v3/kv/compaction", R"({"revision":"3"})").status, 200);
+  EXPECT_EQ(Post("/v3/kv/range", R"({"key":"Zm9v","revision":"2"})").status, 400);  // OutOfRange
+  ASSERT_EQ(Post("/v3/kv/range", R"({"key":"Zm9v"})").status, 200);
+  EXPECT_EQ(Post("/v3/kv/put", "{nope").status, 400);  // refused before any call, as grpc-gateway does
+  EXPECT_EQ(count(put), puts + 2);
+  EXPECT_EQ(put.msg_received.load(), puts + 2);
+  EXPECT_EQ(put.handled[0].load(), puts + 2);
+  EXPECT_EQ(count(range), ranges + 2);
+  EXPECT_EQ(range.handled[11].load(), 1u);  // OutOfRange
+  EXPECT_EQ(range.handled[0].load(), ranges_ok + 1);
+  EXPECT_EQ(range.msg_sent.load(), ranges_ok + 1);
+  ASSERT_EQ(Post("/v3/lease/grant", R"({"TTL":"60","ID":"77"})").status, 200);
+  RecordedStream kept;
+  gateway_->ServeStream(Request("POST", "/v3/lease/keepalive", R"({"ID":"77"} {"ID":"77"})"), kept.Io());
+  ASSERT_EQ(kept.writes.size(), 2u);
+  EXPECT_EQ(keepalive.started.load(), 1u);
+  EXPECT_EQ(keepalive.msg_received.load(), 2u);
+  EXPECT_EQ(keepalive.msg_sent.load(), 2u);
+  EXPECT_EQ(keepalive.handled[0].load(), 1u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <limits>
 #include <utility>
@@ -237,6 +238,33 @@ void DurationHistogram::Observe(double seconds) {
   }
 }
 
+namespace {
+
+// etcd's raft.Status.MarshalJSON (ids in hex; the progress, of a leader only, here in id order).
+std::string RaftStatusJson(const raft::Raft& r, uint64_t applied) {
+  auto hex = [](uint64_t v) {
+    char b[20];
+    std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+    return std::string(b);
+  };
+  std::string j =
+      absl::StrCat("{\"id\":\"", hex(r.id()), "\",\"term\":", r.term(), ",\"vote\":\"", hex(r.vote()),
+                   "\",\"commit\":", r.log().committed(), ",\"lead\":\"", hex(r.lead()), "\",\"raftState\":\"",
+                   raft::StateName(r.state()), "\",\"applied\":", applied, ",\"progress\":{");
+  if (r.state() == raft::StateType::kLeader) {
+    bool first = true;
+    for (const auto& [id, p] : r.tracker().progress()) {
+      absl::StrAppend(&j, first ? "" : ",", "\"", hex(id), "\":{\"match\":", p.match, ",\"next\":", p.next,
+                      ",\"state\":\"", raft::ProgressStateName(p.state), "\"}");
+      first = false;
+    }
+  }
+  absl::StrAppend(&j, "},\"leadtransferee\":\"", hex(r.lead_transferee()), "\"}");
+  return j;
+}
+
+}  // namespace
+
 MemberStatus MemberRuntime::Status() {
   auto promise = std::make_shared<std::promise<MemberStatus>>();
   std::future<MemberStatus> future = promise->get_future();
@@ -257,6 +285,16 @@ MemberStatus MemberRuntime::Status() {
       std::lock_guard<std::mutex> l(fsync_mu_);
       s.wal_fsync = wal_fsync_;
     }
+    s.mvcc_ops = core_->mvcc_op_counts();
+    s.keys = core_->store().live_keys();
+    s.watchers = core_->watch_hub().watchers();
+    s.slow_watchers = core_->watch_hub().unsynced_watchers();
+    s.watch_streams = core_->watch_hub().streams();
+    s.proposals_pending = core_->proposals_pending();
+    s.proposals_failed = core_->proposals_failed();
+    s.quota_bytes = options_.core.quota_bytes;
+    s.heartbeat_send_failures = heartbeat_send_failures_.load(std::memory_order_relaxed);
+    s.raft_status_json = RaftStatusJson(core_->raft().raft(), core_->applied_index());
     promise->set_value(s);
   });
   if (!posted || future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
@@ -500,7 +538,12 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
 
 void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
   if (!options_.send) return;  // a single member: nobody to send to
+  int64_t now_us = -1;         // read once, and only for heartbeats
   for (raftpb::Message& m : messages) {
+    if (m.type() == raftpb::MSG_HEARTBEAT) {
+      if (now_us < 0) now_us = MonotonicUs();
+      ObserveHeartbeat(m.to(), now_us);
+    }
     std::shared_ptr<storage::ReadableFile> file;
     if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
       DETCD_CHECK_MSG(send_ready_ && send_ready_->metadata.SerializeAsString() ==
@@ -510,6 +553,27 @@ void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
     }
     options_.send(std::move(m), std::move(file));
   }
+}
+
+void MemberRuntime::ObserveHeartbeat(uint64_t to, int64_t now_us) {
+  if (core_->leader() != heartbeat_leader_) {
+    heartbeat_leader_ = core_->leader();
+    last_heartbeat_us_.clear();
+  }
+  auto [it, first] = last_heartbeat_us_.emplace(to, now_us);
+  if (first) return;
+  const int64_t max_us = 2 * options_.core.tick_us * options_.core.heartbeat_ticks;
+  const int64_t exceeded_us = now_us - it->second - max_us;
+  it->second = now_us;
+  if (exceeded_us <= 0) return;
+  heartbeat_send_failures_.fetch_add(1, std::memory_order_relaxed);
+  // etcd's warning (capnslog), with Go's durations.
+  char to_hex[20];
+  std::snprintf(to_hex, sizeof to_hex, "%llx", static_cast<unsigned long long>(to));
+  Log(absl::StrCat("failed to send out heartbeat on time (exceeded the ",
+                   absl::FormatDuration(absl::Microseconds(max_us / 2)), " timeout for ",
+                   absl::FormatDuration(absl::Microseconds(exceeded_us)), ", to ", to_hex, ")"));
+  Log("server is likely overloaded");
 }
 
 void MemberRuntime::Reply(kv::ClientReply reply) {

@@ -113,6 +113,18 @@ struct MemberStatus {
   // The cluster's members as the log made them, with what each published (name, client URLs); by id.
   std::vector<etcdserverpb::Member> members;
   DurationHistogram wal_fsync;  // etcd_disk_wal_fsync_duration_seconds
+  // etcd's counters and gauges the core keeps (see kv::NodeCore), and the runtime's.
+  kv::MvccOpCounts mvcc_ops;             // etcd_mvcc_{range,put,delete,txn}_total
+  uint64_t keys = 0;                     // etcd_debugging_mvcc_keys_total: live keys
+  uint64_t watchers = 0;                 // etcd_debugging_mvcc_watcher_total
+  uint64_t slow_watchers = 0;            // etcd_debugging_mvcc_slow_watcher_total: not caught up (unsynced)
+  uint64_t watch_streams = 0;            // etcd_debugging_mvcc_watch_stream_total
+  uint64_t proposals_pending = 0;        // etcd_server_proposals_pending
+  uint64_t proposals_failed = 0;         // etcd_server_proposals_failed_total
+  int64_t quota_bytes = 0;               // etcd_server_quota_backend_bytes
+  uint64_t heartbeat_send_failures = 0;  // etcd_server_heartbeat_send_failures_total
+  // etcd's expvar "raft.status": Raft's status as etcd's raft.Status marshals it (the progress only on a leader).
+  std::string raft_status_json;
 };
 
 class MemberRuntime : private host::EffectsHost {
@@ -231,6 +243,8 @@ class MemberRuntime : private host::EffectsHost {
   // The batch goes to the disk thread (write, fdatasync, then core.Persisted on the disk thread's turn at the core).
   void Persist(kv::PersistRequest batch) override;
   void Send(std::vector<raftpb::Message> messages) override;
+  // A heartbeat to `to` leaves now: etcd's timeout detector (last_heartbeat_us_).
+  void ObserveHeartbeat(uint64_t to, int64_t now_us);
   void Reply(kv::ClientReply reply) override;
   std::vector<uint64_t> WatchStreamsWithRoom() override;
   void WatchResponse(uint64_t stream, const etcdserverpb::WatchResponse& response) override;
@@ -299,6 +313,13 @@ class MemberRuntime : private host::EffectsHost {
   std::map<uint64_t, WatchStream> streams_;
   std::map<kv::WatchHub::StreamId, uint64_t> stream_ids_;  // the core's stream id -> the key in streams_
   std::vector<LeaderWait> leader_waits_;
+  // etcd's heartbeat timeout detector (contention.TimeoutDetector at twice the heartbeat interval): a leader's
+  // heartbeat to a peer leaving more than that after the one before counts as a send failure (the leader is likely
+  // overloaded, from a slow disk). The monotonic time of the last heartbeat to each peer, forgotten when the leader
+  // changes, as etcd resets it when this member becomes leader.
+  std::map<uint64_t, int64_t> last_heartbeat_us_;
+  uint64_t heartbeat_leader_ = 0;
+  std::atomic<uint64_t> heartbeat_send_failures_{0};
   // What the effects have reported already: the membership version (on_members; 0: none yet, a member that has not
   // applied its first configuration change keeps the peers it started with) and the member's removal.
   host::EffectsLoop effects_;

@@ -212,6 +212,7 @@ bool PeerTransport::ParseInbound(Conn* c) {
       } else {
         c->handshaken = true;
         c->sender = sender;
+        c->received = CountersOf(sender);
         pos = kHandshakeBytes;
       }
     }
@@ -296,6 +297,7 @@ bool PeerTransport::ParseInbound(Conn* c) {
     }
     if (options_.deliver) options_.deliver(std::move(m));
   }
+  if (c->received != nullptr) ByteCounters::Add(c->received->received, pos);  // the handshake's bytes included
   c->in.erase(0, pos);
   return true;
 }

@@ -254,6 +254,7 @@ bool PeerTransport::WriteOutbound(Peer* p) {
 }
 
 bool PeerTransport::ConsumeOutbound(Peer* p, size_t bytes) {
+  ByteCounters::Add(p->bytes->sent, bytes);
   size_t left = bytes;
   while (left > 0) {
     Peer::Frame& f = p->out.front();

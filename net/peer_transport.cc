@@ -56,8 +56,49 @@ PeerTransport::PeerTransport(PeerTransportOptions options) : options_(std::move(
     if (id == options_.member_id) continue;
     auto p = std::make_unique<Peer>();
     p->id = id;
+    p->bytes = CountersOf(id);
     p->address = address;
     peers_[id] = std::move(p);
+  }
+}
+
+PeerTransport::ByteCounters* PeerTransport::CountersOf(uint64_t peer) {
+  std::lock_guard<std::mutex> l(bytes_mu_);
+  std::unique_ptr<ByteCounters>& c = bytes_[peer];
+  if (c == nullptr) c = std::make_unique<ByteCounters>();
+  return c.get();
+}
+
+std::vector<PeerTransport::PeerBytes> PeerTransport::peer_bytes() const {
+  std::vector<PeerBytes> out;
+  std::lock_guard<std::mutex> l(bytes_mu_);
+  for (const auto& [peer, c] : bytes_) {
+    out.push_back(
+        PeerBytes{peer, c->sent.load(std::memory_order_relaxed), c->received.load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+void PeerTransport::AppendPrometheus(std::string* out) const {
+  const std::vector<PeerBytes> bytes = peer_bytes();
+  // As the Go client: a peer's series once something went to it (or came from it), a family only with a series.
+  std::string received, sent;
+  for (const PeerBytes& b : bytes) {
+    if (b.received > 0) {
+      absl::StrAppend(&received, "etcd_network_peer_received_bytes_total{From=\"", PeerHex(b.peer), "\"} ", b.received,
+                      "\n");
+    }
+    if (b.sent > 0)
+      absl::StrAppend(&sent, "etcd_network_peer_sent_bytes_total{To=\"", PeerHex(b.peer), "\"} ", b.sent, "\n");
+  }
+  if (!received.empty()) {
+    absl::StrAppend(out,
+                    "# HELP etcd_network_peer_received_bytes_total The total number of bytes received from peers.\n",
+                    "# TYPE etcd_network_peer_received_bytes_total counter\n", received);
+  }
+  if (!sent.empty()) {
+    absl::StrAppend(out, "# HELP etcd_network_peer_sent_bytes_total The total number of bytes sent to peers.\n",
+                    "# TYPE etcd_network_peer_sent_bytes_total counter\n", sent);
   }
 }
 
@@ -135,6 +176,7 @@ void PeerTransport::AddPeer(uint64_t id, PeerAddress address) {
   if (!p) {
     p = std::make_unique<Peer>();
     p->id = id;
+    p->bytes = CountersOf(id);
   }
   p->address = std::move(address);
   p->removed = false;

@@ -153,9 +153,32 @@ class PeerTransport {
   // Tests and metrics: messages dropped so far because a peer's queue was full.
   uint64_t dropped_messages() const { return dropped_total_.load(); }
 
+  // etcd_network_peer_sent_bytes_total / _received_bytes_total: the bytes written to each peer's connections and
+  // read from its connections (handshakes, frames and streamed snapshot files), by peer id, for every peer that
+  // ever had any, counted since start. Any thread.
+  struct PeerBytes {
+    uint64_t peer = 0;
+    uint64_t sent = 0;
+    uint64_t received = 0;
+  };
+  std::vector<PeerBytes> peer_bytes() const;
+  // Both families in Prometheus' text format, labelled To and From with the peer's id in hex, as etcd's rafthttp.
+  void AppendPrometheus(std::string* out) const;
+
  private:
   struct Conn;
   struct Peer;
+  // One peer's byte counters: written by the transport thread only (a plain add, no read-modify-write race), read by
+  // any.
+  struct ByteCounters {
+    std::atomic<uint64_t> sent{0};
+    std::atomic<uint64_t> received{0};
+    static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+      c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+  };
+  // The counters of `peer`, made on first use (a peer's first connection or queue: not per message).
+  ByteCounters* CountersOf(uint64_t peer);
 
   explicit PeerTransport(PeerTransportOptions options);
   absl::Status Listen();
@@ -211,6 +234,8 @@ class PeerTransport {
   uint64_t next_query_ = 0;  // transport thread
   std::atomic<bool> wake_pending_{false};
   std::atomic<uint64_t> dropped_total_{0};
+  mutable std::mutex bytes_mu_;
+  std::map<uint64_t, std::unique_ptr<ByteCounters>> bytes_;  // guarded by bytes_mu_ (the map; never erased)
   std::thread thread_;
   std::once_flag stop_once_;
 

@@ -50,6 +50,7 @@ struct PeerTransport::Conn {
   bool peeked = false;      // its first bytes were looked at (a plain dialer on a TLS port?)
   bool handshaken = false;  // the peer handshake (magic, cluster, ids), not TLS's
   uint64_t sender = 0;
+  ByteCounters* received = nullptr;  // the sender's, once handshaken
   std::string in;  // read, not yet parsed
   bool logged_foreign = false;
   uint64_t query = 0;  // a hash question waiting for its answer (its token; 0: none)
@@ -65,6 +66,7 @@ struct PeerTransport::Conn {
 
 struct PeerTransport::Peer {
   uint64_t id = 0;
+  ByteCounters* bytes = nullptr;  // CountersOf(id): set when the peer is made
 
   // A message waiting to be written, and the snapshot file a MSG_SNAP streams after it (if any).
   struct Outgoing {

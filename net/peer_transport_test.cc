@@ -1,4 +1,3 @@
-#include "net/peer_query.h"
 #include "net/peer_transport.h"
 
 #include <arpa/inet.h>
@@ -19,9 +18,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "net/peer_query.h"
 #include "net/peer_tls.h"
 #include "net/test_member.h"
 #include "net/tls.h"
@@ -235,6 +236,58 @@ TEST(PeerTransportTest, LargeSnapshotArrivesIntactAndIsReportedSent) {
   EXPECT_EQ(got[2].index(), 2u);
   ASSERT_TRUE(a.WaitFor([&] { return a.snap_sent_locked(2) == 1; }));
   EXPECT_EQ(a.snap_failed(2), 0);
+}
+
+// etcd_network_peer_{sent,received}_bytes_total: every byte of a connection, handshake and frames, counted on both
+// sides under the peer's id (in hex, labelled To and From as etcd's rafthttp), and growing with what goes.
+TEST(PeerTransportTest, CountsBytesSentToAndReceivedFromEachPeer) {
+  Member a(0x1a), b(0x2b);
+  a.Knows(b);
+  std::string none;
+  a.t().AppendPrometheus(&none);
+  EXPECT_EQ(none, "");  // no series (and so no family) before anything went
+  // The handshake and every frame: u32 length + the message.
+  uint64_t expected = 12 + 3 * 8;
+  constexpr int kMessages = 50;
+  for (int i = 1; i <= kMessages; ++i) {
+    const raftpb::Message m = App(0x1a, 0x2b, i);
+    expected += 4 + m.ByteSizeLong();
+    a.t().Send(m);
+  }
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == kMessages; }));
+  auto bytes_of = [](Member& m, uint64_t peer) {
+    for (const PeerTransport::PeerBytes& p : m.t().peer_bytes()) {
+      if (p.peer == peer) return p;
+    }
+    return PeerTransport::PeerBytes{};
+  };
+  // The sender counts once the socket took the bytes, the receiver once it parsed what it read (after delivering).
+  auto settle = [](const std::function<uint64_t()>& count, uint64_t want) {
+    for (auto until = absl::Now() + kWait; count() < want && absl::Now() < until;)
+      absl::SleepFor(absl::Milliseconds(5));
+    return count();
+  };
+  EXPECT_EQ(settle([&] { return bytes_of(a, 0x2b).sent; }, expected), expected);
+  EXPECT_EQ(settle([&] { return bytes_of(b, 0x1a).received; }, expected), expected);
+  EXPECT_EQ(bytes_of(a, 0x2b).received, 0u);
+  EXPECT_EQ(bytes_of(b, 0x1a).sent, 0u);
+  std::string text;
+  a.t().AppendPrometheus(&text);
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE etcd_network_peer_sent_bytes_total counter\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, absl::StrCat("etcd_network_peer_sent_bytes_total{To=\"2b\"} ", expected, "\n")))
+      << text;
+  text.clear();
+  b.t().AppendPrometheus(&text);
+  EXPECT_TRUE(
+      absl::StrContains(text, absl::StrCat("etcd_network_peer_received_bytes_total{From=\"1a\"} ", expected, "\n")))
+      << text;
+  // More goes: the counters grow by exactly its bytes.
+  const raftpb::Message more = App(0x1a, 0x2b, kMessages + 1);
+  a.t().Send(more);
+  expected += 4 + more.ByteSizeLong();
+  ASSERT_TRUE(b.WaitFor([&] { return b.got_count_locked() == kMessages + 1; }));
+  EXPECT_EQ(settle([&] { return bytes_of(b, 0x1a).received; }, expected), expected);
+  EXPECT_EQ(settle([&] { return bytes_of(a, 0x2b).sent; }, expected), expected);
 }
 
 TEST(PeerTransportTest, MemberOfAnotherClusterIsRefused) {

@@ -24,6 +24,7 @@ class TestClientPort {
                                                size_t max_message_bytes = 4 << 20,
                                                const KeepaliveOptions& keepalive = KeepaliveOptions());
   int port() const { return listener_->port(); }
+  GrpcFrontEnd& front_end() { return *front_end_; }
   // detcd's order before the gRPC server's Shutdown: no new connections, the services' streams ended, the front end's
   // connections closed (and the calls it passed on ended). Idempotent.
   void Stop();
