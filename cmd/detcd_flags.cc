@@ -381,8 +381,13 @@ bool IsIpLiteral(const std::string& host) {  // net.ParseIP != nil
       if (digits == 0) v4 = false;
       ++dots, digits = 0, parts_value = 0;
     } else if (std::isdigit(static_cast<unsigned char>(c))) {
-      parts_value = parts_value * 10 + (c - '0');
-      if (++digits > 3 || parts_value > 255) v4 = false;
+      // At most three digits are added up: a longer run is no IPv4 part (and must not overflow the sum).
+      if (++digits > 3) {
+        v4 = false;
+      } else {
+        parts_value = parts_value * 10 + (c - '0');
+        if (parts_value > 255) v4 = false;
+      }
     } else {
       v4 = false;
     }

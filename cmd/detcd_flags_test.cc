@@ -157,6 +157,18 @@ TEST(DetcdFlags, UrlListsAreSortedDeduplicatedAndAdvertisedTogether) {
   EXPECT_EQ(ExitCode({"--listen-client-urls=http://0.0.0.0:2379"}), 1);
 }
 
+// A listen URL must name an IP (etcd's checkBindURLs). A host with a long run of digits between its dots is no
+// IPv4 address, and reading it must not overflow (the config file fuzzer found that).
+TEST(DetcdFlags, ListenHostsWithLongDigitRunsAreNotIpAddresses) {
+  const std::string host = "10.0." + std::string(60, '2') + ".1";
+  EXPECT_EQ(Error({"--listen-client-urls=http://" + host + ":2379", "--advertise-client-urls=http://10.0.0.1:2379"}),
+            "expected IP in URL for binding (http://" + host + ":2379)");
+  EXPECT_EQ(Error({"--listen-client-urls=http://10.0.0.2222:2379", "--advertise-client-urls=http://10.0.0.1:2379"}),
+            "expected IP in URL for binding (http://10.0.0.2222:2379)");
+  EXPECT_TRUE(Parse({"--listen-client-urls=http://10.0.0.255:2379", "--advertise-client-urls=http://10.0.0.1:2379"})
+                  .ok());
+}
+
 TEST(DetcdFlags, EnvironmentVariables) {
   std::vector<std::string> warnings;
   absl::StatusOr<DetcdConfig> c = Parse(
