@@ -1,4 +1,5 @@
 #include "storage/bbolt_reader.h"
+#include "storage/bbolt_writer.h"
 
 #include <optional>
 
@@ -9,11 +10,12 @@ namespace detcd::storage {
 
 namespace {
 
-constexpr uint32_t kMagic = 0xED0CDAED;
-constexpr uint16_t kBranch = 0x01;
-constexpr uint16_t kLeaf = 0x02;
-constexpr uint16_t kMeta = 0x04;
-constexpr uint32_t kBucketFlag = 0x01;
+// The format's constants and meta checksum are the writer's (storage/bbolt_writer.h): one statement of bbolt's format.
+constexpr uint32_t kMagic = kBboltMagic;
+constexpr uint16_t kBranch = kBboltBranchPage;
+constexpr uint16_t kLeaf = kBboltLeafPage;
+constexpr uint16_t kMeta = kBboltMetaPage;
+constexpr uint32_t kBucketFlag = kBboltBucketLeafFlag;
 constexpr uint64_t kPageHeaderBytes = 16;
 constexpr uint64_t kBranchElementBytes = 16;
 constexpr uint64_t kLeafElementBytes = 16;
@@ -26,12 +28,6 @@ uint64_t Le(absl::string_view s, uint64_t at, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + static_cast<uint64_t>(i)]);
   return v;
-}
-
-uint64_t Fnv64a(absl::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
 }
 
 absl::Status Bad(uint64_t pgid, absl::string_view what) {
@@ -50,7 +46,7 @@ absl::StatusOr<Meta> ReadMeta(absl::string_view file, uint64_t m, uint64_t page_
   const absl::string_view meta = page.substr(kPageHeaderBytes);
   if (Le(meta, 0, 4) != kMagic) return Bad(m, "not a bbolt file (bad magic)");
   if (Le(meta, 4, 4) != 2) return Bad(m, absl::StrCat("bbolt format version ", Le(meta, 4, 4), ", not 2"));
-  if (Le(meta, 56, 8) != Fnv64a(meta.substr(0, 56))) return Bad(m, "meta checksum mismatch");
+  if (Le(meta, 56, 8) != BboltMetaChecksum(meta.data(), 56)) return Bad(m, "meta checksum mismatch");
   Meta out;
   out.page_bytes = Le(meta, 8, 4);
   if (out.page_bytes != page_bytes) return Bad(m, absl::StrCat("page size ", out.page_bytes, ", not ", page_bytes));
