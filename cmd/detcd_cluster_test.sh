@@ -65,6 +65,22 @@ etcdctl --endpoints="$fep" lease keep-alive --once "$lease" | grep -q "keepalive
 etcdctl --endpoints="$fep" lease timetolive "$lease" | grep -Eq "granted with TTL\(30s\), remaining\((2[0-9]|30)s\)" ||
   fail "timetolive through follower m$follower: $(etcdctl --endpoints="$fep" lease timetolive "$lease" 2>&1)"
 
+# What dashboards for etcd read: each member's prober has timed both its peers (every 4 s, as etcd's), and the
+# writes above were applied in rounds the backend commit histogram counted; no apply was slow.
+for i in 1 2 3; do
+  metrics=""
+  for _ in $(seq 1 100); do
+    metrics=$(curl -s "http://127.0.0.1:${cport[$i]}/metrics")
+    [ "$(grep -c '^etcd_network_peer_round_trip_time_seconds_count{To="[0-9a-f]*"} [1-9]' <<<"$metrics")" = 2 ] && break
+    sleep 0.1
+  done
+  [ "$(grep -c '^etcd_network_peer_round_trip_time_seconds_count{To="[0-9a-f]*"} [1-9]' <<<"$metrics")" = 2 ] ||
+    fail "m$i: no round trips to both peers: $(grep round_trip <<<"$metrics")"
+  grep -q '^etcd_disk_backend_commit_duration_seconds_count [1-9]' <<<"$metrics" ||
+    fail "m$i: no backend commits counted: $(grep backend_commit <<<"$metrics")"
+  grep -q '^etcd_server_slow_apply_total [0-9]' <<<"$metrics" || fail "m$i: no etcd_server_slow_apply_total"
+done
+
 "$load" --endpoints="$endpoints" --clients=8 --keys=5 --duration=8s --timeout=1s --history="$tmp/h.jsonl" \
   >"$tmp/load.txt" 2>&1 &
 loader=$!

@@ -1,9 +1,8 @@
 #include "cmd/detcd_server.h"
 
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <grpcpp/health_check_service_interface.h>
 
 #include <algorithm>
 #include <chrono>
@@ -92,8 +91,8 @@ absl::Status DetcdServer::Prepare() {
   absl::StatusOr<bool> imported = ImportEtcdDataDir(cfg_.data_dir, cfg_.wal_dir,
                                                     [this](const std::string& line) { log_.Info("etcdserver", line); });
   if (!imported.ok()) {
-    return Failed(absl::StrCat("cannot start on the etcd data directory ", cfg_.data_dir, ": ",
-                               imported.status().message()));
+    return Failed(
+        absl::StrCat("cannot start on the etcd data directory ", cfg_.data_dir, ": ", imported.status().message()));
   }
   storage::PosixDisk disk;
   initialized_ = storage::Wal::Exists(&disk, cfg_.wal_dir.empty() ? cfg_.data_dir + "/member/wal" : cfg_.wal_dir);
@@ -103,7 +102,8 @@ absl::Status DetcdServer::Prepare() {
     }
   }
   if (absl::Status s = MakeAutoTls(cfg_, &tls_); !s.ok()) return Failed(std::string(s.message()));
-  if (tls_.auto_tls) log_.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", tls_.client_cert_file));
+  if (tls_.auto_tls)
+    log_.Info("embed", absl::StrCat("auto TLS: using the self-signed certificate ", tls_.client_cert_file));
 
   // A member with a WAL is who it was created as (its IDs are kept beside the WAL; its members come from its log). A
   // new member of a new cluster takes etcd's IDs from --initial-cluster and the token and writes the founding members
@@ -158,12 +158,12 @@ absl::Status DetcdServer::Prepare() {
   log_.Info("etcdmain", absl::StrCat("etcd Version: ", kEtcdCompatibleVersion, " (detcd)"));
   if (tls_.peer_files || tls_.peer_auto_tls) {
     const std::string fixtures = cfg_.data_dir + "/fixtures/peer/";
-    log_.Info("embed", absl::StrCat("peerTLS: cert = ", tls_.peer_auto_tls ? fixtures + "cert.pem" : cfg_.peer_tls.cert_file,
-                                    ", key = ", tls_.peer_auto_tls ? fixtures + "key.pem" : cfg_.peer_tls.key_file,
-                                    ", trusted-ca = ", tls_.peer_auto_tls ? "" : cfg_.peer_tls.trusted_ca_file,
-                                    ", client-cert-auth = ",
-                                    !tls_.peer_auto_tls && cfg_.peer_tls.client_cert_auth ? "true" : "false",
-                                    ", crl-file = "));
+    log_.Info("embed",
+              absl::StrCat("peerTLS: cert = ", tls_.peer_auto_tls ? fixtures + "cert.pem" : cfg_.peer_tls.cert_file,
+                           ", key = ", tls_.peer_auto_tls ? fixtures + "key.pem" : cfg_.peer_tls.key_file,
+                           ", trusted-ca = ", tls_.peer_auto_tls ? "" : cfg_.peer_tls.trusted_ca_file,
+                           ", client-cert-auth = ",
+                           !tls_.peer_auto_tls && cfg_.peer_tls.client_cert_auth ? "true" : "false", ", crl-file = "));
   }
   log_.Info("embed", absl::StrCat("name = ", cfg_.name));
   log_.Info("embed", absl::StrCat("data dir = ", cfg_.data_dir));
@@ -214,15 +214,16 @@ absl::Status DetcdServer::StartMember() {
   // Watchers that asked for progress notifications get one each interval (0: never), counted in ticks.
   ro.core.progress_notify_ticks =
       static_cast<int64_t>(cfg_.watch_progress_notify_interval_ms / static_cast<int64_t>(cfg_.heartbeat_interval_ms));
-  if (cfg_.watch_progress_notify_interval_ms > 0 && ro.core.progress_notify_ticks == 0) ro.core.progress_notify_ticks = 1;
+  if (cfg_.watch_progress_notify_interval_ms > 0 && ro.core.progress_notify_ticks == 0)
+    ro.core.progress_notify_ticks = 1;
   ro.log = [this](const std::string& line) { log_.Info("etcdserver", line); };
 
   net::PeerTransportOptions to;
   to.member_id = member_id_;
   to.cluster_id = cluster_id_;
   const DetcdUrl& l = cfg_.listen_peer_urls.front();
-  to.listen = net::PeerAddress{l.host.empty() ? "0.0.0.0" : l.host, static_cast<uint16_t>(std::max(Port(l), 0)),
-                               Https(l)};
+  to.listen =
+      net::PeerAddress{l.host.empty() ? "0.0.0.0" : l.host, static_cast<uint16_t>(std::max(Port(l), 0)), Https(l)};
   to.tls = tls_.peer;
   for (const auto& [id, address] : peers_) {
     if (id != member_id_) to.peers[id] = address;
@@ -329,18 +330,20 @@ void DetcdServer::OnMembers(const std::vector<kvpb::Member>& members, const std:
   known_peers_ = std::move(now);
 }
 
+std::map<uint64_t, net::PeerAddress> DetcdServer::PeerAddressesNow() {
+  std::map<uint64_t, net::PeerAddress> peers;
+  for (const etcdserverpb::Member& m : runtime_->Status().members) {
+    if (m.id() == member_id_ || m.peerurls_size() == 0) continue;
+    if (std::optional<net::PeerAddress> a = PeerAddressOf(m.peerurls(0))) peers[m.id()] = *a;
+  }
+  return peers;
+}
+
 CorruptionCheckOptions DetcdServer::CorruptionOptions() {
   CorruptionCheckOptions o;
   o.runtime = runtime_.get();
   o.self = member_id_;
-  o.peers = [rt = runtime_.get()] {
-    std::map<uint64_t, net::PeerAddress> peers;
-    for (const etcdserverpb::Member& m : rt->Status().members) {
-      if (m.peerurls_size() == 0) continue;
-      if (std::optional<net::PeerAddress> a = PeerAddressOf(m.peerurls(0))) peers[m.id()] = *a;
-    }
-    return peers;
-  };
+  o.peers = [this] { return PeerAddressesNow(); };
   o.tls = tls_.peer;
   o.timeout = RequestTimeout(cfg_);
   o.info = [this](const std::string& line) { log_.Info("etcdserver", line); };
@@ -357,7 +360,8 @@ absl::Status DetcdServer::CheckInitialCorruption() {
 
 absl::Status DetcdServer::StartCorruptionChecks() {
   if (cfg_.corrupt_check_time_ms > 0) {
-    corruption_check_ = PeriodicCorruptionCheck::Start(CorruptionOptions(), absl::Milliseconds(cfg_.corrupt_check_time_ms));
+    corruption_check_ =
+        PeriodicCorruptionCheck::Start(CorruptionOptions(), absl::Milliseconds(cfg_.corrupt_check_time_ms));
   }
   return absl::OkStatus();
 }
@@ -387,9 +391,8 @@ absl::Status DetcdServer::StartServing() {
   lock_election_->RegisterOn(builder);
   if (tls_.client_https) {
     log_.Info("embed", absl::StrCat("ClientTLS: cert = ", tls_.client_cert_file, ", key = ", tls_.client_key_file,
-                                    ", trusted-ca = ", cfg_.client_tls.trusted_ca_file,
-                                    ", client-cert-auth = ", cfg_.client_tls.client_cert_auth ? "true" : "false",
-                                    ", crl-file = "));
+                                    ", trusted-ca = ", cfg_.client_tls.trusted_ca_file, ", client-cert-auth = ",
+                                    cfg_.client_tls.client_cert_auth ? "true" : "false", ", crl-file = "));
     net::TlsTerminatorOptions tls_options;
     tls_options.cert_pem = tls_.client.cert_pem;
     tls_options.key_pem = tls_.client.key_pem;
@@ -424,11 +427,19 @@ absl::Status DetcdServer::StartServing() {
   go.version = kEtcdCompatibleVersion;
   go.grpc_channel = grpc_server_->InProcessChannel(grpc::ChannelArguments());  // every /v3 method, transcoded
   go.request_timeout = so.request_timeout;
-  // /metrics also shows the gRPC calls on the client port and the bytes to and from peers (both outlive the gateway).
+  // etcd's prober: the round trip to each peer, every 4 s.
+  net::PeerProberOptions po;
+  po.peers = [this] { return PeerAddressesNow(); };
+  po.tls = tls_.peer;
+  po.warn = [this](const std::string& line) { log_.Warn("rafthttp", line); };
+  prober_ = net::PeerProber::Start(std::move(po));
+  // /metrics also shows the gRPC calls on the client port, the bytes to and from peers and the round trips to them
+  // (all outlive the gateway).
   go.grpc_metrics = front_end_->shared_metrics();
-  go.more_metrics = [front = front_end_.get(), transport = transport_.get()](std::string* out) {
+  go.more_metrics = [front = front_end_.get(), transport = transport_.get(), prober = prober_.get()](std::string* out) {
     front->metrics().AppendPrometheus(out);
     if (transport != nullptr) transport->AppendPrometheus(out);
+    prober->AppendPrometheus(out);
   };
   gateway_ = std::make_unique<net::HttpGateway>(runtime_.get(), go);
   return absl::OkStatus();
@@ -442,10 +453,10 @@ absl::Status DetcdServer::Listen() {
   std::atomic<bool>* stop = &http_stop_;
   for (const DetcdUrl& u : cfg_.listen_client_urls) {
     absl::StatusOr<std::unique_ptr<net::ClientListener>> l = net::ClientListener::Start(
-        u.host, Port(u), grpc_server_.get(),
-        [gateway, stop](int fd) { net::ServeHttpConnection(fd, gateway, stop); },
+        u.host, Port(u), grpc_server_.get(), [gateway, stop](int fd) { net::ServeHttpConnection(fd, gateway, stop); },
         Https(u) ? client_terminator_ : nullptr, [front](int fd) { front->Adopt(fd); });
-    if (!l.ok()) return Failed(absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ", l.status().message()));
+    if (!l.ok())
+      return Failed(absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ", l.status().message()));
     listeners_.push_back(std::move(*l));
   }
   for (const DetcdUrl& u : cfg_.listen_metrics_urls) {
@@ -456,7 +467,8 @@ absl::Status DetcdServer::Listen() {
                                    [](const std::string& path) { return path == "/metrics" || path == "/health"; });
         },
         Https(u) ? client_terminator_ : nullptr);
-    if (!l.ok()) return Failed(absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ", l.status().message()));
+    if (!l.ok())
+      return Failed(absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ", l.status().message()));
     log_.Info("embed", absl::StrCat("listening for metrics on ", u.String()));
     listeners_.push_back(std::move(*l));
   }
@@ -473,7 +485,8 @@ void DetcdServer::Publish() {
   for (int attempt = 0; attempt < 100 && !options_.interrupted(); ++attempt) {
     const kv::ClientReply r = runtime_->Call(pub, absl::Seconds(5));
     if (r.status.ok()) break;
-    log_.Warn("etcdserver", absl::StrCat("failed to publish local member to cluster through raft: ", r.status.message()));
+    log_.Warn("etcdserver",
+              absl::StrCat("failed to publish local member to cluster through raft: ", r.status.message()));
     absl::SleepFor(absl::Milliseconds(100));
   }
   log_.Info("etcdserver", absl::StrCat("published {Name:", cfg_.name, " ClientURLs:[",
@@ -485,8 +498,8 @@ void DetcdServer::Publish() {
     if (Https(u)) {
       log_.Info("embed", absl::StrCat("serving client requests on ", u.host, ":", u.port));
     } else {
-      log_.Warn("embed",
-                absl::StrCat("serving insecure client requests on ", u.host, ":", u.port, ", this is strongly discouraged!"));
+      log_.Warn("embed", absl::StrCat("serving insecure client requests on ", u.host, ":", u.port,
+                                      ", this is strongly discouraged!"));
     }
   }
   log_.Info("embed", "ready to serve client requests");
@@ -498,12 +511,13 @@ void DetcdServer::Stop() {
   stopped_ = true;
   (void)NotifyStopping();
   if (corruption_check_ != nullptr) corruption_check_->Stop();
+  if (prober_ != nullptr) prober_->Stop();
   // As etcd: a leader hands over before it stops, while it still serves, so the cluster waits for no election.
   if (runtime_ != nullptr) {
     absl::StatusOr<bool> handed = runtime_->HandOverLeadership(RequestTimeout(cfg_));
     if (!handed.ok()) {
-      log_.Warn("etcdserver",
-                absl::StrCat(net::IdHex(member_id_), " failed to transfer leadership (", handed.status().message(), ")"));
+      log_.Warn("etcdserver", absl::StrCat(net::IdHex(member_id_), " failed to transfer leadership (",
+                                           handed.status().message(), ")"));
     } else if (*handed) {
       // Serve on for a few heartbeats: the proposals held during the hand-over go to the new leader (the next tick
       // releases them, the transport carries them) and the requests in flight here are answered, rather than lost
@@ -524,7 +538,7 @@ void DetcdServer::Stop() {
   }
   member_ = nullptr;
   if (transport_ != nullptr) transport_->Stop();
-  if (runtime_ != nullptr) runtime_->Stop();  // every request still waiting is answered "server stopped"
+  if (runtime_ != nullptr) runtime_->Stop();    // every request still waiting is answered "server stopped"
   if (services_ != nullptr) services_->Stop();  // the last completions, while their gRPC server still exists
 }
 

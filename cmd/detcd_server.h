@@ -30,6 +30,7 @@
 #include "net/http_gateway.h"
 #include "net/lock_election.h"
 #include "net/member_runtime.h"
+#include "net/peer_prober.h"
 #include "net/peer_transport.h"
 #include "net/tls_terminator.h"
 
@@ -63,6 +64,8 @@ class DetcdServer {
   absl::Status Prepare();
   absl::Status StartMember();
   absl::Status StartServing();
+  // The other members' peer addresses as the member knows them now (their first peer URLs).
+  std::map<uint64_t, net::PeerAddress> PeerAddressesNow();
   CorruptionCheckOptions CorruptionOptions();
   absl::Status CheckInitialCorruption();
   absl::Status StartCorruptionChecks();
@@ -79,9 +82,9 @@ class DetcdServer {
   bool initialized_ = false;  // it has a WAL
   uint64_t member_id_ = 0;
   uint64_t cluster_id_ = 0;
-  std::vector<uint64_t> ids_;                     // the founding voters (a new cluster)
-  std::map<uint64_t, kvpb::Member> founding_;     // a new cluster's members, for the head of its log
-  std::map<uint64_t, net::PeerAddress> peers_;    // where the transport starts dialing
+  std::vector<uint64_t> ids_;                   // the founding voters (a new cluster)
+  std::map<uint64_t, kvpb::Member> founding_;   // a new cluster's members, for the head of its log
+  std::map<uint64_t, net::PeerAddress> peers_;  // where the transport starts dialing
   bool join_existing_ = false;
 
   std::atomic<net::MemberRuntime*> member_{nullptr};
@@ -93,6 +96,7 @@ class DetcdServer {
   std::string cluster_info_;  // guarded by cluster_info_mu_: what a joining member is told
 
   std::unique_ptr<PeriodicCorruptionCheck> corruption_check_;
+  std::unique_ptr<net::PeerProber> prober_;
   std::unique_ptr<net::EtcdServices> services_;
   std::unique_ptr<net::LockElectionServices> lock_election_;
   std::unique_ptr<grpc::Server> grpc_server_;

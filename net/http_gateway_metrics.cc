@@ -20,25 +20,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "net/http_gateway.h"
+#include "net/prometheus_text.h"
 
 namespace detcd::net {
 
 namespace {
-
-// A float as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it, as the Prometheus client does: the shortest digits
-// that read back as v, in exponent form from 1e+06 up (2.147483648e+09) or below 1e-04.
-std::string GoFloat(double v) {
-  char buf[64];
-  int digits = 0;  // after the point, in exponent form
-  for (; digits < 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*e", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  const int exp = std::atoi(std::strchr(buf, 'e') + 1);
-  if (exp < -4 || exp >= 6) return buf;
-  std::snprintf(buf, sizeof buf, "%.*f", std::max(0, digits - exp), v);
-  return buf;
-}
 
 // The Prometheus client's process collector, from /proc/self: what tools such as `etcdctl check datascale` read.
 void AppendProcessMetrics(std::string* out) {
@@ -166,18 +152,18 @@ HttpResponse HttpGateway::Metrics() {
   metric("etcd_debugging_mvcc_watch_stream_total", "gauge", "Total number of watch streams.", "",
          absl::StrCat(s.watch_streams));
   metric("etcd_debugging_mvcc_watcher_total", "gauge", "Total number of watchers.", "", absl::StrCat(s.watchers));
-  {
-    const char* name = "etcd_disk_wal_fsync_duration_seconds";
-    absl::StrAppend(&out, "# HELP ", name, " The latency distributions of fsync called by WAL.\n# TYPE ", name,
-                    " histogram\n");
-    uint64_t cumulative = 0;
-    for (int i = 0; i < DurationHistogram::kBuckets; ++i) {
-      cumulative += s.wal_fsync.counts[i];
-      absl::StrAppend(&out, name, "_bucket{le=\"", DurationHistogram::UpperBound(i), "\"} ", cumulative, "\n");
-    }
-    absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", s.wal_fsync.count, "\n", name, "_sum ",
-                    s.wal_fsync.sum_seconds, "\n", name, "_count ", s.wal_fsync.count, "\n");
-  }
+  // etcd's disk histograms. detcd's backend is the in-memory store made durable by the WAL: its "commit" is the
+  // member's apply of a batch of committed entries (MemberRuntime's apply rounds), so a slow one shows here as a slow
+  // bbolt commit would in etcd.
+  AppendMetricHeader("etcd_disk_backend_commit_duration_seconds", "histogram",
+                     "The latency distributions of commit called by backend.", &out);
+  s.backend_commit.AppendSeries("etcd_disk_backend_commit_duration_seconds", "", &out);
+  AppendMetricHeader("etcd_disk_wal_fsync_duration_seconds", "histogram",
+                     "The latency distributions of fsync called by WAL.", &out);
+  s.wal_fsync.AppendSeries("etcd_disk_wal_fsync_duration_seconds", "", &out);
+  metric("etcd_server_slow_apply_total", "counter",
+         "The total number of slow apply requests (likely overloaded from slow disk).", "",
+         absl::StrCat(s.slow_applies));
   if (options_.more_metrics) options_.more_metrics(&out);
   AppendProcessMetrics(&out);
   HttpResponse r;

@@ -118,6 +118,8 @@ void MemberRuntime::Drain(int max_rounds) {
     }
     // Every event of the batch first, then the effects once: proposals that arrived together become one Raft
     // append (one Ready, one WAL write), and replies, messages and watch responses leave together.
+    const uint64_t applied_before = core_->applied_index();
+    const int64_t start_us = MonotonicUs();
     for (auto& task : batch) {
       task();
       if (!running_) break;
@@ -125,6 +127,7 @@ void MemberRuntime::Drain(int max_rounds) {
     if (running_) {
       Flush();
       CheckLeaderWaits(MonotonicUs());
+      ObserveApplyRound(applied_before, start_us);
     }
   }
 }
@@ -227,17 +230,6 @@ void MemberRuntime::CloseWatch(uint64_t stream) {
   });
 }
 
-void DurationHistogram::Observe(double seconds) {
-  ++count;
-  sum_seconds += seconds;
-  for (int i = 0; i < kBuckets; ++i) {
-    if (seconds <= UpperBound(i)) {
-      ++counts[i];
-      return;
-    }
-  }
-}
-
 namespace {
 
 // etcd's raft.Status.MarshalJSON (ids in hex; the progress, of a leader only, here in id order).
@@ -282,8 +274,10 @@ MemberStatus MemberRuntime::Status() {
     s.members = core_->membership().ToEtcd();
     if (const kvpb::Member* self = core_->membership().Find(options_.core.id)) s.is_learner = self->is_learner();
     {
-      std::lock_guard<std::mutex> l(fsync_mu_);
+      std::lock_guard<std::mutex> l(timings_mu_);
       s.wal_fsync = wal_fsync_;
+      s.backend_commit = backend_commit_;
+      s.slow_applies = slow_applies_;
     }
     s.mvcc_ops = core_->mvcc_op_counts();
     s.keys = core_->store().live_keys();
@@ -450,9 +444,11 @@ void MemberRuntime::Loop() {
     const int64_t now = MonotonicUs();
     if (now >= next_tick) {
       last_tick_us_ = now;
+      const uint64_t applied_before = core_->applied_index();
       core_->Tick(now);
       Flush();
       AnswerOverdue(now);
+      ObserveApplyRound(applied_before, now);
       // A late tick is not made up for: the next comes one interval from now.
       next_tick = now + options_.core.tick_us;
     }
@@ -492,6 +488,26 @@ void MemberRuntime::Loop() {
   running_ = false;
 }
 
+void MemberRuntime::ObserveApplyRound(uint64_t applied_before, int64_t start_us) {
+  const uint64_t applied = core_->applied_index();
+  if (applied == applied_before) return;
+  const int64_t took_us = MonotonicUs() - start_us;
+  bool slow = false;
+  {
+    std::lock_guard<std::mutex> l(timings_mu_);
+    backend_commit_.Observe(static_cast<double>(took_us) / 1e6);
+    if (took_us > options_.slow_apply_us) {
+      ++slow_applies_;
+      slow = true;
+    }
+  }
+  if (slow) {
+    Log(absl::StrCat("apply request took too long (took ", absl::FormatDuration(absl::Microseconds(took_us)),
+                     ", expected-duration ", absl::FormatDuration(absl::Microseconds(options_.slow_apply_us)),
+                     ", applied entries ", applied_before + 1, "..", applied, ")"));
+  }
+}
+
 void MemberRuntime::Flush() {
   // Replies and watch responses of one drain leave together (one write per client connection), not one by one.
   if (options_.reply_batch_begin) options_.reply_batch_begin();
@@ -515,7 +531,7 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
       const auto start = std::chrono::steady_clock::now();
       if (absl::Status s = host::SyncBatch(store_, *batch, options_.testing_persist); !s.ok()) return s;
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      std::lock_guard<std::mutex> l(fsync_mu_);
+      std::lock_guard<std::mutex> l(timings_mu_);
       wal_fsync_.Observe(took.count());
     }
     // The disk thread runs the core itself (no hand-off): the batch is durable, the next one is taken at once.
@@ -546,9 +562,9 @@ void MemberRuntime::Send(std::vector<raftpb::Message> messages) {
     }
     std::shared_ptr<storage::ReadableFile> file;
     if (m.type() == raftpb::MSG_SNAP && m.snapshot().data().empty()) {
-      DETCD_CHECK_MSG(send_ready_ && send_ready_->metadata.SerializeAsString() ==
-                                         m.snapshot().metadata().SerializeAsString(),
-                      "a MSG_SNAP without the file made for it");
+      DETCD_CHECK_MSG(
+          send_ready_ && send_ready_->metadata.SerializeAsString() == m.snapshot().metadata().SerializeAsString(),
+          "a MSG_SNAP without the file made for it");
       file = send_ready_->file;
     }
     options_.send(std::move(m), std::move(file));

@@ -1,7 +1,7 @@
 // MemberRuntime: the production driver of one etcd member — the node core (kv::NodeCore), the very state machine the
 // simulator runs, fed with real time and real disk. Other threads (the client front end, the disk thread, the peer
-// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a front end, disk
-// or transport thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every
+// transport) hand it work through one queue. The core is held by one thread at a time, in queue order: a front end,
+// disk or transport thread that queues work while nobody holds the core runs the queue itself (a few rounds of "every
 // queued event, then the effects once"), so a request, a finished fsync or a peer's message costs no hand-off and no
 // wake-up; ticks, the transport's other news and whatever a poster left go to the core thread ("detcd-core"), which
 // ticks every heartbeat interval with the monotonic clock. Callbacks (replies, watch responses, sends) run on whichever
@@ -49,6 +49,7 @@
 #include "host/received_snapshots.h"
 #include "kv/node_core.h"
 #include "net/job_thread.h"
+#include "net/prometheus_text.h"
 #include "storage/member_store.h"
 #include "storage/posix_disk.h"
 #include "storage/received_snapshot_file.h"
@@ -86,16 +87,8 @@ struct MemberRuntimeOptions {
   // per batch). Null: nothing.
   std::function<void()> reply_batch_begin;
   std::function<void()> reply_batch_end;
-};
-
-// A Prometheus histogram of durations with etcd's WAL fsync buckets (1 ms doubling up to 8.192 s).
-struct DurationHistogram {
-  static constexpr int kBuckets = 14;
-  static double UpperBound(int i) { return 0.001 * static_cast<double>(1 << i); }
-  uint64_t counts[kBuckets] = {};  // observations <= UpperBound(i), not cumulative
-  uint64_t count = 0;              // all observations (those above the last bound too)
-  double sum_seconds = 0;
-  void Observe(double seconds);
+  // A round of the core that applied entries and took longer is a slow apply (etcd's warnApplyDuration, 100 ms).
+  int64_t slow_apply_us = 100'000;
 };
 
 // What `etcdctl endpoint status` shows.
@@ -107,12 +100,14 @@ struct MemberStatus {
   uint64_t raft_index = 0;  // commit index
   uint64_t applied_index = 0;
   int64_t revision = 0;
-  int64_t db_size = 0;  // bytes the kept versions take
+  int64_t db_size = 0;                            // bytes the kept versions take
   std::vector<etcdserverpb::AlarmMember> alarms;  // raised, every member's
   bool is_learner = false;
   // The cluster's members as the log made them, with what each published (name, client URLs); by id.
   std::vector<etcdserverpb::Member> members;
-  DurationHistogram wal_fsync;  // etcd_disk_wal_fsync_duration_seconds
+  DurationHistogram wal_fsync;       // etcd_disk_wal_fsync_duration_seconds
+  DurationHistogram backend_commit;  // etcd_disk_backend_commit_duration_seconds: apply rounds (see apply_)
+  uint64_t slow_applies = 0;         // etcd_server_slow_apply_total: applying rounds over slow_apply_us
   // etcd's counters and gauges the core keeps (see kv::NodeCore), and the runtime's.
   kv::MvccOpCounts mvcc_ops;             // etcd_mvcc_{range,put,delete,txn}_total
   uint64_t keys = 0;                     // etcd_debugging_mvcc_keys_total: live keys
@@ -223,8 +218,8 @@ class MemberRuntime : private host::EffectsHost {
   };
 
   explicit MemberRuntime(const MemberRuntimeOptions& options);
-  // Who runs a posted task when nobody holds the core: the posting thread itself (a front end, disk or transport thread:
-  // no hand-off, no wake-up), or the core thread (news the transport gives while it walks its peers).
+  // Who runs a posted task when nobody holds the core: the posting thread itself (a front end, disk or transport
+  // thread: no hand-off, no wake-up), or the core thread (news the transport gives while it walks its peers).
   enum class Drainer { kPoster, kCoreThread };
   // A poster that takes the core runs at most this many rounds (a batch of tasks, then the effects) before leaving
   // the rest to the core thread, so that no gRPC or disk thread is kept from its own work for long.
@@ -265,6 +260,10 @@ class MemberRuntime : private host::EffectsHost {
   void AnswerOverdue(int64_t now_us);
   // Answers the MoveLeader waits whose target leads now, or whose deadline passed.
   void CheckLeaderWaits(int64_t now_us);
+  // After a round of the core (events, then their effects) that began at start_us with applied_before applied: if
+  // it applied anything, the round's time is the backend's commit (etcd_disk_backend_commit_duration_seconds), and
+  // one longer than options.slow_apply_us is a slow apply, counted and logged in etcd's words.
+  void ObserveApplyRound(uint64_t applied_before, int64_t start_us);
   // Runs fn on the core (by whichever thread holds it) and waits for its result at most `timeout` (nullopt: stopped
   // or timed out).
   template <typename T>
@@ -333,8 +332,11 @@ class MemberRuntime : private host::EffectsHost {
   std::condition_variable disk_cv_;
   std::deque<std::function<absl::Status()>> disk_jobs_;  // guarded by disk_mu_
   bool disk_stopping_ = false;                           // guarded by disk_mu_
-  std::mutex fsync_mu_;
-  DurationHistogram wal_fsync_;  // guarded by fsync_mu_
+  // Disk and apply timings for /metrics.
+  std::mutex timings_mu_;
+  DurationHistogram wal_fsync_;       // guarded by timings_mu_
+  DurationHistogram backend_commit_;  // guarded by timings_mu_
+  uint64_t slow_applies_ = 0;         // guarded by timings_mu_
   std::atomic<bool> disk_failed_{false};
   // Writes snapshot files (MemberStore's snapshot files only: it touches no WAL); stopped before the disk thread.
   std::unique_ptr<JobThread> snapshot_thread_;

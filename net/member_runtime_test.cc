@@ -4,8 +4,6 @@
 // (MoveLeader waits for the new leader, or times out with etcd's error) and agree on HashKV.
 #include "net/member_runtime.h"
 
-#include "net/test_member.h"
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -20,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "net/test_member.h"
 #include "storage/posix_disk.h"
 #include "storage/received_snapshot_file.h"
 
@@ -143,6 +142,31 @@ TEST(MemberRuntimeTest, OverloadIsRefusedWithEtcdsTooManyRequests) {
   EXPECT_TRUE((*rt)->Call(PutRequest("after", "v"), absl::Seconds(5)).status.ok());
 }
 
+// Every round of the core that applied entries is counted as a backend commit; one over the slow-apply bound (here
+// -1 µs: every one) is a slow apply, counted and logged in etcd's words.
+TEST(MemberRuntimeTest, ApplyRoundsAreTimedAndSlowOnesCountedAndLogged) {
+  MemberRuntimeOptions options = SingleMemberOptions(FreshTestDir("runtime_slow_apply"));
+  options.slow_apply_us = -1;
+  std::mutex mu;
+  std::vector<std::string> logs;
+  options.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> l(mu);
+    logs.push_back(line);
+  };
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(options);
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k", "v")).status.ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE((*rt)->Call(PutRequest(absl::StrCat("k", i), "v"), absl::Seconds(5)).status.ok());
+  const MemberStatus s = (*rt)->Status();
+  EXPECT_GE(s.backend_commit.count(), 6u) << "each put was applied in a round of its own";
+  EXPECT_EQ(s.slow_applies, s.backend_commit.count());
+  std::lock_guard<std::mutex> l(mu);
+  size_t slow_lines = 0;
+  for (const std::string& line : logs) slow_lines += absl::StrContains(line, "apply request took too long") ? 1 : 0;
+  EXPECT_GE(slow_lines, s.slow_applies) << "a round may finish (and log) after its reply went";
+}
+
 TEST(MemberRuntimeTest, RequestsQueuedWhenTheMemberStopsHearServerStopped) {
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
       MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_stop_queued")));
@@ -226,7 +250,8 @@ TEST(MemberRuntimeTest, ConcurrentClientsEachSeeTheirOwnWritesAndAreAllAnswered)
 }
 
 TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch")));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+      MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch")));
   ASSERT_TRUE(rt.ok()) << rt.status();
   ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("a", "0")).status.ok());
   std::mutex mu;
@@ -266,7 +291,8 @@ TEST(MemberRuntimeTest, WatchStreamsEventsInOrder) {
 // and catches the watcher up from history) and hands over nothing more until ResumeWatch — then every event comes,
 // once, in order.
 TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
-  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch_pause")));
+  absl::StatusOr<std::unique_ptr<MemberRuntime>> rt =
+      MemberRuntime::Start(SingleMemberOptions(FreshTestDir("runtime_watch_pause")));
   ASSERT_TRUE(rt.ok()) << rt.status();
   ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("warm", "up")).status.ok());
   std::mutex mu;
@@ -283,7 +309,8 @@ TEST(MemberRuntimeTest, PausedWatchStreamCatchesUpAfterResume) {
   w.mutable_create_request()->set_range_end("p0");
   (*rt)->Watch(stream, w);
   absl::SleepFor(absl::Milliseconds(100));
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE((*rt)->Call(PutRequest("p/" + std::to_string(i), "v"), absl::Seconds(2)).status.ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE((*rt)->Call(PutRequest("p/" + std::to_string(i), "v"), absl::Seconds(2)).status.ok());
   absl::SleepFor(absl::Milliseconds(200));
   int paused_deliveries;
   {
@@ -308,11 +335,16 @@ TEST(MemberRuntimeTest, CorruptDataRefusesToStartNamingTheFile) {
   {
     absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
     ASSERT_TRUE(rt.ok()) << rt.status();
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k" + std::to_string(i), "v")).status.ok());
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(CallUntilLeader(**rt, PutRequest("k" + std::to_string(i), "v")).status.ok());
   }
   // Flip a byte in the middle of the first segment.
   const std::string wal = dir + "/member/wal";
-  std::system(absl::StrCat("f=$(ls '", wal, "'/*.wal | head -1); printf '\\xff\\xff\\xff\\xff' | dd of=\"$f\" bs=1 seek=200 conv=notrunc 2>/dev/null").c_str());
+  std::system(
+      absl::StrCat(
+          "f=$(ls '", wal,
+          "'/*.wal | head -1); printf '\\xff\\xff\\xff\\xff' | dd of=\"$f\" bs=1 seek=200 conv=notrunc 2>/dev/null")
+          .c_str());
   absl::StatusOr<std::unique_ptr<MemberRuntime>> rt = MemberRuntime::Start(SingleMemberOptions(dir));
   ASSERT_FALSE(rt.ok());
   EXPECT_NE(rt.status().message().find(".wal"), std::string::npos) << rt.status();
@@ -470,7 +502,8 @@ TEST(MemberRuntimeTest, FollowerCatchesUpByTheLeadersSnapshotFile) {
   const uint64_t down = leader == 3 ? 2 : 3;
   c.Stop(down);
   for (int i = 0; i < 300; ++i) {
-    kv::ClientReply put = CallUntilLeader(c.member(leader), PutRequest(absl::StrCat("k", i), std::string(100, 'a' + i % 26)));
+    kv::ClientReply put =
+        CallUntilLeader(c.member(leader), PutRequest(absl::StrCat("k", i), std::string(100, 'a' + i % 26)));
     ASSERT_TRUE(put.status.ok()) << i << ": " << put.status;
   }
   c.Start(down);

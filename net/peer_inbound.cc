@@ -178,6 +178,11 @@ bool PeerTransport::ParseInbound(Conn* c) {
       });
       return true;  // open until the answer goes (AnswerQueries), or the asker leaves
     }
+    if (have >= kMagicBytes && std::memcmp(data, kPingMagic, kMagicBytes) == 0) {
+      // A peer's prober: an empty answer at once, then close.
+      SayAndClose(c, std::string(kFrameHeaderBytes, '\0'), "");
+      return false;
+    }
     if (have >= kMagicBytes && std::memcmp(data, kInfoMagic, kMagicBytes) == 0) {
       // A member joining the cluster asks for its members: answer (one small frame) and close.
       std::string info = options_.cluster_info ? options_.cluster_info() : std::string();
@@ -189,7 +194,8 @@ bool PeerTransport::ParseInbound(Conn* c) {
     }
     if (std::memcmp(data, kMagic, std::min(have, kMagicBytes)) != 0 &&
         std::memcmp(data, kInfoMagic, std::min(have, kMagicBytes)) != 0 &&
-        std::memcmp(data, kHashMagic, std::min(have, kMagicBytes)) != 0) {
+        std::memcmp(data, kHashMagic, std::min(have, kMagicBytes)) != 0 &&
+        std::memcmp(data, kPingMagic, std::min(have, kMagicBytes)) != 0) {
       refusal = static_cast<unsigned char>(data[0]) == 0x16
                     ? "not a detcd peer connection (bad handshake magic: a TLS handshake on a plain (http) peer port)"
                     : "not a detcd peer connection (bad handshake magic)";
@@ -203,8 +209,8 @@ bool PeerTransport::ParseInbound(Conn* c) {
         refusal = absl::StrCat("request cluster ID mismatch (local=", PeerHex(options_.cluster_id),
                                ", remote=", PeerHex(cluster), ", remote member=", PeerHex(sender), ")");
       } else if (receiver != options_.member_id) {
-        refusal = absl::StrCat("request meant for member ", PeerHex(receiver), ", this is ", PeerHex(options_.member_id),
-                               " (remote member=", PeerHex(sender), ")");
+        refusal = absl::StrCat("request meant for member ", PeerHex(receiver), ", this is ",
+                               PeerHex(options_.member_id), " (remote member=", PeerHex(sender), ")");
       } else if (sender == options_.member_id) {
         refusal = absl::StrCat("remote claims this member's own id ", PeerHex(sender));
       } else if (Refused(sender)) {
@@ -229,8 +235,9 @@ bool PeerTransport::ParseInbound(Conn* c) {
       const size_t take = static_cast<size_t>(std::min<uint64_t>(have - pos, c->snapshot_left));
       if (take > 0) {
         if (absl::Status s = c->sink->Append(absl::string_view(data + pos, take)); !s.ok()) {
-          Log(absl::StrCat("inbound from member ", PeerHex(c->sender), " at ", c->remote, ": refused the snapshot at index ",
-                           c->snapshot.snapshot().metadata().index(), ": ", s.message(), "; closing"));
+          Log(absl::StrCat("inbound from member ", PeerHex(c->sender), " at ", c->remote,
+                           ": refused the snapshot at index ", c->snapshot.snapshot().metadata().index(), ": ",
+                           s.message(), "; closing"));
           c->sink.reset();
           Close(c);
           return false;
@@ -243,8 +250,9 @@ bool PeerTransport::ParseInbound(Conn* c) {
       absl::StatusOr<std::string> where = sink->Finish();
       sink.reset();
       if (!where.ok()) {
-        Log(absl::StrCat("inbound from member ", PeerHex(c->sender), " at ", c->remote, ": refused the snapshot at index ",
-                         c->snapshot.snapshot().metadata().index(), ": ", where.status().message(), "; closing"));
+        Log(absl::StrCat("inbound from member ", PeerHex(c->sender), " at ", c->remote,
+                         ": refused the snapshot at index ", c->snapshot.snapshot().metadata().index(), ": ",
+                         where.status().message(), "; closing"));
         Close(c);
         return false;
       }
@@ -290,8 +298,8 @@ bool PeerTransport::ParseInbound(Conn* c) {
     if (m.from() != c->sender || m.to() != options_.member_id) {
       if (!c->logged_foreign) {
         c->logged_foreign = true;
-        Log(absl::StrCat("inbound from member ", PeerHex(c->sender), ": ignoring a message from ", PeerHex(m.from()), " to ",
-                         PeerHex(m.to())));
+        Log(absl::StrCat("inbound from member ", PeerHex(c->sender), ": ignoring a message from ", PeerHex(m.from()),
+                         " to ", PeerHex(m.to())));
       }
       continue;
     }

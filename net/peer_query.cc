@@ -21,8 +21,11 @@ using namespace peer_wire;  // NOLINT: the wire format
 namespace {
 
 // Connects, sends `question`, reads the answer (one frame) until the peer closes; `what` names the answer in errors.
+// round_trip (optional): the time from sending the question until the whole answer was read (the connection's and
+// TLS handshake's time left out).
 absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls,
-                                const std::string& question, const std::string& what) {
+                                const std::string& question, const std::string& what,
+                                absl::Duration* round_trip = nullptr) {
   const std::string where = absl::StrCat(address.host, ":", address.port);
   if (address.tls && tls == nullptr) {
     return absl::FailedPreconditionError(
@@ -73,6 +76,7 @@ absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeo
   std::string in;
   std::string read_error;
   // TLS: one record, written whole or not at all.
+  const absl::Time asked = absl::Now();
   const StreamStep sent = stream.Write(question.data(), question.size());
   if (sent.kind == StreamStep::kDone && sent.bytes == question.size()) {
     char buf[16384];
@@ -85,6 +89,7 @@ absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeo
       in.append(buf, s.bytes);
     }
   }
+  if (round_trip != nullptr) *round_trip = absl::Now() - asked;
   stream.Close();
   if (in.rfind(kRefusedPrefix, 0) == 0) {  // e.g. a plain question to a TLS port
     std::string said = in.substr(sizeof(kRefusedPrefix) - 1);
@@ -92,8 +97,8 @@ absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeo
     return absl::UnavailableError(absl::StrCat(where, " refused: ", said));
   }
   if (in.size() < kFrameHeaderBytes) {
-    return absl::UnavailableError(absl::StrCat("no ", what, " from ", where,
-                                               read_error.empty() ? "" : absl::StrCat(" (", read_error, ")")));
+    return absl::UnavailableError(
+        absl::StrCat("no ", what, " from ", where, read_error.empty() ? "" : absl::StrCat(" (", read_error, ")")));
   }
   const uint32_t len = GetU32(in.data());
   if (len > kInfoBytesMax || in.size() != kFrameHeaderBytes + len) {
@@ -111,6 +116,15 @@ absl::StatusOr<std::string> FetchClusterInfo(const PeerAddress& address, absl::D
 std::string EncodeHashKVAnswer(const absl::StatusOr<etcdserverpb::HashKVResponse>& answer) {
   if (!answer.ok()) return absl::StrCat(kHashErrorPrefix, answer.status().message());
   return answer->SerializeAsString();
+}
+
+absl::StatusOr<absl::Duration> ProbePeer(const PeerAddress& address, absl::Duration timeout, const PeerTls* tls) {
+  absl::Duration round_trip;
+  absl::StatusOr<std::string> answer =
+      Ask(address, timeout, tls, std::string(kPingMagic, kMagicBytes), "probe answer", &round_trip);
+  if (!answer.ok()) return answer.status();
+  if (!answer->empty()) return absl::UnavailableError(absl::StrCat("malformed probe answer from ", address.host));
+  return round_trip;
 }
 
 absl::StatusOr<etcdserverpb::HashKVResponse> FetchPeerHashKV(const PeerAddress& address, int64_t revision,

@@ -17,6 +17,9 @@ inline constexpr uint32_t kInfoBytesMax = 1u << 20;
 inline constexpr char kHashMagic[] = "detcd-hash-1";
 inline constexpr size_t kHashQuestionBytes = 12 + 8;
 inline constexpr char kHashErrorPrefix[] = "error: ";
+// A peer's prober measures the round trip to this member (etcd's GET /raft/probing): the magic alone; the answer is
+// an empty frame, sent at once by the transport thread.
+inline constexpr char kPingMagic[] = "detcd-ping-1";
 // What a member tells a member it removed (etcd's words).
 inline constexpr char kRemovedMessage[] = "the member has been permanently removed from the cluster";
 inline constexpr size_t kMagicBytes = 12;
