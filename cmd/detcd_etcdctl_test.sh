@@ -114,6 +114,11 @@ with grpc.insecure_channel(sys.argv[1]) as ch:
 PY
 )
 [ "$health" = "0801" ] || fail "grpc.health.v1.Health/Check: want status SERVING (0801), got: $health"
+# ... counted as etcd counts it (its series are there from the start, as for etcd's own services).
+curl -s "$ep/metrics" | grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="Check",grpc_service="grpc.health.v1.Health",grpc_type="unary"} 1$' ||
+  fail "/metrics: the health check not counted: $(curl -s "$ep/metrics" | grep grpc.health)"
+curl -s "$ep/metrics" | grep -q '^grpc_server_started_total{grpc_method="Watch",grpc_service="grpc.health.v1.Health",grpc_type="server_stream"} 0$' ||
+  fail "/metrics: no health Watch series"
 out=$(curl -s -X POST "$ep/v3/lock/lock" -d '{"name":"Z3ctbG9jaw=="}')  # "gw-lock"
 key=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$out" 2>/dev/null)
 [ -n "$key" ] || fail "gateway lock: $out"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -54,6 +55,19 @@ const MethodTable& Table() {
         g.preinitialized = preinitialized;
         t->methods.push_back(std::move(g));
       }
+    }
+    // grpc.health.v1.Health (served by gRPC's default health service: no descriptor of it is linked in), which etcd
+    // registers before grpc_prometheus.Register.
+    for (const auto& [name, type] :
+         {std::pair<const char*, const char*>{"Check", "unary"}, {"Watch", "server_stream"}}) {
+      GrpcMethod g;
+      g.index = static_cast<int>(t->methods.size());
+      g.service = "grpc.health.v1.Health";
+      g.name = name;
+      g.path = absl::StrCat("/", g.service, "/", g.name);
+      g.type = type;
+      g.preinitialized = true;
+      t->methods.push_back(std::move(g));
     }
     for (const GrpcMethod& m : t->methods) t->by_path[m.path] = &m;  // the vector is complete: no reallocation
     for (const GrpcMethod& m : t->methods) t->sorted.push_back(m.index);
