@@ -138,8 +138,7 @@ std::string AckedPutMissing(const KvCluster& cluster, const std::vector<AckedPut
                          got->kvs[0].value() == p.value;
       if (!there) {
         return absl::StrCat("put ", p.key, "=", p.value, " was acknowledged at revision ", p.revision, " but node ", id,
-                            " does not have it there",
-                            got.ok() ? "" : absl::StrCat(" (", got.status().message(), ")"));
+                            " does not have it there", got.ok() ? "" : absl::StrCat(" (", got.status().message(), ")"));
       }
     }
   }
@@ -186,10 +185,11 @@ std::string MembersDiffer(const KvCluster& cluster, uint64_t corrupt_member) {
       ref_hash = *hash;
       continue;
     }
-    if (rev != ref_rev) return absl::StrCat("node ", id, " is at revision ", rev, ", node ", reference, " at ", ref_rev);
+    if (rev != ref_rev)
+      return absl::StrCat("node ", id, " is at revision ", rev, ", node ", reference, " at ", ref_rev);
     if (*hash != ref_hash) {
-      return absl::StrCat("node ", id, " and node ", reference, " hash revision ", rev, " differently (", *hash,
-                          " vs ", ref_hash, ")");
+      return absl::StrCat("node ", id, " and node ", reference, " hash revision ", rev, " differently (", *hash, " vs ",
+                          ref_hash, ")");
     }
   }
   return "";
@@ -231,7 +231,7 @@ const char* OutcomeName(Outcome o) {
 
 RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   EventLoop loop;
-  Prng prng(opt.seed);
+  Prng prng(opt.seed + sc.proto.seed_offset());
   Trace trace;
   trace.set_output(opt.trace_out);
   RaftChecker checker;
@@ -299,9 +299,9 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     const kv::AutoCompactionConfig& ac = copts.core.auto_compaction;
     if (ac.mode == kv::AutoCompactionConfig::Mode::kRevision) {
       if (rev > newest_revision - ac.retention_revisions) {
-        auto_compaction_violation = absl::StrCat("member ", node, " compacted at revision ", rev, ", fewer than ",
-                                                 ac.retention_revisions, " revisions behind the newest (",
-                                                 newest_revision, ")");
+        auto_compaction_violation =
+            absl::StrCat("member ", node, " compacted at revision ", rev, ", fewer than ", ac.retention_revisions,
+                         " revisions behind the newest (", newest_revision, ")");
       }
       return;
     }
@@ -324,12 +324,13 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
                                sc.proto.has_kv() ? " (etcd members)" : " (etcd members, register writers)"));
   const int64_t phase_end_us = sc.duration_ms * 1000;
   const int64_t deadline_us = phase_end_us + sc.liveness_bound_ms * 1000;
-  for (const simpb::Fault& f : FaultSchedule(sc, &prng)) faults.Schedule(f, phase_end_us);
+  RunResult result;
+  result.schedule = FaultSchedule(sc, &prng);
+  for (const simpb::Fault& f : result.schedule) faults.Schedule(f, phase_end_us);
   cluster.Start();
   workload.Start(phase_end_us);
   if (op) op->Start(phase_end_us);
 
-  RunResult result;
   result.kv = sc.proto.has_kv();
   auto finish = [&](Outcome outcome, std::string check, std::string detail, int64_t at_us) {
     if (result.outcome != Outcome::kPass) return;
@@ -400,7 +401,8 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
       }
       if (kvw.corrupt_member() != 0 && !raised) {
         finish(Outcome::kSafety, "corruption",
-               absl::StrCat("member ", kvw.corrupt_member(), "'s state differed from the others' and no CORRUPT alarm "
+               absl::StrCat("member ", kvw.corrupt_member(),
+                            "'s state differed from the others' and no CORRUPT alarm "
                             "was raised"),
                loop.Now());
       }

@@ -43,6 +43,7 @@ struct RunResult {
   size_t terms_with_leader = 0;
   int faults = 0;
   int crashes = 0;
+  std::vector<simpb::Fault> schedule;  // the faults scheduled (scripted and swarm), by start time
   int refusals = 0;             // nodes that found their data corrupt and would not start
   int snapshots_taken = 0;      // by nodes of their own state machines (log compaction)
   int snapshots_installed = 0;  // sent by a leader and restored by a follower

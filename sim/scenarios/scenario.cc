@@ -155,8 +155,8 @@ void Validator::CheckTop() {
     }
   }
   if (s_.duration_ms() <= 0 || s_.duration_ms() > kMaxDurationMs) {
-    Error({{"duration_ms", -1}}, absl::StrCat("must be in 1..", kMaxDurationMs, " (the fault phase), got ",
-                                              s_.duration_ms()));
+    Error({{"duration_ms", -1}},
+          absl::StrCat("must be in 1..", kMaxDurationMs, " (the fault phase), got ", s_.duration_ms()));
   }
   if (s_.liveness_bound_ms() <= 0 || s_.liveness_bound_ms() > kMaxDurationMs) {
     Error({{"liveness_bound_ms", -1}},
@@ -255,7 +255,8 @@ void Validator::CheckDisk() {
   if (d.has_wal_segment_bytes() && (d.wal_segment_bytes() < 4096 || d.wal_segment_bytes() > (uint64_t{1} << 30))) {
     Error(Append(at, {"wal_segment_bytes", -1}), absl::StrCat("must be in 4096..", uint64_t{1} << 30));
   }
-  if (d.has_snapshot_piece_bytes() && (d.snapshot_piece_bytes() < 1 || d.snapshot_piece_bytes() > (uint64_t{1} << 30))) {
+  if (d.has_snapshot_piece_bytes() &&
+      (d.snapshot_piece_bytes() < 1 || d.snapshot_piece_bytes() > (uint64_t{1} << 30))) {
     Error(Append(at, {"snapshot_piece_bytes", -1}), absl::StrCat("must be in 1..", uint64_t{1} << 30));
   }
 }
@@ -263,7 +264,8 @@ void Validator::CheckDisk() {
 void Validator::CheckAutoCompaction() {
   const simpb::KvWorkload& k = s_.kv();
   const Path at{{"kv", -1}};
-  if (k.has_auto_compaction_mode() && k.auto_compaction_mode() != "periodic" && k.auto_compaction_mode() != "revision") {
+  if (k.has_auto_compaction_mode() && k.auto_compaction_mode() != "periodic" &&
+      k.auto_compaction_mode() != "revision") {
     Error(Append(at, {"auto_compaction_mode", -1}),
           absl::StrCat("must be \"periodic\" or \"revision\", got \"", k.auto_compaction_mode(), "\""));
   }
@@ -293,8 +295,8 @@ void Validator::CheckMembership() {
           absl::StrCat(m.founding_members(), " is outside 1..", nodes_, " (the hosts)"));
   }
   if (m.change_every_ms() <= 0 || m.change_every_ms() > kMaxDurationMs) {
-    Error(Append(at, {"change_every_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs, ", got ",
-                                                            m.change_every_ms()));
+    Error(Append(at, {"change_every_ms", -1}),
+          absl::StrCat("must be in 1..", kMaxDurationMs, ", got ", m.change_every_ms()));
   }
   if (m.has_min_voters() && (m.min_voters() < 1 || static_cast<int>(m.min_voters()) > founding)) {
     Error(Append(at, {"min_voters", -1}),
@@ -368,7 +370,8 @@ void Validator::CheckFault(int i) {
         for (int k = 0; k < group.nodes_size(); ++k) {
           const uint64_t node = group.nodes(k);
           CheckNodeId(Append(gp, {"nodes", k}), node);
-          if (!seen.insert(node).second) Error(Append(gp, {"nodes", k}), absl::StrCat("node ", node, " is in two groups"));
+          if (!seen.insert(node).second)
+            Error(Append(gp, {"nodes", k}), absl::StrCat("node ", node, " is in two groups"));
         }
       }
       const int listed_groups = f.partition().groups_size();
@@ -379,8 +382,8 @@ void Validator::CheckFault(int i) {
       break;
     }
     case simpb::Fault::kAsymmetric:
-      CheckPair(Append(at, {"asymmetric", -1}), f.asymmetric().from(), f.asymmetric().has_from(),
-                f.asymmetric().to(), f.asymmetric().has_to());
+      CheckPair(Append(at, {"asymmetric", -1}), f.asymmetric().from(), f.asymmetric().has_from(), f.asymmetric().to(),
+                f.asymmetric().has_to());
       break;
     case simpb::Fault::kBridge: {
       const simpb::Bridge& b = f.bridge();
@@ -440,8 +443,9 @@ void Validator::CheckFault(int i) {
       if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by bit_rot (a flipped bit stays)");
       break;
     case simpb::Fault::KIND_NOT_SET:
-      Error(at, "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift, heal, "
-                "disk_error, disk_full or bit_rot)");
+      Error(at,
+            "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift, heal, "
+            "disk_error, disk_full or bit_rot)");
       break;
   }
 }
@@ -461,7 +465,8 @@ void Validator::CheckSwarm() {
     Error(Append(at, {"min_fault_duration_ms", -1}), "must be >= 1");
   }
   if (w.has_max_fault_duration_ms()) {
-    const int64_t lo = w.has_min_fault_duration_ms() ? w.min_fault_duration_ms() : SwarmSettings().min_fault_duration_ms;
+    const int64_t lo =
+        w.has_min_fault_duration_ms() ? w.min_fault_duration_ms() : SwarmSettings().min_fault_duration_ms;
     if (w.max_fault_duration_ms() < lo) {
       Error(Append(at, {"max_fault_duration_ms", -1}),
             absl::StrCat(w.max_fault_duration_ms(), " is less than min_fault_duration_ms (", lo, ")"));
@@ -507,9 +512,9 @@ ScenarioConfig ApplyDefaults(const simpb::Scenario& s, const std::string& filena
   if (n.has_latency_max_us()) c.network.latency_max_us = n.latency_max_us();
   c.network.distribution =
       n.distribution() == simpb::EXPONENTIAL ? LatencyDistribution::kExponential : LatencyDistribution::kUniform;
-  c.network.latency_mean_us = n.has_latency_mean_us()
-                                  ? n.latency_mean_us()
-                                  : c.network.latency_min_us + (c.network.latency_max_us - c.network.latency_min_us) / 5;
+  c.network.latency_mean_us =
+      n.has_latency_mean_us() ? n.latency_mean_us()
+                              : c.network.latency_min_us + (c.network.latency_max_us - c.network.latency_min_us) / 5;
   c.network.drop_probability = n.drop_probability();
   c.network.duplicate_probability = n.duplicate_probability();
   c.network.reorder_probability = n.reorder_probability();
@@ -528,6 +533,7 @@ ScenarioConfig ApplyDefaults(const simpb::Scenario& s, const std::string& filena
 
   const simpb::Swarm& sw = s.swarm();
   c.swarm.enabled = sw.enabled();
+  c.swarm.draw_only = sw.draw_only();
   c.swarm.mean_interval_ms = sw.mean_interval_ms();
   if (sw.has_max_concurrent()) c.swarm.max_concurrent = static_cast<int>(sw.max_concurrent());
   std::set<int> kinds(sw.kinds().begin(), sw.kinds().end());
@@ -664,9 +670,10 @@ std::string FaultSummary(const simpb::Fault& f) {
       what = absl::StrCat("clog ", TargetSummary(f.clog().from()), " -> ", TargetSummary(f.clog().to()));
       break;
     case simpb::Fault::kCrash:
-      what = absl::StrCat("crash ", TargetSummary(f.crash().target()), ", restart ",
-                          f.crash().restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(f.crash().restart_after_ms()))
-                                                           : "at the heal");
+      what =
+          absl::StrCat("crash ", TargetSummary(f.crash().target()), ", restart ",
+                       f.crash().restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(f.crash().restart_after_ms()))
+                                                        : "at the heal");
       break;
     case simpb::Fault::kPause:
       what = absl::StrCat("pause ", TargetSummary(f.pause().target()));

@@ -46,6 +46,7 @@ struct DiskSettings {
 
 struct SwarmSettings {
   bool enabled = false;
+  bool draw_only = false;  // drawn (the seed's randomness stays as it was) but not injected
   int64_t mean_interval_ms = 0;
   int max_concurrent = 2;
   // Allowed kinds in enum order, no duplicates; all kinds if the file lists none.

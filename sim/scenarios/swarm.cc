@@ -213,10 +213,10 @@ std::vector<simpb::Fault> GenerateSwarmFaults(const SwarmSettings& swarm, int no
       }
       pick -= weight;
     }
-    const int64_t length_ms = std::min<int64_t>(
-        static_cast<int64_t>(prng->Range(static_cast<uint64_t>(swarm.min_fault_duration_ms),
-                                         static_cast<uint64_t>(swarm.max_fault_duration_ms))),
-        duration_ms - t_ms);
+    const int64_t length_ms =
+        std::min<int64_t>(static_cast<int64_t>(prng->Range(static_cast<uint64_t>(swarm.min_fault_duration_ms),
+                                                           static_cast<uint64_t>(swarm.max_fault_duration_ms))),
+                          duration_ms - t_ms);
     faults.push_back(MakeFault(kind, t_ms, length_ms, nodes, prng));
     active_until_ms.push_back(t_ms + length_ms);
   }
@@ -226,7 +226,7 @@ std::vector<simpb::Fault> GenerateSwarmFaults(const SwarmSettings& swarm, int no
 std::vector<simpb::Fault> FaultSchedule(const ScenarioConfig& config, Prng* prng) {
   std::vector<simpb::Fault> faults = config.faults;
   std::vector<simpb::Fault> swarm = GenerateSwarmFaults(config.swarm, config.nodes, config.duration_ms, prng);
-  faults.insert(faults.end(), swarm.begin(), swarm.end());
+  if (!config.swarm.draw_only) faults.insert(faults.end(), swarm.begin(), swarm.end());
   std::stable_sort(faults.begin(), faults.end(),
                    [](const simpb::Fault& a, const simpb::Fault& b) { return a.at_ms() < b.at_ms(); });
   return faults;

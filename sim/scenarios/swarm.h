@@ -22,7 +22,8 @@ namespace detcd::sim {
 // the swarm is disabled.
 std::vector<simpb::Fault> GenerateSwarmFaults(const SwarmSettings& swarm, int nodes, int64_t duration_ms, Prng* prng);
 
-// A run's whole fault schedule: the scripted faults followed by the seed's swarm faults, stably sorted by at_ms.
+// A run's whole fault schedule: the scripted faults followed by the seed's swarm faults (drawn, but left out if the
+// swarm is draw_only), stably sorted by at_ms.
 std::vector<simpb::Fault> FaultSchedule(const ScenarioConfig& config, Prng* prng);
 
 }  // namespace detcd::sim

@@ -1,0 +1,126 @@
+#include "sim/scenarios/shrinker.h"
+
+#include <iostream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/scenarios/runner.h"
+#include "sim/scenarios/scenario.h"
+
+namespace detcd::sim {
+namespace {
+
+// Small enough that a shrink fits a test's budget: 3 nodes, a swarm of every fault kind over 6 s.
+const char kSwarm[] = R"pb(
+  name: "small_swarm"
+  nodes: 3
+  duration_ms: 6000
+  liveness_bound_ms: 15000
+  workload { proposals_per_sec: 100 clients: 4 request_timeout_ms: 500 }
+  network { latency_min_us: 200 latency_max_us: 5000 drop_probability: 0.01 reorder_probability: 0.02 }
+  swarm { enabled: true mean_interval_ms: 500 max_concurrent: 2 min_fault_duration_ms: 100 max_fault_duration_ms: 2000 }
+)pb";
+
+ScenarioConfig Swarm() {
+  absl::StatusOr<ScenarioConfig> c = ParseScenarioText(kSwarm, "small_swarm.textproto");
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+RunOptions Broken() {
+  RunOptions o;
+  o.testing.vote_ignores_log = true;
+  return o;
+}
+
+uint64_t FirstFailingSeed(const ScenarioConfig& c, const RunOptions& broken, uint64_t max_seeds) {
+  for (uint64_t seed = 1; seed <= max_seeds; ++seed) {
+    RunOptions o = broken;
+    o.seed = seed;
+    if (RunScenario(c, o).outcome != Outcome::kPass) return seed;
+  }
+  return 0;
+}
+
+// A voter that ignores the election restriction, caught by some seed of a swarm: the shrunk scenario is smaller, is
+// written as a file that replays the failure with --seed=1 (the same checker), passes with a healthy core, and
+// without any one of its faults the failure goes away.
+TEST(ShrinkerTest, AFailingSwarmSeedShrinksToAMinimalScenarioThatReplaysWithSeedOne) {
+  const ScenarioConfig swarm = Swarm();
+  const uint64_t seed = FirstFailingSeed(swarm, Broken(), 60);
+  ASSERT_NE(seed, 0u) << "no seed caught the broken voter";
+  ShrinkOptions o;
+  o.run = Broken();
+  o.max_runs = 300;
+  int kept = 0;
+  o.progress = [&kept](const std::string&) { ++kept; };
+  absl::StatusOr<ShrinkResult> r = Shrink(swarm, seed, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(kept, 0) << "nothing shrank";
+  EXPECT_LT(r->after.faults, r->before.faults) << ShrinkSummary(*r);
+  EXPECT_LE(r->after.requests, r->before.requests) << ShrinkSummary(*r);
+  EXPECT_LE(r->runs, o.max_runs);
+  EXPECT_EQ(r->last.checker, r->original.checker);
+
+  // Written out and read back, as a user replays it.
+  const std::string text = ScenarioToText(r->scenario, "shrunk");
+  std::cout << "seed " << seed << ": " << r->original.checker << ": " << ShrinkSummary(*r) << "\n" << text << "\n";
+  absl::StatusOr<ScenarioConfig> replay = ParseScenarioText(text, "shrunk.textproto");
+  ASSERT_TRUE(replay.ok()) << replay.status() << "\n" << text;
+  RunOptions again = Broken();
+  again.seed = 1;
+  const RunResult failed = RunScenario(*replay, again);
+  EXPECT_NE(failed.outcome, Outcome::kPass) << text;
+  EXPECT_EQ(failed.checker, r->original.checker) << text;
+  EXPECT_EQ(failed.trace_hash, r->last.trace_hash) << "the replay is the shrinker's last run";
+  RunOptions healthy;
+  healthy.seed = 1;
+  EXPECT_EQ(RunScenario(*replay, healthy).outcome, Outcome::kPass) << "the failure is the broken voter's\n" << text;
+
+  if (r->runs < o.max_runs) {  // the search ended by itself: no single fault can go
+    for (int skip = 0; skip < r->scenario.faults_size(); ++skip) {
+      simpb::Scenario fewer = r->scenario;
+      fewer.mutable_faults()->DeleteSubrange(skip, 1);
+      absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(fewer, "fewer.textproto");
+      ASSERT_TRUE(c.ok()) << c.status();
+      const RunResult without = RunScenario(*c, again);
+      EXPECT_TRUE(without.outcome == Outcome::kPass || without.checker != r->original.checker)
+          << "fault " << skip + 1 << " was not needed\n"
+          << text;
+    }
+  }
+}
+
+// The recorded schedule replays the seed exactly: the same faults at the same times, the same run.
+TEST(ShrinkerTest, ARecordedScheduleWithADrawOnlySwarmReplaysTheSeedExactly) {
+  const ScenarioConfig swarm = Swarm();
+  RunOptions o;
+  o.seed = 5;
+  const RunResult original = RunScenario(swarm, o);
+  ASSERT_FALSE(original.schedule.empty()) << "seed 5 drew no faults";
+  simpb::Scenario scripted = swarm.proto;
+  for (const simpb::Fault& f : original.schedule) *scripted.add_faults() = f;
+  scripted.mutable_swarm()->set_draw_only(true);
+  scripted.set_seed_offset(4);
+  absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(scripted, "scripted.textproto");
+  ASSERT_TRUE(c.ok()) << c.status();
+  RunOptions one;
+  one.seed = 1;
+  const RunResult replay = RunScenario(*c, one);
+  EXPECT_EQ(replay.schedule.size(), original.schedule.size());
+  EXPECT_EQ(replay.events, original.events);
+  EXPECT_EQ(replay.messages_sent, original.messages_sent);
+  EXPECT_EQ(replay.committed_index, original.committed_index);
+  EXPECT_EQ(replay.kv_requests, original.kv_requests);
+}
+
+TEST(ShrinkerTest, APassingSeedIsRefused) {
+  ShrinkOptions o;
+  absl::StatusOr<ShrinkResult> r = Shrink(Swarm(), 1, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_NE(r.status().message().find("passes: nothing to shrink"), std::string::npos) << r.status();
+}
+
+}  // namespace
+}  // namespace detcd::sim
