@@ -36,16 +36,21 @@ absl::Status LineError(int line, absl::string_view reason) {
 // The JSON text of a value for messages, cut short if long.
 std::string Shown(const JsonValue& v) {
   switch (v.type) {
-    case JsonValue::Type::kNull: return "null";
-    case JsonValue::Type::kBool: return v.boolean ? "true" : "false";
-    case JsonValue::Type::kInt: return absl::StrCat(v.integer);
+    case JsonValue::Type::kNull:
+      return "null";
+    case JsonValue::Type::kBool:
+      return v.boolean ? "true" : "false";
+    case JsonValue::Type::kInt:
+      return absl::StrCat(v.integer);
     case JsonValue::Type::kString: {
       std::string q = QuoteJsonString(v.string);
       if (q.size() > 40) q = q.substr(0, 36) + "...\"";
       return q;
     }
-    case JsonValue::Type::kArray: return "an array";
-    case JsonValue::Type::kObject: return "an object";
+    case JsonValue::Type::kArray:
+      return "an array";
+    case JsonValue::Type::kObject:
+      return "an object";
   }
   return "?";
 }
@@ -53,14 +58,16 @@ std::string Shown(const JsonValue& v) {
 // A register value: an integer, a string, or (if allowed) null.
 absl::StatusOr<RegisterValue> ToRegisterValue(const JsonValue& v, bool null_allowed, absl::string_view what) {
   switch (v.type) {
-    case JsonValue::Type::kInt: return RegisterValue::Int(v.integer);
-    case JsonValue::Type::kString: return RegisterValue::String(v.string);
+    case JsonValue::Type::kInt:
+      return RegisterValue::Int(v.integer);
+    case JsonValue::Type::kString:
+      return RegisterValue::String(v.string);
     case JsonValue::Type::kNull:
       if (null_allowed) return RegisterValue::Absent();
       return absl::InvalidArgumentError(absl::StrCat(what, " must be an integer or a string, found null"));
     default:
-      return absl::InvalidArgumentError(absl::StrCat(what, " must be an integer, a string", null_allowed ? " or null" : "",
-                                                     ", found ", JsonTypeName(v.type)));
+      return absl::InvalidArgumentError(absl::StrCat(what, " must be an integer, a string",
+                                                     null_allowed ? " or null" : "", ", found ", JsonTypeName(v.type)));
   }
 }
 
@@ -76,7 +83,8 @@ absl::StatusOr<Event> ReadEvent(const JsonValue& line) {
     return absl::InvalidArgumentError(absl::StrCat("expected a JSON object, found ", JsonTypeName(line.type)));
   }
   // Other fields (Jepsen's "time", "index", "node", "error", ...) carry nothing the check needs: ignored.
-  auto required = [&](absl::string_view name, JsonValue::Type type, const char* type_name) -> absl::StatusOr<const JsonValue*> {
+  auto required = [&](absl::string_view name, JsonValue::Type type,
+                      const char* type_name) -> absl::StatusOr<const JsonValue*> {
     const JsonValue* v = line.Find(name);
     if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat("missing field \"", name, "\""));
     if (v->type != type) {
@@ -151,7 +159,8 @@ absl::Status ReadArguments(const Event& e, Operation* op) {
             "a cas's value must be a 2-element array [expected, new], found ",
             v->type == JsonValue::Type::kArray ? absl::StrCat("an array of ", v->array.size()) : Shown(*v)));
       }
-      absl::StatusOr<RegisterValue> expected = ToRegisterValue(v->array[0], /*null_allowed=*/true, "a cas's expected value");
+      absl::StatusOr<RegisterValue> expected =
+          ToRegisterValue(v->array[0], /*null_allowed=*/true, "a cas's expected value");
       if (!expected.ok()) return expected.status();
       absl::StatusOr<RegisterValue> next = ToRegisterValue(v->array[1], /*null_allowed=*/false, "a cas's new value");
       if (!next.ok()) return next.status();
@@ -166,8 +175,9 @@ absl::Status ReadArguments(const Event& e, Operation* op) {
 // Checks a completion against its operation and records its result.
 absl::Status ReadCompletion(const Event& e, int line, Operation* op) {
   if (e.f != op->f) {
-    return absl::InvalidArgumentError(absl::StrCat("f \"", OpFunctionName(e.f), "\" differs from \"", OpFunctionName(op->f),
-                                                   "\" of process ", e.process, "'s invoke at line ", op->invoke_line));
+    return absl::InvalidArgumentError(absl::StrCat("f \"", OpFunctionName(e.f), "\" differs from \"",
+                                                   OpFunctionName(op->f), "\" of process ", e.process,
+                                                   "'s invoke at line ", op->invoke_line));
   }
   if (e.key != nullptr && e.key->string != op->key) {
     return absl::InvalidArgumentError(absl::StrCat("key ", QuoteJsonString(e.key->string), " differs from ",
@@ -176,7 +186,9 @@ absl::Status ReadCompletion(const Event& e, int line, Operation* op) {
   }
   op->completion = line;
   op->completion_line = line;
-  op->outcome = e.type == EventType::kOk ? OpOutcome::kOk : e.type == EventType::kFail ? OpOutcome::kFail : OpOutcome::kUnknown;
+  op->outcome = e.type == EventType::kOk     ? OpOutcome::kOk
+                : e.type == EventType::kFail ? OpOutcome::kFail
+                                             : OpOutcome::kUnknown;
   const JsonValue* v = e.value;
   if (op->f == OpFunction::kRead) {
     if (op->outcome != OpOutcome::kOk) {
@@ -186,7 +198,8 @@ absl::Status ReadCompletion(const Event& e, int line, Operation* op) {
       }
       return absl::OkStatus();
     }
-    if (v == nullptr) return absl::InvalidArgumentError("a read's ok needs a \"value\": the value read (null if absent)");
+    if (v == nullptr)
+      return absl::InvalidArgumentError("a read's ok needs a \"value\": the value read (null if absent)");
     absl::StatusOr<RegisterValue> read = ToRegisterValue(*v, /*null_allowed=*/true, "the value read");
     if (!read.ok()) return read.status();
     op->output = *std::move(read);
@@ -207,27 +220,36 @@ absl::Status ReadCompletion(const Event& e, int line, Operation* op) {
 
 std::string RegisterValue::ToJson() const {
   switch (kind_) {
-    case Kind::kAbsent: return "null";
-    case Kind::kInt: return absl::StrCat(int_);
-    case Kind::kString: return QuoteJsonString(string_);
+    case Kind::kAbsent:
+      return "null";
+    case Kind::kInt:
+      return absl::StrCat(int_);
+    case Kind::kString:
+      return QuoteJsonString(string_);
   }
   return "null";
 }
 
 const char* OpFunctionName(OpFunction f) {
   switch (f) {
-    case OpFunction::kRead: return "read";
-    case OpFunction::kWrite: return "write";
-    case OpFunction::kCas: return "cas";
+    case OpFunction::kRead:
+      return "read";
+    case OpFunction::kWrite:
+      return "write";
+    case OpFunction::kCas:
+      return "cas";
   }
   return "?";
 }
 
 const char* OpOutcomeName(OpOutcome o) {
   switch (o) {
-    case OpOutcome::kOk: return "ok";
-    case OpOutcome::kFail: return "fail";
-    case OpOutcome::kUnknown: return "info";
+    case OpOutcome::kOk:
+      return "ok";
+    case OpOutcome::kFail:
+      return "fail";
+    case OpOutcome::kUnknown:
+      return "info";
   }
   return "?";
 }
@@ -263,7 +285,10 @@ absl::StatusOr<History> ParseHistory(absl::string_view text) {
       continue;
     }
     if (busy == in_flight.end()) {
-      return LineError(line, absl::StrCat("\"", e.type == EventType::kOk ? "ok" : e.type == EventType::kFail ? "fail" : "info",
+      return LineError(line, absl::StrCat("\"",
+                                          e.type == EventType::kOk     ? "ok"
+                                          : e.type == EventType::kFail ? "fail"
+                                                                       : "info",
                                           "\" for process ", e.process, ", which has no invoke in flight"));
     }
     if (absl::Status s = ReadCompletion(e, line, &history.operations[busy->second]); !s.ok()) {
@@ -300,7 +325,9 @@ std::string FormatHistory(const History& history) {
     int64_t a, b;
     size_t op;
     bool is_completion;
-    bool operator<(const Event& o) const { return std::tie(position, phase, a, b) < std::tie(o.position, o.phase, o.a, o.b); }
+    bool operator<(const Event& o) const {
+      return std::tie(position, phase, a, b) < std::tie(o.position, o.phase, o.a, o.b);
+    }
   };
   absl::flat_hash_map<std::pair<int64_t, int64_t>, size_t> invoked_at, completed_at;  // (process, position) -> op
   for (size_t i = 0; i < history.operations.size(); ++i) {
@@ -362,6 +389,7 @@ int HistoryRecorder::Invoke(int64_t process, OpFunction f, std::string key, Regi
   op.expected = std::move(expected);
   op.invocation = ++next_position_;
   op.invoke_line = static_cast<int>(op.invocation);
+  if (now_us_) op.invoke_us = now_us_();
   history_.operations.push_back(std::move(op));
   withdrawn_.push_back(false);
   return static_cast<int>(history_.operations.size() - 1);
@@ -408,6 +436,7 @@ void HistoryRecorder::Complete(int id, OpOutcome outcome, RegisterValue output) 
   op.output = std::move(output);
   op.completion = ++next_position_;
   op.completion_line = static_cast<int>(op.completion);
+  if (now_us_) op.completion_us = now_us_();
 }
 
 }  // namespace detcd::history

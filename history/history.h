@@ -10,6 +10,7 @@
 #define DETCD_HISTORY_HISTORY_H_
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -86,10 +87,13 @@ struct Operation {
   RegisterValue expected;  // cas: the value compared against (absent = the key must be absent); otherwise absent
   RegisterValue output;    // an ok read: the value read (absent = the key was absent); otherwise absent
   OpOutcome outcome = OpOutcome::kUnknown;
-  int64_t invocation = 0;                  // position of the invoke event
-  int64_t completion = kNeverCompleted;    // position of the completion event; kNeverCompleted if there was none
-  int invoke_line = 0;                     // 1-based line numbers in the file it came from (0 if built in memory)
-  int completion_line = 0;                 // 0 if there was no completion event
+  int64_t invocation = 0;                // position of the invoke event
+  int64_t completion = kNeverCompleted;  // position of the completion event; kNeverCompleted if there was none
+  int invoke_line = 0;                   // 1-based line numbers in the file it came from (0 if built in memory)
+  int completion_line = 0;               // 0 if there was no completion event
+  // When it was invoked and completed, where the recorder had a clock (a simulator's virtual time); otherwise -1.
+  int64_t invoke_us = -1;
+  int64_t completion_us = -1;
 };
 
 // Operations in the order of their invocations.
@@ -132,6 +136,8 @@ class HistoryRecorder {
 
   // The operations recorded, withdrawn ones left out; line numbers are those of FormatHistory's output.
   History history() const;
+  // Events are also timed by `now_us` (Operation::invoke_us, completion_us) from now on.
+  void set_clock(std::function<int64_t()> now_us) { now_us_ = std::move(now_us); }
 
  private:
   void Complete(int id, OpOutcome outcome, RegisterValue output);
@@ -139,6 +145,7 @@ class HistoryRecorder {
   History history_;
   std::vector<bool> withdrawn_;
   int64_t next_position_ = 0;
+  std::function<int64_t()> now_us_;
 };
 
 }  // namespace detcd::history

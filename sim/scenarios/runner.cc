@@ -274,7 +274,24 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
   network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
   network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });
-  cluster.set_on_observe([&membership](uint64_t, const kv::NodeCore& core) { membership.Observe(core); });
+  std::optional<TimelineRecorder> timeline;
+  if (opt.timeline != nullptr) {
+    timeline.emplace(opt.timeline);
+    opt.timeline->title = absl::StrCat(sc.name, " seed ", opt.seed);
+    cluster.set_on_node_event(
+        [&timeline, &loop](uint64_t node, const char* what) { timeline->NodeEvent(loop.Now(), node, what); });
+  }
+  cluster.set_on_observe([&membership, &timeline, &loop](uint64_t node, const kv::NodeCore& core) {
+    membership.Observe(core);
+    if (timeline) {
+      const raft::Raft& r = core.raft().raft();
+      const char* state = r.state() == raft::StateType::kLeader         ? "leader"
+                          : r.state() == raft::StateType::kCandidate    ? "candidate"
+                          : r.state() == raft::StateType::kPreCandidate ? "pre-candidate"
+                                                                        : "follower";
+      timeline->Observe(loop.Now(), node, state, r.term());
+    }
+  });
   cluster.set_on_stopped([&membership](uint64_t member) { membership.OnStopped(member); });
   // Auto-compaction's promise: nothing younger than the retention is compacted (checked when only it compacts).
   const bool check_auto_compaction =
@@ -450,6 +467,11 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   result.removed_members_stopped = cluster.removed_stops();
   const uint64_t leader = cluster.Leader();
   if (leader != 0) result.final_revision = cluster.core(leader)->store().rev();
+  if (timeline) {
+    timeline->Finish(sc.nodes, phase_end_us, loop.Now(), result.schedule, workload.history(),
+                     result.outcome == Outcome::kPass ? "pass" : OutcomeName(result.outcome), result.checker,
+                     result.detail, result.checker.empty() ? -1 : result.failure_time_us);
+  }
   return result;
 }
 

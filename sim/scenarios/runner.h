@@ -16,6 +16,7 @@
 #include "kv/node_core.h"
 #include "raft/raft.h"
 #include "sim/scenarios/scenario.h"
+#include "sim/scenarios/timeline.h"
 #include "sim/world/cluster_options.h"
 
 namespace detcd::sim {
@@ -30,6 +31,7 @@ struct RunOptions {
   kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members, likewise
   bool kv_ack_before_sync = false;    // members acknowledge writes before their sync, likewise
   bool no_corruption_check = false;   // the leader's corruption check never runs (its checker's own test)
+  Timeline* timeline = nullptr;       // filled with the run's picture (detcd-sim --html), if wanted
 };
 
 struct RunResult {
@@ -44,9 +46,9 @@ struct RunResult {
   int faults = 0;
   int crashes = 0;
   std::vector<simpb::Fault> schedule;  // the faults scheduled (scripted and swarm), by start time
-  int refusals = 0;             // nodes that found their data corrupt and would not start
-  int snapshots_taken = 0;      // by nodes of their own state machines (log compaction)
-  int snapshots_installed = 0;  // sent by a leader and restored by a follower
+  int refusals = 0;                    // nodes that found their data corrupt and would not start
+  int snapshots_taken = 0;             // by nodes of their own state machines (log compaction)
+  int snapshots_installed = 0;         // sent by a leader and restored by a follower
   uint64_t messages_sent = 0;
   uint64_t events = 0;
   // The scenario has a kv workload (else its clients were register writers).

@@ -19,12 +19,18 @@ bool NeverHappened(const absl::Status& s) {
 
 const etcdserverpb::ResponseHeader* HeaderOf(const kvpb::ClientResponse& r) {
   switch (r.response_case()) {
-    case kvpb::ClientResponse::kRange: return &r.range().header();
-    case kvpb::ClientResponse::kPut: return &r.put().header();
-    case kvpb::ClientResponse::kDeleteRange: return &r.delete_range().header();
-    case kvpb::ClientResponse::kTxn: return &r.txn().header();
-    case kvpb::ClientResponse::kCompaction: return &r.compaction().header();
-    default: return nullptr;
+    case kvpb::ClientResponse::kRange:
+      return &r.range().header();
+    case kvpb::ClientResponse::kPut:
+      return &r.put().header();
+    case kvpb::ClientResponse::kDeleteRange:
+      return &r.delete_range().header();
+    case kvpb::ClientResponse::kTxn:
+      return &r.txn().header();
+    case kvpb::ClientResponse::kCompaction:
+      return &r.compaction().header();
+    default:
+      return nullptr;
   }
 }
 
@@ -39,9 +45,10 @@ const std::string kAllKeys(1, '\0');
 
 }  // namespace
 
-KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, EventLoop* loop, Prng* prng,
-                       Trace* trace, WatchChecker* watch_checker)
+KvWorkload::KvWorkload(const KvWorkloadOptions& options, KvCluster* cluster, EventLoop* loop, Prng* prng, Trace* trace,
+                       WatchChecker* watch_checker)
     : options_(options), cluster_(cluster), loop_(loop), prng_(prng), trace_(trace), watch_checker_(watch_checker) {
+  recorder_.set_clock([loop] { return loop->Now(); });
   for (uint64_t host = 1; host <= static_cast<uint64_t>(cluster_->size()); ++host) {
     if (cluster_->member(host) != 0) endpoints_.push_back(host);
   }
@@ -69,7 +76,8 @@ int64_t KvWorkload::ClientLatency() {
 
 std::string KvWorkload::Encode(int64_t value) const {
   std::string digits = absl::StrCat(value);
-  if (static_cast<int>(digits.size()) < options_.value_bytes) digits.insert(0, options_.value_bytes - digits.size(), '0');
+  if (static_cast<int>(digits.size()) < options_.value_bytes)
+    digits.insert(0, options_.value_bytes - digits.size(), '0');
   return digits;
 }
 
@@ -157,14 +165,15 @@ void KvWorkload::Send(int c, const kvpb::ClientRequest& req, std::function<void(
   };
   const int64_t process = cl.process;
   loop_->ScheduleAfter(ClientLatency(), [this, member, req, done, unknown, finish, c, process] {
-    trace_->Record(loop_->Now(), absl::StrCat("client ", c, " process ", process, " -> node ", member, ": ",
-                                              req.ShortDebugString()));
-    const bool sent = cluster_->Submit(member, req, [this, done, finish, c, process, member](const kv::ClientReply& reply) {
-      trace_->Record(loop_->Now(), absl::StrCat("client ", c, " process ", process, " <- node ", member, ": ",
-                                                reply.status.ok() ? reply.response.ShortDebugString()
-                                                                  : std::string(reply.status.message())));
-      loop_->ScheduleAfter(ClientLatency(), [done, finish, reply] { finish([&] { done(reply); }); });
-    });
+    trace_->Record(loop_->Now(),
+                   absl::StrCat("client ", c, " process ", process, " -> node ", member, ": ", req.ShortDebugString()));
+    const bool sent =
+        cluster_->Submit(member, req, [this, done, finish, c, process, member](const kv::ClientReply& reply) {
+          trace_->Record(loop_->Now(), absl::StrCat("client ", c, " process ", process, " <- node ", member, ": ",
+                                                    reply.status.ok() ? reply.response.ShortDebugString()
+                                                                      : std::string(reply.status.message())));
+          loop_->ScheduleAfter(ClientLatency(), [done, finish, reply] { finish([&] { done(reply); }); });
+        });
     if (!sent) {
       // Connection refused: the member is down. The request never left the client.
       kv::ClientReply refused;
@@ -345,8 +354,9 @@ void KvWorkload::IssueLease(int c) {
     put->set_key(absl::StrCat("l/", prng_->Range(0, 3)));
     put->set_value(absl::StrCat("v", next_value_++));
     put->set_lease(lease);
-    Send(c, req, [this, gone](const kv::ClientReply& r) { r.status.ok() ? void(++stats_.ok) : gone(r.status); },
-         no_reply);
+    Send(
+        c, req, [this, gone](const kv::ClientReply& r) { r.status.ok() ? void(++stats_.ok) : gone(r.status); },
+        no_reply);
   } else if (roll < 80) {
     req.mutable_lease_keep_alive()->set_id(lease);
     Send(

@@ -101,11 +101,13 @@ bool KvCluster::Build(Node& n) {
   absl::StatusOr<DiskState> found = n.disk.Open(n.member, options_.cluster.wal_segment_bytes);
   if (!found.ok()) {
     const bool corrupt = found.status().code() == absl::StatusCode::kDataLoss;
-    trace_->Record(loop_->Now(), absl::StrCat(Name(n), corrupt ? " refuses to start: " : " cannot start: ",
-                                              found.status().message()));
+    trace_->Record(
+        loop_->Now(),
+        absl::StrCat(Name(n), corrupt ? " refuses to start: " : " cannot start: ", found.status().message()));
     if (corrupt) {
       n.refused = true;
       ++refusals_;
+      if (on_node_event_) on_node_event_(n.id, "refused to start");
     }
     return false;
   }
@@ -116,8 +118,8 @@ bool KvCluster::Build(Node& n) {
   recovered.hard_state = found->hard_state;
   recovered.entries = std::move(found->entries);
   if (recovered.snapshot.metadata().index() > 0) {
-    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " starts from snapshot ",
-                                              recovered.snapshot.metadata().index()));
+    trace_->Record(loop_->Now(),
+                   absl::StrCat(Name(n), " starts from snapshot ", recovered.snapshot.metadata().index()));
   }
 
   const ClusterOptions& o = options_.cluster;
@@ -369,8 +371,8 @@ void KvCluster::Observe(Node& n) {
   const raft::Raft& r = n.core->raft().raft();
   const raft::SoftState ss = r.soft_state();
   if (ss != n.last_soft || r.term() != n.last_term) {
-    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", raft::StateName(ss.state), " term ", r.term(), " lead ",
-                                              ss.lead));
+    trace_->Record(loop_->Now(),
+                   absl::StrCat(Name(n), " ", raft::StateName(ss.state), " term ", r.term(), " lead ", ss.lead));
     n.last_soft = ss;
     n.last_term = r.term();
   }
@@ -398,8 +400,8 @@ class KvCluster::NodeHost final : public host::EffectsHost {
   void Send(std::vector<raftpb::Message> messages) override {
     for (raftpb::Message& m : messages) {
       if (m.type() != raftpb::MSG_SNAP || !m.snapshot().data().empty()) continue;
-      DETCD_CHECK_MSG(n_.send_ready != nullptr && n_.send_ready_metadata.SerializeAsString() ==
-                                                      m.snapshot().metadata().SerializeAsString(),
+      DETCD_CHECK_MSG(n_.send_ready != nullptr &&
+                          n_.send_ready_metadata.SerializeAsString() == m.snapshot().metadata().SerializeAsString(),
                       "a MSG_SNAP without the file made for it");
       // The simulated wire carries the file's bytes in the message (the production transport streams the file).
       m.mutable_snapshot()->set_data(*n_.send_ready);
@@ -428,7 +430,7 @@ class KvCluster::NodeHost final : public host::EffectsHost {
     DETCD_CHECK_MSG(handle != room_.end(), "a watch response for a stream that was not offered");
     auto it = cluster_->streams_.find(handle->second);
     if (it == cluster_->streams_.end() || !Present()) return;  // its client went away meanwhile
-    WatchFn fn = it->second.on_response;  // a copy: the callback may close the stream
+    WatchFn fn = it->second.on_response;                       // a copy: the callback may close the stream
     fn(response);
   }
   void Removed() override { cluster_->Retire(n_, "applied its own removal: stops for good"); }
@@ -482,7 +484,8 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
   Node& n = node(id);
   if (n.incarnation != incarnation || !n.core || !n.persisting) return;  // crashed before the sync: all lost
   const kv::PersistRequest& p = *n.persisting;
-  if (absl::Status s = host::SyncBatch(n.disk.store(), p, options_.testing_persist); !s.ok()) return DieOfDiskError(n, s);
+  if (absl::Status s = host::SyncBatch(n.disk.store(), p, options_.testing_persist); !s.ok())
+    return DieOfDiskError(n, s);
   checker_->SetTime(loop_->Now());
   if (p.snapshot.metadata().index() > 0) {
     checker_->ObserveSnapshot(n.member, p.snapshot.metadata().index(), p.snapshot.metadata().term());
@@ -516,8 +519,8 @@ void KvCluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to,
 
 void KvCluster::PowerOff(Node& n) {
   if (n.snapshot_file) {
-    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " crashes mid-save: ",
-                                              n.snapshot_file->temporary_path(), " is left half-written"));
+    trace_->Record(loop_->Now(), absl::StrCat(Name(n), " crashes mid-save: ", n.snapshot_file->temporary_path(),
+                                              " is left half-written"));
   }
   n.core.reset();
   ++n.incarnation;
@@ -553,12 +556,14 @@ void KvCluster::Crash(uint64_t id) {
   Node& n = node(id);
   if (!n.core) return;
   trace_->Record(loop_->Now(), absl::StrCat("crash ", Name(n)));
+  if (on_node_event_) on_node_event_(id, "crash");
   PowerOff(n);
   ++crashes_;
 }
 
 void KvCluster::DieOfDiskError(Node& n, const absl::Status& error) {
   trace_->Record(loop_->Now(), absl::StrCat(Name(n), " dies of a disk error: ", error.message()));
+  if (on_node_event_) on_node_event_(n.id, "disk error");
   PowerOff(n);
   ++disk_deaths_;
   const uint64_t id = n.id;
@@ -588,6 +593,7 @@ void KvCluster::Restart(uint64_t id) {
   }
   checker_->SetTime(loop_->Now());
   checker_->ObserveRestart(n.member, n.core->storage().InitialHardState(), n.core->storage().all_entries());
+  if (on_node_event_) on_node_event_(id, "restart");
   Started(n);
 }
 
@@ -595,6 +601,7 @@ void KvCluster::Pause(uint64_t id) {
   Node& n = node(id);
   if (!n.core || n.paused) return;
   trace_->Record(loop_->Now(), absl::StrCat("pause ", Name(n)));
+  if (on_node_event_) on_node_event_(id, "pause");
   n.paused = true;
 }
 
@@ -602,6 +609,7 @@ void KvCluster::Resume(uint64_t id) {
   Node& n = node(id);
   if (!n.core || !n.paused) return;
   trace_->Record(loop_->Now(), absl::StrCat("resume ", Name(n), " with ", n.inbox.size(), " queued events"));
+  if (on_node_event_) on_node_event_(id, "resume");
   n.paused = false;
   const uint64_t incarnation = n.incarnation;
   if (n.synced_while_paused) {
@@ -669,6 +677,7 @@ void KvCluster::StartNewMember(uint64_t host, uint64_t id) {
   DETCD_CHECK_MSG(Build(n), "a new member could not start on a wiped disk");
   checker_->SetTime(loop_->Now());
   checker_->ObserveRestart(n.member, n.core->storage().InitialHardState(), n.core->storage().all_entries());
+  if (on_node_event_) on_node_event_(id, "restart");
   Started(n);
 }
 

@@ -8,11 +8,12 @@
 // short (its half-written file is removed at restart) and a leader's snapshot can abandon one. A snapshot for
 // followers is streamed the same way to a file of its own; its MSG_SNAPs carry that file's bytes over the simulated
 // network (the production transport streams the file), and the receiving member writes them into a file of its own
-// (checked as the transport checks them), installs that file as its snapshot and restores from it a piece at a time. A paused member reads nothing — messages and client requests queue — until it
-// resumes. Clients talk to one member each: a request to a member that is down is refused at once; a member that
-// crashes takes its clients' pending requests and watch streams with it (the clients see only silence, or a broken
-// stream). Watch streams are opened with etcd's "require leader": a member without a leader for three election timeouts
-// closes them, and their clients reconnect elsewhere. Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// (checked as the transport checks them), installs that file as its snapshot and restores from it a piece at a time. A
+// paused member reads nothing — messages and client requests queue — until it resumes. Clients talk to one member each:
+// a request to a member that is down is refused at once; a member that crashes takes its clients' pending requests and
+// watch streams with it (the clients see only silence, or a broken stream). Watch streams are opened with etcd's
+// "require leader": a member without a leader for three election timeouts closes them, and their clients reconnect
+// elsewhere. Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
 // Hosts and members: the cluster has N hosts (the scenario's nodes, 1..N: what faults and clients address). The
 // founding members run on hosts 1..F with their host's number as id; the other hosts are spares. A member added to
 // the running cluster (its id chosen by etcd's member add) is started on a free host with a wiped disk and joins
@@ -88,6 +89,8 @@ class KvCluster : public FaultTarget {
   using ObserveFn = std::function<void(uint64_t host, const kv::NodeCore& core)>;
   // A removed member stopped for good.
   using StoppedFn = std::function<void(uint64_t member)>;
+  // A node went down or came back: "crash", "disk error", "restart", "refused to start", "pause", "resume".
+  using NodeEventFn = std::function<void(uint64_t node, const char* what)>;
 
   KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* network, Prng* prng, Trace* trace,
             RaftChecker* checker);
@@ -97,6 +100,7 @@ class KvCluster : public FaultTarget {
   void set_on_compact(CompactFn fn) { on_compact_ = std::move(fn); }
   void set_on_observe(ObserveFn fn) { on_observe_ = std::move(fn); }
   void set_on_stopped(StoppedFn fn) { on_stopped_ = std::move(fn); }
+  void set_on_node_event(NodeEventFn fn) { on_node_event_ = std::move(fn); }
 
   // The network's delivery callback.
   void Deliver(const raftpb::Message& m);
@@ -105,8 +109,8 @@ class KvCluster : public FaultTarget {
   // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first.
   bool Submit(uint64_t node, const kvpb::ClientRequest& request, ReplyFn fn);
 
-  // A watch stream to a member. Returns 0 if the member is down or knows no leader. on_response gets every response in order; on_broken
-  // is called (once) when the member crashes, and the stream is gone.
+  // A watch stream to a member. Returns 0 if the member is down or knows no leader. on_response gets every response in
+  // order; on_broken is called (once) when the member crashes, and the stream is gone.
   uint64_t OpenWatch(uint64_t node, WatchFn on_response, std::function<void()> on_broken);
   // A request on an open stream (ignored if the stream broke). A paused member reads it when it resumes.
   void WatchRequest(uint64_t stream, const etcdserverpb::WatchRequest& request);
@@ -163,8 +167,8 @@ class KvCluster : public FaultTarget {
     std::function<void()> on_broken;
   };
   struct Node {
-    uint64_t id = 0;      // the host
-    uint64_t member = 0;  // the member it runs (its Raft id); 0: none
+    uint64_t id = 0;             // the host
+    uint64_t member = 0;         // the member it runs (its Raft id); 0: none
     bool join_existing = false;  // a member added to the running cluster (it writes no bootstrap entries)
     bool retired = false;        // the member was removed and stopped for good
     NodeDisk disk;
@@ -173,7 +177,7 @@ class KvCluster : public FaultTarget {
     uint64_t incarnation = 0;
     bool paused = false;
     double drift = 1.0;
-    int64_t local_us = 0;  // the member's own clock, moved by its ticks
+    int64_t local_us = 0;                          // the member's own clock, moved by its ticks
     std::optional<kv::PersistRequest> persisting;  // written, waiting for its sync
     // Snapshots on their way to their files (the member's own, and for followers): pieces handed out, the one being
     // written (its report waits for the disk's latency), the files.
@@ -187,8 +191,8 @@ class KvCluster : public FaultTarget {
     raftpb::SnapshotMetadata send_ready_metadata;
     // Leaders' snapshots received into files on this disk, until installed.
     std::unique_ptr<host::ReceivedSnapshots> received;
-    uint64_t received_files = 0;  // names them
-    bool synced_while_paused = false;              // the sync finished while the process was stopped
+    uint64_t received_files = 0;       // names them
+    bool synced_while_paused = false;  // the sync finished while the process was stopped
     // What arrived while paused, in order; client requests are told apart from peer messages, because a resumed
     // process reads its connections in no particular order.
     std::deque<std::pair<bool, std::function<void()>>> inbox;
@@ -202,8 +206,8 @@ class KvCluster : public FaultTarget {
       int64_t answer_by_tick = 0;
     };
     std::map<uint64_t, Waiting> waiting;
-    int64_t ticks = 0;  // this life's ticks
-    host::EffectsLoop effects;                     // this life's (a new one with each start)
+    int64_t ticks = 0;          // this life's ticks
+    host::EffectsLoop effects;  // this life's (a new one with each start)
   };
   class NodeHost;
 
@@ -263,6 +267,7 @@ class KvCluster : public FaultTarget {
   RevisionFn on_revision_;
   CompactFn on_compact_;
   ObserveFn on_observe_;
+  NodeEventFn on_node_event_;
   StoppedFn on_stopped_;
   int founding_ = 0;
   std::map<uint64_t, uint64_t> host_of_;  // member id -> host, for every member that ever ran
@@ -270,7 +275,7 @@ class KvCluster : public FaultTarget {
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
   uint64_t next_request_ = 1;
-  bool canary_written_ = false;   // the corruption canary's put was acknowledged
+  bool canary_written_ = false;  // the corruption canary's put was acknowledged
   bool canary_in_flight_ = false;
   int crashes_ = 0;
   int refusals_ = 0;
