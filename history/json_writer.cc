@@ -48,6 +48,12 @@ JsonObjectWriter& JsonObjectWriter::Bool(absl::string_view name, bool value) {
   return *this;
 }
 
+JsonObjectWriter& JsonObjectWriter::Null(absl::string_view name) {
+  Name(name);
+  body_ += "null";
+  return *this;
+}
+
 JsonObjectWriter& JsonObjectWriter::UintArray(absl::string_view name, absl::Span<const uint64_t> values) {
   Name(name);
   body_.push_back('[');

@@ -21,6 +21,7 @@ class JsonObjectWriter {
   // With up to `decimals` digits after the point (trailing zeros kept: the width is stable for readers).
   JsonObjectWriter& Double(absl::string_view name, double value, int decimals = 6);
   JsonObjectWriter& Bool(absl::string_view name, bool value);
+  JsonObjectWriter& Null(absl::string_view name);
   JsonObjectWriter& UintArray(absl::string_view name, absl::Span<const uint64_t> values);
   // `object` must be the text of a finished object (another writer's Finish()).
   JsonObjectWriter& Object(absl::string_view name, const std::string& object);

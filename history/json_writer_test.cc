@@ -18,12 +18,13 @@ TEST(JsonObjectWriter, WritesFieldsInOrder) {
                                .Uint("big", std::numeric_limits<uint64_t>::max())
                                .Double("t", 1.5, 3)
                                .Bool("ok", false)
+                               .Null("nothing")
                                .UintArray("seeds", seeds)
                                .UintArray("none", {})
                                .Object("by", inner)
                                .Finish();
   EXPECT_EQ(line,
-            R"({"type":"seed","n":-5,"big":18446744073709551615,"t":1.500,"ok":false,"seeds":[3,17],"none":[],)"
+            R"({"type":"seed","n":-5,"big":18446744073709551615,"t":1.500,"ok":false,"nothing":null,"seeds":[3,17],"none":[],)"
             R"("by":{"safety":1}})");
   EXPECT_EQ(JsonObjectWriter().Finish(), "{}");
 }

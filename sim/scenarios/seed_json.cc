@@ -29,8 +29,11 @@ std::string SeedJsonLine(const RunInvocation& invocation, const SeedRun& run) {
       .String("verdict", OutcomeVerdict(r.outcome))
       .String("checker", r.checker)
       .String("message", r.detail);
+  // The same fields on every line, for readers with a fixed schema: a pass has no failure time.
   if (r.outcome != Outcome::kPass) {
     w.Double("failure_time_s", static_cast<double>(r.failure_time_us) / 1e6);
+  } else {
+    w.Null("failure_time_s");
   }
   w.Double("simulated_s", static_cast<double>(r.simulated_us) / 1e6)
       .Double("wall_s", run.wall_s)

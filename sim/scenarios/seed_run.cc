@@ -142,7 +142,8 @@ class Reader {
 
 }  // namespace
 
-SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed) {
+SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed,
+                   history::History* history) {
   RunOptions options = base;
   options.seed = seed;
   const auto start = std::chrono::steady_clock::now();
@@ -151,6 +152,7 @@ SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint6
   run.result = RunScenario(scenario, options);
   run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.operations = run.result.history.operations.size();
+  if (history != nullptr) *history = std::move(run.result.history);
   run.result.history = history::History{};
   return run;
 }

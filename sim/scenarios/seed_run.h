@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "history/history.h"
 #include "sim/scenarios/runner.h"
 #include "sim/scenarios/scenario.h"
 
@@ -22,8 +23,9 @@ struct SeedRun {
   double wall_s = 0;        // wall-clock time the run took (the simulation itself never reads a clock)
 };
 
-// Runs one seed of `scenario` with `base`'s options and times it.
-SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed);
+// Runs one seed of `scenario` with `base`'s options and times it. The clients' history goes to `history` if given.
+SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed,
+                   history::History* history = nullptr);
 
 // Every field of a SeedRun (the result's scalar fields included) as bytes, and back.
 std::string EncodeSeedRun(const SeedRun& run);
