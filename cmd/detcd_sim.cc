@@ -49,7 +49,8 @@ const char kUsage[] =
     "  --trace          print the readable event trace (with --seed; not with --json)\n"
     "  --history=OUT    write the clients' register history as JSON lines for detcd-check (with --seed; scenarios\n"
     "                   with a kv workload)\n"
-    "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario, 4 no worker processes\n";
+    "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario,\n"
+    "            4 the OS refused worker processes\n";
 
 int BadArgs(const std::string& message) {
   std::fprintf(stderr, "detcd-sim: %s\n%s", message.c_str(), kUsage);

@@ -111,11 +111,14 @@ for l in sorted(seeds, key=lambda l: l["seed"]):
 PY
 kvcc="$scenarios/kv_compaction_crash.textproto"
 "$sim" --scenario="$kvcc" --seeds=1..20 --jobs=1 --json >"$tmp/j1.jsonl" 2>"$tmp/j1.err"
-python3 "$tmp/check_json.py" "$tmp/j1.jsonl" 1 20 0 $? >"$tmp/j1.seeds" || fail "--jobs=1 --json: $(head -c 2000 "$tmp/j1.jsonl")"
+python3 "$tmp/check_json.py" "$tmp/j1.jsonl" 1 20 0 $? >"$tmp/j1.seeds" ||
+  fail "--jobs=1 --json: $(head -c 2000 "$tmp/j1.jsonl")"
 "$sim" --scenario="$kvcc" --seeds=1..20 --jobs=2 --json >"$tmp/j2.jsonl" 2>"$tmp/j2.err"
-python3 "$tmp/check_json.py" "$tmp/j2.jsonl" 1 20 0 $? >"$tmp/j2.seeds" || fail "--jobs=2 --json: $(head -c 2000 "$tmp/j2.jsonl")"
+python3 "$tmp/check_json.py" "$tmp/j2.jsonl" 1 20 0 $? >"$tmp/j2.seeds" ||
+  fail "--jobs=2 --json: $(head -c 2000 "$tmp/j2.jsonl")"
 [ "$(wc -l <"$tmp/j1.seeds")" -eq 20 ] || fail "expected 20 seeds from --jobs=1"
-cmp -s "$tmp/j1.seeds" "$tmp/j2.seeds" || fail "--jobs=1 and --jobs=2 differ: $(diff "$tmp/j1.seeds" "$tmp/j2.seeds" | head -5)"
+cmp -s "$tmp/j1.seeds" "$tmp/j2.seeds" ||
+  fail "--jobs=1 and --jobs=2 differ: $(diff "$tmp/j1.seeds" "$tmp/j2.seeds" | head -5)"
 [ ! -s "$tmp/j1.err" ] || fail "--json wrote to a non-terminal stderr without --progress: $(cat "$tmp/j1.err")"
 # The text output of a range on 2 processes has the same summary shape.
 out=$("$sim" --scenario="$kvcc" --seeds=1..5 --jobs=2)
@@ -123,7 +126,8 @@ grep -q "5 seeds (1..5), 0 failed" <<<"$out" || fail "no summary with --jobs=2: 
 
 # One seed with --json: its line and a summary, nothing else.
 "$sim" --scenario="$kvcc" --seed=3 --json >"$tmp/one.jsonl"
-python3 "$tmp/check_json.py" "$tmp/one.jsonl" 3 3 0 $? >"$tmp/one.seeds" || fail "--seed --json: $(cat "$tmp/one.jsonl")"
+python3 "$tmp/check_json.py" "$tmp/one.jsonl" 3 3 0 $? >"$tmp/one.seeds" ||
+  fail "--seed --json: $(cat "$tmp/one.jsonl")"
 grep -q "$(grep '"seed": 3,' "$tmp/j1.seeds" | sed 's/.*"trace_hash": "\([0-9a-f]*\)".*/\1/')" "$tmp/one.jsonl" ||
   fail "seed 3 alone has another trace hash than in a range"
 
@@ -131,7 +135,8 @@ grep -q "$(grep '"seed": 3,' "$tmp/j1.seeds" | sed 's/.*"trace_hash": "\([0-9a-f
 # replay command on each seed's line, the failing seeds in the summary, exit code 2 as without --json.
 sed 's/^liveness_bound_ms: .*/liveness_bound_ms: 1/' "$scenarios/kv_crash_restart.textproto" >"$tmp/no_time.textproto"
 "$sim" --scenario="$tmp/no_time.textproto" --seeds=1..4 --jobs=2 --json >"$tmp/fail.jsonl"
-python3 "$tmp/check_json.py" "$tmp/fail.jsonl" 1 4 2 $? >"$tmp/fail.seeds" || fail "failing --json: $(cat "$tmp/fail.jsonl")"
+python3 "$tmp/check_json.py" "$tmp/fail.jsonl" 1 4 2 $? >"$tmp/fail.seeds" ||
+  fail "failing --json: $(cat "$tmp/fail.jsonl")"
 python3 - "$tmp/fail.jsonl" "$tmp/no_time.textproto" <<'PY' || fail "failing seeds' lines: $(cat "$tmp/fail.jsonl")"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -151,7 +156,8 @@ grep -q "replay: .*--scenario=$tmp/no_time.textproto --seed=2$" <<<"$out" || fai
 
 # --progress with stderr not a terminal: whole lines on stderr with the rate and time left, stdout JSON only.
 "$sim" --scenario="$kvcc" --seeds=1..6 --jobs=2 --json --progress >"$tmp/p.jsonl" 2>"$tmp/p.err"
-python3 "$tmp/check_json.py" "$tmp/p.jsonl" 1 6 0 $? >/dev/null || fail "--progress spoilt stdout: $(cat "$tmp/p.jsonl")"
+python3 "$tmp/check_json.py" "$tmp/p.jsonl" 1 6 0 $? >/dev/null ||
+  fail "--progress spoilt stdout: $(cat "$tmp/p.jsonl")"
 grep -q "^kv_compaction_crash: 6/6 seeds, 0 failed, [0-9.]* seeds/s, 0s left$" "$tmp/p.err" ||
   fail "no final progress line: $(cat "$tmp/p.err")"
 
@@ -202,7 +208,8 @@ expect_exit3 "history without kv" "needs a scenario with a kv workload" --scenar
 expect_exit3 "history with a range" "--history needs --seed" --scenario="$scenarios/kv_steady_state.textproto" \
   --seeds=1..2 --history="$tmp/x.jsonl"
 for jobs in 0 -1 abc "" 1.5 257 99999999999999999999; do
-  expect_exit3 "--jobs=$jobs" "invalid --jobs '$jobs'" --scenario="$scenarios/pause.textproto" --seeds=1..2 --jobs="$jobs"
+  expect_exit3 "--jobs=$jobs" "invalid --jobs '$jobs'" --scenario="$scenarios/pause.textproto" --seeds=1..2 \
+    --jobs="$jobs"
 done
 expect_exit3 "--jobs with one seed" "--jobs needs --seeds" --scenario="$scenarios/pause.textproto" --seed=1 --jobs=2
 expect_exit3 "--jobs alone" "--jobs needs --seeds" --scenario="$scenarios/pause.textproto" --jobs=2

@@ -23,9 +23,11 @@ TEST(JsonObjectWriter, WritesFieldsInOrder) {
                                .UintArray("none", {})
                                .Object("by", inner)
                                .Finish();
-  EXPECT_EQ(line,
-            R"({"type":"seed","n":-5,"big":18446744073709551615,"t":1.500,"ok":false,"nothing":null,"seeds":[3,17],"none":[],)"
-            R"("by":{"safety":1}})");
+  EXPECT_EQ(
+      line,
+      R"({"type":"seed","n":-5,"big":18446744073709551615,"t":1.500,"ok":false,"nothing":null,"seeds":[3,17],)"
+      R"("none":[],)"
+      R"("by":{"safety":1}})");
   EXPECT_EQ(JsonObjectWriter().Finish(), "{}");
 }
 

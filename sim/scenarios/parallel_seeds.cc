@@ -67,10 +67,10 @@ bool ReadAll(int fd, char* data, size_t size) {
 std::string HowItEnded(int status) {
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
-    return absl::StrCat("killed by signal ", sig, " (", strsignal(sig), ")");
+    return absl::StrCat("was killed by signal ", sig, " (", strsignal(sig), ")");
   }
   if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
-  return "ended";
+  return "ended";  // waitpid reports only exits and signals for a process it was not asked to trace
 }
 
 SeedRun WorkerDied(uint64_t seed, const std::string& how) {

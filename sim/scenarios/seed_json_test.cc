@@ -28,9 +28,10 @@ TEST(SeedJson, APassingSeed) {
   EXPECT_EQ(line.front(), '{');
   EXPECT_EQ(line.back(), '}');
   EXPECT_EQ(line.find('\n'), std::string::npos);
-  EXPECT_TRUE(Has(line, R"({"type":"seed","scenario":"kv_swarm","scenario_file":"testdata/scenarios/kv_swarm.textproto",)"
-                        R"("seed":42,"verdict":"pass","checker":"","message":"","failure_time_s":null,"simulated_s":61.500000,)"
-                        R"("wall_s":0.500000,"events":1000,"messages":900,"faults":3,"crashes":1,)"))
+  EXPECT_TRUE(
+      Has(line, R"({"type":"seed","scenario":"kv_swarm","scenario_file":"testdata/scenarios/kv_swarm.textproto",)"
+                R"("seed":42,"verdict":"pass","checker":"","message":"","failure_time_s":null,"simulated_s":61.500000,)"
+                R"("wall_s":0.500000,"events":1000,"messages":900,"faults":3,"crashes":1,)"))
       << line;
   EXPECT_TRUE(Has(line, R"("kv":true,"operations":300,"kv_requests":310,)")) << line;
   EXPECT_TRUE(Has(line, R"("trace_hash":"00ff00ff00ff00ff","replay":)"
@@ -62,11 +63,10 @@ TEST(SeedJson, Summary) {
   safety.result.outcome = Outcome::kSafety;
   summary.failures = {liveness, safety};  // in the order they finished
   const std::string line = SummaryJsonLine(kInvocation, "1..10", 2, summary, 4.0);
-  EXPECT_EQ(line,
-            R"({"type":"summary","scenario":"kv_swarm","scenario_file":"testdata/scenarios/kv_swarm.textproto",)"
-            R"("seeds":"1..10","jobs":2,"seeds_run":10,"passed":8,"failed":2,)"
-            R"("failed_by_verdict":{"safety":1,"liveness":1},"failing_seeds":[3,9],"verdict":"safety",)"
-            R"("wall_s":4.000,"simulated_s":600.000,"simulated_s_per_wall_s":150.0,"seeds_per_hour":9000})");
+  EXPECT_EQ(line, R"({"type":"summary","scenario":"kv_swarm","scenario_file":"testdata/scenarios/kv_swarm.textproto",)"
+                  R"("seeds":"1..10","jobs":2,"seeds_run":10,"passed":8,"failed":2,)"
+                  R"("failed_by_verdict":{"safety":1,"liveness":1},"failing_seeds":[3,9],"verdict":"safety",)"
+                  R"("wall_s":4.000,"simulated_s":600.000,"simulated_s_per_wall_s":150.0,"seeds_per_hour":9000})");
 }
 
 TEST(SeedJson, SummaryOfNothingInNoTime) {

@@ -18,8 +18,7 @@ std::string Duration(double s) {
 
 }  // namespace
 
-std::string FormatProgress(const std::string& label, uint64_t done, uint64_t total, uint64_t failed,
-                           double elapsed_s) {
+std::string FormatProgress(const std::string& label, uint64_t done, uint64_t total, uint64_t failed, double elapsed_s) {
   std::string out = absl::StrFormat("%s: %d/%d seeds, %d failed", label, done, total, failed);
   if (elapsed_s > 0 && done > 0) {
     const double rate = static_cast<double>(done) / elapsed_s;

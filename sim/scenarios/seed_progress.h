@@ -13,8 +13,7 @@
 namespace detcd::sim {
 
 // "kv_swarm: 120/10000 seeds, 2 failed, 3.4 seeds/s, 48m26s left" (elapsed_s > 0 and done > 0 give a rate).
-std::string FormatProgress(const std::string& label, uint64_t done, uint64_t total, uint64_t failed,
-                           double elapsed_s);
+std::string FormatProgress(const std::string& label, uint64_t done, uint64_t total, uint64_t failed, double elapsed_s);
 
 class SeedProgress {
  public:
@@ -35,8 +34,8 @@ class SeedProgress {
   const bool terminal_;
   const Clock::time_point start_;
   Clock::time_point last_shown_;
-  bool shown_ = false;     // something was ever shown
-  bool on_line_ = false;   // a line is on the terminal now
+  bool shown_ = false;    // something was ever shown
+  bool on_line_ = false;  // a line is on the terminal now
 };
 
 }  // namespace detcd::sim

@@ -142,8 +142,7 @@ class Reader {
 
 }  // namespace
 
-SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed,
-                   history::History* history) {
+SeedRun RunOneSeed(const ScenarioConfig& scenario, const RunOptions& base, uint64_t seed, history::History* history) {
   RunOptions options = base;
   options.seed = seed;
   const auto start = std::chrono::steady_clock::now();
