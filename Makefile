@@ -1,6 +1,7 @@
 # detcd — every target installs missing Debian packages first (quietly), then calls Bazel. See README.md.
 BAZEL ?= bazel
 SEEDS ?= 200
+JOBS ?= 1
 ROUNDS ?= 3
 CLIENTS ?= 16
 SECONDS ?= 10
@@ -21,10 +22,10 @@ build: deps
 test: deps
 	$(BAZEL) test --test_summary=short --nocache_test_results //...
 
-# Every scenario in testdata/scenarios over SEEDS seeds, with a summary per scenario.
+# Every scenario in testdata/scenarios over SEEDS seeds on JOBS worker processes, with a summary per scenario.
 sim: deps
 	$(BAZEL) build //cmd:detcd-sim
-	@tools/run-sim.sh "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
+	@SIM_JOBS=$(JOBS) tools/run-sim.sh "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
 
 # Every fuzz target (//fuzz) with libFuzzer + ASan + UBSan for FUZZ_SECONDS each (default 60), from its kept corpus.
 FUZZ_SECONDS ?= 60

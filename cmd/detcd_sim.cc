@@ -1,36 +1,56 @@
 // detcd-sim: runs simulator scenarios. Flag parsing and wiring only; the simulation lives in sim/.
-//   detcd-sim --scenario=FILE --seed=N [--trace] [--history=OUT]   one seed; ends with "trace-hash: <hex>"
-//   detcd-sim --scenario=FILE --seeds=A..B          a range of seeds, with a summary
-// Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario file.
+//   detcd-sim --scenario=FILE --seed=N [--trace] [--history=OUT] [--json]   one seed; ends with "trace-hash: <hex>"
+//   detcd-sim --scenario=FILE --seeds=A..B [--jobs=N] [--json] [--progress]  a range of seeds, with a summary
+// Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario file, 4 the OS would
+// not let it run its worker processes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "history/history.h"
+#include "sim/scenarios/parallel_seeds.h"
 #include "sim/scenarios/runner.h"
 #include "sim/scenarios/scenario.h"
+#include "sim/scenarios/seed_json.h"
+#include "sim/scenarios/seed_progress.h"
 #include "sim/scenarios/seed_range.h"
+#include "sim/scenarios/seed_run.h"
 
 namespace {
 
 constexpr int kExitBadArgs = 3;
+constexpr int kExitNoWorkers = 4;
+constexpr int kMaxJobs = 256;
 
 const char kUsage[] =
-    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] | --seeds=A..B)\n"
+    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] | --seeds=A..B [--jobs=N] [--progress])\n"
+    "                 [--json]\n"
     "  --scenario=FILE  scenario in protobuf text format (see testdata/scenarios/)\n"
     "  --seed=N         run one seed; prints the result and 'trace-hash: <hex>'\n"
-    "  --seeds=A..B     run seeds A through B; prints a summary and a replay command per failure\n"
-    "  --trace          print the readable event trace (with --seed)\n"
+    "  --seeds=A..B     run seeds A through B; prints each failure as it happens, then a summary and a replay command\n"
+    "                   per failure\n"
+    "  --jobs=N         with --seeds: run the seeds on N worker processes (1 to 256; default 1, in this process).\n"
+    "                   Results come in the order seeds finish, not in seed order; each seed's result and trace hash\n"
+    "                   are the same whatever N. A worker that dies fails the seed it was running (checker 'worker')\n"
+    "  --progress       with --seeds: a progress line on stderr (seeds done, failures, seeds/s, time left) even when\n"
+    "                   stderr is not a terminal (on a terminal it is always shown)\n"
+    "  --json           stdout carries JSON lines only: one {\"type\":\"seed\",...} object per seed as it finishes\n"
+    "                   (verdict, checker, message, times, counts, trace_hash, replay) and a final\n"
+    "                   {\"type\":\"summary\",...} (seeds run, passed, failed by verdict, failing seeds, speed)\n"
+    "  --trace          print the readable event trace (with --seed; not with --json)\n"
     "  --history=OUT    write the clients' register history as JSON lines for detcd-check (with --seed; scenarios\n"
     "                   with a kv workload)\n"
-    "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario\n";
+    "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario,\n"
+    "            4 the OS refused worker processes\n";
 
 int BadArgs(const std::string& message) {
   std::fprintf(stderr, "detcd-sim: %s\n%s", message.c_str(), kUsage);
@@ -39,8 +59,9 @@ int BadArgs(const std::string& message) {
 
 int ExitCode(detcd::sim::Outcome o) { return static_cast<int>(o); }
 
-void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
-  std::printf("seed %llu: %s", static_cast<unsigned long long>(seed), detcd::sim::OutcomeName(r.outcome));
+void PrintResult(const detcd::sim::SeedRun& run) {
+  const detcd::sim::RunResult& r = run.result;
+  std::printf("seed %llu: %s", static_cast<unsigned long long>(run.seed), detcd::sim::OutcomeName(r.outcome));
   if (!r.checker.empty()) {
     std::printf(" [%s at %.6fs] %s", r.checker.c_str(), static_cast<double>(r.failure_time_us) / 1e6, r.detail.c_str());
   }
@@ -51,7 +72,7 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
     std::printf("  kv: %llu requests, %llu ok, %llu unknown; %zu register operations; revision %lld; %llu watch events, "
                 "%llu watch reconnects; committed index %llu\n",
                 static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.kv_ok),
-                static_cast<unsigned long long>(r.kv_unknown), r.history.operations.size(),
+                static_cast<unsigned long long>(r.kv_unknown), static_cast<size_t>(run.operations),
                 static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
                 static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
     if (r.leases_granted > 0) {
@@ -77,11 +98,16 @@ void PrintResult(uint64_t seed, const detcd::sim::RunResult& r) {
               r.snapshots_installed, r.refusals);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string scenario_path, seed_text, seeds_text, history_path;
+struct Flags {
+  std::string scenario_path, seed_text, seeds_text, history_path, jobs_text;
+  bool jobs_given = false;
   bool trace = false;
+  bool json = false;
+  bool progress = false;
+};
+
+// Parses argv into `flags`; on a bad argument prints why and returns its exit code, on --help returns 0.
+std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](const char* name, std::string* out) {
@@ -94,90 +120,135 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (value("--scenario", &scenario_path) || value("--seed", &seed_text) || value("--seeds", &seeds_text) ||
-        value("--history", &history_path)) {
+    if (value("--scenario", &flags->scenario_path) || value("--seed", &flags->seed_text) ||
+        value("--seeds", &flags->seeds_text) || value("--history", &flags->history_path)) {
       continue;
     }
-    if (arg == "--trace") {
-      trace = true;
+    if (value("--jobs", &flags->jobs_text)) {
+      flags->jobs_given = true;
+      continue;
+    }
+    if (arg == "--trace" || arg == "--json" || arg == "--progress") {
+      (arg == "--trace" ? flags->trace : arg == "--json" ? flags->json : flags->progress) = true;
       continue;
     }
     return BadArgs("unknown argument '" + arg + "'");
   }
-  if (scenario_path.empty()) return BadArgs("--scenario is required");
-  if (seed_text.empty() == seeds_text.empty()) return BadArgs("give exactly one of --seed and --seeds");
-  if (trace && seed_text.empty()) return BadArgs("--trace needs --seed");
-  if (!history_path.empty() && seed_text.empty()) return BadArgs("--history needs --seed");
+  if (flags->scenario_path.empty()) return BadArgs("--scenario is required");
+  if (flags->jobs_given && flags->seeds_text.empty()) return BadArgs("--jobs needs --seeds");
+  if (flags->progress && flags->seeds_text.empty()) return BadArgs("--progress needs --seeds");
+  if (flags->seed_text.empty() == flags->seeds_text.empty()) return BadArgs("give exactly one of --seed and --seeds");
+  if (flags->trace && flags->seed_text.empty()) return BadArgs("--trace needs --seed");
+  if (flags->trace && flags->json) return BadArgs("--trace prints to stdout, which --json keeps for JSON lines");
+  if (!flags->history_path.empty() && flags->seed_text.empty()) return BadArgs("--history needs --seed");
+  return std::nullopt;
+}
 
-  absl::StatusOr<detcd::sim::ScenarioConfig> scenario = detcd::sim::LoadScenarioFile(scenario_path);
-  if (!scenario.ok()) {
-    std::fprintf(stderr, "detcd-sim: %s\n", std::string(scenario.status().message()).c_str());
-    return kExitBadArgs;
-  }
-
-  if (!history_path.empty() && !scenario->proto.has_kv()) {
-    return BadArgs("--history needs a scenario with a kv workload (" + scenario_path + " has none)");
-  }
-
-  if (!seed_text.empty()) {
-    uint64_t seed = 0;
-    if (!absl::SimpleAtoi(seed_text, &seed)) return BadArgs("invalid --seed '" + seed_text + "'");
-    detcd::sim::RunOptions opt;
-    opt.seed = seed;
-    if (trace) opt.trace_out = &std::cout;
-    const detcd::sim::RunResult r = detcd::sim::RunScenario(*scenario, opt);
-    std::cout.flush();
-    PrintResult(seed, r);
-    if (r.outcome != detcd::sim::Outcome::kPass) {
-      std::printf("  replay: %s\n", detcd::sim::ReplayCommand(argv[0], scenario_path, seed).c_str());
+int RunSingleSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, const std::string& binary) {
+  uint64_t seed = 0;
+  if (!absl::SimpleAtoi(flags.seed_text, &seed)) return BadArgs("invalid --seed '" + flags.seed_text + "'");
+  detcd::sim::RunOptions opt;
+  if (flags.trace) opt.trace_out = &std::cout;
+  detcd::history::History history;
+  const detcd::sim::SeedRun run = detcd::sim::RunOneSeed(scenario, opt, seed, &history);
+  std::cout.flush();
+  if (flags.json) {
+    const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary};
+    detcd::sim::RangeSummary summary;
+    detcd::sim::AddSeedResult(&summary, seed, run.result);
+    std::printf("%s\n%s\n", detcd::sim::SeedJsonLine(invocation, run).c_str(),
+                detcd::sim::SummaryJsonLine(invocation, flags.seed_text, 1, summary, run.wall_s).c_str());
+  } else {
+    PrintResult(run);
+    if (run.result.outcome != detcd::sim::Outcome::kPass) {
+      std::printf("  replay: %s\n", detcd::sim::ReplayCommand(binary, flags.scenario_path, seed).c_str());
     }
-    if (!history_path.empty()) {
-      std::ofstream out(history_path, std::ios::binary | std::ios::trunc);
-      out << detcd::history::FormatHistory(r.history);
-      out.close();
-      if (!out) {
-        std::fprintf(stderr, "detcd-sim: cannot write history file '%s'\n", history_path.c_str());
-        return kExitBadArgs;
-      }
-      std::printf("  history: %zu operations written to %s\n", r.history.operations.size(), history_path.c_str());
-    }
-    std::printf("trace-hash: %s\n", r.trace_hash.c_str());
-    return ExitCode(r.outcome);
   }
+  if (!flags.history_path.empty()) {
+    std::ofstream out(flags.history_path, std::ios::binary | std::ios::trunc);
+    out << detcd::history::FormatHistory(history);
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "detcd-sim: cannot write history file '%s'\n", flags.history_path.c_str());
+      return kExitBadArgs;
+    }
+    if (!flags.json) {
+      std::printf("  history: %zu operations written to %s\n", history.operations.size(), flags.history_path.c_str());
+    }
+  }
+  if (!flags.json) std::printf("trace-hash: %s\n", run.result.trace_hash.c_str());
+  return ExitCode(run.result.outcome);
+}
 
-  absl::StatusOr<std::pair<uint64_t, uint64_t>> range = detcd::sim::ParseSeedRange(seeds_text);
+int RunSeedRange(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, const std::string& binary) {
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> range = detcd::sim::ParseSeedRange(flags.seeds_text);
   if (!range.ok()) return BadArgs(std::string(range.status().message()));
+  int jobs = 1;
+  if (flags.jobs_given && (!absl::SimpleAtoi(flags.jobs_text, &jobs) || jobs < 1 || jobs > kMaxJobs)) {
+    return BadArgs(absl::StrFormat("invalid --jobs '%s': want a number of worker processes from 1 to %d",
+                                   flags.jobs_text, kMaxJobs));
+  }
+  const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary};
   const bool tty = isatty(STDERR_FILENO);
   const uint64_t total = range->second - range->first + 1;
+  detcd::sim::SeedProgress progress(scenario.name, total, stderr, tty);
   const auto start = std::chrono::steady_clock::now();
-  uint64_t done = 0, failed = 0;
-  const detcd::sim::RangeSummary summary = detcd::sim::RunSeedRange(
-      *scenario, range->first, range->second, detcd::sim::RunOptions{},
-      [&](uint64_t seed, const detcd::sim::RunResult& r) {
-        ++done;
-        if (r.outcome != detcd::sim::Outcome::kPass) {
-          ++failed;
-          if (tty) std::fputs("\r\033[K", stderr);
-          std::printf("FAIL seed %llu: %s [%s] %s\n", static_cast<unsigned long long>(seed),
-                      detcd::sim::OutcomeName(r.outcome), r.checker.c_str(), r.detail.c_str());
-          std::fflush(stdout);
-        }
-        if (tty) {
-          std::fprintf(stderr, "\r\033[K%s: %llu/%llu seeds, %llu failed", scenario->name.c_str(),
-                       static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                       static_cast<unsigned long long>(failed));
-        }
-      });
-  if (tty) std::fputs("\r\033[K", stderr);
+  detcd::sim::RangeSummary summary;
+  auto done = [&](const detcd::sim::SeedRun& run) {
+    detcd::sim::AddSeedResult(&summary, run.seed, run.result);
+    const detcd::sim::RunResult& r = run.result;
+    if (flags.json || r.outcome != detcd::sim::Outcome::kPass) {
+      progress.Clear();
+      if (flags.json) {
+        std::printf("%s\n", detcd::sim::SeedJsonLine(invocation, run).c_str());
+      } else {
+        std::printf("FAIL seed %llu: %s [%s] %s\n", static_cast<unsigned long long>(run.seed),
+                    detcd::sim::OutcomeName(r.outcome), r.checker.c_str(), r.detail.c_str());
+      }
+      std::fflush(stdout);
+    }
+    if (tty || flags.progress) progress.Update(summary.seeds_run, summary.failures.size());
+  };
+  const absl::Status status = detcd::sim::RunSeedsInWorkers(
+      range->first, range->second, jobs,
+      [&](uint64_t seed) { return detcd::sim::RunOneSeed(scenario, detcd::sim::RunOptions{}, seed); }, done);
+  progress.Clear();
+  if (!status.ok()) {
+    std::fprintf(stderr, "detcd-sim: %s\n", std::string(status.message()).c_str());
+    return kExitNoWorkers;
+  }
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::sort(summary.failures.begin(), summary.failures.end(),
+            [](const detcd::sim::SeedFailure& a, const detcd::sim::SeedFailure& b) { return a.seed < b.seed; });
+  if (flags.json) {
+    std::printf("%s\n", detcd::sim::SummaryJsonLine(invocation, flags.seeds_text, jobs, summary, wall_s).c_str());
+    return ExitCode(summary.worst);
+  }
   const double sim_s = static_cast<double>(summary.simulated_us) / 1e6;
   std::printf("scenario %s: %llu seeds (%s), %zu failed; simulated %.1fs in %.2fs wall (%.0f simulated s per wall s)\n",
-              scenario->name.c_str(), static_cast<unsigned long long>(summary.seeds_run), seeds_text.c_str(),
+              scenario.name.c_str(), static_cast<unsigned long long>(summary.seeds_run), flags.seeds_text.c_str(),
               summary.failures.size(), sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0);
   for (const detcd::sim::SeedFailure& f : summary.failures) {
     std::printf("  seed %llu: %s [%s]\n    replay: %s\n", static_cast<unsigned long long>(f.seed),
                 detcd::sim::OutcomeName(f.result.outcome), f.result.checker.c_str(),
-                detcd::sim::ReplayCommand(argv[0], scenario_path, f.seed).c_str());
+                detcd::sim::ReplayCommand(binary, flags.scenario_path, f.seed).c_str());
   }
   return ExitCode(summary.worst);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (std::optional<int> exit_code = ParseFlags(argc, argv, &flags)) return *exit_code;
+
+  absl::StatusOr<detcd::sim::ScenarioConfig> scenario = detcd::sim::LoadScenarioFile(flags.scenario_path);
+  if (!scenario.ok()) {
+    std::fprintf(stderr, "detcd-sim: %s\n", std::string(scenario.status().message()).c_str());
+    return kExitBadArgs;
+  }
+  if (!flags.history_path.empty() && !scenario->proto.has_kv()) {
+    return BadArgs("--history needs a scenario with a kv workload (" + flags.scenario_path + " has none)");
+  }
+  return flags.seed_text.empty() ? RunSeedRange(flags, *scenario, argv[0]) : RunSingleSeed(flags, *scenario, argv[0]);
 }

@@ -10,6 +10,27 @@
 namespace detcd::history {
 namespace {
 
+// Length of the well-formed UTF-8 sequence at s[pos] (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), or 0.
+size_t Utf8SequenceLength(absl::string_view s, size_t pos) {
+  auto byte = [&](size_t i) -> unsigned { return pos + i < s.size() ? static_cast<unsigned char>(s[pos + i]) : 0; };
+  auto cont = [&](size_t i) { return (byte(i) & 0xc0) == 0x80; };
+  const unsigned b0 = byte(0);
+  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
+  if (b0 >= 0xe0 && b0 <= 0xef) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (b0 == 0xe0 && byte(1) < 0xa0) return 0;  // overlong
+    if (b0 == 0xed && byte(1) >= 0xa0) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (b0 >= 0xf0 && b0 <= 0xf4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (b0 == 0xf0 && byte(1) < 0x90) return 0;  // overlong
+    if (b0 == 0xf4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
 // A recursive-descent reader over one line. Every failure is returned, never thrown or asserted: the input is
 // untrusted. Recursion is bounded by kMaxJsonDepth.
 class Reader {
@@ -203,27 +224,6 @@ class Reader {
     }
   }
 
-  // Length of the well-formed UTF-8 sequence at the cursor (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), or 0.
-  size_t Utf8SequenceLength() const {
-    auto byte = [&](size_t i) -> unsigned { return pos_ + i < text_.size() ? static_cast<unsigned char>(text_[pos_ + i]) : 0; };
-    auto cont = [&](size_t i) { return (byte(i) & 0xc0) == 0x80; };
-    const unsigned b0 = byte(0);
-    if (b0 >= 0xc2 && b0 <= 0xdf) return cont(1) ? 2 : 0;
-    if (b0 >= 0xe0 && b0 <= 0xef) {
-      if (!cont(1) || !cont(2)) return 0;
-      if (b0 == 0xe0 && byte(1) < 0xa0) return 0;  // overlong
-      if (b0 == 0xed && byte(1) >= 0xa0) return 0;  // UTF-16 surrogate
-      return 3;
-    }
-    if (b0 >= 0xf0 && b0 <= 0xf4) {
-      if (!cont(1) || !cont(2) || !cont(3)) return 0;
-      if (b0 == 0xf0 && byte(1) < 0x90) return 0;  // overlong
-      if (b0 == 0xf4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
-      return 4;
-    }
-    return 0;
-  }
-
   absl::Status ReadString(std::string* out) {
     ++pos_;  // opening quote
     for (;;) {
@@ -235,7 +235,7 @@ class Reader {
       }
       if (c < 0x20) return Error("control character " + Describe() + " in a string (escape it)");
       if (c >= 0x80) {
-        const size_t n = Utf8SequenceLength();
+        const size_t n = Utf8SequenceLength(text_, pos_);
         if (n == 0) return Error("invalid UTF-8 in a string");
         out->append(text_.data() + pos_, n);
         pos_ += n;
@@ -309,8 +309,20 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) { return Reader(text
 
 std::string QuoteJsonString(absl::string_view s) {
   std::string out = "\"";
-  for (const char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Well-formed UTF-8 is kept as it is; any other byte becomes U+FFFD, as Go's encoding/json does, so that the
+      // output is always valid JSON whatever a message was made of.
+      const size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.data() + i, n);
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -321,7 +333,7 @@ std::string QuoteJsonString(absl::string_view s) {
         if (c < 0x20 || c == 0x7f) {
           out += absl::StrFormat("\\u%04x", c);
         } else {
-          out.push_back(ch);
+          out.push_back(static_cast<char>(c));
         }
     }
   }

@@ -84,6 +84,45 @@ TEST(Json, QuotedStringsParseBack) {
   EXPECT_EQ(back->string, s);
 }
 
+// Bytes that are not well-formed UTF-8 (a checker's message may hold any) become U+FFFD, one per byte, so the
+// quoted string is still valid JSON; the well-formed sequences around them are kept.
+TEST(Json, QuotingReplacesInvalidUtf8) {
+  const struct {
+    std::string in, quoted;
+  } cases[] = {
+      {"a\x80z", "\"a\\ufffdz\""},                      // lone continuation byte
+      {"a\xc3", "\"a\\ufffd\""},                        // truncated at the end
+      {"\xc3(", "\"\\ufffd(\""},                        // lead byte without its continuation
+      {"\xc0\xaf", "\"\\ufffd\\ufffd\""},               // overlong '/'
+      {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},    // UTF-16 surrogate
+      {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},  // above U+10FFFF
+      {"\xff\xfe", "\"\\ufffd\\ufffd\""},
+      {"\xe2\x82\xac\x80\xf0\x9f\x98\x80", "\"\xe2\x82\xac\\ufffd\xf0\x9f\x98\x80\""},  // euro, bad, emoji
+  };
+  for (const auto& c : cases) {
+    const std::string quoted = QuoteJsonString(c.in);
+    EXPECT_EQ(quoted, c.quoted);
+    absl::StatusOr<JsonValue> back = ParseJson(quoted);
+    EXPECT_TRUE(back.ok()) << back.status() << " for " << quoted;
+  }
+}
+
+// Any bytes at all quote to a string the strict reader accepts (it validates UTF-8 and rejects raw control
+// characters); strings that are well-formed UTF-8 read back unchanged.
+TEST(Json, QuotingAnyBytesGivesValidJson) {
+  Prng prng(11);
+  for (int round = 0; round < 20000; ++round) {
+    std::string s(prng.Uniform(12), '\0');
+    for (char& c : s) c = static_cast<char>(prng.Uniform(256));
+    const std::string quoted = QuoteJsonString(s);
+    absl::StatusOr<JsonValue> back = ParseJson(quoted);
+    ASSERT_TRUE(back.ok()) << back.status() << " for " << quoted;
+    if (back->string.find("\xef\xbf\xbd") == std::string::npos) {
+      EXPECT_EQ(back->string, s);
+    }
+  }
+}
+
 // Random bytes and random edits of a valid line: the reader returns a value or an error, and never crashes.
 TEST(Json, SurvivesGarbage) {
   const std::string valid = R"({"process": 1, "type": "ok", "f": "cas", "key": "k\u00e9", "value": [null, "x"]})";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every scenario over seeds 1..SEEDS with detcd-sim and prints an overall total. Exit: the worst of the
-# per-scenario exit codes (0 pass, 1 safety, 2 liveness, 3 bad scenario).
+# per-scenario exit codes (0 pass, 1 safety, 2 liveness, 3 bad scenario, 4 no worker processes). SIM_JOBS (default
+# 1): worker processes per scenario (detcd-sim --jobs).
 set -u
 sim=${1:?detcd-sim binary}
 seeds=${2:?number of seeds}
@@ -8,7 +9,7 @@ shift 2
 worst=0
 failed_scenarios=()
 for scenario in "$@"; do
-  "$sim" --scenario="$scenario" --seeds="1..$seeds"
+  "$sim" --scenario="$scenario" --seeds="1..$seeds" --jobs="${SIM_JOBS:-1}"
   rc=$?
   if [ $rc -ne 0 ]; then
     failed_scenarios+=("$(basename "$scenario" .textproto)")

@@ -17,6 +17,15 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> ParseSeedRange(const std::string& 
   return std::make_pair(a, b);
 }
 
+void AddSeedResult(RangeSummary* summary, uint64_t seed, const RunResult& result) {
+  ++summary->seeds_run;
+  summary->simulated_us += result.simulated_us;
+  if (result.outcome != Outcome::kPass) {
+    if (result.outcome == Outcome::kSafety || summary->worst == Outcome::kPass) summary->worst = result.outcome;
+    summary->failures.push_back(SeedFailure{seed, result});
+  }
+}
+
 RangeSummary RunSeedRange(const ScenarioConfig& scenario, uint64_t first, uint64_t last, const RunOptions& base,
                           const std::function<void(uint64_t, const RunResult&)>& progress) {
   RangeSummary summary;
@@ -24,12 +33,7 @@ RangeSummary RunSeedRange(const ScenarioConfig& scenario, uint64_t first, uint64
     RunOptions opt = base;
     opt.seed = seed;
     RunResult r = RunScenario(scenario, opt);
-    ++summary.seeds_run;
-    summary.simulated_us += r.simulated_us;
-    if (r.outcome != Outcome::kPass) {
-      if (r.outcome == Outcome::kSafety || summary.worst == Outcome::kPass) summary.worst = r.outcome;
-      summary.failures.push_back(SeedFailure{seed, r});
-    }
+    AddSeedResult(&summary, seed, r);
     if (progress) progress(seed, r);
     if (seed == last) break;  // written this way so that last == UINT64_MAX terminates
   }

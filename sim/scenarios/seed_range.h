@@ -31,6 +31,9 @@ struct RangeSummary {
 // Parses "A..B" (inclusive, A <= B) or a single "N".
 absl::StatusOr<std::pair<uint64_t, uint64_t>> ParseSeedRange(const std::string& text);
 
+// Counts one seed's result into the summary (seeds may come in any order).
+void AddSeedResult(RangeSummary* summary, uint64_t seed, const RunResult& result);
+
 // Runs seeds first..last; after each seed calls progress(seed, result) if given.
 RangeSummary RunSeedRange(const ScenarioConfig& scenario, uint64_t first, uint64_t last, const RunOptions& base,
                           const std::function<void(uint64_t, const RunResult&)>& progress);
