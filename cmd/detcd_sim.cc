@@ -1,6 +1,7 @@
 // detcd-sim: runs simulator scenarios. Flag parsing and wiring only; the simulation lives in sim/.
 //   detcd-sim --scenario=FILE --seed=N [--trace] [--history=OUT] [--json]   one seed; ends with "trace-hash: <hex>"
 //   detcd-sim --scenario=FILE --seeds=A..B [--jobs=N] [--json] [--progress]  a range of seeds, with a summary
+//   detcd-sim --scenario=FILE --seed=N --shrink[=OUT] [--html=PAGE]   a failing seed's minimal scenario (and picture)
 // Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario file, 4 the OS would
 // not let it run its worker processes.
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -15,8 +17,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/check.h"
 #include "history/history.h"
+#include "sim/scenarios/broken_knobs.h"
 #include "sim/scenarios/parallel_seeds.h"
 #include "sim/scenarios/runner.h"
 #include "sim/scenarios/scenario.h"
@@ -24,6 +29,8 @@
 #include "sim/scenarios/seed_progress.h"
 #include "sim/scenarios/seed_range.h"
 #include "sim/scenarios/seed_run.h"
+#include "sim/scenarios/shrinker.h"
+#include "sim/scenarios/timeline.h"
 
 namespace {
 
@@ -32,8 +39,8 @@ constexpr int kExitNoWorkers = 4;
 constexpr int kMaxJobs = 256;
 
 const char kUsage[] =
-    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] | --seeds=A..B [--jobs=N] [--progress])\n"
-    "                 [--json]\n"
+    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] [--html=PAGE] [--shrink[=OUT]]\n"
+    "                 | --seeds=A..B [--jobs=N] [--progress]) [--json] [--break=KNOB,...]\n"
     "  --scenario=FILE  scenario in protobuf text format (see testdata/scenarios/)\n"
     "  --seed=N         run one seed; prints the result and 'trace-hash: <hex>'\n"
     "  --seeds=A..B     run seeds A through B; prints each failure as it happens, then a summary and a replay command\n"
@@ -49,6 +56,14 @@ const char kUsage[] =
     "  --trace          print the readable event trace (with --seed; not with --json)\n"
     "  --history=OUT    write the clients' register history as JSON lines for detcd-check (with --seed; scenarios\n"
     "                   with a kv workload)\n"
+    "  --html=PAGE      with --seed: write the run's timeline as one self-contained HTML page (members' roles and\n"
+    "                   terms, faults, crashes and pauses, client operations, the failure and what it names)\n"
+    "  --shrink[=OUT]   with a failing --seed: shrink it to the smallest scenario that still fails the same way\n"
+    "                   (fewer and shorter faults, fewer clients and requests, a shorter fault phase, fewer nodes)\n"
+    "                   and write it to OUT (default: <scenario>-seed<N>-shrunk.textproto here); it replays with\n"
+    "                   --seed=1. With --html, the page shows the shrunk scenario's failure\n"
+    "  --break=KNOBS    deliberately broken Raft or etcd members, for trying the simulator's tools on a failing seed\n"
+    "                   (never for judging detcd); comma-separated names from the simulator's own broken-code tests\n"
     "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario,\n"
     "            4 the OS refused worker processes\n";
 
@@ -69,12 +84,13 @@ void PrintResult(const detcd::sim::SeedRun& run) {
               static_cast<double>(r.simulated_us) / 1e6, static_cast<unsigned long long>(r.events),
               static_cast<unsigned long long>(r.messages_sent), r.faults, r.crashes, r.terms_with_leader);
   if (r.kv) {
-    std::printf("  kv: %llu requests, %llu ok, %llu unknown; %zu register operations; revision %lld; %llu watch events, "
-                "%llu watch reconnects; committed index %llu\n",
-                static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.kv_ok),
-                static_cast<unsigned long long>(r.kv_unknown), static_cast<size_t>(run.operations),
-                static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
-                static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
+    std::printf(
+        "  kv: %llu requests, %llu ok, %llu unknown; %zu register operations; revision %lld; %llu watch events, "
+        "%llu watch reconnects; committed index %llu\n",
+        static_cast<unsigned long long>(r.kv_requests), static_cast<unsigned long long>(r.kv_ok),
+        static_cast<unsigned long long>(r.kv_unknown), static_cast<size_t>(run.operations),
+        static_cast<long long>(r.final_revision), static_cast<unsigned long long>(r.watch_events),
+        static_cast<unsigned long long>(r.watch_reconnects), static_cast<unsigned long long>(r.committed_index));
     if (r.leases_granted > 0) {
       std::printf("  leases: %llu granted, %llu revoked by clients (the rest expired)\n",
                   static_cast<unsigned long long>(r.leases_granted), static_cast<unsigned long long>(r.leases_revoked));
@@ -83,11 +99,12 @@ void PrintResult(const detcd::sim::SeedRun& run) {
       std::printf("  linearizability: %zu keys undecided (search budget exhausted)\n", r.linearizability_undecided);
     }
     if (r.members_added + r.members_removed > 0) {
-      std::printf("  membership: %llu added, %llu removed (%llu leaders), %llu promoted; %d removed members stopped "
-                  "by themselves\n",
-                  static_cast<unsigned long long>(r.members_added), static_cast<unsigned long long>(r.members_removed),
-                  static_cast<unsigned long long>(r.leaders_removed),
-                  static_cast<unsigned long long>(r.members_promoted), r.removed_members_stopped);
+      std::printf(
+          "  membership: %llu added, %llu removed (%llu leaders), %llu promoted; %d removed members stopped "
+          "by themselves\n",
+          static_cast<unsigned long long>(r.members_added), static_cast<unsigned long long>(r.members_removed),
+          static_cast<unsigned long long>(r.leaders_removed), static_cast<unsigned long long>(r.members_promoted),
+          r.removed_members_stopped);
     }
   } else {
     std::printf("  register writers: %llu puts, %llu acknowledged, %llu unknown; committed index %llu\n",
@@ -99,8 +116,12 @@ void PrintResult(const detcd::sim::SeedRun& run) {
 }
 
 struct Flags {
-  std::string scenario_path, seed_text, seeds_text, history_path, jobs_text;
+  std::string scenario_path, seed_text, seeds_text, history_path, jobs_text, html_path, shrink_path, break_text;
   bool jobs_given = false;
+  bool shrink = false;
+  detcd::sim::RunOptions base;  // with --break's knobs
+  // What a replay command needs besides the scenario and the seed.
+  std::string ExtraFlags() const { return break_text.empty() ? "" : "--break=" + break_text; }
   bool trace = false;
   bool json = false;
   bool progress = false;
@@ -121,7 +142,12 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
       return 0;
     }
     if (value("--scenario", &flags->scenario_path) || value("--seed", &flags->seed_text) ||
-        value("--seeds", &flags->seeds_text) || value("--history", &flags->history_path)) {
+        value("--seeds", &flags->seeds_text) || value("--history", &flags->history_path) ||
+        value("--html", &flags->html_path) || value("--break", &flags->break_text)) {
+      continue;
+    }
+    if (arg == "--shrink" || value("--shrink", &flags->shrink_path)) {
+      flags->shrink = true;
       continue;
     }
     if (value("--jobs", &flags->jobs_text)) {
@@ -141,19 +167,89 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
   if (flags->trace && flags->seed_text.empty()) return BadArgs("--trace needs --seed");
   if (flags->trace && flags->json) return BadArgs("--trace prints to stdout, which --json keeps for JSON lines");
   if (!flags->history_path.empty() && flags->seed_text.empty()) return BadArgs("--history needs --seed");
+  if (!flags->html_path.empty() && flags->seed_text.empty()) return BadArgs("--html needs --seed");
+  if (flags->shrink && flags->seed_text.empty()) return BadArgs("--shrink needs --seed (the failing one)");
+  if (flags->shrink && (flags->json || flags->trace || !flags->history_path.empty())) {
+    return BadArgs("--shrink does not go with --json, --trace or --history");
+  }
+  if (absl::Status s = detcd::sim::ApplyBrokenKnobs(flags->break_text, &flags->base); !s.ok()) {
+    return BadArgs(absl::StrCat("invalid --break: ", s.message()));
+  }
   return std::nullopt;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) std::fprintf(stderr, "detcd-sim: cannot write '%s'\n", path.c_str());
+  return static_cast<bool>(out);
+}
+
+// --shrink: the failing seed, then its shrunk scenario (and page), and how to replay it.
+int ShrinkSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, const std::string& binary) {
+  uint64_t seed = 0;
+  if (!absl::SimpleAtoi(flags.seed_text, &seed)) return BadArgs("invalid --seed '" + flags.seed_text + "'");
+  std::string out_path = flags.shrink_path;
+  if (out_path.empty()) {
+    std::string stem = flags.scenario_path.substr(flags.scenario_path.find_last_of('/') + 1);
+    if (absl::EndsWith(stem, ".textproto")) stem.resize(stem.size() - std::strlen(".textproto"));
+    out_path = absl::StrCat(stem, "-seed", seed, "-shrunk.textproto");
+  }
+  detcd::sim::ShrinkOptions so;
+  so.run = flags.base;
+  so.progress = [](const std::string& line) { std::fprintf(stderr, "  shrinking: %s\n", line.c_str()); };
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<detcd::sim::ShrinkResult> r = detcd::sim::Shrink(scenario, seed, so);
+  if (!r.ok()) {
+    std::fprintf(stderr, "detcd-sim: %s\n", std::string(r.status().message()).c_str());
+    return r.status().code() == absl::StatusCode::kFailedPrecondition ? kExitBadArgs : 1;
+  }
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const detcd::sim::RunResult& o = r->original;
+  std::printf("seed %llu: %s [%s at %.6fs] %s\n", static_cast<unsigned long long>(seed),
+              detcd::sim::OutcomeName(o.outcome), o.checker.c_str(), static_cast<double>(o.failure_time_us) / 1e6,
+              o.detail.c_str());
+  std::printf("shrunk: %s in %.1fs\n", detcd::sim::ShrinkSummary(*r).c_str(), wall_s);
+  const std::string replay = detcd::sim::ReplayCommand(binary, out_path, 1, flags.ExtraFlags());
+  const std::string header =
+      absl::StrCat("Shrunk by detcd-sim from seed ", seed, " of ", flags.scenario_path, " (",
+                   detcd::sim::ShrinkSummary(*r), ").\nIt fails ", detcd::sim::OutcomeName(r->last.outcome), " [",
+                   r->last.checker, "]: ", r->last.detail, "\nReplay: ", replay);
+  if (!WriteFile(out_path, detcd::sim::ScenarioToText(r->scenario, header))) return kExitBadArgs;
+  std::printf("  [%s at %.6fs] %s\n  scenario: %s\n  replay: %s\n", r->last.checker.c_str(),
+              static_cast<double>(r->last.failure_time_us) / 1e6, r->last.detail.c_str(), out_path.c_str(),
+              replay.c_str());
+  if (!flags.html_path.empty()) {
+    absl::StatusOr<detcd::sim::ScenarioConfig> shrunk = detcd::sim::ScenarioConfigFromProto(r->scenario, out_path);
+    if (!shrunk.ok()) {
+      std::fprintf(stderr, "detcd-sim: the shrunk scenario: %s\n", std::string(shrunk.status().message()).c_str());
+      return 1;
+    }
+    detcd::sim::Timeline timeline;
+    detcd::sim::RunOptions opt = flags.base;
+    opt.seed = 1;
+    opt.timeline = &timeline;
+    const detcd::sim::RunResult again = detcd::sim::RunScenario(*shrunk, opt);
+    DETCD_CHECK_MSG(again.trace_hash == r->last.trace_hash, "the shrunk scenario's run is not the one kept");
+    if (!WriteFile(flags.html_path, detcd::sim::TimelineHtml(timeline))) return kExitBadArgs;
+    std::printf("  html: timeline written to %s\n", flags.html_path.c_str());
+  }
+  return ExitCode(o.outcome);
 }
 
 int RunSingleSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, const std::string& binary) {
   uint64_t seed = 0;
   if (!absl::SimpleAtoi(flags.seed_text, &seed)) return BadArgs("invalid --seed '" + flags.seed_text + "'");
-  detcd::sim::RunOptions opt;
+  detcd::sim::RunOptions opt = flags.base;
   if (flags.trace) opt.trace_out = &std::cout;
+  detcd::sim::Timeline timeline;
+  if (!flags.html_path.empty()) opt.timeline = &timeline;
   detcd::history::History history;
   const detcd::sim::SeedRun run = detcd::sim::RunOneSeed(scenario, opt, seed, &history);
   std::cout.flush();
   if (flags.json) {
-    const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary};
+    const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary, flags.ExtraFlags()};
     detcd::sim::RangeSummary summary;
     detcd::sim::AddSeedResult(&summary, seed, run.result);
     std::printf("%s\n%s\n", detcd::sim::SeedJsonLine(invocation, run).c_str(),
@@ -161,17 +257,16 @@ int RunSingleSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario
   } else {
     PrintResult(run);
     if (run.result.outcome != detcd::sim::Outcome::kPass) {
-      std::printf("  replay: %s\n", detcd::sim::ReplayCommand(binary, flags.scenario_path, seed).c_str());
+      std::printf("  replay: %s\n",
+                  detcd::sim::ReplayCommand(binary, flags.scenario_path, seed, flags.ExtraFlags()).c_str());
     }
   }
+  if (!flags.html_path.empty()) {
+    if (!WriteFile(flags.html_path, detcd::sim::TimelineHtml(timeline))) return kExitBadArgs;
+    if (!flags.json) std::printf("  html: timeline written to %s\n", flags.html_path.c_str());
+  }
   if (!flags.history_path.empty()) {
-    std::ofstream out(flags.history_path, std::ios::binary | std::ios::trunc);
-    out << detcd::history::FormatHistory(history);
-    out.close();
-    if (!out) {
-      std::fprintf(stderr, "detcd-sim: cannot write history file '%s'\n", flags.history_path.c_str());
-      return kExitBadArgs;
-    }
+    if (!WriteFile(flags.history_path, detcd::history::FormatHistory(history))) return kExitBadArgs;
     if (!flags.json) {
       std::printf("  history: %zu operations written to %s\n", history.operations.size(), flags.history_path.c_str());
     }
@@ -188,7 +283,7 @@ int RunSeedRange(const Flags& flags, const detcd::sim::ScenarioConfig& scenario,
     return BadArgs(absl::StrFormat("invalid --jobs '%s': want a number of worker processes from 1 to %d",
                                    flags.jobs_text, kMaxJobs));
   }
-  const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary};
+  const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary, flags.ExtraFlags()};
   const bool tty = isatty(STDERR_FILENO);
   const uint64_t total = range->second - range->first + 1;
   detcd::sim::SeedProgress progress(scenario.name, total, stderr, tty);
@@ -211,7 +306,7 @@ int RunSeedRange(const Flags& flags, const detcd::sim::ScenarioConfig& scenario,
   };
   const absl::Status status = detcd::sim::RunSeedsInWorkers(
       range->first, range->second, jobs,
-      [&](uint64_t seed) { return detcd::sim::RunOneSeed(scenario, detcd::sim::RunOptions{}, seed); }, done);
+      [&](uint64_t seed) { return detcd::sim::RunOneSeed(scenario, flags.base, seed); }, done);
   progress.Clear();
   if (!status.ok()) {
     std::fprintf(stderr, "detcd-sim: %s\n", std::string(status.message()).c_str());
@@ -231,7 +326,7 @@ int RunSeedRange(const Flags& flags, const detcd::sim::ScenarioConfig& scenario,
   for (const detcd::sim::SeedFailure& f : summary.failures) {
     std::printf("  seed %llu: %s [%s]\n    replay: %s\n", static_cast<unsigned long long>(f.seed),
                 detcd::sim::OutcomeName(f.result.outcome), f.result.checker.c_str(),
-                detcd::sim::ReplayCommand(binary, flags.scenario_path, f.seed).c_str());
+                detcd::sim::ReplayCommand(binary, flags.scenario_path, f.seed, flags.ExtraFlags()).c_str());
   }
   return ExitCode(summary.worst);
 }
@@ -250,5 +345,6 @@ int main(int argc, char** argv) {
   if (!flags.history_path.empty() && !scenario->proto.has_kv()) {
     return BadArgs("--history needs a scenario with a kv workload (" + flags.scenario_path + " has none)");
   }
+  if (flags.shrink) return ShrinkSeed(flags, *scenario, argv[0]);
   return flags.seed_text.empty() ? RunSeedRange(flags, *scenario, argv[0]) : RunSingleSeed(flags, *scenario, argv[0]);
 }

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libssl-dev libnghttp2-dev libsystemd-dev
   libyaml-cpp-dev
   etcd-client curl python3-etcd3 openssl
+  chromium
   "$@"
 )
 missing=()

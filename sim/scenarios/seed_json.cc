@@ -64,7 +64,7 @@ std::string SeedJsonLine(const RunInvocation& invocation, const SeedRun& run) {
       .Int("snapshots_installed", r.snapshots_installed)
       .Int("refusals", r.refusals)
       .String("trace_hash", r.trace_hash)
-      .String("replay", ReplayCommand(invocation.binary, invocation.scenario_file, run.seed));
+      .String("replay", ReplayCommand(invocation.binary, invocation.scenario_file, run.seed, invocation.extra_flags));
   return w.Finish();
 }
 

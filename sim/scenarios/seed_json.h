@@ -20,7 +20,8 @@ const char* OutcomeVerdict(Outcome o);
 struct RunInvocation {
   std::string scenario_name;
   std::string scenario_file;
-  std::string binary;  // argv[0], for the replay commands
+  std::string binary;       // argv[0], for the replay commands
+  std::string extra_flags;  // the flags a replay needs besides scenario and seed (--break=…), if any
 };
 
 // One seed's line (no newline): verdict, checker, message, times, counts and trace hash, and the replay command.

@@ -40,8 +40,10 @@ RangeSummary RunSeedRange(const ScenarioConfig& scenario, uint64_t first, uint64
   return summary;
 }
 
-std::string ReplayCommand(const std::string& binary, const std::string& scenario_path, uint64_t seed) {
-  return absl::StrCat(binary, " --scenario=", scenario_path, " --seed=", seed);
+std::string ReplayCommand(const std::string& binary, const std::string& scenario_path, uint64_t seed,
+                          const std::string& extra_flags) {
+  return absl::StrCat(binary, " --scenario=", scenario_path, " --seed=", seed, extra_flags.empty() ? "" : " ",
+                      extra_flags);
 }
 
 }  // namespace detcd::sim

@@ -38,8 +38,9 @@ void AddSeedResult(RangeSummary* summary, uint64_t seed, const RunResult& result
 RangeSummary RunSeedRange(const ScenarioConfig& scenario, uint64_t first, uint64_t last, const RunOptions& base,
                           const std::function<void(uint64_t, const RunResult&)>& progress);
 
-// The shell command that replays one seed of a scenario.
-std::string ReplayCommand(const std::string& binary, const std::string& scenario_path, uint64_t seed);
+// The shell command that replays one seed of a scenario; extra_flags (e.g. "--break=x"), if any, at the end.
+std::string ReplayCommand(const std::string& binary, const std::string& scenario_path, uint64_t seed,
+                          const std::string& extra_flags = "");
 
 }  // namespace detcd::sim
 

@@ -1,5 +1,7 @@
 #include "sim/scenarios/timeline.h"
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -124,6 +126,9 @@ TEST(TimelineRunTest, ARunFillsItsTimelineWithoutChangingIt) {
   EXPECT_TRUE(absl::StrContains(html, "class=\"band crash\""));
   EXPECT_TRUE(absl::StrContains(html, "data-what=\"crash\""));
   EXPECT_TRUE(absl::StrContains(html, "id=\"verdict\" class=\"pass\""));
+  if (const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {  // to look at
+    std::ofstream(std::string(out) + "/timeline.html") << html;
+  }
 }
 
 }  // namespace
