@@ -186,14 +186,25 @@ class MemberRuntime : private host::EffectsHost {
   absl::StatusOr<kv::HashKVResult> HashKV(int64_t revision, absl::Duration timeout = absl::Seconds(5));
   // etcd's Hash: see kv::NodeCore::Hash for what it covers.
   absl::StatusOr<kv::HashResult> Hash(absl::Duration timeout = absl::Seconds(5));
-  // The member's state as snapshot bytes (kv::NodeCore::StateSnapshot: store, leases, alarms, published members),
-  // the Raft index it reflects and the header at that moment: what Maintenance.Snapshot streams (in etcd's format).
-  struct StateSnapshotAt {
-    std::string state;
-    uint64_t applied_index = 0;
-    etcdserverpb::ResponseHeader header;
+  // The member's state as of now, for Maintenance.Snapshot to copy a bounded piece at a time (kv::NodeCore's state
+  // exports): Begin pins it on the core and takes the small parts; each Step is one bounded slice of the core's time
+  // (at most max_records versions, about max_bytes); End drops the pin (queued: any thread, never waits, safe after
+  // the member stopped). A caller must End every export it began, however it ends (a client gone, an error).
+  absl::StatusOr<kv::NodeCore::StateExport> BeginStateExport(absl::Duration timeout = absl::Seconds(30));
+  struct ExportedVersions {
+    std::vector<kvpb::StoreRecord> records;
+    std::optional<kv::Revision> next;  // where to resume; nullopt: every version was copied
   };
-  absl::StatusOr<StateSnapshotAt> StateSnapshot(absl::Duration timeout = absl::Seconds(30));
+  absl::StatusOr<ExportedVersions> StepStateExport(uint64_t id, kv::Revision from, size_t max_records,
+                                                   size_t max_bytes, absl::Duration timeout = absl::Seconds(30));
+  void EndStateExport(uint64_t id);
+  // Exports in progress and the store's pins (the member's own snapshot's included), for tests and metrics.
+  struct ExportCounts {
+    size_t exports = 0;
+    size_t pins = 0;
+    size_t held_versions = 0;  // versions compaction removed that a pin still keeps
+  };
+  absl::StatusOr<ExportCounts> StateExportCounts(absl::Duration timeout = absl::Seconds(5));
   // etcd's MoveLeader: refused unless this member leads and `target` is a voter (kv::NodeCore::TransferLeadership);
   // then waits until this member sees `target` as leader and answers with a header filled at that moment, or after
   // `timeout` fails with kv::ErrLeaderTransferTimeout (the transfer may still complete later).
