@@ -21,7 +21,7 @@
 // transport's epoll thread, the client front end's epoll thread (detcd-h2), and gRPC's own few for the services the
 // front end passes on (its pollers and callback executor) — a request in flight holds none.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
-// MoveLeader) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
+// MoveLeader, and each bounded step of a state export for Maintenance.Snapshot) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
 // the core has no clock. It holds no KV or Raft state of its own.
 #ifndef DETCD_NET_MEMBER_RUNTIME_H_
 #define DETCD_NET_MEMBER_RUNTIME_H_
@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -363,6 +364,17 @@ class MemberRuntime : private host::EffectsHost {
   host::ReceivedSnapshots received_{&disk_};
   std::atomic<uint64_t> received_files_{0};  // names them
 };
+
+// Here, not in member_runtime.cc: the runtime's files each run work on the core with it.
+template <typename T>
+std::optional<T> MemberRuntime::OnCore(std::function<T()> fn, absl::Duration timeout) {
+  // The caller keeps the promise too: a task dropped at shutdown must not break it while the caller waits.
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+  if (!Post([promise, fn = std::move(fn)] { promise->set_value(fn()); })) return std::nullopt;
+  if (future.wait_for(absl::ToChronoMicroseconds(timeout)) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
 
 }  // namespace detcd::net
 
