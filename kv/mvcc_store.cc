@@ -1,5 +1,6 @@
 #include "kv/mvcc_store.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -208,17 +209,19 @@ absl::Status MvccStore::Compact(int64_t rev) {
       ++it;
     }
   }
+  ++compactions_;
+  int64_t pinned_rev_max = -1;
+  for (const auto& [id, pin] : pins_) pinned_rev_max = std::max(pinned_rev_max, pin.rev);
   for (const Revision& r : removed) {
     auto it = records_.find(r);
     DETCD_CHECK(it != records_.end());
     bytes_ -= RecordBytes(it->second);
-    if (r.main <= pinned_rev_) {
-      // A snapshot in progress still has to write it: out of sight, not out of memory, until Unpin.
-      const bool held = held_.insert(records_.extract(it)).inserted;
+    if (r.main <= pinned_rev_max) {
+      // A snapshot in progress still has to write it: out of sight, not out of memory, until its pins go.
+      const bool held = held_.emplace(r, Held{std::move(it->second), compactions_}).second;
       DETCD_CHECK_MSG(held, "a version compacted twice while pinned");
-    } else {
-      records_.erase(it);
     }
+    records_.erase(it);
   }
   compacted_rev_ = rev;
   // Compaction keeps every live key live (it drops only what no read at or after rev sees); the test-only breakage
@@ -292,27 +295,72 @@ void MvccStore::ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreR
   out->set_tombstone(r.tombstone);
 }
 
-void MvccStore::Pin(int64_t rev) {
-  DETCD_CHECK_MSG(pinned_rev_ < 0, "one pin at a time");
+MvccStore::PinId MvccStore::AddPin(int64_t rev) {
   DETCD_CHECK_MSG(rev >= compacted_rev_ && rev <= rev_, "pinning a revision the store cannot hold");
-  DETCD_CHECK(held_.empty());
-  pinned_rev_ = rev;
+  const PinId id = next_pin_++;
+  pins_.emplace(id, PinInfo{rev, compactions_});
+  return id;
+}
+
+void MvccStore::RemovePin(PinId pin) {
+  const size_t erased = pins_.erase(pin);
+  DETCD_CHECK_MSG(erased == 1, "removing a pin the store does not hold");
+  if (pins_.empty()) {
+    held_.clear();
+    return;
+  }
+  for (auto it = held_.begin(); it != held_.end();) {
+    bool seen = false;
+    for (const auto& [id, p] : pins_) seen = seen || Sees(p, it->first, it->second);
+    it = seen ? std::next(it) : held_.erase(it);
+  }
+}
+
+int64_t MvccStore::pin_rev(PinId pin) const {
+  auto it = pins_.find(pin);
+  DETCD_CHECK_MSG(it != pins_.end(), "asking for a pin the store does not hold");
+  return it->second.rev;
+}
+
+void MvccStore::Pin(int64_t rev) {
+  DETCD_CHECK_MSG(!own_pin_, "one own pin at a time");
+  own_pin_ = AddPin(rev);
 }
 
 void MvccStore::Unpin() {
-  DETCD_CHECK_MSG(pinned_rev_ >= 0, "unpinning a store that is not pinned");
-  pinned_rev_ = -1;
-  held_.clear();
+  DETCD_CHECK_MSG(own_pin_.has_value(), "unpinning a store that is not pinned");
+  RemovePin(*own_pin_);
+  own_pin_.reset();
 }
 
 std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main, size_t max,
                                                  const std::function<bool(const Revision&, const Record&)>& fn) const {
-  DETCD_CHECK_MSG(pinned_rev_ < 0 || to_main <= pinned_rev_, "visiting past the pinned revision");
+  const PinInfo* own = own_pin_ ? &pins_.at(*own_pin_) : nullptr;
+  DETCD_CHECK_MSG(own == nullptr || to_main <= own->rev, "visiting past the pinned revision");
+  return Visit(from, to_main, own, max, fn);
+}
+
+std::optional<Revision> MvccStore::VisitPinnedVersions(
+    PinId pin, Revision from, size_t max, const std::function<bool(const Revision&, const Record&)>& fn) const {
+  auto it = pins_.find(pin);
+  DETCD_CHECK_MSG(it != pins_.end(), "visiting with a pin the store does not hold");
+  return Visit(from, it->second.rev, &it->second, max, fn);
+}
+
+std::optional<Revision> MvccStore::Visit(Revision from, int64_t to_main, const PinInfo* pin, size_t max,
+                                         const std::function<bool(const Revision&, const Record&)>& fn) const {
   DETCD_CHECK(max > 0);
-  // Two ordered sources, merged: what compaction left in place, and what it removed while pinned.
+  // Two ordered sources, merged: what compaction left in place, and what it removed that this pin still sees.
   auto live = records_.lower_bound(from);
   auto held = held_.lower_bound(from);
+  auto skip_unseen = [&] {
+    while (held != held_.end() && held->first.main <= to_main && (pin == nullptr || !Sees(*pin, held->first,
+                                                                                            held->second))) {
+      ++held;
+    }
+  };
   for (size_t n = 0;; ++n) {
+    skip_unseen();
     const bool live_ok = live != records_.end() && live->first.main <= to_main;
     const bool held_ok = held != held_.end() && held->first.main <= to_main;
     if (!live_ok && !held_ok) return std::nullopt;
@@ -325,7 +373,7 @@ std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main,
       go_on = fn(live->first, live->second);
       ++live;
     } else {
-      go_on = fn(held->first, held->second);
+      go_on = fn(held->first, held->second.record);
       ++held;
     }
     if (!go_on) max = n + 1;  // the next round returns where to resume
@@ -333,7 +381,7 @@ std::optional<Revision> MvccStore::VisitVersions(Revision from, int64_t to_main,
 }
 
 absl::Status MvccStore::Restore(const std::string& data) {
-  DETCD_CHECK_MSG(pinned_rev_ < 0, "restoring a store a snapshot in progress pinned");
+  DETCD_CHECK_MSG(pins_.empty(), "restoring a store a snapshot in progress pinned");
   kvpb::StoreSnapshot snap;
   if (!snap.ParseFromString(data)) return absl::DataLossError("kv store snapshot does not parse");
   Restoring restoring;
@@ -373,7 +421,7 @@ absl::Status MvccStore::Restoring::Add(const kvpb::StoreRecord& in) {
 }
 
 absl::Status MvccStore::FinishRestore(Restoring restoring, int64_t revision, int64_t compacted_revision) {
-  DETCD_CHECK_MSG(pinned_rev_ < 0, "restoring a store a snapshot in progress pinned");
+  DETCD_CHECK_MSG(pins_.empty(), "restoring a store a snapshot in progress pinned");
   if (revision < 0 || compacted_revision < 0 || compacted_revision > revision) {
     return absl::DataLossError(
         absl::StrCat("kv store snapshot: revision ", revision, " compacted at ", compacted_revision));

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -122,20 +123,35 @@ class MvccStore {
     bool tombstone = false;
   };
   // Pins the versions with main revision <= rev (rev(): what a snapshot taken now holds): they stay readable through
-  // VisitVersions until Unpin even if a compaction removes them meanwhile (compaction still hides them from reads,
-  // hashes, watchers and the quota at once: only their memory is kept). One pin at a time; writes go on as usual
-  // (they only add versions above rev).
+  // VisitVersions until that pin goes, even if a compaction removes them meanwhile (compaction still hides them from
+  // reads, hashes, watchers and the quota at once: only their memory is kept). Writes go on as usual (they only add
+  // versions above rev). Several pins may be held at once, each seeing exactly the versions kept when it was made:
+  // the member's own snapshot holds one (Pin/Unpin), each reader outside it (Maintenance.Snapshot) one of its own
+  // (AddPin/RemovePin).
   // A version as it goes into a snapshot (Serialize and the piecewise snapshot writer make the same records).
   static void ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreRecord* out);
+  using PinId = uint64_t;
+  PinId AddPin(int64_t rev);
+  // Drops the pin; the versions compaction removed that no other pin still sees are freed.
+  void RemovePin(PinId pin);
+  bool pinned(PinId pin) const { return pins_.count(pin) > 0; }
+  int64_t pin_rev(PinId pin) const;
+  size_t pins() const { return pins_.size(); }
+  // Versions compaction removed and pins still keep.
+  size_t held_versions() const { return held_.size(); }
+  // The member's own snapshot's pin (one at a time).
   void Pin(int64_t rev);
   void Unpin();
-  int64_t pinned_rev() const { return pinned_rev_; }  // -1: none
+  int64_t pinned_rev() const { return own_pin_ ? pin_rev(*own_pin_) : -1; }  // -1: none
   // Calls fn(rev, record) for at most max versions with revision >= from and main revision <= to_main (to_main <= the
-  // pinned revision, if one is pinned), oldest first, the pinned versions compaction removed included. Returns the
-  // revision to resume from, or nullopt once every such version was visited. fn returns false to stop after that
-  // version (a caller bounding the bytes it makes).
+  // own pin's revision, if one is pinned), oldest first, the versions compaction removed since the own pin included.
+  // Returns the revision to resume from, or nullopt once every such version was visited. fn returns false to stop
+  // after that version (a caller bounding the bytes it makes).
   std::optional<Revision> VisitVersions(Revision from, int64_t to_main, size_t max,
                                         const std::function<bool(const Revision&, const Record&)>& fn) const;
+  // The same for `pin`'s versions (main revision <= its revision, as they were when it was made).
+  std::optional<Revision> VisitPinnedVersions(PinId pin, Revision from, size_t max,
+                                              const std::function<bool(const Revision&, const Record&)>& fn) const;
 
   // A restore made a version at a time (a snapshot decoded as it is read, never held whole): Add takes the versions
   // in revision order, refusing one out of order or inconsistent with its key's history; FinishRestore checks them
@@ -189,9 +205,28 @@ class MvccStore {
   bool testing_revision_from_records_ = false;
   Index index_;
   absl::btree_map<Revision, Record> records_;
-  // Pinned versions that compaction removed from records_ (all with main <= pinned_rev_), kept until Unpin.
-  int64_t pinned_rev_ = -1;
-  absl::btree_map<Revision, Record> held_;
+  // A pin: its revision, and how many compactions had run when it was made (it sees the versions removed by later
+  // ones).
+  struct PinInfo {
+    int64_t rev = 0;
+    uint64_t compactions = 0;
+  };
+  // A version compaction removed while a pin still saw it; `compaction`: which compaction (counted from 1).
+  struct Held {
+    Record record;
+    uint64_t compaction = 0;
+  };
+  static bool Sees(const PinInfo& pin, const Revision& rev, const Held& h) {
+    return rev.main <= pin.rev && h.compaction > pin.compactions;
+  }
+  std::optional<Revision> Visit(Revision from, int64_t to_main, const PinInfo* pin, size_t max,
+                                const std::function<bool(const Revision&, const Record&)>& fn) const;
+  uint64_t compactions_ = 0;
+  PinId next_pin_ = 1;
+  std::map<PinId, PinInfo> pins_;
+  std::optional<PinId> own_pin_;
+  // Versions compaction removed from records_ that some pin still sees, kept until no pin does.
+  absl::btree_map<Revision, Held> held_;
 };
 
 }  // namespace detcd::kv

@@ -273,3 +273,49 @@ TEST(MvccStoreTest, ForEachLeasedKeyVisitsLiveLeasedKeysOnly) {
 
 }  // namespace
 }  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+// Every version pin `pin` sees, as (main, sub, value).
+std::vector<std::string> PinnedVersions(const MvccStore& s, MvccStore::PinId pin) {
+  std::vector<std::string> out;
+  std::optional<Revision> from = Revision{0, 0};
+  while (from) {
+    from = s.VisitPinnedVersions(pin, *from, 2, [&](const Revision& rev, const MvccStore::Record& r) {
+      out.push_back(std::to_string(rev.main) + "." + std::to_string(rev.sub) + "=" + r.value);
+      return true;
+    });
+  }
+  return out;
+}
+
+TEST(MvccStorePinsTest, EachPinSeesTheVersionsKeptWhenItWasMadeAndCompactionFreesThemWhenTheyGo) {
+  MvccStore s;
+  Put(s, "a", "1");  // rev 1
+  Put(s, "a", "2");  // rev 2
+  const MvccStore::PinId early = s.AddPin(s.rev());
+  const std::vector<std::string> at_early = {"1.0=1", "2.0=2"};
+  Put(s, "a", "3");  // rev 3
+  ASSERT_TRUE(s.Compact(3).ok());  // removes revs 1 and 2: early still sees them
+  EXPECT_EQ(s.held_versions(), 2u);
+  const MvccStore::PinId late = s.AddPin(s.rev());
+  s.Pin(s.rev());  // the member's own snapshot, beside them
+  EXPECT_EQ(s.pins(), 3u);
+  Put(s, "a", "4");  // rev 4
+  ASSERT_TRUE(s.Compact(4).ok());  // removes rev 3: late and the own pin see it, early does not (3 > 2)
+  EXPECT_EQ(PinnedVersions(s, early), at_early);
+  EXPECT_EQ(PinnedVersions(s, late), (std::vector<std::string>{"3.0=3"})) << "not what compaction removed before it";
+  s.RemovePin(early);
+  EXPECT_EQ(s.held_versions(), 1u) << "revs 1 and 2 freed: no pin sees them";
+  EXPECT_EQ(PinnedVersions(s, late), (std::vector<std::string>{"3.0=3"}));
+  s.RemovePin(late);
+  EXPECT_EQ(s.held_versions(), 1u) << "the own pin still sees rev 3";
+  s.Unpin();
+  EXPECT_EQ(s.pins(), 0u);
+  EXPECT_EQ(s.held_versions(), 0u);
+  EXPECT_EQ(s.pinned_rev(), -1);
+}
+
+}  // namespace
+}  // namespace detcd::kv

@@ -321,6 +321,28 @@ class NodeCore {
   // etcd's response header as this member would fill it now.
   etcdserverpb::ResponseHeader Header() const;
 
+  // ---- state exports (node_core_exports.cc): the state as of one moment, read a bounded piece per event ----
+  // For a reader on another thread (Maintenance.Snapshot streaming etcd's format): Begin pins the store at its
+  // revision (MvccStore::AddPin: writes and compactions go on, the pinned versions stay readable) and takes the small
+  // parts at once; each Step copies at most max_records versions (stopping once max_bytes of keys and values are
+  // copied) in revision order; End drops the pin. A replaced state (a leader's snapshot restored) ends every export:
+  // its Step then fails with FailedPrecondition. Several exports may run at once, beside the member's own snapshot.
+  struct StateExport {
+    uint64_t id = 0;
+    kvpb::StateSnapshot small;  // the state without its store (leases, dedup window, members, alarms)
+    int64_t revision = 0;
+    int64_t compacted_revision = 0;
+    uint64_t applied_index = 0;
+    etcdserverpb::ResponseHeader header;
+  };
+  StateExport BeginStateExport();
+  // Appends the versions from `from` to *out; returns where to resume, or nullopt once every version was copied.
+  absl::StatusOr<std::optional<Revision>> StepStateExport(uint64_t id, Revision from, size_t max_records,
+                                                          size_t max_bytes, std::vector<kvpb::StoreRecord>* out);
+  // Idempotent (an export the state's replacement ended is gone already).
+  void EndStateExport(uint64_t id);
+  size_t state_exports() const { return exports_.size(); }
+
  private:
   struct PendingRead {
     uint64_t request_id;
@@ -493,6 +515,11 @@ class NodeCore {
     std::unique_ptr<StateSnapshotWriter> writer;  // streamed
   };
   std::optional<SnapshotBuild> build_;
+  // State exports in progress: their store pins, by export id.
+  std::map<uint64_t, MvccStore::PinId> exports_;
+  uint64_t last_export_id_ = 0;
+  // The state is being replaced: every export ends (its pin goes before the store is restored).
+  void EndStateExports();
   // A snapshot on its way to its file: from the build's start until the driver reports its kEnd (the build may be
   // over before that), or until it is abandoned. One of each target at a time.
   struct SnapshotStream {

@@ -224,6 +224,7 @@ void NodeCore::RestoreState(const raftpb::SnapshotMetadata& metadata, ByteSource
   // The state a snapshot in progress was reading is being replaced; the old store goes before the new one is read,
   // so the member holds one state at a time.
   AbandonSnapshotBuild();
+  EndStateExports();
   DETCD_CHECK(store_.FinishRestore(MvccStore::Restoring(), 0, 0).ok());
   StateSnapshotReader reader(&data);
   absl::StatusOr<DecodedState> state = reader.Read();

@@ -308,3 +308,50 @@ TEST(NodeCoreSnapshotTest, ASaveCutShortLeavesTheSnapshotBefore) {
 
 }  // namespace
 }  // namespace detcd::kv
+
+namespace detcd::kv {
+namespace {
+
+// A state export (Maintenance.Snapshot's reader) beside the member's own snapshot: each sees its own state while
+// writes and a compaction go on; ending the export drops its pin and the versions only it kept.
+TEST(NodeCoreSnapshotTest, AStateExportBesideTheOwnSnapshotSeesItsStateAndEndingItFreesWhatItKept) {
+  OneMember m(/*snapshot_count=*/80, /*chunk_records=*/1);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(m.Do(PutReq("e" + std::to_string(i), "exported")).status.ok());
+  const NodeCore::StateExport e = m.core().BeginStateExport();
+  EXPECT_EQ(e.revision, m.core().store().rev());
+  EXPECT_EQ(e.applied_index, m.core().applied_index());
+  EXPECT_EQ(m.core().state_exports(), 1u);
+  for (int i = 0; m.core().snapshot_in_progress() == 0; ++i) {
+    ASSERT_LT(i, 200);
+    ASSERT_TRUE(m.Do(PutReq("e" + std::to_string(i % 30), "later")).status.ok());
+  }
+  ASSERT_TRUE(m.Do(CompactReq(m.core().store().rev())).status.ok());
+  EXPECT_EQ(m.core().store().pins(), 2u) << "the export's and the own snapshot's";
+  EXPECT_GT(m.core().store().held_versions(), 0u);
+  std::vector<kvpb::StoreRecord> records;
+  std::optional<Revision> from = Revision{0, 0};
+  while (from) {
+    const size_t before = records.size();
+    absl::StatusOr<std::optional<Revision>> next = m.core().StepStateExport(e.id, *from, 4, 1 << 20, &records);
+    ASSERT_TRUE(next.ok()) << next.status();
+    ASSERT_LE(records.size() - before, 4u);
+    from = *next;
+    m.Tick();  // the member goes on between steps
+  }
+  ASSERT_GE(records.size(), 30u);
+  for (const kvpb::StoreRecord& r : records) EXPECT_LE(r.main(), e.revision);
+  for (size_t i = records.size() - 30; i < records.size(); ++i) EXPECT_EQ(records[i].value(), "exported");
+  m.core().EndStateExport(e.id);
+  m.core().EndStateExport(e.id);  // idempotent
+  EXPECT_EQ(m.core().state_exports(), 0u);
+  EXPECT_EQ(m.core().StepStateExport(e.id, Revision{0, 0}, 4, 1 << 20, &records).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  for (int t = 0; t < 400 && m.core().snapshot_in_progress() != 0; ++t) m.Tick();
+  ASSERT_EQ(m.core().snapshot_in_progress(), 0u);
+  EXPECT_EQ(m.core().store().pins(), 0u);
+  EXPECT_EQ(m.core().store().held_versions(), 0u);
+  ExpectSnapshotHoldsItsIndex(m);
+}
+
+}  // namespace
+}  // namespace detcd::kv

@@ -11,6 +11,7 @@
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
 #include "api/mvccpb/kv.pb.h"
+#include "base/check.h"
 
 namespace detcd::net {
 
@@ -78,36 +79,10 @@ void SortByKey(Items* items) {
   if (!std::is_sorted(items->begin(), items->end())) std::sort(items->begin(), items->end());
 }
 
-absl::StatusOr<Items> KeyBucket(const kvpb::StoreSnapshot& store) {
-  Items items;
-  items.reserve(static_cast<size_t>(store.records_size()));
-  int64_t last_main = 0;
-  for (const kvpb::StoreRecord& r : store.records()) {
-    mvccpb::KeyValue kv;
-    kv.set_key(r.key());
-    if (!r.tombstone()) {  // etcd's tombstone value is the key alone
-      kv.set_create_revision(r.create_revision());
-      kv.set_mod_revision(r.main());
-      kv.set_version(r.version());
-      kv.set_value(r.value());
-      kv.set_lease(r.lease());
-    }
-    items.emplace_back(EtcdRevisionKey(r.main(), r.sub(), r.tombstone()), kv.SerializeAsString());
-    last_main = std::max(last_main, r.main());
-  }
-  // etcd restores its revision as max(last key's main revision, compaction revision), starting from 1.
-  if (store.revision() > std::max({last_main, store.compacted_revision(), int64_t{1}})) {
-    return absl::FailedPreconditionError(absl::StrCat("detcd: the store's revision ", store.revision(),
-                                                      " is not in etcd's backend format (newest version kept: ",
-                                                      last_main, ", compacted at ", store.compacted_revision(), ")"));
-  }
-  return items;
-}
-
-Items MetaBucket(const kvpb::StoreSnapshot& store, uint64_t consistent_index) {
+Items MetaBucket(int64_t compacted_revision, uint64_t consistent_index) {
   Items items = {{"consistent_index", BigEndian8(consistent_index)}};
-  if (store.compacted_revision() > 0) {
-    const std::string rev = EtcdRevisionKey(store.compacted_revision(), 0);
+  if (compacted_revision > 0) {
+    const std::string rev = EtcdRevisionKey(compacted_revision, 0);
     items.emplace_back("finishedCompactRev", rev);
     items.emplace_back("scheduledCompactRev", rev);
   }
@@ -157,31 +132,47 @@ std::string EtcdMemberJson(const kvpb::Member& member) {
   return out;
 }
 
-absl::StatusOr<std::vector<storage::BboltBucket>> EtcdBackendBuckets(kvpb::StateSnapshot* state,
-                                                                     uint64_t consistent_index) {
-  kvpb::StoreSnapshot store;
-  if (!store.ParseFromString(state->store())) return absl::DataLossError("detcd: store snapshot does not parse");
-  state->clear_store();
+void EtcdKeyItem(const kvpb::StoreRecord& r, std::string* key, std::string* value) {
+  mvccpb::KeyValue kv;
+  kv.set_key(r.key());
+  if (!r.tombstone()) {  // etcd's tombstone value is the key alone
+    kv.set_create_revision(r.create_revision());
+    kv.set_mod_revision(r.main());
+    kv.set_version(r.version());
+    kv.set_value(r.value());
+    kv.set_lease(r.lease());
+  }
+  *key = EtcdRevisionKey(r.main(), r.sub(), r.tombstone());
+  value->clear();
+  kv.AppendToString(value);
+}
+
+absl::Status CheckEtcdRevision(int64_t revision, int64_t last_main, int64_t compacted_revision) {
+  // etcd restores its revision as max(last key's main revision, compaction revision), starting from 1.
+  if (revision > std::max({last_main, compacted_revision, int64_t{1}})) {
+    return absl::FailedPreconditionError(absl::StrCat("detcd: the store's revision ", revision,
+                                                      " is not in etcd's backend format (newest version kept: ",
+                                                      last_main, ", compacted at ", compacted_revision, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<storage::BboltBucket>> EtcdSmallBuckets(const kvpb::StateSnapshot& state,
+                                                                   int64_t compacted_revision,
+                                                                   uint64_t consistent_index) {
   kvpb::LeaseSnapshot leases;
-  if (!leases.ParseFromString(state->leases())) return absl::DataLossError("detcd: lease snapshot does not parse");
-  state->clear_leases();
-
-  absl::StatusOr<Items> keys = KeyBucket(store);
-  if (!keys.ok()) return keys.status();
-  Items meta = MetaBucket(store, consistent_index);
-  store.Clear();
-
+  if (!leases.ParseFromString(state.leases())) return absl::DataLossError("detcd: lease snapshot does not parse");
   Items alarms;
-  for (const etcdserverpb::AlarmMember& a : state->alarms()) alarms.emplace_back(a.SerializeAsString(), "");
+  for (const etcdserverpb::AlarmMember& a : state.alarms()) alarms.emplace_back(a.SerializeAsString(), "");
   SortByKey(&alarms);
   alarms.erase(std::unique(alarms.begin(), alarms.end()), alarms.end());
   Items members;
-  for (const kvpb::Member& m : state->cluster_members()) {
+  for (const kvpb::Member& m : state.cluster_members()) {
     members.emplace_back(absl::StrFormat("%x", m.id()), EtcdMemberJson(m));
   }
   SortByKey(&members);
   Items removed;
-  for (uint64_t id : state->removed_member_ids()) removed.emplace_back(absl::StrFormat("%x", id), "removed");
+  for (uint64_t id : state.removed_member_ids()) removed.emplace_back(absl::StrFormat("%x", id), "removed");
   SortByKey(&removed);
 
   std::vector<storage::BboltBucket> buckets;
@@ -190,11 +181,33 @@ absl::StatusOr<std::vector<storage::BboltBucket>> EtcdBackendBuckets(kvpb::State
   buckets.push_back({"authRoles", {}});
   buckets.push_back({"authUsers", {}});
   buckets.push_back({"cluster", {{"clusterVersion", "3.4.0"}}});
-  buckets.push_back({"key", *std::move(keys)});
+  buckets.push_back({kEtcdKeyBucket, {}});
   buckets.push_back({"lease", LeaseBucket(leases)});
   buckets.push_back({"members", std::move(members)});
   buckets.push_back({"members_removed", std::move(removed)});
-  buckets.push_back({"meta", std::move(meta)});
+  buckets.push_back({"meta", MetaBucket(compacted_revision, consistent_index)});
+  DETCD_CHECK(buckets[kEtcdKeyBucketIndex].name == kEtcdKeyBucket);
+  return buckets;
+}
+
+absl::StatusOr<std::vector<storage::BboltBucket>> EtcdBackendBuckets(kvpb::StateSnapshot* state,
+                                                                     uint64_t consistent_index) {
+  kvpb::StoreSnapshot store;
+  if (!store.ParseFromString(state->store())) return absl::DataLossError("detcd: store snapshot does not parse");
+  state->clear_store();
+  absl::StatusOr<std::vector<storage::BboltBucket>> buckets =
+      EtcdSmallBuckets(*state, store.compacted_revision(), consistent_index);
+  if (!buckets.ok()) return buckets.status();
+  state->clear_leases();
+  Items& keys = (*buckets)[kEtcdKeyBucketIndex].items;
+  keys.resize(static_cast<size_t>(store.records_size()));
+  int64_t last_main = 0;
+  for (int i = 0; i < store.records_size(); ++i) {
+    const kvpb::StoreRecord& r = store.records(i);
+    EtcdKeyItem(r, &keys[static_cast<size_t>(i)].first, &keys[static_cast<size_t>(i)].second);
+    last_main = std::max(last_main, r.main());
+  }
+  if (absl::Status s = CheckEtcdRevision(store.revision(), last_main, store.compacted_revision()); !s.ok()) return s;
   return buckets;
 }
 

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/kv_request.pb.h"
+#include "api/kv_snapshot.pb.h"
 #include "storage/bbolt_writer.h"
 
 namespace detcd::net {
@@ -39,6 +40,20 @@ absl::StatusOr<std::vector<storage::BboltBucket>> EtcdBackendBuckets(kvpb::State
 
 // The whole streamed file for serialized kvpb::StateSnapshot bytes: database, zero padding to 512, SHA-256.
 absl::StatusOr<std::string> EtcdSnapshotFile(std::string state_snapshot, uint64_t consistent_index);
+
+// What the streamed snapshot (net/etcd_snapshot_stream.h) builds on. The one large bucket, by name and by place in
+// EtcdSmallBuckets' list.
+inline constexpr char kEtcdKeyBucket[] = "key";
+inline constexpr size_t kEtcdKeyBucketIndex = 5;
+// Every bucket, sorted by name, from the state without its store; the "key" bucket in its place, empty.
+absl::StatusOr<std::vector<storage::BboltBucket>> EtcdSmallBuckets(const kvpb::StateSnapshot& state,
+                                                                   int64_t compacted_revision,
+                                                                   uint64_t consistent_index);
+// One version as etcd's "key" bucket holds it: revision bytes → marshaled mvccpb.KeyValue.
+void EtcdKeyItem(const kvpb::StoreRecord& record, std::string* key, std::string* value);
+// FailedPrecondition if etcd, restoring its revision from the newest version kept and the compaction revision, would
+// not come back to `revision`.
+absl::Status CheckEtcdRevision(int64_t revision, int64_t last_main, int64_t compacted_revision);
 
 // etcd's revision bytes ("revToBytes"), with its tombstone mark.
 std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone = false);

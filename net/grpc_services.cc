@@ -9,7 +9,7 @@
 #include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "api/kv_request.pb.h"
 #include "base/check.h"
-#include "net/etcd_snapshot.h"
+#include "net/etcd_snapshot_stream.h"
 #include "net/grpc_async_streams.h"
 #include "net/grpc_async_unary.h"
 #include "net/grpc_cq_server.h"
@@ -129,28 +129,62 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
 
   // etcd's maintenanceServer.Snapshot: the member's state as etcd 3.4's backend database (a bbolt file, see
   // net/etcd_snapshot.h) in 32 KiB pieces, each saying how many bytes are still to come, then a SHA-256 of
-  // everything sent before it, so etcdctl's snapshot save, status and restore take it. The core thread only copies
-  // its state; the conversion runs on this handler's thread.
+  // everything sent before it, so etcdctl's snapshot save, status and restore take it. Streamed with bounded memory
+  // (net/etcd_snapshot_stream.h): the core pins its state and hands out its versions a bounded batch per trip (it
+  // serves everyone else between trips); the file is laid out in a first walk over them and written in a second as
+  // the client takes it. The pin goes however the call ends (done, an error, the client cancelling or gone).
   grpc::Status Snapshot(ServerContext* ctx, const etcdserverpb::SnapshotRequest*,
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
-    absl::StatusOr<MemberRuntime::StateSnapshotAt> snap = shared_->runtime->StateSnapshot();
-    if (!snap.ok()) return ToGrpcStatus(snap.status());
-    absl::StatusOr<std::string> file = EtcdSnapshotFile(std::move(snap->state), snap->applied_index);
-    if (!file.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, std::string(file.status().message()));
-    const std::string& bytes = *file;
-    constexpr size_t kChunk = 32 * 1024;
-    for (size_t off = 0; off < bytes.size(); off += kChunk) {
+    MemberRuntime* runtime = shared_->runtime;
+    absl::StatusOr<kv::NodeCore::StateExport> exported = runtime->BeginStateExport();
+    if (!exported.ok()) return ToGrpcStatus(exported.status());
+    const uint64_t id = exported->id;
+    struct EndExport {
+      MemberRuntime* runtime;
+      uint64_t id;
+      ~EndExport() { runtime->EndStateExport(id); }
+    } end_export{runtime, id};
+    auto source = [runtime, id, ctx](kv::Revision from,
+                                     std::vector<kvpb::StoreRecord>* out) -> absl::StatusOr<std::optional<kv::Revision>> {
+      if (ctx->IsCancelled()) return absl::CancelledError("context canceled");
+      absl::StatusOr<MemberRuntime::ExportedVersions> v =
+          runtime->StepStateExport(id, from, kSnapshotBatchRecords, kSnapshotBatchBytes);
+      if (!v.ok()) return v.status();
+      *out = std::move(v->records);
+      return v->next;
+    };
+    EtcdSnapshotStream stream(exported->small, exported->revision, exported->compacted_revision,
+                              exported->applied_index, std::move(source));
+    auto failed = [](const absl::Status& s) {
+      if (s.code() == absl::StatusCode::kCancelled) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
+      return grpc::Status(grpc::StatusCode::INTERNAL, std::string(s.message()));
+    };
+    if (absl::Status s = stream.Prepare(); !s.ok()) return failed(s);
+    uint64_t remaining = stream.total_bytes();
+    while (!stream.done()) {
       if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
+      absl::StatusOr<std::string> piece = stream.Next(kSnapshotPieceBytes);
+      if (!piece.ok()) return failed(piece.status());
+      DETCD_CHECK(piece->size() <= remaining);
+      remaining -= piece->size();
       etcdserverpb::SnapshotResponse r;
-      *r.mutable_header() = snap->header;
-      const size_t n = std::min(kChunk, bytes.size() - off);
-      r.set_blob(bytes.substr(off, n));
-      r.set_remaining_bytes(bytes.size() - off - n);
+      *r.mutable_header() = exported->header;
+      r.set_blob(*std::move(piece));
+      r.set_remaining_bytes(remaining);
       if (!writer->Write(r)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
     }
+    DETCD_CHECK_MSG(remaining == 0, "a snapshot stream ended before its size");
     return grpc::Status::OK;
   }
 
+ private:
+  // A piece on the wire (etcd sends 32 KiB), and one trip to the core: at most this many versions, about this many
+  // bytes of keys and values.
+  static constexpr size_t kSnapshotPieceBytes = 32 << 10;
+  static constexpr size_t kSnapshotBatchRecords = 1024;
+  static constexpr size_t kSnapshotBatchBytes = 1 << 20;
+
+ public:
   // etcd's maintenanceServer.MoveLeader: only the leader may move leadership, to a voter; it waits (as etcd, for
   // as long as the client's deadline allows, here capped by the request timeout) until the member sees the
   // transferee lead. etcd answers with an empty response; the header is filled here as for every other response.

@@ -300,15 +300,6 @@ MemberStatus MemberRuntime::Status() {
   return future.get();
 }
 
-template <typename T>
-std::optional<T> MemberRuntime::OnCore(std::function<T()> fn, absl::Duration timeout) {
-  // The caller keeps the promise too: a task dropped at shutdown must not break it while the caller waits.
-  auto promise = std::make_shared<std::promise<T>>();
-  std::future<T> future = promise->get_future();
-  if (!Post([promise, fn = std::move(fn)] { promise->set_value(fn()); })) return std::nullopt;
-  if (future.wait_for(absl::ToChronoMicroseconds(timeout)) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
 
 absl::StatusOr<kv::HashKVResult> MemberRuntime::HashKV(int64_t revision, absl::Duration timeout) {
   std::optional<absl::StatusOr<kv::HashKVResult>> r =
@@ -327,15 +318,6 @@ absl::StatusOr<kv::HashResult> MemberRuntime::Hash(absl::Duration timeout) {
   return *std::move(r);
 }
 
-absl::StatusOr<MemberRuntime::StateSnapshotAt> MemberRuntime::StateSnapshot(absl::Duration timeout) {
-  std::optional<StateSnapshotAt> r = OnCore<StateSnapshotAt>(
-      [this] {
-        return StateSnapshotAt{core_->StateSnapshot(), core_->applied_index(), core_->Header()};
-      },
-      timeout);
-  if (!r) return running() ? kv::ErrTimeout() : kv::ErrStopped();
-  return *std::move(r);
-}
 
 absl::StatusOr<etcdserverpb::ResponseHeader> MemberRuntime::MoveLeader(uint64_t target, absl::Duration timeout) {
   using Result = absl::StatusOr<etcdserverpb::ResponseHeader>;

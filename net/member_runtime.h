@@ -21,7 +21,7 @@
 // transport's epoll thread, the client front end's epoll thread (detcd-h2), and gRPC's own few for the services the
 // front end passes on (its pollers and callback executor) — a request in flight holds none.
 // A WAL write or sync error stops the member for good (an fsync is never retried). Maintenance requests (HashKV, Hash,
-// MoveLeader) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
+// MoveLeader, and each bounded step of a state export for Maintenance.Snapshot) run on the core too; MoveLeader's wait for the new leader is kept here, checked after every event, since
 // the core has no clock. It holds no KV or Raft state of its own.
 #ifndef DETCD_NET_MEMBER_RUNTIME_H_
 #define DETCD_NET_MEMBER_RUNTIME_H_
@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -181,14 +182,25 @@ class MemberRuntime : private host::EffectsHost {
   absl::StatusOr<kv::HashKVResult> HashKV(int64_t revision, absl::Duration timeout = absl::Seconds(5));
   // etcd's Hash: see kv::NodeCore::Hash for what it covers.
   absl::StatusOr<kv::HashResult> Hash(absl::Duration timeout = absl::Seconds(5));
-  // The member's state as snapshot bytes (kv::NodeCore::StateSnapshot: store, leases, alarms, published members),
-  // the Raft index it reflects and the header at that moment: what Maintenance.Snapshot streams (in etcd's format).
-  struct StateSnapshotAt {
-    std::string state;
-    uint64_t applied_index = 0;
-    etcdserverpb::ResponseHeader header;
+  // The member's state as of now, for Maintenance.Snapshot to copy a bounded piece at a time (kv::NodeCore's state
+  // exports): Begin pins it on the core and takes the small parts; each Step is one bounded slice of the core's time
+  // (at most max_records versions, about max_bytes); End drops the pin (queued: any thread, never waits, safe after
+  // the member stopped). A caller must End every export it began, however it ends (a client gone, an error).
+  absl::StatusOr<kv::NodeCore::StateExport> BeginStateExport(absl::Duration timeout = absl::Seconds(30));
+  struct ExportedVersions {
+    std::vector<kvpb::StoreRecord> records;
+    std::optional<kv::Revision> next;  // where to resume; nullopt: every version was copied
   };
-  absl::StatusOr<StateSnapshotAt> StateSnapshot(absl::Duration timeout = absl::Seconds(30));
+  absl::StatusOr<ExportedVersions> StepStateExport(uint64_t id, kv::Revision from, size_t max_records,
+                                                   size_t max_bytes, absl::Duration timeout = absl::Seconds(30));
+  void EndStateExport(uint64_t id);
+  // Exports in progress and the store's pins (the member's own snapshot's included), for tests and metrics.
+  struct ExportCounts {
+    size_t exports = 0;
+    size_t pins = 0;
+    size_t held_versions = 0;  // versions compaction removed that a pin still keeps
+  };
+  absl::StatusOr<ExportCounts> StateExportCounts(absl::Duration timeout = absl::Seconds(5));
   // etcd's MoveLeader: refused unless this member leads and `target` is a voter (kv::NodeCore::TransferLeadership);
   // then waits until this member sees `target` as leader and answers with a header filled at that moment, or after
   // `timeout` fails with kv::ErrLeaderTransferTimeout (the transfer may still complete later).
@@ -354,6 +366,17 @@ class MemberRuntime : private host::EffectsHost {
   host::ReceivedSnapshots received_{&disk_};
   std::atomic<uint64_t> received_files_{0};  // names them
 };
+
+// Here, not in member_runtime.cc: the runtime's files each run work on the core with it.
+template <typename T>
+std::optional<T> MemberRuntime::OnCore(std::function<T()> fn, absl::Duration timeout) {
+  // The caller keeps the promise too: a task dropped at shutdown must not break it while the caller waits.
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> future = promise->get_future();
+  if (!Post([promise, fn = std::move(fn)] { promise->set_value(fn()); })) return std::nullopt;
+  if (future.wait_for(absl::ToChronoMicroseconds(timeout)) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
 
 }  // namespace detcd::net
 

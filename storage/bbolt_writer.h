@@ -1,5 +1,7 @@
 // BboltWriter: a bbolt database file (go.etcd.io/bbolt, the format of etcd's backend) built in memory from buckets of
-// sorted key/value pairs, for handing a member's state to etcd's tools. Pure: no IO; the caller streams the bytes.
+// sorted key/value pairs, for handing a member's state to etcd's tools, and the format's constants. Pure: no IO; the
+// caller streams the bytes. BuildBboltFile is storage/bbolt_stream_writer.h's two passes over vectors (one packing
+// algorithm); a keyspace too large to hold twice is streamed with those passes directly.
 //
 // It writes a subset of what bbolt writes, all of which bbolt reads: 4096-byte pages; two meta pages (0 and 1, txid
 // 0 and 1, FNV-64a checksums) that point at the same tree; one level of buckets under the root bucket, each with
