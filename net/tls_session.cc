@@ -213,6 +213,8 @@ TlsStep Outcome(SSL* ssl, int ret, int saved_errno) {
                  reason == SSL_R_HTTPS_PROXY_REQUEST || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
                  reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_RECORD_LENGTH_MISMATCH) {
         s.error = "tls: first record does not look like a TLS handshake";
+      } else if (reason == SSL_R_NO_SHARED_CIPHER) {
+        s.error = "tls: no cipher suite supported by both client and server";  // --cipher-suites left none in common
       } else if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         s.kind = TlsStep::kClosed;
       } else if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
