@@ -87,6 +87,10 @@ absl::Status DetcdServer::Prepare() {
   absl::StatusOr<DetcdTls> tls = ResolveTls(cfg_);
   if (!tls.ok()) return Failed(std::string(tls.status().message()));
   tls_ = std::move(*tls);
+  for (const std::string& name : tls_.unavailable_cipher_suites) {
+    log_.Warn("embed", absl::StrCat("cipher suite ", name, " (--cipher-suites) is not available in this OpenSSL; the "
+                                    "others are served"));
+  }
   // An etcd data directory (etcdctl snapshot restore's output, or a stopped etcd's) becomes a detcd member first.
   absl::StatusOr<bool> imported = ImportEtcdDataDir(cfg_.data_dir, cfg_.wal_dir,
                                                     [this](const std::string& line) { log_.Info("etcdserver", line); });

@@ -89,6 +89,9 @@ absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg) {
   absl::StatusOr<net::TlsCipherSuites> suites = net::ParseTlsCipherSuites(cfg.cipher_suites);
   if (!suites.ok()) return absl::FailedPreconditionError(suites.status().message());
   t.cipher_suites = std::move(*suites);
+  if (absl::Status s = net::CheckTlsCipherSuites(t.cipher_suites, &t.unavailable_cipher_suites); !s.ok()) {
+    return absl::FailedPreconditionError(s.message());
+  }
   // An https metrics URL is served with the client TLS too (etcd's transport.NewListener with ClientTLSInfo).
   t.client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https) ||
                    std::any_of(cfg.listen_metrics_urls.begin(), cfg.listen_metrics_urls.end(), Https);

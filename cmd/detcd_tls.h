@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "cmd/detcd_flags.h"
@@ -38,6 +39,7 @@ struct DetcdTls {
   std::string client_cert_file, client_key_file;  // what the client TLS was read from (for the log)
   ClientTlsPem client;                            // set if client_https
   net::TlsCipherSuites cipher_suites;             // --cipher-suites, for both sides
+  std::vector<std::string> unavailable_cipher_suites;  // named, but not in this OpenSSL (RC4): to warn about
   std::shared_ptr<net::CrlFile> client_crl;       // --client-crl-file (null: none, or auto TLS)
   net::AllowedIdentity client_allowed;            // --client-cert-allowed-hostname (none with auto TLS)
   bool peer_files = false;     // --peer-cert-file/--peer-key-file given

@@ -144,4 +144,12 @@ absl::Status ApplyTlsCipherSuites(ssl_ctx_st* ctx, const TlsCipherSuites& suites
   return absl::OkStatus();
 }
 
+absl::Status CheckTlsCipherSuites(const TlsCipherSuites& suites, std::vector<std::string>* unavailable) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return absl::InternalError("SSL_CTX_new failed");
+  absl::Status s = ApplyTlsCipherSuites(ctx, suites, unavailable);
+  SSL_CTX_free(ctx);
+  return s;
+}
+
 }  // namespace detcd::net

@@ -44,6 +44,9 @@ absl::StatusOr<TlsCipherSuites> ParseTlsCipherSuites(const std::vector<std::stri
 absl::Status ApplyTlsCipherSuites(ssl_ctx_st* ctx, const TlsCipherSuites& suites,
                                   std::vector<std::string>* unavailable);
 
+// ApplyTlsCipherSuites on a throwaway context: whether the suites can be served, before anything starts.
+absl::Status CheckTlsCipherSuites(const TlsCipherSuites& suites, std::vector<std::string>* unavailable);
+
 }  // namespace detcd::net
 
 #endif  // DETCD_NET_TLS_CIPHER_SUITES_H_
