@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "net/tls_session.h"
 
 namespace detcd::net {
 namespace {
@@ -67,6 +68,7 @@ int VerifyCallback(int preverify_ok, X509_STORE_CTX* store) {
   if (CertificateAllowed(X509_STORE_CTX_get_current_cert(store), *id)) return 1;
   // CERT_REJECTED: OpenSSL answers it with a bad_certificate alert, as Go answers VerifyPeerCertificate's error.
   X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+  TlsKeepRejectedCertificate(ssl, X509_STORE_CTX_get_current_cert(store));  // for etcd's log line
   return 0;
 }
 

@@ -346,10 +346,29 @@ std::string TlsServerName(ssl_st* ssl) {
   return name == nullptr ? "" : name;
 }
 
+namespace {
+int RejectedCertIndex() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/, void* /*argp*/) {
+        X509_free(static_cast<X509*>(ptr));
+      });
+  return index;
+}
+}  // namespace
+
+void TlsKeepRejectedCertificate(ssl_st* ssl, x509_st* cert) {
+  const int index = RejectedCertIndex();
+  if (ssl == nullptr || cert == nullptr || index < 0 || SSL_get_ex_data(ssl, index) != nullptr) return;
+  if (X509_up_ref(cert) != 1) return;
+  if (SSL_set_ex_data(ssl, index, cert) != 1) X509_free(cert);
+}
+
 std::string TlsRejectedLine(const std::string& remote, const std::string& error, ssl_st* ssl, bool handshake_done) {
   std::string line = absl::StrCat("rejected connection from \"", remote, "\" (error \"", error, "\", ServerName \"",
                                   ssl == nullptr ? "" : TlsServerName(ssl), "\"");
   X509* cert = ssl == nullptr ? nullptr : SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr && ssl != nullptr) cert = static_cast<X509*>(SSL_get_ex_data(ssl, RejectedCertIndex()));
   // Go keeps the remote's certificates once they verified: etcd then names their SANs.
   if (cert != nullptr && (handshake_done || SSL_get_verify_result(ssl) == X509_V_ERR_CERT_REJECTED)) {
     std::string ips, dns;
