@@ -125,9 +125,10 @@ const std::vector<FileKey>& TopLevelKeys() {
 }
 
 // The keys of client-transport-security and peer-transport-security (embed's securityConfig), and the flag each
-// sets on either side. etcd 3.4 reads the first five; `allowed-cn` and `allowed-hostname` are etcd 3.5's (lists),
-// taken here so that a certificate restriction detcd cannot enforce is refused rather than dropped (nullptr: no
-// such flag on that side, the key is ignored).
+// sets on either side. etcd 3.4 reads the first five; `allowed-cn` and `allowed-hostname` are etcd 3.5's (lists; detcd
+// takes one item, as etcd 3.4's flags take one value); `crl-file` is detcd's own, since etcd's YAML has no key for
+// --client-crl-file / --peer-crl-file and a revocation list silently dropped would let revoked certificates in
+// (nullptr: no such flag on that side, the key is ignored).
 struct SecurityKey {
   const char* key;
   const char* client_flag;
@@ -144,6 +145,7 @@ const std::vector<SecurityKey>& SecurityKeys() {
       {"auto-tls", "auto-tls", "peer-auto-tls", GoType::kBool},
       {"allowed-cn", nullptr, "peer-cert-allowed-cn", GoType::kStrings},
       {"allowed-hostname", "client-cert-allowed-hostname", "peer-cert-allowed-hostname", GoType::kStrings},
+      {"crl-file", "client-crl-file", "peer-crl-file", GoType::kString},
   };
   return kKeys;
 }
@@ -443,6 +445,11 @@ absl::Status AddSecuritySettings(const std::string& parent, bool peer, const YAM
     }
     if (absl::Status s = AddSetting(Field{"securityConfig", path, sk->type, false}, flag, value, out); !s.ok()) {
       return s;
+    }
+    if (sk->type == GoType::kStrings && !out->empty() && out->back().key == path &&
+        out->back().value.find(',') != std::string::npos) {
+      return FileError(absl::StrCat("config file key ", path, ": detcd takes one value (as etcd 3.4's --", flag,
+                                    "), not a list of several"));
     }
   }
   return absl::OkStatus();

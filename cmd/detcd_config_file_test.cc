@@ -261,16 +261,27 @@ peer-transport-security: {cert-file: /p/peer.crt, key-file: /p/peer.key, client-
             absl::StrCat(kUnmarshal,
                          "string into Go struct field securityConfig.client-transport-security.client-cert-auth "
                          "of type bool"));
-  // etcd 3.5's certificate restrictions (3.4 ignores them): refused, since detcd cannot enforce them.
-  EXPECT_EQ(Error("peer-transport-security:\n  allowed-cn: [etcd-peer]\n"),
-            FlagError({"--peer-cert-allowed-cn=etcd-peer"}));
-  EXPECT_EQ(Error("client-transport-security:\n  allowed-hostname: [a.example]\n"),
-            FlagError({"--client-cert-allowed-hostname=a.example"}));
+  // etcd 3.5's certificate restrictions (3.4 ignores them) set etcd 3.4's flags, one value each; `crl-file` (no etcd
+  // YAML key has it) sets the CRL flags rather than being dropped.
   V warnings;
-  ASSERT_TRUE(FromYaml("peer-transport-security:\n  allowed-cn: []\n  crl-file: x\n", &warnings).ok());
+  absl::StatusOr<DetcdConfig> c =
+      FromYaml("peer-transport-security:\n  allowed-cn: [etcd-peer]\n  crl-file: /p.crl\n"
+               "client-transport-security:\n  allowed-hostname: [a.example]\n  crl-file: /c.crl\n"
+               "cipher-suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n",
+               &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->peer_tls.allowed_cn, "etcd-peer");
+  EXPECT_EQ(c->peer_tls.crl_file, "/p.crl");
+  EXPECT_EQ(c->client_tls.allowed_hostname, "a.example");
+  EXPECT_EQ(c->client_tls.crl_file, "/c.crl");
+  EXPECT_EQ(c->cipher_suites, std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
+  EXPECT_EQ(Error("peer-transport-security:\n  allowed-cn: [a, b]\n"),
+            "config file key peer-transport-security.allowed-cn: detcd takes one value (as etcd 3.4's "
+            "--peer-cert-allowed-cn), not a list of several");
+  ASSERT_TRUE(FromYaml("peer-transport-security:\n  allowed-cn: []\n  bogus: x\n", &warnings).ok());
   ASSERT_FALSE(warnings.empty());
-  EXPECT_EQ(warnings[0],
-            "config file key \"peer-transport-security.crl-file\" is not an etcd 3.4 setting; ignored (as etcd does)");
+  EXPECT_EQ(warnings.back(),
+            "config file key \"peer-transport-security.bogus\" is not an etcd 3.4 setting; ignored (as etcd does)");
 }
 
 TEST(DetcdConfigFile, CommandLineAndEnvironmentAreIgnoredWithAConfigFile) {

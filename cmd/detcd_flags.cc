@@ -466,15 +466,6 @@ const std::vector<Setting>& EtcdSettings() {
       {"proxy-dial-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
       {"proxy-write-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
       {"proxy-read-timeout", Syntax::kUint, nullptr, nullptr, nullptr},
-      {"client-crl-file", Syntax::kText, "", "certificate revocation lists are not supported by detcd yet", nullptr},
-      {"peer-crl-file", Syntax::kText, "", "certificate revocation lists are not supported by detcd yet", nullptr},
-      {"cipher-suites", Syntax::kText, "", "choosing TLS cipher suites is not supported by detcd yet", nullptr},
-      {"client-cert-allowed-hostname", Syntax::kText, "",
-       "restricting client certificates by host name is not supported by detcd yet", nullptr},
-      {"peer-cert-allowed-cn", Syntax::kText, "",
-       "restricting peer certificates by common name is not supported by detcd yet", nullptr},
-      {"peer-cert-allowed-hostname", Syntax::kText, "",
-       "restricting peer certificates by host name is not supported by detcd yet", nullptr},
       {"experimental-peer-skip-client-san-verification", Syntax::kBool, "false",
        "skipping the peer certificates' SAN check is not supported by detcd", nullptr},
       {"cors", Syntax::kText, "*|", "CORS origin lists other than '*' are not supported by detcd yet", nullptr},
@@ -534,6 +525,9 @@ const std::vector<Flag>& Flags() {
       {"grpc-keepalive-timeout", Kind::kDuration},
       {"debug", Kind::kBool}, {"log-outputs", Kind::kString}, {"log-output", Kind::kString},
       {"config-file", Kind::kConfigFile},
+      {"client-crl-file", Kind::kString}, {"peer-crl-file", Kind::kString}, {"cipher-suites", Kind::kString},
+      {"client-cert-allowed-hostname", Kind::kString}, {"peer-cert-allowed-cn", Kind::kString},
+      {"peer-cert-allowed-hostname", Kind::kString},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
       {"cluster-sync-interval", Kind::kIgnored}, {"config", Kind::kIgnored}, {"force", Kind::kIgnored},
@@ -605,7 +599,13 @@ std::string* StringField(DetcdConfig* c, const std::string& name) {
   if (name == "trusted-ca-file") return &c->client_tls.trusted_ca_file;
   if (name == "peer-cert-file") return &c->peer_tls.cert_file;
   if (name == "peer-key-file") return &c->peer_tls.key_file;
-  return &c->peer_tls.trusted_ca_file;  // "peer-trusted-ca-file"
+  if (name == "client-crl-file") return &c->client_tls.crl_file;
+  if (name == "client-cert-allowed-hostname") return &c->client_tls.allowed_hostname;
+  if (name == "peer-crl-file") return &c->peer_tls.crl_file;
+  if (name == "peer-cert-allowed-cn") return &c->peer_tls.allowed_cn;
+  if (name == "peer-cert-allowed-hostname") return &c->peer_tls.allowed_hostname;
+  DETCD_CHECK_MSG(name == "peer-trusted-ca-file", name.c_str());
+  return &c->peer_tls.trusted_ca_file;
 }
 
 bool* BoolField(State* st, const std::string& name) {
@@ -630,6 +630,11 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
       if (name == "log-outputs" || name == "log-output") {
         st->cfg.log_outputs = absl::StrSplit(value, ',');
         if (name == "log-output") Warn(st, "--log-output is deprecated in etcd 3.4; use --log-outputs");
+        return "";
+      }
+      if (name == "cipher-suites") {  // etcd's StringsValue: comma-separated, names checked at start-up
+        st->cfg.cipher_suites.clear();
+        if (!value.empty()) st->cfg.cipher_suites = absl::StrSplit(value, ',');
         return "";
       }
       *StringField(&st->cfg, name) = value;
@@ -1250,14 +1255,24 @@ const std::string& DetcdHelpText() {
       "  --cert-file ''\n    Path to the client server TLS cert file.\n"
       "  --key-file ''\n    Path to the client server TLS key file.\n"
       "  --client-cert-auth 'false'\n    Enable client cert authentication.\n"
+      "  --client-crl-file ''\n    Path to the client certificate revocation list file (PEM or DER; re-read when it "
+      "changes). A client certificate whose serial it revokes is refused.\n"
+      "  --client-cert-allowed-hostname ''\n    Allowed TLS hostname for client cert authentication.\n"
       "  --trusted-ca-file ''\n    Path to the client server TLS trusted CA cert file.\n"
       "  --auto-tls 'false'\n    Client TLS using generated certificates.\n"
       "  --peer-cert-file ''\n    Path to the peer server TLS cert file.\n"
       "  --peer-key-file ''\n    Path to the peer server TLS key file.\n"
       "  --peer-client-cert-auth 'false'\n    Enable peer client cert authentication.\n"
       "  --peer-trusted-ca-file ''\n    Path to the peer server TLS trusted CA file.\n"
+      "  --peer-cert-allowed-cn ''\n    Required CN for client certs connecting to the peer endpoint.\n"
+      "  --peer-cert-allowed-hostname ''\n    Allowed TLS hostname for inter peer authentication.\n"
       "  --peer-auto-tls 'false'\n    Peer TLS using self-generated certificates if --peer-key-file and "
       "--peer-cert-file are not provided.\n"
+      "  --peer-crl-file ''\n    Path to the peer certificate revocation list file (PEM or DER; re-read when it "
+      "changes).\n"
+      "  --cipher-suites ''\n    Comma-separated list of supported TLS cipher suites between client/server and peers "
+      "(Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; they restrict TLS 1.2, TLS 1.3 keeps its suites; "
+      "empty will be auto-populated by OpenSSL).\n"
       "\nProfiling and Monitoring:\n"
       "  --listen-metrics-urls ''\n    List of URLs to listen on for the metrics and health endpoints.\n"
       "\nLogging:\n"

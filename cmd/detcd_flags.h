@@ -38,6 +38,9 @@ struct DetcdTlsFiles {
   std::string key_file;
   std::string trusted_ca_file;
   bool client_cert_auth = false;
+  std::string crl_file;          // --client-crl-file / --peer-crl-file ("": none)
+  std::string allowed_cn;        // --peer-cert-allowed-cn (peer side only)
+  std::string allowed_hostname;  // --client-cert-allowed-hostname / --peer-cert-allowed-hostname
 };
 
 // What the caller does after a successful parse.
@@ -98,6 +101,10 @@ struct DetcdConfig {
   bool client_auto_tls = false;
   DetcdTlsFiles peer_tls;
   bool peer_auto_tls = false;
+  // --cipher-suites: Go's names as given, checked (etcd's "unexpected TLS cipher suite") when the member starts, as
+  // etcd checks them; applied to client and peer TLS. Empty: Go's (here OpenSSL's) defaults. An explicit empty value
+  // is taken as empty (etcd 3.4.23 refuses it as the suite "").
+  std::vector<std::string> cipher_suites;
 
   // logging
   std::string logger = "capnslog";                  // "capnslog" | "zap"

@@ -346,14 +346,34 @@ TEST(DetcdFlags, GrpcKeepaliveFlagsAreHonouredWithoutAWarning) {
             "invalid value \"1x\" for flag -grpc-keepalive-timeout: time: unknown unit \"x\" in duration \"1x\"");
 }
 
+TEST(DetcdFlags, TlsHardeningFlagsFromTheCommandLineAndTheEnvironment) {
+  absl::StatusOr<DetcdConfig> c =
+      Parse({"--client-crl-file=c.crl", "--peer-crl-file=p.crl", "--client-cert-allowed-hostname=a.example",
+             "--peer-cert-allowed-cn=etcd-peer", "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,FOO"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->client_tls.crl_file, "c.crl");
+  EXPECT_EQ(c->peer_tls.crl_file, "p.crl");
+  EXPECT_EQ(c->client_tls.allowed_hostname, "a.example");
+  EXPECT_EQ(c->peer_tls.allowed_cn, "etcd-peer");
+  // The names are checked when the member starts (cmd/detcd_tls.cc), as etcd checks them.
+  EXPECT_EQ(c->cipher_suites, (std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "FOO"}));
+  c = Parse({}, {{"ETCD_PEER_CERT_ALLOWED_HOSTNAME", "peer.example"}, {"ETCD_CLIENT_CRL_FILE", "/x.crl"},
+                 {"ETCD_CIPHER_SUITES", "TLS_AES_128_GCM_SHA256"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->peer_tls.allowed_hostname, "peer.example");
+  EXPECT_EQ(c->client_tls.crl_file, "/x.crl");
+  EXPECT_EQ(c->cipher_suites, std::vector<std::string>{"TLS_AES_128_GCM_SHA256"});
+  c = Parse({"--cipher-suites="});  // etcd's --help default, taken as no restriction
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cipher_suites.empty());
+}
+
 TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {
   const std::vector<std::pair<std::string, std::string>> on = {
       {"--enable-v2", "the v2 API is not supported by detcd"},
       {"--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256", "no JWT yet"},
       {"--discovery=https://discovery.etcd.io/x", "discovery is not supported by detcd"},
       {"--proxy=on", "proxy mode is not supported by detcd"},
-      {"--client-crl-file=crl.pem", "certificate revocation lists"},
-      {"--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS cipher suites"},
       {"--cors=https://example.com", "CORS origin lists"},
       {"--enable-pprof", "pprof"},
       {"--metrics=extensive", "extensive metrics"},

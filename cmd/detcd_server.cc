@@ -87,6 +87,10 @@ absl::Status DetcdServer::Prepare() {
   absl::StatusOr<DetcdTls> tls = ResolveTls(cfg_);
   if (!tls.ok()) return Failed(std::string(tls.status().message()));
   tls_ = std::move(*tls);
+  for (const std::string& name : tls_.unavailable_cipher_suites) {
+    log_.Warn("embed", absl::StrCat("cipher suite ", name, " (--cipher-suites) is not available in this OpenSSL; the "
+                                    "others are served"));
+  }
   // An etcd data directory (etcdctl snapshot restore's output, or a stopped etcd's) becomes a detcd member first.
   absl::StatusOr<bool> imported = ImportEtcdDataDir(cfg_.data_dir, cfg_.wal_dir,
                                                     [this](const std::string& line) { log_.Info("etcdserver", line); });
@@ -163,7 +167,8 @@ absl::Status DetcdServer::Prepare() {
                            ", key = ", tls_.peer_auto_tls ? fixtures + "key.pem" : cfg_.peer_tls.key_file,
                            ", trusted-ca = ", tls_.peer_auto_tls ? "" : cfg_.peer_tls.trusted_ca_file,
                            ", client-cert-auth = ",
-                           !tls_.peer_auto_tls && cfg_.peer_tls.client_cert_auth ? "true" : "false", ", crl-file = "));
+                           !tls_.peer_auto_tls && cfg_.peer_tls.client_cert_auth ? "true" : "false", ", crl-file = ",
+                           tls_.peer_auto_tls ? "" : cfg_.peer_tls.crl_file));
   }
   log_.Info("embed", absl::StrCat("name = ", cfg_.name));
   log_.Info("embed", absl::StrCat("data dir = ", cfg_.data_dir));
@@ -392,13 +397,17 @@ absl::Status DetcdServer::StartServing() {
   if (tls_.client_https) {
     log_.Info("embed", absl::StrCat("ClientTLS: cert = ", tls_.client_cert_file, ", key = ", tls_.client_key_file,
                                     ", trusted-ca = ", cfg_.client_tls.trusted_ca_file, ", client-cert-auth = ",
-                                    cfg_.client_tls.client_cert_auth ? "true" : "false", ", crl-file = "));
+                                    cfg_.client_tls.client_cert_auth ? "true" : "false", ", crl-file = ",
+                                    tls_.client_crl != nullptr ? tls_.client_crl->path() : ""));
     net::TlsTerminatorOptions tls_options;
     tls_options.cert_pem = tls_.client.cert_pem;
     tls_options.key_pem = tls_.client.key_pem;
     tls_options.trusted_ca_pem = tls_.client.trusted_ca_pem;
     // As etcd 3.4: --trusted-ca-file alone also requires client certificates (its log line still says false).
     tls_options.client_cert_auth = cfg_.client_tls.client_cert_auth || !cfg_.client_tls.trusted_ca_file.empty();
+    tls_options.cipher_suites = tls_.cipher_suites;
+    tls_options.allowed = tls_.client_allowed;
+    tls_options.crl = tls_.client_crl;
     tls_options.log = [this](const std::string& line) { log_.Info("embed", line); };  // rejected connections
     absl::StatusOr<std::shared_ptr<const net::TlsTerminator>> t = net::TlsTerminator::Create(std::move(tls_options));
     if (!t.ok()) {

@@ -31,8 +31,25 @@ absl::StatusOr<ClientTlsPem> LoadPem(const std::string& cert_file, const std::st
 
 // The peer transport's TLS: the --peer-* files, or no certificate at all when none are given (etcd's empty TLSInfo:
 // Go's defaults, the system's roots). skip_verify: --peer-auto-tls.
-absl::StatusOr<std::shared_ptr<const net::PeerTls>> LoadPeerTls(const DetcdTlsFiles& files, bool skip_verify) {
+// A CRL file, or why the member cannot start with it (the flag named, then Go's or the parser's words).
+absl::StatusOr<std::shared_ptr<net::CrlFile>> LoadCrl(const char* flag, const std::string& path) {
+  if (path.empty()) return std::shared_ptr<net::CrlFile>();
+  absl::StatusOr<std::shared_ptr<net::CrlFile>> crl = net::CrlFile::Load(path);
+  if (!crl.ok()) return absl::FailedPreconditionError(absl::StrCat("--", flag, ": ", crl.status().message()));
+  return crl;
+}
+
+absl::StatusOr<std::shared_ptr<const net::PeerTls>> LoadPeerTls(const DetcdTlsFiles& files, bool skip_verify,
+                                                                const net::TlsCipherSuites& suites) {
   net::PeerTlsPem pem;
+  pem.cipher_suites = suites;
+  pem.allowed = net::AllowedIdentity{files.allowed_cn, files.allowed_hostname};
+  if (absl::Status s = net::ValidateAllowedIdentity(pem.allowed); !s.ok()) {
+    return absl::FailedPreconditionError(s.message());  // etcd's words, at start-up as etcd
+  }
+  absl::StatusOr<std::shared_ptr<net::CrlFile>> crl = LoadCrl("peer-crl-file", files.crl_file);
+  if (!crl.ok()) return crl.status();
+  pem.crl = std::move(*crl);
   if (!files.cert_file.empty() || !files.key_file.empty()) {
     absl::StatusOr<ClientTlsPem> t = LoadPem(files.cert_file, files.key_file, files.trusted_ca_file);
     if (!t.ok()) return t.status();
@@ -68,6 +85,13 @@ bool Https(const DetcdUrl& u) { return u.scheme == "https"; }
 
 absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg) {
   DetcdTls t;
+  // etcd checks the names when it starts, whether or not any TLS is in use.
+  absl::StatusOr<net::TlsCipherSuites> suites = net::ParseTlsCipherSuites(cfg.cipher_suites);
+  if (!suites.ok()) return absl::FailedPreconditionError(suites.status().message());
+  t.cipher_suites = std::move(*suites);
+  if (absl::Status s = net::CheckTlsCipherSuites(t.cipher_suites, &t.unavailable_cipher_suites); !s.ok()) {
+    return absl::FailedPreconditionError(s.message());
+  }
   // An https metrics URL is served with the client TLS too (etcd's transport.NewListener with ClientTLSInfo).
   t.client_https = std::any_of(cfg.listen_client_urls.begin(), cfg.listen_client_urls.end(), Https) ||
                    std::any_of(cfg.listen_metrics_urls.begin(), cfg.listen_metrics_urls.end(), Https);
@@ -86,13 +110,17 @@ absl::StatusOr<DetcdTls> ResolveTls(const DetcdConfig& cfg) {
         LoadPem(cfg.client_tls.cert_file, cfg.client_tls.key_file, cfg.client_tls.trusted_ca_file);
     if (!pem.ok()) return pem.status();
     t.client = std::move(*pem);
+    absl::StatusOr<std::shared_ptr<net::CrlFile>> crl = LoadCrl("client-crl-file", cfg.client_tls.crl_file);
+    if (!crl.ok()) return crl.status();
+    t.client_crl = std::move(*crl);
+    t.client_allowed.hostname = cfg.client_tls.allowed_hostname;
   }
   // Given files win over --peer-auto-tls (the flags already warned "ignoring peer auto TLS since certs given").
   t.peer_files = !cfg.peer_tls.cert_file.empty() || !cfg.peer_tls.key_file.empty();
   t.peer_auto_tls = cfg.peer_auto_tls && !t.peer_files;
   if (!t.peer_auto_tls && (t.peer_files || AnyHttpsPeerUrl(cfg))) {
     absl::StatusOr<std::shared_ptr<const net::PeerTls>> peer =
-        LoadPeerTls(t.peer_files ? cfg.peer_tls : DetcdTlsFiles{}, /*skip_verify=*/false);
+        LoadPeerTls(t.peer_files ? cfg.peer_tls : DetcdTlsFiles{}, /*skip_verify=*/false, t.cipher_suites);
     if (!peer.ok()) return peer.status();
     t.peer = std::move(*peer);
   }
@@ -120,7 +148,7 @@ absl::Status MakeAutoTls(const DetcdConfig& cfg, DetcdTls* tls) {
     for (const DetcdUrl& u : cfg.listen_peer_urls) hosts.push_back(u.host);
     absl::StatusOr<net::CertKeyFiles> files = net::SelfSignedCert(hosts, cfg.data_dir + "/fixtures/peer");
     absl::StatusOr<std::shared_ptr<const net::PeerTls>> peer =
-        files.ok() ? LoadPeerTls(DetcdTlsFiles{files->cert_file, files->key_file, "", false}, true)
+        files.ok() ? LoadPeerTls(DetcdTlsFiles{files->cert_file, files->key_file, "", false}, true, t.cipher_suites)
                    : absl::StatusOr<std::shared_ptr<const net::PeerTls>>(files.status());
     if (!peer.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("could not get certs (", peer.status().message(), ")"));

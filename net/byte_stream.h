@@ -45,6 +45,8 @@ class ByteStream {
   bool open() const { return fd_ >= 0; }
   bool tls() const { return tls_ != nullptr; }
   bool handshaking() const { return handshaking_; }
+  // TLS: the session (for the checks etcd runs once a handshake is done); null if plain.
+  ssl_st* session() const { return tls_.get(); }
 
   StreamStep Handshake();
   StreamStep Read(char* out, size_t len);

@@ -64,9 +64,13 @@ void PeerTransport::OnInbound(Conn* c) {
     }
     if (s.kind != StreamStep::kDone) {
       // etcd's words (embed logTLSHandshakeFailure).
-      Log(absl::StrCat("rejected connection from \"", c->remote, "\" (error \"",
-                       s.kind == StreamStep::kClosed ? "EOF" : s.error, "\", ServerName \"", c->stream.ServerName(),
-                       "\")"));
+      Log(TlsRejectedLine(c->remote, s.kind == StreamStep::kClosed ? "EOF" : s.error, c->stream.session(), false));
+      Close(c);
+      return;
+    }
+    // etcd's checks once the handshake is done (allowed CN / host name, CRL): refused, the connection closed.
+    if (absl::Status st = options_.tls->CheckAccepted(c->stream.session()); !st.ok()) {
+      Log(TlsRejectedLine(c->remote, std::string(st.message()), c->stream.session(), true));
       Close(c);
       return;
     }

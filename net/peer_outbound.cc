@@ -129,6 +129,11 @@ void PeerTransport::OnOutbound(Conn* c, uint32_t events) {
       if (s.remote_alert) p->failing = false;  // it refused us: always worth logging, as a refusal
       return;
     }
+    if (absl::Status st = options_.tls->CheckConnected(c->stream.session()); !st.ok()) {
+      FailOutbound(p, absl::StrCat("TLS handshake with member ", PeerHex(p->id), " at ", c->remote,
+                                   " failed: ", st.message()));
+      return;
+    }
     read = true;  // the handshake may have read records past its end
   }
   if (p->connected_at_ms >= 0 && p->failing) {

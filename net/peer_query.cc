@@ -73,6 +73,11 @@ absl::StatusOr<std::string> Ask(const PeerAddress& address, absl::Duration timeo
                                                                     : "i/o timeout";
     return absl::UnavailableError(absl::StrCat("TLS handshake with ", where, ": ", why));
   }
+  if (address.tls) {  // the allowed CN / host name of the member asked (etcd checks it on every dial)
+    if (absl::Status st = tls->CheckConnected(stream.session()); !st.ok()) {
+      return absl::UnavailableError(absl::StrCat("TLS handshake with ", where, ": ", st.message()));
+    }
+  }
   std::string in;
   std::string read_error;
   // TLS: one record, written whole or not at all.

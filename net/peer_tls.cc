@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "base/check.h"
 #include "net/tls.h"
 
 namespace detcd::net {
@@ -50,6 +51,16 @@ absl::StatusOr<std::shared_ptr<const PeerTls>> PeerTls::Create(const PeerTlsPem&
                        pem.client_cert_auth ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
                        nullptr);
   }
+  if (absl::Status s = ValidateAllowedIdentity(pem.allowed); !s.ok()) return s;
+  for (SSL_CTX* ctx : {t->server_.get(), t->client_.get()}) {
+    if (ctx == nullptr) continue;
+    if (absl::Status s = ApplyTlsCipherSuites(ctx, pem.cipher_suites, nullptr); !s.ok()) return s;
+    if (pem.allowed.any()) {
+      if (absl::Status s = RequireAllowedIdentity(ctx, pem.allowed); !s.ok()) return s;
+    }
+  }
+  t->allowed_ = pem.allowed;
+  t->crl_ = pem.crl;
   return std::shared_ptr<const PeerTls>(std::move(t));
 }
 
@@ -73,6 +84,18 @@ TlsSession PeerTls::Connect(int fd, const std::string& host) const {
   }
   SSL_set_connect_state(ssl.get());
   return ssl;
+}
+
+absl::Status PeerTls::CheckAccepted(ssl_st* ssl) const {
+  DETCD_CHECK(ssl != nullptr);
+  if (absl::Status s = CheckAllowedIdentity(ssl, allowed_); !s.ok()) return s;
+  if (crl_ != nullptr) return crl_->CheckSession(ssl);
+  return absl::OkStatus();
+}
+
+absl::Status PeerTls::CheckConnected(ssl_st* ssl) const {
+  DETCD_CHECK(ssl != nullptr);
+  return CheckAllowedIdentity(ssl, allowed_);
 }
 
 }  // namespace detcd::net

@@ -1,5 +1,6 @@
 #include "net/tls_session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -197,14 +199,22 @@ TlsStep Outcome(SSL* ssl, int ret, int saved_errno) {
       } else if (ERR_GET_LIB(e) != ERR_LIB_SSL) {
         s.error = absl::StrCat("tls: ", OpensslReason(e));
       } else if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-        s.error = GoVerifyError(ssl, SSL_get_verify_result(ssl));
-        if (SSL_is_server(ssl)) s.error = absl::StrCat("tls: failed to verify client's certificate: ", s.error);
+        const long result = SSL_get_verify_result(ssl);
+        if (result == X509_V_ERR_CERT_REJECTED) {
+          // An allowed CN / host name check refused it (net/tls_allowed_identity.h): etcd's words, either side.
+          s.error = "client certificate authentication failed";
+        } else {
+          s.error = GoVerifyError(ssl, result);
+          if (SSL_is_server(ssl)) s.error = absl::StrCat("tls: failed to verify client's certificate: ", s.error);
+        }
       } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
         s.error = "tls: client didn't provide a certificate";
       } else if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_HTTP_REQUEST ||
                  reason == SSL_R_HTTPS_PROXY_REQUEST || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
                  reason == SSL_R_UNKNOWN_PROTOCOL || reason == SSL_R_RECORD_LENGTH_MISMATCH) {
         s.error = "tls: first record does not look like a TLS handshake";
+      } else if (reason == SSL_R_NO_SHARED_CIPHER) {
+        s.error = "tls: no cipher suite supported by both client and server";  // --cipher-suites left none in common
       } else if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         s.kind = TlsStep::kClosed;
       } else if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
@@ -334,6 +344,59 @@ void TlsShutdown(ssl_st* ssl) {
 std::string TlsServerName(ssl_st* ssl) {
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   return name == nullptr ? "" : name;
+}
+
+namespace {
+int RejectedCertIndex() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/, void* /*argp*/) {
+        X509_free(static_cast<X509*>(ptr));
+      });
+  return index;
+}
+}  // namespace
+
+void TlsKeepRejectedCertificate(ssl_st* ssl, x509_st* cert) {
+  const int index = RejectedCertIndex();
+  if (ssl == nullptr || cert == nullptr || index < 0 || SSL_get_ex_data(ssl, index) != nullptr) return;
+  if (X509_up_ref(cert) != 1) return;
+  if (SSL_set_ex_data(ssl, index, cert) != 1) X509_free(cert);
+}
+
+std::string TlsRejectedLine(const std::string& remote, const std::string& error, ssl_st* ssl, bool handshake_done) {
+  std::string line = absl::StrCat("rejected connection from \"", remote, "\" (error \"", error, "\", ServerName \"",
+                                  ssl == nullptr ? "" : TlsServerName(ssl), "\"");
+  X509* cert = ssl == nullptr ? nullptr : SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr && ssl != nullptr) cert = static_cast<X509*>(SSL_get_ex_data(ssl, RejectedCertIndex()));
+  // Go keeps the remote's certificates once they verified: etcd then names their SANs.
+  if (cert != nullptr && (handshake_done || SSL_get_verify_result(ssl) == X509_V_ERR_CERT_REJECTED)) {
+    std::string ips, dns;
+    GENERAL_NAMES* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, i);
+      if (gn->type == GEN_DNS) {
+        const ASN1_STRING* v = gn->d.dNSName;
+        absl::StrAppend(&dns, dns.empty() ? "" : " ", "\"",
+                        std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
+                                    static_cast<size_t>(std::max(0, ASN1_STRING_length(v)))),
+                        "\"");
+      } else if (gn->type == GEN_IPADD) {
+        const ASN1_STRING* v = gn->d.iPAddress;
+        char text[INET6_ADDRSTRLEN] = {0};
+        const int len = ASN1_STRING_length(v);
+        if ((len == 4 || len == 16) &&
+            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(v), text, sizeof(text)) != nullptr) {
+          absl::StrAppend(&ips, ips.empty() ? "" : " ", "\"", text, "\"");
+        }
+      }
+    }
+    GENERAL_NAMES_free(names);
+    ERR_clear_error();
+    absl::StrAppend(&line, ", IPAddresses [", ips, "], DNSNames [", dns, "]");
+  }
+  return line + ")";
 }
 
 std::string TlsAlpnProtocol(ssl_st* ssl) {

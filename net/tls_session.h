@@ -18,6 +18,7 @@
 
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+struct x509_st;     // OpenSSL's X509
 
 namespace detcd::net {
 
@@ -67,6 +68,14 @@ bool TlsHasPending(ssl_st* ssl);
 void TlsShutdown(ssl_st* ssl);
 // The name the client asked for (SNI), "" if none: etcd logs it with a rejected handshake.
 std::string TlsServerName(ssl_st* ssl);
+// etcd's log line for a refused connection (embed logTLSHandshakeFailure): `rejected connection from "<remote>" (error
+// "<error>", ServerName "<sni>")`, with `, IPAddresses [...], DNSNames [...]` (the remote certificate's SANs, Go's %q)
+// when Go would have kept the remote's certificate: once the handshake is done (a CRL refusal), or when an allowed
+// CN / host name check refused it. `ssl` may be null.
+// Keeps `cert` (a reference is taken) with the session as the certificate a check inside the handshake refused
+// (OpenSSL drops the remote's certificate when its verification fails; Go keeps it, and etcd's log line names its SANs).
+void TlsKeepRejectedCertificate(ssl_st* ssl, x509_st* cert);
+std::string TlsRejectedLine(const std::string& remote, const std::string& error, ssl_st* ssl, bool handshake_done);
 // The application protocol the handshake chose by ALPN ("h2", "http/1.1"), "" if none.
 std::string TlsAlpnProtocol(ssl_st* ssl);
 

@@ -266,6 +266,10 @@ absl::StatusOr<std::shared_ptr<const TlsTerminator>> TlsTerminator::Create(TlsTe
   }
   SSL_CTX_set_verify(ctx, o.client_cert_auth ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
                      nullptr);
+  if (absl::Status s = ApplyTlsCipherSuites(ctx, o.cipher_suites, nullptr); !s.ok()) return s;
+  if (o.allowed.any()) {
+    if (absl::Status s = RequireAllowedIdentity(ctx, o.allowed); !s.ok()) return s;
+  }
   SSL_CTX_set_alpn_select_cb(ctx, SelectAlpn, nullptr);
   // No TLS 1.3 session tickets: nothing resumes here (no cache), and with the client's certificate inside each is
   // over half a kilobyte, made and sent on every handshake.
@@ -275,24 +279,22 @@ absl::StatusOr<std::shared_ptr<const TlsTerminator>> TlsTerminator::Create(TlsTe
 
 int TlsTerminator::Terminate(int fd, const std::atomic<bool>* stop) const {
   const std::string remote = PeerAddress(fd);
-  auto reject = [&](const std::string& error, const std::string& server_name) {
-    // etcd's words (embed logTLSHandshakeFailure).
-    if (options_.log) {
-      options_.log(absl::StrCat("rejected connection from \"", remote, "\" (error \"", error, "\", ServerName \"",
-                                server_name, "\")"));
-    }
+  TlsSession ssl = SetNonBlocking(fd) ? NewTlsSession(context_.get(), fd) : nullptr;
+  // etcd's words (embed logTLSHandshakeFailure).
+  auto reject = [&](const std::string& error, bool handshake_done) {
+    if (options_.log) options_.log(TlsRejectedLine(remote, error, ssl.get(), handshake_done));
+    ssl.reset();
     close(fd);
     return -1;
   };
-  TlsSession ssl = SetNonBlocking(fd) ? NewTlsSession(context_.get(), fd) : nullptr;
-  if (ssl == nullptr) return reject("tls: cannot make a TLS session", "");
+  if (ssl == nullptr) return reject("tls: cannot make a TLS session", false);
   SSL_set_accept_state(ssl.get());
   const absl::Time deadline = absl::Now() + options_.handshake_timeout;
   for (;;) {
     const TlsStep s = TlsHandshake(ssl.get());
     if (s.kind == TlsStep::kDone) break;
     if (s.kind != TlsStep::kWantRead && s.kind != TlsStep::kWantWrite) {
-      return reject(s.kind == TlsStep::kClosed ? "EOF" : s.error, TlsServerName(ssl.get()));
+      return reject(s.kind == TlsStep::kClosed ? "EOF" : s.error, false);
     }
     if (stop != nullptr && stop->load()) {
       close(fd);
@@ -301,20 +303,27 @@ int TlsTerminator::Terminate(int fd, const std::atomic<bool>* stop) const {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
       // Go's words for a read past its deadline.
-      return reject(absl::StrCat("read tcp ", LocalAddress(fd), "->", remote, ": i/o timeout"),
-                    TlsServerName(ssl.get()));
+      return reject(absl::StrCat("read tcp ", LocalAddress(fd), "->", remote, ": i/o timeout"), false);
     }
     pollfd p = {fd, static_cast<short>(s.kind == TlsStep::kWantRead ? POLLIN : POLLOUT), 0};
     (void)poll(&p, 1, static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, kStopCheckMs)));
   }
+  // etcd's checks once the handshake is done: the allowed host name (a session that was not verified ends here),
+  // then the CRL (etcd's tlsListener: the connection is closed, never served).
+  if (absl::Status st = CheckAllowedIdentity(ssl.get(), options_.allowed); !st.ok()) {
+    return reject(std::string(st.message()), true);
+  }
+  if (options_.crl != nullptr) {
+    if (absl::Status st = options_.crl->CheckSession(ssl.get()); !st.ok()) return reject(std::string(st.message()), true);
+  }
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    return reject(absl::StrCat("socketpair: ", std::strerror(errno)), TlsServerName(ssl.get()));
+    return reject(absl::StrCat("socketpair: ", std::strerror(errno)), false);
   }
   if (!SetNonBlocking(pair[0])) {
     close(pair[0]);
     close(pair[1]);
-    return reject(absl::StrCat("fcntl: ", std::strerror(errno)), TlsServerName(ssl.get()));
+    return reject(absl::StrCat("fcntl: ", std::strerror(errno)), false);
   }
   auto pump = std::make_unique<Pump>(std::move(ssl), fd, pair[0]);  // owns fd and pair[0] from here on
   ++*active_;

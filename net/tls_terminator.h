@@ -26,6 +26,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "net/tls_allowed_identity.h"
+#include "net/tls_cipher_suites.h"
+#include "net/tls_crl.h"
 #include "net/tls_session.h"
 
 namespace detcd::net {
@@ -37,6 +40,12 @@ struct TlsTerminatorOptions {
   std::string key_pem;
   std::string trusted_ca_pem;  // "": the system's roots (Go's nil ClientCAs)
   bool client_cert_auth = false;
+  // etcd's hardening: --cipher-suites (TLS 1.2 suites; TLS 1.3 unchanged), --client-cert-allowed-hostname (checked in
+  // the handshake), --client-crl-file (null: none; checked once the handshake is done: a client certificate whose
+  // serial it revokes is logged and its connection closed, as etcd's tlsListener does).
+  TlsCipherSuites cipher_suites;
+  AllowedIdentity allowed;
+  std::shared_ptr<CrlFile> crl;
   // A client that has not finished its handshake by then is dropped (and the rejection logged).
   absl::Duration handshake_timeout = absl::Seconds(10);
   // Where rejected handshakes are told. Null: nowhere. Called on the terminating thread.
