@@ -143,7 +143,9 @@ TEST(EtcdSnapshotStreamTest, ManyVersionsStreamWithBoundedMemoryWhileWritesAndCo
     ++batch;
     Put(store, absl::StrCat("key/", batch % 20000), "new");
     if (batch % 3 == 0) Del(store, absl::StrCat("key/", (batch * 13) % 20000));
-    if (batch % 500 == 0) ASSERT_TRUE(store.Compact(std::min(store.rev(), at + batch / 10)).ok());
+    if (batch % 500 == 0) {
+      ASSERT_TRUE(store.Compact(std::min(store.rev(), at + batch / 10)).ok());
+    }
   });
   ASSERT_TRUE(s.status.ok()) << s.status;
   EXPECT_GT(store.compacted_rev(), at) << "compactions ran past the pin";
