@@ -1,5 +1,6 @@
 #include "cmd/detcd_config_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -264,24 +265,25 @@ peer-transport-security: {cert-file: /p/peer.crt, key-file: /p/peer.key, client-
   // etcd 3.5's certificate restrictions (3.4 ignores them) set etcd 3.4's flags, one value each; `crl-file` (no etcd
   // YAML key has it) sets the CRL flags rather than being dropped.
   V warnings;
-  absl::StatusOr<DetcdConfig> c =
+  absl::StatusOr<DetcdConfig> restricted =
       FromYaml("peer-transport-security:\n  allowed-cn: [etcd-peer]\n  crl-file: /p.crl\n"
                "client-transport-security:\n  allowed-hostname: [a.example]\n  crl-file: /c.crl\n"
                "cipher-suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n",
                &warnings);
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->peer_tls.allowed_cn, "etcd-peer");
-  EXPECT_EQ(c->peer_tls.crl_file, "/p.crl");
-  EXPECT_EQ(c->client_tls.allowed_hostname, "a.example");
-  EXPECT_EQ(c->client_tls.crl_file, "/c.crl");
-  EXPECT_EQ(c->cipher_suites, std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
+  ASSERT_TRUE(restricted.ok()) << restricted.status();
+  EXPECT_EQ(restricted->peer_tls.allowed_cn, "etcd-peer");
+  EXPECT_EQ(restricted->peer_tls.crl_file, "/p.crl");
+  EXPECT_EQ(restricted->client_tls.allowed_hostname, "a.example");
+  EXPECT_EQ(restricted->client_tls.crl_file, "/c.crl");
+  EXPECT_EQ(restricted->cipher_suites, std::vector<std::string>{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
   EXPECT_EQ(Error("peer-transport-security:\n  allowed-cn: [a, b]\n"),
             "config file key peer-transport-security.allowed-cn: detcd takes one value (as etcd 3.4's "
             "--peer-cert-allowed-cn), not a list of several");
-  ASSERT_TRUE(FromYaml("peer-transport-security:\n  allowed-cn: []\n  bogus: x\n", &warnings).ok());
-  ASSERT_FALSE(warnings.empty());
-  EXPECT_EQ(warnings.back(),
-            "config file key \"peer-transport-security.bogus\" is not an etcd 3.4 setting; ignored (as etcd does)");
+  V bogus;
+  ASSERT_TRUE(FromYaml("peer-transport-security:\n  allowed-cn: []\n  bogus: x\n", &bogus).ok());
+  const std::string ignored =
+      "config file key \"peer-transport-security.bogus\" is not an etcd 3.4 setting; ignored (as etcd does)";
+  EXPECT_NE(std::find(bogus.begin(), bogus.end(), ignored), bogus.end()) << absl::StrJoin(bogus, "\n");
 }
 
 TEST(DetcdConfigFile, CommandLineAndEnvironmentAreIgnoredWithAConfigFile) {
