@@ -415,6 +415,14 @@ void Validator::CheckFault(int i) {
         Error(Append(at, {"duration_ms", -1}), "not used by crash: set crash.restart_after_ms instead");
       }
       break;
+    case simpb::Fault::kCrashAfterSend: {
+      const Path p = Append(at, {"crash_after_send", -1});
+      CheckTarget(Append(p, {"target", -1}), f.crash_after_send().target(), f.crash_after_send().has_target());
+      if (f.crash_after_send().restart_after_ms() < 0) {
+        Error(Append(p, {"restart_after_ms", -1}), "must be >= 0 (0 = at the heal)");
+      }
+      break;
+    }
     case simpb::Fault::kPause:
       CheckTarget(Append(Append(at, {"pause", -1}), {"target", -1}), f.pause().target(), f.pause().has_target());
       break;
@@ -444,8 +452,8 @@ void Validator::CheckFault(int i) {
       break;
     case simpb::Fault::KIND_NOT_SET:
       Error(at,
-            "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift, heal, "
-            "disk_error, disk_full or bit_rot)");
+            "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, crash_after_send, pause, "
+            "clock_drift, heal, disk_error, disk_full or bit_rot)");
       break;
   }
 }
@@ -675,6 +683,17 @@ std::string FaultSummary(const simpb::Fault& f) {
                        f.crash().restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(f.crash().restart_after_ms()))
                                                         : "at the heal");
       break;
+    case simpb::Fault::kCrashAfterSend: {
+      const simpb::CrashAfterSend& c = f.crash_after_send();
+      what = absl::StrCat("crash ", TargetSummary(c.target()), " right after its next ",
+                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                                            : "vote grant or append acknowledgement",
+                          ", restart ",
+                          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms()))
+                                                   : "at the heal");
+      break;
+    }
     case simpb::Fault::kPause:
       what = absl::StrCat("pause ", TargetSummary(f.pause().target()));
       break;
@@ -703,7 +722,7 @@ std::string FaultSummary(const simpb::Fault& f) {
       break;
   }
   if (f.duration_ms() == 0 && f.kind_case() != simpb::Fault::kCrash && f.kind_case() != simpb::Fault::kHeal &&
-      f.kind_case() != simpb::Fault::kBitRot) {
+      f.kind_case() != simpb::Fault::kBitRot && f.kind_case() != simpb::Fault::kCrashAfterSend) {
     absl::StrAppend(&what, " until the heal");
   }
   return absl::StrCat(when, ": ", what);

@@ -21,6 +21,7 @@ bool Possible(simpb::FaultKind kind, int nodes) {
     case simpb::BRIDGE:
       return nodes >= 3;
     case simpb::CRASH:
+    case simpb::CRASH_AFTER_SEND:
     case simpb::PAUSE:
     case simpb::CLOCK_DRIFT:
     case simpb::DISK_ERROR:
@@ -133,6 +134,17 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       RandomTarget(f.mutable_crash()->mutable_target(), nodes, prng);
       f.mutable_crash()->set_restart_after_ms(length_ms);
       break;
+    case simpb::CRASH_AFTER_SEND: {
+      // Armed for the fault's length; the crash comes with the target's next vote grant or append acknowledgement,
+      // and it is down for a tenth of that length (a quick restart, so that what it forgot matters at once).
+      static constexpr simpb::CrashAfterSend::Message kMessages[] = {
+          simpb::CrashAfterSend::ANY_DURABLE, simpb::CrashAfterSend::VOTE_RESP, simpb::CrashAfterSend::APP_RESP};
+      simpb::CrashAfterSend* c = f.mutable_crash_after_send();
+      RandomTarget(c->mutable_target(), nodes, prng);
+      c->set_message(kMessages[prng->Uniform(3)]);
+      c->set_restart_after_ms(std::max<int64_t>(1, length_ms / 10));
+      break;
+    }
     case simpb::PAUSE:
       RandomTarget(f.mutable_pause()->mutable_target(), nodes, prng);
       break;

@@ -171,7 +171,7 @@ const char* StateColor(const std::string& state) {
 }
 
 const char* BandColor(const std::string& kind) {
-  if (kind == "crash") return "#555555";
+  if (kind == "crash" || kind == "crash_after_send") return "#555555";
   if (kind == "pause") return "#8a5cc2";
   if (kind == "partition" || kind == "isolate" || kind == "bridge" || kind == "asymmetric") return "#d9534f";
   if (kind == "clog") return "#e08a3c";

@@ -103,6 +103,24 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       }
       break;
     }
+    case simpb::Fault::kCrashAfterSend: {
+      const simpb::CrashAfterSend& c = fault.crash_after_send();
+      const uint64_t id = Resolve(c.target());
+      what = absl::StrCat("node ", id, " crashes right after its next ",
+                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                                            : "vote grant or append acknowledgement");
+      const int64_t restart_after_us = c.restart_after_ms() * 1000;
+      // The cluster traces the crash, naming the message it followed.
+      cluster_->ArmCrashAfterSend(id, c.message(), [this, id, restart_after_us](const std::string&) {
+        if (restart_after_us <= 0) return;  // at the heal
+        loop_->ScheduleAfter(restart_after_us, [this, id] {
+          if (!healed_) cluster_->Restart(id);
+        });
+      });
+      AfterDuration(fault, [this, id] { cluster_->DisarmCrashAfterSend(id); });
+      break;
+    }
     case simpb::Fault::kPause: {
       const uint64_t id = Resolve(fault.pause().target());
       what = absl::StrCat("pause node ", id);
@@ -156,6 +174,7 @@ void FaultInjector::HealAll() {
     cluster_->SetDiskError(id, /*on_sync=*/false, false);
     cluster_->SetDiskError(id, /*on_sync=*/true, false);
     cluster_->SetDiskFull(id, false);
+    cluster_->DisarmCrashAfterSend(id);
     if (!cluster_->IsUp(id)) {
       cluster_->Restart(id);
     } else {
