@@ -67,6 +67,16 @@ TEST(BrokenKvTest, CrashingRightAfterADurableSendCatchesSendingBeforeTheBatchIsD
   }
 }
 
+// Recovery that takes a bad checksum in the newest synced WAL records for a torn write and cuts them
+// (storage::WalOptions::testing_corrupt_tail_is_torn), met by kv_wal_tail_corruption's wal_tail_corruption faults:
+// the member restarts without entries it had synced, and may have acknowledged — caught as it restarts, before it can
+// vote. Seeds 1..100 all fail; bit_rot (random flips anywhere) fails none of them, kv_disk_faults 2.
+TEST(BrokenKvTest, CuttingACorruptWalTailAsTornIsCaught) {
+  RunOptions o;
+  o.wal_corrupt_tail_is_torn = true;
+  ExpectCaught("kv_wal_tail_corruption", o, 100, {"durability"});
+}
+
 // etcd #15271: a watch going back in time after a partition — a watcher resumes on a lagging member.
 // Auto-compaction that compacts history younger than its retention: caught by the run's auto-compaction check
 // (or by a reader or watcher that still needed it).

@@ -450,10 +450,22 @@ void Validator::CheckFault(int i) {
       CheckTarget(Append(Append(at, {"bit_rot", -1}), {"target", -1}), f.bit_rot().target(), f.bit_rot().has_target());
       if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by bit_rot (a flipped bit stays)");
       break;
+    case simpb::Fault::kWalTailCorruption: {
+      const Path p = Append(at, {"wal_tail_corruption", -1});
+      CheckTarget(Append(p, {"target", -1}), f.wal_tail_corruption().target(), f.wal_tail_corruption().has_target());
+      if (f.wal_tail_corruption().has_records() &&
+          (f.wal_tail_corruption().records() < 1 || f.wal_tail_corruption().records() > 1000)) {
+        Error(Append(p, {"records", -1}), absl::StrCat(f.wal_tail_corruption().records(), " is outside 1..1000"));
+      }
+      if (f.duration_ms() != 0) {
+        Error(Append(at, {"duration_ms", -1}), "not used by wal_tail_corruption (the node restarts at once)");
+      }
+      break;
+    }
     case simpb::Fault::KIND_NOT_SET:
       Error(at,
             "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, crash_after_send, pause, "
-            "clock_drift, heal, disk_error, disk_full or bit_rot)");
+            "clock_drift, heal, disk_error, disk_full, bit_rot or wal_tail_corruption)");
       break;
   }
 }
@@ -717,12 +729,22 @@ std::string FaultSummary(const simpb::Fault& f) {
                                                                            : "the data",
                           " of ", TargetSummary(f.bit_rot().target()));
       break;
+    case simpb::Fault::kWalTailCorruption: {
+      const uint32_t records =
+          f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
+      what = absl::StrCat("flip a bit in ",
+                          records == 1 ? "the newest synced WAL record"
+                                       : absl::StrCat("one of the ", records, " newest synced WAL records"),
+                          " of ", TargetSummary(f.wal_tail_corruption().target()), ", restart it at once");
+      break;
+    }
     case simpb::Fault::KIND_NOT_SET:
       what = "no fault";
       break;
   }
   if (f.duration_ms() == 0 && f.kind_case() != simpb::Fault::kCrash && f.kind_case() != simpb::Fault::kHeal &&
-      f.kind_case() != simpb::Fault::kBitRot && f.kind_case() != simpb::Fault::kCrashAfterSend) {
+      f.kind_case() != simpb::Fault::kBitRot && f.kind_case() != simpb::Fault::kCrashAfterSend &&
+      f.kind_case() != simpb::Fault::kWalTailCorruption) {
     absl::StrAppend(&what, " until the heal");
   }
   return absl::StrCat(when, ": ", what);

@@ -28,6 +28,7 @@ bool Possible(simpb::FaultKind kind, int nodes) {
     case simpb::DISK_FULL:
       return nodes >= 1;
     case simpb::BIT_ROT:
+    case simpb::WAL_TAIL_CORRUPTION:
       return nodes >= 3;  // the rotten node may never start again: the others must still form a quorum
     default:
       return false;
@@ -166,6 +167,11 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       f.set_duration_ms(0);
       RandomTarget(f.mutable_bit_rot()->mutable_target(), nodes, prng);
       f.mutable_bit_rot()->set_where(simpb::BitRot::ANY);
+      break;
+    case simpb::WAL_TAIL_CORRUPTION:
+      f.set_duration_ms(0);
+      RandomTarget(f.mutable_wal_tail_corruption()->mutable_target(), nodes, prng);
+      f.mutable_wal_tail_corruption()->set_records(static_cast<uint32_t>(prng->Range(1, 3)));
       break;
     default:
       DETCD_CHECK_MSG(false, "unknown fault kind");

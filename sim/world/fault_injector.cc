@@ -156,6 +156,23 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       what = absl::StrCat("bit rot on node ", rot_node_, ": ", cluster_->FlipBit(rot_node_, fault.bit_rot().where()));
       break;
     }
+    case simpb::Fault::kWalTailCorruption: {
+      // The node bit rot hits (one per run, so that a quorum of disks stays sound).
+      if (rot_node_ == 0) rot_node_ = Resolve(fault.wal_tail_corruption().target());
+      const uint64_t id = rot_node_;
+      const uint32_t records = fault.wal_tail_corruption().has_records() ? fault.wal_tail_corruption().records() : 1;
+      const std::string hit = cluster_->CorruptWalTail(id, records);
+      const bool up = cluster_->IsUp(id);
+      trace_->Record(loop_->Now(), absl::StrCat("fault: newest synced WAL records of node ", id, " corrupt: ",
+                                                hit.empty() ? "none synced yet" : hit,
+                                                up ? "; it restarts at once" : "; it finds out at its next start",
+                                                " (", FaultSummary(fault), ")"));
+      if (up) {
+        cluster_->Crash(id);
+        cluster_->Restart(id);
+      }
+      return;  // traced before the crash and restart it causes
+    }
     case simpb::Fault::kHeal:
       what = "heal network";
       network_->Heal();

@@ -34,6 +34,8 @@ class FaultTarget {
   virtual void SetDiskFull(uint64_t id, bool on) = 0;
   // One synced bit flipped; returns what was hit, or "" if nothing synced is there yet.
   virtual std::string FlipBit(uint64_t id, simpb::BitRot::Where where) = 0;
+  // One bit flipped in one of the newest `records` synced WAL log records; returns what was hit, or "" if none.
+  virtual std::string CorruptWalTail(uint64_t id, uint32_t records) = 0;
   // The member loses power right after it hands the network the next message of kind `which` (a vote grant, an
   // append acknowledgement: simpb::CrashAfterSend), once; then `crashed` is called with what it sent. Arming again
   // replaces the trigger; Disarm removes it.

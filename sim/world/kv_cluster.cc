@@ -98,6 +98,7 @@ void KvCluster::Publish(uint64_t host, uint64_t incarnation) {
 
 bool KvCluster::Build(Node& n) {
   DETCD_CHECK_MSG(n.member != 0 && !n.retired, "a removed member must never run again");
+  n.disk.store().set_testing_corrupt_tail_is_torn(options_.testing_corrupt_tail_is_torn);
   absl::StatusOr<DiskState> found = n.disk.Open(n.member, options_.cluster.wal_segment_bytes);
   if (!found.ok()) {
     const bool corrupt = found.status().code() == absl::StatusCode::kDataLoss;
@@ -683,6 +684,9 @@ void KvCluster::SetDrift(uint64_t id, double factor) {
 void KvCluster::SetDiskError(uint64_t id, bool on_sync, bool on) { node(id).disk.SetError(on_sync, on); }
 void KvCluster::SetDiskFull(uint64_t id, bool on) { node(id).disk.SetFull(on); }
 std::string KvCluster::FlipBit(uint64_t id, simpb::BitRot::Where where) { return node(id).disk.FlipBit(where, prng_); }
+std::string KvCluster::CorruptWalTail(uint64_t id, uint32_t records) {
+  return node(id).disk.CorruptWalTail(records, prng_);
+}
 
 void KvCluster::ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
                                   std::function<void(const std::string& sent)> crashed) {

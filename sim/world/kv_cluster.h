@@ -77,6 +77,9 @@ struct KvClusterOptions {
   int64_t corrupt_check_ticks = 0;
   // This member stores another value for puts to kCanaryKey (kv::KvTestingKnobs::corrupt_puts_to); 0: none.
   uint64_t corrupt_member = 0;
+  // Test-only breakage of WAL recovery (storage::WalOptions::testing_corrupt_tail_is_torn): a bad checksum in the last
+  // segment is cut off as a torn tail instead of refusing to start.
+  bool testing_corrupt_tail_is_torn = false;
 };
 
 class KvCluster : public FaultTarget {
@@ -132,6 +135,7 @@ class KvCluster : public FaultTarget {
   void SetDiskError(uint64_t id, bool on_sync, bool on) override;
   void SetDiskFull(uint64_t id, bool on) override;
   std::string FlipBit(uint64_t id, simpb::BitRot::Where where) override;
+  std::string CorruptWalTail(uint64_t id, uint32_t records) override;
   void ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
                          std::function<void(const std::string& sent)> crashed) override;
   void DisarmCrashAfterSend(uint64_t id) override;
