@@ -21,6 +21,7 @@ MemberStore::MemberStore(Disk* disk, std::string dir, std::string wal_dir)
 absl::StatusOr<RecoveredMember> MemberStore::Open(uint64_t member_id, uint64_t segment_bytes) {
   WalOptions wal_options;
   wal_options.segment_bytes = segment_bytes;
+  wal_options.testing_corrupt_tail_is_torn = testing_corrupt_tail_is_torn_;
   wal_.reset();
   member_lock_.reset();
   snapshot_index_ = prev_snapshot_index_ = 0;

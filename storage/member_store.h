@@ -53,6 +53,8 @@ class MemberStore {
   // Creates the WAL in an empty directory, or recovers. A DataLoss error means the data is corrupt: the member must
   // not start (ever, without an operator); any other error is a failing disk (or a locked directory).
   absl::StatusOr<RecoveredMember> Open(uint64_t member_id, uint64_t segment_bytes);
+  // WalOptions::testing_corrupt_tail_is_torn for the next Open (the simulator's tests of its checkers only).
+  void set_testing_corrupt_tail_is_torn(bool on) { testing_corrupt_tail_is_torn_ = on; }
 
   // Writes entries and hard state to the WAL (the page cache); Sync makes everything written durable.
   absl::Status Save(const raftpb::HardState* hard_state, const std::vector<raftpb::Entry>& entries);
@@ -94,6 +96,7 @@ class MemberStore {
  private:
   size_t max_snapshots_ = 2;
   size_t max_wals_ = 1;
+  bool testing_corrupt_tail_is_torn_ = false;
   Disk* disk_;
   std::string dir_;
   std::string wal_dir_;

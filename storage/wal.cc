@@ -132,8 +132,10 @@ absl::StatusOr<WalRecovered> Wal::Open(Disk* disk, const std::string& dir, uint6
     for (;;) {
       DecodedRecord r = DecodeRecord(*data, offset);
       if (r.kind == DecodedRecord::Kind::kEnd) break;
-      if (r.kind == DecodedRecord::Kind::kCorrupt) return RecordError(path, offset, r.reason);
-      if (r.kind == DecodedRecord::Kind::kTorn) {
+      if (r.kind == DecodedRecord::Kind::kCorrupt && !(last && options.testing_corrupt_tail_is_torn)) {
+        return RecordError(path, offset, r.reason);
+      }
+      if (r.kind == DecodedRecord::Kind::kTorn || r.kind == DecodedRecord::Kind::kCorrupt) {
         // Only the very end of the log can be torn: earlier segments were synced whole before the next began.
         if (!last || first_record) return RecordError(path, offset, absl::StrCat("torn record: ", r.reason));
         out.torn_tail = true;

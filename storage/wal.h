@@ -23,6 +23,10 @@ namespace detcd::storage {
 
 struct WalOptions {
   uint64_t segment_bytes = 64ull << 20;  // etcd's segment size
+  // Deliberately broken recovery, for the simulator's tests of its checkers only: a record of the last segment whose
+  // checksum fails is taken for a torn tail and cut off with everything after it, as if it had never been synced
+  // (a member that silently forgets synced, acknowledged entries instead of refusing to start). Never set elsewhere.
+  bool testing_corrupt_tail_is_torn = false;
 };
 
 struct WalStats {

@@ -188,6 +188,32 @@ TEST(WalTest, BitFlipInTheLastRecordOfTheLastSegmentIsCorruptionNotATornTail) {
   EXPECT_NE(r.status().message().find(absl::StrCat("offset ", last)), std::string::npos) << r.status();
 }
 
+// The simulator's broken recovery (WalOptions::testing_corrupt_tail_is_torn) does what the test above forbids: it cuts
+// the bad record (the batch's hard state) as a torn tail, losing what was synced there.
+TEST(WalTest, TheBrokenRecoveryKnobCutsACorruptTailRecord) {
+  PosixDisk d;
+  const std::string dir = FreshDir("flip_last_knob");
+  Fill(d, dir, 5, 100);
+  const std::string seg = Segments(d, dir).back();
+  std::string data = Slurp(seg);
+  size_t offset = 0, last = 0;
+  for (;;) {
+    DecodedRecord r = DecodeRecord(data, offset);
+    if (r.kind != DecodedRecord::Kind::kRecord) break;
+    last = offset;
+    offset = r.next_offset;
+  }
+  data[last + kRecordHeaderBytes] ^= 0x01;
+  Spit(seg, data);
+  WalOptions broken = Small();
+  broken.testing_corrupt_tail_is_torn = true;
+  auto r = Wal::Open(&d, dir, 7, broken);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->torn_tail);
+  EXPECT_EQ(r->entries.size(), 5u);
+  EXPECT_EQ(r->hard_state.commit(), 0u) << "the synced hard state is gone";
+}
+
 TEST(WalTest, FlippedLengthIsCorruptionNotATornTail) {
   PosixDisk d;
   const std::string dir = FreshDir("length");

@@ -97,10 +97,19 @@ void RaftChecker::ObserveRestart(uint64_t node, const raftpb::HardState& hs,
   const uint64_t snap_index = durable_log[0].index();
   if (!CheckSnapshotPoint(node, snap_index, durable_log[0].term(), "restarted from")) return;
   std::vector<uint64_t>& chain = durable_chain_[node];
+  const std::vector<uint64_t> synced = chain;  // what the node had made durable before it went down
   // Up to the snapshot the log is the committed one (just checked); the entries after it are chained on.
   chain.assign(committed_chain_.begin(), committed_chain_.begin() + static_cast<std::ptrdiff_t>(snap_index) + 1);
   for (size_t i = 1; i < durable_log.size(); ++i) chain.push_back(ChainDigest(chain.back(), durable_log[i]));
   const uint64_t last = chain.size() - 1;
+  // Every entry it synced survives (it may have acknowledged it): a restart that forgets one — recovery cutting a
+  // record that was synced — could let it vote for, or become, a leader without an entry a quorum counted on it for.
+  for (uint64_t i = 1; i < synced.size(); ++i) {
+    if (i <= last && chain[i] == synced[i]) continue;
+    Fail("durability", absl::StrCat("node ", node, " restarted without entry ", i, " it had synced (its durable log ",
+                                    i <= last ? "differs there" : absl::StrCat("ends at ", last), ")"));
+    return;
+  }
   if (hs.commit() > last) {
     Fail("durability", absl::StrCat("node ", node, " restarted with commit ", hs.commit(), " but its durable log ends at ",
                                     last));

@@ -44,7 +44,8 @@ class RaftChecker {
   // A node made these entries durable (they replace its durable log from entries[0].index() on).
   void ObservePersisted(uint64_t node, const std::vector<raftpb::Entry>& appended);
   // A node restarted from its durable state; durable_log[0] is the storage's dummy entry (compaction point: the
-  // index and term of its snapshot, 0/0 without one).
+  // index and term of its snapshot, 0/0 without one). Fails "durability" if it lost an entry it had made durable
+  // (ObservePersisted) or starts with a commit index beyond its log.
   void ObserveRestart(uint64_t node, const raftpb::HardState& hs, const std::vector<raftpb::Entry>& durable_log);
   // A node made a snapshot durable (its own, or one a leader sent): its durable log now starts after (index, term),
   // and everything up to there must be the committed log.

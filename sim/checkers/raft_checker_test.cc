@@ -119,6 +119,33 @@ TEST(RaftCheckerTest, RestartWithLostCommittedEntries) {
   EXPECT_EQ(c.violation()->checker, "durability");
 }
 
+TEST(RaftCheckerTest, RestartWithoutAnUncommittedEntryItHadSynced) {
+  RaftChecker c;
+  FakeNode a;
+  a.Persist(c, 1, {E(1, 1, "x"), E(2, 1, "y"), E(3, 1, "z")}, 1);
+  c.ObserveCommit(1, *a.log);
+  raftpb::HardState hs;
+  hs.set_term(1);
+  hs.set_commit(1);
+  // Entry 3 was synced (and maybe acknowledged), though not committed yet: recovery may not drop it.
+  c.ObserveRestart(1, hs, {E(0, 0), E(1, 1, "x"), E(2, 1, "y")});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.violation()->checker, "durability");
+  EXPECT_NE(c.violation()->detail.find("without entry 3 it had synced"), std::string::npos) << c.violation()->detail;
+}
+
+TEST(RaftCheckerTest, RestartKeepingEverySyncedEntryIsQuiet) {
+  RaftChecker c;
+  FakeNode a;
+  a.Persist(c, 1, {E(1, 1, "x"), E(2, 1, "y")}, 1);
+  c.ObserveCommit(1, *a.log);
+  raftpb::HardState hs;
+  hs.set_term(1);
+  hs.set_commit(1);
+  c.ObserveRestart(1, hs, {E(0, 0), E(1, 1, "x"), E(2, 1, "y")});
+  EXPECT_TRUE(c.ok()) << c.violation()->detail;
+}
+
 TEST(RaftCheckerTest, RestartFromASnapshotOnTheCommittedLog) {
   RaftChecker c;
   FakeNode a;

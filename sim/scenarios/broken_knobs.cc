@@ -29,6 +29,7 @@ const std::vector<Knob>& Knobs() {
       {"send_before_durable", [](RunOptions* o) { return &o->kv_testing.send_before_durable; }},
       {"forget_reads_awaiting_apply", [](RunOptions* o) { return &o->kv_testing.forget_reads_awaiting_apply; }},
       {"ack_before_sync", [](RunOptions* o) { return &o->kv_ack_before_sync; }},
+      {"corrupt_tail_is_torn", [](RunOptions* o) { return &o->wal_corrupt_tail_is_torn; }},
   };
   return knobs;
 }

@@ -267,6 +267,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     }
   }
   copts.testing_persist.skip_sync = opt.kv_ack_before_sync;
+  copts.testing_corrupt_tail_is_torn = opt.wal_corrupt_tail_is_torn;
   if (kvw.corrupt_check_ms() > 0 && !opt.no_corruption_check) {
     copts.corrupt_check_ticks = std::max<int64_t>(1, kvw.corrupt_check_ms() / sc.tick_ms);
   }

@@ -31,6 +31,7 @@ struct RunOptions {
   kv::KvTestingKnobs kv_testing;      // deliberately broken etcd members, likewise
   bool kv_ack_before_sync = false;    // members acknowledge writes before their sync, likewise
   bool no_corruption_check = false;   // the leader's corruption check never runs (its checker's own test)
+  bool wal_corrupt_tail_is_torn = false;  // WAL recovery cuts a bad checksum at the tail as a torn write, likewise
   Timeline* timeline = nullptr;       // filled with the run's picture (detcd-sim --html), if wanted
 };
 

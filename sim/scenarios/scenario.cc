@@ -415,6 +415,14 @@ void Validator::CheckFault(int i) {
         Error(Append(at, {"duration_ms", -1}), "not used by crash: set crash.restart_after_ms instead");
       }
       break;
+    case simpb::Fault::kCrashAfterSend: {
+      const Path p = Append(at, {"crash_after_send", -1});
+      CheckTarget(Append(p, {"target", -1}), f.crash_after_send().target(), f.crash_after_send().has_target());
+      if (f.crash_after_send().restart_after_ms() < 0) {
+        Error(Append(p, {"restart_after_ms", -1}), "must be >= 0 (0 = at the heal)");
+      }
+      break;
+    }
     case simpb::Fault::kPause:
       CheckTarget(Append(Append(at, {"pause", -1}), {"target", -1}), f.pause().target(), f.pause().has_target());
       break;
@@ -442,10 +450,22 @@ void Validator::CheckFault(int i) {
       CheckTarget(Append(Append(at, {"bit_rot", -1}), {"target", -1}), f.bit_rot().target(), f.bit_rot().has_target());
       if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by bit_rot (a flipped bit stays)");
       break;
+    case simpb::Fault::kWalTailCorruption: {
+      const Path p = Append(at, {"wal_tail_corruption", -1});
+      CheckTarget(Append(p, {"target", -1}), f.wal_tail_corruption().target(), f.wal_tail_corruption().has_target());
+      if (f.wal_tail_corruption().has_records() &&
+          (f.wal_tail_corruption().records() < 1 || f.wal_tail_corruption().records() > 1000)) {
+        Error(Append(p, {"records", -1}), absl::StrCat(f.wal_tail_corruption().records(), " is outside 1..1000"));
+      }
+      if (f.duration_ms() != 0) {
+        Error(Append(at, {"duration_ms", -1}), "not used by wal_tail_corruption (the node restarts at once)");
+      }
+      break;
+    }
     case simpb::Fault::KIND_NOT_SET:
       Error(at,
-            "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, pause, clock_drift, heal, "
-            "disk_error, disk_full or bit_rot)");
+            "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, crash_after_send, pause, "
+            "clock_drift, heal, disk_error, disk_full, bit_rot or wal_tail_corruption)");
       break;
   }
 }
@@ -675,6 +695,17 @@ std::string FaultSummary(const simpb::Fault& f) {
                        f.crash().restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(f.crash().restart_after_ms()))
                                                         : "at the heal");
       break;
+    case simpb::Fault::kCrashAfterSend: {
+      const simpb::CrashAfterSend& c = f.crash_after_send();
+      what = absl::StrCat("crash ", TargetSummary(c.target()), " right after its next ",
+                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                                            : "vote grant or append acknowledgement",
+                          ", restart ",
+                          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms()))
+                                                   : "at the heal");
+      break;
+    }
     case simpb::Fault::kPause:
       what = absl::StrCat("pause ", TargetSummary(f.pause().target()));
       break;
@@ -698,12 +729,22 @@ std::string FaultSummary(const simpb::Fault& f) {
                                                                            : "the data",
                           " of ", TargetSummary(f.bit_rot().target()));
       break;
+    case simpb::Fault::kWalTailCorruption: {
+      const uint32_t records =
+          f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
+      what = absl::StrCat("flip a bit in ",
+                          records == 1 ? "the newest synced WAL record"
+                                       : absl::StrCat("one of the ", records, " newest synced WAL records"),
+                          " of ", TargetSummary(f.wal_tail_corruption().target()), ", restart it at once");
+      break;
+    }
     case simpb::Fault::KIND_NOT_SET:
       what = "no fault";
       break;
   }
   if (f.duration_ms() == 0 && f.kind_case() != simpb::Fault::kCrash && f.kind_case() != simpb::Fault::kHeal &&
-      f.kind_case() != simpb::Fault::kBitRot) {
+      f.kind_case() != simpb::Fault::kBitRot && f.kind_case() != simpb::Fault::kCrashAfterSend &&
+      f.kind_case() != simpb::Fault::kWalTailCorruption) {
     absl::StrAppend(&what, " until the heal");
   }
   return absl::StrCat(when, ": ", what);

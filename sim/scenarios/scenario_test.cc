@@ -41,6 +41,11 @@ faults { at_ms: 5000 duration_ms: 3000 clog { from { node: 2 } to { node: 3 } } 
 faults { at_ms: 6000 crash { target { select: RANDOM } restart_after_ms: 2000 } }
 faults { at_ms: 7000 duration_ms: 1000 pause { target { node: 4 } } }
 faults { at_ms: 8000 duration_ms: 4000 clock_drift { target { node: 5 } factor: 2.0 } }
+faults { at_ms: 9000 crash_after_send { target { select: FOLLOWER } message: APP_RESP restart_after_ms: 300 } }
+faults { at_ms: 9500 duration_ms: 2000 crash_after_send { target { node: 2 } message: VOTE_RESP } }
+faults { at_ms: 9700 crash_after_send { target { node: 3 } } }
+faults { at_ms: 9800 wal_tail_corruption { target { node: 2 } } }
+faults { at_ms: 9900 wal_tail_corruption { target { select: LEADER } records: 3 } }
 faults { at_ms: 20000 heal {} }
 swarm { enabled: true mean_interval_ms: 3000 max_concurrent: 3 kinds: [CRASH, PARTITION] }
 )pb";
@@ -85,7 +90,7 @@ TEST(ScenarioTest, ParsesEverySection) {
   EXPECT_EQ(c->network.reorder_delay_max_us, 250000);
   EXPECT_EQ(c->disk.sync_latency_min_us, 500);
   EXPECT_EQ(c->disk.sync_latency_max_us, 5000);
-  ASSERT_EQ(c->faults.size(), 9u);
+  ASSERT_EQ(c->faults.size(), 14u);
   EXPECT_EQ(c->faults[1].partition().groups(1).nodes_size(), 3);
   EXPECT_TRUE(c->swarm.enabled);
   EXPECT_EQ(c->swarm.max_concurrent, 3);
@@ -119,7 +124,7 @@ TEST(ScenarioTest, DefaultsForAMinimalFile) {
   EXPECT_EQ(c->disk.snapshot_catch_up_entries, 100u);
   EXPECT_TRUE(c->faults.empty());
   EXPECT_FALSE(c->swarm.enabled);
-  EXPECT_EQ(c->swarm.kinds.size(), 11u);  // all kinds
+  EXPECT_EQ(c->swarm.kinds.size(), 13u);  // all kinds
 }
 
 TEST(ScenarioTest, ExplicitFalseAndZeroAreNotDefaults) {
@@ -226,6 +231,14 @@ TEST(ScenarioTest, FaultSemantics) {
               HasSubstr("faults[0].bridge.side_b[0]: node 2 appears twice"));
   EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 duration_ms: 3 heal {} }")),
               HasSubstr("faults[0].duration_ms: not used by heal"));
+  EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 crash_after_send { message: APP_RESP } }")),
+              HasSubstr("faults[0].crash_after_send.target: missing (a node id or a selector)"));
+  EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 crash_after_send { target { node: 1 } restart_after_ms: -5 } }")),
+              HasSubstr("faults[0].crash_after_send.restart_after_ms: must be >= 0 (0 = at the heal)"));
+  EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 wal_tail_corruption { target { node: 1 } records: 0 } }")),
+              HasSubstr("faults[0].wal_tail_corruption.records: 0 is outside 1..1000"));
+  EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 duration_ms: 9 wal_tail_corruption { target { node: 1 } } }")),
+              HasSubstr("faults[0].duration_ms: not used by wal_tail_corruption (the node restarts at once)"));
 }
 
 TEST(ScenarioTest, SwarmSemantics) {
@@ -289,6 +302,12 @@ TEST(ScenarioTest, FaultSummaries) {
                      "at 6.000s: crash a random node, restart after 2.000s",
                      "at 7.000s for 1.000s: pause node 4",
                      "at 8.000s for 4.000s: clock of node 5 runs x2",
+                     "at 9.000s: crash a follower right after its next append acknowledgement, restart after 0.300s",
+                     "at 9.500s for 2.000s: crash node 2 right after its next vote grant, restart at the heal",
+                     "at 9.700s: crash node 3 right after its next vote grant or append acknowledgement, restart at "
+                     "the heal",
+                     "at 9.800s: flip a bit in the newest synced WAL record of node 2, restart it at once",
+                     "at 9.900s: flip a bit in one of the 3 newest synced WAL records of leader, restart it at once",
                      "at 20.000s: heal everything",
                  }));
 }

@@ -20,12 +20,16 @@ Caught FirstFailure(const std::string& scenario, const RunOptions& broken, uint6
 }
 
 RunResult RunHealthy(const std::string& scenario, uint64_t seed) {
+  RunOptions o;
+  o.seed = seed;
+  return RunSeed(scenario, o);
+}
+
+RunResult RunSeed(const std::string& scenario, const RunOptions& options) {
   absl::StatusOr<ScenarioConfig> c = LoadScenarioFile(ScenarioPath(scenario));
   EXPECT_TRUE(c.ok()) << c.status();
   if (!c.ok()) return RunResult{};
-  RunOptions o;
-  o.seed = seed;
-  return RunScenario(*c, o);
+  return RunScenario(*c, options);
 }
 
 }  // namespace detcd::sim

@@ -23,6 +23,9 @@ Caught FirstFailure(const std::string& scenario, const RunOptions& broken, uint6
 // The outcome of one seed of `scenario` with nothing broken.
 RunResult RunHealthy(const std::string& scenario, uint64_t seed);
 
+// The outcome of `options.seed` of `scenario` run with `options` (broken knobs and all).
+RunResult RunSeed(const std::string& scenario, const RunOptions& options);
+
 }  // namespace detcd::sim
 
 #endif  // DETCD_SIM_SCENARIOS_SEED_SEARCH_H_

@@ -21,12 +21,14 @@ bool Possible(simpb::FaultKind kind, int nodes) {
     case simpb::BRIDGE:
       return nodes >= 3;
     case simpb::CRASH:
+    case simpb::CRASH_AFTER_SEND:
     case simpb::PAUSE:
     case simpb::CLOCK_DRIFT:
     case simpb::DISK_ERROR:
     case simpb::DISK_FULL:
       return nodes >= 1;
     case simpb::BIT_ROT:
+    case simpb::WAL_TAIL_CORRUPTION:
       return nodes >= 3;  // the rotten node may never start again: the others must still form a quorum
     default:
       return false;
@@ -133,6 +135,17 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       RandomTarget(f.mutable_crash()->mutable_target(), nodes, prng);
       f.mutable_crash()->set_restart_after_ms(length_ms);
       break;
+    case simpb::CRASH_AFTER_SEND: {
+      // Armed for the fault's length; the crash comes with the target's next vote grant or append acknowledgement,
+      // and it is down for a tenth of that length (a quick restart, so that what it forgot matters at once).
+      static constexpr simpb::CrashAfterSend::Message kMessages[] = {
+          simpb::CrashAfterSend::ANY_DURABLE, simpb::CrashAfterSend::VOTE_RESP, simpb::CrashAfterSend::APP_RESP};
+      simpb::CrashAfterSend* c = f.mutable_crash_after_send();
+      RandomTarget(c->mutable_target(), nodes, prng);
+      c->set_message(kMessages[prng->Uniform(3)]);
+      c->set_restart_after_ms(std::max<int64_t>(1, length_ms / 10));
+      break;
+    }
     case simpb::PAUSE:
       RandomTarget(f.mutable_pause()->mutable_target(), nodes, prng);
       break;
@@ -154,6 +167,11 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       f.set_duration_ms(0);
       RandomTarget(f.mutable_bit_rot()->mutable_target(), nodes, prng);
       f.mutable_bit_rot()->set_where(simpb::BitRot::ANY);
+      break;
+    case simpb::WAL_TAIL_CORRUPTION:
+      f.set_duration_ms(0);
+      RandomTarget(f.mutable_wal_tail_corruption()->mutable_target(), nodes, prng);
+      f.mutable_wal_tail_corruption()->set_records(static_cast<uint32_t>(prng->Range(1, 3)));
       break;
     default:
       DETCD_CHECK_MSG(false, "unknown fault kind");

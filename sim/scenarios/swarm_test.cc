@@ -72,15 +72,17 @@ TEST(SwarmTest, FaultsAreValidBoundedAndSorted) {
         EXPECT_GE(f.at_ms(), last_at_ms);
         last_at_ms = f.at_ms();
         const int64_t length_ms = EndMs(f) - f.at_ms();
-        EXPECT_GE(length_ms, f.has_bit_rot() ? 0 : 1);  // a bit flips in an instant
+        EXPECT_GE(length_ms, f.has_bit_rot() || f.has_wal_tail_corruption() ? 0 : 1);  // a bit flips in an instant
         EXPECT_LE(length_ms, swarm.max_fault_duration_ms);
         EXPECT_LE(EndMs(f), duration_ms) << "a swarm fault ends inside the fault phase";
         if (nodes < 3) {
           EXPECT_FALSE(f.has_bridge());
           EXPECT_FALSE(f.has_bit_rot()) << "bit rot needs a quorum of sound disks besides the rotten one";
+          EXPECT_FALSE(f.has_wal_tail_corruption()) << "as bit rot";
         }
         if (nodes < 2) {
-          EXPECT_TRUE(f.has_crash() || f.has_pause() || f.has_clock_drift() || f.has_disk_error() || f.has_disk_full());
+          EXPECT_TRUE(f.has_crash() || f.has_crash_after_send() || f.has_pause() || f.has_clock_drift() ||
+                      f.has_disk_error() || f.has_disk_full());
         }
         // Concurrency: faults still in effect when this one starts.
         std::vector<simpb::Fault> still;
@@ -115,6 +117,23 @@ TEST(SwarmTest, OnlyAllowedKinds) {
     EXPECT_FALSE(faults.empty());
     for (const simpb::Fault& f : faults) EXPECT_TRUE(f.has_crash()) << f.ShortDebugString();
   }
+}
+
+TEST(SwarmTest, CrashAfterSendIsArmedForItsLengthAndRestartsSoon) {
+  SwarmSettings s = Enabled(500);
+  s.kinds = {simpb::CRASH_AFTER_SEND};
+  std::set<int> messages;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Prng prng(seed);
+    for (const simpb::Fault& f : GenerateSwarmFaults(s, 3, 20'000, &prng)) {
+      ASSERT_TRUE(f.has_crash_after_send()) << f.ShortDebugString();
+      EXPECT_GE(f.duration_ms(), 1);
+      EXPECT_GE(f.crash_after_send().restart_after_ms(), 1);
+      EXPECT_LE(f.crash_after_send().restart_after_ms(), f.duration_ms());
+      messages.insert(f.crash_after_send().message());
+    }
+  }
+  EXPECT_EQ(messages.size(), 3u) << "the seed picks votes, appends or either";
 }
 
 TEST(SwarmTest, ScheduleMergesScriptedAndSwarmByTime) {

@@ -93,7 +93,7 @@ void TimelineRecorder::Finish(int nodes, int64_t phase_end_us, int64_t end_us,
     int64_t lasts_ms = f.duration_ms();
     if (f.has_crash()) lasts_ms = f.crash().restart_after_ms();
     b.to_us = lasts_ms > 0 ? std::min(phase_end_us, b.from_us + lasts_ms * 1000) : phase_end_us;
-    if (f.has_heal() || f.has_bit_rot()) b.to_us = b.from_us;  // a moment
+    if (f.has_heal() || f.has_bit_rot() || f.has_wal_tail_corruption()) b.to_us = b.from_us;  // a moment
     b.kind = FaultKindName(f);
     b.summary = FaultSummary(f);
     t.bands.push_back(std::move(b));
@@ -171,12 +171,15 @@ const char* StateColor(const std::string& state) {
 }
 
 const char* BandColor(const std::string& kind) {
-  if (kind == "crash") return "#555555";
+  if (kind == "crash" || kind == "crash_after_send") return "#555555";
   if (kind == "pause") return "#8a5cc2";
   if (kind == "partition" || kind == "isolate" || kind == "bridge" || kind == "asymmetric") return "#d9534f";
   if (kind == "clog") return "#e08a3c";
   if (kind == "clock_drift") return "#3c8dbc";
-  if (kind == "disk_error" || kind == "disk_full" || kind == "bit_rot") return "#8b5a2b";
+  if (kind == "disk_error" || kind == "disk_full" || kind == "bit_rot" ||
+      kind == "wal_tail_corruption") {
+    return "#8b5a2b";
+  }
   return "#999999";
 }
 

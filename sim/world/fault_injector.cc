@@ -103,6 +103,24 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       }
       break;
     }
+    case simpb::Fault::kCrashAfterSend: {
+      const simpb::CrashAfterSend& c = fault.crash_after_send();
+      const uint64_t id = Resolve(c.target());
+      what = absl::StrCat("node ", id, " crashes right after its next ",
+                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                                            : "vote grant or append acknowledgement");
+      const int64_t restart_after_us = c.restart_after_ms() * 1000;
+      // The cluster traces the crash, naming the message it followed.
+      cluster_->ArmCrashAfterSend(id, c.message(), [this, id, restart_after_us](const std::string&) {
+        if (restart_after_us <= 0) return;  // at the heal
+        loop_->ScheduleAfter(restart_after_us, [this, id] {
+          if (!healed_) cluster_->Restart(id);
+        });
+      });
+      AfterDuration(fault, [this, id] { cluster_->DisarmCrashAfterSend(id); });
+      break;
+    }
     case simpb::Fault::kPause: {
       const uint64_t id = Resolve(fault.pause().target());
       what = absl::StrCat("pause node ", id);
@@ -138,6 +156,23 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       what = absl::StrCat("bit rot on node ", rot_node_, ": ", cluster_->FlipBit(rot_node_, fault.bit_rot().where()));
       break;
     }
+    case simpb::Fault::kWalTailCorruption: {
+      // The node bit rot hits (one per run, so that a quorum of disks stays sound).
+      if (rot_node_ == 0) rot_node_ = Resolve(fault.wal_tail_corruption().target());
+      const uint64_t id = rot_node_;
+      const uint32_t records = fault.wal_tail_corruption().has_records() ? fault.wal_tail_corruption().records() : 1;
+      const std::string hit = cluster_->CorruptWalTail(id, records);
+      const bool up = cluster_->IsUp(id);
+      trace_->Record(loop_->Now(), absl::StrCat("fault: newest synced WAL records of node ", id, " corrupt: ",
+                                                hit.empty() ? "none synced yet" : hit,
+                                                up ? "; it restarts at once" : "; it finds out at its next start",
+                                                " (", FaultSummary(fault), ")"));
+      if (up) {
+        cluster_->Crash(id);
+        cluster_->Restart(id);
+      }
+      return;  // traced before the crash and restart it causes
+    }
     case simpb::Fault::kHeal:
       what = "heal network";
       network_->Heal();
@@ -156,6 +191,7 @@ void FaultInjector::HealAll() {
     cluster_->SetDiskError(id, /*on_sync=*/false, false);
     cluster_->SetDiskError(id, /*on_sync=*/true, false);
     cluster_->SetDiskFull(id, false);
+    cluster_->DisarmCrashAfterSend(id);
     if (!cluster_->IsUp(id)) {
       cluster_->Restart(id);
     } else {

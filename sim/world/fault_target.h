@@ -1,10 +1,12 @@
-// FaultTarget: what the fault injector does to a simulated cluster's members (kv_cluster.h): crash and restart,
-// pause and resume, clock drift, disk faults, and the questions it needs answered to pick a target. Members are
-// numbered 1..size() (these are hosts: the member a host runs may change when the membership does).
+// FaultTarget: what the fault injector does to a simulated cluster's members (kv_cluster.h): crash and restart (also
+// timed right after a send that depends on durable state), pause and resume, clock drift, disk faults, and the
+// questions it needs answered to pick a target. Members are numbered 1..size() (these are hosts: the member a host
+// runs may change when the membership does).
 #ifndef DETCD_SIM_WORLD_FAULT_TARGET_H_
 #define DETCD_SIM_WORLD_FAULT_TARGET_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "api/scenario.pb.h"
@@ -32,6 +34,14 @@ class FaultTarget {
   virtual void SetDiskFull(uint64_t id, bool on) = 0;
   // One synced bit flipped; returns what was hit, or "" if nothing synced is there yet.
   virtual std::string FlipBit(uint64_t id, simpb::BitRot::Where where) = 0;
+  // One bit flipped in one of the newest `records` synced WAL log records; returns what was hit, or "" if none.
+  virtual std::string CorruptWalTail(uint64_t id, uint32_t records) = 0;
+  // The member loses power right after it hands the network the next message of kind `which` (a vote grant, an
+  // append acknowledgement: simpb::CrashAfterSend), once; then `crashed` is called with what it sent. Arming again
+  // replaces the trigger; Disarm removes it.
+  virtual void ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
+                                 std::function<void(const std::string& sent)> crashed) = 0;
+  virtual void DisarmCrashAfterSend(uint64_t id) = 0;
 };
 
 }  // namespace detcd::sim

@@ -98,6 +98,7 @@ void KvCluster::Publish(uint64_t host, uint64_t incarnation) {
 
 bool KvCluster::Build(Node& n) {
   DETCD_CHECK_MSG(n.member != 0 && !n.retired, "a removed member must never run again");
+  n.disk.store().set_testing_corrupt_tail_is_torn(options_.testing_corrupt_tail_is_torn);
   absl::StatusOr<DiskState> found = n.disk.Open(n.member, options_.cluster.wal_segment_bytes);
   if (!found.ok()) {
     const bool corrupt = found.status().code() == absl::StatusCode::kDataLoss;
@@ -406,7 +407,7 @@ class KvCluster::NodeHost final : public host::EffectsHost {
       // The simulated wire carries the file's bytes in the message (the production transport streams the file).
       m.mutable_snapshot()->set_data(*n_.send_ready);
     }
-    cluster_->SendAll(std::move(messages));
+    cluster_->SendFrom(n_, std::move(messages));
   }
   void Reply(kv::ClientReply reply) override {
     auto it = n_.waiting.find(reply.request_id);
@@ -506,6 +507,46 @@ void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
   }
 }
 
+namespace {
+
+// Whether m is a message whose sender vouches for state it must have made durable before sending it.
+bool DependsOnDurableState(const raftpb::Message& m, simpb::CrashAfterSend::Message which) {
+  if (m.to() == m.from() || m.reject()) return false;
+  const bool vote = m.type() == raftpb::MSG_VOTE_RESP || m.type() == raftpb::MSG_PRE_VOTE_RESP;
+  const bool append = m.type() == raftpb::MSG_APP_RESP;
+  switch (which) {
+    case simpb::CrashAfterSend::VOTE_RESP:
+      return vote;
+    case simpb::CrashAfterSend::APP_RESP:
+      return append;
+    default:
+      return vote || append;
+  }
+}
+
+}  // namespace
+
+void KvCluster::SendFrom(Node& n, std::vector<raftpb::Message> msgs) {
+  if (!n.crash_after_send) return SendAll(std::move(msgs));
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    if (!DependsOnDurableState(msgs[i], n.crash_after_send->which)) continue;
+    const std::string sent = DescribeMessage(msgs[i]);
+    const size_t never_sent = msgs.size() - i - 1;
+    msgs.resize(i + 1);
+    SendAll(std::move(msgs));
+    std::function<void(const std::string&)> crashed = std::move(n.crash_after_send->crashed);
+    n.crash_after_send.reset();
+    trace_->Record(loop_->Now(), absl::StrCat("crash ", Name(n), " right after sending ", sent,
+                                              never_sent > 0 ? absl::StrCat(" (", never_sent, " more never leave)")
+                                                             : std::string()));
+    CrashNode(n);
+    DETCD_CHECK(!n.core);
+    if (crashed) crashed(sent);
+    return;
+  }
+  SendAll(std::move(msgs));
+}
+
 void KvCluster::ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed) {
   const uint64_t host = HostOf(from);
   if (host == 0) return;
@@ -556,7 +597,12 @@ void KvCluster::Crash(uint64_t id) {
   Node& n = node(id);
   if (!n.core) return;
   trace_->Record(loop_->Now(), absl::StrCat("crash ", Name(n)));
-  if (on_node_event_) on_node_event_(id, "crash");
+  CrashNode(n);
+}
+
+void KvCluster::CrashNode(Node& n) {
+  DETCD_CHECK(n.core);
+  if (on_node_event_) on_node_event_(n.id, "crash");
   PowerOff(n);
   ++crashes_;
 }
@@ -638,6 +684,16 @@ void KvCluster::SetDrift(uint64_t id, double factor) {
 void KvCluster::SetDiskError(uint64_t id, bool on_sync, bool on) { node(id).disk.SetError(on_sync, on); }
 void KvCluster::SetDiskFull(uint64_t id, bool on) { node(id).disk.SetFull(on); }
 std::string KvCluster::FlipBit(uint64_t id, simpb::BitRot::Where where) { return node(id).disk.FlipBit(where, prng_); }
+std::string KvCluster::CorruptWalTail(uint64_t id, uint32_t records) {
+  return node(id).disk.CorruptWalTail(records, prng_);
+}
+
+void KvCluster::ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
+                                  std::function<void(const std::string& sent)> crashed) {
+  node(id).crash_after_send = Node::SendTrigger{which, std::move(crashed)};
+}
+
+void KvCluster::DisarmCrashAfterSend(uint64_t id) { node(id).crash_after_send.reset(); }
 
 void KvCluster::Retire(Node& n, const std::string& why) {
   trace_->Record(loop_->Now(), absl::StrCat(Name(n), " ", why));

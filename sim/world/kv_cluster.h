@@ -13,7 +13,8 @@
 // a request to a member that is down is refused at once; a member that crashes takes its clients' pending requests and
 // watch streams with it (the clients see only silence, or a broken stream). Watch streams are opened with etcd's
 // "require leader": a member without a leader for three election timeouts closes them, and their clients reconnect
-// elsewhere. Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// elsewhere. A crash can be timed to the instant right after a member sends a vote grant or an append
+// acknowledgement (ArmCrashAfterSend). Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
 // Hosts and members: the cluster has N hosts (the scenario's nodes, 1..N: what faults and clients address). The
 // founding members run on hosts 1..F with their host's number as id; the other hosts are spares. A member added to
 // the running cluster (its id chosen by etcd's member add) is started on a free host with a wiped disk and joins
@@ -76,6 +77,9 @@ struct KvClusterOptions {
   int64_t corrupt_check_ticks = 0;
   // This member stores another value for puts to kCanaryKey (kv::KvTestingKnobs::corrupt_puts_to); 0: none.
   uint64_t corrupt_member = 0;
+  // Test-only breakage of WAL recovery (storage::WalOptions::testing_corrupt_tail_is_torn): a bad checksum in the last
+  // segment is cut off as a torn tail instead of refusing to start.
+  bool testing_corrupt_tail_is_torn = false;
 };
 
 class KvCluster : public FaultTarget {
@@ -131,6 +135,10 @@ class KvCluster : public FaultTarget {
   void SetDiskError(uint64_t id, bool on_sync, bool on) override;
   void SetDiskFull(uint64_t id, bool on) override;
   std::string FlipBit(uint64_t id, simpb::BitRot::Where where) override;
+  std::string CorruptWalTail(uint64_t id, uint32_t records) override;
+  void ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
+                         std::function<void(const std::string& sent)> crashed) override;
+  void DisarmCrashAfterSend(uint64_t id) override;
 
   // Hosts and members. The member a host runs (up or down), or 0: none yet, or it was removed and stopped for good.
   uint64_t member(uint64_t host) const;
@@ -207,6 +215,12 @@ class KvCluster : public FaultTarget {
     };
     std::map<uint64_t, Waiting> waiting;
     int64_t ticks = 0;          // this life's ticks
+    // A crash_after_send fault armed on this host: the next such message the member sends is its last.
+    struct SendTrigger {
+      simpb::CrashAfterSend::Message which = simpb::CrashAfterSend::ANY_DURABLE;
+      std::function<void(const std::string& sent)> crashed;
+    };
+    std::optional<SendTrigger> crash_after_send;
     host::EffectsLoop effects;  // this life's (a new one with each start)
   };
   class NodeHost;
@@ -255,6 +269,11 @@ class KvCluster : public FaultTarget {
   void Started(Node& n);
   void Observe(Node& n);
   void SendAll(std::vector<raftpb::Message> msgs);
+  // The member's messages into the network — up to and including one its armed crash_after_send waits for, then it
+  // loses power at once (the rest never leave).
+  void SendFrom(Node& n, std::vector<raftpb::Message> msgs);
+  // Power lost: what every crash does (the caller traces why).
+  void CrashNode(Node& n);
   void ReportSnapshot(uint64_t from, uint64_t incarnation, uint64_t to, bool failed);
 
   KvClusterOptions options_;

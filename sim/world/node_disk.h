@@ -1,6 +1,6 @@
 // NodeDisk: one simulated member's data directory — its SimDisk (which survives crashes) with the member's
 // storage::MemberStore on it (WAL and snapshot files, the same recovery code the production runtime uses), and the
-// disk faults the simulator injects. Every simulated member (kv_cluster.h) keeps its durable state through it; a
+// disk faults the simulator injects (bit rot anywhere, or in the newest synced WAL records). Every simulated member (kv_cluster.h) keeps its durable state through it; a
 // member's own snapshot is written through it piece by piece (marker, BeginSnapshotFile, the file's
 // Append/Finish/Abandon, SnapshotSaved).
 // It never retries a failed write or sync: the caller treats every error as the death of the process.
@@ -58,6 +58,9 @@ class NodeDisk {
   void SetError(bool on_sync, bool on);
   void SetFull(bool on);
   std::string FlipBit(simpb::BitRot::Where where, Prng* prng);
+  // One bit flipped in one of the newest `records` intact, synced log records of the WAL (segment metadata left
+  // alone), newest segments first; returns what was hit, or "" if the WAL holds no such record yet.
+  std::string CorruptWalTail(uint32_t records, Prng* prng);
 
   // The process is gone: the WAL is closed, nothing more is written.
   void Close() { store_.Close(); }

@@ -353,4 +353,21 @@ std::string SimDisk::FlipRandomBit(const std::string& prefix, Prng* prng) {
   return absl::StrCat(path, " offset ", offset, " bit ", bit);
 }
 
+std::string SimDisk::SyncedBytes(const std::string& path) const {
+  auto name = names_.find(path);
+  if (name == names_.end()) return "";
+  const Inode& f = inodes_.at(name->second);
+  return f.durable.substr(0, std::min<uint64_t>(f.durable_written_end, f.durable.size()));
+}
+
+void SimDisk::FlipBitAt(const std::string& path, uint64_t offset, int bit) {
+  auto name = names_.find(path);
+  DETCD_CHECK_MSG(name != names_.end(), "flipping a bit of a file that does not exist");
+  Inode& f = inodes_[name->second];
+  DETCD_CHECK(bit >= 0 && bit < 8 && offset < std::min<uint64_t>(f.durable_written_end, f.durable.size()));
+  f.durable[offset] = static_cast<char>(f.durable[offset] ^ (1 << bit));
+  if (offset < f.data.size()) f.data[offset] = static_cast<char>(f.data[offset] ^ (1 << bit));
+  ++stats_.bit_flips;
+}
+
 }  // namespace detcd::sim

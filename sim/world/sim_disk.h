@@ -70,6 +70,10 @@ class SimDisk final : public storage::Disk {
   // Flips one random bit in the synced, written part of a random file whose path starts with `prefix` (in both
   // the durable and the visible copy: a latent sector error). Returns a description, or "" if no such byte exists.
   std::string FlipRandomBit(const std::string& prefix, Prng* prng);
+  // The synced, written bytes of a file (what a power loss would leave of its data); "" if there is no such file.
+  std::string SyncedBytes(const std::string& path) const;
+  // Flips one bit of a file's synced bytes (offset < SyncedBytes(path).size()), in both copies as FlipRandomBit.
+  void FlipBitAt(const std::string& path, uint64_t offset, int bit);
 
   const SimDiskStats& stats() const { return stats_; }
 
