@@ -77,6 +77,15 @@ TEST(BrokenKvTest, CuttingACorruptWalTailAsTornIsCaught) {
   ExpectCaught("kv_wal_tail_corruption", o, 100, {"durability"});
 }
 
+// A follower that answers a linearizable read once its read index is confirmed, before it has applied up to it
+// (kv::KvTestingKnobs::read_before_apply), met by kv_lagging_follower's lagging_follower faults (appends to it lag,
+// read-index answers do not): 99 of seeds 1..100 fail, the first at seed 1 (kv_partitions: 20 of 30).
+TEST(BrokenKvTest, AFollowerReadingBeforeItAppliedItsReadIndexIsCaught) {
+  RunOptions o;
+  o.kv_testing.read_before_apply = true;
+  ExpectCaught("kv_lagging_follower", o, 100, {"linearizability"});
+}
+
 // etcd #15271: a watch going back in time after a partition — a watcher resumes on a lagging member.
 // Auto-compaction that compacts history younger than its retention: caught by the run's auto-compaction check
 // (or by a reader or watcher that still needed it).

@@ -121,6 +121,15 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       AfterDuration(fault, [this, id] { cluster_->DisarmCrashAfterSend(id); });
       break;
     }
+    case simpb::Fault::kLaggingFollower: {
+      const uint64_t id = Resolve(fault.lagging_follower().target());
+      const int64_t delay_ms =
+          fault.lagging_follower().has_delay_ms() ? fault.lagging_follower().delay_ms() : kDefaultLagMs;
+      what = absl::StrCat("appends to node ", id, " lag ", delay_ms, "ms");
+      const Network::FaultId f = network_->SlowAppends(id, delay_ms * 1000);
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
     case simpb::Fault::kPause: {
       const uint64_t id = Resolve(fault.pause().target());
       what = absl::StrCat("pause node ", id);
