@@ -54,8 +54,9 @@ TEST(BrokenKvTest, SendingBeforeTheBatchIsDurableIsCaught) {
 // (median failure at 1.8 s simulated), where kv_disk_faults' crashes at random instants fail 55 of 100 (median at
 // 12.6 s) — and each such seed passes with the rule intact.
 TEST(BrokenKvTest, CrashingRightAfterADurableSendCatchesSendingBeforeTheBatchIsDurable) {
-  const std::set<std::string> checkers = {"protocol",   "durability", "election-safety", "leader-completeness",
-                                          "state-machine-safety", "log-matching", "linearizability", "replicas-equal"};
+  const std::set<std::string> checkers = {
+      "protocol",     "durability",      "election-safety", "leader-completeness", "state-machine-safety",
+      "log-matching", "linearizability", "replicas-equal"};
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     RunOptions o;
     o.seed = seed;

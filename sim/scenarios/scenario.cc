@@ -706,13 +706,13 @@ std::string FaultSummary(const simpb::Fault& f) {
       break;
     case simpb::Fault::kCrashAfterSend: {
       const simpb::CrashAfterSend& c = f.crash_after_send();
-      what = absl::StrCat("crash ", TargetSummary(c.target()), " right after its next ",
-                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
-                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
-                                                                            : "vote grant or append acknowledgement",
-                          ", restart ",
-                          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms()))
-                                                   : "at the heal");
+      what = absl::StrCat(
+          "crash ", TargetSummary(c.target()), " right after its next ",
+          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                           : "vote grant or append acknowledgement",
+          ", restart ",
+          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms())) : "at the heal");
       break;
     }
     case simpb::Fault::kPause:
@@ -739,12 +739,12 @@ std::string FaultSummary(const simpb::Fault& f) {
                           " of ", TargetSummary(f.bit_rot().target()));
       break;
     case simpb::Fault::kLaggingFollower:
-      what = absl::StrCat("appends to ", TargetSummary(f.lagging_follower().target()), " lag ",
-                          Seconds(f.lagging_follower().has_delay_ms() ? f.lagging_follower().delay_ms() : kDefaultLagMs));
+      what =
+          absl::StrCat("appends to ", TargetSummary(f.lagging_follower().target()), " lag ",
+                       Seconds(f.lagging_follower().has_delay_ms() ? f.lagging_follower().delay_ms() : kDefaultLagMs));
       break;
     case simpb::Fault::kWalTailCorruption: {
-      const uint32_t records =
-          f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
+      const uint32_t records = f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
       what = absl::StrCat("flip a bit in ",
                           records == 1 ? "the newest synced WAL record"
                                        : absl::StrCat("one of the ", records, " newest synced WAL records"),

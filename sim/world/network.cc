@@ -20,9 +20,7 @@ std::string TimeString(TimeUs t_us) { return absl::StrCat(t_us / 1'000'000, ".",
 
 }  // namespace
 
-
-Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng* prng, Trace* trace,
-                 DeliverFn deliver)
+Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng* prng, Trace* trace, DeliverFn deliver)
     : options_(options),
       nodes_(nodes),
       loop_(loop),

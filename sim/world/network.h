@@ -1,11 +1,11 @@
 // Network: the simulated network between nodes 1..N carrying Raft messages. For each message it decides — with draws
 // from the simulator's one seeded Prng, in a fixed order — whether it is dropped, duplicated, delayed or reordered,
 // and schedules its delivery on the EventLoop through a callback the cluster harness supplies. It also models link
-// faults: isolation, partitions, one-way blocks, bridges, clogs and slow log replication to one node, each undoable on its own or all at once by Heal().
-// A message's from and to are Raft ids; a Raft id is its host's number unless the harness says which host each id
-// runs on (members added to a running cluster get ids that are not host numbers): link faults are between hosts.
-// It owns no nodes and never looks at whether a node is up or paused (that is the harness's concern), never reads a
-// clock, and never draws randomness from anywhere but the Prng it is given.
+// faults: isolation, partitions, one-way blocks, bridges, clogs and slow log replication to one node, each undoable on
+// its own or all at once by Heal(). A message's from and to are Raft ids; a Raft id is its host's number unless the
+// harness says which host each id runs on (members added to a running cluster get ids that are not host numbers): link
+// faults are between hosts. It owns no nodes and never looks at whether a node is up or paused (that is the harness's
+// concern), never reads a clock, and never draws randomness from anywhere but the Prng it is given.
 #ifndef DETCD_SIM_WORLD_NETWORK_H_
 #define DETCD_SIM_WORLD_NETWORK_H_
 
