@@ -71,6 +71,9 @@ struct KvTestingKnobs {
   // Linearizable reads whose round was answered but whose index is not applied yet are forgotten, never answered
   // (what moving a kept round onto itself did: the client waits out its own deadline).
   bool forget_reads_awaiting_apply = false;
+  // Linearizable reads are answered as soon as their read index is confirmed, without waiting for the member to apply
+  // up to it (a lagging follower serves what it has: a stale read).
+  bool read_before_apply = false;
   // Puts to this key (if not empty) store another value on this member only: a replica whose state silently went bad
   // (a bit flipped in memory), for the corruption checks to find.
   std::string corrupt_puts_to;

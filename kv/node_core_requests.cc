@@ -366,7 +366,9 @@ void NodeCore::ServeReadyReads() {
   // std::remove_if never moves an element onto itself (a self-move-assigned vector comes out empty: the rounds kept
   // in place here lost their reads that way, unanswered, until the simulator checked that every request is answered).
   auto served = std::remove_if(ready_reads_.begin(), ready_reads_.end(), [&](const ReadBatch& b) {
-    if (b.index > applied_index_) return config_.kv_testing.forget_reads_awaiting_apply;
+    if (b.index > applied_index_ && !config_.kv_testing.read_before_apply) {
+      return config_.kv_testing.forget_reads_awaiting_apply;
+    }
     for (const PendingRead& r : b.reads) ServeRange(r.request_id, r.request);
     return true;
   });

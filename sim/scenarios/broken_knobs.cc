@@ -28,6 +28,7 @@ const std::vector<Knob>& Knobs() {
       {"watch_ignores_restore", [](RunOptions* o) { return &o->kv_testing.watch_ignores_restore; }},
       {"send_before_durable", [](RunOptions* o) { return &o->kv_testing.send_before_durable; }},
       {"forget_reads_awaiting_apply", [](RunOptions* o) { return &o->kv_testing.forget_reads_awaiting_apply; }},
+      {"read_before_apply", [](RunOptions* o) { return &o->kv_testing.read_before_apply; }},
       {"ack_before_sync", [](RunOptions* o) { return &o->kv_ack_before_sync; }},
       {"corrupt_tail_is_torn", [](RunOptions* o) { return &o->wal_corrupt_tail_is_torn; }},
   };

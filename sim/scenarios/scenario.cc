@@ -450,6 +450,15 @@ void Validator::CheckFault(int i) {
       CheckTarget(Append(Append(at, {"bit_rot", -1}), {"target", -1}), f.bit_rot().target(), f.bit_rot().has_target());
       if (f.duration_ms() != 0) Error(Append(at, {"duration_ms", -1}), "not used by bit_rot (a flipped bit stays)");
       break;
+    case simpb::Fault::kLaggingFollower: {
+      const Path p = Append(at, {"lagging_follower", -1});
+      CheckTarget(Append(p, {"target", -1}), f.lagging_follower().target(), f.lagging_follower().has_target());
+      if (f.lagging_follower().has_delay_ms() && f.lagging_follower().delay_ms() <= 0) {
+        Error(Append(p, {"delay_ms", -1}), "must be > 0");
+      }
+      if (nodes_ < 2) Error(p, "needs at least 2 nodes");
+      break;
+    }
     case simpb::Fault::kWalTailCorruption: {
       const Path p = Append(at, {"wal_tail_corruption", -1});
       CheckTarget(Append(p, {"target", -1}), f.wal_tail_corruption().target(), f.wal_tail_corruption().has_target());
@@ -465,7 +474,7 @@ void Validator::CheckFault(int i) {
     case simpb::Fault::KIND_NOT_SET:
       Error(at,
             "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, crash_after_send, pause, "
-            "clock_drift, heal, disk_error, disk_full, bit_rot or wal_tail_corruption)");
+            "clock_drift, heal, disk_error, disk_full, bit_rot, wal_tail_corruption or lagging_follower)");
       break;
   }
 }
@@ -697,13 +706,13 @@ std::string FaultSummary(const simpb::Fault& f) {
       break;
     case simpb::Fault::kCrashAfterSend: {
       const simpb::CrashAfterSend& c = f.crash_after_send();
-      what = absl::StrCat("crash ", TargetSummary(c.target()), " right after its next ",
-                          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
-                          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
-                                                                            : "vote grant or append acknowledgement",
-                          ", restart ",
-                          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms()))
-                                                   : "at the heal");
+      what = absl::StrCat(
+          "crash ", TargetSummary(c.target()), " right after its next ",
+          c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
+          : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
+                                                           : "vote grant or append acknowledgement",
+          ", restart ",
+          c.restart_after_ms() > 0 ? absl::StrCat("after ", Seconds(c.restart_after_ms())) : "at the heal");
       break;
     }
     case simpb::Fault::kPause:
@@ -729,9 +738,13 @@ std::string FaultSummary(const simpb::Fault& f) {
                                                                            : "the data",
                           " of ", TargetSummary(f.bit_rot().target()));
       break;
+    case simpb::Fault::kLaggingFollower:
+      what =
+          absl::StrCat("appends to ", TargetSummary(f.lagging_follower().target()), " lag ",
+                       Seconds(f.lagging_follower().has_delay_ms() ? f.lagging_follower().delay_ms() : kDefaultLagMs));
+      break;
     case simpb::Fault::kWalTailCorruption: {
-      const uint32_t records =
-          f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
+      const uint32_t records = f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;
       what = absl::StrCat("flip a bit in ",
                           records == 1 ? "the newest synced WAL record"
                                        : absl::StrCat("one of the ", records, " newest synced WAL records"),

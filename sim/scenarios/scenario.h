@@ -89,6 +89,9 @@ std::string ScenarioToText(const simpb::Scenario& scenario, absl::string_view he
 // schedule (a swarm's draw, or a shrunk one) without depending on the seed's fault choices.
 simpb::Scenario ScriptedScenario(const simpb::Scenario& base, const std::vector<simpb::Fault>& faults);
 
+// LaggingFollower.delay_ms when the file leaves it unset.
+inline constexpr int64_t kDefaultLagMs = 300;
+
 // One line for traces and reports, e.g. "at 1.500s for 3.000s: isolate leader".
 std::string FaultSummary(const simpb::Fault& fault);
 std::string TargetSummary(const simpb::Target& target);

@@ -17,6 +17,7 @@ bool Possible(simpb::FaultKind kind, int nodes) {
     case simpb::PARTITION:
     case simpb::ASYMMETRIC:
     case simpb::CLOG:
+    case simpb::LAGGING_FOLLOWER:
       return nodes >= 2;
     case simpb::BRIDGE:
       return nodes >= 3;
@@ -168,6 +169,12 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       RandomTarget(f.mutable_bit_rot()->mutable_target(), nodes, prng);
       f.mutable_bit_rot()->set_where(simpb::BitRot::ANY);
       break;
+    case simpb::LAGGING_FOLLOWER: {
+      static constexpr int64_t kLagsMs[] = {100, 300, 1000};
+      RandomTarget(f.mutable_lagging_follower()->mutable_target(), nodes, prng);
+      f.mutable_lagging_follower()->set_delay_ms(kLagsMs[prng->Uniform(3)]);
+      break;
+    }
     case simpb::WAL_TAIL_CORRUPTION:
       f.set_duration_ms(0);
       RandomTarget(f.mutable_wal_tail_corruption()->mutable_target(), nodes, prng);

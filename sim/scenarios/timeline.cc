@@ -174,10 +174,9 @@ const char* BandColor(const std::string& kind) {
   if (kind == "crash" || kind == "crash_after_send") return "#555555";
   if (kind == "pause") return "#8a5cc2";
   if (kind == "partition" || kind == "isolate" || kind == "bridge" || kind == "asymmetric") return "#d9534f";
-  if (kind == "clog") return "#e08a3c";
+  if (kind == "clog" || kind == "lagging_follower") return "#e08a3c";
   if (kind == "clock_drift") return "#3c8dbc";
-  if (kind == "disk_error" || kind == "disk_full" || kind == "bit_rot" ||
-      kind == "wal_tail_corruption") {
+  if (kind == "disk_error" || kind == "disk_full" || kind == "bit_rot" || kind == "wal_tail_corruption") {
     return "#8b5a2b";
   }
   return "#999999";

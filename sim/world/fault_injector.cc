@@ -109,7 +109,7 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       what = absl::StrCat("node ", id, " crashes right after its next ",
                           c.message() == simpb::CrashAfterSend::VOTE_RESP  ? "vote grant"
                           : c.message() == simpb::CrashAfterSend::APP_RESP ? "append acknowledgement"
-                                                                            : "vote grant or append acknowledgement");
+                                                                           : "vote grant or append acknowledgement");
       const int64_t restart_after_us = c.restart_after_ms() * 1000;
       // The cluster traces the crash, naming the message it followed.
       cluster_->ArmCrashAfterSend(id, c.message(), [this, id, restart_after_us](const std::string&) {
@@ -119,6 +119,15 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
         });
       });
       AfterDuration(fault, [this, id] { cluster_->DisarmCrashAfterSend(id); });
+      break;
+    }
+    case simpb::Fault::kLaggingFollower: {
+      const uint64_t id = Resolve(fault.lagging_follower().target());
+      const int64_t delay_ms =
+          fault.lagging_follower().has_delay_ms() ? fault.lagging_follower().delay_ms() : kDefaultLagMs;
+      what = absl::StrCat("appends to node ", id, " lag ", delay_ms, "ms");
+      const Network::FaultId f = network_->SlowAppends(id, delay_ms * 1000);
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
       break;
     }
     case simpb::Fault::kPause: {
@@ -163,10 +172,10 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       const uint32_t records = fault.wal_tail_corruption().has_records() ? fault.wal_tail_corruption().records() : 1;
       const std::string hit = cluster_->CorruptWalTail(id, records);
       const bool up = cluster_->IsUp(id);
-      trace_->Record(loop_->Now(), absl::StrCat("fault: newest synced WAL records of node ", id, " corrupt: ",
-                                                hit.empty() ? "none synced yet" : hit,
-                                                up ? "; it restarts at once" : "; it finds out at its next start",
-                                                " (", FaultSummary(fault), ")"));
+      trace_->Record(loop_->Now(), absl::StrCat("fault: newest synced WAL records of node ", id,
+                                                " corrupt: ", hit.empty() ? "none synced yet" : hit,
+                                                up ? "; it restarts at once" : "; it finds out at its next start", " (",
+                                                FaultSummary(fault), ")"));
       if (up) {
         cluster_->Crash(id);
         cluster_->Restart(id);

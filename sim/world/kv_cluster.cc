@@ -536,9 +536,9 @@ void KvCluster::SendFrom(Node& n, std::vector<raftpb::Message> msgs) {
     SendAll(std::move(msgs));
     std::function<void(const std::string&)> crashed = std::move(n.crash_after_send->crashed);
     n.crash_after_send.reset();
-    trace_->Record(loop_->Now(), absl::StrCat("crash ", Name(n), " right after sending ", sent,
-                                              never_sent > 0 ? absl::StrCat(" (", never_sent, " more never leave)")
-                                                             : std::string()));
+    trace_->Record(loop_->Now(),
+                   absl::StrCat("crash ", Name(n), " right after sending ", sent,
+                                never_sent > 0 ? absl::StrCat(" (", never_sent, " more never leave)") : std::string()));
     CrashNode(n);
     DETCD_CHECK(!n.core);
     if (crashed) crashed(sent);

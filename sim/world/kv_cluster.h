@@ -14,7 +14,8 @@
 // watch streams with it (the clients see only silence, or a broken stream). Watch streams are opened with etcd's
 // "require leader": a member without a leader for three election timeouts closes them, and their clients reconnect
 // elsewhere. A crash can be timed to the instant right after a member sends a vote grant or an append
-// acknowledgement (ArmCrashAfterSend). Every Raft event is reported to the RaftChecker; every revision a member applies, to the on_revision hook.
+// acknowledgement (ArmCrashAfterSend). Every Raft event is reported to the RaftChecker; every revision a member
+// applies, to the on_revision hook.
 // Hosts and members: the cluster has N hosts (the scenario's nodes, 1..N: what faults and clients address). The
 // founding members run on hosts 1..F with their host's number as id; the other hosts are spares. A member added to
 // the running cluster (its id chosen by etcd's member add) is started on a free host with a wiped disk and joins

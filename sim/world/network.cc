@@ -20,9 +20,7 @@ std::string TimeString(TimeUs t_us) { return absl::StrCat(t_us / 1'000'000, ".",
 
 }  // namespace
 
-
-Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng* prng, Trace* trace,
-                 DeliverFn deliver)
+Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng* prng, Trace* trace, DeliverFn deliver)
     : options_(options),
       nodes_(nodes),
       loop_(loop),
@@ -30,7 +28,8 @@ Network::Network(const NetworkOptions& options, int nodes, EventLoop* loop, Prng
       trace_(trace),
       deliver_(std::move(deliver)),
       block_count_(nodes + 1, std::vector<int>(nodes + 1, 0)),
-      clog_count_(nodes + 1, std::vector<int>(nodes + 1, 0)) {
+      clog_count_(nodes + 1, std::vector<int>(nodes + 1, 0)),
+      append_delay_us_(nodes + 1, 0) {
   DETCD_CHECK(nodes >= 1);
   DETCD_CHECK(loop != nullptr && prng != nullptr);
   DETCD_CHECK(options.latency_min_us >= 0);
@@ -109,6 +108,7 @@ void Network::Send(const raftpb::Message& m) {
       ++stats_.reordered;
       delay_us += static_cast<TimeUs>(prng_->Range(1, static_cast<uint64_t>(reorder_max_us)));
     }
+    if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_SNAP) delay_us += append_delay_us_[to];
     const TimeUs arrival_us = loop_->Now() + delay_us;
     ++in_flight_;
     if (Clogged(from, to)) {
@@ -247,6 +247,19 @@ Network::FaultId Network::Clog(uint64_t from, uint64_t to, TimeUs until_us) {
   return id;
 }
 
+Network::FaultId Network::SlowAppends(uint64_t to, TimeUs extra_us) {
+  CheckNode(to);
+  DETCD_CHECK(extra_us > 0);
+  const FaultId id = next_fault_id_++;
+  append_delay_us_[to] += extra_us;
+  Fault& f = faults_[id];
+  f.description = absl::StrCat("appends to ", to, " slowed by ", TimeString(extra_us));
+  f.slow_to = to;
+  f.slow_us = extra_us;
+  Record(absl::StrCat("net ", f.description, " [f", id, "]"));
+  return id;
+}
+
 void Network::Remove(FaultId id) {
   auto it = faults_.find(id);
   if (it == faults_.end()) return;
@@ -256,6 +269,10 @@ void Network::Remove(FaultId id) {
   for (const Link& l : f.blocked) {
     DETCD_CHECK(block_count_[l.first][l.second] > 0);
     --block_count_[l.first][l.second];
+  }
+  if (f.slow_to != 0) {
+    DETCD_CHECK(append_delay_us_[f.slow_to] >= f.slow_us);
+    append_delay_us_[f.slow_to] -= f.slow_us;
   }
   if (!f.is_clog) return;
   loop_->Cancel(f.expiry_event);

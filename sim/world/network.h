@@ -1,11 +1,11 @@
 // Network: the simulated network between nodes 1..N carrying Raft messages. For each message it decides — with draws
 // from the simulator's one seeded Prng, in a fixed order — whether it is dropped, duplicated, delayed or reordered,
 // and schedules its delivery on the EventLoop through a callback the cluster harness supplies. It also models link
-// faults: isolation, partitions, one-way blocks, bridges and clogs, each undoable on its own or all at once by Heal().
-// A message's from and to are Raft ids; a Raft id is its host's number unless the harness says which host each id
-// runs on (members added to a running cluster get ids that are not host numbers): link faults are between hosts.
-// It owns no nodes and never looks at whether a node is up or paused (that is the harness's concern), never reads a
-// clock, and never draws randomness from anywhere but the Prng it is given.
+// faults: isolation, partitions, one-way blocks, bridges, clogs and slow log replication to one node, each undoable on
+// its own or all at once by Heal(). A message's from and to are Raft ids; a Raft id is its host's number unless the
+// harness says which host each id runs on (members added to a running cluster get ids that are not host numbers): link
+// faults are between hosts. It owns no nodes and never looks at whether a node is up or paused (that is the harness's
+// concern), never reads a clock, and never draws randomness from anywhere but the Prng it is given.
 #ifndef DETCD_SIM_WORLD_NETWORK_H_
 #define DETCD_SIM_WORLD_NETWORK_H_
 
@@ -102,6 +102,10 @@ class Network {
   // Messages from -> to are held, not lost, until until_us (or until the clog is removed or healed); then they
   // arrive in the order they were sent, no earlier than their drawn latency.
   FaultId Clog(uint64_t from, uint64_t to, TimeUs until_us);
+  // Log replication to host `to` (MsgApp and MsgSnap) takes extra_us longer than its drawn latency; every other
+  // message (heartbeats, votes, read-index answers) keeps its own: the node learns of commits before it has the
+  // entries (a follower lagging behind what it is told was committed). No draws from the Prng.
+  FaultId SlowAppends(uint64_t to, TimeUs extra_us);
   // Ends one fault (no-op if it already ended). Ending a clog releases its held messages.
   void Remove(FaultId id);
   // Ends every fault.
@@ -127,6 +131,8 @@ class Network {
     bool is_clog = false;
     Link clog_link{0, 0};
     EventLoop::EventId expiry_event = 0;  // a clog's scheduled end; cancelled if it ends early
+    uint64_t slow_to = 0;                 // SlowAppends: the host, and its extra delay
+    TimeUs slow_us = 0;
   };
   struct Held {
     std::shared_ptr<const raftpb::Message> message;
@@ -156,6 +162,7 @@ class Network {
   // [from][to]: how many active faults block / clog the directed link. Index 0 unused.
   std::vector<std::vector<int>> block_count_;
   std::vector<std::vector<int>> clog_count_;
+  std::vector<TimeUs> append_delay_us_;  // [to]: extra delay of appends to a host (SlowAppends), summed
   std::map<Link, std::deque<Held>> held_;
 };
 

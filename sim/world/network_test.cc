@@ -303,6 +303,39 @@ TEST(NetworkTest, ClogDoesNotReleaseEarlierThanLatency) {
   EXPECT_EQ(h.arrivals[0].at_us, 3'000);
 }
 
+TEST(NetworkTest, SlowAppendsDelayOnlyAppendsToThatNode) {
+  NetworkOptions options;
+  options.latency_min_us = 100;
+  options.latency_max_us = 300;
+  Harness h(3, options);
+  const Network::FaultId f = h.net.SlowAppends(2, 10'000);
+  raftpb::Message heartbeat = Msg(1, 2, 7);
+  heartbeat.set_type(raftpb::MSG_HEARTBEAT);
+  h.net.Send(Msg(1, 2, 1));  // an append to the slow node
+  h.net.Send(heartbeat);     // not an append
+  h.net.Send(Msg(1, 3, 3));  // an append to another node
+  while (h.loop.RunOne()) {
+  }
+  ASSERT_EQ(h.arrivals.size(), 3u);
+  for (const auto& a : h.arrivals) {
+    if (a.index == 1) {
+      EXPECT_GE(a.at_us, 10'100);
+      EXPECT_LE(a.at_us, 10'300);
+    } else {
+      EXPECT_LE(a.at_us, 300) << "index " << a.index;
+    }
+  }
+  h.net.Remove(f);
+  h.arrivals.clear();
+  const TimeUs sent_us = h.loop.Now();
+  h.net.Send(Msg(1, 2, 4));
+  while (h.loop.RunOne()) {
+  }
+  ASSERT_EQ(h.arrivals.size(), 1u);
+  EXPECT_LE(h.arrivals[0].at_us - sent_us, 300) << "the lag ended with its fault";
+  EXPECT_EQ(h.net.active_faults(), 0u);
+}
+
 TEST(NetworkTest, FaultsAndDropsAreTraced) {
   std::ostringstream out;
   Harness h(3);

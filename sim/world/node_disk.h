@@ -1,9 +1,9 @@
 // NodeDisk: one simulated member's data directory — its SimDisk (which survives crashes) with the member's
 // storage::MemberStore on it (WAL and snapshot files, the same recovery code the production runtime uses), and the
-// disk faults the simulator injects (bit rot anywhere, or in the newest synced WAL records). Every simulated member (kv_cluster.h) keeps its durable state through it; a
-// member's own snapshot is written through it piece by piece (marker, BeginSnapshotFile, the file's
-// Append/Finish/Abandon, SnapshotSaved).
-// It never retries a failed write or sync: the caller treats every error as the death of the process.
+// disk faults the simulator injects (bit rot anywhere, or in the newest synced WAL records). Every simulated member
+// (kv_cluster.h) keeps its durable state through it; a member's own snapshot is written through it piece by piece
+// (marker, BeginSnapshotFile, the file's Append/Finish/Abandon, SnapshotSaved). It never retries a failed write or
+// sync: the caller treats every error as the death of the process.
 #ifndef DETCD_SIM_WORLD_NODE_DISK_H_
 #define DETCD_SIM_WORLD_NODE_DISK_H_
 
