@@ -115,6 +115,27 @@ bool ShortenFaults(Search* search, simpb::Scenario* current, RunResult* last) {
                absl::StrCat("fault ", i + 1, " restarts twice as soon"))) {
       kept = true;
     }
+    while (current->faults(i).has_crash_after_send() &&
+           current->faults(i).crash_after_send().restart_after_ms() >= 20 &&
+           search->Try(
+               current, last,
+               [i](simpb::Scenario* s) {
+                 simpb::CrashAfterSend* c = s->mutable_faults(i)->mutable_crash_after_send();
+                 c->set_restart_after_ms(c->restart_after_ms() / 2);
+               },
+               absl::StrCat("fault ", i + 1, " restarts twice as soon"))) {
+      kept = true;
+    }
+    while (current->faults(i).has_lagging_follower() && current->faults(i).lagging_follower().delay_ms() >= 20 &&
+           search->Try(
+               current, last,
+               [i](simpb::Scenario* s) {
+                 simpb::LaggingFollower* l = s->mutable_faults(i)->mutable_lagging_follower();
+                 l->set_delay_ms(l->delay_ms() / 2);
+               },
+               absl::StrCat("fault ", i + 1, " lags half as much"))) {
+      kept = true;
+    }
   }
   return kept;
 }
