@@ -15,19 +15,11 @@ ep="http://127.0.0.1:$port"
 ctl() { etcdctl --endpoints="$ep" --command-timeout=10s "$@"; }
 data="$tmp/data"
 start() {
-  "$detcd" --name=n1 --data-dir="$data" --listen-client-urls="$ep" --advertise-client-urls="$ep" \
-    --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls=http://127.0.0.1:2380 \
-    --initial-cluster=n1=http://127.0.0.1:2380 >"$tmp/detcd.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "ready to serve client requests" "$tmp/detcd.log" && return 0
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "detcd did not become ready: $(cat "$tmp/detcd.log")"
-  return 1
+  start_detcd "$tmp/detcd.log" "$detcd" --name=n1 --data-dir="$data" --listen-client-urls="$ep" \
+    --advertise-client-urls="$ep" --listen-peer-urls="http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls=http://127.0.0.1:2380 --initial-cluster=n1=http://127.0.0.1:2380
 }
-stop() { kill -TERM $pid; wait $pid; }
+stop() { stop_detcd; }
 
 # A bad flag: etcd's message, exit code 2, nothing written.
 out=$("$detcd" --data-dir="$tmp/bad" --election-timeout=x 2>&1)

@@ -69,20 +69,8 @@ CNF
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f'; }
 
 pid=
-start() {  # start <log> <detcd flags...>: waits for "ready to serve client requests"
-  local log="$1"
-  shift
-  "$detcd" "$@" >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "ready to serve client requests" "$log" && return 0
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "detcd did not become ready: $(cat "$log")"
-  return 1
-}
-stop() { kill -TERM $pid; wait $pid; }
+start() { start_detcd "$1" "$detcd" "${@:2}"; }  # start <log> <detcd flags...> (test_lib.sh)
+stop() { stop_detcd; }
 
 # 1. One member: https client and peer ports, client certificates required, CRLs and cipher suites on both.
 cport=$(free_port)

@@ -41,20 +41,8 @@ mkdir -p "$pki"
 ) || { echo "FAIL: making the certificates with openssl"; exit 1; }
 
 pid=
-start() {  # start <log> <detcd flags...>: waits for "ready to serve client requests"
-  local log="$1"
-  shift
-  "$detcd" "$@" >"$log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "ready to serve client requests" "$log" && return 0
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "detcd did not become ready: $(cat "$log")"
-  return 1
-}
-stop() { kill -TERM $pid; wait $pid; }
+start() { start_detcd "$1" "$detcd" "${@:2}"; }  # start <log> <detcd flags...> (test_lib.sh)
+stop() { stop_detcd; }
 member_flags() {  # member_flags <data dir> <peer port>
   echo "--name=n1" "--data-dir=$1" "--listen-peer-urls=http://127.0.0.1:$2" \
     "--initial-advertise-peer-urls=http://127.0.0.1:$2" "--initial-cluster=n1=http://127.0.0.1:$2"

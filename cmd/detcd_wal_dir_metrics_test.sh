@@ -20,18 +20,8 @@ run() {  # exec: in a subshell (& or $(...)), so $! is detcd itself
     --listen-peer-urls="http://127.0.0.1:$peer_port" --initial-advertise-peer-urls=http://127.0.0.1:2380 \
     --initial-cluster=n1=http://127.0.0.1:2380 "$@"
 }
-start() {
-  run --listen-metrics-urls="$metrics" >"$tmp/detcd.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "ready to serve client requests" "$tmp/detcd.log" && return 0
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "detcd did not become ready: $(cat "$tmp/detcd.log")"
-  return 1
-}
-stop() { kill -TERM $pid; wait $pid; }
+start() { start_detcd "$tmp/detcd.log" run --listen-metrics-urls="$metrics"; }
+stop() { stop_detcd; }
 
 # An https metrics URL without a client certificate: refused before anything is written (etcd's words).
 out=$(run --listen-metrics-urls="https://127.0.0.1:$metrics_port" 2>&1)

@@ -43,3 +43,20 @@ member_ready() {
   fail "m$1 did not become ready: $(tail -5 "$tmp/m$1.log")"
   return 1
 }
+# start_detcd LOG COMMAND...: COMMAND (a detcd and its flags, or a function that runs one) in the background, its
+# output in LOG, its pid in $pid; waits (10 s at most) until it logged that it is ready; a failure if it exits or is
+# not ready by then. stop_detcd: SIGTERM, then waits for it to exit.
+start_detcd() {
+  local log=$1 _
+  shift
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "ready to serve client requests" "$log" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "detcd did not become ready: $(cat "$log")"
+  return 1
+}
+stop_detcd() { kill -TERM "$pid"; wait "$pid"; }
