@@ -168,10 +168,8 @@ TEST(WalTest, BitFlipInAMiddleRecordRefusesToOpenNamingFileAndOffset) {
   EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status();
 }
 
-TEST(WalTest, BitFlipInTheLastRecordOfTheLastSegmentIsCorruptionNotATornTail) {
-  PosixDisk d;
-  const std::string dir = FreshDir("flip_last");
-  Fill(d, dir, 5, 100);
+// Flips a bit in the payload of the last record of dir's last segment; returns that record's offset.
+size_t FlipLastRecord(PosixDisk& d, const std::string& dir) {
   const std::string seg = Segments(d, dir).back();
   std::string data = Slurp(seg);
   size_t offset = 0, last = 0;
@@ -183,6 +181,14 @@ TEST(WalTest, BitFlipInTheLastRecordOfTheLastSegmentIsCorruptionNotATornTail) {
   }
   data[last + kRecordHeaderBytes] ^= 0x01;
   Spit(seg, data);
+  return last;
+}
+
+TEST(WalTest, BitFlipInTheLastRecordOfTheLastSegmentIsCorruptionNotATornTail) {
+  PosixDisk d;
+  const std::string dir = FreshDir("flip_last");
+  Fill(d, dir, 5, 100);
+  const size_t last = FlipLastRecord(d, dir);
   auto r = Wal::Open(&d, dir, 7, Small());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find(absl::StrCat("offset ", last)), std::string::npos) << r.status();
@@ -194,17 +200,7 @@ TEST(WalTest, TheBrokenRecoveryKnobCutsACorruptTailRecord) {
   PosixDisk d;
   const std::string dir = FreshDir("flip_last_knob");
   Fill(d, dir, 5, 100);
-  const std::string seg = Segments(d, dir).back();
-  std::string data = Slurp(seg);
-  size_t offset = 0, last = 0;
-  for (;;) {
-    DecodedRecord r = DecodeRecord(data, offset);
-    if (r.kind != DecodedRecord::Kind::kRecord) break;
-    last = offset;
-    offset = r.next_offset;
-  }
-  data[last + kRecordHeaderBytes] ^= 0x01;
-  Spit(seg, data);
+  FlipLastRecord(d, dir);
   WalOptions broken = Small();
   broken.testing_corrupt_tail_is_torn = true;
   auto r = Wal::Open(&d, dir, 7, broken);
