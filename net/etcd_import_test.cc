@@ -14,19 +14,15 @@
 #include "kv/lessor.h"
 #include "kv/mvcc_store.h"
 #include "net/etcd_snapshot.h"
+#include "net/test_etcd_state.h"
 #include "storage/bbolt_reader.h"
 #include "storage/bbolt_writer.h"
 
 namespace detcd::net {
 namespace {
 
-constexpr int64_t kLease = 0x520da22c3ef8da09;
+constexpr int64_t kLease = kEtcdctlSessionLease;
 constexpr uint64_t kMember = 0xa10ef2d332bc520d;
-
-void Put(kv::MvccStore& s, const std::string& k, const std::string& v, int64_t lease = 0) {
-  kv::MvccStore::WriteTxn txn(&s);
-  txn.Put(k, v, lease, nullptr);
-}
 
 kvpb::Member Member(uint64_t id, const std::string& name) {
   kvpb::Member m;
@@ -38,22 +34,7 @@ kvpb::Member Member(uint64_t id, const std::string& name) {
 
 // put a 1; put b 2; put a 3; del b; lease grant 100; put l x --lease; compact 3; put c 4.
 kvpb::StateSnapshot Session() {
-  kv::MvccStore store(1);
-  Put(store, "a", "1");
-  Put(store, "b", "2");
-  Put(store, "a", "3");
-  {
-    kv::MvccStore::WriteTxn txn(&store);
-    txn.DeleteRange("b", "", nullptr);
-  }
-  kv::Lessor lessor(1);
-  EXPECT_TRUE(lessor.Grant(kLease, 100, 0).ok());
-  Put(store, "l", "x", kLease);
-  EXPECT_TRUE(store.Compact(3).ok());
-  Put(store, "c", "4");
-  kvpb::StateSnapshot state;
-  state.set_store(store.Serialize());
-  state.set_leases(lessor.Serialize());
+  kvpb::StateSnapshot state = EtcdctlSessionState();
   *state.add_cluster_members() = Member(kMember, "old");  // the source cluster's, as restore leaves it
   return state;
 }

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "kv/lessor.h"
 #include "kv/mvcc_store.h"
+#include "net/test_etcd_state.h"
 #include "storage/bbolt_test_reader.h"
 
 namespace detcd::net {
@@ -17,7 +18,7 @@ namespace {
 
 using Items = std::vector<std::pair<std::string, std::string>>;
 
-constexpr int64_t kLease = 0x520da22c3ef8da09;
+constexpr int64_t kLease = kEtcdctlSessionLease;
 
 std::string Bytes(std::initializer_list<int> bytes) {
   std::string out;
@@ -25,29 +26,9 @@ std::string Bytes(std::initializer_list<int> bytes) {
   return out;
 }
 
-void Put(kv::MvccStore& s, const std::string& k, const std::string& v, int64_t lease = 0) {
-  kv::MvccStore::WriteTxn txn(&s);
-  txn.Put(k, v, lease, nullptr);
-}
-
 // The state after etcdctl's: put a 1; put b 2; put a 3; del b; lease grant 100; put l x --lease; compact 3; put c 4.
 kvpb::StateSnapshot EtcdctlSession() {
-  kv::MvccStore store(1);  // a member's store starts at 1, as etcd's
-  Put(store, "a", "1");
-  Put(store, "b", "2");
-  Put(store, "a", "3");
-  {
-    kv::MvccStore::WriteTxn txn(&store);
-    txn.DeleteRange("b", "", nullptr);
-  }
-  kv::Lessor lessor(1);
-  EXPECT_TRUE(lessor.Grant(kLease, 100, 0).ok());
-  Put(store, "l", "x", kLease);
-  EXPECT_TRUE(store.Compact(3).ok());
-  Put(store, "c", "4");
-  kvpb::StateSnapshot state;
-  state.set_store(store.Serialize());
-  state.set_leases(lessor.Serialize());
+  kvpb::StateSnapshot state = EtcdctlSessionState();
   kvpb::Member* m = state.add_cluster_members();
   m->set_id(0xa10ef2d332bc520d);
   m->set_name("g");
