@@ -37,6 +37,23 @@ absl::Status ErrLearnerNotReady();     // "etcdserver: can only promote a learne
 absl::Status ErrTooManyLearners();     // "etcdserver: too many learner members in cluster"
 absl::Status ErrNotSupportedForLearner();  // "etcdserver: rpc not supported for learner"
 absl::Status ErrMemberNotEnoughStarted();  // "etcdserver: re-configuration failed due to not enough started members"
+// Authentication and authorization (etcd's auth store, as rpctypes words them for clients).
+absl::Status ErrRootUserNotExist();      // "etcdserver: root user does not exist"
+absl::Status ErrRootRoleNotExist();      // "etcdserver: root user does not have root role"
+absl::Status ErrUserAlreadyExist();      // "etcdserver: user name already exists"
+absl::Status ErrUserEmpty();             // "etcdserver: user name is empty" (also: no credentials while auth is on)
+absl::Status ErrUserNotFound();          // "etcdserver: user name not found"
+absl::Status ErrRoleAlreadyExist();      // "etcdserver: role name already exists"
+absl::Status ErrRoleNotFound();          // "etcdserver: role name not found"
+absl::Status ErrRoleEmpty();             // "etcdserver: role name is empty"
+absl::Status ErrAuthFailed();            // "etcdserver: authentication failed, invalid user ID or password"
+absl::Status ErrPermissionDenied();      // "etcdserver: permission denied"
+absl::Status ErrRoleNotGranted();        // "etcdserver: role is not granted to the user"
+absl::Status ErrPermissionNotGranted();  // "etcdserver: permission is not granted to the role"
+absl::Status ErrAuthNotEnabled();        // "etcdserver: authentication is not enabled"
+absl::Status ErrInvalidAuthToken();      // "etcdserver: invalid auth token" (Unauthenticated)
+absl::Status ErrInvalidAuthMgmt();       // "etcdserver: invalid auth management"
+absl::Status ErrAuthOldRevision();       // "etcdserver: revision of auth store is old"
 
 }  // namespace detcd::kv
 
