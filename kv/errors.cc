@@ -1,5 +1,7 @@
 #include "kv/errors.h"
 
+#include <string>
+
 namespace detcd::kv {
 
 absl::Status ErrEmptyKey() { return absl::InvalidArgumentError("etcdserver: key is not provided"); }
@@ -67,6 +69,17 @@ absl::Status ErrInvalidAuthToken() { return absl::UnauthenticatedError("etcdserv
 absl::Status ErrInvalidAuthMgmt() { return absl::InvalidArgumentError("etcdserver: invalid auth management"); }
 absl::Status ErrAuthOldRevision() {
   return absl::InvalidArgumentError("etcdserver: revision of auth store is old");
+}
+
+std::string GrpcErrorText(const absl::Status& s) {
+  static const char* const kNames[] = {"OK",           "Canceled",         "Unknown",        "InvalidArgument",
+                                       "DeadlineExceeded", "NotFound",     "AlreadyExists",  "PermissionDenied",
+                                       "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
+                                       "Unimplemented", "Internal",        "Unavailable",    "DataLoss",
+                                       "Unauthenticated"};
+  const int code = static_cast<int>(s.code());
+  const std::string name = code >= 0 && code < 17 ? kNames[code] : "Code(" + std::to_string(code) + ")";
+  return "rpc error: code = " + name + " desc = " + std::string(s.message());
 }
 
 }  // namespace detcd::kv

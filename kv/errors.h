@@ -4,6 +4,8 @@
 #ifndef DETCD_KV_ERRORS_H_
 #define DETCD_KV_ERRORS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 
 namespace detcd::kv {
@@ -54,6 +56,10 @@ absl::Status ErrAuthNotEnabled();        // "etcdserver: authentication is not e
 absl::Status ErrInvalidAuthToken();      // "etcdserver: invalid auth token" (Unauthenticated)
 absl::Status ErrInvalidAuthMgmt();       // "etcdserver: invalid auth management"
 absl::Status ErrAuthOldRevision();       // "etcdserver: revision of auth store is old"
+
+// An error as Go's gRPC prints it ("rpc error: code = PermissionDenied desc = etcdserver: permission denied"): what
+// etcd puts in a watch's cancel_reason when it refuses a watch for auth.
+std::string GrpcErrorText(const absl::Status& s);
 
 }  // namespace detcd::kv
 

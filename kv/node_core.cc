@@ -171,6 +171,7 @@ kvpb::StateSnapshot NodeCore::SmallState() const {
   for (uint64_t id : recent_order_) snap.add_recent_request_ids(id);
   membership_.SaveTo(&snap);
   for (const etcdserverpb::AlarmMember& a : alarms_.List()) *snap.add_alarms() = a;
+  *snap.mutable_auth() = auth_.State();
   return snap;
 }
 
@@ -185,6 +186,7 @@ void NodeCore::Tick(int64_t now_us) {
   }
   IssueReadIndex();
   ExpireLeases();
+  auth_.ExpireSimpleTokens(now_us);
   AutoCompact();
   TimeOutRequests();
   hub_->SyncStep();
@@ -224,7 +226,16 @@ void NodeCore::ReportUnreachable(uint64_t to) {
   Pump();
 }
 
-void NodeCore::Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req) { hub_->Request(s, req); }
+void NodeCore::Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req, const kvpb::RequestAuth& auth) {
+  if (req.has_create_request() && auth_.enabled()) {
+    absl::StatusOr<AuthInfo> who = ResolveAuth(auth);
+    absl::Status allowed = who.ok() ? auth_.CheckRead(*who, req.create_request().key(), req.create_request().range_end())
+                                    : who.status();
+    // etcd's cancel reason is the gRPC error's text: "rpc error: code = PermissionDenied desc = etcdserver: ...".
+    if (!allowed.ok()) return hub_->RefuseCreate(s, GrpcErrorText(allowed));
+  }
+  hub_->Request(s, req);
+}
 
 std::vector<etcdserverpb::WatchResponse> NodeCore::TakeWatchResponses(WatchHub::StreamId s) {
   std::vector<etcdserverpb::WatchResponse> out = hub_->TakeResponses(s);
@@ -485,8 +496,26 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
     status = ErrCorrupt();
   } else if (grows && alarms_.Has(etcdserverpb::NOSPACE)) {
     status = ErrNoSpace();
-  } else {
+  } else if (status = CheckApplyPermission(r); status.ok()) {
     switch (r.request_case()) {
+      case kvpb::ClientRequest::kAuthEnable:
+      case kvpb::ClientRequest::kAuthDisable:
+      case kvpb::ClientRequest::kAuthenticate:
+      case kvpb::ClientRequest::kAuthUserAdd:
+      case kvpb::ClientRequest::kAuthUserGet:
+      case kvpb::ClientRequest::kAuthUserList:
+      case kvpb::ClientRequest::kAuthUserDelete:
+      case kvpb::ClientRequest::kAuthUserChangePassword:
+      case kvpb::ClientRequest::kAuthUserGrantRole:
+      case kvpb::ClientRequest::kAuthUserRevokeRole:
+      case kvpb::ClientRequest::kAuthRoleAdd:
+      case kvpb::ClientRequest::kAuthRoleGet:
+      case kvpb::ClientRequest::kAuthRoleList:
+      case kvpb::ClientRequest::kAuthRoleDelete:
+      case kvpb::ClientRequest::kAuthRoleGrantPermission:
+      case kvpb::ClientRequest::kAuthRoleRevokePermission:
+        status = ApplyAuth(r, index, &resp);
+        break;
       case kvpb::ClientRequest::kPut:
         if (!config_.kv_testing.corrupt_puts_to.empty() && r.put().key() == config_.kv_testing.corrupt_puts_to) {
           etcdserverpb::PutRequest bad = r.put();
@@ -576,7 +605,6 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
   if (it == proposals_.end()) return;  // another member's request, or one whose client this life does not know
   const uint64_t client = it->second.request_id;
   proposals_.erase(it);
-  (void)index;
   Reply(client, status, std::move(resp));
 }
 

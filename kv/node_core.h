@@ -31,6 +31,7 @@
 #include "base/byte_source.h"
 #include "kv/alarm_set.h"
 #include "kv/applier.h"
+#include "kv/auth_store.h"
 #include "kv/auto_compactor.h"
 #include "kv/lessor.h"
 #include "kv/membership.h"
@@ -121,6 +122,8 @@ struct NodeCoreConfig {
   // A request not answered within this many ticks gets "etcdserver: request timed out" (its outcome is unknown:
   // a proposal may still commit). etcd: 5 s + 2 election timeouts.
   int64_t request_timeout_ticks = 70;
+  // etcd's --auth-token-ttl: a simple token unused this long is forgotten.
+  int64_t simple_token_ttl_us = 300'000'000;
   // Every this many ticks synced watchers that asked for progress notifications get one (0: never).
   int64_t progress_notify_ticks = 0;
   // etcd's --auto-compaction-mode/--auto-compaction-retention: the leader proposes compactions (kv/auto_compactor.h).
@@ -259,7 +262,9 @@ class NodeCore {
   // Watches: a client stream and its requests.
   WatchHub::StreamId OpenWatchStream() { return hub_->OpenStream(); }
   void CloseWatchStream(WatchHub::StreamId s) { hub_->CloseStream(s); }
-  void Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req);
+  // A create request is checked against the auth store first (read permission on its range, as etcd's watch server
+  // checks at creation): refused, the stream gets etcd's created-and-canceled answer with the permission error.
+  void Watch(WatchHub::StreamId s, const etcdserverpb::WatchRequest& req, const kvpb::RequestAuth& auth = {});
 
   // ---- effects ----
   std::vector<raftpb::Message> TakeMessages();
@@ -280,6 +285,10 @@ class NodeCore {
   const raft::MemoryStorage& storage() const { return storage_; }
   const MvccStore& store() const { return store_; }
   const Lessor& lessor() const { return lessor_; }
+  const AuthStore& auth() const { return auth_; }
+  // A client's credentials as this member resolves them: a simple token by its token table (ErrInvalidAuthToken if
+  // unknown), else the user and revision the driver gave (a JWT it verified, a certificate's common name).
+  absl::StatusOr<AuthInfo> ResolveAuth(const kvpb::RequestAuth& auth);
   uint64_t applied_index() const { return applied_index_; }
   bool is_leader() const { return raft_->raft().state() == raft::StateType::kLeader; }
   uint64_t leader() const { return raft_->raft().lead(); }
@@ -351,6 +360,7 @@ class NodeCore {
     uint64_t request_id;
     etcdserverpb::RangeRequest request;
     int64_t deadline_tick;
+    AuthInfo auth;  // checked when the read is served
   };
   struct Proposal {
     uint64_t request_id;
@@ -425,7 +435,12 @@ class NodeCore {
   // its commit index is a read index.
   bool SoleVoterLeader() const;
   void ServeReadyReads();
-  void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r);
+  void ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r, const AuthInfo& who);
+  // Auth requests: those answered from local state at once, and the applied ones.
+  void ServeAuthLocal(uint64_t request_id, const kvpb::ClientRequest& request);
+  absl::Status ApplyAuth(const kvpb::ClientRequest& r, uint64_t index, kvpb::ClientResponse* resp);
+  // etcd's authApplierV3: the permission a request needs, checked when it applies against the auth store then.
+  absl::Status CheckApplyPermission(const kvpb::ClientRequest& r) const;
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
   void ExpireLeases();
   // A tick of the auto-compactor: logs its lines, proposes the compaction it asks for (a leader's, best effort).
@@ -443,6 +458,7 @@ class NodeCore {
   std::unique_ptr<raft::RawNode> raft_;
   MvccStore store_{1};  // as etcd: a fresh member is at revision 1, its first write makes revision 2
   Lessor lessor_;
+  AuthStore auth_;  // in the state snapshot (but its simple tokens, which are this member's)
   AutoCompactor auto_compactor_;
   Applier applier_;
   std::unique_ptr<WatchHub> hub_;

@@ -55,6 +55,38 @@ void NodeCore::FillHeaders(kvpb::ClientResponse* r) const {
       return FillHeader(r->mutable_lease_leases()->mutable_header());
     case kvpb::ClientResponse::kAlarm:
       return FillHeader(r->mutable_alarm()->mutable_header());
+    case kvpb::ClientResponse::kAuthEnable:
+      return FillHeader(r->mutable_auth_enable()->mutable_header());
+    case kvpb::ClientResponse::kAuthDisable:
+      return FillHeader(r->mutable_auth_disable()->mutable_header());
+    case kvpb::ClientResponse::kAuthenticate:
+      return FillHeader(r->mutable_authenticate()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserAdd:
+      return FillHeader(r->mutable_auth_user_add()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserGet:
+      return FillHeader(r->mutable_auth_user_get()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserList:
+      return FillHeader(r->mutable_auth_user_list()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserDelete:
+      return FillHeader(r->mutable_auth_user_delete()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserChangePassword:
+      return FillHeader(r->mutable_auth_user_change_password()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserGrantRole:
+      return FillHeader(r->mutable_auth_user_grant_role()->mutable_header());
+    case kvpb::ClientResponse::kAuthUserRevokeRole:
+      return FillHeader(r->mutable_auth_user_revoke_role()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleAdd:
+      return FillHeader(r->mutable_auth_role_add()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleGet:
+      return FillHeader(r->mutable_auth_role_get()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleList:
+      return FillHeader(r->mutable_auth_role_list()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleDelete:
+      return FillHeader(r->mutable_auth_role_delete()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleGrantPermission:
+      return FillHeader(r->mutable_auth_role_grant_permission()->mutable_header());
+    case kvpb::ClientResponse::kAuthRoleRevokePermission:
+      return FillHeader(r->mutable_auth_role_revoke_permission()->mutable_header());
     // etcd's cluster server fills its headers without a revision.
     case kvpb::ClientResponse::kMemberAdd:
       FillHeader(r->mutable_member_add()->mutable_header());
@@ -97,7 +129,25 @@ absl::Status NodeCore::CheckWrite(const kvpb::ClientRequest& request) const {
   }
 }
 
+absl::StatusOr<AuthInfo> NodeCore::ResolveAuth(const kvpb::RequestAuth& auth) {
+  if (auth.simple_token().empty()) return AuthInfo{auth.username(), auth.revision()};
+  std::optional<AuthInfo> who = auth_.SimpleTokenInfo(auth.simple_token(), now_us_ + config_.simple_token_ttl_us);
+  if (!who.has_value()) return ErrInvalidAuthToken();
+  return *who;
+}
+
 void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
+  if (!request.auth().simple_token().empty()) {
+    // The token is this member's to resolve: the request goes on (and into the log) with its user and revision.
+    absl::StatusOr<AuthInfo> who = ResolveAuth(request.auth());
+    if (!who.ok()) return Reply(request_id, who.status());
+    kvpb::ClientRequest resolved = request;
+    resolved.mutable_auth()->clear_simple_token();
+    resolved.mutable_auth()->set_username(who->username);
+    resolved.mutable_auth()->set_revision(who->revision);
+    return Submit(request_id, resolved);
+  }
+  const AuthInfo who{request.auth().username(), request.auth().revision()};
   const int64_t deadline = ticks_ + config_.request_timeout_ticks;
   // etcd 3.4: a learner serves serializable reads only (and its status, outside this core).
   if (const kvpb::Member* self = membership_.Find(config_.id);
@@ -110,7 +160,33 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kMemberRemove:
     case kvpb::ClientRequest::kMemberUpdate:
     case kvpb::ClientRequest::kMemberPromote:
+      // etcd checks membership changes' permission where they are asked (they apply as configuration changes).
+      if (absl::Status s = auth_.CheckAdmin(who); !s.ok()) return Reply(request_id, s);
       SubmitMemberChange(request_id, request);
+      Pump();
+      return;
+    case kvpb::ClientRequest::kAuthPasswordLookup:
+      return ServeAuthLocal(request_id, request);
+    case kvpb::ClientRequest::kAuthEnable:
+    case kvpb::ClientRequest::kAuthDisable:
+    case kvpb::ClientRequest::kAuthenticate:
+    case kvpb::ClientRequest::kAuthUserAdd:
+    case kvpb::ClientRequest::kAuthUserGet:
+    case kvpb::ClientRequest::kAuthUserList:
+    case kvpb::ClientRequest::kAuthUserDelete:
+    case kvpb::ClientRequest::kAuthUserChangePassword:
+    case kvpb::ClientRequest::kAuthUserGrantRole:
+    case kvpb::ClientRequest::kAuthUserRevokeRole:
+    case kvpb::ClientRequest::kAuthRoleAdd:
+    case kvpb::ClientRequest::kAuthRoleGet:
+    case kvpb::ClientRequest::kAuthRoleList:
+    case kvpb::ClientRequest::kAuthRoleDelete:
+    case kvpb::ClientRequest::kAuthRoleGrantPermission:
+    case kvpb::ClientRequest::kAuthRoleRevokePermission:
+      if (raft_->raft().log().committed() > applied_index_ + kMaxApplyGap) {
+        return Reply(request_id, ErrTooManyRequests());
+      }
+      Propose(request_id, request);
       Pump();
       return;
     case kvpb::ClientRequest::kLearnerNotReady:
@@ -119,7 +195,7 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kRange: {
       if (absl::Status s = CheckRange(request.range()); !s.ok()) return Reply(request_id, s);
       if (request.range().serializable() || (config_.kv_testing.leader_reads_locally && is_leader())) {
-        ServeRange(request_id, request.range());
+        ServeRange(request_id, request.range(), who);
         return;
       }
       if (SoleVoterLeader()) {
@@ -127,15 +203,15 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
         // other member can be elected or commit without this one). The read waits only for its index to be applied,
         // never for a Ready — so never for an unrelated WAL write in flight.
         const uint64_t index = raft_->raft().log().committed();
-        if (applied_index_ >= index) return ServeRange(request_id, request.range());
+        if (applied_index_ >= index) return ServeRange(request_id, request.range(), who);
         ReadBatch b;
         b.index = index;
         b.answered = true;
-        b.reads.push_back(PendingRead{request_id, request.range(), deadline});
+        b.reads.push_back(PendingRead{request_id, request.range(), deadline, who});
         ready_reads_.push_back(std::move(b));
         return;
       }
-      queued_reads_.push_back(PendingRead{request_id, request.range(), deadline});
+      queued_reads_.push_back(PendingRead{request_id, request.range(), deadline, who});
       IssueReadIndex();
       Pump();
       return;
@@ -188,6 +264,14 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       return ServeLeaseLocal(request_id, request);
     case kvpb::ClientRequest::kLeaseKeepAlive:
     case kvpb::ClientRequest::kLeaseTimeToLive:
+      if (request.has_lease_time_to_live() && request.lease_time_to_live().keys()) {
+        // The lease's keys are shown only to a user who may read every one of them (etcd 3.4.26+).
+        if (const Lease* l = lessor_.Lookup(request.lease_time_to_live().id()); l != nullptr) {
+          for (const std::string& key : l->keys) {
+            if (absl::Status s = auth_.CheckRead(who, key, ""); !s.ok()) return Reply(request_id, s);
+          }
+        }
+      }
       // The leader holds the deadlines. It answers once it has applied everything committed, so that it knows every
       // lease granted before the request. A follower's keep-alive travels to the leader through the log (etcd
       // forwards it over its peer HTTP API): the leader renews the lease when it applies the entry.
@@ -334,6 +418,7 @@ void NodeCore::Propose(uint64_t request_id, kvpb::ClientRequest request) {
 }
 
 void NodeCore::ProposeInternal(kvpb::ClientRequest request) {
+  request.mutable_auth()->set_internal(true);
   kvpb::RaftRequest req;
   req.set_id(NextId());
   *req.mutable_request() = std::move(request);
@@ -369,13 +454,15 @@ void NodeCore::ServeReadyReads() {
     if (b.index > applied_index_ && !config_.kv_testing.read_before_apply) {
       return config_.kv_testing.forget_reads_awaiting_apply;
     }
-    for (const PendingRead& r : b.reads) ServeRange(r.request_id, r.request);
+    for (const PendingRead& r : b.reads) ServeRange(r.request_id, r.request, r.auth);
     return true;
   });
   ready_reads_.erase(served, ready_reads_.end());
 }
 
-void NodeCore::ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r) {
+void NodeCore::ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r, const AuthInfo& who) {
+  // Checked when served (after the read index is applied), against the auth store then, as etcd's doSerialize.
+  if (absl::Status s = auth_.CheckRead(who, r.key(), r.range_end()); !s.ok()) return Reply(request_id, s);
   kvpb::ClientResponse resp;
   absl::Status s = applier_.Range(r, resp.mutable_range());
   Reply(request_id, s, std::move(resp));

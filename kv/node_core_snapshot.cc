@@ -241,6 +241,8 @@ void NodeCore::RestoreState(const raftpb::SnapshotMetadata& metadata, ByteSource
   recent_ids_.clear();
   recent_ids_.insert(recent_order_.begin(), recent_order_.end());
   alarms_.Restore(state->small.alarms());
+  s = auth_.Restore(state->small.auth());
+  DETCD_CHECK_MSG(s.ok(), std::string(s.message()).c_str());
   if (raft_ && is_leader()) lessor_.Promote(now_us_, static_cast<int64_t>(config_.election_ticks) * config_.tick_us);
   applied_index_ = metadata.index();
   snapshot_index_ = metadata.index();

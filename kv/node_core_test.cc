@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace detcd::kv {
@@ -1075,6 +1076,210 @@ TEST(NodeCoreTest, SnapshotForAFollowerStreamsToAFileAndIsRestoredFromAByteSourc
   c.Start(lagging);
   c.Tick(3);
   EXPECT_EQ(*c.node(lagging).store().HashKV(0), hash);
+}
+
+// ---- auth (etcd's auth store in the log; permissions checked where requests are served or applied) ----
+
+kvpb::ClientRequest As(kvpb::ClientRequest r, const std::string& token) {
+  r.mutable_auth()->set_simple_token(token);
+  return r;
+}
+
+kvpb::ClientRequest UserAddReq(const std::string& name, const std::string& hash) {
+  kvpb::ClientRequest r;
+  r.mutable_auth_user_add()->set_name(name);
+  r.mutable_auth_user_add()->set_password(hash);
+  return r;
+}
+
+kvpb::ClientRequest GrantRoleReq(const std::string& user, const std::string& role) {
+  kvpb::ClientRequest r;
+  r.mutable_auth_user_grant_role()->set_user(user);
+  r.mutable_auth_user_grant_role()->set_role(role);
+  return r;
+}
+
+kvpb::ClientRequest PermitReq(const std::string& role, authpb::Permission::Type t, const std::string& key,
+                              const std::string& end) {
+  kvpb::ClientRequest r;
+  r.mutable_auth_role_grant_permission()->set_name(role);
+  r.mutable_auth_role_grant_permission()->mutable_perm()->set_permtype(t);
+  r.mutable_auth_role_grant_permission()->mutable_perm()->set_key(key);
+  r.mutable_auth_role_grant_permission()->mutable_perm()->set_range_end(end);
+  return r;
+}
+
+// What a driver does for Authenticate: look the user up (it would check the password against the hash), then
+// propose the authentication at the revision it checked.
+std::string Login(TestCluster& c, uint64_t at, const std::string& user, const std::string& prefix) {
+  kvpb::ClientRequest lookup;
+  lookup.mutable_auth_password_lookup()->set_name(user);
+  ClientReply info = c.Do(at, lookup);
+  EXPECT_TRUE(info.status.ok()) << info.status;
+  kvpb::ClientRequest auth;
+  auth.mutable_authenticate()->set_name(user);
+  auth.mutable_authenticate()->set_simple_token_prefix(prefix);
+  auth.mutable_authenticate()->set_checked_revision(info.response.auth_password_lookup().revision());
+  ClientReply done = c.Do(at, auth);
+  EXPECT_TRUE(done.status.ok()) << done.status;
+  return done.response.authenticate().token();
+}
+
+// The start of etcd's walkthrough: root with the root role, a role "rw" on the prefix foo granted to "u", auth on.
+void SetUpAuth(TestCluster& c, uint64_t at) {
+  for (const kvpb::ClientRequest& r :
+       {UserAddReq("root", "hash-root"), GrantRoleReq("root", "root"), UserAddReq("u", "hash-u")}) {
+    ASSERT_TRUE(c.Do(at, r).status.ok());
+  }
+  kvpb::ClientRequest role;
+  role.mutable_auth_role_add()->set_name("rw");
+  ASSERT_TRUE(c.Do(at, role).status.ok());
+  ASSERT_TRUE(c.Do(at, PermitReq("rw", authpb::Permission::READWRITE, "foo", "fop")).status.ok());
+  ASSERT_TRUE(c.Do(at, GrantRoleReq("u", "rw")).status.ok());
+  kvpb::ClientRequest enable;
+  enable.mutable_auth_enable();
+  ClientReply on = c.Do(at, enable);
+  ASSERT_TRUE(on.status.ok()) << on.status;
+}
+
+TEST(NodeCoreTest, AuthSimpleTokensWorkOnEveryMemberAndPermissionsHold) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  const uint64_t other = follower % 3 + 1;
+  SetUpAuth(c, leader);
+  c.Settle();
+  for (uint64_t id : {1, 2, 3}) EXPECT_TRUE(c.node(id).auth().enabled()) << "node " << id;
+
+  const std::string token = Login(c, follower, "u", "prefixprefixpref");
+  EXPECT_TRUE(absl::StartsWith(token, "prefixprefixpref.")) << token;
+  c.Settle();
+  // The token was assigned on every member when its entry applied: any member takes it.
+  EXPECT_TRUE(c.Do(other, As(PutReq("foo/1", "v"), token)).status.ok());
+  EXPECT_EQ(ValueOf(c.Do(other, As(GetReq("foo/1"), token))), "v");
+  EXPECT_EQ(ValueOf(c.Do(leader, As(GetReq("foo/1", true), token))), "v");
+  EXPECT_EQ(c.Do(other, As(PutReq("bar", "v"), token)).status, ErrPermissionDenied());
+  EXPECT_EQ(c.Do(other, As(GetReq("bar"), token)).status, ErrPermissionDenied());
+  EXPECT_EQ(c.Do(other, As(GetReq("bar", true), token)).status, ErrPermissionDenied());
+  // No credentials, or a token nobody gave out.
+  EXPECT_EQ(c.Do(other, PutReq("foo/1", "v")).status, ErrUserEmpty());
+  EXPECT_EQ(c.Do(other, GetReq("foo/1")).status, ErrUserEmpty());
+  EXPECT_EQ(c.Do(other, As(GetReq("foo/1"), "forged.12")).status, ErrInvalidAuthToken());
+  // Administration is root's.
+  EXPECT_EQ(c.Do(other, As(UserAddReq("x", "h"), token)).status, ErrPermissionDenied());
+  const std::string root = Login(c, other, "root", "rootrootrootroot");
+  EXPECT_TRUE(c.Do(follower, As(UserAddReq("x", "h"), root)).status.ok());
+  EXPECT_TRUE(c.Do(follower, As(PutReq("bar", "v"), root)).status.ok());
+  kvpb::ClientRequest list;
+  list.mutable_auth_user_list();
+  ClientReply users = c.Do(follower, As(list, root));
+  ASSERT_TRUE(users.status.ok()) << users.status;
+  EXPECT_EQ(users.response.auth_user_list().users_size(), 3);
+  // A user reads its own entry, and nobody else's.
+  kvpb::ClientRequest get_self;
+  get_self.mutable_auth_user_get()->set_name("u");
+  ClientReply self = c.Do(follower, As(get_self, token));
+  ASSERT_TRUE(self.status.ok()) << self.status;
+  ASSERT_EQ(self.response.auth_user_get().roles_size(), 1);
+  EXPECT_EQ(self.response.auth_user_get().roles(0), "rw");
+  get_self.mutable_auth_user_get()->set_name("root");
+  EXPECT_EQ(c.Do(follower, As(get_self, token)).status, ErrPermissionDenied());
+}
+
+TEST(NodeCoreTest, AuthPermissionRevokedWhileARequestIsInFlightRefusesIt) {
+  TestCluster c(3);
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t follower = leader % 3 + 1;
+  SetUpAuth(c, leader);
+  const std::string token = Login(c, follower, "u", "aaaaaaaaaaaaaaaa");
+  const std::string root = Login(c, leader, "root", "bbbbbbbbbbbbbbbb");
+  c.Settle();
+  // The put is admitted at the follower (the token resolves: the user may write foo) and travels to the leader; the
+  // revocation is proposed at the leader first. When the put applies, the store has moved on: refused.
+  const uint64_t put = c.Send(follower, As(PutReq("foo/1", "v"), token));
+  kvpb::ClientRequest revoke;
+  revoke.mutable_auth_role_revoke_permission()->set_role("rw");
+  revoke.mutable_auth_role_revoke_permission()->set_key("foo");
+  revoke.mutable_auth_role_revoke_permission()->set_range_end("fop");
+  const uint64_t rev = c.Send(leader, As(revoke, root));
+  c.Settle();
+  ASSERT_NE(c.ReplyTo(rev), nullptr);
+  EXPECT_TRUE(c.ReplyTo(rev)->status.ok()) << c.ReplyTo(rev)->status;
+  ASSERT_NE(c.ReplyTo(put), nullptr);
+  EXPECT_EQ(c.ReplyTo(put)->status, ErrAuthOldRevision());
+  // Asked again, it resolves at the new revision and is simply denied.
+  EXPECT_EQ(c.Do(follower, As(PutReq("foo/1", "v"), token)).status, ErrPermissionDenied());
+  EXPECT_EQ(ValueOf(c.Do(leader, As(GetReq("foo/1"), root))), "<absent>");
+}
+
+TEST(NodeCoreTest, AuthenticationCheckedAtAnOldRevisionIsRefused) {
+  TestCluster c(1);
+  ASSERT_NE(c.ElectSomeone(), 0u);
+  SetUpAuth(c, 1);
+  kvpb::ClientRequest auth;
+  auth.mutable_authenticate()->set_name("u");
+  auth.mutable_authenticate()->set_simple_token_prefix("cccccccccccccccc");
+  auth.mutable_authenticate()->set_checked_revision(c.node(1).auth().revision() - 1);
+  EXPECT_EQ(c.Do(1, auth).status, ErrAuthOldRevision());
+  auth.mutable_authenticate()->set_name("nobody");
+  auth.mutable_authenticate()->set_checked_revision(c.node(1).auth().revision());
+  EXPECT_EQ(c.Do(1, auth).status, ErrAuthFailed());
+  kvpb::ClientRequest lookup;
+  lookup.mutable_auth_password_lookup()->set_name("nobody");
+  EXPECT_EQ(c.Do(1, lookup).status, ErrAuthFailed());
+  lookup.mutable_auth_password_lookup()->set_name("u");
+  ClientReply info = c.Do(1, lookup);
+  ASSERT_TRUE(info.status.ok());
+  EXPECT_EQ(info.response.auth_password_lookup().hash(), "hash-u");
+}
+
+TEST(NodeCoreTest, AuthSurvivesARestartFromASnapshotButTokensDoNot) {
+  TestCluster c(3, [](NodeCoreConfig* cfg) { cfg->snapshot_count = 5; });
+  const uint64_t leader = c.ElectSomeone();
+  const uint64_t f = leader % 3 + 1;
+  SetUpAuth(c, leader);
+  const std::string token = Login(c, f, "u", "dddddddddddddddd");
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(c.Do(leader, As(PutReq("foo/" + std::to_string(i), "v"), token)).status.ok());
+  c.Settle();
+  const std::string before = c.node(f).auth().State().SerializeAsString();
+  c.Crash(f);
+  c.Start(f);
+  c.Settle();
+  c.Tick(3);  // heartbeats: the restarted member learns who leads
+  EXPECT_EQ(c.node(f).auth().State().SerializeAsString(), before);
+  EXPECT_TRUE(c.node(f).auth().enabled());
+  // A member's simple tokens are its own memory: after a restart the client must log in again (as with etcd).
+  EXPECT_EQ(c.Do(f, As(GetReq("foo/1"), token)).status, ErrInvalidAuthToken());
+  EXPECT_EQ(ValueOf(c.Do(f, As(GetReq("foo/1"), Login(c, f, "u", "eeeeeeeeeeeeeeee")))), "v");
+}
+
+TEST(NodeCoreTest, AuthWatchOnARangeTheUserMayNotReadIsCanceledAtCreation) {
+  TestCluster c(1);
+  ASSERT_NE(c.ElectSomeone(), 0u);
+  SetUpAuth(c, 1);
+  const std::string token = Login(c, 1, "u", "ffffffffffffffff");
+  const WatchHub::StreamId s = c.node(1).OpenWatchStream();
+  etcdserverpb::WatchRequest w;
+  w.mutable_create_request()->set_key("bar");
+  kvpb::RequestAuth auth;
+  auth.set_simple_token(token);
+  c.node(1).Watch(s, w, auth);
+  std::vector<etcdserverpb::WatchResponse> out = c.node(1).TakeWatchResponses(s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].created());
+  EXPECT_TRUE(out[0].canceled());
+  EXPECT_EQ(out[0].cancel_reason(), "rpc error: code = PermissionDenied desc = etcdserver: permission denied");
+  w.mutable_create_request()->set_key("foo/1");
+  c.node(1).Watch(s, w, auth);
+  out = c.node(1).TakeWatchResponses(s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].created());
+  EXPECT_FALSE(out[0].canceled());
+  auth.set_simple_token("");
+  c.node(1).Watch(s, w, auth);
+  out = c.node(1).TakeWatchResponses(s);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].cancel_reason(), "rpc error: code = InvalidArgument desc = etcdserver: user name is empty");
 }
 
 }  // namespace

@@ -198,6 +198,11 @@ class WatchHub::Impl {
     return out;
   }
 
+  void RefuseCreate(StreamId sid, const std::string& reason) {
+    auto it = streams_.find(sid);
+    if (it != streams_.end()) Refuse(&it->second, reason.c_str());
+  }
+
   bool HasResponses(StreamId sid) const {
     auto it = streams_.find(sid);
     return it != streams_.end() && !it->second.queue.empty();
@@ -541,6 +546,7 @@ WatchHub::~WatchHub() = default;
 WatchHub::StreamId WatchHub::OpenStream() { return impl_->OpenStream(); }
 void WatchHub::CloseStream(StreamId stream) { impl_->CloseStream(stream); }
 void WatchHub::Request(StreamId stream, const etcdserverpb::WatchRequest& req) { impl_->Request(stream, req); }
+void WatchHub::RefuseCreate(StreamId stream, const std::string& reason) { impl_->RefuseCreate(stream, reason); }
 void WatchHub::OnApplied(int64_t revision, const std::vector<mvccpb::Event>& events) {
   impl_->OnApplied(revision, events);
 }

@@ -54,6 +54,9 @@ class WatchHub {
   // are queued on the stream: created (with the watch id), canceled (with cancel_reason when refused), progress
   // (watch_id -1, header revision = the store's revision).
   void Request(StreamId stream, const etcdserverpb::WatchRequest& req);
+  // A create request refused before it reached the hub (its user may not read the range): the stream gets etcd's
+  // created-and-canceled answer with this reason.
+  void RefuseCreate(StreamId stream, const std::string& reason);
 
   // The member applied a revision: its events (in the order the store made them) go to every synced watcher whose
   // range and filters match, with prev_kv when asked.
