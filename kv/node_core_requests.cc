@@ -130,6 +130,7 @@ absl::Status NodeCore::CheckWrite(const kvpb::ClientRequest& request) const {
 }
 
 absl::StatusOr<AuthInfo> NodeCore::ResolveAuth(const kvpb::RequestAuth& auth) {
+  if (auth.invalid_token()) return ErrInvalidAuthToken();
   if (auth.simple_token().empty()) return AuthInfo{auth.username(), auth.revision()};
   std::optional<AuthInfo> who = auth_.SimpleTokenInfo(auth.simple_token(), now_us_ + config_.simple_token_ttl_us);
   if (!who.has_value()) return ErrInvalidAuthToken();
@@ -137,7 +138,7 @@ absl::StatusOr<AuthInfo> NodeCore::ResolveAuth(const kvpb::RequestAuth& auth) {
 }
 
 void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
-  if (!request.auth().simple_token().empty()) {
+  if (!request.auth().simple_token().empty() || request.auth().invalid_token()) {
     // The token is this member's to resolve: the request goes on (and into the log) with its user and revision.
     absl::StatusOr<AuthInfo> who = ResolveAuth(request.auth());
     if (!who.ok()) return Reply(request_id, who.status());
@@ -167,6 +168,12 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       return;
     case kvpb::ClientRequest::kAuthPasswordLookup:
       return ServeAuthLocal(request_id, request);
+    case kvpb::ClientRequest::kAuthAdminCheck: {
+      if (absl::Status s = auth_.CheckAdmin(who); !s.ok()) return Reply(request_id, s);
+      kvpb::ClientResponse resp;
+      resp.mutable_auth_admin_check();
+      return Reply(request_id, absl::OkStatus(), std::move(resp));
+    }
     case kvpb::ClientRequest::kAuthEnable:
     case kvpb::ClientRequest::kAuthDisable:
     case kvpb::ClientRequest::kAuthenticate:

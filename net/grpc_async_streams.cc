@@ -100,6 +100,8 @@ class StreamCall : public std::enable_shared_from_this<StreamCall<Req, Resp>> {
 
   EtcdServices::Shared* const shared_;
   CqServer* const server_;
+  // The call's context (its metadata: the client's credentials), for a derived call once it started.
+  const grpc::ServerContext& context() const { return ctx_; }
 
  private:
   template <typename F>
@@ -185,12 +187,13 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
     std::shared_ptr<WatchStream> self = SharedAs<WatchStream>();
     stream_id_ = shared_->runtime->OpenWatch([self](const WatchResponse& r) { return self->Push(r); },
                                              [self] { self->End(Stopped()); });
+    auth_ = shared_->CredentialsOf(&context());
     StartRead(&request_);
   }
 
   void OnRead(bool ok) override {
     if (!ok) return;  // half-closed by the client, or the call is over: responses go on until it ends
-    shared_->runtime->Watch(stream_id_, request_);
+    shared_->runtime->Watch(stream_id_, request_, auth_);
     StartRead(&request_);
   }
 
@@ -274,6 +277,7 @@ class WatchStream final : public StreamCall<WatchRequest, WatchResponse> {
   std::optional<StreamRegistration> registration_;
   uint64_t stream_id_ = 0;  // the member's id for this stream (0: never opened)
   WatchRequest request_;    // the read in flight
+  kvpb::RequestAuth auth_;  // the call's credentials (its create requests are checked against them)
 
   std::mutex mu_;
   std::deque<WatchResponse> pending_;  // guarded by mu_; the front is being written while writing_

@@ -47,6 +47,7 @@ class AsyncUnaryCall final : public CqServer::Tag {
     finishing_ = true;
     kvpb::ClientRequest r;
     (r.*in_)()->Swap(&request_);
+    *r.mutable_auth() = shared_->CredentialsOf(&ctx_);
     const kvpb::ClientRequest::RequestCase asked = r.request_case();
     shared_->runtime->Submit(std::move(r), [this, asked](kv::ClientReply reply) {
       kvpb::ClientResponse answer;

@@ -333,9 +333,14 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
     c->Finish(e.stream, kUnavailable, kNoLeader);
     return;
   }
+  const bool has_token = std::any_of(e.metadata.begin(), e.metadata.end(), [](const auto& kv) {
+    return kv.first == "token" || kv.first == "authorization";
+  });
   if (const int field = NativeField(e.method); field != 0) {
     std::lock_guard<std::mutex> l(mu_);
-    calls_[key].field = field;
+    Call& call = calls_[key];
+    call.field = field;
+    if (has_token && options_.services != nullptr) call.auth = options_.services->CredentialsOf(e.metadata);
     return;
   }
   // A stream or a passed-through call ends on its own (any thread): the loop erases it then.
@@ -349,7 +354,8 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
   Call call;
   call.require_leader = require_leader && IsStreaming(e.path);
   if (options_.services != nullptr && e.path == "/etcdserverpb.Watch/Watch") {
-    call.stream = StartWatchStream(options_.services, c, e.stream, ended);
+    call.stream = StartWatchStream(options_.services, c, e.stream, ended,
+                                   has_token ? options_.services->CredentialsOf(e.metadata) : kvpb::RequestAuth());
   } else if (options_.services != nullptr && e.path == "/etcdserverpb.Lease/LeaseKeepAlive") {
     call.stream = StartKeepAliveStream(options_.services, c, e.stream, ended);
   } else {
@@ -375,6 +381,7 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
   std::shared_ptr<GrpcProxyCall> proxy;
   int field = 0;
   std::string message;
+  kvpb::RequestAuth auth;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = calls_.find(key);
@@ -401,6 +408,7 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
           }
           field = call.field;
           message = std::move(call.message);
+          auth = std::move(call.auth);
           calls_.erase(it);
           break;
         case Kind::kCancel:
@@ -411,7 +419,7 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
       }
     }
   }
-  if (field != 0) return SubmitUnary(c, e.stream, field, message);
+  if (field != 0) return SubmitUnary(c, e.stream, field, message, std::move(auth));
   switch (e.kind) {
     case Kind::kMessage:
       if (stream != nullptr) stream->Message(e.message);
@@ -431,9 +439,10 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
 }
 
 void GrpcFrontEnd::SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field,
-                               const std::string& message) {
+                               const std::string& message, kvpb::RequestAuth auth) {
   const NativeFields& fields = FieldsOf(field);
   kvpb::ClientRequest r;
+  if (auth.ByteSizeLong() > 0) *r.mutable_auth() = std::move(auth);
   if (!r.GetReflection()->MutableMessage(&r, fields.request)->ParseFromString(message)) {
     const grpc::Status s = UnmarshalError();
     c->Finish(stream, static_cast<int>(s.error_code()), s.error_message());

@@ -80,7 +80,7 @@ class GrpcFrontEnd {
   void Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e);
   void StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e);
   // A unary call of the member's own, whole: its one message in, the member's answer out.
-  void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message);
+  void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message, kvpb::RequestAuth auth);
   // Every election timeout: counts the checks in a row without a leader; at three, ends the require-leader streams.
   void CheckLeader();
   // Every keepalive tick: each connection pings a silent client, or ends one silent past the timeout.
@@ -107,6 +107,7 @@ class GrpcFrontEnd {
   using CallKey = std::pair<uint64_t, int32_t>;
   struct Call {
     int field = 0;  // kvpb::ClientRequest's field for a native unary call
+    kvpb::RequestAuth auth;  // a native unary call's credentials
     bool has_message = false;
     std::string message;
     std::shared_ptr<FrontStream> stream;   // Watch, LeaseKeepAlive

@@ -87,7 +87,8 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
  public:
   using StreamBase::StreamBase;
 
-  void Begin() {
+  void Begin(kvpb::RequestAuth auth) {
+    auth_ = std::move(auth);
     std::weak_ptr<WatchH2> weak = shared_from_this();
     if (!Register([weak] {
           if (auto s = weak.lock()) s->End(Stopped());
@@ -107,12 +108,13 @@ class WatchH2 final : public StreamBase, public std::enable_shared_from_this<Wat
       End(UnmarshalError());
       return;
     }
-    if (!over()) shared_->runtime->Watch(id_, request);
+    if (!over()) shared_->runtime->Watch(id_, request, auth_);
   }
   void HalfClose() override {}  // as etcd: responses keep coming until the client cancels or the server stops
   void Cancel() override { End(grpc::Status::CANCELLED, /*cancelled=*/true); }
 
  private:
+  kvpb::RequestAuth auth_;  // set before the first message
   void OnEnded() override { shared_->runtime->CloseWatch(id_); }
 
   // The thread holding the core: a response for the client. False: the member pauses the stream until the client
@@ -280,9 +282,9 @@ class KeepAliveH2 final : public StreamBase, public std::enable_shared_from_this
 }  // namespace
 
 std::shared_ptr<FrontStream> StartWatchStream(EtcdServices::Shared* shared, std::shared_ptr<GrpcH2Connection> c,
-                                              int32_t stream, std::function<void()> ended) {
+                                              int32_t stream, std::function<void()> ended, kvpb::RequestAuth auth) {
   auto s = std::make_shared<WatchH2>(shared, std::move(c), stream, std::move(ended));
-  s->Begin();
+  s->Begin(std::move(auth));
   return s;
 }
 

@@ -28,9 +28,11 @@ class FrontStream {
   virtual void Abort(const grpc::Status& status) = 0;
 };
 
-// `ended` runs once, when the stream is over (on any thread).
+// `ended` runs once, when the stream is over (on any thread). `auth`: the call's credentials, which its create
+// requests are checked against.
 std::shared_ptr<FrontStream> StartWatchStream(EtcdServices::Shared* shared, std::shared_ptr<GrpcH2Connection> c,
-                                              int32_t stream, std::function<void()> ended);
+                                              int32_t stream, std::function<void()> ended,
+                                              kvpb::RequestAuth auth = {});
 std::shared_ptr<FrontStream> StartKeepAliveStream(EtcdServices::Shared* shared, std::shared_ptr<GrpcH2Connection> c,
                                                   int32_t stream, std::function<void()> ended);
 

@@ -100,8 +100,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
   }
 
   // The keyspace lives in memory: there is nothing to defragment.
-  grpc::Status Defragment(ServerContext*, const etcdserverpb::DefragmentRequest*,
+  grpc::Status Defragment(ServerContext* ctx, const etcdserverpb::DefragmentRequest*,
                           etcdserverpb::DefragmentResponse* response) override {
+    if (grpc::Status s = shared_->CheckAdmin(ctx); !s.ok()) return s;
     FillHeader(shared_->runtime->Status(), response->mutable_header());
     return grpc::Status::OK;
   }
@@ -109,6 +110,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
   // etcd's Hash digests its whole backend; this member's "backend" is its state machine (see kv::NodeCore::Hash).
   grpc::Status Hash(ServerContext* ctx, const etcdserverpb::HashRequest*,
                     etcdserverpb::HashResponse* response) override {
+    if (grpc::Status s = shared_->CheckAdmin(ctx); !s.ok()) return s;
     absl::StatusOr<kv::HashResult> r = shared_->runtime->Hash(shared_->Timeout(ctx));
     if (!r.ok()) return ToGrpcStatus(r.status());
     response->set_hash(r->hash);
@@ -119,6 +121,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
   // etcd's maintenanceServer.HashKV: served locally; the header's revision is the store's current revision.
   grpc::Status HashKV(ServerContext* ctx, const etcdserverpb::HashKVRequest* request,
                       etcdserverpb::HashKVResponse* response) override {
+    if (grpc::Status s = shared_->CheckAdmin(ctx); !s.ok()) return s;
     absl::StatusOr<kv::HashKVResult> r = shared_->runtime->HashKV(request->revision(), shared_->Timeout(ctx));
     if (!r.ok()) return ToGrpcStatus(r.status());
     response->set_hash(r->hash);
@@ -135,6 +138,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
   // the client takes it. The pin goes however the call ends (done, an error, the client cancelling or gone).
   grpc::Status Snapshot(ServerContext* ctx, const etcdserverpb::SnapshotRequest*,
                         grpc::ServerWriter<etcdserverpb::SnapshotResponse>* writer) override {
+    if (grpc::Status s = shared_->CheckAdmin(ctx); !s.ok()) return s;
     MemberRuntime* runtime = shared_->runtime;
     absl::StatusOr<kv::NodeCore::StateExport> exported = runtime->BeginStateExport();
     if (!exported.ok()) return ToGrpcStatus(exported.status());
@@ -241,46 +245,22 @@ class ClusterService final : public etcdserverpb::Cluster::Service {
   EtcdServices::Shared* shared_;
 };
 
-// ---- Auth ----
-
-#define DETCD_AUTH_UNIMPLEMENTED(Method, Request, Response)                                             \
-  grpc::Status Method(ServerContext*, const etcdserverpb::Request*, etcdserverpb::Response*) override { \
-    return Unimplemented("authentication");                                                             \
-  }
-
-class AuthService final : public etcdserverpb::Auth::Service {
- public:
-  DETCD_AUTH_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse)
-  DETCD_AUTH_UNIMPLEMENTED(AuthDisable, AuthDisableRequest, AuthDisableResponse)
-  DETCD_AUTH_UNIMPLEMENTED(Authenticate, AuthenticateRequest, AuthenticateResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserAdd, AuthUserAddRequest, AuthUserAddResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserGet, AuthUserGetRequest, AuthUserGetResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserList, AuthUserListRequest, AuthUserListResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserDelete, AuthUserDeleteRequest, AuthUserDeleteResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserChangePassword, AuthUserChangePasswordRequest, AuthUserChangePasswordResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserGrantRole, AuthUserGrantRoleRequest, AuthUserGrantRoleResponse)
-  DETCD_AUTH_UNIMPLEMENTED(UserRevokeRole, AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleAdd, AuthRoleAddRequest, AuthRoleAddResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleGet, AuthRoleGetRequest, AuthRoleGetResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleList, AuthRoleListRequest, AuthRoleListResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleDelete, AuthRoleDeleteRequest, AuthRoleDeleteResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleGrantPermission, AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse)
-  DETCD_AUTH_UNIMPLEMENTED(RoleRevokePermission, AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse)
-};
-
-#undef DETCD_AUTH_UNIMPLEMENTED
-
 }  // namespace
 
 EtcdServices::EtcdServices(MemberRuntime* runtime, GrpcServicesOptions options)
     : shared_(new Shared{runtime, std::move(options)}) {
   DETCD_CHECK(runtime != nullptr);
+  if (shared_->options.auth == nullptr) {
+    absl::StatusOr<std::unique_ptr<AuthCredentials>> simple = AuthCredentials::Create(AuthCredentialsOptions{});
+    DETCD_CHECK(simple.ok());  // simple tokens load nothing
+    shared_->options.auth = std::move(*simple);
+  }
   kv_ = std::make_unique<KvAsync>();
   watch_ = std::make_unique<WatchAsync>();
   lease_ = std::make_unique<LeaseAsync>();
   maintenance_ = std::make_unique<MaintenanceService>(shared_.get());
   cluster_ = std::make_unique<ClusterService>(shared_.get());
-  auth_ = std::make_unique<AuthService>();
+  auth_ = MakeAuthService(shared_.get());
 }
 
 void EtcdServices::Stop() {

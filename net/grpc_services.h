@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "kv/node_core.h"
+#include "net/auth_credentials.h"
 #include "net/member_list.h"
 #include "net/member_runtime.h"
 
@@ -33,6 +34,8 @@ struct GrpcServicesOptions {
   // How long a unary request (and each keep-alive) may wait for the member before "etcdserver: request timed out";
   // a client's shorter deadline wins. etcd: 5 s + 2 election timeouts (EtcdRequestTimeout).
   absl::Duration request_timeout = absl::Seconds(7);
+  // What the member does with clients' credentials (--auth-token, --bcrypt-cost). Null: simple tokens, cost 10.
+  std::shared_ptr<const AuthCredentials> auth;
 };
 
 // etcd's request timeout for a member with this configuration: 5 s + 2 × election timeout.

@@ -13,9 +13,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "api/etcdserverpb/rpc.pb.h"
@@ -68,6 +71,23 @@ struct EtcdServices::Shared {
   // not erase itself from `streams` (being walked, and mu is held); StopStreams forgets them all afterwards.
   std::atomic<std::thread::id> stopping_thread{};
 
+  // The credentials a call carries (its "token" metadata) as the member's core takes them; a token that does not
+  // verify is marked for the core to refuse (every request is refused, or a watch canceled, in etcd's words).
+  kvpb::RequestAuth CredentialsOf(const grpc::ServerContextBase* ctx) const {
+    std::vector<std::pair<std::string, std::string>> md;
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      if (k == "token" || k == "authorization") md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+    return CredentialsOf(md);
+  }
+  kvpb::RequestAuth CredentialsOf(const std::vector<std::pair<std::string, std::string>>& metadata) const {
+    absl::StatusOr<kvpb::RequestAuth> auth = options.auth->FromMetadata(metadata);
+    if (auth.ok()) return *std::move(auth);
+    kvpb::RequestAuth invalid;
+    invalid.set_invalid_token(true);
+    return invalid;
+  }
+
   // The request timeout, shortened to the client's deadline if it has one.
   absl::Duration Timeout(const grpc::ServerContextBase* ctx) const {
     absl::Duration timeout = options.request_timeout;
@@ -97,6 +117,16 @@ struct EtcdServices::Shared {
     return grpc::Status::OK;
   }
 
+  // etcd's admin-only calls (Maintenance's Defragment, Snapshot, Hash, HashKV): OK when auth is off or the call's
+  // user has the root role, else etcd's error.
+  grpc::Status CheckAdmin(const grpc::ServerContextBase* ctx) {
+    kvpb::ClientRequest r;
+    r.mutable_auth_admin_check();
+    *r.mutable_auth() = CredentialsOf(ctx);
+    kvpb::ClientResponse answer;
+    return Call(ctx, r, &answer);
+  }
+
   // A unary method whose answer is the member's: `request` goes in as kvpb::ClientRequest's field `in`, the answer
   // comes back from kvpb::ClientResponse's field `out`.
   template <typename Req, typename Resp>
@@ -104,12 +134,16 @@ struct EtcdServices::Shared {
                      Resp* (kvpb::ClientResponse::*out)(), Resp* response) {
     kvpb::ClientRequest r;
     *(r.*in)() = request;
+    *r.mutable_auth() = CredentialsOf(ctx);
     kvpb::ClientResponse answer;
     grpc::Status s = Call(ctx, r, &answer);
     if (s.ok()) response->Swap((answer.*out)());
     return s;
   }
 };
+
+// etcd's Auth service (grpc_auth_service.cc).
+std::unique_ptr<grpc::Service> MakeAuthService(EtcdServices::Shared* shared);
 
 // Keeps a stream registered with EtcdServices::StopStreams for as long as its handler runs.
 class StreamRegistration {

@@ -206,10 +206,11 @@ uint64_t MemberRuntime::OpenWatch(WatchFn on_response, std::function<void()> on_
   return id;
 }
 
-void MemberRuntime::Watch(uint64_t stream, const etcdserverpb::WatchRequest& request) {
-  (void)Post([this, stream, request] {
+void MemberRuntime::Watch(uint64_t stream, const etcdserverpb::WatchRequest& request,
+                          const kvpb::RequestAuth& auth) {
+  (void)Post([this, stream, request, auth] {
     auto it = streams_.find(stream);
-    if (it != streams_.end()) core_->Watch(it->second.sid, request);
+    if (it != streams_.end()) core_->Watch(it->second.sid, request, auth);
   });
 }
 

@@ -167,7 +167,8 @@ class MemberRuntime : private host::EffectsHost {
   // holding the core (it must not block: queue it). CloseWatch when the client goes away. on_stopped (optional) runs
   // once, on the core thread, if the member stops while the stream is open (no response will come any more).
   uint64_t OpenWatch(WatchFn on_response, std::function<void()> on_stopped = nullptr);
-  void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request);
+  // `auth`: the client's credentials (a create request is checked against them, see kv::NodeCore::Watch).
+  void Watch(uint64_t stream, const etcdserverpb::WatchRequest& request, const kvpb::RequestAuth& auth = {});
   // The consumer of a paused stream (its WatchFn returned false) has room again.
   void ResumeWatch(uint64_t stream);
   void CloseWatch(uint64_t stream);
