@@ -477,11 +477,25 @@ TEST(DetcdConfigFile, DurationsAreNanosecondsAsInEtcdsStruct) {
   EXPECT_EQ(c->grpc_keepalive_min_time_ns, 7'000'000'000);
 }
 
+TEST(DetcdConfigFile, AuthSettings) {
+  absl::StatusOr<DetcdConfig> c = FromYaml(
+      "auth-token: jwt,pub-key=/k/a.pub,sign-method=RS256,ttl=10m\nbcrypt-cost: 5\nauth-token-ttl: 600\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->auth_token_config.kind, net::AuthTokenConfig::kJwt);
+  EXPECT_EQ(c->auth_token_config.pub_key_path, "/k/a.pub");
+  EXPECT_TRUE(c->auth_token_config.priv_key_path.empty());
+  EXPECT_EQ(c->auth_token_config.ttl_us, 600'000'000);
+  EXPECT_EQ(c->bcrypt_cost, 5);
+  EXPECT_EQ(c->auth_token_ttl_s, 600u);
+  // Refused as on the command line.
+  EXPECT_EQ(Error("auth-token: jwt,pub-key=a.pub,priv-key=a.key\n"),
+            FlagError({"--auth-token=jwt,pub-key=a.pub,priv-key=a.key"}));
+  EXPECT_EQ(Error("auth-token: bogus\n"), FlagError({"--auth-token=bogus"}));
+}
+
 TEST(DetcdConfigFile, FeaturesDetcdLacksAreRefusedAsOnTheCommandLine) {
   EXPECT_EQ(Error("enable-v2: true\n"), FlagError({"--enable-v2=true"}));
   EXPECT_EQ(Error("enable-pprof: true\n"), FlagError({"--enable-pprof"}));
-  EXPECT_EQ(Error("auth-token: jwt,pub-key=a.pub,priv-key=a.key\n"),
-            FlagError({"--auth-token=jwt,pub-key=a.pub,priv-key=a.key"}));
   EXPECT_EQ(Error("discovery: https://discovery.etcd.io/x\n"), FlagError({"--discovery=https://discovery.etcd.io/x"}));
   EXPECT_EQ(Error("cors: 'http://a.example'\n"), FlagError({"--cors=http://a.example"}));
   // etcd's sample says `proxy: 'off'`; YAML's bare off is a boolean, which etcd turns into "false" and refuses.

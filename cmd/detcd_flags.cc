@@ -13,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/check.h"
+#include "net/auth_password.h"
+#include "net/auth_token_config.h"
 
 namespace detcd {
 namespace {
@@ -451,9 +453,6 @@ const std::vector<Setting>& EtcdSettings() {
       {"experimental-enable-v2v3", Syntax::kText, "", "the v2 API is not supported by detcd", nullptr},
       {"enable-grpc-gateway", Syntax::kBool, "true", "turning the JSON gateway off is not supported by detcd yet",
        nullptr},
-      {"auth-token", Syntax::kText, "simple", "only simple auth tokens are supported by detcd (no JWT yet)", nullptr},
-      {"bcrypt-cost", Syntax::kUint, nullptr, nullptr, nullptr},
-      {"auth-token-ttl", Syntax::kUint, nullptr, nullptr, nullptr},
       {"discovery", Syntax::kText, "", "discovery is not supported by detcd (use --initial-cluster)", nullptr},
       {"discovery-srv", Syntax::kText, "", "DNS discovery is not supported by detcd (use --initial-cluster)",
        nullptr},
@@ -528,6 +527,7 @@ const std::vector<Flag>& Flags() {
       {"client-crl-file", Kind::kString}, {"peer-crl-file", Kind::kString}, {"cipher-suites", Kind::kString},
       {"client-cert-allowed-hostname", Kind::kString}, {"peer-cert-allowed-cn", Kind::kString},
       {"peer-cert-allowed-hostname", Kind::kString},
+      {"auth-token", Kind::kString}, {"bcrypt-cost", Kind::kUint}, {"auth-token-ttl", Kind::kUint},
       // etcd's `ignored` list: accepted as booleans, each use logs a warning (pkg/flags/ignored.go).
       {"cluster-active-size", Kind::kIgnored}, {"cluster-remove-delay", Kind::kIgnored},
       {"cluster-sync-interval", Kind::kIgnored}, {"config", Kind::kIgnored}, {"force", Kind::kIgnored},
@@ -570,6 +570,7 @@ struct State {
   bool print_version = false;
   bool debug = false;
   std::string config_file;    // --config-file
+  uint64_t bcrypt_cost = net::kBcryptCostDefault;  // --bcrypt-cost as given
   std::set<std::string> set;  // flags set on the command line or from the environment (fs.Visit)
   std::vector<std::string>* warnings;
 };
@@ -592,7 +593,7 @@ std::string* StringField(DetcdConfig* c, const std::string& name) {
       {"initial-cluster", &DetcdConfig::initial_cluster},
       {"initial-cluster-token", &DetcdConfig::initial_cluster_token}, {"logger", &DetcdConfig::logger},
       {"log-level", &DetcdConfig::log_level}, {"auto-compaction-retention", &DetcdConfig::auto_compaction_retention},
-      {"auto-compaction-mode", &DetcdConfig::auto_compaction_mode}};
+      {"auto-compaction-mode", &DetcdConfig::auto_compaction_mode}, {"auth-token", &DetcdConfig::auth_token}};
   if (auto it = kStrings.find(name); it != kStrings.end()) return &(c->*(it->second));
   if (name == "cert-file") return &c->client_tls.cert_file;
   if (name == "key-file") return &c->client_tls.key_file;
@@ -661,6 +662,8 @@ std::string SetFlag(State* st, const Flag& f, const std::string& value) {
       if (name == "max-request-bytes") st->cfg.max_request_bytes = v;
       if (name == "max-snapshots") st->cfg.max_snapshots = v;
       if (name == "max-wals") st->cfg.max_wals = v;
+      if (name == "auth-token-ttl") st->cfg.auth_token_ttl_s = v;
+      if (name == "bcrypt-cost") st->bcrypt_cost = v;  // checked, and kept in cfg, by CheckAuth
       if (name == "max-concurrent-streams") {
         // etcd keeps it as a uint32 (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS field is 32 bits).
         if (v > 0xffffffffu) return "value out of range";
@@ -867,6 +870,29 @@ absl::Status CheckEtcdSettings(State* st) {
   return absl::OkStatus();
 }
 
+// What etcd checks of the auth flags when it makes the server (etcdserver.NewServer: auth.NewTokenProvider, then
+// auth.NewAuthStore). A bad --auth-token stops etcd with the token provider's error; a bcrypt cost outside
+// [bcrypt.MinCost, bcrypt.MaxCost] is replaced by bcrypt.DefaultCost with a warning.
+absl::Status CheckAuth(State* st) {
+  DetcdConfig& c = st->cfg;
+  std::vector<std::string> notes;
+  absl::StatusOr<net::AuthTokenConfig> token = net::ParseAuthTokenConfig(c.auth_token, &notes);
+  if (!token.ok()) {
+    std::string why = notes.empty() ? "" : absl::StrCat(" (", absl::StrJoin(notes, "; "), ")");
+    return ConfigError(absl::StrCat("--auth-token=", c.auth_token, ": ", token.status().message(), why));
+  }
+  for (const std::string& note : notes) Warn(st, absl::StrCat("--auth-token: ", note));
+  c.auth_token_config = *token;
+  if (st->bcrypt_cost < net::kBcryptCostMin || st->bcrypt_cost > net::kBcryptCostMax) {
+    Warn(st, absl::StrCat("Use default bcrypt-cost ", net::kBcryptCostDefault, " instead of the invalid value ",
+                          st->bcrypt_cost));
+    c.bcrypt_cost = net::kBcryptCostDefault;
+  } else {
+    c.bcrypt_cost = static_cast<int>(st->bcrypt_cost);
+  }
+  return absl::OkStatus();
+}
+
 // embed.Config.Validate, in etcd's order, plus the checks StartEtcd makes before touching the data dir.
 absl::Status Validate(State* st) {
   DetcdConfig& c = st->cfg;
@@ -932,7 +958,7 @@ absl::Status Validate(State* st) {
   if (c.auto_compaction_mode != "" && c.auto_compaction_mode != "periodic" && c.auto_compaction_mode != "revision") {
     return ConfigError(absl::StrCat("unknown auto-compaction-mode ", GoQuote(c.auto_compaction_mode)));
   }
-  return absl::OkStatus();
+  return CheckAuth(st);
 }
 
 // embed/etcd.go configurePeerListeners / configureClientListeners and parseCompactionRetention: errors etcd
@@ -1273,6 +1299,12 @@ const std::string& DetcdHelpText() {
       "  --cipher-suites ''\n    Comma-separated list of supported TLS cipher suites between client/server and peers "
       "(Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; they restrict TLS 1.2, TLS 1.3 keeps its suites; "
       "empty will be auto-populated by OpenSSL).\n"
+      "\nAuth:\n"
+      "  --auth-token 'simple'\n    Specify a v3 authentication token type and its options ('simple' or 'jwt', e.g. "
+      "'jwt,pub-key=<path>,priv-key=<path>,sign-method=<RS256|PS256|ES256|HS256|...>,ttl=5m').\n"
+      "  --bcrypt-cost 10\n    Specify the cost / strength of the bcrypt algorithm for hashing auth passwords. Valid "
+      "values are between 4 and 31.\n"
+      "  --auth-token-ttl 300\n    Time (in seconds) of the auth-token-ttl.\n"
       "\nProfiling and Monitoring:\n"
       "  --listen-metrics-urls ''\n    List of URLs to listen on for the metrics and health endpoints.\n"
       "\nLogging:\n"

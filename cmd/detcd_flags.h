@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/auth_token_config.h"
 
 namespace detcd {
 
@@ -105,6 +106,15 @@ struct DetcdConfig {
   // etcd checks them; applied to client and peer TLS. Empty: Go's (here OpenSSL's) defaults. An explicit empty value
   // is taken as empty (etcd 3.4.23 refuses it as the suite "").
   std::vector<std::string> cipher_suites;
+
+  // auth
+  // --auth-token as given, checked as etcd checks it when the member starts (net::ParseAuthTokenConfig); parsed
+  // into auth_token_config. The JWT key files it names are read when the token provider is made, not here.
+  std::string auth_token = "simple";
+  net::AuthTokenConfig auth_token_config;
+  uint64_t auth_token_ttl_s = 300;  // --auth-token-ttl: the lifetime of a simple token
+  // --bcrypt-cost, in [4,31]; etcd warns about another value and uses its default, 10 (auth.NewAuthStore).
+  int bcrypt_cost = 10;
 
   // logging
   std::string logger = "capnslog";                  // "capnslog" | "zap"

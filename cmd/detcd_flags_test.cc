@@ -306,7 +306,10 @@ TEST(DetcdFlags, EveryEtcdFlagAtItsDefaultIsAccepted) {
     EXPECT_EQ(c->grpc_keepalive_interval_ns, 7'200'000'000'000);
     EXPECT_EQ(c->grpc_keepalive_timeout_ns, 20'000'000'000);
     EXPECT_EQ(c->log_outputs, std::vector<std::string>{"default"});
-    EXPECT_EQ(c->etcd_settings.at("auth-token"), "simple");
+    EXPECT_EQ(c->auth_token, "simple");
+    EXPECT_EQ(c->auth_token_config.kind, net::AuthTokenConfig::kSimple);
+    EXPECT_EQ(c->bcrypt_cost, 10);
+    EXPECT_EQ(c->auth_token_ttl_s, 300u);
   }
   // A setting that tunes what detcd lacks says so; none is silently dropped.
   bool bbolt_warned = false;
@@ -368,10 +371,75 @@ TEST(DetcdFlags, TlsHardeningFlagsFromTheCommandLineAndTheEnvironment) {
   EXPECT_TRUE(c->cipher_suites.empty());
 }
 
+TEST(DetcdFlags, AuthTokenIsParsedAndCheckedAsEtcdDoesAtStart) {
+  absl::StatusOr<DetcdConfig> c =
+      Parse({"--auth-token=jwt,pub-key=/k/a.pub,priv-key=/k/a.key,sign-method=ES384,ttl=90s", "--auth-token-ttl=60",
+             "--bcrypt-cost=12"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->auth_token, "jwt,pub-key=/k/a.pub,priv-key=/k/a.key,sign-method=ES384,ttl=90s");
+  EXPECT_EQ(c->auth_token_config.kind, net::AuthTokenConfig::kJwt);
+  EXPECT_EQ(c->auth_token_config.pub_key_path, "/k/a.pub");
+  EXPECT_EQ(c->auth_token_config.priv_key_path, "/k/a.key");
+  EXPECT_EQ(c->auth_token_config.sign_method, "ES384");
+  EXPECT_EQ(c->auth_token_config.ttl_us, 90'000'000);
+  EXPECT_EQ(c->auth_token_ttl_s, 60u);
+  EXPECT_EQ(c->bcrypt_cost, 12);
+  EXPECT_TRUE(c->etcd_settings.empty());
+  // The environment sets them too.
+  c = Parse({}, {{"ETCD_AUTH_TOKEN", "jwt,priv-key=/k/s,sign-method=HS256"}, {"ETCD_BCRYPT_COST", "4"},
+                 {"ETCD_AUTH_TOKEN_TTL", "1"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->auth_token_config.sign_method, "HS256");
+  EXPECT_EQ(c->bcrypt_cost, 4);
+  EXPECT_EQ(c->auth_token_ttl_s, 1u);
+  // "" is etcd's nop provider: no tokens at all.
+  c = Parse({"--auth-token="});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->auth_token_config.kind, net::AuthTokenConfig::kNop);
+
+  // A value etcd would not start with is a configuration error (exit 1) that names the flag, etcd's error and why.
+  EXPECT_EQ(Error({"--auth-token=bogus"}), "--auth-token=bogus: auth: invalid auth options (unknown token type \"bogus\")");
+  EXPECT_EQ(ExitCode({"--auth-token=bogus"}), 1);
+  EXPECT_EQ(Error({"--auth-token=jwt,pub-key=a,priv-key=b"}),
+            "--auth-token=jwt,pub-key=a,priv-key=b: auth: invalid auth options (auth: invalid auth signature method: "
+            "\"\")");
+  EXPECT_EQ(Error({"--auth-token=jwt,sign-method=RS256"}),
+            "--auth-token=jwt,sign-method=RS256: auth: missing key data (neither pub-key nor priv-key is given)");
+  EXPECT_EQ(Error({"--auth-token=jwt,pub-key=a,sign-method=RS256,ttl=1d"}),
+            "--auth-token=jwt,pub-key=a,sign-method=RS256,ttl=1d: auth: invalid auth options (ttl: time: unknown "
+            "unit \"d\" in duration \"1d\")");
+  EXPECT_EQ(Error({}, {{"ETCD_AUTH_TOKEN", "jwt,sign-method=none,pub-key=a"}}),
+            "--auth-token=jwt,sign-method=none,pub-key=a: unsupported signing method: *jwt.signingMethodNone");
+  // Unknown JWT options are etcd's warning, not an error.
+  std::vector<std::string> warnings;
+  c = Parse({"--auth-token=jwt,pub-key=a,sign-method=RS256,colour=blue"}, {}, &warnings);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_NE(std::find(warnings.begin(), warnings.end(), "--auth-token: unknown JWT options: [colour]"),
+            warnings.end())
+      << absl::StrJoin(warnings, "\n");
+  // Flag syntax: the numbers are Go uints.
+  EXPECT_EQ(ExitCode({"--bcrypt-cost=-1"}), 2);
+  EXPECT_EQ(ExitCode({"--auth-token-ttl=5m"}), 2);
+}
+
+TEST(DetcdFlags, BcryptCostOutsideFourToThirtyOneFallsBackToTheDefault) {
+  for (const char* cost : {"0", "3", "32", "18446744073709551615"}) {
+    std::vector<std::string> warnings;
+    absl::StatusOr<DetcdConfig> c = Parse({absl::StrCat("--bcrypt-cost=", cost)}, {}, &warnings);
+    ASSERT_TRUE(c.ok()) << cost << ": " << c.status();
+    EXPECT_EQ(c->bcrypt_cost, 10) << cost;  // auth.NewAuthStore: a warning and bcrypt.DefaultCost
+    EXPECT_NE(std::find(warnings.begin(), warnings.end(),
+                        absl::StrCat("Use default bcrypt-cost 10 instead of the invalid value ", cost)),
+              warnings.end())
+        << absl::StrJoin(warnings, "\n");
+  }
+  EXPECT_EQ(Parse({"--bcrypt-cost=31"})->bcrypt_cost, 31);
+  EXPECT_EQ(Parse({"--bcrypt-cost=4"})->bcrypt_cost, 4);
+}
+
 TEST(DetcdFlags, SettingsWhoseFeatureIsMissingAreRefusedWhenTurnedOn) {
   const std::vector<std::pair<std::string, std::string>> on = {
       {"--enable-v2", "the v2 API is not supported by detcd"},
-      {"--auth-token=jwt,pub-key=a,priv-key=b,sign-method=RS256", "no JWT yet"},
       {"--discovery=https://discovery.etcd.io/x", "discovery is not supported by detcd"},
       {"--proxy=on", "proxy mode is not supported by detcd"},
       {"--cors=https://example.com", "CORS origin lists"},

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -76,6 +77,31 @@ class JwtTokenTest : public ::testing::Test {
       WriteFile(Path(name + ".trad.pem"), Pem(key, PemForm::kTraditional));
       WriteFile(Path(name + ".pub.pem"), Pem(key, PemForm::kPublic));
       EVP_PKEY_free(key);
+    }
+    // A self-signed certificate of rsa1's key: golang-jwt takes a certificate's key as the public key too.
+    {
+      const std::string pem = ReadFile(Path("rsa1.pem"));
+      BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+      EVP_PKEY* rsa1 = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+      BIO_free(bio);
+      ASSERT_NE(rsa1, nullptr);
+      X509* cert = X509_new();
+      ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+      X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+      X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+      X509_set_pubkey(cert, rsa1);
+      X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("jwt"), -1, -1, 0);
+      X509_set_issuer_name(cert, X509_get_subject_name(cert));
+      ASSERT_GT(X509_sign(cert, rsa1, EVP_sha256()), 0);
+      BIO* out = BIO_new(BIO_s_mem());
+      PEM_write_bio_X509(out, cert);
+      char* data = nullptr;
+      const long len = BIO_get_mem_data(out, &data);
+      WriteFile(Path("rsa1.crt"), std::string(data, static_cast<size_t>(len)));
+      BIO_free(out);
+      X509_free(cert);
+      EVP_PKEY_free(rsa1);
     }
     WriteFile(Path("hmac.secret"), "correct horse battery staple\n");
     WriteFile(Path("empty"), "");
@@ -184,6 +210,15 @@ TEST_F(JwtTokenTest, RoundTripEveryAsymmetricMethodAndKeyForm) {
   }
 }
 
+TEST_F(JwtTokenTest, CertificateServesAsThePublicKey) {
+  std::unique_ptr<JwtTokenProvider> signer = MustCreate(Config("RS256", "rsa1.pem", "rsa1.crt"));
+  std::unique_ptr<JwtTokenProvider> verifier = MustCreate(Config("RS256", "", "rsa1.crt"));
+  ASSERT_NE(signer, nullptr);
+  ASSERT_NE(verifier, nullptr);
+  EXPECT_TRUE(verifier->verify_only());
+  EXPECT_EQ(verifier->Verify(*signer->Sign("carol", 2, kNow), kNow)->username, "carol");
+}
+
 TEST_F(JwtTokenTest, HmacRoundTrip) {
   for (const char* method : {"HS256", "HS384", "HS512"}) {
     std::unique_ptr<JwtTokenProvider> p = MustCreate(Config(method, "hmac.secret", ""));
@@ -263,9 +298,10 @@ TEST_F(JwtTokenTest, RefusesTamperedTokens) {
   // Another user, the signature kept.
   const std::string forged_claims = B64(absl::StrCat("{\"exp\":", kNow + 300, ",\"revision\":3,\"username\":\"root\"}"));
   EXPECT_FALSE(p->Verify(seg[0] + "." + forged_claims + "." + seg[2], kNow).ok());
-  // One flipped signature character.
+  // One flipped signature character (not the last: its low bits are unused, and Go does not check them either).
   std::string flipped = token;
-  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  char& c = flipped[flipped.size() - 10];
+  c = c == 'A' ? 'B' : 'A';
   EXPECT_FALSE(p->Verify(flipped, kNow).ok());
   // Wrong shapes.
   for (const std::string& bad : {std::string(""), seg[0], seg[0] + "." + seg[1], token + ".", token + ".x",
