@@ -206,6 +206,7 @@ absl::Status DetcdServer::StartMember() {
   ro.core.quota_bytes = cfg_.quota_backend_bytes > 0 ? cfg_.quota_backend_bytes : kDefaultQuotaBackendBytes;
   ro.core.request_timeout_ticks = absl::ToInt64Microseconds(RequestTimeout(cfg_)) / ro.core.tick_us;
   ro.core.pre_vote = cfg_.pre_vote;
+  ro.core.simple_token_ttl_us = static_cast<int64_t>(cfg_.auth_token_ttl_s) * 1'000'000;
   // etcd starts a compactor only for a non-zero retention.
   if (cfg_.auto_compaction_mode == "revision" && cfg_.auto_compaction_retention_revisions > 0) {
     ro.core.auto_compaction.mode = kv::AutoCompactionConfig::Mode::kRevision;
@@ -383,6 +384,14 @@ absl::Status DetcdServer::StartServing() {
   so.peer_urls = Strings(cfg_.initial_advertise_peer_urls);
   so.client_urls = Strings(cfg_.advertise_client_urls);
   so.request_timeout = RequestTimeout(cfg_);
+  // --auth-token and --bcrypt-cost: JWT keys are read here; a member that cannot read or match them does not start
+  // (etcd fails the same way).
+  net::AuthCredentialsOptions auth;
+  auth.token = cfg_.auth_token_config;
+  auth.bcrypt_cost = cfg_.bcrypt_cost;
+  absl::StatusOr<std::unique_ptr<net::AuthCredentials>> credentials = net::AuthCredentials::Create(auth);
+  if (!credentials.ok()) return credentials.status();
+  so.auth = std::move(*credentials);
   services_ = std::make_unique<net::EtcdServices>(runtime_.get(), so);
   // etcd serves grpc.health.v1.Health ("" is SERVING) beside its own services; load balancers and Kubernetes'
   // gRPC probes ask it. gRPC's own implementation, on the in-process server the front end passes it to.
