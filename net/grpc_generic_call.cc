@@ -26,8 +26,10 @@ bool FromBuffer(const grpc::ByteBuffer& buffer, std::string* bytes) {
 }  // namespace
 
 grpc::Status GrpcUnaryCall(grpc::GenericStub* stub, const std::string& method, const std::string& request,
-                           std::optional<absl::Duration> timeout, std::string* response) {
+                           std::optional<absl::Duration> timeout, std::string* response,
+                           const GrpcMetadata& metadata) {
   grpc::ClientContext ctx;
+  for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
   if (timeout) ctx.set_deadline(absl::ToChronoTime(absl::Now() + *timeout));
   const grpc::ByteBuffer in = ToBuffer(request);
   grpc::ByteBuffer out;
@@ -38,7 +40,9 @@ grpc::Status GrpcUnaryCall(grpc::GenericStub* stub, const std::string& method, c
   return s;
 }
 
-GrpcStreamCall::GrpcStreamCall(grpc::GenericStub* stub, const std::string& method, std::vector<std::string> requests) {
+GrpcStreamCall::GrpcStreamCall(grpc::GenericStub* stub, const std::string& method, std::vector<std::string> requests,
+                               const GrpcMetadata& metadata) {
+  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
   for (const std::string& r : requests) requests_.push_back(ToBuffer(r));
   stub->PrepareBidiStreamingCall(&ctx_, method, grpc::StubOptions(), this);
   // Held until the responses end (or this goes away): a read started by Take, after the one before was taken, must

@@ -15,20 +15,26 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
 
 namespace detcd::net {
 
+// Metadata a call carries (lower-case keys): the client's credentials the gateway passes on.
+using GrpcMetadata = std::vector<std::pair<std::string, std::string>>;
+
 // A unary call: the response's bytes, or the call's status. `timeout` none: no deadline.
 grpc::Status GrpcUnaryCall(grpc::GenericStub* stub, const std::string& method, const std::string& request,
-                           std::optional<absl::Duration> timeout, std::string* response);
+                           std::optional<absl::Duration> timeout, std::string* response,
+                           const GrpcMetadata& metadata = {});
 
 class GrpcStreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   // Starts the call and sends `requests`, then half-closes.
-  GrpcStreamCall(grpc::GenericStub* stub, const std::string& method, std::vector<std::string> requests);
+  GrpcStreamCall(grpc::GenericStub* stub, const std::string& method, std::vector<std::string> requests,
+                 const GrpcMetadata& metadata = {});
   ~GrpcStreamCall() override;  // cancels if still open; waits for gRPC to be done with it
   GrpcStreamCall(const GrpcStreamCall&) = delete;
   GrpcStreamCall& operator=(const GrpcStreamCall&) = delete;

@@ -206,6 +206,22 @@ std::string V3Path(const std::string& path) {
 }
 
 // etcd 3.4's google.api.http bindings (all "post", body "*"): path → the gRPC method that serves it.
+// What grpc-gateway passes on to the gRPC call from an HTTP request's headers: Authorization (etcd takes its value as
+// the auth token) and every "Grpc-Metadata-<key>" header as <key>; header names case-insensitive, keys lower-case.
+GrpcMetadata ForwardedMetadata(const HttpRequest& request) {
+  GrpcMetadata md;
+  const std::string kPrefix = "grpc-metadata-";
+  for (const auto& [name, value] : request.headers) {
+    const std::string lower = absl::AsciiStrToLower(name);
+    if (lower == "authorization") {
+      md.emplace_back(lower, value);
+    } else if (lower.size() > kPrefix.size() && lower.compare(0, kPrefix.size(), kPrefix) == 0) {
+      md.emplace_back(lower.substr(kPrefix.size()), value);
+    }
+  }
+  return md;
+}
+
 const std::map<std::string, std::string>& Routes() {
   static const auto* routes = new std::map<std::string, std::string>{
       {"/v3/kv/range", "etcdserverpb.KV.Range"},
@@ -457,7 +473,7 @@ HttpResponse HttpGateway::HandleV3(const std::string& path, const HttpRequest& r
   }
   const grpc::Status st = GrpcUnaryCall(stub_.get(), WireName(method), in->SerializeAsString(),
                                         waits ? std::nullopt : std::optional<absl::Duration>(options_.request_timeout),
-                                        &bytes);
+                                        &bytes, ForwardedMetadata(request));
   if (counters != nullptr) {
     if (st.ok()) counters->Sent();
     counters->Handled(static_cast<int>(st.error_code()));
@@ -519,7 +535,7 @@ void HttpGateway::ServeGrpcStream(const MethodDescriptor* method, const HttpRequ
   auto cancel = [&] {
     if (counters != nullptr) counters->Handled(static_cast<int>(grpc::StatusCode::CANCELLED));
   };
-  GrpcStreamCall call(stub_.get(), WireName(method), std::move(requests));
+  GrpcStreamCall call(stub_.get(), WireName(method), std::move(requests), ForwardedMetadata(request));
   std::unique_ptr<Message> out = NewMessage(method->output_type());
   bool wrote = false;
   std::string bytes;
