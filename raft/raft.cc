@@ -56,6 +56,7 @@ Raft::Raft(const Config& config)
   DETCD_CHECK_MSG(config.heartbeat_ticks > 0, "raft: heartbeat ticks must be > 0");
   DETCD_CHECK_MSG(config.election_ticks > config.heartbeat_ticks, "raft: election ticks must exceed heartbeat ticks");
   DETCD_CHECK_MSG(config.max_inflight_msgs > 0, "raft: max inflight messages must be > 0");
+  tracker_.set_testing_learners_in_quorum(config.testing.learners_in_quorum);
   const raftpb::HardState hs = config.storage->InitialHardState();
   const raftpb::ConfState cs = config.storage->InitialConfState();
   if (cs.voters_size() > 0 || cs.learners_size() > 0) {
@@ -642,8 +643,11 @@ bool Raft::RestoreSnapshot(const raftpb::Snapshot& snapshot) {
     return false;
   }
   log_.Restore(snapshot);
-  tracker_.SetConfig(std::vector<uint64_t>(cs.voters().begin(), cs.voters().end()),
-                     std::vector<uint64_t>(cs.learners().begin(), cs.learners().end()));
+  const bool has_config = !tracker_.voters().empty() || !tracker_.learners().empty();
+  if (!(config_.testing.restore_keeps_config && has_config)) {
+    tracker_.SetConfig(std::vector<uint64_t>(cs.voters().begin(), cs.voters().end()),
+                       std::vector<uint64_t>(cs.learners().begin(), cs.learners().end()));
+  }
   // Configuration changes in the log we dropped are part of the snapshot's configuration now.
   pending_conf_index_ = 0;
   return true;

@@ -32,6 +32,10 @@ struct TestingKnobs {
   bool vote_ignores_log = false;           // grant votes without the §5.4.1 up-to-date check
   bool commit_earlier_terms = false;       // commit by counting replicas of earlier terms' entries (figure 8)
   bool truncate_on_stale_append = false;   // a stale append cuts the log tail even though nothing conflicts
+  bool learners_in_quorum = false;         // learners' acks and activity count toward the voters' quorum (commit,
+                                           // check-quorum), as if they voted
+  bool restore_keeps_config = false;       // a follower that has a configuration keeps it when it restores a
+                                           // snapshot, not the snapshot's ConfState (only a new, empty one takes it)
 };
 
 struct Config {

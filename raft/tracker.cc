@@ -55,6 +55,12 @@ uint64_t ProgressTracker::Committed() const {
     const Progress* pr = Get(id);
     matches.push_back(pr == nullptr ? 0 : pr->match);
   }
+  if (testing_learners_in_quorum_) {
+    for (uint64_t id : learners_) {
+      const Progress* pr = Get(id);
+      matches.push_back(pr == nullptr ? 0 : pr->match);
+    }
+  }
   std::sort(matches.begin(), matches.end(), std::greater<uint64_t>());
   return matches[Quorum() - 1];
 }
@@ -64,6 +70,12 @@ bool ProgressTracker::QuorumActive(uint64_t self) const {
   for (uint64_t id : voters_) {
     const Progress* pr = Get(id);
     if (id == self || (pr != nullptr && pr->recent_active)) ++active;
+  }
+  if (testing_learners_in_quorum_) {
+    for (uint64_t id : learners_) {
+      const Progress* pr = Get(id);
+      if (pr != nullptr && pr->recent_active) ++active;
+    }
   }
   return active >= Quorum();
 }

@@ -26,6 +26,9 @@ class ProgressTracker {
   bool IsVoter(uint64_t id) const { return voters_.count(id) > 0; }
   bool IsMember(uint64_t id) const { return progress_.count(id) > 0; }
   size_t Quorum() const { return voters_.size() / 2 + 1; }
+  // Test-only breakage (raft::TestingKnobs::learners_in_quorum): Committed and QuorumActive count learners' matches
+  // and activity toward the voters' quorum.
+  void set_testing_learners_in_quorum(bool on) { testing_learners_in_quorum_ = on; }
 
   // nullptr if id is not a member.
   Progress* Get(uint64_t id);
@@ -49,6 +52,7 @@ class ProgressTracker {
 
  private:
   size_t max_inflight_;
+  bool testing_learners_in_quorum_ = false;
   std::set<uint64_t> voters_;
   std::set<uint64_t> learners_;
   std::map<uint64_t, Progress> progress_;

@@ -51,6 +51,19 @@ TEST(TrackerTest, CommittedIgnoresLearners) {
   EXPECT_EQ(WithMatches({5, 3, 0}, {9}).Committed(), 3u);
 }
 
+// The broken tracker the simulator must catch (TestingKnobs::learners_in_quorum): a leader with two learners' acks
+// commits although no other voter has the entry, and counts their activity as a quorum's.
+TEST(TrackerTest, TestingLearnersInQuorumCountsThem) {
+  ProgressTracker t = WithMatches({5, 0, 0}, {5, 5});
+  t.set_testing_learners_in_quorum(true);
+  EXPECT_EQ(t.Committed(), 5u);
+  t.Get(100)->recent_active = true;
+  EXPECT_TRUE(t.QuorumActive(1));
+  t.set_testing_learners_in_quorum(false);
+  EXPECT_EQ(t.Committed(), 0u);
+  EXPECT_FALSE(t.QuorumActive(1));
+}
+
 TEST(TrackerTest, QuorumSizes) {
   for (const auto& [n, q] :
        std::vector<std::pair<size_t, size_t>>{{1, 1}, {2, 2}, {3, 2}, {4, 3}, {5, 3}, {6, 4}, {7, 4}}) {

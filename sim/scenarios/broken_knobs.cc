@@ -19,6 +19,8 @@ const std::vector<Knob>& Knobs() {
       {"vote_ignores_log", [](RunOptions* o) { return &o->testing.vote_ignores_log; }},
       {"commit_earlier_terms", [](RunOptions* o) { return &o->testing.commit_earlier_terms; }},
       {"truncate_on_stale_append", [](RunOptions* o) { return &o->testing.truncate_on_stale_append; }},
+      {"learners_in_quorum", [](RunOptions* o) { return &o->testing.learners_in_quorum; }},
+      {"restore_keeps_config", [](RunOptions* o) { return &o->testing.restore_keeps_config; }},
       {"auto_compact_newest", [](RunOptions* o) { return &o->kv_testing.auto_compact_newest; }},
       {"leader_reads_locally", [](RunOptions* o) { return &o->kv_testing.leader_reads_locally; }},
       {"watch_future_start_from_now", [](RunOptions* o) { return &o->kv_testing.watch_future_start_from_now; }},

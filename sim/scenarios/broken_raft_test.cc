@@ -56,5 +56,37 @@ TEST(BrokenRaftTest, TruncatingOnStaleAppendsIsCaught) {
   ExpectHealthyPasses("lossy_network", c.seed);
 }
 
+// A leader that counts its learners toward the quorum (raft::TestingKnobs::learners_in_quorum: commit and
+// check-quorum), met by kv_leader_with_learners' leader_with_learners faults (the leader cut off from the voters with
+// only a learner beside it): it stays leader and commits writes with the learner's acks that the voters' new leader
+// never had. Seeds 1..100 all fail, the first at seed 1 (kv_membership, whose learners are promoted once caught up
+// and whose partitions are drawn without regard to them: 1 of seeds 1..20, at seed 12).
+TEST(BrokenRaftTest, CountingLearnersTowardTheQuorumIsCaught) {
+  raft::TestingKnobs knobs;
+  knobs.learners_in_quorum = true;
+  const Caught c = FirstFailureWith("kv_leader_with_learners", knobs, 100);
+  ASSERT_NE(c.seed, 0u) << "a leader committing with learners' acks went unnoticed for 100 seeds";
+  EXPECT_EQ(c.result.outcome, Outcome::kSafety);
+  const std::set<std::string> expected = {
+      "leader-completeness", "state-machine-safety", "linearizability", "log-matching", "protocol", "node-invariant"};
+  EXPECT_EQ(expected.count(c.result.checker), 1u) << c.result.checker << ": " << c.result.detail;
+  ExpectHealthyPasses("kv_leader_with_learners", c.seed);
+}
+
+// A follower that keeps its own configuration when it restores a leader's snapshot (raft::TestingKnobs::
+// restore_keeps_config; a member with no configuration yet takes the snapshot's), met by
+// kv_snapshot_during_conf_change's snapshot_during_conf_change faults (a follower cut off until only a snapshot that
+// carries a membership change it missed can catch it up): its Raft configuration is no longer its membership.
+// Seeds 1..100 all fail, the first at seed 1 (kv_membership: 12 of seeds 1..20, the first at seed 3).
+TEST(BrokenRaftTest, KeepingTheOldConfigurationAcrossASnapshotIsCaught) {
+  raft::TestingKnobs knobs;
+  knobs.restore_keeps_config = true;
+  const Caught c = FirstFailureWith("kv_snapshot_during_conf_change", knobs, 100);
+  ASSERT_NE(c.seed, 0u) << "a snapshot restored without its configuration went unnoticed for 100 seeds";
+  EXPECT_EQ(c.result.outcome, Outcome::kSafety);
+  EXPECT_EQ(c.result.checker, "membership") << c.result.detail;
+  ExpectHealthyPasses("kv_snapshot_during_conf_change", c.seed);
+}
+
 }  // namespace
 }  // namespace detcd::sim

@@ -84,6 +84,7 @@ MembershipOperatorOptions MembershipOptionsFor(const simpb::MembershipChanges& p
   if (p.has_remove_leader_fraction()) o.remove_leader_fraction = p.remove_leader_fraction();
   if (p.has_request_timeout_ms()) o.request_timeout_us = p.request_timeout_ms() * 1000;
   if (p.has_impatient_fraction()) o.impatient_fraction = p.impatient_fraction();
+  if (p.has_promote_learners()) o.promote_learners = p.promote_learners();
   return o;
 }
 

@@ -459,6 +459,16 @@ void Validator::CheckFault(int i) {
       if (nodes_ < 2) Error(p, "needs at least 2 nodes");
       break;
     }
+    case simpb::Fault::kLeaderWithLearners:
+      if (nodes_ < 2) Error(Append(at, {"leader_with_learners", -1}), "needs at least 2 nodes");
+      break;
+    case simpb::Fault::kSnapshotDuringConfChange: {
+      const Path p = Append(at, {"snapshot_during_conf_change", -1});
+      CheckTarget(Append(p, {"target", -1}), f.snapshot_during_conf_change().target(),
+                  f.snapshot_during_conf_change().has_target());
+      if (nodes_ < 2) Error(p, "needs at least 2 nodes");
+      break;
+    }
     case simpb::Fault::kWalTailCorruption: {
       const Path p = Append(at, {"wal_tail_corruption", -1});
       CheckTarget(Append(p, {"target", -1}), f.wal_tail_corruption().target(), f.wal_tail_corruption().has_target());
@@ -474,7 +484,8 @@ void Validator::CheckFault(int i) {
     case simpb::Fault::KIND_NOT_SET:
       Error(at,
             "no fault kind (isolate, partition, asymmetric, bridge, clog, crash, crash_after_send, pause, "
-            "clock_drift, heal, disk_error, disk_full, bit_rot, wal_tail_corruption or lagging_follower)");
+            "clock_drift, heal, disk_error, disk_full, bit_rot, wal_tail_corruption, lagging_follower, "
+            "leader_with_learners or snapshot_during_conf_change)");
       break;
   }
 }
@@ -570,6 +581,11 @@ ScenarioConfig ApplyDefaults(const simpb::Scenario& s, const std::string& filena
     for (int k = simpb::FaultKind_MIN + 1; k <= simpb::FaultKind_MAX; ++k) kinds.insert(k);
   }
   for (int k : kinds) c.swarm.kinds.push_back(static_cast<simpb::FaultKind>(k));
+  if (s.kv().has_membership()) {
+    const simpb::MembershipChanges& m = s.kv().membership();
+    c.swarm.membership_changes = true;
+    c.swarm.learners = !m.has_learner_fraction() || m.learner_fraction() > 0;
+  }
   if (sw.has_min_fault_duration_ms()) c.swarm.min_fault_duration_ms = sw.min_fault_duration_ms();
   c.swarm.max_fault_duration_ms = sw.has_max_fault_duration_ms()
                                       ? sw.max_fault_duration_ms()
@@ -742,6 +758,13 @@ std::string FaultSummary(const simpb::Fault& f) {
       what =
           absl::StrCat("appends to ", TargetSummary(f.lagging_follower().target()), " lag ",
                        Seconds(f.lagging_follower().has_delay_ms() ? f.lagging_follower().delay_ms() : kDefaultLagMs));
+      break;
+    case simpb::Fault::kLeaderWithLearners:
+      what = "cut the leader off from every voter, its learners beside it";
+      break;
+    case simpb::Fault::kSnapshotDuringConfChange:
+      what = absl::StrCat("isolate ", TargetSummary(f.snapshot_during_conf_change().target()),
+                          " until only a snapshot of a newer configuration can catch it up");
       break;
     case simpb::Fault::kWalTailCorruption: {
       const uint32_t records = f.wal_tail_corruption().has_records() ? f.wal_tail_corruption().records() : 1;

@@ -53,6 +53,10 @@ struct SwarmSettings {
   std::vector<simpb::FaultKind> kinds;
   int64_t min_fault_duration_ms = 200;
   int64_t max_fault_duration_ms = 0;  // default duration_ms / 4 (at least min_fault_duration_ms)
+  // The scenario's operator changes the membership (kv.membership), and adds learners (learner_fraction > 0): kinds
+  // that need them (SNAPSHOT_DURING_CONF_CHANGE, LEADER_WITH_LEARNERS) are drawn only then.
+  bool membership_changes = false;
+  bool learners = false;
 };
 
 // A validated scenario with every default applied.

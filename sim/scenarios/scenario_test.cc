@@ -47,6 +47,8 @@ faults { at_ms: 9700 crash_after_send { target { node: 3 } } }
 faults { at_ms: 9800 wal_tail_corruption { target { node: 2 } } }
 faults { at_ms: 9900 wal_tail_corruption { target { select: LEADER } records: 3 } }
 faults { at_ms: 10000 duration_ms: 2000 lagging_follower { target { select: FOLLOWER } delay_ms: 500 } }
+faults { at_ms: 11000 duration_ms: 1500 leader_with_learners {} }
+faults { at_ms: 12000 duration_ms: 3000 snapshot_during_conf_change { target { select: FOLLOWER } } }
 faults { at_ms: 20000 heal {} }
 swarm { enabled: true mean_interval_ms: 3000 max_concurrent: 3 kinds: [CRASH, PARTITION] }
 )pb";
@@ -91,7 +93,7 @@ TEST(ScenarioTest, ParsesEverySection) {
   EXPECT_EQ(c->network.reorder_delay_max_us, 250000);
   EXPECT_EQ(c->disk.sync_latency_min_us, 500);
   EXPECT_EQ(c->disk.sync_latency_max_us, 5000);
-  ASSERT_EQ(c->faults.size(), 15u);
+  ASSERT_EQ(c->faults.size(), 17u);
   EXPECT_EQ(c->faults[1].partition().groups(1).nodes_size(), 3);
   EXPECT_TRUE(c->swarm.enabled);
   EXPECT_EQ(c->swarm.max_concurrent, 3);
@@ -125,7 +127,7 @@ TEST(ScenarioTest, DefaultsForAMinimalFile) {
   EXPECT_EQ(c->disk.snapshot_catch_up_entries, 100u);
   EXPECT_TRUE(c->faults.empty());
   EXPECT_FALSE(c->swarm.enabled);
-  EXPECT_EQ(c->swarm.kinds.size(), 14u);  // all kinds
+  EXPECT_EQ(c->swarm.kinds.size(), 16u);  // all kinds
 }
 
 TEST(ScenarioTest, ExplicitFalseAndZeroAreNotDefaults) {
@@ -240,6 +242,8 @@ TEST(ScenarioTest, FaultSemantics) {
               HasSubstr("faults[0].wal_tail_corruption.records: 0 is outside 1..1000"));
   EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 lagging_follower { target { node: 1 } delay_ms: 0 } }")),
               HasSubstr("faults[0].lagging_follower.delay_ms: must be > 0"));
+  EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 snapshot_during_conf_change {} }")),
+              HasSubstr("faults[0].snapshot_during_conf_change.target"));
   EXPECT_THAT(ErrorOf(Minimal("faults { at_ms: 1 duration_ms: 9 wal_tail_corruption { target { node: 1 } } }")),
               HasSubstr("faults[0].duration_ms: not used by wal_tail_corruption (the node restarts at once)"));
 }
@@ -312,6 +316,9 @@ TEST(ScenarioTest, FaultSummaries) {
                      "at 9.800s: flip a bit in the newest synced WAL record of node 2, restart it at once",
                      "at 9.900s: flip a bit in one of the 3 newest synced WAL records of leader, restart it at once",
                      "at 10.000s for 2.000s: appends to a follower lag 0.500s",
+                     "at 11.000s for 1.500s: cut the leader off from every voter, its learners beside it",
+                     "at 12.000s for 3.000s: isolate a follower until only a snapshot of a newer configuration can "
+                     "catch it up",
                      "at 20.000s: heal everything",
                  }));
 }

@@ -10,9 +10,13 @@ namespace detcd::sim {
 
 namespace {
 
-// Whether a kind can do anything in a cluster of this size.
-bool Possible(simpb::FaultKind kind, int nodes) {
+// Whether a kind can do anything in a cluster of this size (and with this scenario's membership changes).
+bool Possible(simpb::FaultKind kind, int nodes, const SwarmSettings& swarm) {
   switch (kind) {
+    case simpb::LEADER_WITH_LEARNERS:
+      return nodes >= 2 && swarm.learners;
+    case simpb::SNAPSHOT_DURING_CONF_CHANGE:
+      return nodes >= 2 && swarm.membership_changes;
     case simpb::ISOLATE:
     case simpb::PARTITION:
     case simpb::ASYMMETRIC:
@@ -175,6 +179,13 @@ simpb::Fault MakeFault(simpb::FaultKind kind, int64_t at_ms, int64_t length_ms, 
       f.mutable_lagging_follower()->set_delay_ms(kLagsMs[prng->Uniform(3)]);
       break;
     }
+    case simpb::LEADER_WITH_LEARNERS:
+      f.mutable_leader_with_learners();
+      break;
+    case simpb::SNAPSHOT_DURING_CONF_CHANGE:
+      // The length bounds the wait for the snapshot; the target rejoins as soon as only such a snapshot can help it.
+      f.mutable_snapshot_during_conf_change()->mutable_target()->set_select(simpb::Target::FOLLOWER);
+      break;
     case simpb::WAL_TAIL_CORRUPTION:
       f.set_duration_ms(0);
       RandomTarget(f.mutable_wal_tail_corruption()->mutable_target(), nodes, prng);
@@ -196,7 +207,7 @@ std::vector<simpb::Fault> GenerateSwarmFaults(const SwarmSettings& swarm, int no
 
   std::vector<simpb::FaultKind> possible;
   for (simpb::FaultKind k : swarm.kinds) {
-    if (Possible(k, nodes)) possible.push_back(k);
+    if (Possible(k, nodes, swarm)) possible.push_back(k);
   }
   if (possible.empty()) return faults;
 

@@ -136,6 +136,31 @@ TEST(SwarmTest, CrashAfterSendIsArmedForItsLengthAndRestartsSoon) {
   EXPECT_EQ(messages.size(), 3u) << "the seed picks votes, appends or either";
 }
 
+// The membership edge kinds need a cluster whose operator changes it (and adds learners): without, they are never
+// drawn, so a scenario that allows all kinds draws what it drew before they existed.
+TEST(SwarmTest, MembershipEdgeKindsOnlyWhereTheMembershipChanges) {
+  SwarmSettings s = Enabled(500);
+  s.kinds = {simpb::LEADER_WITH_LEARNERS, simpb::SNAPSHOT_DURING_CONF_CHANGE};
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Prng prng(seed);
+    EXPECT_TRUE(GenerateSwarmFaults(s, 5, 20'000, &prng).empty()) << "seed " << seed;
+  }
+  s.membership_changes = true;
+  std::set<int> kinds;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Prng prng(seed);
+    for (const simpb::Fault& f : GenerateSwarmFaults(s, 5, 20'000, &prng)) kinds.insert(f.kind_case());
+  }
+  EXPECT_EQ(kinds, std::set<int>{simpb::Fault::kSnapshotDuringConfChange}) << "no learners: no leader_with_learners";
+  s.learners = true;
+  kinds.clear();
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Prng prng(seed);
+    for (const simpb::Fault& f : GenerateSwarmFaults(s, 5, 20'000, &prng)) kinds.insert(f.kind_case());
+  }
+  EXPECT_EQ(kinds, (std::set<int>{simpb::Fault::kLeaderWithLearners, simpb::Fault::kSnapshotDuringConfChange}));
+}
+
 TEST(SwarmTest, ScheduleMergesScriptedAndSwarmByTime) {
   absl::StatusOr<ScenarioConfig> c = ParseScenarioText(
       R"pb(

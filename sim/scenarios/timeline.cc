@@ -173,7 +173,10 @@ const char* StateColor(const std::string& state) {
 const char* BandColor(const std::string& kind) {
   if (kind == "crash" || kind == "crash_after_send") return "#555555";
   if (kind == "pause") return "#8a5cc2";
-  if (kind == "partition" || kind == "isolate" || kind == "bridge" || kind == "asymmetric") return "#d9534f";
+  if (kind == "partition" || kind == "isolate" || kind == "bridge" || kind == "asymmetric" ||
+      kind == "leader_with_learners" || kind == "snapshot_during_conf_change") {
+    return "#d9534f";
+  }
   if (kind == "clog" || kind == "lagging_follower") return "#e08a3c";
   if (kind == "clock_drift") return "#3c8dbc";
   if (kind == "disk_error" || kind == "disk_full" || kind == "bit_rot" || kind == "wal_tail_corruption") {

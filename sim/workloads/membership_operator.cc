@@ -109,7 +109,9 @@ void MembershipOperator::BeginChange() {
   const uint64_t w_shrink = can_remove ? (v % 2 == 1 ? 1 : 2) : 0;
   if (w_replace + w_grow + w_shrink == 0) return ScheduleNextChange();
   const uint64_t roll = prng_->Range(0, w_replace + w_grow + w_shrink - 1);
-  const bool learner = prng_->Chance(options_.learner_fraction);
+  // etcd allows one learner at a time: an operator that keeps its learners adds voters while it has one.
+  const bool learner = prng_->Chance(options_.learner_fraction) &&
+                       (options_.promote_learners || static_cast<size_t>(v) == members_.size());
   if (roll < w_grow) {
     const uint64_t host = free[prng_->Range(0, free.size() - 1)];
     doing_ = absl::StrCat("grow: add a ", learner ? "learner" : "voter", " on host ", host);
@@ -315,7 +317,7 @@ void MembershipOperator::Added(uint64_t host, bool learner, uint64_t id, Done do
   // The new member's process starts a little later (provisioning), on its wiped host.
   loop_->ScheduleAfter(static_cast<int64_t>(prng_->Range(100'000, 1'000'000)), [this, host, learner, id, done] {
     cluster_->StartNewMember(host, id);
-    if (!learner) {
+    if (!learner || !options_.promote_learners) {
       UpdateEndpoints();
       return done();
     }

@@ -3,7 +3,7 @@
 //   - replace: remove a member (the leader or a follower), shut its process down for good, wipe its host, add a
 //     brand-new member for it and start it there (--initial-cluster-state=existing);
 //   - grow: add a member on a spare host — as a learner it promotes once the leader says it caught up (retrying
-//     "learner not ready"), or as a voter at once;
+//     "learner not ready") — or keeps as a learner, if told to — or as a voter at once;
 //   - shrink: remove a member and retire its host.
 // It keeps at least min_voters voters and one change at a time — though now and then, impatient, it sends the same
 // request to a second member at once, so that two are pending (Raft makes the second an empty entry, whose requester
@@ -42,6 +42,8 @@ struct MembershipOperatorOptions {
   int64_t request_timeout_us = 2'000'000;
   // Of its requests, the fraction the operator also sends at once to a second member (two changes pending at once).
   double impatient_fraction = 0.2;
+  // false: learners stay learners (they are never promoted, and a new member is a voter while one is there).
+  bool promote_learners = true;
   int64_t client_latency_min_us = 50;  // operator <-> member, one way
   int64_t client_latency_max_us = 500;
 };

@@ -1,8 +1,12 @@
 #include "sim/world/fault_injector.h"
 
+#include <algorithm>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "sim/scenarios/scenario.h"
 
 namespace detcd::sim {
@@ -46,6 +50,17 @@ void FaultInjector::AfterDuration(const simpb::Fault& fault, std::function<void(
   if (fault.duration_ms() <= 0) return;  // lasts until the heal
   loop_->ScheduleAfter(fault.duration_ms() * 1000, [this, undo = std::move(undo)] {
     if (!healed_) undo();
+  });
+}
+
+void FaultInjector::RejoinWhenSnapshotNeeded(uint64_t id, std::shared_ptr<bool> over,
+                                             std::function<void(const char*)> rejoin) {
+  if (*over || healed_) return;
+  if (cluster_->NeedsSnapshotOfNewConfig(id)) {
+    return rejoin("the leader's log starts past its last entry and its configuration is another");
+  }
+  loop_->ScheduleAfter(kRejoinPollUs, [this, id, over = std::move(over), rejoin = std::move(rejoin)] {
+    RejoinWhenSnapshotNeeded(id, over, rejoin);
   });
 }
 
@@ -128,6 +143,51 @@ void FaultInjector::Begin(const simpb::Fault& fault, int64_t phase_end_us) {
       what = absl::StrCat("appends to node ", id, " lag ", delay_ms, "ms");
       const Network::FaultId f = network_->SlowAppends(id, delay_ms * 1000);
       AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kLeaderWithLearners: {
+      simpb::Target leader_target;
+      leader_target.set_select(simpb::Target::LEADER);
+      const uint64_t leader = Resolve(leader_target);
+      std::vector<uint64_t> side = cluster_->LearnerHosts(leader);
+      side.push_back(leader);
+      std::sort(side.begin(), side.end());
+      what = absl::StrCat("cut leader ", leader, " off from the voters, with its learners' hosts {",
+                          absl::StrJoin(side, " "), "}");
+      if (static_cast<int>(side.size()) >= cluster_->size()) {
+        what += ": no voter elsewhere, nothing cut";
+        break;
+      }
+      const Network::FaultId f = network_->Partition({side});
+      AfterDuration(fault, [this, f] { network_->Remove(f); });
+      break;
+    }
+    case simpb::Fault::kSnapshotDuringConfChange: {
+      // A follower is one of the running members that do not lead (in a cluster whose membership changes, some hosts
+      // run no member).
+      const simpb::Target& target = fault.snapshot_during_conf_change().target();
+      uint64_t id = 0;
+      if (target.kind_case() == simpb::Target::kSelect && target.select() == simpb::Target::FOLLOWER) {
+        std::vector<uint64_t> running;
+        const uint64_t leader = cluster_->Leader();
+        for (uint64_t h = 1; h <= static_cast<uint64_t>(cluster_->size()); ++h) {
+          if (h != leader && cluster_->IsUp(h)) running.push_back(h);
+        }
+        if (!running.empty()) id = running[prng_->Uniform(running.size())];
+      }
+      if (id == 0) id = Resolve(target);
+      what = absl::StrCat("isolate node ", id, " until it can catch up only by a snapshot of a newer configuration");
+      const Network::FaultId f = network_->Isolate(id);
+      auto over = std::make_shared<bool>(false);
+      auto rejoin = [this, f, id, over](const char* why) {
+        if (*over || healed_) return;
+        *over = true;
+        network_->Remove(f);
+        trace_->Record(loop_->Now(), absl::StrCat("fault: node ", id, " rejoins: ", why));
+      };
+      AfterDuration(fault, [rejoin] { rejoin("the fault's duration is over"); });
+      // Checked from the next instant on: the trace line of this fault comes first.
+      loop_->ScheduleAfter(kRejoinPollUs, [this, id, over, rejoin] { RejoinWhenSnapshotNeeded(id, over, rejoin); });
       break;
     }
     case simpb::Fault::kPause: {

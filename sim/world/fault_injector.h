@@ -7,6 +7,8 @@
 #define DETCD_SIM_WORLD_FAULT_INJECTOR_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 #include "api/scenario.pb.h"
@@ -33,6 +35,11 @@ class FaultInjector {
   void AfterDuration(const simpb::Fault& fault, std::function<void()> undo);
   uint64_t Resolve(const simpb::Target& target);
   uint64_t ResolveOther(const simpb::Target& target, uint64_t not_this);
+  // SnapshotDuringConfChange: checks every kRejoinPollUs whether node `id` can now catch up only by a snapshot of a
+  // newer configuration, and then calls rejoin (once: `over` says it happened, here or at the fault's end).
+  void RejoinWhenSnapshotNeeded(uint64_t id, std::shared_ptr<bool> over, std::function<void(const char*)> rejoin);
+
+  static constexpr int64_t kRejoinPollUs = 10'000;
 
   FaultTarget* cluster_;
   Network* network_;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "api/scenario.pb.h"
 
@@ -42,6 +43,11 @@ class FaultTarget {
   virtual void ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
                                  std::function<void(const std::string& sent)> crashed) = 0;
   virtual void DisarmCrashAfterSend(uint64_t id) = 0;
+  // The hosts running the learners of the Raft configuration of the member on `id` (none if it is down).
+  virtual std::vector<uint64_t> LearnerHosts(uint64_t id) const = 0;
+  // Whether the member on `id` can now catch up only by a leader's snapshot of a configuration it does not have: the
+  // leader's log starts past the member's last entry, and the leader's configuration differs from the member's.
+  virtual bool NeedsSnapshotOfNewConfig(uint64_t id) const = 0;
 };
 
 }  // namespace detcd::sim

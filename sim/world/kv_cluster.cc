@@ -750,6 +750,28 @@ uint64_t KvCluster::Leader() const {
   return best;
 }
 
+std::vector<uint64_t> KvCluster::LearnerHosts(uint64_t id) const {
+  std::vector<uint64_t> hosts;
+  const Node& n = node(id);
+  if (!n.core) return hosts;
+  for (uint64_t learner : n.core->raft().raft().tracker().learners()) {
+    const uint64_t host = HostOf(learner);
+    if (host != 0 && host != id && member(host) == learner) hosts.push_back(host);
+  }
+  return hosts;
+}
+
+bool KvCluster::NeedsSnapshotOfNewConfig(uint64_t id) const {
+  const uint64_t leader = Leader();
+  const Node& n = node(id);
+  if (leader == 0 || leader == id || !n.core) return false;
+  const raft::Raft& lr = node(leader).core->raft().raft();
+  const raft::Raft& r = n.core->raft().raft();
+  // The leader sends a snapshot when the next entry the member needs is no longer in its log.
+  if (r.log().LastIndex() + 1 >= lr.log().FirstIndex()) return false;
+  return lr.tracker().voters() != r.tracker().voters() || lr.tracker().learners() != r.tracker().learners();
+}
+
 uint64_t KvCluster::CommitIndex(uint64_t id) const {
   const Node& n = node(id);
   return n.core ? n.core->raft().raft().log().committed() : 0;

@@ -140,6 +140,8 @@ class KvCluster : public FaultTarget {
   void ArmCrashAfterSend(uint64_t id, simpb::CrashAfterSend::Message which,
                          std::function<void(const std::string& sent)> crashed) override;
   void DisarmCrashAfterSend(uint64_t id) override;
+  std::vector<uint64_t> LearnerHosts(uint64_t id) const override;
+  bool NeedsSnapshotOfNewConfig(uint64_t id) const override;
 
   // Hosts and members. The member a host runs (up or down), or 0: none yet, or it was removed and stopped for good.
   uint64_t member(uint64_t host) const;
