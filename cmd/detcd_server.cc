@@ -434,6 +434,7 @@ absl::Status DetcdServer::StartServing() {
   fo.fallback = grpc_server_->InProcessChannel(grpc::ChannelArguments());
   fo.max_message_bytes = cfg_.max_request_bytes + 512 * 1024;  // as the gRPC server's limit
   fo.max_concurrent_streams = cfg_.max_concurrent_streams;
+  fo.client_cert_auth = cfg_.client_tls.client_cert_auth;
   // etcd's grpc.KeepaliveEnforcementPolicy and grpc.KeepaliveParams for its client server (embed/etcd.go).
   fo.keepalive = net::EtcdKeepaliveOptions(absl::Nanoseconds(cfg_.grpc_keepalive_min_time_ns),
                                            absl::Nanoseconds(cfg_.grpc_keepalive_interval_ns),
@@ -472,7 +473,7 @@ absl::Status DetcdServer::Listen() {
   for (const DetcdUrl& u : cfg_.listen_client_urls) {
     absl::StatusOr<std::unique_ptr<net::ClientListener>> l = net::ClientListener::Start(
         u.host, Port(u), grpc_server_.get(), [gateway, stop](int fd) { net::ServeHttpConnection(fd, gateway, stop); },
-        Https(u) ? client_terminator_ : nullptr, [front](int fd) { front->Adopt(fd); });
+        Https(u) ? client_terminator_ : nullptr, [front](int fd, const std::string& cn) { front->Adopt(fd, cn); });
     if (!l.ok())
       return Failed(absl::StrCat("listener failed: listen tcp ", u.host, ":", u.port, ": ", l.status().message()));
     listeners_.push_back(std::move(*l));

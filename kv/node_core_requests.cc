@@ -131,6 +131,7 @@ absl::Status NodeCore::CheckWrite(const kvpb::ClientRequest& request) const {
 
 absl::StatusOr<AuthInfo> NodeCore::ResolveAuth(const kvpb::RequestAuth& auth) {
   if (auth.invalid_token()) return ErrInvalidAuthToken();
+  if (auth.certificate()) return AuthInfo{auth.username(), auth_.revision()};
   if (auth.simple_token().empty()) return AuthInfo{auth.username(), auth.revision()};
   std::optional<AuthInfo> who = auth_.SimpleTokenInfo(auth.simple_token(), now_us_ + config_.simple_token_ttl_us);
   if (!who.has_value()) return ErrInvalidAuthToken();
@@ -138,12 +139,13 @@ absl::StatusOr<AuthInfo> NodeCore::ResolveAuth(const kvpb::RequestAuth& auth) {
 }
 
 void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
-  if (!request.auth().simple_token().empty() || request.auth().invalid_token()) {
+  if (!request.auth().simple_token().empty() || request.auth().invalid_token() || request.auth().certificate()) {
     // The token is this member's to resolve: the request goes on (and into the log) with its user and revision.
     absl::StatusOr<AuthInfo> who = ResolveAuth(request.auth());
     if (!who.ok()) return Reply(request_id, who.status());
     kvpb::ClientRequest resolved = request;
     resolved.mutable_auth()->clear_simple_token();
+    resolved.mutable_auth()->clear_certificate();
     resolved.mutable_auth()->set_username(who->username);
     resolved.mutable_auth()->set_revision(who->revision);
     return Submit(request_id, resolved);

@@ -125,8 +125,9 @@ void ClientListener::AcceptLoop() {
 }
 
 void ClientListener::Route(int fd) {
+  std::string common_name;
   if (tls_ != nullptr) {
-    fd = tls_->Terminate(fd, &stopping_);  // from here on, the plaintext end of the TLS connection
+    fd = tls_->Terminate(fd, &stopping_, &common_name);  // from here on, the plaintext end of the TLS connection
     if (fd < 0) return;
   }
   if (grpc_ == nullptr && !http2_) return ToHttp1(fd);  // HTTP/1.1 only: nothing to tell apart
@@ -150,7 +151,7 @@ void ClientListener::Route(int fd) {
     if (seen == kPrefaceLen) {
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
       if (http2_) {
-        http2_(fd);  // the front end owns the socket now
+        http2_(fd, common_name);  // the front end owns the socket now
         return;
       }
       grpc::AddInsecureChannelFromFd(grpc_, fd);  // gRPC owns the socket now

@@ -30,8 +30,9 @@ class ClientListener {
  public:
   // http1 takes over a connected socket (and must close it). It is called on a thread of its own.
   using Http1Handler = std::function<void(int fd)>;
-  // http2 takes over a connection that opened with the HTTP/2 preface (non-blocking, the preface still unread).
-  using Http2Handler = std::function<void(int fd)>;
+  // http2 takes over a connection that opened with the HTTP/2 preface (non-blocking, the preface still unread), with
+  // the common name of its verified TLS client certificate ("" if none).
+  using Http2Handler = std::function<void(int fd, const std::string& verified_common_name)>;
 
   // Binds host:port (port 0: any free port; host "" or "0.0.0.0": every address) and starts accepting. grpc null:
   // HTTP/1.1 only, every connection goes to http1 at once. tls non-null: an https port, every connection is TLS.

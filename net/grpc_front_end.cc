@@ -161,8 +161,9 @@ GrpcFrontEnd::~GrpcFrontEnd() {
   if (keepalive_timer_fd_ >= 0) close(keepalive_timer_fd_);
 }
 
-void GrpcFrontEnd::Adopt(int fd) {
+void GrpcFrontEnd::Adopt(int fd, const std::string& verified_common_name) {
   GrpcH2Connection::Options o;
+  o.peer_common_name = verified_common_name;
   o.max_message_bytes = options_.max_message_bytes;
   o.max_concurrent_streams = options_.max_concurrent_streams;
   o.keepalive = options_.keepalive;
@@ -333,14 +334,12 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
     c->Finish(e.stream, kUnavailable, kNoLeader);
     return;
   }
-  const bool has_token = std::any_of(e.metadata.begin(), e.metadata.end(), [](const auto& kv) {
-    return kv.first == "token" || kv.first == "authorization";
-  });
   if (const int field = NativeField(e.method); field != 0) {
+    kvpb::RequestAuth auth = Credentials(*c, e.metadata);
     std::lock_guard<std::mutex> l(mu_);
     Call& call = calls_[key];
     call.field = field;
-    if (has_token && options_.services != nullptr) call.auth = options_.services->CredentialsOf(e.metadata);
+    call.auth = std::move(auth);
     return;
   }
   // A stream or a passed-through call ends on its own (any thread): the loop erases it then.
@@ -354,8 +353,7 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
   Call call;
   call.require_leader = require_leader && IsStreaming(e.path);
   if (options_.services != nullptr && e.path == "/etcdserverpb.Watch/Watch") {
-    call.stream = StartWatchStream(options_.services, c, e.stream, ended,
-                                   has_token ? options_.services->CredentialsOf(e.metadata) : kvpb::RequestAuth());
+    call.stream = StartWatchStream(options_.services, c, e.stream, ended, Credentials(*c, e.metadata));
   } else if (options_.services != nullptr && e.path == "/etcdserverpb.Lease/LeaseKeepAlive") {
     call.stream = StartKeepAliveStream(options_.services, c, e.stream, ended);
   } else {
@@ -363,7 +361,16 @@ void GrpcFrontEnd::StartCall(const std::shared_ptr<GrpcH2Connection>& c, const G
       std::lock_guard<std::mutex> l(proxies_mu_);
       ++proxies_;
     }
-    call.proxy = GrpcProxyCall::Start(stub_.get(), c, e, [this, ended] {
+    // The member's gRPC server learns of a verified certificate's common name from metadata only this front end
+    // writes (a client's own "detcd-client-cn" is dropped).
+    GrpcH2Connection::Event passed = e;
+    passed.metadata.erase(std::remove_if(passed.metadata.begin(), passed.metadata.end(),
+                                         [](const auto& kv) { return kv.first == kClientCnMetadata; }),
+                          passed.metadata.end());
+    if (options_.client_cert_auth && !c->peer_common_name().empty()) {
+      passed.metadata.emplace_back(kClientCnMetadata, c->peer_common_name());
+    }
+    call.proxy = GrpcProxyCall::Start(stub_.get(), c, passed, [this, ended] {
       ended();
       std::lock_guard<std::mutex> l(proxies_mu_);
       if (--proxies_ == 0) proxies_cv_.notify_all();
@@ -436,6 +443,20 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
     case Kind::kCall:
       return;
   }
+}
+
+kvpb::RequestAuth GrpcFrontEnd::Credentials(const GrpcH2Connection& c,
+                                            const std::vector<std::pair<std::string, std::string>>& metadata) const {
+  const bool has_token = std::any_of(metadata.begin(), metadata.end(), [](const auto& kv) {
+    return kv.first == "token" || kv.first == "authorization";
+  });
+  if (has_token && options_.services != nullptr) return options_.services->CredentialsOf(metadata);
+  kvpb::RequestAuth auth;
+  if (options_.client_cert_auth && !c.peer_common_name().empty()) {
+    auth.set_username(c.peer_common_name());
+    auth.set_certificate(true);
+  }
+  return auth;
 }
 
 void GrpcFrontEnd::SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field,

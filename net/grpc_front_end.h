@@ -44,6 +44,8 @@ struct GrpcFrontEndOptions {
   std::shared_ptr<grpc::Channel> fallback;
   size_t max_message_bytes = 4 << 20;  // etcd: --max-request-bytes plus gRPC's overhead
   uint32_t max_concurrent_streams = 0xffffffffu;  // per connection (etcd: --max-concurrent-streams)
+  // etcd's --client-cert-auth: a call that sends no token is its verified client certificate's common name's.
+  bool client_cert_auth = false;
   // etcd's --grpc-keepalive-min-time, -interval and -timeout, as grpc-go takes them (EtcdKeepaliveOptions).
   KeepaliveOptions keepalive;
 };
@@ -60,7 +62,8 @@ class GrpcFrontEnd {
   ~GrpcFrontEnd();  // Stop()
 
   // A connection that opened with the HTTP/2 preface (still unread); the front end owns it now. Any thread.
-  void Adopt(int fd);
+  // `verified_common_name`: its TLS client certificate's, if one was verified (see client_cert_auth).
+  void Adopt(int fd, const std::string& verified_common_name = "");
   // Closes every connection, ends the passed-through calls and waits for them; then the thread stops. Call it after
   // the member stopped (its answers to the native calls are in) and before the gRPC server shuts down. Idempotent.
   void Stop();
@@ -80,6 +83,10 @@ class GrpcFrontEnd {
   void Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Connection::Event& e);
   void StartCall(const std::shared_ptr<GrpcH2Connection>& c, const GrpcH2Connection::Event& e);
   // A unary call of the member's own, whole: its one message in, the member's answer out.
+  // A call's credentials: its token (verified or passed on), else with client_cert_auth its connection's verified
+  // certificate's common name; none otherwise.
+  kvpb::RequestAuth Credentials(const GrpcH2Connection& c,
+                                const std::vector<std::pair<std::string, std::string>>& metadata) const;
   void SubmitUnary(const std::shared_ptr<GrpcH2Connection>& c, int32_t stream, int field, const std::string& message, kvpb::RequestAuth auth);
   // Every election timeout: counts the checks in a row without a leader; at three, ends the require-leader streams.
   void CheckLeader();

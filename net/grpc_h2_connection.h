@@ -64,6 +64,8 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
     // code (a call the client cancelled, or lost with the connection, ends Canceled, as grpc-go's handlers do). Null:
     // not counted.
     std::shared_ptr<GrpcServerMetrics> metrics;
+    // The common name of the connection's verified TLS client certificate ("" if none).
+    std::string peer_common_name;
   };
 
   // Takes the socket (non-blocking, the client's preface still unread).
@@ -75,6 +77,7 @@ class GrpcH2Connection : public std::enable_shared_from_this<GrpcH2Connection> {
   int fd() const { return fd_; }
   // Unique among the connections of this process (a socket's number and an address are reused; this is not).
   uint64_t serial() const { return serial_; }
+  const std::string& peer_common_name() const { return options_.peer_common_name; }
 
   // ---- the front end's loop ----
   // Reads what the socket has (at most kReadPassBytes), returns the calls' events; *closed once the client is gone or broke the protocol

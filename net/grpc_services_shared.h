@@ -29,6 +29,11 @@
 
 namespace detcd::net {
 
+// The metadata key by which the client front end tells the member's gRPC server (in-process, reached only through the
+// front end and the gateway, which both drop it from what clients send) the common name of a call's verified TLS
+// client certificate, when --client-cert-auth makes it the call's user.
+inline constexpr char kClientCnMetadata[] = "detcd-client-cn";
+
 // etcd's rpctypes.ErrGRPCStopped.
 inline grpc::Status Stopped() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"); }
 
@@ -75,8 +80,19 @@ struct EtcdServices::Shared {
   // verify is marked for the core to refuse (every request is refused, or a watch canceled, in etcd's words).
   kvpb::RequestAuth CredentialsOf(const grpc::ServerContextBase* ctx) const {
     std::vector<std::pair<std::string, std::string>> md;
+    std::string common_name;
     for (const auto& [k, v] : ctx->client_metadata()) {
-      if (k == "token" || k == "authorization") md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+      if (k == "token" || k == "authorization") {
+        md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+      } else if (k == kClientCnMetadata) {
+        common_name.assign(v.data(), v.size());
+      }
+    }
+    if (md.empty() && !common_name.empty()) {
+      kvpb::RequestAuth auth;
+      auth.set_username(common_name);
+      auth.set_certificate(true);
+      return auth;
     }
     return CredentialsOf(md);
   }

@@ -215,7 +215,8 @@ GrpcMetadata ForwardedMetadata(const HttpRequest& request) {
     const std::string lower = absl::AsciiStrToLower(name);
     if (lower == "authorization") {
       md.emplace_back(lower, value);
-    } else if (lower.size() > kPrefix.size() && lower.compare(0, kPrefix.size(), kPrefix) == 0) {
+    } else if (lower.size() > kPrefix.size() && lower.compare(0, kPrefix.size(), kPrefix) == 0 &&
+               lower.compare(kPrefix.size(), 6, "detcd-") != 0) {  // detcd's own keys are never a client's
       md.emplace_back(lower.substr(kPrefix.size()), value);
     }
   }

@@ -30,7 +30,7 @@ std::unique_ptr<TestClientPort> TestClientPort::Start(MemberRuntime* runtime, Et
   p->front_end_ = std::move(*f);
   GrpcFrontEnd* adopt = p->front_end_.get();
   absl::StatusOr<std::unique_ptr<ClientListener>> l = ClientListener::Start(
-      "127.0.0.1", 0, server, [](int fd) { close(fd); }, nullptr, [adopt](int fd) { adopt->Adopt(fd); });
+      "127.0.0.1", 0, server, [](int fd) { close(fd); }, nullptr, [adopt](int fd, const std::string&) { adopt->Adopt(fd); });
   EXPECT_TRUE(l.ok()) << l.status();
   if (!l.ok()) return nullptr;
   p->listener_ = std::move(*l);

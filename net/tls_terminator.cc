@@ -277,7 +277,28 @@ absl::StatusOr<std::shared_ptr<const TlsTerminator>> TlsTerminator::Create(TlsTe
   return std::shared_ptr<const TlsTerminator>(std::move(t));
 }
 
-int TlsTerminator::Terminate(int fd, const std::atomic<bool>* stop) const {
+namespace {
+
+// The common name of the client's certificate, if it sent one and it verified; "" otherwise.
+std::string VerifiedCommonName(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  X509_NAME* subject = X509_get_subject_name(cert);
+  const int at = subject == nullptr ? -1 : X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at < 0) return "";
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return "";
+  std::string cn(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+}  // namespace
+
+int TlsTerminator::Terminate(int fd, const std::atomic<bool>* stop, std::string* verified_common_name) const {
+  if (verified_common_name != nullptr) verified_common_name->clear();
   const std::string remote = PeerAddress(fd);
   TlsSession ssl = SetNonBlocking(fd) ? NewTlsSession(context_.get(), fd) : nullptr;
   // etcd's words (embed logTLSHandshakeFailure).
@@ -316,6 +337,7 @@ int TlsTerminator::Terminate(int fd, const std::atomic<bool>* stop) const {
   if (options_.crl != nullptr) {
     if (absl::Status st = options_.crl->CheckSession(ssl.get()); !st.ok()) return reject(std::string(st.message()), true);
   }
+  if (verified_common_name != nullptr) *verified_common_name = VerifiedCommonName(ssl.get());
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     return reject(absl::StrCat("socketpair: ", std::strerror(errno)), false);

@@ -61,7 +61,9 @@ class TlsTerminator {
   // handshake_timeout, and less if *stop (may be null) turns true. On success: the plaintext end of the connection
   // (the caller's to close), with a pump thread started behind it. On failure: -1, the socket closed, the rejection
   // logged (not when stopped).
-  int Terminate(int fd, const std::atomic<bool>* stop) const;
+  // *verified_common_name (may be null) gets the client certificate's common name if the client sent one that was
+  // verified against the trusted CA (etcd's AuthInfoFromTLS: its user when auth is on and no token is sent), else "".
+  int Terminate(int fd, const std::atomic<bool>* stop, std::string* verified_common_name = nullptr) const;
 
   // Connections whose pump is still running (for tests and shutdown checks).
   int active_connections() const { return active_->load(); }
