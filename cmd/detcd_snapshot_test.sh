@@ -2,7 +2,8 @@
 # The way from detcd to etcd: `etcdctl snapshot save` against detcd streams etcd 3.4's backend database (bbolt),
 # `etcdctl snapshot status` reads it (revision, key count), `etcdctl snapshot restore` makes an etcd data directory
 # of it, and Debian's etcd 3.4 started there serves the same keys, values, revisions, history since the compaction
-# and leases as detcd did. Stock etcdctl and etcd (Debian etcd-client, etcd-server) do all the checking.
+# and leases as detcd did. Then auth (users, roles, a prefix permission, auth enabled) from detcd to etcd and, by
+# etcd's snapshot, back to detcd. Stock etcdctl and etcd (Debian etcd-client, etcd-server) do all the checking.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
@@ -100,6 +101,66 @@ ctl "$e" lease timetolive "$lease" --keys | grep -q "granted with TTL(100s).*att
   fail "etcd's lease: $(ctl "$e" lease timetolive "$lease" --keys) (detcd: $(cat "$tmp/detcd_lease.txt"))"
 out=$(ctl "$e" put d 5 -w json)
 grep -q '"revision":11' <<<"$out" || fail "etcd's next write is not revision 11: $out"
+stop_last
+
+# --- auth goes along: detcd -> etcd -> detcd ------------------------------------------------------------------------
+# Users (bcrypt hashes), roles, a prefix permission and the enabled flag travel in the auth buckets; each side checks
+# them itself. check_auth URL WHO: auth is on there (no credentials refused), u may write the prefix foo, not bar.
+check_auth() {
+  local out
+  ctl "$1" --user=u:upw put foo1 x >/dev/null || fail "$2: u may not write foo1"
+  out=$(ctl "$1" --user=u:upw put bar x 2>&1) && fail "$2: u wrote bar"
+  grep -q "permission denied" <<<"$out" || fail "$2: u writing bar: $out"
+  ctl "$1" get foo1 2>&1 | grep -q "user name is empty" || fail "$2: auth is not enabled: $(ctl "$1" get foo1 2>&1)"
+}
+port=$(free_port)
+peer=$(free_port)
+d="http://127.0.0.1:$port"
+start "$tmp/detcd_auth.log" "$detcd" --name=a1 --data-dir="$tmp/detcd_auth" --listen-client-urls="$d" \
+  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="a1=http://127.0.0.1:$peer" ||
+  { echo "$fails failures"; exit 1; }
+{ ctl "$d" user add root:rootpw && ctl "$d" user grant-role root root && ctl "$d" role add r &&
+  ctl "$d" role grant-permission --prefix r readwrite foo && ctl "$d" user add u:upw && ctl "$d" user grant-role u r &&
+  ctl "$d" auth enable; } >"$tmp/auth_setup.log" 2>&1 || fail "auth on detcd: $(tail -3 "$tmp/auth_setup.log")"
+check_auth "$d" detcd
+ctl "$d" snapshot save "$tmp/auth_x.db" >/dev/null 2>&1 && fail "snapshot save without credentials (admin only)"
+ctl "$d" --user=root:rootpw snapshot save "$tmp/auth.db" >"$tmp/save_auth.log" 2>&1 ||
+  fail "snapshot save --user root: $(tail -3 "$tmp/save_auth.log")"
+stop_last
+
+eport=$(free_port)
+epeer=$(free_port)
+e="http://127.0.0.1:$eport"
+etcdctl snapshot restore "$tmp/auth.db" --data-dir="$tmp/etcd_auth" --name=e1 \
+  --initial-cluster="e1=http://127.0.0.1:$epeer" --initial-advertise-peer-urls="http://127.0.0.1:$epeer" \
+  >"$tmp/restore_auth.log" 2>&1 || fail "snapshot restore with auth: $(tail -5 "$tmp/restore_auth.log")"
+start "$tmp/etcd_auth.log" "$etcd_bin" --name=e1 --data-dir="$tmp/etcd_auth" --listen-client-urls="$e" \
+  --advertise-client-urls="$e" --listen-peer-urls="http://127.0.0.1:$epeer" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$epeer" --initial-cluster="e1=http://127.0.0.1:$epeer" ||
+  { echo "$fails failures"; exit 1; }
+check_auth "$e" etcd
+# etcd adds to it (a user whose bcrypt hash etcd makes, a permission on one key), and the way back takes it all.
+{ ctl "$e" --user=root:rootpw user add v:vpw && ctl "$e" --user=root:rootpw user grant-role v r &&
+  ctl "$e" --user=root:rootpw role grant-permission r readwrite baz; } >"$tmp/auth_etcd.log" 2>&1 ||
+  fail "auth changes on etcd: $(tail -3 "$tmp/auth_etcd.log")"
+ctl "$e" --user=root:rootpw snapshot save "$tmp/auth2.db" >"$tmp/save_auth2.log" 2>&1 ||
+  fail "etcd snapshot save --user root: $(tail -3 "$tmp/save_auth2.log")"
+stop_last
+
+port=$(free_port)
+peer=$(free_port)
+d="http://127.0.0.1:$port"
+etcdctl snapshot restore "$tmp/auth2.db" --data-dir="$tmp/detcd_auth2" --name=a2 \
+  --initial-cluster="a2=http://127.0.0.1:$peer" --initial-advertise-peer-urls="http://127.0.0.1:$peer" \
+  >"$tmp/restore_auth2.log" 2>&1 || fail "snapshot restore of etcd's: $(tail -5 "$tmp/restore_auth2.log")"
+start "$tmp/detcd_auth2.log" "$detcd" --name=a2 --data-dir="$tmp/detcd_auth2" --listen-client-urls="$d" \
+  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="a2=http://127.0.0.1:$peer" ||
+  { echo "$fails failures"; exit 1; }
+check_auth "$d" "detcd from etcd"
+ctl "$d" --user=v:vpw put baz x >/dev/null || fail "detcd from etcd: etcd's user v (its bcrypt hash) may not write baz"
+[ "$(ctl "$d" --user=u:upw get foo1 --print-value-only)" = x ] || fail "detcd from etcd: foo1 (written on etcd) lost"
 stop_last
 
 [ $fails -eq 0 ] && echo "PASS" || echo "$fails failures"

@@ -9,9 +9,11 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "api/authpb/auth.pb.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
@@ -235,6 +237,54 @@ absl::StatusOr<Membership> BackendMembership(const storage::BboltDatabase& db) {
   return out;
 }
 
+// A user or role of bucket `bucket`: its marshaled authpb message, keyed by its name (etcd's putUser, putRole).
+template <typename Message>
+absl::Status AuthEntries(const Items* items, const char* bucket, const char* what,
+                         google::protobuf::RepeatedPtrField<Message>* out) {
+  if (items == nullptr) return absl::OkStatus();
+  for (const auto& [k, v] : *items) {
+    Message m;
+    if (!m.ParseFromString(v)) {
+      return Bad(
+          absl::StrCat("the ", what, " \"", absl::CHexEscape(k), "\" in bucket \"", bucket, "\" does not decode"));
+    }
+    if (m.name() != k) {
+      return Bad(absl::StrCat("the ", what, " \"", absl::CHexEscape(k), "\" in bucket \"", bucket, "\" is named \"",
+                              absl::CHexEscape(m.name()), "\""));
+    }
+    *out->Add() = std::move(m);
+  }
+  return absl::OkStatus();
+}
+
+// etcd's auth store (auth/store.go): the flag and revision in "auth", users in "authUsers", roles in "authRoles". No
+// authRevision (a backend etcd never opened) or 0 is 1, as etcd's NewAuthStore makes it; no authEnabled is off.
+absl::StatusOr<kvpb::AuthState> Auth(const storage::BboltDatabase& db) {
+  kvpb::AuthState out;
+  const Items* auth = Bucket(db, "auth");
+  if (const std::string* enabled = Value(auth, "authEnabled")) {
+    if (*enabled != std::string(1, '\0') && *enabled != std::string(1, '\x01')) {
+      return Bad(
+          absl::StrCat("authEnabled in bucket \"auth\" is \"", absl::CHexEscape(*enabled), "\", not one byte 0 or 1"));
+    }
+    out.set_enabled(*enabled == std::string(1, '\x01'));
+  }
+  out.set_revision(1);
+  if (const std::string* revision = Value(auth, "authRevision")) {
+    if (revision->size() != 8) {
+      return Bad(absl::StrCat("authRevision in bucket \"auth\" is ", revision->size(), " bytes, not 8"));
+    }
+    out.set_revision(std::max<uint64_t>(BigEndian(*revision), 1));
+  }
+  if (absl::Status s = AuthEntries(Bucket(db, "authUsers"), "authUsers", "user", out.mutable_users()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = AuthEntries(Bucket(db, "authRoles"), "authRoles", "role", out.mutable_roles()); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase& db, const storage::EtcdWal& wal) {
@@ -246,11 +296,8 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
   const std::string* ci = Value(meta, "consistent_index");
   if (ci == nullptr || ci->size() != 8) return Bad("no consistent_index in bucket \"meta\" (not an etcd 3.4 backend)");
   uint64_t applied = BigEndian(*ci);
-  if (const std::string* enabled = Value(Bucket(db, "auth"), "authEnabled"); enabled != nullptr && *enabled == "\x01") {
-    return absl::FailedPreconditionError(
-        "etcd data: auth is enabled, and detcd has no auth: run `etcdctl auth disable` on etcd and take the snapshot "
-        "again");
-  }
+  absl::StatusOr<kvpb::AuthState> auth = Auth(db);
+  if (!auth.ok()) return auth.status();
 
   // Membership: replayed from a WAL that holds the whole log, else the backend's.
   const bool whole_log = !wal.entries.empty() && wal.entries.front().index == 1;
@@ -323,6 +370,7 @@ absl::StatusOr<ImportedEtcdMember> ImportEtcdMember(const storage::BboltDatabase
   absl::StatusOr<kvpb::LeaseSnapshot> leases = Leases(Bucket(db, "lease"));
   if (!leases.ok()) return leases.status();
   out.leases = static_cast<size_t>(leases->leases_size());
+  *out.state.mutable_auth() = *std::move(auth);
   out.state.set_store(store->SerializeAsString());
   out.state.set_leases(leases->SerializeAsString());
   if (const Items* alarms = Bucket(db, "alarm")) {

@@ -11,7 +11,9 @@
 //          revision (scheduledCompactRev, or finishedCompactRev if later)
 //   lease  every lease (ID, TTL; keys are attached again from their versions' lease field on restore)
 //   alarm  every alarm
-//   auth   refused if enabled (detcd has no auth); users and roles are not carried over
+//   auth, authUsers, authRoles
+//          whether auth is enabled, the auth revision, every user (its bcrypt hash, roles, options) and every role
+//          (its key permissions); bytes that do not decode are refused with an error naming the bucket
 // Members: `etcdctl snapshot restore` leaves the source cluster's members in the backend and writes the new ones to
 // the WAL as conf-change entries from index 1; so a WAL that starts at index 1 gives the membership by replaying its
 // conf changes, and otherwise the backend's members and members_removed buckets do, with the WAL's conf changes after

@@ -11,6 +11,7 @@
 #include "api/leasepb/lease.pb.h"
 #include "api/mvccpb/kv.pb.h"
 #include "gtest/gtest.h"
+#include "kv/auth_store.h"
 #include "kv/lessor.h"
 #include "kv/mvcc_store.h"
 #include "net/etcd_snapshot.h"
@@ -202,13 +203,8 @@ TEST(EtcdImportTest, AStoppedEtcdsDirectoryTakesTheBackendMembersAndSkipsEmptyEn
 
 TEST(EtcdImportTest, RefusesWhatItCannotImport) {
   const storage::EtcdWal wal = RestoredWal({Member(11, "m1")});
-  std::vector<storage::BboltBucket> auth = {{"auth", {{"authEnabled", "\x01"}, {"authRevision", "x"}}}};
-  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(Session(), 1, &auth), wal);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("auth is enabled"), std::string::npos) << m.status();
-
   std::vector<storage::BboltBucket> no_index = {{"meta", {}}};
-  m = ImportEtcdMember(Backend(Session(), 1, &no_index), wal);
+  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(Session(), 1, &no_index), wal);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("no consistent_index"), std::string::npos) << m.status();
 
@@ -222,6 +218,64 @@ TEST(EtcdImportTest, RefusesWhatItCannotImport) {
   m = ImportEtcdMember(Backend(Session(), 1), other);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("is not among the cluster's members"), std::string::npos) << m.status();
+}
+
+TEST(EtcdImportTest, AuthRoundTrips) {
+  kvpb::StateSnapshot state = Session();
+  *state.mutable_auth() = EtcdAuthState();
+  absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(state, 1), RestoredWal({Member(11, "m1")}));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->state.auth().SerializeAsString(), EtcdAuthState().SerializeAsString()) << m->state.auth().DebugString();
+  // It restores in a detcd auth store, which then checks as etcd did: u may write the range, not other keys.
+  kv::AuthStore store;
+  ASSERT_TRUE(store.Restore(m->state.auth()).ok());
+  EXPECT_TRUE(store.enabled());
+  EXPECT_EQ(store.revision(), 9u);
+  const kv::AuthInfo u{"u", 9};
+  EXPECT_TRUE(store.CheckWrite(u, "b1", "").ok());
+  EXPECT_TRUE(store.CheckWrite(u, "p/x", "").ok());
+  EXPECT_FALSE(store.CheckWrite(u, "a", "").ok());
+  EXPECT_TRUE(store.CheckRead(u, "a", "").ok());
+  EXPECT_TRUE(store.CheckAdmin({"root", 9}).ok());
+  ASSERT_NE(store.FindUser("cert"), nullptr);
+  EXPECT_TRUE(store.FindUser("cert")->options().no_password());
+
+  // Auth turned off again (etcd writes authEnabled 0): off, the users and roles kept.
+  std::vector<storage::BboltBucket> off = {
+      {"auth", {{"authEnabled", std::string(1, '\0')}, {"authRevision", std::string(7, '\0') + "\x0a"}}}};
+  m = ImportEtcdMember(Backend(state, 1, &off), RestoredWal({Member(11, "m1")}));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->state.auth().enabled());
+  EXPECT_EQ(m->state.auth().revision(), 10u);
+  EXPECT_EQ(m->state.auth().users_size(), 3);
+
+  // A backend with no auth (a state from before detcd had auth): off, revision 1, as a fresh etcd's.
+  m = ImportEtcdMember(Backend(Session(), 1), RestoredWal({Member(11, "m1")}));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->state.auth().enabled());
+  EXPECT_EQ(m->state.auth().revision(), 1u);
+  EXPECT_EQ(m->state.auth().users_size(), 0);
+}
+
+TEST(EtcdImportTest, BadAuthBytesAreRefusedNamingTheBucket) {
+  const storage::EtcdWal wal = RestoredWal({Member(11, "m1")});
+  kvpb::StateSnapshot state = Session();
+  *state.mutable_auth() = EtcdAuthState();
+  const std::vector<std::pair<std::vector<storage::BboltBucket>, std::string>> cases = {
+      {{{"auth", {{"authRevision", "x"}}}}, "etcd data: authRevision in bucket \"auth\" is 1 bytes, not 8"},
+      {{{"auth", {{"authEnabled", "yes"}, {"authRevision", std::string(8, '\0')}}}},
+       "etcd data: authEnabled in bucket \"auth\" is \"yes\", not one byte 0 or 1"},
+      {{{"authUsers", {{"u", "\xff\xff"}}}}, "etcd data: the user \"u\" in bucket \"authUsers\" does not decode"},
+      {{{"authUsers", {{"u", "\x0a\x01v"}}}}, "etcd data: the user \"u\" in bucket \"authUsers\" is named \"v\""},
+      {{{"authRoles", {{"r\x01", "\x12\x05"}}}},
+       "etcd data: the role \"r\\x01\" in bucket \"authRoles\" does not decode"},
+  };
+  for (const auto& [edit, want] : cases) {
+    std::vector<storage::BboltBucket> buckets = edit;
+    absl::StatusOr<ImportedEtcdMember> m = ImportEtcdMember(Backend(state, 1, &buckets), wal);
+    ASSERT_FALSE(m.ok()) << want;
+    EXPECT_EQ(m.status().message(), want);
+  }
 }
 
 TEST(EtcdImportTest, ReplaysAWholeLogsConfChanges) {

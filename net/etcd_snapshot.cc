@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/authpb/auth.pb.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
@@ -101,6 +102,32 @@ Items LeaseBucket(const kvpb::LeaseSnapshot& leases) {
   return items;
 }
 
+// etcd's auth store (auth/store.go). authRevision: etcd starts a fresh store at 1 (a state from before detcd had
+// auth has none: 1 too). authEnabled: etcd writes it when auth is enabled (1) or disabled again (0), and never for a
+// store auth was never enabled in; detcd does not remember whether auth was ever on, so it writes the key while auth
+// is on and leaves it out otherwise — etcd reads an absent key and 0 alike.
+absl::Status AuthBuckets(const kvpb::AuthState& auth, Items* flags, Items* users, Items* roles) {
+  if (auth.enabled()) flags->emplace_back("authEnabled", std::string(1, '\x01'));
+  flags->emplace_back("authRevision", BigEndian8(auth.revision() == 0 ? 1 : auth.revision()));
+  for (const authpb::User& u : auth.users()) {
+    if (u.name().empty()) return absl::FailedPreconditionError("detcd: the auth state has a user with no name");
+    users->emplace_back(u.name(), u.SerializeAsString());
+  }
+  for (const authpb::Role& r : auth.roles()) {
+    if (r.name().empty()) return absl::FailedPreconditionError("detcd: the auth state has a role with no name");
+    roles->emplace_back(r.name(), r.SerializeAsString());
+  }
+  SortByKey(users);
+  SortByKey(roles);
+  for (const Items* items : {users, roles}) {
+    if (std::adjacent_find(items->begin(), items->end(),
+                           [](const auto& a, const auto& b) { return a.first == b.first; }) != items->end()) {
+      return absl::FailedPreconditionError("detcd: the auth state has two users or two roles of one name");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone) {
@@ -174,12 +201,14 @@ absl::StatusOr<std::vector<storage::BboltBucket>> EtcdSmallBuckets(const kvpb::S
   Items removed;
   for (uint64_t id : state.removed_member_ids()) removed.emplace_back(absl::StrFormat("%x", id), "removed");
   SortByKey(&removed);
+  Items auth_flags, users, roles;
+  if (absl::Status s = AuthBuckets(state.auth(), &auth_flags, &users, &roles); !s.ok()) return s;
 
   std::vector<storage::BboltBucket> buckets;
   buckets.push_back({"alarm", std::move(alarms)});
-  buckets.push_back({"auth", {{"authRevision", BigEndian8(1)}}});
-  buckets.push_back({"authRoles", {}});
-  buckets.push_back({"authUsers", {}});
+  buckets.push_back({"auth", std::move(auth_flags)});
+  buckets.push_back({"authRoles", std::move(roles)});
+  buckets.push_back({"authUsers", std::move(users)});
   buckets.push_back({"cluster", {{"clusterVersion", "3.4.0"}}});
   buckets.push_back({kEtcdKeyBucket, {}});
   buckets.push_back({"lease", LeaseBucket(leases)});

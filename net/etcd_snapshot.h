@@ -15,7 +15,11 @@
 //   members_removed member id in lowercase hex → "removed"
 //   cluster         "clusterVersion" → "3.4.0"
 //   alarm           marshaled etcdserverpb.AlarmMember → empty
-//   auth            "authRevision" → 8-byte big-endian 1 (auth is never enabled in detcd); authUsers, authRoles empty
+//   auth            "authRevision" → 8-byte big-endian auth revision; "authEnabled" → 1 byte, 1, while auth is on
+//                   (etcd also writes 0 once auth was turned off again; detcd leaves the key out, which etcd reads
+//                   alike)
+//   authUsers       user name → marshaled authpb.User (its bcrypt hash, roles, options)
+//   authRoles       role name → marshaled authpb.Role (its key permissions)
 // etcd derives the store's revision from the "key" bucket's last key (or the compaction revision, if later); a
 // state whose revision neither shows is refused rather than written with a revision that would go back.
 // Pure conversion: no IO, no clock; callers run it off the member's core thread on a consistent copy.

@@ -4,6 +4,7 @@
 #include "net/etcd_snapshot_stream.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/authpb/auth.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "gtest/gtest.h"
 #include "kv/lessor.h"
@@ -84,6 +85,22 @@ kvpb::StateSnapshot SmallState(const kv::Lessor& lessor) {
   m->set_name("g");
   m->add_peer_urls("http://127.0.0.1:52522");
   small.add_removed_member_ids(0x2a);
+  // The auth store's buckets sit before and around the key bucket's leaves: a user and a role of each.
+  kvpb::AuthState* auth = small.mutable_auth();
+  auth->set_enabled(true);
+  auth->set_revision(4);
+  authpb::User* u = auth->add_users();
+  u->set_name("root");
+  u->set_password("$2a$10$aaaaaaaaaaaaaaaaaaaaaOaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  u->add_roles("root");
+  authpb::Role* r = auth->add_roles();
+  r->set_name("root");
+  r = auth->add_roles();
+  r->set_name("r");
+  authpb::Permission* p = r->add_keypermission();
+  p->set_permtype(authpb::Permission::READWRITE);
+  p->set_key("foo");
+  p->set_range_end("fop");
   return small;
 }
 
@@ -105,6 +122,13 @@ TEST(EtcdSnapshotStreamTest, TombstonesLeasesAndCompactionAreTheWholeFilesBytes)
     ASSERT_TRUE(s.status.ok()) << s.status;
     EXPECT_TRUE(s.file == whole) << "piece " << piece;
   }
+  absl::StatusOr<storage::BboltContents> read = storage::ReadBboltFile(whole.substr(0, whole.size() - 32));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->buckets["auth"].size(), 2u);  // authEnabled, authRevision
+  ASSERT_EQ(read->buckets["authUsers"].size(), 1u);
+  EXPECT_EQ(read->buckets["authUsers"][0].second, small.auth().users(0).SerializeAsString());
+  ASSERT_EQ(read->buckets["authRoles"].size(), 2u);
+  EXPECT_EQ(read->buckets["authRoles"][0].first, "r");  // sorted by name, not as given
 }
 
 TEST(EtcdSnapshotStreamTest, AnEmptyKeyBucket) {

@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_snapshot.pb.h"
@@ -83,6 +85,58 @@ TEST(EtcdSnapshotTest, BucketsAreEtcd34s) {
   EXPECT_TRUE(read->buckets["authUsers"].empty());
   EXPECT_TRUE(read->buckets["authRoles"].empty());
   EXPECT_EQ(read->buckets["alarm"], (Items{{alarm->SerializeAsString(), ""}}));
+}
+
+TEST(EtcdSnapshotTest, AuthIsEtcdsAuthBuckets) {
+  kvpb::StateSnapshot state = EtcdctlSession();
+  *state.mutable_auth() = EtcdAuthState();
+  std::reverse(state.mutable_auth()->mutable_users()->begin(), state.mutable_auth()->mutable_users()->end());
+  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(&state, 12);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  absl::StatusOr<std::string> file = storage::BuildBboltFile(*buckets);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<storage::BboltContents> read = storage::ReadBboltFile(*file);
+  ASSERT_TRUE(read.ok()) << read.status();
+
+  EXPECT_EQ(read->buckets["auth"],
+            (Items{{"authEnabled", Bytes({1})}, {"authRevision", Bytes({0, 0, 0, 0, 0, 0, 0, 9})}}));
+  const kvpb::AuthState want = EtcdAuthState();
+  // Sorted by name, as bbolt keeps them; each as gogo-protobuf marshals authpb.User and authpb.Role.
+  const Items& users = read->buckets["authUsers"];
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0], (std::pair<std::string, std::string>{
+                          "cert", Bytes({0x0a, 4, 'c', 'e', 'r', 't', 0x1a, 1, 'r', 0x22, 2, 0x08, 1})}));
+  EXPECT_EQ(users[1].first, "root");
+  EXPECT_EQ(users[1].second, want.users(1).SerializeAsString());
+  EXPECT_EQ(users[2].first, "u");
+  EXPECT_EQ(users[2].second, want.users(2).SerializeAsString());
+  const Items& roles = read->buckets["authRoles"];
+  ASSERT_EQ(roles.size(), 3u);
+  EXPECT_EQ(roles[0].first, "r");
+  EXPECT_EQ(roles[0].second, Bytes({0x0a, 1, 'r',                                     // name
+                                    0x12, 3, 0x12, 1, 'a',                            // READ a
+                                    0x12, 8, 0x08, 2, 0x12, 1, 'b', 0x1a, 1, 'c',     // READWRITE [b, c)
+                                    0x12, 8, 0x08, 1, 0x12, 1, 'p', 0x1a, 1, 'q'}));  // WRITE [p, q)
+  EXPECT_EQ(roles[1], (std::pair<std::string, std::string>{"root", Bytes({0x0a, 4, 'r', 'o', 'o', 't'})}));
+  EXPECT_EQ(roles[2], (std::pair<std::string, std::string>{"w", Bytes({0x0a, 1, 'w'})}));
+
+  // Auth off: no authEnabled key (etcd reads it as off); a state from before auth existed has revision 1.
+  state = EtcdctlSession();
+  *state.mutable_auth() = EtcdAuthState();
+  state.mutable_auth()->set_enabled(false);
+  buckets = EtcdBackendBuckets(&state, 12);
+  ASSERT_TRUE(buckets.ok()) << buckets.status();
+  EXPECT_EQ((*buckets)[1].name, "auth");
+  EXPECT_EQ((*buckets)[1].items, (Items{{"authRevision", Bytes({0, 0, 0, 0, 0, 0, 0, 9})}}));
+  EXPECT_EQ((*buckets)[3].name, "authUsers");
+  EXPECT_EQ((*buckets)[3].items.size(), 3u);
+
+  // A user with no name has no key in etcd's bucket: refused, not written.
+  state = EtcdctlSession();
+  state.mutable_auth()->add_users()->set_password("x");
+  buckets = EtcdBackendBuckets(&state, 12);
+  ASSERT_FALSE(buckets.ok());
+  EXPECT_NE(buckets.status().message().find("a user with no name"), std::string::npos) << buckets.status();
 }
 
 TEST(EtcdSnapshotTest, NeverCompactedHasNoCompactionKeys) {

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "api/authpb/auth.pb.h"
 #include "api/kv_request.pb.h"
 #include "gtest/gtest.h"
 #include "kv/lessor.h"
@@ -39,6 +41,39 @@ inline kvpb::StateSnapshot EtcdctlSessionState() {
   state.set_store(store.Serialize());
   state.set_leases(lessor.Serialize());
   return state;
+}
+
+// An auth store with auth enabled, at auth revision 9: users cert (no password; role r), root (role root) and u (roles
+// r and w); role r reads key a, reads and writes the range [b, c), writes the prefix p; roles root and w have no
+// permissions. In name order, as detcd's store gives them; the bcrypt hashes are made up.
+inline kvpb::AuthState EtcdAuthState() {
+  kvpb::AuthState auth;
+  auth.set_enabled(true);
+  auth.set_revision(9);
+  auto user = [&auth](const std::string& name, const std::string& hash, std::vector<std::string> roles) {
+    authpb::User* u = auth.add_users();
+    u->set_name(name);
+    u->set_password(hash);
+    for (const std::string& r : roles) u->add_roles(r);
+    u->mutable_options()->set_no_password(hash.empty());
+  };
+  user("cert", "", {"r"});
+  user("root", "$2a$10$aaaaaaaaaaaaaaaaaaaaaOaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", {"root"});
+  user("u", "$2a$10$bbbbbbbbbbbbbbbbbbbbbObbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", {"r", "w"});
+  authpb::Role* r = auth.add_roles();
+  r->set_name("r");
+  auto perm = [r](authpb::Permission::Type type, const std::string& key, const std::string& end) {
+    authpb::Permission* p = r->add_keypermission();
+    p->set_permtype(type);
+    p->set_key(key);
+    p->set_range_end(end);
+  };
+  perm(authpb::Permission::READ, "a", "");
+  perm(authpb::Permission::READWRITE, "b", "c");
+  perm(authpb::Permission::WRITE, "p", "q");
+  auth.add_roles()->set_name("root");
+  auth.add_roles()->set_name("w");
+  return auth;
 }
 
 }  // namespace detcd::net
