@@ -6,7 +6,8 @@
 # user's token is in use, `auth disable`. Done with simple tokens on an http port, then again with JWT tokens (RS256
 # keys made with openssl; the token is a JWT that a third party verifies with the public key) on an https port. The
 # JSON gateway: /v3/auth/authenticate gives a token, /v3/kv/* take it in the Authorization header. python3-etcd3
-# authenticates (over TLS, with a JWT). Bad --auth-token values stop the member at start with etcd's error.
+# authenticates (over TLS, with a JWT). With --client-cert-auth, a client certificate's common name is the user when
+# no token is sent (cert-only users), never through the gateway. Bad --auth-token values stop the member at start with etcd's error.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
@@ -184,6 +185,41 @@ EOF
 out=$(curl -s --cacert "$pki/ca.pem" -X POST "https://127.0.0.1:$cport/v3/kv/range" -H "Authorization: $forged" \
   -d "{\"key\":\"$(b64 bar)\"}")
 grep -q "invalid auth token" <<<"$out" || fail "a forged JWT: $out"
+stop_detcd
+
+# ---- client certificates as identity: with --client-cert-auth and no token, the certificate's CN is the user ----
+(
+  cd "$pki" || exit 1
+  set -e
+  printf 'extendedKeyUsage=clientAuth\n' >client.ext
+  for cn in root carol mallory; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$cn-key.pem" -out "$cn.csr" \
+      -subj "/CN=$cn" 2>/dev/null
+    openssl x509 -req -in "$cn.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out "$cn.pem" -days 2 \
+      -extfile client.ext 2>/dev/null
+  done
+) || fail "making client certificates"
+start_detcd "$tmp/cn.log" member cn https --client-cert-auth --trusted-ca-file="$pki/ca.pem" \
+  --cert-file="$pki/server.pem" --key-file="$pki/server-key.pem" || { echo "$fails failures"; exit 1; }
+as() { etcdctl --endpoints="https://127.0.0.1:$cport" --cacert="$pki/ca.pem" --cert="$pki/$1.pem" --key="$pki/$1-key.pem" "${@:2}"; }
+expect_ok "cert-only root" as root user add root --no-password
+expect_ok "root role" as root user grant-role root root
+expect_ok "cert-only carol" as root user add carol --no-password
+expect_ok "role add" as root role add app
+expect_ok "grant app" as root role grant-permission --prefix app readwrite app/
+expect_ok "grant carol" as root user grant-role carol app
+expect_ok "auth enable (cn)" as root auth enable
+expect_ok "carol writes app/ by her certificate" as carol put app/x 1
+expect_err "carol writes elsewhere" "etcdserver: permission denied" as carol put other 1
+expect_err "mallory (no such user)" "etcdserver: permission denied" as mallory put app/x 2
+expect_err "carol administers" "etcdserver: permission denied" as carol user list
+out=$(as root user list 2>&1)
+grep -q "carol" <<<"$out" || fail "root by certificate lists users: $out"
+expect_err "a no-password user cannot log in with a password" "authentication failed" as mallory --user carol:x get app/x
+# The gateway never takes a certificate's name, nor a client's claim to one.
+out=$(curl -s --cacert "$pki/ca.pem" --cert "$pki/root.pem" --key "$pki/root-key.pem" -H "Grpc-Metadata-Detcd-Client-Cn: root" \
+  -X POST "https://127.0.0.1:$cport/v3/auth/user/list" -d '{}')
+grep -q "user name is empty" <<<"$out" || fail "the gateway took a certificate's name: $out"
 stop_detcd
 
 # ---- bad --auth-token values stop the member at start, in etcd's words ----
