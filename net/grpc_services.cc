@@ -23,10 +23,6 @@ using grpc::ServerContext;
 using kvpb::ClientRequest;
 using kvpb::ClientResponse;
 
-grpc::Status Unimplemented(const std::string& what) {
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("detcd: ", what, " is not implemented"));
-}
-
 // What a response header says when this file builds the response itself (etcd's header.fill).
 void FillHeader(const MemberStatus& s, etcdserverpb::ResponseHeader* h) {
   h->set_cluster_id(s.cluster_id);

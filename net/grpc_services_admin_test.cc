@@ -332,17 +332,125 @@ TEST_P(GrpcServicesTest, MemberListShowsTheSingleMember) {
   EXPECT_EQ(s.error_message(), "etcdserver: given member URLs are invalid");
 }
 
-TEST_P(GrpcServicesTest, AuthIsUnimplemented) {
+// etcd's auth through the services on both paths (the gRPC server's, and the front end's own calls and watches):
+// root and its role, auth on, a wrong password refused, a token from Authenticate, requests without it refused with
+// etcd's errors, a plain user's permissions (a watch on a range it may not read canceled), admin-only maintenance.
+TEST_P(GrpcServicesTest, AuthWalkthrough) {
   auto auth = etcdserverpb::Auth::NewStub(channel_);
-  etcdserverpb::AuthenticateRequest request;
-  request.set_name("root");
-  request.set_password("secret");
-  etcdserverpb::AuthenticateResponse response;
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  grpc::Status s = auth->Authenticate(&context, request, &response);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(s.error_message(), "detcd: authentication is not implemented");
+  auto call = [&](auto method, const auto& request, auto* response, const std::string& token = "") {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (!token.empty()) context.AddMetadata("token", token);
+    return (auth.get()->*method)(&context, request, response);
+  };
+  etcdserverpb::AuthUserAddRequest add;
+  etcdserverpb::AuthUserAddResponse added;
+  add.set_name("root");
+  add.set_password("rootpw");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::UserAdd, add, &added).ok());
+  add.set_name("u");
+  add.set_password("upw");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::UserAdd, add, &added).ok());
+  etcdserverpb::AuthUserGrantRoleRequest grant;
+  etcdserverpb::AuthUserGrantRoleResponse granted;
+  grant.set_user("root");
+  grant.set_role("root");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::UserGrantRole, grant, &granted).ok());
+  etcdserverpb::AuthRoleAddRequest role;
+  etcdserverpb::AuthRoleAddResponse role_added;
+  role.set_name("r");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::RoleAdd, role, &role_added).ok());
+  etcdserverpb::AuthRoleGrantPermissionRequest perm;
+  etcdserverpb::AuthRoleGrantPermissionResponse permitted;
+  perm.set_name("r");
+  perm.mutable_perm()->set_key("a");
+  perm.mutable_perm()->set_range_end("b");
+  perm.mutable_perm()->set_permtype(authpb::Permission::READWRITE);
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::RoleGrantPermission, perm, &permitted).ok());
+  grant.set_user("u");
+  grant.set_role("r");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::UserGrantRole, grant, &granted).ok());
+  etcdserverpb::AuthEnableRequest enable;
+  etcdserverpb::AuthEnableResponse enabled;
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::AuthEnable, enable, &enabled).ok());
+
+  etcdserverpb::AuthenticateRequest login;
+  etcdserverpb::AuthenticateResponse token;
+  login.set_name("u");
+  login.set_password("wrong");
+  grpc::Status s = call(&etcdserverpb::Auth::Stub::Authenticate, login, &token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "etcdserver: authentication failed, invalid user ID or password");
+  login.set_password("upw");
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::Authenticate, login, &token).ok());
+  ASSERT_FALSE(token.token().empty());
+
+  auto put = [&](const std::string& key, const std::string& with) {
+    etcdserverpb::PutRequest r;
+    r.set_key(key);
+    r.set_value("v");
+    etcdserverpb::PutResponse resp;
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    if (!with.empty()) context.AddMetadata("token", with);
+    return kv_->Put(&context, r, &resp);
+  };
+  EXPECT_TRUE(put("a1", token.token()).ok());
+  s = put("a1", "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "etcdserver: user name is empty");
+  s = put("b1", token.token());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "etcdserver: permission denied");
+  s = put("a1", "bogus.1");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message(), "etcdserver: invalid auth token");
+
+  // A watch on a range the user may not read: created and canceled with etcd's reason.
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("token", token.token());
+    auto stream = watch_->Watch(&context);
+    etcdserverpb::WatchRequest w;
+    w.mutable_create_request()->set_key("b1");
+    ASSERT_TRUE(stream->Write(w));
+    etcdserverpb::WatchResponse r;
+    ASSERT_TRUE(stream->Read(&r));
+    EXPECT_TRUE(r.created());
+    EXPECT_TRUE(r.canceled());
+    EXPECT_EQ(r.cancel_reason(), "rpc error: code = PermissionDenied desc = etcdserver: permission denied");
+    context.TryCancel();
+  }
+
+  // Maintenance's hash is root's.
+  auto maintenance = etcdserverpb::Maintenance::NewStub(channel_);
+  etcdserverpb::HashKVRequest hash;
+  etcdserverpb::HashKVResponse hashed;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("token", token.token());
+    s = maintenance->HashKV(&context, hash, &hashed);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  }
+  login.set_name("root");
+  login.set_password("rootpw");
+  etcdserverpb::AuthenticateResponse root;
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::Authenticate, login, &root).ok());
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("token", root.token());
+    EXPECT_TRUE(maintenance->HashKV(&context, hash, &hashed).ok());
+  }
+  etcdserverpb::AuthUserListRequest list;
+  etcdserverpb::AuthUserListResponse users;
+  ASSERT_TRUE(call(&etcdserverpb::Auth::Stub::UserList, list, &users, root.token()).ok());
+  ASSERT_EQ(users.users_size(), 2);
+  EXPECT_EQ(users.users(0), "root");
+  EXPECT_EQ(call(&etcdserverpb::Auth::Stub::UserList, list, &users, token.token()).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST(EtcdRequestTimeoutTest, IsFiveSecondsPlusTwoElectionTimeouts) {
