@@ -6,7 +6,8 @@
 # user's token is in use, `auth disable`. Done with simple tokens on an http port, then again with JWT tokens (RS256
 # keys made with openssl; the token is a JWT that a third party verifies with the public key) on an https port. The
 # JSON gateway: /v3/auth/authenticate gives a token, /v3/kv/* take it in the Authorization header. python3-etcd3
-# authenticates (over TLS, with a JWT). With --client-cert-auth, a client certificate's common name is the user when
+# authenticates (over TLS, with a JWT); a JWT from before an auth change is refused as old. The Lock service acts as
+# its caller. With --client-cert-auth, a client certificate's common name is the user when
 # no token is sent (cert-only users), never through the gateway. Bad --auth-token values stop the member at start with etcd's error.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
@@ -117,6 +118,13 @@ out=$(curl -s -X POST "http://127.0.0.1:$cport/v3/kv/range" -H "Authorization: n
 grep -q "invalid auth token" <<<"$out" || fail "gateway range with a bad token: $out"
 out=$(curl -s -X POST "http://127.0.0.1:$cport/v3/auth/user/list" -H "Authorization: $token" -d '{}')
 grep -q '"alice"' <<<"$out" || fail "gateway user list: $out"
+# The Lock service acts as its caller: root may lock anywhere, alice (who may now only read "config") nowhere.
+out=$(curl -s -X POST "http://127.0.0.1:$cport/v3/lock/lock" -H "Authorization: $token" -d "{\"name\":\"$(b64 locks/a)\"}")
+grep -q '"key"' <<<"$out" || fail "root's lock: $out"
+alice=$(curl -s -X POST "http://127.0.0.1:$cport/v3/auth/authenticate" -d '{"name":"alice","password":"newpw"}' |
+  $py -c 'import json,sys; print(json.load(sys.stdin).get("token",""))')
+out=$(curl -s -X POST "http://127.0.0.1:$cport/v3/lock/lock" -H "Authorization: $alice" -d "{\"name\":\"$(b64 locks/b)\"}")
+grep -q "permission denied" <<<"$out" || fail "alice's lock: $out"
 
 stop_detcd
 
@@ -174,6 +182,12 @@ EOF
 else
   fail "python3-etcd3 not installed (Debian python3-etcd3)"
 fi
+# A JWT from before an auth change is refused as etcd refuses it (the client logs in again).
+etcdctl --endpoints="https://127.0.0.1:$cport" --cacert="$pki/ca.pem" --user root:rootpw role add extra >/dev/null 2>&1 ||
+  fail "role add extra"
+out=$(curl -s --cacert "$pki/ca.pem" -X POST "https://127.0.0.1:$cport/v3/kv/range" -H "Authorization: $token" \
+  -d "{\"key\":\"$(b64 bar)\"}")
+grep -q "revision of auth store is old" <<<"$out" || fail "a JWT from before a role was added: $out"
 # A JWT signed by another key is refused.
 forged=$($py - <<'EOF'
 import jwt, time

@@ -401,6 +401,7 @@ absl::Status DetcdServer::StartServing() {
   services_->RegisterOn(builder);
   net::LockElectionOptions lo;
   lo.request_timeout = so.request_timeout;
+  lo.auth = so.auth;
   lock_election_ = std::make_unique<net::LockElectionServices>(runtime_.get(), lo);
   lock_election_->RegisterOn(builder);
   if (tls_.client_https) {

@@ -31,6 +31,24 @@ absl::StatusOr<kvpb::RequestAuth> AuthCredentials::FromMetadata(
   return kvpb::RequestAuth();
 }
 
+kvpb::RequestAuth AuthCredentials::ForCall(const std::vector<std::pair<std::string, std::string>>& metadata) const {
+  absl::StatusOr<kvpb::RequestAuth> auth = FromMetadata(metadata);
+  if (!auth.ok()) {
+    kvpb::RequestAuth invalid;
+    invalid.set_invalid_token(true);
+    return invalid;
+  }
+  if (auth->ByteSizeLong() == 0) {
+    for (const auto& [k, v] : metadata) {
+      if (k == kClientCnMetadata && !v.empty()) {
+        auth->set_username(v);
+        auth->set_certificate(true);
+      }
+    }
+  }
+  return *std::move(auth);
+}
+
 absl::StatusOr<kvpb::RequestAuth> AuthCredentials::FromToken(std::string_view token) const {
   kvpb::RequestAuth auth;
   if (token.empty()) return auth;

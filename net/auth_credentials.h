@@ -21,6 +21,11 @@
 
 namespace detcd::net {
 
+// The metadata key by which the client front end tells the member's gRPC server (in-process, reached only through the
+// front end and the gateway, which both drop it from what clients send) the common name of a call's verified TLS
+// client certificate, when --client-cert-auth makes it the call's user.
+inline constexpr char kClientCnMetadata[] = "detcd-client-cn";
+
 struct AuthCredentialsOptions {
   AuthTokenConfig token;  // --auth-token
   int bcrypt_cost = 10;   // --bcrypt-cost
@@ -36,6 +41,21 @@ class AuthCredentials {
   absl::StatusOr<kvpb::RequestAuth> FromMetadata(
       const std::vector<std::pair<std::string, std::string>>& metadata) const;
   absl::StatusOr<kvpb::RequestAuth> FromToken(std::string_view token) const;
+  // A call served by the member's gRPC server: its token, else the certificate name the front end passed
+  // (kClientCnMetadata); a token that does not verify is marked for the core to refuse (every request refused, a
+  // watch canceled, in etcd's words).
+  kvpb::RequestAuth ForCall(const std::vector<std::pair<std::string, std::string>>& metadata) const;
+  // The entries of a gRPC call's client metadata (a multimap of string_ref-like keys and values) that ForCall reads.
+  template <typename Multimap>
+  static std::vector<std::pair<std::string, std::string>> AuthMetadata(const Multimap& client_metadata) {
+    std::vector<std::pair<std::string, std::string>> md;
+    for (const auto& [k, v] : client_metadata) {
+      if (k == "token" || k == "authorization" || k == kClientCnMetadata) {
+        md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+      }
+    }
+    return md;
+  }
 
   // Authenticate's parts: the simple-token prefix to propose (16 random letters; empty for JWTs, which the core
   // does not keep), and the token for the client once the authentication applied at `revision`.

@@ -447,10 +447,12 @@ void GrpcFrontEnd::Handle(const std::shared_ptr<GrpcH2Connection>& c, GrpcH2Conn
 
 kvpb::RequestAuth GrpcFrontEnd::Credentials(const GrpcH2Connection& c,
                                             const std::vector<std::pair<std::string, std::string>>& metadata) const {
-  const bool has_token = std::any_of(metadata.begin(), metadata.end(), [](const auto& kv) {
-    return kv.first == "token" || kv.first == "authorization";
-  });
-  if (has_token && options_.services != nullptr) return options_.services->CredentialsOf(metadata);
+  // Only the token keys: a client's own kClientCnMetadata is never taken (that key is this front end's to write).
+  std::vector<std::pair<std::string, std::string>> tokens;
+  for (const auto& kv : metadata) {
+    if (kv.first == "token" || kv.first == "authorization") tokens.push_back(kv);
+  }
+  if (!tokens.empty() && options_.services != nullptr) return options_.services->CredentialsOf(tokens);
   kvpb::RequestAuth auth;
   if (options_.client_cert_auth && !c.peer_common_name().empty()) {
     auth.set_username(c.peer_common_name());

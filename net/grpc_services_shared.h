@@ -29,11 +29,6 @@
 
 namespace detcd::net {
 
-// The metadata key by which the client front end tells the member's gRPC server (in-process, reached only through the
-// front end and the gateway, which both drop it from what clients send) the common name of a call's verified TLS
-// client certificate, when --client-cert-auth makes it the call's user.
-inline constexpr char kClientCnMetadata[] = "detcd-client-cn";
-
 // etcd's rpctypes.ErrGRPCStopped.
 inline grpc::Status Stopped() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"); }
 
@@ -76,32 +71,13 @@ struct EtcdServices::Shared {
   // not erase itself from `streams` (being walked, and mu is held); StopStreams forgets them all afterwards.
   std::atomic<std::thread::id> stopping_thread{};
 
-  // The credentials a call carries (its "token" metadata) as the member's core takes them; a token that does not
-  // verify is marked for the core to refuse (every request is refused, or a watch canceled, in etcd's words).
+  // The credentials a call carries (its "token" metadata, or the certificate name the front end passed), as the
+  // member's core takes them (see AuthCredentials::ForCall).
   kvpb::RequestAuth CredentialsOf(const grpc::ServerContextBase* ctx) const {
-    std::vector<std::pair<std::string, std::string>> md;
-    std::string common_name;
-    for (const auto& [k, v] : ctx->client_metadata()) {
-      if (k == "token" || k == "authorization") {
-        md.emplace_back(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-      } else if (k == kClientCnMetadata) {
-        common_name.assign(v.data(), v.size());
-      }
-    }
-    if (md.empty() && !common_name.empty()) {
-      kvpb::RequestAuth auth;
-      auth.set_username(common_name);
-      auth.set_certificate(true);
-      return auth;
-    }
-    return CredentialsOf(md);
+    return options.auth->ForCall(AuthCredentials::AuthMetadata(ctx->client_metadata()));
   }
   kvpb::RequestAuth CredentialsOf(const std::vector<std::pair<std::string, std::string>>& metadata) const {
-    absl::StatusOr<kvpb::RequestAuth> auth = options.auth->FromMetadata(metadata);
-    if (auth.ok()) return *std::move(auth);
-    kvpb::RequestAuth invalid;
-    invalid.set_invalid_token(true);
-    return invalid;
+    return options.auth->ForCall(metadata);
   }
 
   // The request timeout, shortened to the client's deadline if it has one.

@@ -146,9 +146,18 @@ struct LockElectionServices::Shared {
 
   // One request through the member, as etcd's embedded client sends it (a client already gone gets its context's
   // error without asking).
-  absl::StatusOr<ClientResponse> Call(const ServerContext* ctx, const ClientRequest& request) {
+  // `as`: the credentials to send (a cleanup's, whose ctx is null); else ctx's.
+  absl::StatusOr<ClientResponse> Call(const ServerContext* ctx, const ClientRequest& request,
+                                      const kvpb::RequestAuth* as = nullptr) {
     if (absl::Status s = Interruption(ctx); !s.ok() && !IsStopped(s)) return s;
-    kv::ClientReply reply = runtime->Call(request, Timeout(ctx));
+    kv::ClientReply reply;
+    if (as != nullptr || (ctx != nullptr && options.auth != nullptr)) {
+      ClientRequest with = request;
+      *with.mutable_auth() = as != nullptr ? *as : CredentialsOf(ctx);
+      reply = runtime->Call(with, Timeout(ctx));
+    } else {
+      reply = runtime->Call(request, Timeout(ctx));
+    }
     if (!reply.status.ok()) return reply.status;
     if (static_cast<int>(reply.response.response_case()) != static_cast<int>(request.request_case())) {
       return absl::InternalError("detcd: the member answered with a response of another kind");
@@ -156,10 +165,17 @@ struct LockElectionServices::Shared {
     return std::move(reply.response);
   }
 
-  absl::StatusOr<TxnResponse> Txn(const ServerContext* ctx, const TxnRequest& t) {
+  // A call's credentials (none without options.auth).
+  kvpb::RequestAuth CredentialsOf(const ServerContext* ctx) const {
+    if (ctx == nullptr || options.auth == nullptr) return kvpb::RequestAuth();
+    return options.auth->ForCall(AuthCredentials::AuthMetadata(ctx->client_metadata()));
+  }
+
+  absl::StatusOr<TxnResponse> Txn(const ServerContext* ctx, const TxnRequest& t,
+                                  const kvpb::RequestAuth* as = nullptr) {
     ClientRequest r;
     *r.mutable_txn() = t;
-    absl::StatusOr<ClientResponse> out = Call(ctx, r);
+    absl::StatusOr<ClientResponse> out = Call(ctx, r, as);
     if (!out.ok()) return out.status();
     return std::move(*out->mutable_txn());
   }
@@ -172,10 +188,11 @@ struct LockElectionServices::Shared {
     return std::move(*out->mutable_range());
   }
 
-  absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(const ServerContext* ctx, const std::string& key) {
+  absl::StatusOr<etcdserverpb::DeleteRangeResponse> Delete(const ServerContext* ctx, const std::string& key,
+                                                           const kvpb::RequestAuth* as = nullptr) {
     ClientRequest r;
     r.mutable_delete_range()->set_key(key);
-    absl::StatusOr<ClientResponse> out = Call(ctx, r);
+    absl::StatusOr<ClientResponse> out = Call(ctx, r, as);
     if (!out.ok()) return out.status();
     return std::move(*out->mutable_delete_range());
   }
@@ -214,11 +231,12 @@ struct LockElectionServices::Shared {
   }
 
   // Election.Resign from a known leader key: deletes it if it still has its create revision.
-  absl::StatusOr<ResponseHeader> Resign(const ServerContext* ctx, const std::string& key, int64_t rev) {
+  absl::StatusOr<ResponseHeader> Resign(const ServerContext* ctx, const std::string& key, int64_t rev,
+                                        const kvpb::RequestAuth* as = nullptr) {
     TxnRequest t;
     CompareCreate(key, rev, &t);
     t.add_success()->mutable_request_delete_range()->set_key(key);
-    absl::StatusOr<TxnResponse> txn = Txn(ctx, t);
+    absl::StatusOr<TxnResponse> txn = Txn(ctx, t, as);
     if (!txn.ok()) return txn.status();
     return txn->header();
   }
@@ -241,8 +259,9 @@ class RunningCall {
 // One watcher on a member watch stream of its own, from `start_revision` on, for a handler that waits on it.
 class MemberWatch {
  public:
-  MemberWatch(LockElectionServices::Shared* shared, const std::string& key, const std::string& range_end,
-              int64_t start_revision)
+  // With the handler's client's credentials (a watch needs read permission on its range).
+  MemberWatch(LockElectionServices::Shared* shared, const ServerContext* ctx, const std::string& key,
+              const std::string& range_end, int64_t start_revision)
       : shared_(shared), queue_(std::make_shared<WatchQueue>()) {
     // The callback may still run after CloseWatch is posted: it holds the queue, not this object.
     stream_ = shared_->runtime->OpenWatch(
@@ -252,7 +271,7 @@ class MemberWatch {
     create->set_key(key);
     create->set_range_end(range_end);
     create->set_start_revision(start_revision);
-    shared_->runtime->Watch(stream_, request);
+    shared_->runtime->Watch(stream_, request, shared_->CredentialsOf(ctx));
   }
   ~MemberWatch() { shared_->runtime->CloseWatch(stream_); }
   MemberWatch(const MemberWatch&) = delete;
@@ -293,7 +312,7 @@ class MemberWatch {
 
 absl::Status LockElectionServices::Shared::WaitDelete(const ServerContext* ctx, const std::string& key,
                                                       int64_t start_revision) {
-  MemberWatch watch(this, key, "", start_revision);
+  MemberWatch watch(this, ctx, key, "", start_revision);
   etcdserverpb::WatchResponse r;
   for (;;) {
     if (absl::Status s = watch.Next(ctx, &r); !s.ok()) return s;
@@ -375,7 +394,8 @@ class LockService final : public v3lockpb::Lock::Service {
     absl::StatusOr<ResponseHeader> waited = shared_->WaitDeletes(ctx, prefix, my_rev - 1);
     if (!waited.ok()) {
       // Mutex.Unlock on the client's own context: the cleanup outlives the caller's cancellation.
-      (void)shared_->Delete(nullptr, key);
+      const kvpb::RequestAuth as = shared_->CredentialsOf(ctx);
+      (void)shared_->Delete(nullptr, key, &as);
       if (absl::Status s = shared_->Interruption(ctx); !s.ok()) return s;
     }
     // The key may have gone with its lease while waiting: then the lock is not held.
@@ -383,7 +403,8 @@ class LockService final : public v3lockpb::Lock::Service {
     get_mine.set_key(key);
     absl::StatusOr<etcdserverpb::RangeResponse> mine = shared_->Range(ctx, get_mine);
     if (!mine.ok()) {
-      (void)shared_->Delete(nullptr, key);
+      const kvpb::RequestAuth as = shared_->CredentialsOf(ctx);
+      (void)shared_->Delete(nullptr, key, &as);
       return mine.status();
     }
     if (mine->kvs_size() == 0) return ErrSessionExpired();
@@ -448,7 +469,7 @@ class ElectionService final : public v3electionpb::Election::Service {
         *leader.mutable_kv() = got->kvs(0);
       } else {
         // No leader yet: the first key put under the prefix is the next one.
-        MemberWatch watch(shared_, prefix, PrefixEnd(prefix), got->header().revision());
+        MemberWatch watch(shared_, ctx, prefix, PrefixEnd(prefix), got->header().revision());
         while (!leader.has_kv()) {
           etcdserverpb::WatchResponse r;
           if (!watch.Next(ctx, &r).ok()) return end();
@@ -465,7 +486,7 @@ class ElectionService final : public v3electionpb::Election::Service {
       if (!writer->Write(leader)) return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
 
       // Every change of this leader key until it is deleted.
-      MemberWatch watch(shared_, leader.kv().key(), "", leader.header().revision() + 1);
+      MemberWatch watch(shared_, ctx, leader.kv().key(), "", leader.header().revision() + 1);
       for (bool deleted = false; !deleted;) {
         etcdserverpb::WatchResponse r;
         if (!watch.Next(ctx, &r).ok()) return end();
@@ -531,7 +552,10 @@ class ElectionService final : public v3electionpb::Election::Service {
       // Only a client that went away withdraws its candidacy (on the client's own context); otherwise the key stays
       // for a retry to find.
       const absl::Status why = shared_->Interruption(ctx);
-      if (!why.ok() && !IsStopped(why)) (void)shared_->Resign(nullptr, key, leader.rev());
+      if (!why.ok() && !IsStopped(why)) {
+        const kvpb::RequestAuth as = shared_->CredentialsOf(ctx);
+        (void)shared_->Resign(nullptr, key, leader.rev(), &as);
+      }
       return waited.status();
     }
     *response->mutable_header() = txn->header();

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "absl/time/time.h"
+#include "net/auth_credentials.h"
 #include "net/member_runtime.h"
 
 namespace detcd::net {
@@ -25,6 +26,9 @@ struct LockElectionOptions {
   absl::Duration request_timeout = absl::Seconds(7);
   // How often a waiting handler (Lock, Campaign, Observe) looks whether its client went away or the member stopped.
   absl::Duration poll_interval = absl::Milliseconds(50);
+  // The member's way with clients' credentials: each request a handler sends goes as its client's (etcd's embedded
+  // client runs on the client's context), so a lock or an election needs permission on its keys. Null: none sent.
+  std::shared_ptr<const AuthCredentials> auth;
 };
 
 class LockElectionServices {
