@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/go_text.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/check.h"
@@ -20,30 +21,6 @@ namespace detcd {
 namespace {
 
 // ---------------------------------------------------------------------------------------------------------------
-// Go's %q for the strings etcd quotes: printable ASCII as is, the rest escaped.
-std::string GoQuote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);  // bytes >= 0x80 pass through (Go would check UTF-8 validity)
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string GoQuoteList(const std::vector<std::string>& v) {  // Go's %q of a []string: ["a" "b"]
   std::vector<std::string> q;
   for (const std::string& s : v) q.push_back(GoQuote(s));
@@ -156,52 +133,11 @@ bool GoParseBool(const std::string& s, bool* out) {
   return false;
 }
 
-// time.ParseDuration, to nanoseconds (a Go time.Duration).
+// time.ParseDuration, to nanoseconds (a Go time.Duration); the error's text, or "".
 std::string GoParseDurationNs(const std::string& orig, int64_t* out_ns) {
-  const std::string invalid = absl::StrCat("time: invalid duration ", GoQuote(orig));
-  std::string s = orig;
-  bool negative = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    negative = s[0] == '-';
-    s = s.substr(1);
-  }
-  if (s == "0") return *out_ns = 0, "";
-  if (s.empty()) return invalid;
-  long double total_ns = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    long double v = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) v = v * 10 + (s[i++] - '0');
-    bool pre = i > start;
-    long double frac = 0, scale = 1;
-    bool post = false;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      size_t fs = i;
-      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-        frac = frac * 10 + (s[i++] - '0');
-        scale *= 10;
-      }
-      post = i > fs;
-    }
-    if (!pre && !post) return invalid;
-    size_t us = i;
-    while (i < s.size() && s[i] != '.' && !std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(us, i - us);
-    if (unit.empty()) return absl::StrCat("time: missing unit in duration ", GoQuote(orig));
-    static const std::map<std::string, long double> kUnits = {
-        {"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3}, {"ms", 1e6},
-        {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    auto it = kUnits.find(unit);
-    if (it == kUnits.end()) {
-      return absl::StrCat("time: unknown unit ", GoQuote(unit), " in duration ", GoQuote(orig));
-    }
-    total_ns += (v + frac / scale) * it->second;
-    if (total_ns > 9223372036854775807.0L) return invalid;
-  }
-  const int64_t ns = static_cast<int64_t>(total_ns);
-  *out_ns = negative ? -ns : ns;
+  absl::StatusOr<int64_t> ns = ParseGoDurationNs(orig);
+  if (!ns.ok()) return std::string(ns.status().message());
+  *out_ns = *ns;
   return "";
 }
 

@@ -496,26 +496,12 @@ void NodeCore::ApplyRequest(const kvpb::RaftRequest& req, uint64_t index) {
     status = ErrCorrupt();
   } else if (grows && alarms_.Has(etcdserverpb::NOSPACE)) {
     status = ErrNoSpace();
-  } else if (status = CheckApplyPermission(r); status.ok()) {
+  } else if (status = CheckApplyPermission(r); !status.ok()) {
+    // refused: nothing applies
+  } else if (IsLoggedAuthRequest(r)) {
+    status = ApplyAuth(r, index, &resp);
+  } else {
     switch (r.request_case()) {
-      case kvpb::ClientRequest::kAuthEnable:
-      case kvpb::ClientRequest::kAuthDisable:
-      case kvpb::ClientRequest::kAuthenticate:
-      case kvpb::ClientRequest::kAuthUserAdd:
-      case kvpb::ClientRequest::kAuthUserGet:
-      case kvpb::ClientRequest::kAuthUserList:
-      case kvpb::ClientRequest::kAuthUserDelete:
-      case kvpb::ClientRequest::kAuthUserChangePassword:
-      case kvpb::ClientRequest::kAuthUserGrantRole:
-      case kvpb::ClientRequest::kAuthUserRevokeRole:
-      case kvpb::ClientRequest::kAuthRoleAdd:
-      case kvpb::ClientRequest::kAuthRoleGet:
-      case kvpb::ClientRequest::kAuthRoleList:
-      case kvpb::ClientRequest::kAuthRoleDelete:
-      case kvpb::ClientRequest::kAuthRoleGrantPermission:
-      case kvpb::ClientRequest::kAuthRoleRevokePermission:
-        status = ApplyAuth(r, index, &resp);
-        break;
       case kvpb::ClientRequest::kPut:
         if (!config_.kv_testing.corrupt_puts_to.empty() && r.put().key() == config_.kv_testing.corrupt_puts_to) {
           etcdserverpb::PutRequest bad = r.put();

@@ -439,6 +439,8 @@ class NodeCore {
   // Auth requests: those answered from local state at once, and the applied ones.
   void ServeAuthLocal(uint64_t request_id, const kvpb::ClientRequest& request);
   absl::Status ApplyAuth(const kvpb::ClientRequest& r, uint64_t index, kvpb::ClientResponse* resp);
+  // The Auth service's requests that go through the log (all but the local lookups), which ApplyAuth applies.
+  static bool IsLoggedAuthRequest(const kvpb::ClientRequest& r);
   // etcd's authApplierV3: the permission a request needs, checked when it applies against the auth store then.
   absl::Status CheckApplyPermission(const kvpb::ClientRequest& r) const;
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);

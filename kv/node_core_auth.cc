@@ -83,6 +83,30 @@ absl::Status NodeCore::CheckApplyPermission(const kvpb::ClientRequest& r) const 
   }
 }
 
+bool NodeCore::IsLoggedAuthRequest(const kvpb::ClientRequest& r) {
+  switch (r.request_case()) {
+    case kvpb::ClientRequest::kAuthEnable:
+    case kvpb::ClientRequest::kAuthDisable:
+    case kvpb::ClientRequest::kAuthenticate:
+    case kvpb::ClientRequest::kAuthUserAdd:
+    case kvpb::ClientRequest::kAuthUserGet:
+    case kvpb::ClientRequest::kAuthUserList:
+    case kvpb::ClientRequest::kAuthUserDelete:
+    case kvpb::ClientRequest::kAuthUserChangePassword:
+    case kvpb::ClientRequest::kAuthUserGrantRole:
+    case kvpb::ClientRequest::kAuthUserRevokeRole:
+    case kvpb::ClientRequest::kAuthRoleAdd:
+    case kvpb::ClientRequest::kAuthRoleGet:
+    case kvpb::ClientRequest::kAuthRoleList:
+    case kvpb::ClientRequest::kAuthRoleDelete:
+    case kvpb::ClientRequest::kAuthRoleGrantPermission:
+    case kvpb::ClientRequest::kAuthRoleRevokePermission:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::Status NodeCore::ApplyAuth(const kvpb::ClientRequest& r, uint64_t index, kvpb::ClientResponse* resp) {
   switch (r.request_case()) {
     case kvpb::ClientRequest::kAuthEnable:

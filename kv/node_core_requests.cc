@@ -152,6 +152,12 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
   }
   const AuthInfo who{request.auth().username(), request.auth().revision()};
   const int64_t deadline = ticks_ + config_.request_timeout_ticks;
+  if (IsLoggedAuthRequest(request)) {
+    if (raft_->raft().log().committed() > applied_index_ + kMaxApplyGap) return Reply(request_id, ErrTooManyRequests());
+    Propose(request_id, request);
+    Pump();
+    return;
+  }
   // etcd 3.4: a learner serves serializable reads only (and its status, outside this core).
   if (const kvpb::Member* self = membership_.Find(config_.id);
       self != nullptr && self->is_learner() && !(request.has_range() && request.range().serializable()) &&
@@ -176,28 +182,6 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
       resp.mutable_auth_admin_check();
       return Reply(request_id, absl::OkStatus(), std::move(resp));
     }
-    case kvpb::ClientRequest::kAuthEnable:
-    case kvpb::ClientRequest::kAuthDisable:
-    case kvpb::ClientRequest::kAuthenticate:
-    case kvpb::ClientRequest::kAuthUserAdd:
-    case kvpb::ClientRequest::kAuthUserGet:
-    case kvpb::ClientRequest::kAuthUserList:
-    case kvpb::ClientRequest::kAuthUserDelete:
-    case kvpb::ClientRequest::kAuthUserChangePassword:
-    case kvpb::ClientRequest::kAuthUserGrantRole:
-    case kvpb::ClientRequest::kAuthUserRevokeRole:
-    case kvpb::ClientRequest::kAuthRoleAdd:
-    case kvpb::ClientRequest::kAuthRoleGet:
-    case kvpb::ClientRequest::kAuthRoleList:
-    case kvpb::ClientRequest::kAuthRoleDelete:
-    case kvpb::ClientRequest::kAuthRoleGrantPermission:
-    case kvpb::ClientRequest::kAuthRoleRevokePermission:
-      if (raft_->raft().log().committed() > applied_index_ + kMaxApplyGap) {
-        return Reply(request_id, ErrTooManyRequests());
-      }
-      Propose(request_id, request);
-      Pump();
-      return;
     case kvpb::ClientRequest::kLearnerNotReady:
     case kvpb::ClientRequest::kLeaseTimeToLiveAnswer:
       return Reply(request_id, absl::InvalidArgumentError("etcdserver: empty request"));
