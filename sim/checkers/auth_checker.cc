@@ -1,6 +1,7 @@
 #include "sim/checkers/auth_checker.h"
 
 #include <deque>
+#include <string_view>
 #include <set>
 #include <utility>
 
@@ -182,12 +183,16 @@ const kv::AuthStore* AuthChecker::AtRevision(uint64_t revision) const {
 }
 
 std::string AuthChecker::Check(const std::vector<AuthOp>& ops) {
+  violation_us_ = -1;
   stats_ = AuthCheckerStats{};
   stats_.entries = log_.size();
   replay_complete_ = true;
   Replay();
   for (const AuthOp& op : ops) {
-    if (std::string v = CheckOp(op); !v.empty()) return v;
+    if (std::string v = CheckOp(op); !v.empty()) {
+      violation_us_ = op.complete_us;
+      return v;
+    }
   }
   return "";
 }
@@ -214,7 +219,12 @@ std::string AuthChecker::Permissions(const kv::AuthStore& s, const std::string& 
       continue;
     }
     std::vector<std::string> ps;
-    for (const authpb::Permission& p : perms.perm()) ps.push_back(p.ShortDebugString());
+    for (const authpb::Permission& p : perms.perm()) {
+      const std::string end = p.range_end().empty()                        ? ""
+                              : p.range_end() == std::string_view("\0", 1) ? " .. (every key after)"
+                                                                           : absl::StrCat(" .. ", p.range_end());
+      ps.push_back(absl::StrCat(authpb::Permission::Type_Name(p.permtype()), " ", p.key(), end));
+    }
     roles.push_back(absl::StrCat(role, " {", absl::StrJoin(ps, "; "), "}"));
   }
   return absl::StrCat("user ", user, " has roles [", absl::StrJoin(roles, ", "), "]");

@@ -79,6 +79,8 @@ class AuthChecker {
   void OnApply(const raftpb::Entry& e, int64_t now_us);
   // Replays the log and checks every operation: "" if all hold, else the first violation, described.
   std::string Check(const std::vector<AuthOp>& ops);
+  // When the operation of the violation Check found completed (-1: none).
+  int64_t violation_us() const { return violation_us_; }
   const AuthCheckerStats& stats() const { return stats_; }
 
  private:
@@ -108,6 +110,7 @@ class AuthChecker {
   // Client writes by their request (credentials cleared, serialized).
   std::multimap<std::string, AppliedWrite> writes_;
   bool replay_complete_ = true;
+  int64_t violation_us_ = -1;
   AuthCheckerStats stats_;
 };
 

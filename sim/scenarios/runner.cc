@@ -441,7 +441,9 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     }
   }
   if (auth && result.outcome != Outcome::kLiveness) {
-    if (std::string v = auth_checker.Check(auth->ops()); !v.empty()) finish(Outcome::kSafety, "auth", v, loop.Now());
+    if (std::string v = auth_checker.Check(auth->ops()); !v.empty()) {
+      finish(Outcome::kSafety, "auth", v, auth_checker.violation_us());
+    }
     const AuthCheckerStats& as = auth_checker.stats();
     result.auth_ops_checked = as.ops_checked;
     result.auth_writes_matched = as.writes_matched;
