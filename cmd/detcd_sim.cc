@@ -96,9 +96,10 @@ void PrintResult(const detcd::sim::SeedRun& run) {
                   static_cast<unsigned long long>(r.leases_granted), static_cast<unsigned long long>(r.leases_revoked));
     }
     if (r.auth_ok + r.auth_denied + r.auth_changes > 0) {
-      std::printf("  auth: %llu ok, %llu denied; %llu checked at their admission revision, %llu writes against their "
-                  "entry; %llu auth changes applied\n",
+      std::printf("  auth: %llu ok, %llu denied, %llu old revision; %llu checked at their admission revision, %llu "
+                  "writes against their entry; %llu auth changes applied\n",
                   static_cast<unsigned long long>(r.auth_ok), static_cast<unsigned long long>(r.auth_denied),
+                  static_cast<unsigned long long>(r.auth_old_revision),
                   static_cast<unsigned long long>(r.auth_ops_checked),
                   static_cast<unsigned long long>(r.auth_writes_matched),
                   static_cast<unsigned long long>(r.auth_changes));

@@ -19,6 +19,8 @@
 //     may have several candidates and one that explains the outcome is enough): its outcome is what the member had to
 //     answer when the entry applied — so an OK write was not overtaken by an auth change, and "old revision" was
 //     answered only to a write that one did overtake; an OK or "old revision" write with no entry at all is one too.
+//     A write denied with no entry (refused before it was proposed, which no etcd member does) is judged by its
+//     admission revision alone.
 // What it cannot prove. Reads are served locally and leave nothing in the log: a read is judged by the state at its
 // admission revision, which is exact only if the serving member checked it there (a read served after an auth change
 // must fail with "old revision"; a member that served it anyway by the new rules, when those agree with the old, goes

@@ -450,6 +450,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     result.auth_changes = as.auth_changes;
     result.auth_denied = auth->stats().denied;
     result.auth_ok = auth->stats().ok;
+    result.auth_old_revision = auth->stats().old_revision;
   }
   if (result.outcome == Outcome::kPass) {
     if (std::string d = MembersDiffer(cluster, kvw.corrupt_member()); !d.empty()) {
