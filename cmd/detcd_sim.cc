@@ -95,6 +95,15 @@ void PrintResult(const detcd::sim::SeedRun& run) {
       std::printf("  leases: %llu granted, %llu revoked by clients (the rest expired)\n",
                   static_cast<unsigned long long>(r.leases_granted), static_cast<unsigned long long>(r.leases_revoked));
     }
+    if (r.auth_ok + r.auth_denied + r.auth_changes > 0) {
+      std::printf("  auth: %llu ok, %llu denied, %llu old revision; %llu checked at their admission revision, %llu "
+                  "writes against their entry; %llu auth changes applied\n",
+                  static_cast<unsigned long long>(r.auth_ok), static_cast<unsigned long long>(r.auth_denied),
+                  static_cast<unsigned long long>(r.auth_old_revision),
+                  static_cast<unsigned long long>(r.auth_ops_checked),
+                  static_cast<unsigned long long>(r.auth_writes_matched),
+                  static_cast<unsigned long long>(r.auth_changes));
+    }
     if (r.linearizability_undecided > 0) {
       std::printf("  linearizability: %zu keys undecided (search budget exhausted)\n", r.linearizability_undecided);
     }

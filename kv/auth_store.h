@@ -78,6 +78,9 @@ class AuthStore {
   void ExpireSimpleTokens(int64_t now_us);
   size_t simple_tokens() const { return tokens_.size(); }
 
+  // Test-only breakage (kv::KvTestingKnobs::auth_ignores_revision): checks never answer ErrAuthOldRevision.
+  void set_testing_ignore_revision(bool on) { testing_ignore_revision_ = on; }
+
   // ---- state (snapshots) ----
   kvpb::AuthState State() const;
   // Replaces the users, roles, flag and revision; tokens of users that are gone go too (all if auth is off).
@@ -90,6 +93,7 @@ class AuthStore {
   void InvalidateUser(const std::string& user);
 
   bool enabled_ = false;
+  bool testing_ignore_revision_ = false;
   uint64_t revision_ = 1;
   std::map<std::string, authpb::User, std::less<>> users_;
   std::map<std::string, authpb::Role, std::less<>> roles_;

@@ -75,6 +75,15 @@ struct KvTestingKnobs {
   // Linearizable reads are answered as soon as their read index is confirmed, without waiting for the member to apply
   // up to it (a lagging follower serves what it has: a stale read).
   bool read_before_apply = false;
+  // Auth (etcd's authApplierV3 broken three ways). A put, delete or txn is checked against the auth store when the
+  // member admits it and not again when its entry applies: a permission revoked (or any auth change) while it is in
+  // flight does not stop it (a time-of-check/time-of-use bug).
+  bool auth_check_at_admission_only = false;
+  // Requests are checked against the permissions in force when checked, whatever auth revision they carry: no
+  // ErrAuthOldRevision (a request admitted before a change is judged by the rules after it).
+  bool auth_ignores_revision = false;
+  // Serializable reads are served without checking the user may read the range.
+  bool auth_serializable_reads_unchecked = false;
   // Puts to this key (if not empty) store another value on this member only: a replica whose state silently went bad
   // (a bit flipped in memory), for the corruption checks to find.
   std::string corrupt_puts_to;
@@ -443,6 +452,8 @@ class NodeCore {
   static bool IsLoggedAuthRequest(const kvpb::ClientRequest& r);
   // etcd's authApplierV3: the permission a request needs, checked when it applies against the auth store then.
   absl::Status CheckApplyPermission(const kvpb::ClientRequest& r) const;
+  // A put, delete or txn from a client (what KvTestingKnobs::auth_check_at_admission_only checks at admission).
+  static bool IsKvWrite(const kvpb::ClientRequest& r);
   void ServeLeaseLocal(uint64_t request_id, const kvpb::ClientRequest& request);
   void ExpireLeases();
   // A tick of the auto-compactor: logs its lines, proposes the compaction it asks for (a leader's, best effort).

@@ -25,6 +25,10 @@ void NodeCore::ServeAuthLocal(uint64_t request_id, const kvpb::ClientRequest& re
   Reply(request_id, absl::OkStatus(), std::move(resp));
 }
 
+bool NodeCore::IsKvWrite(const kvpb::ClientRequest& r) {
+  return !r.auth().internal() && (r.has_put() || r.has_delete_range() || r.has_txn());
+}
+
 absl::Status NodeCore::CheckApplyPermission(const kvpb::ClientRequest& r) const {
   if (!auth_.enabled() || r.auth().internal()) return absl::OkStatus();
   const AuthInfo who{r.auth().username(), r.auth().revision()};

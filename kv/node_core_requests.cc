@@ -217,6 +217,9 @@ void NodeCore::Submit(uint64_t request_id, const kvpb::ClientRequest& request) {
     case kvpb::ClientRequest::kLeaseRevoke:
     case kvpb::ClientRequest::kMemberAttributes: {
       if (absl::Status s = CheckWrite(request); !s.ok()) return Reply(request_id, s);
+      if (config_.kv_testing.auth_check_at_admission_only && IsKvWrite(request)) {
+        if (absl::Status s = CheckApplyPermission(request); !s.ok()) return Reply(request_id, s);
+      }
       // etcd refuses new proposals while its apply lags far behind the commit index (an overloaded member).
       if (raft_->raft().log().committed() > applied_index_ + kMaxApplyGap) {
         return Reply(request_id, ErrTooManyRequests());
@@ -455,7 +458,9 @@ void NodeCore::ServeReadyReads() {
 
 void NodeCore::ServeRange(uint64_t request_id, const etcdserverpb::RangeRequest& r, const AuthInfo& who) {
   // Checked when served (after the read index is applied), against the auth store then, as etcd's doSerialize.
-  if (absl::Status s = auth_.CheckRead(who, r.key(), r.range_end()); !s.ok()) return Reply(request_id, s);
+  if (!(config_.kv_testing.auth_serializable_reads_unchecked && r.serializable())) {
+    if (absl::Status s = auth_.CheckRead(who, r.key(), r.range_end()); !s.ok()) return Reply(request_id, s);
+  }
   kvpb::ClientResponse resp;
   absl::Status s = applier_.Range(r, resp.mutable_range());
   Reply(request_id, s, std::move(resp));

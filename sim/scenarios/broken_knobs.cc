@@ -31,6 +31,10 @@ const std::vector<Knob>& Knobs() {
       {"send_before_durable", [](RunOptions* o) { return &o->kv_testing.send_before_durable; }},
       {"forget_reads_awaiting_apply", [](RunOptions* o) { return &o->kv_testing.forget_reads_awaiting_apply; }},
       {"read_before_apply", [](RunOptions* o) { return &o->kv_testing.read_before_apply; }},
+      {"auth_check_at_admission_only", [](RunOptions* o) { return &o->kv_testing.auth_check_at_admission_only; }},
+      {"auth_ignores_revision", [](RunOptions* o) { return &o->kv_testing.auth_ignores_revision; }},
+      {"auth_serializable_reads_unchecked",
+       [](RunOptions* o) { return &o->kv_testing.auth_serializable_reads_unchecked; }},
       {"ack_before_sync", [](RunOptions* o) { return &o->kv_ack_before_sync; }},
       {"corrupt_tail_is_torn", [](RunOptions* o) { return &o->wal_corrupt_tail_is_torn; }},
   };

@@ -24,10 +24,12 @@
 #include "absl/strings/str_cat.h"
 #include "base/prng.h"
 #include "history/linearizability.h"
+#include "sim/checkers/auth_checker.h"
 #include "sim/checkers/membership_checker.h"
 #include "sim/checkers/raft_checker.h"
 #include "sim/checkers/watch_checker.h"
 #include "sim/scenarios/swarm.h"
+#include "sim/workloads/auth_workload.h"
 #include "sim/workloads/kv_workload.h"
 #include "sim/workloads/membership_operator.h"
 #include "sim/world/event_loop.h"
@@ -59,6 +61,13 @@ KvWorkloadOptions KvWorkloadOptionsFor(const ScenarioConfig& sc) {
   if (!sc.proto.has_kv()) return RegisterWritersFor(sc.workload);
   const simpb::KvWorkload& p = sc.proto.kv();
   KvWorkloadOptions w;
+  if (p.has_auth()) {
+    // With auth on, requests without credentials are refused: the auth workload's clients are the only ones.
+    w.writes_only = true;
+    w.clients = 0;
+    w.watchers = 0;
+    return w;
+  }
   if (p.has_clients()) w.clients = static_cast<int>(p.clients());
   if (p.has_ops_per_sec()) w.ops_per_sec = p.ops_per_sec();
   if (p.has_keys()) w.keys = std::max(1, static_cast<int>(p.keys()));
@@ -76,6 +85,19 @@ KvWorkloadOptions KvWorkloadOptionsFor(const ScenarioConfig& sc) {
   return w;
 }
 
+AuthWorkloadOptions AuthOptionsFor(const simpb::AuthWorkload& p) {
+  AuthWorkloadOptions o;
+  if (p.has_clients()) o.clients = static_cast<int>(p.clients());
+  if (p.has_users()) o.users = std::max(1, static_cast<int>(p.users()));
+  if (p.has_roles()) o.roles = std::max(1, static_cast<int>(p.roles()));
+  if (p.has_keys()) o.keys = std::clamp(static_cast<int>(p.keys()), 1, 99);
+  if (p.has_ops_per_sec()) o.ops_per_sec = p.ops_per_sec();
+  if (p.has_change_every_ms()) o.change_every_us = std::max<int64_t>(1, p.change_every_ms()) * 1000;
+  if (p.has_relogin_every_ms()) o.relogin_every_us = std::max<int64_t>(0, p.relogin_every_ms()) * 1000;
+  if (p.has_request_timeout_ms()) o.request_timeout_us = p.request_timeout_ms() * 1000;
+  return o;
+}
+
 MembershipOperatorOptions MembershipOptionsFor(const simpb::MembershipChanges& p) {
   MembershipOperatorOptions o;
   o.change_every_us = p.change_every_ms() * 1000;
@@ -89,8 +111,11 @@ MembershipOperatorOptions MembershipOptionsFor(const simpb::MembershipChanges& p
 }
 
 // Why the cluster has not converged yet, or "" if it has.
-std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload, const MembershipOperator* op) {
+std::string NotConverged(const KvCluster& cluster, const KvWorkload& workload, const MembershipOperator* op,
+                         const AuthWorkload* auth) {
   if (op != nullptr && !op->idle()) return absl::StrCat("the operator is still at: ", op->doing());
+  if (auth != nullptr && !auth->set_up()) return "auth is not set up yet";
+  if (auth != nullptr && auth->in_flight() > 0) return absl::StrCat(auth->in_flight(), " auth requests in flight");
   const uint64_t leader = cluster.Leader();
   if (leader == 0) return "no leader";
   if (workload.in_flight() > 0) return absl::StrCat(workload.in_flight(), " requests in flight");
@@ -339,6 +364,13 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
                                               &loop, &prng, &trace);
   }
 
+  std::unique_ptr<AuthWorkload> auth;
+  AuthChecker auth_checker;
+  if (kvw.has_auth()) {
+    auth = std::make_unique<AuthWorkload>(AuthOptionsFor(kvw.auth()), &cluster, &loop, &prng, &trace);
+    cluster.set_on_apply([&](uint64_t, const raftpb::Entry& e) { auth_checker.OnApply(e, loop.Now()); });
+  }
+
   trace.Record(0, absl::StrCat("scenario ", sc.name, " seed ", opt.seed, " nodes ", sc.nodes,
                                sc.proto.has_kv() ? " (etcd members)" : " (etcd members, register writers)"));
   const int64_t phase_end_us = sc.duration_ms * 1000;
@@ -349,6 +381,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   cluster.Start();
   workload.Start(phase_end_us);
   if (op) op->Start(phase_end_us);
+  if (auth) auth->Start(phase_end_us);
 
   result.kv = sc.proto.has_kv();
   auto finish = [&](Outcome outcome, std::string check, std::string detail, int64_t at_us) {
@@ -365,10 +398,10 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   if (safe()) {
     faults.HealAll();
     workload.StopBeingSlow();
-    std::string why = NotConverged(cluster, workload, op.get());
+    std::string why = NotConverged(cluster, workload, op.get(), auth.get());
     while (!why.empty() && loop.Now() < deadline_us && safe()) {
       loop.RunUntil(std::min(loop.Now() + kCheckIntervalUs, deadline_us));
-      why = NotConverged(cluster, workload, op.get());
+      why = NotConverged(cluster, workload, op.get(), auth.get());
     }
     if (safe() && !why.empty()) {
       finish(Outcome::kLiveness, "liveness",
@@ -406,6 +439,18 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
     if (!lin.linearizable) {
       finish(Outcome::kSafety, "linearizability", history::FormatCheckResult(result.history, lin), loop.Now());
     }
+  }
+  if (auth && result.outcome != Outcome::kLiveness) {
+    if (std::string v = auth_checker.Check(auth->ops()); !v.empty()) {
+      finish(Outcome::kSafety, "auth", v, auth_checker.violation_us());
+    }
+    const AuthCheckerStats& as = auth_checker.stats();
+    result.auth_ops_checked = as.ops_checked;
+    result.auth_writes_matched = as.writes_matched;
+    result.auth_changes = as.auth_changes;
+    result.auth_denied = auth->stats().denied;
+    result.auth_ok = auth->stats().ok;
+    result.auth_old_revision = auth->stats().old_revision;
   }
   if (result.outcome == Outcome::kPass) {
     if (std::string d = MembersDiffer(cluster, kvw.corrupt_member()); !d.empty()) {

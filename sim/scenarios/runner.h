@@ -72,6 +72,15 @@ struct RunResult {
   uint64_t members_promoted = 0;
   uint64_t leaders_removed = 0;
   int removed_members_stopped = 0;
+  // Auth (kv.auth): the clients' operations answered OK, "permission denied" and "revision of auth store is old",
+  // those the auth checker checked against their admission revision and against their entry, and the auth changes
+  // the log held.
+  uint64_t auth_ok = 0;
+  uint64_t auth_denied = 0;
+  uint64_t auth_old_revision = 0;
+  uint64_t auth_ops_checked = 0;
+  uint64_t auth_writes_matched = 0;
+  uint64_t auth_changes = 0;
 };
 
 // The simulated cluster's settings from a scenario.

@@ -283,6 +283,23 @@ void Validator::CheckAutoCompaction() {
   if (k.corrupt_member() != 0 && (!k.has_corrupt_check_ms() || k.corrupt_member() > s_.nodes())) {
     Error(Append(at, {"corrupt_member", -1}), "needs corrupt_check_ms and must name one of the nodes");
   }
+  if (k.has_auth()) {
+    const simpb::AuthWorkload& a = k.auth();
+    const Path auth = Append(at, {"auth", -1});
+    // The auth clients know the founding members only, and requests without credentials (the kv clients', the
+    // cluster's corruption canary) are refused once auth is on.
+    if (k.has_membership()) Error(auth, "cannot be combined with kv.membership");
+    if (k.has_corrupt_check_ms()) Error(auth, "cannot be combined with kv.corrupt_check_ms");
+    if (a.has_keys() && (a.keys() < 1 || a.keys() > 99)) Error(Append(auth, {"keys", -1}), "must be in 1..99");
+    if (a.has_users() && a.users() < 1) Error(Append(auth, {"users", -1}), "must be at least 1");
+    if (a.has_roles() && a.roles() < 1) Error(Append(auth, {"roles", -1}), "must be at least 1");
+    if (a.has_change_every_ms() && (a.change_every_ms() < 1 || a.change_every_ms() > kMaxDurationMs)) {
+      Error(Append(auth, {"change_every_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
+    }
+    if (a.has_request_timeout_ms() && (a.request_timeout_ms() < 1 || a.request_timeout_ms() > kMaxDurationMs)) {
+      Error(Append(auth, {"request_timeout_ms", -1}), absl::StrCat("must be in 1..", kMaxDurationMs));
+    }
+  }
 }
 
 void Validator::CheckMembership() {

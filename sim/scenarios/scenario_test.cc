@@ -196,6 +196,14 @@ TEST(ScenarioTest, ProbabilityOutOfRange) {
               HasSubstr("network.reorder_probability: probability -0.1 is outside [0, 1]"));
 }
 
+TEST(ScenarioTest, AuthWorkloadBounds) {
+  EXPECT_THAT(ErrorOf(Minimal("kv { auth { keys: 100 } }")), HasSubstr("kv.auth.keys: must be in 1..99"));
+  EXPECT_THAT(ErrorOf(Minimal("kv { auth { } membership { change_every_ms: 100 } }")),
+              HasSubstr("kv.auth: cannot be combined with kv.membership"));
+  EXPECT_THAT(ErrorOf(Minimal("kv { auth { change_every_ms: 0 } }")),
+              HasSubstr("kv.auth.change_every_ms: must be in 1..86400000"));
+}
+
 TEST(ScenarioTest, LatencyBounds) {
   EXPECT_EQ(ErrorOf(Minimal("network { latency_min_us: 5000 latency_max_us: 1000 }")),
             "t.textproto:4:11: network.latency_min_us: latency_min_us (5000) is greater than latency_max_us (1000)");

@@ -47,6 +47,12 @@ void Fields(Io& io, Run& run) {
   io.U64(r.members_promoted);
   io.U64(r.leaders_removed);
   io.Int(r.removed_members_stopped);
+  io.U64(r.auth_ok);
+  io.U64(r.auth_denied);
+  io.U64(r.auth_old_revision);
+  io.U64(r.auth_ops_checked);
+  io.U64(r.auth_writes_matched);
+  io.U64(r.auth_changes);
 }
 
 class Writer {

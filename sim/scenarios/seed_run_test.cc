@@ -46,6 +46,12 @@ SeedRun FullRun() {
   r.members_promoted = 25;
   r.leaders_removed = 26;
   r.removed_members_stopped = 27;
+  r.auth_ok = 28;
+  r.auth_denied = 29;
+  r.auth_old_revision = 30;
+  r.auth_ops_checked = 31;
+  r.auth_writes_matched = 32;
+  r.auth_changes = 33;
   return run;
 }
 
@@ -89,6 +95,12 @@ TEST(SeedRun, RoundTripsEveryField) {
   EXPECT_EQ(b.members_promoted, a.members_promoted);
   EXPECT_EQ(b.leaders_removed, a.leaders_removed);
   EXPECT_EQ(b.removed_members_stopped, a.removed_members_stopped);
+  EXPECT_EQ(b.auth_ok, a.auth_ok);
+  EXPECT_EQ(b.auth_denied, a.auth_denied);
+  EXPECT_EQ(b.auth_old_revision, a.auth_old_revision);
+  EXPECT_EQ(b.auth_ops_checked, a.auth_ops_checked);
+  EXPECT_EQ(b.auth_writes_matched, a.auth_writes_matched);
+  EXPECT_EQ(b.auth_changes, a.auth_changes);
 }
 
 TEST(SeedRun, RefusesTruncatedOrPaddedRecords) {

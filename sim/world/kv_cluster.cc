@@ -166,6 +166,7 @@ bool KvCluster::Build(Node& n) {
     // of their commitment here, before it sees them applied.
     if (const Node& self = node(host); self.core) checker_->ObserveCommit(id, self.core->raft().raft().log());
     checker_->ObserveApply(id, e);
+    if (on_apply_) on_apply_(host, e);
   };
   c.on_revision = [this, id](int64_t rev, const std::vector<mvccpb::Event>& events) {
     if (on_revision_) on_revision_(id, rev, events);
@@ -308,12 +309,13 @@ void KvCluster::Deliver(const raftpb::Message& m) {
   });
 }
 
-bool KvCluster::Submit(uint64_t id, const kvpb::ClientRequest& request, ReplyFn fn) {
+bool KvCluster::Submit(uint64_t id, const kvpb::ClientRequest& request, ReplyFn fn, AdmitFn admitted) {
   if (!node(id).core) return false;
   const uint64_t rid = next_request_++;
   OnMember(
       id,
-      [this, rid, request, fn = std::move(fn)](Node& n) mutable {
+      [this, rid, request, fn = std::move(fn), admitted = std::move(admitted)](Node& n) mutable {
+        if (admitted) admitted(*n.core);
         Await(n, rid, std::move(fn));
         n.core->Submit(rid, request);
       },

@@ -90,6 +90,10 @@ class KvCluster : public FaultTarget {
   using WatchFn = std::function<void(const etcdserverpb::WatchResponse&)>;
   using RevisionFn = std::function<void(uint64_t node, int64_t revision, const std::vector<mvccpb::Event>& events)>;
   using CompactFn = std::function<void(uint64_t node, int64_t revision)>;
+  // Every entry a member applies (the host it runs on), as the member applies it.
+  using ApplyFn = std::function<void(uint64_t host, const raftpb::Entry& entry)>;
+  // A client request is handed to the member's core right after this (which sees the member as it admits it).
+  using AdmitFn = std::function<void(const kv::NodeCore& core)>;
   // After every event a running member handled (once its bootstrap entries are durable): the host and the member.
   using ObserveFn = std::function<void(uint64_t host, const kv::NodeCore& core)>;
   // A removed member stopped for good.
@@ -103,6 +107,7 @@ class KvCluster : public FaultTarget {
   void Start();
   void set_on_revision(RevisionFn fn) { on_revision_ = std::move(fn); }
   void set_on_compact(CompactFn fn) { on_compact_ = std::move(fn); }
+  void set_on_apply(ApplyFn fn) { on_apply_ = std::move(fn); }
   void set_on_observe(ObserveFn fn) { on_observe_ = std::move(fn); }
   void set_on_stopped(StoppedFn fn) { on_stopped_ = std::move(fn); }
   void set_on_node_event(NodeEventFn fn) { on_node_event_ = std::move(fn); }
@@ -111,8 +116,9 @@ class KvCluster : public FaultTarget {
   void Deliver(const raftpb::Message& m);
 
   // A client request arriving at a member. False if the member is down (the connection is refused; fn is never
-  // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first.
-  bool Submit(uint64_t node, const kvpb::ClientRequest& request, ReplyFn fn);
+  // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first. `admitted`, if given,
+  // sees the member just before it takes the request (a paused member takes it when it resumes).
+  bool Submit(uint64_t node, const kvpb::ClientRequest& request, ReplyFn fn, AdmitFn admitted = nullptr);
 
   // A watch stream to a member. Returns 0 if the member is down or knows no leader. on_response gets every response in
   // order; on_broken is called (once) when the member crashes, and the stream is gone.
@@ -288,6 +294,7 @@ class KvCluster : public FaultTarget {
   SnapshotSends snapshot_sends_;  // after options_, loop_ and trace_: it is built from them
   RevisionFn on_revision_;
   CompactFn on_compact_;
+  ApplyFn on_apply_;
   ObserveFn on_observe_;
   NodeEventFn on_node_event_;
   StoppedFn on_stopped_;
