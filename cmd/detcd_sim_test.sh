@@ -72,7 +72,9 @@ seed_fields = {"type", "scenario", "scenario_file", "seed", "verdict", "checker"
                "simulated_s", "wall_s", "events", "messages", "faults", "crashes", "leader_terms", "committed_index",
                "kv", "operations", "kv_requests", "kv_ok", "kv_unknown", "acked_puts", "final_revision", "watch_events",
                "watch_reconnects", "leases_granted", "leases_revoked", "linearizability_undecided", "members_added",
-               "members_removed", "leaders_removed", "members_promoted", "removed_members_stopped", "snapshots_taken",
+               "members_removed", "leaders_removed", "members_promoted", "removed_members_stopped", "auth_ok",
+               "auth_denied", "auth_old_revision", "auth_ops_checked", "auth_writes_matched", "auth_changes",
+               "snapshots_taken",
                "snapshots_installed", "refusals", "trace_hash", "replay"}
 summary_fields = {"type", "scenario", "scenario_file", "seeds", "jobs", "seeds_run", "passed", "failed",
                   "failed_by_verdict", "failing_seeds", "verdict", "wall_s", "simulated_s", "simulated_s_per_wall_s",

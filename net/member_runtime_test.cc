@@ -73,23 +73,30 @@ class CoreHolder {
       return true;
     });
   }
-  // Submits a put of the watched key and waits until the core is held by the callback.
+  // Submits a put of the watched key and waits until the core is held by the callback. The put is submitted from a
+  // thread of its own: a submitting thread may drain the core itself (nobody holding it), and the callback must not
+  // block this one, which releases it.
   void Hold(MemberRuntime& rt) {
     etcdserverpb::WatchRequest w;
     w.mutable_create_request()->set_key("hold");
     rt.Watch(stream_, w);
-    rt.Submit(PutRequest("hold", "x"), [](kv::ClientReply) {});
+    submitter_ = std::thread([&rt] { rt.Submit(PutRequest("hold", "x"), [](kv::ClientReply) {}); });
     std::unique_lock<std::mutex> l(mu_);
     ASSERT_TRUE(cv_.wait_for(l, std::chrono::seconds(5), [this] { return held_; })) << "the core was never held";
   }
   void Release() {
-    std::lock_guard<std::mutex> l(mu_);
-    released_ = true;
-    cv_.notify_all();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      released_ = true;
+      cv_.notify_all();
+    }
+    if (submitter_.joinable()) submitter_.join();
   }
+  ~CoreHolder() { Release(); }
 
  private:
   uint64_t stream_ = 0;
+  std::thread submitter_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;
