@@ -51,6 +51,7 @@ NodeCore::NodeCore(const NodeCoreConfig& config, const RecoveredState& recovered
   }
   const bool empty_disk = recovered.snapshot.metadata().index() == 0 && recovered.entries.empty() &&
                           recovered.hard_state.term() == 0 && recovered.hard_state.commit() == 0;
+  recovered_commit_ = recovered.hard_state.commit();
   if (config_.force_new_cluster && !empty_disk) {
     ForceNewCluster(recovered);
   } else {

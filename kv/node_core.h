@@ -477,6 +477,9 @@ class NodeCore {
   std::unique_ptr<WatchHub> hub_;
   int64_t now_us_ = 0;
   uint64_t applied_index_ = 0;
+  // The commit index this member recovered from its disk: entries up to it were committed in an earlier life, and
+  // re-applying them assigns no simple tokens (a member's tokens die with it, as etcd's do).
+  uint64_t recovered_commit_ = 0;
   uint64_t snapshot_index_ = 0;
   AlarmSet alarms_;  // raised by applied Alarm requests (NOSPACE: no growth; CORRUPT: no writes)
   bool was_leader_ = false;

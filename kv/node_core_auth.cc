@@ -128,7 +128,7 @@ absl::Status NodeCore::ApplyAuth(const kvpb::ClientRequest& r, uint64_t index, k
       // the user deleted and added again), that check does not count. The member that asked checks again.
       if (a.checked_revision() != auth_.revision()) return ErrAuthOldRevision();
       resp->mutable_authenticate();
-      if (!a.simple_token_prefix().empty()) {
+      if (!a.simple_token_prefix().empty() && index > recovered_commit_) {
         const std::string token = absl::StrCat(a.simple_token_prefix(), ".", index);
         auth_.AssignSimpleToken(token, a.name(), now_us_ + config_.simple_token_ttl_us);
         resp->mutable_authenticate()->set_token(token);

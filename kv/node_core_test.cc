@@ -1250,6 +1250,14 @@ TEST(NodeCoreTest, AuthSurvivesARestartFromASnapshotButTokensDoNot) {
   EXPECT_TRUE(c.node(f).auth().enabled());
   // A member's simple tokens are its own memory: after a restart the client must log in again (as with etcd).
   EXPECT_EQ(c.Do(f, As(GetReq("foo/1"), token)).status, ErrInvalidAuthToken());
+  // Also one whose authentication the member re-applies from its log after the restart (after its last snapshot).
+  const std::string late = Login(c, f, "u", "gggggggggggggggg");
+  EXPECT_TRUE(c.Do(f, As(GetReq("foo/1"), late)).status.ok());
+  c.Crash(f);
+  c.Start(f);
+  c.Settle();
+  c.Tick(3);
+  EXPECT_EQ(c.Do(f, As(GetReq("foo/1"), late)).status, ErrInvalidAuthToken());
   EXPECT_EQ(ValueOf(c.Do(f, As(GetReq("foo/1"), Login(c, f, "u", "eeeeeeeeeeeeeeee")))), "v");
 }
 
