@@ -283,6 +283,10 @@ std::string MvccStore::Serialize() const {
   return snap.SerializeAsString();
 }
 
+void MvccStore::ForEachVersion(const std::function<void(const Revision&, const Record&)>& fn) const {
+  for (const auto& [rev, r] : records_) fn(rev, r);
+}
+
 void MvccStore::ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreRecord* out) {
   out->Clear();
   out->set_main(rev.main);

@@ -122,6 +122,8 @@ class MvccStore {
     int64_t lease = 0;
     bool tombstone = false;
   };
+  // Every version Serialize writes, oldest first, without making the bytes (a digest of the state in O(1) memory).
+  void ForEachVersion(const std::function<void(const Revision&, const Record&)>& fn) const;
   // Pins the versions with main revision <= rev (rev(): what a snapshot taken now holds): they stay readable through
   // VisitVersions until that pin goes, even if a compaction removes them meanwhile (compaction still hides them from
   // reads, hashes, watchers and the quota at once: only their memory is kept). Writes go on as usual (they only add

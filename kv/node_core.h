@@ -336,8 +336,9 @@ class NodeCore {
   absl::StatusOr<HashKVResult> HashKV(int64_t revision) const;
   // etcd hashes its whole backend; this member's backend is its state machine, so the digest (CRC-32C) covers
   // exactly what a snapshot carries: every MVCC version kept with the revision and compaction revision, the leases
-  // (ids and TTLs, not their deadlines, which only the leader keeps), the applied-request dedup window and the
-  // alarms. Equal on members at the same applied index; it does not cover the Raft log or hard state.
+  // (ids and TTLs, not their deadlines, which only the leader keeps), the applied-request dedup window, the alarms
+  // and the auth store (not the member's simple tokens). Equal on members at the same applied index; it does not
+  // cover the Raft log or hard state. Made a version at a time: it never holds the state's bytes.
   HashResult Hash() const;
   // etcd's response header as this member would fill it now.
   etcdserverpb::ResponseHeader Header() const;

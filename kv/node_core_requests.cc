@@ -576,7 +576,19 @@ absl::StatusOr<HashKVResult> NodeCore::HashKV(int64_t revision) const {
 
 HashResult NodeCore::Hash() const {
   HashResult r;
-  r.hash = Crc32c(StateSnapshot());
+  // The CRC-32C of the small state's bytes, then each version's StoreRecord in revision order, then the store's
+  // revision and compaction revision: what a snapshot carries, one version in memory at a time (a whole snapshot
+  // made in memory for a hash cost a member its state's size again).
+  uint32_t crc = Crc32c(SmallState().SerializeAsString());
+  kvpb::StoreRecord record;
+  std::string bytes;
+  store_.ForEachVersion([&](const Revision& rev, const MvccStore::Record& v) {
+    MvccStore::ToStoreRecord(rev, v, &record);
+    record.SerializeToString(&bytes);
+    crc = Crc32cExtend(crc, bytes.data(), bytes.size());
+  });
+  const std::string revisions = absl::StrCat(store_.rev(), "/", store_.compacted_rev());
+  r.hash = Crc32cExtend(crc, revisions.data(), revisions.size());
   FillHeader(&r.header);
   return r;
 }
