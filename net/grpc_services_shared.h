@@ -126,7 +126,7 @@ struct EtcdServices::Shared {
                      Resp* (kvpb::ClientResponse::*out)(), Resp* response) {
     kvpb::ClientRequest r;
     *(r.*in)() = request;
-    *r.mutable_auth() = CredentialsOf(ctx);
+    if (kvpb::RequestAuth auth = CredentialsOf(ctx); auth.ByteSizeLong() > 0) *r.mutable_auth() = auth;
     kvpb::ClientResponse answer;
     grpc::Status s = Call(ctx, r, &answer);
     if (s.ok()) response->Swap((answer.*out)());

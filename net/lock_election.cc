@@ -150,13 +150,14 @@ struct LockElectionServices::Shared {
   absl::StatusOr<ClientResponse> Call(const ServerContext* ctx, const ClientRequest& request,
                                       const kvpb::RequestAuth* as = nullptr) {
     if (absl::Status s = Interruption(ctx); !s.ok() && !IsStopped(s)) return s;
+    const kvpb::RequestAuth auth = as != nullptr ? *as : CredentialsOf(ctx);
     kv::ClientReply reply;
-    if (as != nullptr || (ctx != nullptr && options.auth != nullptr)) {
-      ClientRequest with = request;
-      *with.mutable_auth() = as != nullptr ? *as : CredentialsOf(ctx);
-      reply = runtime->Call(with, Timeout(ctx));
-    } else {
+    if (auth.ByteSizeLong() == 0) {
       reply = runtime->Call(request, Timeout(ctx));
+    } else {  // the request with its caller's credentials
+      ClientRequest with = request;
+      *with.mutable_auth() = auth;
+      reply = runtime->Call(with, Timeout(ctx));
     }
     if (!reply.status.ok()) return reply.status;
     if (static_cast<int>(reply.response.response_case()) != static_cast<int>(request.request_case())) {
