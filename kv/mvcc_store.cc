@@ -54,7 +54,7 @@ mvccpb::KeyValue MvccStore::ToKeyValue(const Revision& rev, const Record& r) con
   kv.set_create_revision(r.create_main);
   kv.set_mod_revision(rev.main);
   kv.set_version(r.version);
-  kv.set_value(r.value);
+  kv.set_value(r.value.view().data(), r.value.size());
   kv.set_lease(r.lease);
   return kv;
 }
@@ -267,7 +267,7 @@ absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
     PutFixed64(&buf, r.key.size());
     buf.append(r.key.data(), r.key.size());
     PutFixed64(&buf, r.value.size());
-    buf += r.value;
+    buf.append(r.value.view().data(), r.value.size());
     crc = Crc32cExtend(crc, buf.data(), buf.size());
   }
   return crc;
@@ -292,7 +292,7 @@ void MvccStore::ToStoreRecord(const Revision& rev, const Record& r, kvpb::StoreR
   out->set_main(rev.main);
   out->set_sub(rev.sub);
   out->set_key(r.key.data(), r.key.size());
-  out->set_value(r.value);
+  out->set_value(r.value.view().data(), r.value.size());
   out->set_create_revision(r.create_main);
   out->set_version(r.version);
   out->set_lease(r.lease);

@@ -22,6 +22,7 @@
 #include "kv/key_index.h"
 #include "kv/revision.h"
 #include "kv/shared_key.h"
+#include "kv/value_bytes.h"
 
 namespace detcd::kv {
 
@@ -116,7 +117,7 @@ class MvccStore {
   // index's own (shared, not copied: see SharedKey).
   struct Record {
     SharedKey key;
-    std::string value;
+    ValueBytes value;
     int64_t create_main = 0;
     int64_t version = 0;
     int64_t lease = 0;

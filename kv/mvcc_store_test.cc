@@ -283,7 +283,7 @@ std::vector<std::string> PinnedVersions(const MvccStore& s, MvccStore::PinId pin
   std::optional<Revision> from = Revision{0, 0};
   while (from) {
     from = s.VisitPinnedVersions(pin, *from, 2, [&](const Revision& rev, const MvccStore::Record& r) {
-      out.push_back(std::to_string(rev.main) + "." + std::to_string(rev.sub) + "=" + r.value);
+      out.push_back(std::to_string(rev.main) + "." + std::to_string(rev.sub) + "=" + r.value.str());
       return true;
     });
   }
