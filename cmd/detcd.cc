@@ -1,9 +1,7 @@
 // detcd: the etcd-compatible server's main(): etcd 3.4's command line and ETCD_* variables (cmd/detcd_flags.h) or
 // its config file (cmd/detcd_config_file.h), the logger etcd's settings choose (cmd/detcd_log.h), the signals, and
 // one DetcdServer (cmd/detcd_server.h), which starts, serves and stops the member. Nothing else lives here.
-#include <malloc.h>
 #include <signal.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -26,11 +24,6 @@ int main(int argc, char** argv) {
   // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock detection on: a cycle-graph update on
   // every lock gRPC takes (several per request). Its checks are for development; a server runs without them.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Blocks of 1 MiB and more (a snapshot's pieces, a few MiB each, made on whichever thread runs the core and freed
-  // on the snapshot thread) come from mmap and go back to the system when freed. glibc's default threshold rises to
-  // the size of the last such block freed, after which those pieces are carved from every thread's arena and stay
-  // resident (+60 MB at the end of a 1M-key load).
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::map<std::string, std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
