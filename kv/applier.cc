@@ -67,7 +67,8 @@ class Applier::View {
     const bool checking_;
     const bool quiet_;
   };
-  mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev) {
+  MvccStore::WriteTxn::Replaced Put(const std::string& key, absl::string_view value, int64_t lease,
+                                    mvccpb::KeyValue* prev) {
     ++puts_;
     return txn().Put(key, value, lease, prev);
   }
@@ -237,22 +238,21 @@ absl::Status Applier::RangeIn(const View& v, const RangeRequest& r, etcdserverpb
 }
 
 absl::Status Applier::PutIn(View& v, const etcdserverpb::PutRequest& r, etcdserverpb::PutResponse* resp) {
-  std::string value = r.value();
+  absl::string_view value = r.value();
   int64_t lease = r.lease();
-  std::optional<mvccpb::KeyValue> prev;
-  if (r.ignore_value() || r.ignore_lease() || r.prev_kv()) prev = Latest(v.Range(r.key(), "", RangeOptions{}));
+  std::optional<mvccpb::KeyValue> latest;  // read only when the request needs it; outlives the put (value may be in it)
   if (r.ignore_value() || r.ignore_lease()) {
-    if (!prev) return ErrKeyNotFound();
-    if (r.ignore_value()) value = prev->value();
-    if (r.ignore_lease()) lease = prev->lease();
+    latest = Latest(v.Range(r.key(), "", RangeOptions{}));
+    if (!latest) return ErrKeyNotFound();
+    if (r.ignore_value()) value = latest->value();
+    if (r.ignore_lease()) lease = latest->lease();
   }
   if (lease != 0 && lessor_->Lookup(lease) == nullptr) return ErrLeaseNotFound();
   mvccpb::KeyValue old;
-  v.Put(r.key(), value, lease, &old);
-  const bool existed = !old.key().empty();
-  if (existed && old.lease() != lease) lessor_->Detach(old.lease(), r.key());
+  const MvccStore::WriteTxn::Replaced replaced = v.Put(r.key(), value, lease, r.prev_kv() ? &old : nullptr);
+  if (replaced.existed && replaced.lease != lease) lessor_->Detach(replaced.lease, r.key());
   if (lease != 0) lessor_->Attach(lease, r.key());
-  if (r.prev_kv() && existed) *resp->mutable_prev_kv() = std::move(old);
+  if (r.prev_kv() && replaced.existed) *resp->mutable_prev_kv() = std::move(old);
   return absl::OkStatus();
 }
 

@@ -122,15 +122,20 @@ absl::StatusOr<RangeResult> MvccStore::WriteTxn::Range(const std::string& key, c
   return r;
 }
 
-mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::string& value, int64_t lease,
-                                          mvccpb::KeyValue* prev) {
+MvccStore::WriteTxn::Replaced MvccStore::WriteTxn::Put(const std::string& key, absl::string_view value,
+                                                       int64_t lease, mvccpb::KeyValue* prev) {
   DETCD_CHECK(!ended_);
   auto entry = store_->IndexEntry(key);
   KeyIndex& ki = entry->second;
-  if (prev != nullptr) {
+  Replaced replaced;
+  KeyAt k;
+  if (ki.Get(main_, &k)) {
+    const Record& old = store_->records_.at(k.mod);
+    replaced.existed = true;
+    replaced.lease = old.lease;
+    if (prev != nullptr) *prev = store_->ToKeyValue(k.mod, old);
+  } else if (prev != nullptr) {
     prev->Clear();
-    KeyAt k;
-    if (ki.Get(main_, &k)) *prev = store_->ToKeyValue(k.mod, store_->records_.at(k.mod));
   }
   const Revision rev{main_, sub_++};
   if (!ki.IsLive()) ++store_->live_keys_;
@@ -141,12 +146,11 @@ mvccpb::KeyValue MvccStore::WriteTxn::Put(const std::string& key, const std::str
   r.create_main = c.create_main;
   r.version = c.version;
   r.lease = lease;
-  mvccpb::KeyValue kv = store_->ToKeyValue(rev, r);
-  store_->Insert(rev, std::move(r));
   mvccpb::Event* ev = &events_.emplace_back();
   ev->set_type(mvccpb::Event::PUT);
-  *ev->mutable_kv() = kv;
-  return kv;
+  *ev->mutable_kv() = store_->ToKeyValue(rev, r);
+  store_->Insert(rev, std::move(r));
+  return replaced;
 }
 
 int64_t MvccStore::WriteTxn::DeleteRange(const std::string& key, const std::string& end,

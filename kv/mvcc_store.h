@@ -71,9 +71,15 @@ class MvccStore {
     WriteTxn& operator=(const WriteTxn&) = delete;
 
     absl::StatusOr<RangeResult> Range(const std::string& key, const std::string& end, RangeOptions opts) const;
+    // What a put replaced: whether the key was live, and its lease then (0: none).
+    struct Replaced {
+      bool existed = false;
+      int64_t lease = 0;
+    };
     // Writes key = value with lease (0: none). prev (if not null) receives the previous version, or is cleared if
-    // the key did not exist. Returns the new version as stored.
-    mvccpb::KeyValue Put(const std::string& key, const std::string& value, int64_t lease, mvccpb::KeyValue* prev);
+    // the key did not exist. The new version is the last of events(). The value's bytes are copied twice (the
+    // version's record and the event), nothing else.
+    Replaced Put(const std::string& key, absl::string_view value, int64_t lease, mvccpb::KeyValue* prev);
     // Deletes every live key in [key, end); returns how many. prev (if not null) receives the deleted versions.
     int64_t DeleteRange(const std::string& key, const std::string& end, std::vector<mvccpb::KeyValue>* prev);
     // The changes so far, as watch events (a put carries the new kv; a delete the key and mod_revision).
