@@ -93,6 +93,9 @@ void PeerTransport::OnInbound(Conn* c) {
     if (s.kind == StreamStep::kDone) {
       c->in.append(read_chunk_.get(), s.bytes);
       read_bytes += s.bytes;
+      // A plain socket that gave less than asked had nothing more then: epoll (level-triggered) reports what comes
+      // next, so the read that would only say EAGAIN is spared. TLS may hold decrypted bytes back: read on.
+      if (!c->stream.tls() && s.bytes < chunk) break;
       continue;
     }
     if (s.kind == StreamStep::kWouldBlock) {
