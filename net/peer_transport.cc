@@ -194,7 +194,15 @@ void PeerTransport::RemovePeer(uint64_t id) {
   Wake();
 }
 
+namespace {
+// The transport whose loop runs on this thread (none elsewhere).
+thread_local const PeerTransport* loop_of_this_thread = nullptr;
+}  // namespace
+
 void PeerTransport::Wake() {
+  // The loop's own thread (the core run by an inbound message) needs no signal: the loop looks at the queues before
+  // it waits again. Signalling would cost a write, a read and an extra turn of epoll per batch.
+  if (loop_of_this_thread == this) return;
   if (wake_pending_.exchange(true)) return;  // already signalled, not yet seen
   uint64_t one = 1;
   ssize_t n = ::write(wake_fd_, &one, sizeof(one));
@@ -241,6 +249,7 @@ void PeerTransport::Log(const std::string& line) {
 }
 
 void PeerTransport::Loop() {
+  loop_of_this_thread = this;
   constexpr int kEventsMax = 64;
   epoll_event events[kEventsMax];
   for (;;) {
