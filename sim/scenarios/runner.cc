@@ -299,7 +299,7 @@ RunResult RunScenario(const ScenarioConfig& sc, const RunOptions& opt) {
   }
   copts.corrupt_member = kvw.corrupt_member();
   KvCluster cluster(copts, &loop, &network, &prng, &trace, &checker);
-  network.set_deliver([&cluster](const raftpb::Message& m) { cluster.Deliver(m); });
+  network.set_deliver([&cluster](std::shared_ptr<const raftpb::Message> m) { cluster.Deliver(std::move(m)); });
   network.set_host_of([&cluster](uint64_t id) { return cluster.HostOf(id); });
   std::optional<TimelineRecorder> timeline;
   if (opt.timeline != nullptr) {

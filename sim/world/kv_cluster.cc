@@ -296,13 +296,15 @@ void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_c
   Flush(n);
 }
 
-void KvCluster::Deliver(const raftpb::Message& m) {
+void KvCluster::Deliver(std::shared_ptr<const raftpb::Message> shared) {
+  const raftpb::Message& m = *shared;
   const uint64_t host = HostOf(m.to());
   if (host == 0) return;
   const Node& to = node(host);
   if (to.member != m.to() || !to.core) return;  // a crashed member hears nothing, nor one that stopped for good
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
-  OnMember(host, [this, m](Node& n) {
+  OnMember(host, [this, shared = std::move(shared)](Node& n) {
+    const raftpb::Message& m = *shared;
     trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
     if (m.type() == raftpb::MSG_SNAP && !m.snapshot().data().empty()) return ReceiveSnapshot(n, m);
     n.core->Receive(m);
@@ -503,9 +505,9 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
 }
 
 void KvCluster::SendAll(std::vector<raftpb::Message> msgs) {
-  for (const raftpb::Message& m : msgs) {
+  for (raftpb::Message& m : msgs) {
     if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Sent(m, node(HostOf(m.from())).incarnation);
-    network_->Send(m);
+    network_->Send(std::move(m));
   }
 }
 

@@ -113,7 +113,7 @@ class KvCluster : public FaultTarget {
   void set_on_node_event(NodeEventFn fn) { on_node_event_ = std::move(fn); }
 
   // The network's delivery callback.
-  void Deliver(const raftpb::Message& m);
+  void Deliver(std::shared_ptr<const raftpb::Message> shared);
 
   // A client request arriving at a member. False if the member is down (the connection is refused; fn is never
   // called). Otherwise fn gets the reply when the member gives one — never, if it crashes first. `admitted`, if given,

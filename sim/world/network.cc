@@ -73,7 +73,7 @@ TimeUs Network::DrawLatency() {
   return lo + static_cast<TimeUs>(capped_us);
 }
 
-void Network::Send(const raftpb::Message& m) {
+void Network::Send(raftpb::Message m) {
   const uint64_t from = HostOf(m.from());
   const uint64_t to = HostOf(m.to());
   ++stats_.sent;
@@ -99,7 +99,8 @@ void Network::Send(const raftpb::Message& m) {
     Record(absl::StrCat("net duplicate ", DescribeMessage(m)));
   }
   // Copies share one immutable message: a duplicate costs no second proto copy.
-  auto shared = std::make_shared<const raftpb::Message>(m);
+  auto shared = std::make_shared<const raftpb::Message>(std::move(m));
+  const raftpb::Message& sent = *shared;
   const TimeUs reorder_max_us =
       options_.reorder_delay_max_us > 0 ? options_.reorder_delay_max_us : 5 * std::max<TimeUs>(options_.latency_max_us, 1);
   for (int i = 0; i < copies; ++i) {
@@ -108,7 +109,7 @@ void Network::Send(const raftpb::Message& m) {
       ++stats_.reordered;
       delay_us += static_cast<TimeUs>(prng_->Range(1, static_cast<uint64_t>(reorder_max_us)));
     }
-    if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_SNAP) delay_us += append_delay_us_[to];
+    if (sent.type() == raftpb::MSG_APP || sent.type() == raftpb::MSG_SNAP) delay_us += append_delay_us_[to];
     const TimeUs arrival_us = loop_->Now() + delay_us;
     ++in_flight_;
     if (Clogged(from, to)) {
@@ -121,10 +122,11 @@ void Network::Send(const raftpb::Message& m) {
 }
 
 void Network::ScheduleDelivery(std::shared_ptr<const raftpb::Message> m, TimeUs at_us) {
-  loop_->Schedule(at_us, [this, m = std::move(m)] { Deliver(*m); });
+  loop_->Schedule(at_us, [this, m = std::move(m)]() mutable { Deliver(std::move(m)); });
 }
 
-void Network::Deliver(const raftpb::Message& m) {
+void Network::Deliver(std::shared_ptr<const raftpb::Message> shared) {
+  const raftpb::Message& m = *shared;
   DETCD_CHECK(in_flight_ > 0);
   --in_flight_;
   // A cut that happened while the message travelled loses it, as a real one would.
@@ -142,7 +144,7 @@ void Network::Deliver(const raftpb::Message& m) {
   }
   ++stats_.delivered;
   DETCD_CHECK_MSG(deliver_ != nullptr, "network has no delivery callback");
-  deliver_(m);
+  deliver_(std::move(shared));
 }
 
 bool Network::Blocked(uint64_t from, uint64_t to) const {

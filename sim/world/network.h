@@ -64,7 +64,8 @@ struct NetworkStats {
 
 class Network {
  public:
-  using DeliverFn = std::function<void(const raftpb::Message&)>;
+  // A delivery hands over the message itself, shared with its duplicates (no copy for whoever keeps it).
+  using DeliverFn = std::function<void(std::shared_ptr<const raftpb::Message>)>;
   // The host (1..nodes) a Raft id runs on, or 0 if none.
   using HostFn = std::function<uint64_t(uint64_t id)>;
   // Identifies one fault for Remove; never 0.
@@ -84,7 +85,7 @@ class Network {
 
   // Decides the fate of m and schedules its delivery (or not). Draw order per call, fixed for determinism:
   // drop?, duplicate?, then per copy: latency, reorder?, [reorder delay].
-  void Send(const raftpb::Message& m);
+  void Send(raftpb::Message m);
 
   // Link faults. Each returns an id for Remove; overlapping faults compose (a link is blocked while any fault
   // blocks it). Messages already in flight on a link that becomes blocked are dropped when they arrive.
@@ -145,7 +146,7 @@ class Network {
   FaultId AddBlockFault(std::string description, std::vector<Link> links);
   TimeUs DrawLatency();
   void ScheduleDelivery(std::shared_ptr<const raftpb::Message> m, TimeUs at_us);
-  void Deliver(const raftpb::Message& m);
+  void Deliver(std::shared_ptr<const raftpb::Message> shared);
   void Record(const std::string& line);
 
   NetworkOptions options_;

@@ -22,8 +22,8 @@ raftpb::Message Msg(uint64_t from, uint64_t to, uint64_t index = 0) {
 // A network over a fresh loop and PRNG that records what arrives.
 struct Harness {
   explicit Harness(int nodes, NetworkOptions options = {}, uint64_t seed = 1)
-      : prng(seed), net(options, nodes, &loop, &prng, &trace, [this](const raftpb::Message& m) {
-          arrivals.push_back({m.from(), m.to(), m.index(), loop.Now()});
+      : prng(seed), net(options, nodes, &loop, &prng, &trace, [this](std::shared_ptr<const raftpb::Message> m) {
+          arrivals.push_back({m->from(), m->to(), m->index(), loop.Now()});
         }) {}
 
   // Sends one message on every directed link and runs the loop dry; returns the set of links that delivered.
