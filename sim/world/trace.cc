@@ -13,7 +13,7 @@ void Trace::HashBytes(const void* data, size_t n) {
   }
 }
 
-void Trace::Record(int64_t now_us, absl::string_view line) {
+void Trace::HashLine(int64_t now_us, absl::string_view line) {
   DETCD_CHECK(now_us >= 0);
   // Integers are hashed byte by byte in little-endian order, so the hash does not depend on the host's byte order.
   // The line's length goes in first so that ("ab", "c") and ("a", "bc") across two records hash differently.
@@ -27,14 +27,25 @@ void Trace::Record(int64_t now_us, absl::string_view line) {
   HashBytes(header, sizeof(header));
   HashBytes(line.data(), line.size());
   ++records_;
+}
 
-  if (out_ == nullptr && keep_last_ == 0) return;
+void Trace::Emit(int64_t now_us, absl::string_view line) {
   std::string formatted = Format(now_us, line);
   if (out_ != nullptr) *out_ << formatted << '\n';
   if (keep_last_ > 0) {
     kept_.push_back(std::move(formatted));
     while (kept_.size() > keep_last_) kept_.pop_front();
   }
+}
+
+void Trace::Record(int64_t now_us, absl::string_view line) {
+  HashLine(now_us, line);
+  if (out_ != nullptr || keep_last_ > 0) Emit(now_us, line);
+}
+
+void Trace::RecordLazy(int64_t now_us, absl::string_view hashed, const std::function<std::string()>& readable) {
+  HashLine(now_us, hashed);
+  if (out_ != nullptr || keep_last_ > 0) Emit(now_us, readable());
 }
 
 void Trace::set_keep_last(size_t n) {

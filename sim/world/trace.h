@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -23,6 +24,10 @@ class Trace {
 
   // Folds (now_us, line) into the hash; prints and/or keeps the readable line if enabled.
   void Record(int64_t now_us, absl::string_view line);
+  // The same for an event whose readable line is costly to make: `hashed` (which must tell the event apart as well
+  // as the readable line would, e.g. a message's serialized bytes) goes into the hash, and readable() is called only
+  // if a line is printed or kept. The hash never depends on whether lines are.
+  void RecordLazy(int64_t now_us, absl::string_view hashed, const std::function<std::string()>& readable);
 
   // Readable lines go to out as they are recorded (nullptr = off, the default). The stream must outlive the Trace.
   void set_output(std::ostream* out) { out_ = out; }
@@ -41,6 +46,8 @@ class Trace {
 
  private:
   void HashBytes(const void* data, size_t n);
+  void HashLine(int64_t now_us, absl::string_view line);
+  void Emit(int64_t now_us, absl::string_view line);
 
   static constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
   static constexpr uint64_t kFnvPrime = 0x100000001b3ULL;

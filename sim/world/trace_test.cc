@@ -77,5 +77,32 @@ TEST(TraceTest, KeepsOnlyTheLastLines) {
   EXPECT_EQ(t.kept_lines()[1], "[   0.000003s] three");
 }
 
+TEST(TraceTest, LazyRecordHashesItsKeyAndBuildsTheLineOnlyWhenShown) {
+  int built = 0;
+  auto readable = [&built] {
+    ++built;
+    return std::string("client 1 -> node 2: put foo");
+  };
+  Trace quiet;
+  quiet.RecordLazy(7, "key-bytes", readable);
+  EXPECT_EQ(built, 0);  // nobody reads lines: never made
+  EXPECT_EQ(quiet.records(), 1u);
+
+  std::ostringstream out;
+  Trace shown;
+  shown.set_output(&out);
+  shown.RecordLazy(7, "key-bytes", readable);
+  EXPECT_EQ(built, 1);
+  EXPECT_EQ(out.str(), "[   0.000007s] client 1 -> node 2: put foo\n");
+  EXPECT_EQ(quiet.Hash(), shown.Hash());  // printing changes nothing hashed
+
+  Trace plain;
+  plain.Record(7, "key-bytes");
+  EXPECT_EQ(plain.Hash(), quiet.Hash());  // the key is hashed as a line would be
+  Trace other;
+  other.RecordLazy(7, "other-bytes", readable);
+  EXPECT_NE(other.Hash(), quiet.Hash());
+}
+
 }  // namespace
 }  // namespace detcd::sim
