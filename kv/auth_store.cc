@@ -9,21 +9,6 @@
 namespace detcd::kv {
 namespace {
 
-// A half-open interval of keys [begin, end); an empty `end` with `open` set means every key from `begin` on.
-struct KeyInterval {
-  std::string begin;
-  std::string end;
-  bool open = false;
-};
-
-// etcd's merged permissions: a permission on one key covers [key, key+"\0"); one with range_end "\0" covers every
-// key from `key` on.
-KeyInterval IntervalOf(const authpb::Permission& p) {
-  if (p.range_end().empty()) return KeyInterval{p.key(), p.key() + std::string(1, '\0'), false};
-  if (p.range_end() == std::string_view("\0", 1)) return KeyInterval{p.key(), "", true};
-  return KeyInterval{p.key(), p.range_end(), false};
-}
-
 bool Grants(authpb::Permission::Type have, bool write) {
   return have == authpb::Permission::READWRITE || (write ? have == authpb::Permission::WRITE
                                                          : have == authpb::Permission::READ);
@@ -211,32 +196,65 @@ absl::Status AuthStore::Check(const AuthInfo& who, std::string_view key, std::st
   const authpb::User* u = FindUser(who.username);
   if (u == nullptr) return ErrPermissionDenied();
   if (HasRootRole(*u)) return absl::OkStatus();
-  std::vector<KeyInterval> have;
-  for (const std::string& role_name : u->roles()) {
-    auto it = roles_.find(role_name);
-    if (it == roles_.end()) continue;
-    for (const authpb::Permission& p : it->second.keypermission()) {
-      if (Grants(p.permtype(), write)) have.push_back(IntervalOf(p));
-    }
-  }
+  const std::vector<KeyInterval>& have = write ? MergedFor(*u).write : MergedFor(*u).read;
+  // The last interval that begins at or before key: the only one that can hold it.
+  auto after = std::upper_bound(have.begin(), have.end(), key,
+                                [](std::string_view k, const KeyInterval& i) { return k < i.begin; });
+  if (after == have.begin()) return ErrPermissionDenied();
+  const KeyInterval& i = *std::prev(after);
   const bool open = range_end == std::string_view("\0", 1);
   if (range_end.empty() || (!open && range_end <= key)) {
-    // One key (or a range that holds none but its start): some permission contains it.
-    for (const KeyInterval& i : have) {
-      if (i.begin <= key && (i.open || key < i.end)) return absl::OkStatus();
-    }
-    return ErrPermissionDenied();
+    // One key (or a range that holds none but its start).
+    return i.open || key < i.end ? absl::OkStatus() : ErrPermissionDenied();
   }
-  // A range: the permissions together cover [key, range_end) (etcd's interval-tree Contains).
-  std::sort(have.begin(), have.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.begin < b.begin; });
-  std::string covered(key);  // every key below this is covered
-  for (const KeyInterval& i : have) {
-    if (i.begin > covered) break;  // a gap
-    if (i.open) return absl::OkStatus();
-    if (i.end > covered) covered = i.end;
-    if (!open && covered >= range_end) return absl::OkStatus();
-  }
+  // A range [key, range_end) (etcd's interval-tree Contains): merged intervals never touch, so one must hold it all.
+  if (i.open) return absl::OkStatus();
+  if (!open && key < i.end && range_end <= i.end) return absl::OkStatus();
   return ErrPermissionDenied();
+}
+
+// etcd's merged permissions: a permission on one key covers [key, key+"\0"); one with range_end "\0" covers every
+// key from `key` on.
+AuthStore::KeyInterval AuthStore::IntervalOf(const authpb::Permission& p) {
+  if (p.range_end().empty()) return KeyInterval{p.key(), p.key() + std::string(1, '\0'), false};
+  if (p.range_end() == std::string_view("\0", 1)) return KeyInterval{p.key(), "", true};
+  return KeyInterval{p.key(), p.range_end(), false};
+}
+
+const AuthStore::MergedPermissions& AuthStore::MergedFor(const authpb::User& u) const {
+  if (merged_revision_ != revision_) {
+    merged_.clear();
+    merged_revision_ = revision_;
+  }
+  auto found = merged_.find(u.name());
+  if (found != merged_.end()) return found->second;
+  MergedPermissions m;
+  for (bool write : {false, true}) {
+    std::vector<KeyInterval> all;
+    for (const std::string& role_name : u.roles()) {
+      auto it = roles_.find(role_name);
+      if (it == roles_.end()) continue;
+      for (const authpb::Permission& p : it->second.keypermission()) {
+        if (Grants(p.permtype(), write)) all.push_back(IntervalOf(p));
+      }
+    }
+    std::sort(all.begin(), all.end(), [](const KeyInterval& a, const KeyInterval& b) { return a.begin < b.begin; });
+    std::vector<KeyInterval>& out = write ? m.write : m.read;
+    for (KeyInterval& i : all) {
+      if (!out.empty() && (out.back().open || i.begin <= out.back().end)) {
+        // Overlaps or touches the last one: one interval.
+        if (i.open) {
+          out.back().open = true;
+          out.back().end.clear();
+        } else if (!out.back().open && i.end > out.back().end) {
+          out.back().end = std::move(i.end);
+        }
+        continue;
+      }
+      out.push_back(std::move(i));
+    }
+  }
+  return merged_.emplace(u.name(), std::move(m)).first->second;
 }
 
 absl::Status AuthStore::CheckRead(const AuthInfo& who, std::string_view key, std::string_view range_end) const {
@@ -344,6 +362,7 @@ absl::Status AuthStore::Restore(const kvpb::AuthState& state) {
   enabled_ = state.enabled();
   // A state from before auth existed (no field): revision 1, as a fresh store's.
   revision_ = state.revision() == 0 ? 1 : state.revision();
+  merged_.clear();  // a restored store may hold other roles at the same revision number
   if (!enabled_) {
     tokens_.clear();
   } else {

@@ -92,6 +92,22 @@ class AuthStore {
       const;
   void InvalidateUser(const std::string& user);
 
+  // A half-open interval of keys [begin, end); `open` means every key from `begin` on.
+  struct KeyInterval {
+    std::string begin;
+    std::string end;
+    bool open = false;
+  };
+  // A user's permissions of one kind (read or write), merged: sorted, disjoint and not touching, so a key or a range
+  // is allowed iff one interval holds it. Made on a user's first check at a revision, as etcd caches its per-user
+  // interval trees: a check is then a binary search, not a walk over every permission of every role.
+  struct MergedPermissions {
+    std::vector<KeyInterval> read;
+    std::vector<KeyInterval> write;
+  };
+  static KeyInterval IntervalOf(const authpb::Permission& p);
+  const MergedPermissions& MergedFor(const authpb::User& u) const;
+
   bool enabled_ = false;
   bool testing_ignore_revision_ = false;
   uint64_t revision_ = 1;
@@ -102,6 +118,10 @@ class AuthStore {
     int64_t expires_us = 0;
   };
   std::map<std::string, Token> tokens_;
+  // MergedFor's cache: valid for merged_revision_ only (every change of users or roles moves the revision; a restore
+  // clears it).
+  mutable std::map<std::string, MergedPermissions, std::less<>> merged_;
+  mutable uint64_t merged_revision_ = 0;
 };
 
 }  // namespace detcd::kv

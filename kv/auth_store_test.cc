@@ -181,6 +181,43 @@ TEST(AuthStoreTest, AdjacentPermissionsTogetherCoverARange) {
   EXPECT_EQ(s.CheckRead(u, "a", "u"), ErrPermissionDenied());
 }
 
+TEST(AuthStoreTest, OverlappingAndTouchingPermissionsMergeAndAChangeIsSeenAtOnce) {
+  AuthStore s = Enabled();
+  AddUser(s, "u");
+  for (const char* r : {"a", "b", "c", "d"}) {
+    AddRole(s, r);
+    Grant(s, "u", r);
+  }
+  Permit(s, "a", authpb::Permission::READ, "a", "c");
+  Permit(s, "b", authpb::Permission::READ, "b", "e");                   // overlaps [a, c)
+  Permit(s, "c", authpb::Permission::READWRITE, "e", "");               // [e, e\0): touches [b, e)
+  Permit(s, "d", authpb::Permission::READ, std::string("e\0", 2), "g");  // touches [e, e\0)
+  AuthInfo u{"u", s.revision()};
+  EXPECT_TRUE(s.CheckRead(u, "a", "g").ok());
+  EXPECT_TRUE(s.CheckRead(u, "d", "f").ok());
+  EXPECT_EQ(s.CheckRead(u, "a", std::string("g\0", 2)), ErrPermissionDenied());
+  EXPECT_EQ(s.CheckRead(u, "g", ""), ErrPermissionDenied());
+  EXPECT_EQ(s.CheckRead(u, "0", "b"), ErrPermissionDenied());  // starts before every permission
+  EXPECT_TRUE(s.CheckWrite(u, "e", "").ok());                   // write: only the one key
+  EXPECT_EQ(s.CheckWrite(u, "e", std::string("e\0\0", 3)), ErrPermissionDenied());
+  EXPECT_EQ(s.CheckWrite(u, "a", ""), ErrPermissionDenied());
+  // The key in the middle goes: the range no longer holds together, at the new revision at once.
+  etcdserverpb::AuthRoleRevokePermissionRequest revoke;
+  revoke.set_role("c");
+  revoke.set_key("e");
+  ASSERT_TRUE(s.RoleRevokePermission(revoke).ok());
+  u.revision = s.revision();
+  EXPECT_EQ(s.CheckRead(u, "a", "g"), ErrPermissionDenied());
+  EXPECT_TRUE(s.CheckRead(u, "a", "e").ok());
+  EXPECT_TRUE(s.CheckRead(u, std::string("e\0", 2), "g").ok());
+  EXPECT_EQ(s.CheckWrite(u, "e", ""), ErrPermissionDenied());
+  // A restored state replaces the cache too.
+  AuthStore other = Enabled();
+  ASSERT_TRUE(other.Restore(s.State()).ok());
+  EXPECT_EQ(other.CheckRead(u, "a", "g"), ErrPermissionDenied());
+  EXPECT_TRUE(other.CheckRead(u, "a", "e").ok());
+}
+
 TEST(AuthStoreTest, TxnChecksEveryCompareAndOperationNested) {
   AuthStore s = Enabled();
   AddUser(s, "u");
