@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/check.h"
+#include "base/go_text.h"
 
 namespace detcd::net {
 namespace {
@@ -49,25 +50,6 @@ constexpr CipherName kTls12[] = {
 };
 constexpr const char* kTls13[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"};
 
-// Go's %q of a name (only printable ASCII is expected; anything else is escaped as \xNN).
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 bool IsTls13CipherName(const std::string& go_name) {
@@ -89,7 +71,7 @@ absl::StatusOr<TlsCipherSuites> ParseTlsCipherSuites(const std::vector<std::stri
   for (const std::string& name : go_names) {
     const std::string openssl = OpenSslCipherName(name);
     if (openssl.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected TLS cipher suite ", Quote(name)));
+      return absl::InvalidArgumentError(absl::StrCat("unexpected TLS cipher suite ", GoQuote(name)));
     }
     out.go_names.push_back(name);
     if (IsTls13CipherName(name)) {
