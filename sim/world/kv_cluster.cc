@@ -305,7 +305,8 @@ void KvCluster::Deliver(std::shared_ptr<const raftpb::Message> shared) {
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
   OnMember(host, [this, shared = std::move(shared)](Node& n) {
     const raftpb::Message& m = *shared;
-    trace_->Record(loop_->Now(), absl::StrCat("recv ", DescribeMessage(m)));
+    trace_->RecordLazy(loop_->Now(), absl::StrCat("recv ", MessageKey(m)),
+                       [&m] { return absl::StrCat("recv ", DescribeMessage(m)); });
     if (m.type() == raftpb::MSG_SNAP && !m.snapshot().data().empty()) return ReceiveSnapshot(n, m);
     n.core->Receive(m);
   });

@@ -405,5 +405,35 @@ TEST(NetworkTest, IdsRunOnHostsTheHarnessNames) {
   EXPECT_EQ(h.net.stats().dropped_blocked, 1u);
 }
 
+TEST(NetworkTest, MessageKeyTellsApartWhatDescribeMessageShows) {
+  raftpb::Message base;
+  base.set_from(1);
+  base.set_to(2);
+  base.set_type(raftpb::MSG_APP);
+  base.set_term(3);
+  base.set_index(5);
+  base.set_log_term(2);
+  base.set_commit(4);
+  base.add_entries();
+  EXPECT_EQ(MessageKey(base), MessageKey(raftpb::Message(base)));
+  std::vector<raftpb::Message> changed(9, base);
+  changed[0].set_from(3);
+  changed[1].set_to(3);
+  changed[2].set_type(raftpb::MSG_HEARTBEAT);
+  changed[3].set_term(4);
+  changed[4].set_index(6);
+  changed[5].set_log_term(3);
+  changed[6].set_commit(5);
+  changed[7].add_entries();
+  changed[8].set_reject(true);
+  std::set<std::string> keys{MessageKey(base)};
+  for (size_t i = 0; i < changed.size(); ++i) {
+    // The line shows each change (but a MsgApp's reject flag, which the key holds all the same) ...
+    if (i != 8) EXPECT_NE(DescribeMessage(changed[i]), DescribeMessage(base)) << i;
+    keys.insert(MessageKey(changed[i]));  // ... and so does the key
+  }
+  EXPECT_EQ(keys.size(), changed.size() + 1);
+}
+
 }  // namespace
 }  // namespace detcd::sim
