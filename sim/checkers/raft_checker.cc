@@ -140,8 +140,8 @@ std::optional<uint64_t> RaftChecker::ChainAt(uint64_t node, const raft::RaftLog&
   }
   const uint64_t stable_last = log.StableLastIndex();
   auto it = durable_chain_.find(node);
-  const std::vector<uint64_t> empty{0};
-  const std::vector<uint64_t>& chain = it == durable_chain_.end() ? empty : it->second;
+  static const std::vector<uint64_t>* const empty = new std::vector<uint64_t>{0};  // a node with nothing durable
+  const std::vector<uint64_t>& chain = it == durable_chain_.end() ? *empty : it->second;
   // The durable chain is valid up to the start of the unstable tail (which may have replaced a durable suffix).
   DETCD_CHECK_MSG(stable_last < chain.size(), "durable chain shorter than the log's stable prefix");
   if (i <= stable_last) return chain[i];
