@@ -38,6 +38,7 @@ bench: deps
 	$(BAZEL) run -c opt //sim:sim_bench
 	$(BAZEL) run -c opt //storage:wal_bench
 	$(BAZEL) run -c opt //bench:mvcc_bench
+	$(BAZEL) run -c opt //bench:auth_bench
 
 # detcd and etcd (Debian etcd-server) side by side under the same detcd-load runs, alternating ROUNDS times per
 # (workload, clients) on fresh clusters of MEMBERS (1 or 3); prints median req/s, p99 and server CPU per 1k requests.
