@@ -43,6 +43,7 @@ bench: deps
 # detcd and etcd (Debian etcd-server) side by side under the same detcd-load runs, alternating ROUNDS times per
 # (workload, clients) on fresh clusters of MEMBERS (1 or 3); prints median req/s, p99 and server CPU per 1k requests.
 # CLIENTS and WORKLOAD may be lists: make bench-load MEMBERS=3 CLIENTS="16 64 256" WORKLOAD="put range txn-put"
+# AUTH=1 turns auth on in both servers and loads them as a non-root user (unary workloads).
 bench-load: deps
 	@tools/ensure-packages.sh etcd-server
 	$(BAZEL) build -c opt //cmd:detcd //cmd:detcd-load

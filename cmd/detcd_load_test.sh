@@ -2,7 +2,8 @@
 # detcd-load's benchmark workloads against one detcd member: each workload runs briefly (small --total) with more
 # clients than connections, and its `result:` line must parse with ok > 0 and failed = 0 (watch: every put's event
 # reached every watcher). A bad flag must exit 2 with a message. The server must run with tcmalloc. The register
-# workload is covered by the crash and cluster tests, which check its history.
+# workload is covered by the crash and cluster tests, which check its history. With auth on (etcdctl sets it up),
+# --user authenticates and every request carries the token; a wrong password or a bad --user is refused.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp, free_port
 detcd="$1"
@@ -53,6 +54,32 @@ for args in "--workload=nope" "--clients=0" "--endpoints=$ep --bogus=1" "--workl
     [ $rc -eq 2 ] && grep -q '^detcd-load: ' "$tmp/bad.txt" || fail "'$args': exit $rc: $(head -1 "$tmp/bad.txt")"
   fi
 done
+
+# With auth on: --user authenticates once and every request carries the token (a non-root user, so each is checked).
+if command -v etcdctl >/dev/null; then
+  e=(env ETCDCTL_API=3 etcdctl --endpoints="$ep")
+  { "${e[@]}" user add root:rootpw && "${e[@]}" user grant-role root root && "${e[@]}" user add u:upw &&
+    "${e[@]}" role add r && "${e[@]}" role grant-permission r readwrite 0 : && "${e[@]}" user grant-role u r &&
+    "${e[@]}" auth enable; } >"$tmp/auth.txt" 2>&1 || fail "auth setup: $(tail -1 "$tmp/auth.txt")"
+  for w in put range txn-put; do
+    out=$("$load" --endpoints="$ep" --workload=$w --clients=8 --conns=2 --total=200 --key-space=50 --user=u:upw 2>&1)
+    echo "$out" | grep -q '^result: .* ok=200 failed=0 ' || fail "$w with --user: $(echo "$out" | grep -m1 '^result\|rror')"
+  done
+  out=$("$load" --endpoints="$ep" --workload=put --clients=2 --total=10 --key-space=50 --user=u:wrong 2>&1)
+  rc=$?
+  [ $rc -eq 1 ] && echo "$out" | grep -q 'authenticate as u: etcdserver: authentication failed, invalid user ID or password' ||
+    fail "wrong password: exit $rc: $out"
+  out=$("$load" --endpoints="$ep" --workload=put --clients=2 --total=10 --key-space=50 --timeout=2s 2>&1)
+  echo "$out" | grep -q '^result: .* ok=0 failed=10 ' || fail "no --user with auth on should fail every put: $out"
+  for args in "--workload=put --user=u" "--workload=put --user=:pw" "--workload=watch --user=u:upw"; do
+    # shellcheck disable=SC2086
+    "$load" --endpoints="$ep" $args >"$tmp/bad.txt" 2>&1
+    rc=$?
+    [ $rc -eq 2 ] && grep -q '^detcd-load: .*--user' "$tmp/bad.txt" || fail "'$args': exit $rc: $(head -1 "$tmp/bad.txt")"
+  done
+else
+  fail "etcdctl not installed (Debian etcd-client)"
+fi
 
 kill -TERM $pid
 wait $pid

@@ -1,6 +1,9 @@
 #include "load/connections.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
+#include "api/etcdserverpb/rpc.grpc.pb.h"
 #include "base/check.h"
 
 namespace detcd::load {
@@ -18,6 +21,24 @@ std::vector<std::shared_ptr<grpc::Channel>> OpenConnections(const std::vector<st
                                                  args));
   }
   return channels;
+}
+
+absl::StatusOr<std::string> Authenticate(const std::shared_ptr<grpc::Channel>& channel, const std::string& user,
+                                         const std::string& password, absl::Duration timeout) {
+  auto stub = etcdserverpb::Auth::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(timeout));
+  etcdserverpb::AuthenticateRequest req;
+  req.set_name(user);
+  req.set_password(password);
+  etcdserverpb::AuthenticateResponse resp;
+  const grpc::Status s = stub->Authenticate(&ctx, req, &resp);
+  if (!s.ok()) return absl::UnauthenticatedError(ErrorText(s));
+  return resp.token();
+}
+
+void AddToken(grpc::ClientContext* ctx, const std::string& token) {
+  if (!token.empty()) ctx->AddMetadata("token", token);
 }
 
 std::string ErrorText(const grpc::Status& status) {

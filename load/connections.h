@@ -11,9 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
 namespace detcd::load {
 
 std::vector<std::shared_ptr<grpc::Channel>> OpenConnections(const std::vector<std::string>& endpoints, int conns);
+
+// etcd's Auth.Authenticate over channel: the token for user and password, or the server's error.
+absl::StatusOr<std::string> Authenticate(const std::shared_ptr<grpc::Channel>& channel, const std::string& user,
+                                         const std::string& password, absl::Duration timeout);
+// A call carries the token (metadata "token", as clientv3 sends it) if there is one.
+void AddToken(grpc::ClientContext* ctx, const std::string& token);
 
 // The gRPC status as one line for grouping failures: the server's message, or the code's number if it has none.
 std::string ErrorText(const grpc::Status& status);

@@ -43,6 +43,11 @@ struct LoadOptions {
   bool sequential_keys = false;
   int watchers = 16;
   bool skip_fill = false;  // range workloads: the key space was filled already (by a put run with --sequential-keys)
+  // Unary workloads with auth on: --user's name and password; the token Authenticate gave for them (every request
+  // carries it, as clientv3's do).
+  std::string user;
+  std::string password;
+  std::string token;
   // Register workload only.
   int register_keys = 10;
   int register_value_bytes = 0;

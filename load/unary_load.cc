@@ -40,6 +40,7 @@ class UnaryClient final : public Pending {
     }
     ctx_ = std::make_unique<grpc::ClientContext>();
     ctx_->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(shared_->opt->timeout));
+    AddToken(ctx_.get(), shared_->opt->token);
     status_ = grpc::Status();
     const std::string key = shared_->keys->Pick(&prng_);
     start_ = std::chrono::steady_clock::now();

@@ -7,6 +7,9 @@
 # of each and their ratio. Only 127.0.0.1; every server is stopped (SIGTERM, then waited for) after its run.
 #   tools/bench-vs-etcd.sh DETCD DETCD_LOAD [MEMBERS] [CLIENTS...] [CONNS] [WORKLOADS...] [ROUNDS] [SECONDS]
 # CLIENTS and WORKLOADS are space-separated lists, e.g. "1 16 64 256" and "put range range-serializable txn-put".
+# With AUTH=1 in the environment every server gets auth on before the timed load (etcdctl: root, and a user "bench"
+# whose role may read and write the load's keys) and the load runs as that user (detcd-load --user): each request
+# then carries a token and is checked, on both servers. Unary workloads only.
 set -eu
 detcd="$1"
 load="$2"
@@ -66,6 +69,16 @@ start_cluster() {
   done
 }
 
+# enable_auth ENDPOINT: root with the root role, a user "bench" with read-write on the load's keys (digits, so
+# [0, :)), then auth on — as etcd's walkthrough does it, with stock etcdctl.
+enable_auth() {
+  local e=(env ETCDCTL_API=3 etcdctl --endpoints="$1")
+  { "${e[@]}" user add root:rootpw && "${e[@]}" user grant-role root root && "${e[@]}" user add bench:benchpw &&
+    "${e[@]}" role add bench && "${e[@]}" role grant-permission bench readwrite 0 : &&
+    "${e[@]}" user grant-role bench bench && "${e[@]}" auth enable; } >"$tmp/auth.log" 2>&1 ||
+    { echo "auth setup failed: $(tail -n 1 "$tmp/auth.log")" >&2; return 1; }
+}
+
 cpu_ticks() {  # utime+stime of every server process, in clock ticks
   local p total=0
   for p in "${pids[@]}"; do
@@ -88,6 +101,10 @@ run() {
         --key-space=$key_space --total=$key_space >/dev/null
       extra="--skip-fill" ;;
   esac
+  if [ "${AUTH:-0}" = 1 ]; then
+    enable_auth "${endpoints%%,*}" || { stop_servers; rm -rf "$dir"; return 1; }
+    extra+=" --user=bench:benchpw"
+  fi
   local before after out line
   before=$(cpu_ticks)
   out=$("$load" --endpoints="$endpoints" --workload="$workload" --clients="$clients" --conns="$conns" \
