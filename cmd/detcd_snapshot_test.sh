@@ -13,29 +13,29 @@ etcd_bin=$(command -v etcd || dpkg -L etcd-server 2>/dev/null | grep '/bin/etcd$
 
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done' EXIT
-# start NAME LOG BINARY ARGS...: runs it in the background, waits (10 s at most) until it serves clients.
-start() {
-  local log=$1
-  shift
-  "$@" >"$log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    grep -q "ready to serve client requests" "$log" && return 0
-    kill -0 "${pids[-1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  fail "$1 did not become ready: $(tail -5 "$log")"
-  return 1
+# one_member LOG BINARY NAME DATA_DIR [SNAPSHOT]: a one-member cluster of BINARY (detcd or etcd, etcd's flags) on
+# fresh loopback ports, its client URL in $url, its pid on pids; with SNAPSHOT, DATA_DIR is made from it first by
+# `etcdctl snapshot restore` (which checks its SHA-256 trailer and rewrites the membership). The test ends at once if
+# the member does not become ready (test_lib's start_detcd waits for it).
+one_member() {
+  local log=$1 bin=$2 name=$3 dir=$4 snap=${5:-} peer_url ready
+  url="http://127.0.0.1:$(free_port)"
+  peer_url="http://127.0.0.1:$(free_port)"
+  if [ -n "$snap" ]; then
+    etcdctl snapshot restore "$snap" --data-dir="$dir" --name="$name" --initial-cluster="$name=$peer_url" \
+      --initial-advertise-peer-urls="$peer_url" >"$log.restore" 2>&1 ||
+      fail "snapshot restore of $snap: $(tail -5 "$log.restore")"
+  fi
+  start_detcd "$log" "$bin" --name="$name" --data-dir="$dir" --listen-client-urls="$url" --advertise-client-urls="$url" \
+    --listen-peer-urls="$peer_url" --initial-advertise-peer-urls="$peer_url" --initial-cluster="$name=$peer_url"
+  ready=$?
+  pids+=("$pid")
+  [ $ready -eq 0 ] || { echo "$fails failures"; exit 1; }
 }
 stop_last() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset 'pids[-1]'; }
 
-port=$(free_port)
-peer=$(free_port)
-d="http://127.0.0.1:$port"
-start "$tmp/detcd.log" "$detcd" --name=n1 --data-dir="$tmp/detcd" --listen-client-urls="$d" \
-  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="n1=http://127.0.0.1:$peer" ||
-  { echo "$fails failures"; exit 1; }
+one_member "$tmp/detcd.log" "$detcd" n1 "$tmp/detcd"
+d=$url
 ctl() { etcdctl --endpoints="$1" --command-timeout=10s "${@:2}"; }
 
 # Revisions 2..10: versions, a tombstone, a lease, a compaction, 100 puts in one transaction (large values: many
@@ -69,16 +69,8 @@ sys.exit(0 if s["revision"] == 10 and s["totalKey"] == 115 else 1)
 PY
 
 # restore checks the SHA-256 trailer and rewrites the membership for a new one-member etcd cluster.
-eport=$(free_port)
-epeer=$(free_port)
-e="http://127.0.0.1:$eport"
-etcdctl snapshot restore "$tmp/snap.db" --data-dir="$tmp/etcd" --name=e1 \
-  --initial-cluster="e1=http://127.0.0.1:$epeer" --initial-advertise-peer-urls="http://127.0.0.1:$epeer" \
-  >"$tmp/restore.log" 2>&1 || fail "snapshot restore: $(tail -5 "$tmp/restore.log")"
-start "$tmp/etcd.log" "$etcd_bin" --name=e1 --data-dir="$tmp/etcd" --listen-client-urls="$e" \
-  --advertise-client-urls="$e" --listen-peer-urls="http://127.0.0.1:$epeer" \
-  --initial-advertise-peer-urls="http://127.0.0.1:$epeer" --initial-cluster="e1=http://127.0.0.1:$epeer" ||
-  { echo "$fails failures"; exit 1; }
+one_member "$tmp/etcd.log" "$etcd_bin" e1 "$tmp/etcd" "$tmp/snap.db"
+e=$url
 
 ctl "$e" get "" --prefix -w json >"$tmp/etcd_all.json"
 ctl "$e" get "" --prefix --rev=4 -w json >"$tmp/etcd_rev4.json"
@@ -113,13 +105,8 @@ check_auth() {
   grep -q "permission denied" <<<"$out" || fail "$2: u writing bar: $out"
   ctl "$1" get foo1 2>&1 | grep -q "user name is empty" || fail "$2: auth is not enabled: $(ctl "$1" get foo1 2>&1)"
 }
-port=$(free_port)
-peer=$(free_port)
-d="http://127.0.0.1:$port"
-start "$tmp/detcd_auth.log" "$detcd" --name=a1 --data-dir="$tmp/detcd_auth" --listen-client-urls="$d" \
-  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="a1=http://127.0.0.1:$peer" ||
-  { echo "$fails failures"; exit 1; }
+one_member "$tmp/detcd_auth.log" "$detcd" a1 "$tmp/detcd_auth"
+d=$url
 { ctl "$d" user add root:rootpw && ctl "$d" user grant-role root root && ctl "$d" role add r &&
   ctl "$d" role grant-permission --prefix r readwrite foo && ctl "$d" user add u:upw && ctl "$d" user grant-role u r &&
   ctl "$d" auth enable; } >"$tmp/auth_setup.log" 2>&1 || fail "auth on detcd: $(tail -3 "$tmp/auth_setup.log")"
@@ -129,16 +116,8 @@ ctl "$d" --user=root:rootpw snapshot save "$tmp/auth.db" >"$tmp/save_auth.log" 2
   fail "snapshot save --user root: $(tail -3 "$tmp/save_auth.log")"
 stop_last
 
-eport=$(free_port)
-epeer=$(free_port)
-e="http://127.0.0.1:$eport"
-etcdctl snapshot restore "$tmp/auth.db" --data-dir="$tmp/etcd_auth" --name=e1 \
-  --initial-cluster="e1=http://127.0.0.1:$epeer" --initial-advertise-peer-urls="http://127.0.0.1:$epeer" \
-  >"$tmp/restore_auth.log" 2>&1 || fail "snapshot restore with auth: $(tail -5 "$tmp/restore_auth.log")"
-start "$tmp/etcd_auth.log" "$etcd_bin" --name=e1 --data-dir="$tmp/etcd_auth" --listen-client-urls="$e" \
-  --advertise-client-urls="$e" --listen-peer-urls="http://127.0.0.1:$epeer" \
-  --initial-advertise-peer-urls="http://127.0.0.1:$epeer" --initial-cluster="e1=http://127.0.0.1:$epeer" ||
-  { echo "$fails failures"; exit 1; }
+one_member "$tmp/etcd_auth.log" "$etcd_bin" e1 "$tmp/etcd_auth" "$tmp/auth.db"
+e=$url
 check_auth "$e" etcd
 # etcd adds to it (a user whose bcrypt hash etcd makes, a permission on one key), and the way back takes it all.
 { ctl "$e" --user=root:rootpw user add v:vpw && ctl "$e" --user=root:rootpw user grant-role v r &&
@@ -148,16 +127,8 @@ ctl "$e" --user=root:rootpw snapshot save "$tmp/auth2.db" >"$tmp/save_auth2.log"
   fail "etcd snapshot save --user root: $(tail -3 "$tmp/save_auth2.log")"
 stop_last
 
-port=$(free_port)
-peer=$(free_port)
-d="http://127.0.0.1:$port"
-etcdctl snapshot restore "$tmp/auth2.db" --data-dir="$tmp/detcd_auth2" --name=a2 \
-  --initial-cluster="a2=http://127.0.0.1:$peer" --initial-advertise-peer-urls="http://127.0.0.1:$peer" \
-  >"$tmp/restore_auth2.log" 2>&1 || fail "snapshot restore of etcd's: $(tail -5 "$tmp/restore_auth2.log")"
-start "$tmp/detcd_auth2.log" "$detcd" --name=a2 --data-dir="$tmp/detcd_auth2" --listen-client-urls="$d" \
-  --advertise-client-urls="$d" --listen-peer-urls="http://127.0.0.1:$peer" \
-  --initial-advertise-peer-urls="http://127.0.0.1:$peer" --initial-cluster="a2=http://127.0.0.1:$peer" ||
-  { echo "$fails failures"; exit 1; }
+one_member "$tmp/detcd_auth2.log" "$detcd" a2 "$tmp/detcd_auth2" "$tmp/auth2.db"
+d=$url
 check_auth "$d" "detcd from etcd"
 ctl "$d" --user=v:vpw put baz x >/dev/null || fail "detcd from etcd: etcd's user v (its bcrypt hash) may not write baz"
 [ "$(ctl "$d" --user=u:upw get foo1 --print-value-only)" = x ] || fail "detcd from etcd: foo1 (written on etcd) lost"
