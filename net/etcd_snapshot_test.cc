@@ -41,17 +41,22 @@ kvpb::StateSnapshot EtcdctlSession() {
 
 std::string Rev(int64_t main, bool tombstone = false) { return EtcdRevisionKey(main, 0, tombstone); }
 
+// The state as etcd's backend file (consistent index 12), built and read back with bbolt's layout.
+absl::StatusOr<storage::BboltContents> AsBboltFile(kvpb::StateSnapshot* state) {
+  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(state, 12);
+  if (!buckets.ok()) return buckets.status();
+  absl::StatusOr<std::string> file = storage::BuildBboltFile(*buckets);
+  if (!file.ok()) return file.status();
+  return storage::ReadBboltFile(*file);
+}
+
 TEST(EtcdSnapshotTest, BucketsAreEtcd34s) {
   kvpb::StateSnapshot state = EtcdctlSession();
   state.add_removed_member_ids(0x2a);
   etcdserverpb::AlarmMember* alarm = state.add_alarms();
   alarm->set_memberid(0xa10ef2d332bc520d);
   alarm->set_alarm(etcdserverpb::NOSPACE);
-  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(&state, 12);
-  ASSERT_TRUE(buckets.ok()) << buckets.status();
-  absl::StatusOr<std::string> file = storage::BuildBboltFile(*buckets);
-  ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<storage::BboltContents> read = storage::ReadBboltFile(*file);
+  absl::StatusOr<storage::BboltContents> read = AsBboltFile(&state);
   ASSERT_TRUE(read.ok()) << read.status();
 
   std::vector<std::string> names;
@@ -91,11 +96,7 @@ TEST(EtcdSnapshotTest, AuthIsEtcdsAuthBuckets) {
   kvpb::StateSnapshot state = EtcdctlSession();
   *state.mutable_auth() = EtcdAuthState();
   std::reverse(state.mutable_auth()->mutable_users()->begin(), state.mutable_auth()->mutable_users()->end());
-  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(&state, 12);
-  ASSERT_TRUE(buckets.ok()) << buckets.status();
-  absl::StatusOr<std::string> file = storage::BuildBboltFile(*buckets);
-  ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<storage::BboltContents> read = storage::ReadBboltFile(*file);
+  absl::StatusOr<storage::BboltContents> read = AsBboltFile(&state);
   ASSERT_TRUE(read.ok()) << read.status();
 
   EXPECT_EQ(read->buckets["auth"],
@@ -124,7 +125,7 @@ TEST(EtcdSnapshotTest, AuthIsEtcdsAuthBuckets) {
   state = EtcdctlSession();
   *state.mutable_auth() = EtcdAuthState();
   state.mutable_auth()->set_enabled(false);
-  buckets = EtcdBackendBuckets(&state, 12);
+  absl::StatusOr<std::vector<storage::BboltBucket>> buckets = EtcdBackendBuckets(&state, 12);
   ASSERT_TRUE(buckets.ok()) << buckets.status();
   EXPECT_EQ((*buckets)[1].name, "auth");
   EXPECT_EQ((*buckets)[1].items, (Items{{"authRevision", Bytes({0, 0, 0, 0, 0, 0, 0, 9})}}));
