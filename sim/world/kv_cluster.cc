@@ -305,7 +305,12 @@ void KvCluster::Deliver(std::shared_ptr<const raftpb::Message> shared) {
   if (m.type() == raftpb::MSG_SNAP) snapshot_sends_.Delivered(m);  // the stream reached a live process
   OnMember(host, [this, shared = std::move(shared)](Node& n) {
     const raftpb::Message& m = *shared;
-    trace_->RecordLazy(loop_->Now(), absl::StrCat("recv ", MessageKey(m)),
+    static constexpr absl::string_view kRecv = "recv ";
+    char line[kRecv.size() + std::tuple_size_v<MessageKeyBytes>];
+    const MessageKeyBytes key = MessageKey(m);
+    std::copy(kRecv.begin(), kRecv.end(), line);
+    std::copy(key.begin(), key.end(), line + kRecv.size());
+    trace_->RecordLazy(loop_->Now(), absl::string_view(line, sizeof(line)),
                        [&m] { return absl::StrCat("recv ", DescribeMessage(m)); });
     if (m.type() == raftpb::MSG_SNAP && !m.snapshot().data().empty()) return ReceiveSnapshot(n, m);
     n.core->Receive(m);

@@ -294,12 +294,13 @@ void Network::Heal() {
   DETCD_CHECK(held_.empty());
 }
 
-std::string MessageKey(const raftpb::Message& m) {
+MessageKeyBytes MessageKey(const raftpb::Message& m) {
   const uint64_t fields[] = {m.from(),   m.to(),     static_cast<uint64_t>(m.type()),
                              m.term(),   m.index(),  m.log_term(),
                              m.commit(), static_cast<uint64_t>(m.entries_size()), m.reject() ? 1u : 0u,
                              m.reject_hint()};
-  std::string key(sizeof(fields), '\0');
+  static_assert(sizeof(fields) == std::tuple_size_v<MessageKeyBytes>, "one key byte per field byte");
+  MessageKeyBytes key;
   size_t at = 0;
   for (uint64_t f : fields) {
     for (int i = 0; i < 8; ++i) key[at++] = static_cast<char>(f >> (8 * i));  // little-endian on any host

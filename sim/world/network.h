@@ -9,6 +9,7 @@
 #ifndef DETCD_SIM_WORLD_NETWORK_H_
 #define DETCD_SIM_WORLD_NETWORK_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -170,8 +171,9 @@ class Network {
 // One line describing a message, for trace lines: "1->2 MsgApp t3 i5/2 c4 n2".
 std::string DescribeMessage(const raftpb::Message& m);
 // The fields DescribeMessage shows, as fixed-width bytes: what a trace hashes for a message when its line is made
-// only if shown (Trace::RecordLazy) — as telling as the line, without formatting numbers.
-std::string MessageKey(const raftpb::Message& m);
+// only if shown (Trace::RecordLazy) — as telling as the line, without formatting numbers or allocating.
+using MessageKeyBytes = std::array<char, 80>;
+MessageKeyBytes MessageKey(const raftpb::Message& m);
 
 }  // namespace detcd::sim
 

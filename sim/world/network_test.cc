@@ -426,7 +426,7 @@ TEST(NetworkTest, MessageKeyTellsApartWhatDescribeMessageShows) {
   changed[6].set_commit(5);
   changed[7].add_entries();
   changed[8].set_reject(true);
-  std::set<std::string> keys{MessageKey(base)};
+  std::set<MessageKeyBytes> keys{MessageKey(base)};
   for (size_t i = 0; i < changed.size(); ++i) {
     // The line shows each change (but a MsgApp's reject flag, which the key holds all the same) ...
     if (i != 8) EXPECT_NE(DescribeMessage(changed[i]), DescribeMessage(base)) << i;

@@ -5,18 +5,38 @@
 
 namespace detcd::sim {
 
+namespace {
+
+// A little-endian 64-bit load, so the hash does not depend on the host's byte order.
+uint64_t LoadLittleEndian64(const unsigned char* p) {
+  uint64_t w = 0;
+  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
+  return w;
+}
+
+}  // namespace
+
 void Trace::HashBytes(const void* data, size_t n) {
+  // Eight bytes per multiply (a byte-at-a-time FNV was a twentieth of a simulated run): each word is folded in with
+  // xor, multiplied by an odd constant (a bijection, so a changed word always changes the state) and its high bits
+  // are mixed down; the tail goes in byte by byte as before.
   const unsigned char* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    hash_ ^= p[i];
-    hash_ *= kFnvPrime;
+  uint64_t h = hash_;
+  for (; n >= 8; n -= 8, p += 8) {
+    h = (h ^ LoadLittleEndian64(p)) * kWordPrime;
+    h ^= h >> 31;
   }
+  for (; n > 0; --n, ++p) {
+    h ^= *p;
+    h *= kFnvPrime;
+  }
+  hash_ = h;
 }
 
 void Trace::HashLine(int64_t now_us, absl::string_view line) {
   DETCD_CHECK(now_us >= 0);
-  // Integers are hashed byte by byte in little-endian order, so the hash does not depend on the host's byte order.
-  // The line's length goes in first so that ("ab", "c") and ("a", "bc") across two records hash differently.
+  // Integers are hashed in little-endian order, so the hash does not depend on the host's byte order. The line's
+  // length goes in first so that ("ab", "c") and ("a", "bc") across two records hash differently.
   unsigned char header[16];
   const uint64_t t = static_cast<uint64_t>(now_us);
   const uint64_t len = line.size();

@@ -1,7 +1,8 @@
-// Trace: the simulator's record of what happened. Every event is folded into a 64-bit FNV-1a hash — two runs with the
-// same binary, scenario and seed must end with the same hash, which is how determinism is checked — and, when
-// readable tracing is on, printed as "[  12.345678s] line". It never influences the simulation, and never hashes
-// anything that is not a pure function of the seed (no pointers, no wall-clock time, no hash-container order).
+// Trace: the simulator's record of what happened. Every event is folded into a 64-bit hash (eight bytes at a time,
+// multiply and xor-shift) — two runs with the same binary, scenario and seed must end with the same hash, which is
+// how determinism is checked — and, when readable tracing is on, printed as "[  12.345678s] line". It never
+// influences the simulation, and never hashes anything that is not a pure function of the seed (no pointers, no
+// wall-clock time, no hash-container order).
 #ifndef DETCD_SIM_WORLD_TRACE_H_
 #define DETCD_SIM_WORLD_TRACE_H_
 
@@ -51,6 +52,7 @@ class Trace {
 
   static constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
   static constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+  static constexpr uint64_t kWordPrime = 0x9e3779b97f4a7c15ULL;  // odd: multiplying by it loses nothing
 
   uint64_t hash_ = kFnvOffsetBasis;
   uint64_t records_ = 0;

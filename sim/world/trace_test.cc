@@ -1,6 +1,8 @@
 #include "sim/world/trace.h"
 
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -37,6 +39,25 @@ TEST(TraceTest, DifferentLineTimeOrOrderChangesHash) {
   EXPECT_NE(base, hash({{2, "b"}, {1, "a"}}));   // order
   EXPECT_NE(base, hash({{1, "a"}}));             // count
   EXPECT_NE(hash({{1, "ab"}, {1, "c"}}), hash({{1, "a"}, {1, "bc"}}));  // boundaries
+}
+
+TEST(TraceTest, AnyChangedByteOfALongLineChangesHash) {
+  // Lines are hashed eight bytes at a time with a byte-wise tail: a change in a word, in the tail, or of a single bit
+  // anywhere must show.
+  const std::string line = "recv 1->2 MsgApp t3 i5/2 c4 n2";  // 30 bytes: three words and a six-byte tail
+  auto hash = [](const std::string& l) {
+    Trace t;
+    t.Record(7, l);
+    return t.Hash();
+  };
+  std::set<uint64_t> seen{hash(line)};
+  for (size_t i = 0; i < line.size(); ++i) {
+    for (unsigned char bit : {0x01, 0x80}) {
+      std::string changed = line;
+      changed[i] = static_cast<char>(changed[i] ^ bit);
+      EXPECT_TRUE(seen.insert(hash(changed)).second) << "byte " << i << " bit " << int{bit};
+    }
+  }
 }
 
 TEST(TraceTest, HashHexIsSixteenLowercaseDigits) {
