@@ -11,7 +11,6 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 
 namespace detcd::sim {
 
@@ -43,34 +42,48 @@ class EventLoop {
   // The time of the next pending event, if any.
   std::optional<TimeUs> NextEventTime();
 
-  bool Empty() const { return pending_.empty(); }
+  bool Empty() const { return pending_ == 0; }
   // Pending (not cancelled, not yet run) events.
-  size_t size() const { return pending_.size(); }
+  size_t size() const { return pending_; }
   // Events run since construction: a cheap progress measure for benchmarks and traces.
   uint64_t events_run() const { return events_run_; }
 
  private:
-  struct Event {
+  // An id is the event's sequence number (its insertion order, which breaks ties on time) above the index of the
+  // slot holding its callback: Cancel finds the slot without a lookup, and a slot reused by a later event has a
+  // different sequence number, so an old id never cancels a new event.
+  static constexpr int kSlotBits = 24;
+  static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+
+  // What the heap orders: small, so sifting moves no callbacks.
+  struct Entry {
     TimeUs at_us;
-    EventId id;  // also the insertion sequence number: ties on at_us break by it
+    uint64_t seq;
+    uint32_t slot;
+  };
+  struct Slot {
+    uint64_t seq = 0;  // the pending event's sequence number; 0 while free or cancelled
     std::function<void()> fn;
   };
   // std::push_heap builds a max-heap: "later" events compare greater-than so the earliest sits on top.
   struct Later {
-    bool operator()(const Event& a, const Event& b) const {
-      return a.at_us != b.at_us ? a.at_us > b.at_us : a.id > b.id;
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.at_us != b.at_us ? a.at_us > b.at_us : a.seq > b.seq;
     }
   };
 
-  // Drops cancelled events from the top of the heap.
+  // Drops cancelled events from the top of the heap, freeing their slots.
   void SkipCancelled();
+  // Pops the heap's top entry and frees its slot.
+  void PopTop();
 
   TimeUs now_us_ = 0;
-  EventId next_id_ = 1;
+  uint64_t next_seq_ = 1;
   uint64_t events_run_ = 0;
-  std::vector<Event> heap_;
-  // Ids of events still due to run. Only looked up, never iterated, so its hash order cannot leak into a run.
-  absl::flat_hash_set<EventId> pending_;
+  size_t pending_ = 0;
+  std::vector<Entry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
 };
 
 }  // namespace detcd::sim

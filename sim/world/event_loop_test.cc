@@ -1,6 +1,7 @@
 #include "sim/world/event_loop.h"
 
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -56,7 +57,7 @@ TEST(EventLoopTest, EventScheduledForNowRunsAfterQueuedOnesAtSameTime) {
 TEST(EventLoopTest, CancelSkipsEvent) {
   EventLoop loop;
   std::vector<int> order;
-  loop.Schedule(1, [&] { order.push_back(1); });
+  const EventLoop::EventId first = loop.Schedule(1, [&] { order.push_back(1); });
   const EventLoop::EventId id = loop.Schedule(2, [&] { order.push_back(2); });
   loop.Schedule(3, [&] { order.push_back(3); });
   EXPECT_TRUE(loop.Cancel(id));
@@ -65,7 +66,31 @@ TEST(EventLoopTest, CancelSkipsEvent) {
   while (loop.RunOne()) {
   }
   EXPECT_EQ(order, (std::vector<int>{1, 3}));
-  EXPECT_FALSE(loop.Cancel(1));  // already ran
+  EXPECT_FALSE(loop.Cancel(first));  // already ran
+}
+
+TEST(EventLoopTest, AnOldIdNeverCancelsTheEventThatReusedItsPlace) {
+  EventLoop loop;
+  std::vector<int> order;
+  auto token = std::make_shared<int>(0);
+  const EventLoop::EventId cancelled = loop.Schedule(5, [token] {});
+  EXPECT_EQ(token.use_count(), 2);
+  EXPECT_TRUE(loop.Cancel(cancelled));
+  EXPECT_EQ(token.use_count(), 1);  // a cancelled callback's captures go at once, not when its time comes
+  const EventLoop::EventId ran = loop.Schedule(1, [&] { order.push_back(1); });
+  EXPECT_TRUE(loop.RunOne());
+  std::vector<EventLoop::EventId> ids;
+  for (int i = 2; i <= 4; ++i) ids.push_back(loop.Schedule(i, [&order, i] { order.push_back(i); }));
+  EXPECT_FALSE(loop.Cancel(cancelled));
+  EXPECT_FALSE(loop.Cancel(ran));
+  for (EventLoop::EventId id : ids) {
+    EXPECT_NE(id, cancelled);
+    EXPECT_NE(id, ran);
+  }
+  EXPECT_EQ(loop.size(), 3u);
+  while (loop.RunOne()) {
+  }
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4}));
 }
 
 TEST(EventLoopTest, CancelledHeadDoesNotCountAsPending) {
