@@ -59,6 +59,7 @@ void RaftChecker::RecordChain(uint64_t index, uint64_t term, uint64_t chain, uin
 
 void RaftChecker::ObservePersisted(uint64_t node, const std::vector<raftpb::Entry>& appended) {
   if (appended.empty()) return;
+  ++version_;
   std::vector<uint64_t>& chain = durable_chain_[node];
   if (chain.empty()) chain.push_back(0);
   const uint64_t first = appended[0].index();
@@ -86,6 +87,7 @@ bool RaftChecker::CheckSnapshotPoint(uint64_t node, uint64_t index, uint64_t ter
 }
 
 void RaftChecker::ObserveSnapshot(uint64_t node, uint64_t index, uint64_t term) {
+  ++version_;
   if (!CheckSnapshotPoint(node, index, term, "persisted")) return;
   std::vector<uint64_t>& chain = durable_chain_[node];
   chain.assign(committed_chain_.begin(), committed_chain_.begin() + static_cast<std::ptrdiff_t>(index) + 1);
@@ -93,6 +95,7 @@ void RaftChecker::ObserveSnapshot(uint64_t node, uint64_t index, uint64_t term) 
 
 void RaftChecker::ObserveRestart(uint64_t node, const raftpb::HardState& hs,
                                  const std::vector<raftpb::Entry>& durable_log) {
+  ++version_;
   DETCD_CHECK_MSG(!durable_log.empty(), "a durable log always has its dummy entry");
   const uint64_t snap_index = durable_log[0].index();
   if (!CheckSnapshotPoint(node, snap_index, durable_log[0].term(), "restarted from")) return;
@@ -187,6 +190,7 @@ void RaftChecker::ObserveCommit(uint64_t node, const raft::RaftLog& log) {
     }
   }
   if (node_commit <= c) return;
+  ++version_;
   // This node is the first to commit (c, node_commit]: those entries join the committed log.
   for (const raftpb::Entry& e : log.Slice(c + 1, node_commit + 1, UINT64_MAX)) {
     committed_.emplace_back(e.term(), EntryDigest(e));

@@ -61,6 +61,10 @@ class RaftChecker {
   // The committed log as (term, digest) per index, index 1 first.
   const std::vector<std::pair<uint64_t, uint64_t>>& committed() const { return committed_; }
   size_t leaders_seen() const { return leader_by_term_.size(); }
+  // Moves whenever what a node's log is compared against moves (the committed log, a node's durable log): an
+  // observer may skip re-observing a node whose own state and this are both unchanged, the checks' inputs being the
+  // same.
+  uint64_t version() const { return version_; }
 
  private:
   void Fail(const std::string& checker, const std::string& detail);
@@ -71,6 +75,7 @@ class RaftChecker {
   void RecordChain(uint64_t index, uint64_t term, uint64_t chain, uint64_t node);
 
   int64_t now_us_ = 0;
+  uint64_t version_ = 0;
   std::optional<Violation> violation_;
   std::map<uint64_t, uint64_t> leader_by_term_;
   std::vector<std::pair<uint64_t, uint64_t>> committed_;  // index i+1 -> (term, digest)

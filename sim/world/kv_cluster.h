@@ -183,6 +183,29 @@ class KvCluster : public FaultTarget {
     WatchFn on_response;
     std::function<void()> on_broken;
   };
+  // The facts the checkers' per-event observations read from a member (its role, term, leader, log bounds, commit,
+  // applied index, membership, snapshot in flight) and the checkers' own position; equal fingerprints, equal checks.
+  struct ObservedState {
+    uint64_t incarnation = 0;
+    uint64_t term = 0;
+    raft::SoftState soft;
+    uint64_t committed = 0;
+    uint64_t last_index = 0;
+    uint64_t last_term = 0;
+    uint64_t stable_last = 0;
+    uint64_t applied = 0;
+    uint64_t membership_version = 0;
+    bool pending_snapshot = false;
+    uint64_t checker_version = 0;
+    bool operator==(const ObservedState& o) const {
+      return std::tie(incarnation, term, committed, last_index, last_term, stable_last, applied, membership_version,
+                      pending_snapshot, checker_version) == std::tie(o.incarnation, o.term, o.committed, o.last_index,
+                                                                     o.last_term, o.stable_last, o.applied,
+                                                                     o.membership_version, o.pending_snapshot,
+                                                                     o.checker_version) &&
+             soft == o.soft;
+    }
+  };
   struct Node {
     uint64_t id = 0;             // the host
     uint64_t member = 0;         // the member it runs (its Raft id); 0: none
@@ -216,6 +239,9 @@ class KvCluster : public FaultTarget {
     int64_t leaderless_ticks = 0;  // ticks in a row without a known leader
     raft::SoftState last_soft;     // Raft's role and leader as last traced
     uint64_t last_term = 0;
+    // What the checkers last observed of this life (Observe): observing an unchanged member against unchanged
+    // checkers again would check the same inputs.
+    std::optional<ObservedState> last_observed;
     // Request id -> the client waiting for its reply, and the tick of this life by which the core must have
     // answered it (its own request timeout: the core answers every request it takes, if only "request timed out").
     struct Waiting {
