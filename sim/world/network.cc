@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -301,10 +302,14 @@ MessageKeyBytes MessageKey(const raftpb::Message& m) {
                              m.reject_hint()};
   static_assert(sizeof(fields) == std::tuple_size_v<MessageKeyBytes>, "one key byte per field byte");
   MessageKeyBytes key;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(key.data(), fields, sizeof(fields));  // already little-endian
+#else
   size_t at = 0;
   for (uint64_t f : fields) {
     for (int i = 0; i < 8; ++i) key[at++] = static_cast<char>(f >> (8 * i));  // little-endian on any host
   }
+#endif
   return key;
 }
 

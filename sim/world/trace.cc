@@ -1,5 +1,7 @@
 #include "sim/world/trace.h"
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 #include "base/check.h"
 
@@ -9,9 +11,15 @@ namespace {
 
 // A little-endian 64-bit load, so the hash does not depend on the host's byte order.
 uint64_t LoadLittleEndian64(const unsigned char* p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+#else
   uint64_t w = 0;
   for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
   return w;
+#endif
 }
 
 }  // namespace
