@@ -288,6 +288,7 @@ void NodeCore::Pump() {
     if (is_leader() || early_all) {
       // A leader's appends and heartbeats need nothing durable here first (it counts itself only after Persisted).
       std::vector<raftpb::Message> late;
+      out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
       for (raftpb::Message& m : rd.messages) {
         if ((early_all && m.type() != raftpb::MSG_SNAP) || m.type() == raftpb::MSG_APP ||
             m.type() == raftpb::MSG_HEARTBEAT) {
@@ -343,6 +344,7 @@ void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
 void NodeCore::FinishReady(ByteSource* snapshot_data) {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
+  out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
   for (raftpb::Message& m : rd.messages) {
     if (m.type() == raftpb::MSG_SNAP) {
       QueueSnapshotSend(std::move(m));

@@ -715,6 +715,9 @@ void Raft::Send(raftpb::Message m) {
     // Proposals and reads forwarded to the leader stay term-less: the leader treats them as local.
     m.set_term(term_);
   }
+  // The outbox leaves with each Ready (moved out, capacity and all): room for a round to every peer at once, rather
+  // than growing 1, 2, 4, ... and moving the messages each time.
+  if (msgs_.capacity() == 0) msgs_.reserve(kOutboxReserve);
   msgs_.push_back(std::move(m));
 }
 

@@ -192,6 +192,7 @@ class Raft {
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
   Prng prng_;
+  static constexpr size_t kOutboxReserve = 8;
   std::vector<raftpb::Message> msgs_;
   std::vector<ReadState> read_states_;
 };
