@@ -444,13 +444,13 @@ class KvCluster::NodeHost final : public host::EffectsHost {
     std::vector<uint64_t> sids;
     for (const auto& [handle, s] : cluster_->streams_) {
       if (s.node != n_.id || !s.reading) continue;
-      room_[s.sid] = handle;
+      room_.emplace_back(s.sid, handle);
       sids.push_back(s.sid);
     }
     return sids;
   }
   void WatchResponse(uint64_t sid, const etcdserverpb::WatchResponse& response) override {
-    auto handle = room_.find(sid);
+    auto handle = std::find_if(room_.begin(), room_.end(), [sid](const auto& r) { return r.first == sid; });
     DETCD_CHECK_MSG(handle != room_.end(), "a watch response for a stream that was not offered");
     auto it = cluster_->streams_.find(handle->second);
     if (it == cluster_->streams_.end() || !Present()) return;  // its client went away meanwhile
@@ -463,7 +463,8 @@ class KvCluster::NodeHost final : public host::EffectsHost {
   KvCluster* cluster_;
   Node& n_;
   const uint64_t incarnation_;
-  std::map<kv::WatchHub::StreamId, uint64_t> room_;  // the streams offered in this pass: core's id -> handle
+  // The streams offered in this pass, (core's id, handle): a member has a few, so a list beats a tree's allocations.
+  std::vector<std::pair<kv::WatchHub::StreamId, uint64_t>> room_;
 };
 
 void KvCluster::Flush(Node& n) {

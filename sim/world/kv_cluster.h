@@ -36,6 +36,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "api/kv_request.pb.h"
 #include "base/prng.h"
 #include "host/effects_loop.h"
@@ -325,7 +326,8 @@ class KvCluster : public FaultTarget {
   NodeEventFn on_node_event_;
   StoppedFn on_stopped_;
   int founding_ = 0;
-  std::map<uint64_t, uint64_t> host_of_;  // member id -> host, for every member that ever ran
+  // Member id -> host, for every member that ever ran; looked up for every message, never iterated.
+  absl::flat_hash_map<uint64_t, uint64_t> host_of_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;

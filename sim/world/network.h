@@ -141,7 +141,10 @@ class Network {
     TimeUs arrival_us;  // when it would have arrived without the clog
   };
 
-  void CheckNode(uint64_t id) const;
+  void CheckNode(uint64_t id) const {
+    if (id < 1 || id > static_cast<uint64_t>(nodes_)) NodeOutOfRange(id);
+  }
+  [[noreturn]] static void NodeOutOfRange(uint64_t id);
   // The host of a Raft id (0: none).
   uint64_t HostOf(uint64_t id) const;
   FaultId AddBlockFault(std::string description, std::vector<Link> links);

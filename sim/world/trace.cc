@@ -30,10 +30,7 @@ void Trace::HashBytes(const void* data, size_t n) {
   // are mixed down; the tail goes in byte by byte as before.
   const unsigned char* p = static_cast<const unsigned char*>(data);
   uint64_t h = hash_;
-  for (; n >= 8; n -= 8, p += 8) {
-    h = (h ^ LoadLittleEndian64(p)) * kWordPrime;
-    h ^= h >> 31;
-  }
+  for (; n >= 8; n -= 8, p += 8) h = MixWord(h, LoadLittleEndian64(p));
   for (; n > 0; --n, ++p) {
     h ^= *p;
     h *= kFnvPrime;
@@ -43,16 +40,11 @@ void Trace::HashBytes(const void* data, size_t n) {
 
 void Trace::HashLine(int64_t now_us, absl::string_view line) {
   DETCD_CHECK(now_us >= 0);
-  // Integers are hashed in little-endian order, so the hash does not depend on the host's byte order. The line's
-  // length goes in first so that ("ab", "c") and ("a", "bc") across two records hash differently.
-  unsigned char header[16];
-  const uint64_t t = static_cast<uint64_t>(now_us);
-  const uint64_t len = line.size();
-  for (int i = 0; i < 8; ++i) {
-    header[i] = static_cast<unsigned char>(t >> (8 * i));
-    header[8 + i] = static_cast<unsigned char>(len >> (8 * i));
-  }
-  HashBytes(header, sizeof(header));
+  // The time and the line's length go in first, each as one word (what HashBytes makes of their eight
+  // little-endian bytes), so the hash does not depend on the host's byte order, and ("ab", "c") and ("a", "bc")
+  // across two records hash differently.
+  HashWord(static_cast<uint64_t>(now_us));
+  HashWord(line.size());
   HashBytes(line.data(), line.size());
   ++records_;
 }

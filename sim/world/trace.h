@@ -47,6 +47,12 @@ class Trace {
 
  private:
   void HashBytes(const void* data, size_t n);
+  // One eight-byte word into the hash: the same as HashBytes of its little-endian bytes.
+  void HashWord(uint64_t w) { hash_ = MixWord(hash_, w); }
+  static uint64_t MixWord(uint64_t h, uint64_t w) {
+    h = (h ^ w) * kWordPrime;
+    return h ^ (h >> 31);
+  }
   void HashLine(int64_t now_us, absl::string_view line);
   void Emit(int64_t now_us, absl::string_view line);
 
