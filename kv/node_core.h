@@ -287,6 +287,7 @@ class NodeCore {
   std::vector<ClientReply> TakeReplies();
   std::vector<etcdserverpb::WatchResponse> TakeWatchResponses(WatchHub::StreamId s);
   bool HasWatchResponses(WatchHub::StreamId s) const { return hub_->HasResponses(s); }
+  bool HasAnyWatchResponses() const { return hub_->HasAnyResponses(); }
 
   // ---- observation (tests, checkers, status) ----
   uint64_t id() const { return config_.id; }

@@ -105,6 +105,8 @@ class WatchHub::Impl {
     std::vector<uint64_t> serials;
     for (const auto& [id, serial] : it->second.watchers) serials.push_back(serial);
     for (uint64_t serial : serials) Unindex(serial, /*erase=*/true);
+    DETCD_CHECK(queued_responses_ >= it->second.queue.size());
+    queued_responses_ -= it->second.queue.size();
     streams_.erase(it);
     progress_waiting_.erase(sid);
   }
@@ -192,6 +194,8 @@ class WatchHub::Impl {
     Stream& s = it->second;
     out.reserve(s.queue.size());
     for (etcdserverpb::WatchResponse& r : s.queue) out.push_back(std::move(r));
+    DETCD_CHECK(queued_responses_ >= s.queue.size());
+    queued_responses_ -= s.queue.size();
     s.queue.clear();
     s.queued_events = 0;
     for (const auto& [id, serial] : s.watchers) watchers_.at(serial).queued_responses = 0;
@@ -207,6 +211,7 @@ class WatchHub::Impl {
     auto it = streams_.find(sid);
     return it != streams_.end() && !it->second.queue.empty();
   }
+  bool HasAnyResponses() const { return queued_responses_ > 0; }
   size_t watchers() const { return watchers_.size(); }
   size_t unsynced_watchers() const { return unsynced_.size(); }
   size_t streams() const { return streams_.size(); }
@@ -458,6 +463,7 @@ class WatchHub::Impl {
     s->queued_events += static_cast<size_t>(r.events_size());
     if (w != nullptr) ++w->queued_responses;
     s->queue.push_back(std::move(r));
+    ++queued_responses_;
   }
 
   // A stream's waiting progress request goes out once every watcher on it is synced and past its start revision.
@@ -531,6 +537,7 @@ class WatchHub::Impl {
   StreamId next_stream_ = 1;
   uint64_t next_serial_ = 1;  // watchers are numbered in creation order: every walk over them is deterministic
   std::map<StreamId, Stream> streams_;
+  size_t queued_responses_ = 0;  // in every stream's queue together
   std::map<uint64_t, Watcher> watchers_;
   std::map<std::string, std::set<uint64_t>> synced_keys_;  // synced single-key watchers by key
   std::set<uint64_t> synced_ranges_;                        // synced range watchers
@@ -557,6 +564,7 @@ std::vector<etcdserverpb::WatchResponse> WatchHub::TakeResponses(StreamId stream
   return impl_->TakeResponses(stream);
 }
 bool WatchHub::HasResponses(StreamId stream) const { return impl_->HasResponses(stream); }
+bool WatchHub::HasAnyResponses() const { return impl_->HasAnyResponses(); }
 size_t WatchHub::watchers() const { return impl_->watchers(); }
 size_t WatchHub::unsynced_watchers() const { return impl_->unsynced_watchers(); }
 size_t WatchHub::streams() const { return impl_->streams(); }

@@ -77,6 +77,8 @@ class WatchHub {
   // Responses waiting for the stream's client, oldest first; taking them makes room for more.
   std::vector<etcdserverpb::WatchResponse> TakeResponses(StreamId stream);
   bool HasResponses(StreamId stream) const;
+  // Whether any stream has responses waiting: what a host asks before looking at its streams one by one.
+  bool HasAnyResponses() const;
   size_t watchers() const;
   size_t unsynced_watchers() const;
   size_t streams() const;  // open streams

@@ -101,6 +101,30 @@ TEST_F(WatchHubTest, KeyWatcherSeesOnlyItsKeyFromTheNextRevision) {
   EXPECT_EQ(rs.back().header().revision(), 4);
 }
 
+TEST_F(WatchHubTest, AnyResponsesCountsEveryStreamsQueueUntilTakenOrClosed) {
+  EXPECT_FALSE(hub->HasAnyResponses());
+  const WatchHub::StreamId a = hub->OpenStream();
+  const WatchHub::StreamId b = hub->OpenStream();
+  hub->Request(a, Create("k"));
+  hub->Request(b, Create("k"));
+  EXPECT_TRUE(hub->HasAnyResponses());  // the two "created" responses
+  Drain(a);
+  EXPECT_TRUE(hub->HasAnyResponses());  // b's is still there
+  Drain(b);
+  EXPECT_FALSE(hub->HasAnyResponses());
+  Put("k", "1");
+  EXPECT_TRUE(hub->HasResponses(a));
+  EXPECT_TRUE(hub->HasAnyResponses());
+  Drain(a);
+  EXPECT_TRUE(hub->HasAnyResponses());
+  hub->CloseStream(b);  // its queued event goes with it
+  EXPECT_FALSE(hub->HasAnyResponses());
+  Put("k", "2");
+  EXPECT_TRUE(hub->HasAnyResponses());
+  EXPECT_EQ(Drain(a)[0].size(), 1u);
+  EXPECT_FALSE(hub->HasAnyResponses());
+}
+
 TEST_F(WatchHubTest, PrefixAndAllKeysRanges) {
   const WatchHub::StreamId s = hub->OpenStream();
   hub->Request(s, Create("foo", "fop"));          // prefix "foo"
