@@ -281,20 +281,15 @@ void KvCluster::CheckAnsweredInTime(Node& n) {
   }
 }
 
-void KvCluster::OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client) {
-  Node& n = node(id);
-  if (!n.core) return;
-  if (n.paused) {
-    const uint64_t incarnation = n.incarnation;
-    n.inbox.emplace_back(from_client, [this, id, incarnation, fn = std::move(fn)] {
-      Node& m = node(id);
-      if (m.incarnation != incarnation || !m.core) return;
-      fn(m);
-    });
-    return;
-  }
-  fn(n);
-  Flush(n);
+void KvCluster::QueueWhilePaused(Node& n, std::function<void(Node&)> fn, bool from_client) {
+  DETCD_CHECK(n.paused && n.core);
+  const uint64_t id = n.id;
+  const uint64_t incarnation = n.incarnation;
+  n.inbox.emplace_back(from_client, [this, id, incarnation, fn = std::move(fn)] {
+    Node& m = node(id);
+    if (m.incarnation != incarnation || !m.core) return;
+    fn(m);
+  });
 }
 
 void KvCluster::Deliver(std::shared_ptr<const raftpb::Message> shared) {

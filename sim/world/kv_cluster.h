@@ -278,8 +278,17 @@ class KvCluster : public FaultTarget {
   void CheckAnsweredInTime(Node& n);
   // On the leader's tick: the canary write, then every corrupt_check_ticks the corruption check.
   void CorruptionDuty(Node& n);
-  // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life.
-  void OnMember(uint64_t id, std::function<void(Node&)> fn, bool from_client = false);
+  // Runs fn on the member now, or when it resumes if it is paused; nothing if it is down or in another life. A
+  // template, so the common case (a running member) wraps fn in no std::function (an allocation per message).
+  template <typename Fn>
+  void OnMember(uint64_t id, Fn&& fn, bool from_client = false) {
+    Node& n = node(id);
+    if (!n.core) return;
+    if (n.paused) return QueueWhilePaused(n, std::function<void(Node&)>(std::forward<Fn>(fn)), from_client);
+    fn(n);
+    Flush(n);
+  }
+  void QueueWhilePaused(Node& n, std::function<void(Node&)> fn, bool from_client);
   // The member's watch streams end (its crash, or it lost its leader): their clients see them break.
   void BreakStreams(Node& n, bool close_in_member);
   // Takes the member's effects after an event (host::EffectsLoop through NodeHost, as the production member does):

@@ -125,7 +125,24 @@ void Network::Send(raftpb::Message m) {
 }
 
 void Network::ScheduleDelivery(std::shared_ptr<const raftpb::Message> m, TimeUs at_us) {
-  loop_->Schedule(at_us, [this, m = std::move(m)]() mutable { Deliver(std::move(m)); });
+  // The message waits in a numbered place of its own, so the event captures two words (std::function holds them
+  // without an allocation; a shared_ptr beside `this` would not fit). Deliveries are never cancelled.
+  uint32_t place;
+  if (!free_places_.empty()) {
+    place = free_places_.back();
+    free_places_.pop_back();
+  } else {
+    place = static_cast<uint32_t>(travelling_.size());
+    travelling_.emplace_back();
+  }
+  DETCD_CHECK(travelling_[place] == nullptr);
+  travelling_[place] = std::move(m);
+  loop_->Schedule(at_us, [this, place] {
+    std::shared_ptr<const raftpb::Message> arrived = std::move(travelling_[place]);
+    travelling_[place] = nullptr;
+    free_places_.push_back(place);
+    Deliver(std::move(arrived));
+  });
 }
 
 void Network::Deliver(std::shared_ptr<const raftpb::Message> shared) {

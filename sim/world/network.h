@@ -169,6 +169,9 @@ class Network {
   std::vector<std::vector<int>> clog_count_;
   std::vector<TimeUs> append_delay_us_;  // [to]: extra delay of appends to a host (SlowAppends), summed
   std::map<Link, std::deque<Held>> held_;
+  // Messages scheduled for delivery, by the place their event names; free places are reused.
+  std::vector<std::shared_ptr<const raftpb::Message>> travelling_;
+  std::vector<uint32_t> free_places_;
 };
 
 // One line describing a message, for trace lines: "1->2 MsgApp t3 i5/2 c4 n2".
