@@ -39,6 +39,7 @@ bench: deps
 	$(BAZEL) run -c opt //storage:wal_bench
 	$(BAZEL) run -c opt //bench:mvcc_bench
 	$(BAZEL) run -c opt //bench:auth_bench
+	$(BAZEL) run -c opt //bench:crc32c_bench
 
 # detcd and etcd (Debian etcd-server) side by side under the same detcd-load runs, alternating ROUNDS times per
 # (workload, clients) on fresh clusters of MEMBERS (1 or 3); prints median req/s, p99 and server CPU per 1k requests.

@@ -1,6 +1,11 @@
 #include "base/crc32c.h"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace detcd {
 
@@ -65,7 +70,9 @@ uint32_t XPowBytes(uint64_t bytes) {
 
 }  // namespace
 
-uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
+namespace crc32c_internal {
+
+uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n) {
   const auto& t = T().t;
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
@@ -78,6 +85,40 @@ uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
   }
   while (n-- > 0) c = (c >> 8) ^ t[0][(c ^ *p++) & 0xff];
   return ~c;
+}
+
+#if defined(__x86_64__)
+bool HaveHardware() {
+  static const bool have = __builtin_cpu_supports("sse4.2");
+  return have;
+}
+
+// The instruction folds 8 bytes (little-endian, as the reflected CRC reads them) into the state per step, with no
+// inversions of its own: the same state the tables carry.
+__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const char* data, size_t n) {
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t word;
+    std::memcpy(&word, data, sizeof(word));
+    c = _mm_crc32_u64(c, word);
+    data += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = _mm_crc32_u8(c32, static_cast<unsigned char>(*data++));
+  return ~c32;
+}
+#else
+bool HaveHardware() { return false; }
+uint32_t ExtendHardware(uint32_t crc, const char* data, size_t n) { return ExtendPortable(crc, data, n); }
+#endif
+
+}  // namespace crc32c_internal
+
+uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
+  // Tables cost about a cycle and a half per byte; the instruction a fraction of that (WAL records, snapshot files).
+  return crc32c_internal::HaveHardware() ? crc32c_internal::ExtendHardware(crc, data, n)
+                                         : crc32c_internal::ExtendPortable(crc, data, n);
 }
 
 uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b) {

@@ -18,6 +18,14 @@ inline uint32_t Crc32c(absl::string_view data) { return Crc32cExtend(0, data.dat
 // The CRC of A followed by B, from crc_a = Crc32c(A), crc_b = Crc32c(B) and B's length (O(log length_b)).
 uint32_t Crc32cCombine(uint32_t crc_a, uint32_t crc_b, uint64_t length_b);
 
+namespace crc32c_internal {
+// The two ways Crc32cExtend computes, for tests that hold them to each other: tables (any CPU), and x86's SSE4.2
+// crc32 instruction (the same polynomial), which Crc32cExtend uses when the CPU has it.
+uint32_t ExtendPortable(uint32_t crc, const char* data, size_t n);
+bool HaveHardware();
+uint32_t ExtendHardware(uint32_t crc, const char* data, size_t n);  // only if HaveHardware()
+}  // namespace crc32c_internal
+
 }  // namespace detcd
 
 #endif  // DETCD_BASE_CRC32C_H_

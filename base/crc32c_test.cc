@@ -14,6 +14,30 @@ TEST(Crc32cTest, KnownVectors) {
   EXPECT_EQ(Crc32c(std::string(32, '\xff')), 0x62A8AB43u);
 }
 
+TEST(Crc32cTest, KnownVectorsOnBothPaths) {
+  for (auto extend : {&crc32c_internal::ExtendPortable, &crc32c_internal::ExtendHardware}) {
+    if (extend == &crc32c_internal::ExtendHardware && !crc32c_internal::HaveHardware()) continue;
+    EXPECT_EQ(extend(0, "123456789", 9), 0xE3069283u);
+    const std::string zeros(32, '\0');
+    EXPECT_EQ(extend(0, zeros.data(), zeros.size()), 0x8A9136AAu);
+  }
+}
+
+TEST(Crc32cTest, HardwareAndTablesAgreeOnEveryLengthAndAlignment) {
+  if (!crc32c_internal::HaveHardware()) GTEST_SKIP() << "no SSE4.2 on this CPU: only the tables run";
+  std::string s;
+  for (int i = 0; i < 300; ++i) s.push_back(static_cast<char>(i * 37 + i / 5));
+  for (size_t start = 0; start < 9; ++start) {
+    for (size_t n = 0; start + n <= s.size(); n += (n < 40 ? 1 : 13)) {
+      for (uint32_t seed : {0u, 0xDEADBEEFu}) {
+        EXPECT_EQ(crc32c_internal::ExtendHardware(seed, s.data() + start, n),
+                  crc32c_internal::ExtendPortable(seed, s.data() + start, n))
+            << "start " << start << " length " << n << " seed " << seed;
+      }
+    }
+  }
+}
+
 TEST(Crc32cTest, ExtendEqualsWhole) {
   std::string s;
   for (int i = 0; i < 1000; ++i) s.push_back(static_cast<char>(i * 7 + 3));
