@@ -16,31 +16,24 @@ std::string Bytes(size_t n) {
   return s;
 }
 
-void BM_Crc32cPortable(benchmark::State& state) {
-  const std::string data = Bytes(static_cast<size_t>(state.range(0)));
-  uint32_t crc = 0;
-  for (auto _ : state) {
-    crc = crc32c_internal::ExtendPortable(crc, data.data(), data.size());
-    benchmark::DoNotOptimize(crc);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
-}
-BENCHMARK(BM_Crc32cPortable)->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
-
-void BM_Crc32cHardware(benchmark::State& state) {
-  if (!crc32c_internal::HaveHardware()) {
+// One CRC over a run of state.range(0) bytes per iteration, with `extend` (one of Crc32cExtend's two paths).
+void BM_Crc32c(benchmark::State& state, uint32_t (*extend)(uint32_t, const char*, size_t), bool needs_hardware) {
+  if (needs_hardware && !crc32c_internal::HaveHardware()) {
     state.SkipWithError("no SSE4.2 on this CPU");
     return;
   }
   const std::string data = Bytes(static_cast<size_t>(state.range(0)));
   uint32_t crc = 0;
   for (auto _ : state) {
-    crc = crc32c_internal::ExtendHardware(crc, data.data(), data.size());
+    crc = extend(crc, data.data(), data.size());
     benchmark::DoNotOptimize(crc);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
-BENCHMARK(BM_Crc32cHardware)->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_Crc32c, Portable, &crc32c_internal::ExtendPortable, false)
+    ->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
+BENCHMARK_CAPTURE(BM_Crc32c, Hardware, &crc32c_internal::ExtendHardware, true)
+    ->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
 
 }  // namespace
 }  // namespace detcd
