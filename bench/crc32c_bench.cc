@@ -31,9 +31,15 @@ void BM_Crc32c(benchmark::State& state, uint32_t (*extend)(uint32_t, const char*
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK_CAPTURE(BM_Crc32c, Portable, &crc32c_internal::ExtendPortable, false)
-    ->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
+    ->Arg(64)
+    ->Arg(512)
+    ->Arg(4096)
+    ->Arg(1 << 20);
 BENCHMARK_CAPTURE(BM_Crc32c, Hardware, &crc32c_internal::ExtendHardware, true)
-    ->Arg(64)->Arg(512)->Arg(4096)->Arg(1 << 20);
+    ->Arg(64)
+    ->Arg(512)
+    ->Arg(4096)
+    ->Arg(1 << 20);
 
 }  // namespace
 }  // namespace detcd

@@ -49,8 +49,7 @@ bool EffectsLoop::Pass(kv::NodeCore& core, EffectsHost& host, bool* gone) {
   }
   // Streams are offered only when some response waits: most passes have none, and listing a host's streams is not
   // free.
-  for (uint64_t stream :
-       core.HasAnyWatchResponses() ? host.WatchStreamsWithRoom() : std::vector<uint64_t>{}) {
+  for (uint64_t stream : core.HasAnyWatchResponses() ? host.WatchStreamsWithRoom() : std::vector<uint64_t>{}) {
     if (!core.HasWatchResponses(stream)) continue;
     progress = true;
     // What the hub hands over in one take (bounded by its per-stream queue) all goes; the host may then say the

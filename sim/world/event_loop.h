@@ -11,7 +11,6 @@
 #include <optional>
 #include <vector>
 
-
 namespace detcd::sim {
 
 // Virtual time in microseconds since the start of a simulation.

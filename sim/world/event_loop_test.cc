@@ -1,7 +1,7 @@
 #include "sim/world/event_loop.h"
 
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"

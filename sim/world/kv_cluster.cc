@@ -378,11 +378,16 @@ void KvCluster::Observe(Node& n) {
   const raft::Raft& r = n.core->raft().raft();
   const raft::SoftState ss = r.soft_state();
   const raft::RaftLog& log = r.log();
-  const ObservedState now{n.incarnation,        r.term(),
-                          ss,                   log.committed(),
-                          log.LastIndex(),      log.LastTerm(),
-                          log.StableLastIndex(), n.core->applied_index(),
-                          n.core->membership().version(), log.PendingSnapshot() != nullptr,
+  const ObservedState now{n.incarnation,
+                          r.term(),
+                          ss,
+                          log.committed(),
+                          log.LastIndex(),
+                          log.LastTerm(),
+                          log.StableLastIndex(),
+                          n.core->applied_index(),
+                          n.core->membership().version(),
+                          log.PendingSnapshot() != nullptr,
                           checker_->version()};
   // Most passes of an effects loop after the first find nothing moved (their effects went to the simulated network
   // and disk, which answer later): the same checks on the same inputs are skipped. A member that applied its own

@@ -200,10 +200,9 @@ class KvCluster : public FaultTarget {
     uint64_t checker_version = 0;
     bool operator==(const ObservedState& o) const {
       return std::tie(incarnation, term, committed, last_index, last_term, stable_last, applied, membership_version,
-                      pending_snapshot, checker_version) == std::tie(o.incarnation, o.term, o.committed, o.last_index,
-                                                                     o.last_term, o.stable_last, o.applied,
-                                                                     o.membership_version, o.pending_snapshot,
-                                                                     o.checker_version) &&
+                      pending_snapshot, checker_version) ==
+                 std::tie(o.incarnation, o.term, o.committed, o.last_index, o.last_term, o.stable_last, o.applied,
+                          o.membership_version, o.pending_snapshot, o.checker_version) &&
              soft == o.soft;
     }
   };
