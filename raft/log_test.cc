@@ -319,6 +319,39 @@ TEST(RaftLogTest, SliceAcrossStableAndUnstable) {
   EXPECT_EQ(Terms(log.EntriesFrom(4, kNoLimit)), (std::vector<uint64_t>{1, 2, 2, 2}));
 }
 
+TEST(RaftLogTest, SliceOfUnevenEntriesMatchesCopyingAllThenLimiting) {
+  // Entries of uneven sizes on both sides of the boundary; every slice under every limit must be what copying the
+  // whole range and applying LimitSize gives (the slice copies only what it keeps).
+  MemoryStorage storage;
+  std::vector<raftpb::Entry> all = {EntryWithData(1, 1, 0)};  // all[i] is index i (all[0] the compaction point)
+  std::vector<raftpb::Entry> stable;
+  for (uint64_t i = 1; i <= 6; ++i) stable.push_back(EntryWithData(i, 1, static_cast<int>(10 + 37 * (i % 3))));
+  storage.Append(stable);
+  ASSERT_TRUE(storage.Compact(1).ok());
+  RaftLog log(&storage, kNoLimit);
+  std::vector<raftpb::Entry> unstable;
+  for (uint64_t i = 7; i <= 11; ++i) unstable.push_back(EntryWithData(i, 2, static_cast<int>(5 + 61 * (i % 4))));
+  log.Append(unstable);
+  all.insert(all.end(), stable.begin(), stable.end());
+  all.insert(all.end(), unstable.begin(), unstable.end());
+  for (uint64_t lo = 2; lo <= 11; ++lo) {
+    for (uint64_t hi = lo + 1; hi <= 12; ++hi) {
+      for (uint64_t max_bytes : {uint64_t{0}, uint64_t{40}, uint64_t{90}, uint64_t{150}, uint64_t{300}, kNoLimit}) {
+        std::vector<raftpb::Entry> want(all.begin() + static_cast<std::ptrdiff_t>(lo),
+                                        all.begin() + static_cast<std::ptrdiff_t>(hi));
+        LimitSize(&want, max_bytes);
+        EXPECT_EQ(Indexes(log.Slice(lo, hi, max_bytes)), Indexes(want))
+            << "[" << lo << ", " << hi << ") max " << max_bytes;
+        if (hi <= 7) {
+          absl::StatusOr<std::vector<raftpb::Entry>> stored = storage.Entries(lo, hi, max_bytes);
+          ASSERT_TRUE(stored.ok());
+          EXPECT_EQ(Indexes(*stored), Indexes(want)) << "storage [" << lo << ", " << hi << ") max " << max_bytes;
+        }
+      }
+    }
+  }
+}
+
 TEST(RaftLogDeathTest, SliceOutOfBoundsAborts) {
   MemoryStorage storage;
   storage.Append(EntriesWithTerms({1, 1, 1}));

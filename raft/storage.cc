@@ -28,15 +28,20 @@ uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries) {
   return total;
 }
 
-void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes) {
-  if (entries->empty()) return;
-  uint64_t total = (*entries)[0].ByteSizeLong();
-  size_t keep = 1;
-  for (; keep < entries->size(); ++keep) {
-    total += (*entries)[keep].ByteSizeLong();
-    if (total > max_bytes) break;
+size_t CountWithinSize(const raftpb::Entry* first, const raftpb::Entry* last, uint64_t max_bytes, size_t already_kept,
+                       uint64_t* total) {
+  size_t keep = 0;
+  for (const raftpb::Entry* e = first; e != last; ++e, ++keep) {
+    const uint64_t size = e->ByteSizeLong();
+    if (already_kept + keep > 0 && *total + size > max_bytes) break;  // a slice's first entry goes whatever its size
+    *total += size;
   }
-  entries->resize(keep);
+  return keep;
+}
+
+void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes) {
+  uint64_t total = 0;
+  entries->resize(CountWithinSize(entries->data(), entries->data() + entries->size(), max_bytes, 0, &total));
 }
 
 MemoryStorage::MemoryStorage() { entries_.emplace_back(); }
@@ -47,9 +52,11 @@ absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, u
   if (lo <= offset) return ErrCompacted();
   DETCD_CHECK_MSG(hi <= LastIndex() + 1, absl::StrCat("entries hi ", hi, " beyond last ", LastIndex()).c_str());
   DETCD_CHECK(lo <= hi);
-  std::vector<raftpb::Entry> out(entries_.begin() + (lo - offset), entries_.begin() + (hi - offset));
-  LimitSize(&out, max_bytes);
-  return out;
+  // Only what fits is copied: a follower far behind must not cost a copy of the whole tail per message.
+  const raftpb::Entry* from = entries_.data() + (lo - offset);
+  uint64_t total = 0;
+  const size_t keep = CountWithinSize(from, entries_.data() + (hi - offset), max_bytes, 0, &total);
+  return std::vector<raftpb::Entry>(from, from + keep);
 }
 
 absl::StatusOr<uint64_t> MemoryStorage::Term(uint64_t i) const {

@@ -79,6 +79,11 @@ uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries);
 
 // Keeps the longest prefix of entries whose total size is <= max_bytes, but always at least one entry.
 void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes);
+// How many of the entries [first, last) fit after already_kept entries of total size *total (LimitSize's rule: the
+// slice's first entry always goes), adding their size to *total: what lets a caller copy only those instead of
+// copying a lagging follower's whole tail and trimming it.
+size_t CountWithinSize(const raftpb::Entry* first, const raftpb::Entry* last, uint64_t max_bytes, size_t already_kept,
+                       uint64_t* total);
 
 }  // namespace detcd::raft
 
