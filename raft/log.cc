@@ -125,23 +125,21 @@ std::vector<raftpb::Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max
   if (lo >= hi) return out;
   DETCD_CHECK_MSG(lo >= FirstIndex() && hi <= LastIndex() + 1,
                   absl::StrCat("slice [", lo, ",", hi, ") out of [", FirstIndex(), ",", LastIndex(), "]").c_str());
-  // LimitSize's rule over the whole slice, the stored prefix then the unstable tail, copying only what is kept (a
-  // follower far behind must not cost a copy of the whole tail per message).
-  uint64_t total = 0;
+  // LimitSize's rule over the whole slice, copying only what is kept (a follower far behind must not cost a copy of
+  // the whole tail per message). Storage applies it to the stored prefix itself (its Entries contract).
   if (lo < unstable_offset_) {
     absl::StatusOr<std::vector<raftpb::Entry>> stored =
         storage_->Entries(lo, std::min(hi, unstable_offset_), max_bytes);
     DETCD_CHECK_MSG(stored.ok(), stored.status().ToString().c_str());
     out = std::move(*stored);
-    const size_t within = CountWithinSize(out.data(), out.data() + out.size(), max_bytes, 0, &total);
-    if (within < out.size()) {  // a storage that gave more than the limit: trimmed to it
-      out.resize(within);
-      return out;
-    }
     // Storage limited by size: don't go on into the unstable tail.
     if (out.size() < std::min(hi, unstable_offset_) - lo) return out;
   }
   if (hi > unstable_offset_) {
+    // The limit runs on from the stored prefix's size into the unstable tail (sized only when the slice crosses).
+    uint64_t total = 0;
+    DETCD_CHECK_MSG(CountWithinSize(out.data(), out.data() + out.size(), max_bytes, 0, &total) == out.size(),
+                    "storage returned entries beyond its size limit");
     const uint64_t from = std::max(lo, unstable_offset_);
     const raftpb::Entry* first = UnstableAt(from);
     DETCD_CHECK(first != nullptr && hi - 1 <= LastIndex());

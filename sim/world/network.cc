@@ -138,8 +138,7 @@ void Network::ScheduleDelivery(std::shared_ptr<const raftpb::Message> m, TimeUs 
   DETCD_CHECK(travelling_[place] == nullptr);
   travelling_[place] = std::move(m);
   loop_->Schedule(at_us, [this, place] {
-    std::shared_ptr<const raftpb::Message> arrived = std::move(travelling_[place]);
-    travelling_[place] = nullptr;
+    std::shared_ptr<const raftpb::Message> arrived = std::move(travelling_[place]);  // leaves the place empty
     free_places_.push_back(place);
     Deliver(std::move(arrived));
   });
