@@ -287,17 +287,25 @@ void NodeCore::Pump() {
     const bool early_all = config_.kv_testing.send_before_durable;
     if (is_leader() || early_all) {
       // A leader's appends and heartbeats need nothing durable here first (it counts itself only after Persisted).
-      std::vector<raftpb::Message> late;
-      out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
-      for (raftpb::Message& m : rd.messages) {
-        if ((early_all && m.type() != raftpb::MSG_SNAP) || m.type() == raftpb::MSG_APP ||
-            m.type() == raftpb::MSG_HEARTBEAT) {
-          out_msgs_.push_back(std::move(m));
-        } else {
-          late.push_back(std::move(m));
+      const auto early = [early_all](const raftpb::Message& m) {
+        return (early_all && m.type() != raftpb::MSG_SNAP) || m.type() == raftpb::MSG_APP ||
+               m.type() == raftpb::MSG_HEARTBEAT;
+      };
+      if (out_msgs_.empty() && std::all_of(rd.messages.begin(), rd.messages.end(), early)) {
+        out_msgs_ = std::move(rd.messages);  // the common round: the whole outbox at once, no message moved
+        rd.messages.clear();
+      } else {
+        std::vector<raftpb::Message> late;
+        out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
+        for (raftpb::Message& m : rd.messages) {
+          if (early(m)) {
+            out_msgs_.push_back(std::move(m));
+          } else {
+            late.push_back(std::move(m));
+          }
         }
+        rd.messages = std::move(late);
       }
-      rd.messages = std::move(late);
     }
     const bool persist = rd.snapshot.metadata().index() > 0 || rd.hard_state || !rd.entries.empty();
     ready_ = std::move(rd);
@@ -344,12 +352,17 @@ void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
 void NodeCore::FinishReady(ByteSource* snapshot_data) {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
-  out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
-  for (raftpb::Message& m : rd.messages) {
-    if (m.type() == raftpb::MSG_SNAP) {
-      QueueSnapshotSend(std::move(m));
-    } else {
-      out_msgs_.push_back(std::move(m));
+  const auto snap = [](const raftpb::Message& m) { return m.type() == raftpb::MSG_SNAP; };
+  if (out_msgs_.empty() && std::none_of(rd.messages.begin(), rd.messages.end(), snap)) {
+    out_msgs_ = std::move(rd.messages);  // the whole outbox at once, no message moved
+  } else {
+    out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
+    for (raftpb::Message& m : rd.messages) {
+      if (snap(m)) {
+        QueueSnapshotSend(std::move(m));
+      } else {
+        out_msgs_.push_back(std::move(m));
+      }
     }
   }
   if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot, snapshot_data);

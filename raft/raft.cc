@@ -705,7 +705,7 @@ void Raft::TickHeartbeat() {
 
 // ---- sending ----
 
-void Raft::Send(raftpb::Message m) {
+void Raft::Send(raftpb::Message&& m) {
   // Keep a sender that is already set: a forwarded MsgTransferLeader names the transferee in `from`, and a forwarded
   // MsgReadIndex names the node that asked (overwriting them made the leader transfer to the forwarding follower).
   if (m.from() == kNone) m.set_from(id_);

@@ -155,7 +155,7 @@ class Raft {
   void HandleTransferLeader(const raftpb::Message& m, Progress* pr);
   void HandleReadIndex(const raftpb::Message& m);
 
-  void Send(raftpb::Message m);
+  void Send(raftpb::Message&& m);
   bool SendAppend(uint64_t to, bool send_if_empty);
   // The follower's next entry was compacted: send the storage's snapshot instead (if it has one and the follower is
   // recently active). Returns true if a snapshot went out.

@@ -76,7 +76,7 @@ TimeUs Network::DrawLatency() {
   return lo + static_cast<TimeUs>(capped_us);
 }
 
-void Network::Send(raftpb::Message m) {
+void Network::Send(raftpb::Message&& m) {
   const uint64_t from = HostOf(m.from());
   const uint64_t to = HostOf(m.to());
   ++stats_.sent;

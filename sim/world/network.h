@@ -86,7 +86,7 @@ class Network {
 
   // Decides the fate of m and schedules its delivery (or not). Draw order per call, fixed for determinism:
   // drop?, duplicate?, then per copy: latency, reorder?, [reorder delay].
-  void Send(raftpb::Message m);
+  void Send(raftpb::Message&& m);
 
   // Link faults. Each returns an id for Remove; overlapping faults compose (a link is blocked while any fault
   // blocks it). Messages already in flight on a link that becomes blocked are dropped when they arrive.

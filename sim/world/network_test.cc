@@ -312,7 +312,7 @@ TEST(NetworkTest, SlowAppendsDelayOnlyAppendsToThatNode) {
   raftpb::Message heartbeat = Msg(1, 2, 7);
   heartbeat.set_type(raftpb::MSG_HEARTBEAT);
   h.net.Send(Msg(1, 2, 1));  // an append to the slow node
-  h.net.Send(heartbeat);     // not an append
+  h.net.Send(std::move(heartbeat));  // not an append
   h.net.Send(Msg(1, 3, 3));  // an append to another node
   while (h.loop.RunOne()) {
   }
