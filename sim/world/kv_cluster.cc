@@ -29,7 +29,7 @@ KvCluster::KvCluster(const KvClusterOptions& options, EventLoop* loop, Network* 
     n->id = static_cast<uint64_t>(i);
     if (i <= founding_) {
       n->member = n->id;
-      host_of_[n->id] = n->id;
+      SetHostOf(n->id, n->id);
     }
     nodes_.push_back(std::move(n));
   }
@@ -47,8 +47,21 @@ uint64_t KvCluster::member(uint64_t host) const {
 }
 
 uint64_t KvCluster::HostOf(uint64_t member) const {
+  if (member < host_of_small_.size()) return host_of_small_[member];
+  if (member < kSmallIds) return 0;
   auto it = host_of_.find(member);
   return it == host_of_.end() ? 0 : it->second;
+}
+
+void KvCluster::SetHostOf(uint64_t member, uint64_t host) {
+  DETCD_CHECK(member != 0 && host != 0);
+  if (member >= kSmallIds) {
+    host_of_[member] = host;
+  } else {
+    if (member >= host_of_small_.size()) host_of_small_.resize(member + 1, 0);
+    host_of_small_[member] = host;
+  }
+  DETCD_CHECK(HostOf(member) == host);
 }
 
 KvCluster::Node& KvCluster::node(uint64_t id) {
@@ -750,7 +763,7 @@ void KvCluster::StartNewMember(uint64_t host, uint64_t id) {
   fresh->join_existing = true;
   fresh->incarnation = node(host).incarnation + 1;
   nodes_[host - 1] = std::move(fresh);
-  host_of_[id] = host;
+  SetHostOf(id, host);
   Node& n = node(host);
   trace_->Record(loop_->Now(), absl::StrCat("start new ", Name(n), " joining the cluster"));
   ++members_started_;

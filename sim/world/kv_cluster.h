@@ -334,7 +334,11 @@ class KvCluster : public FaultTarget {
   NodeEventFn on_node_event_;
   StoppedFn on_stopped_;
   int founding_ = 0;
-  // Member id -> host, for every member that ever ran; looked up for every message, never iterated.
+  // Member id -> host, for every member that ever ran; looked up several times for every message, never iterated.
+  // Small ids (the founding members', most new members') index a vector; others go to the map.
+  void SetHostOf(uint64_t member, uint64_t host);
+  static constexpr uint64_t kSmallIds = 64;
+  std::vector<uint64_t> host_of_small_;
   absl::flat_hash_map<uint64_t, uint64_t> host_of_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, Stream> streams_;
