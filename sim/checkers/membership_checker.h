@@ -39,6 +39,10 @@ class MembershipChecker {
   void Finish(const std::vector<const kv::NodeCore*>& running, const std::set<uint64_t>& refused,
               const std::map<uint64_t, bool>* expected);
 
+  // A digest of a membership (members with every field, and removed ids; not the version counter): equal digests,
+  // equal memberships.
+  static std::string Digest(const kv::Membership& m);
+
   bool ok() const { return !violation_.has_value(); }
   const std::optional<std::string>& violation() const { return violation_; }
 
@@ -46,9 +50,6 @@ class MembershipChecker {
   void Fail(std::string detail);
   // "" if the member's configuration is its membership; what differs otherwise.
   static std::string ConfigurationDiffers(const kv::NodeCore& core);
-  // A digest of a membership (members and removed ids, not the version counter).
-  static std::string Digest(const kv::Membership& m);
-
   std::optional<std::string> violation_;
   std::set<uint64_t> stopped_;                                     // removed members that stopped for good
   std::set<uint64_t> applied_own_removal_;                         // members seen after they applied their own removal

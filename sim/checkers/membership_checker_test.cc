@@ -2,10 +2,14 @@
 // members running, what the operator made, and a removed member seen again.
 #include "sim/checkers/membership_checker.h"
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace detcd::sim {
@@ -26,6 +30,48 @@ std::unique_ptr<kv::NodeCore> Bootstrapped(uint64_t id, std::vector<uint64_t> pe
 
 bool Mentions(const MembershipChecker& m, const std::string& what) {
   return m.violation().has_value() && absl::StrContains(*m.violation(), what);
+}
+
+// Two members and a removed id; `change` alters one thing.
+kv::Membership MembershipWith(const std::function<void(kvpb::StateSnapshot*)>& change) {
+  kvpb::StateSnapshot s;
+  for (uint64_t id : {1, 2}) {
+    kvpb::Member* m = s.add_cluster_members();
+    m->set_id(id);
+    m->set_name(absl::StrCat("m", id));
+    m->add_peer_urls(absl::StrCat("http://10.0.0.", id, ":2380"));
+    m->add_client_urls(absl::StrCat("http://10.0.0.", id, ":2379"));
+  }
+  s.add_removed_member_ids(7);
+  change(&s);
+  kv::Membership out;
+  out.RestoreFrom(s);
+  return out;
+}
+
+TEST(MembershipCheckerTest, DigestTellsApartAChangeInAnyField) {
+  const std::string same = MembershipChecker::Digest(MembershipWith([](kvpb::StateSnapshot*) {}));
+  EXPECT_EQ(MembershipChecker::Digest(MembershipWith([](kvpb::StateSnapshot*) {})), same);
+  const std::vector<std::pair<const char*, std::function<void(kvpb::StateSnapshot*)>>> changes = {
+      {"name", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(1)->set_name("m2x"); }},
+      {"peer url", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(1)->set_peer_urls(0, "http://x:2380"); }},
+      {"one more peer url", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(1)->add_peer_urls(""); }},
+      {"client url", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(0)->set_client_urls(0, "http://x"); }},
+      {"url moved between lists",
+       [](kvpb::StateSnapshot* s) {
+         kvpb::Member* m = s->mutable_cluster_members(0);
+         m->add_peer_urls(m->client_urls(0));
+         m->clear_client_urls();
+       }},
+      {"learner", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(0)->set_is_learner(true); }},
+      {"member id", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members(1)->set_id(3); }},
+      {"member gone", [](kvpb::StateSnapshot* s) { s->mutable_cluster_members()->RemoveLast(); }},
+      {"removed id", [](kvpb::StateSnapshot* s) { s->set_removed_member_ids(0, 8); }},
+      {"no removed id", [](kvpb::StateSnapshot* s) { s->clear_removed_member_ids(); }},
+  };
+  for (const auto& [what, change] : changes) {
+    EXPECT_NE(MembershipChecker::Digest(MembershipWith(change)), same) << what;
+  }
 }
 
 TEST(MembershipCheckerTest, AgreeingMembersPass) {
