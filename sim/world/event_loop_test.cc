@@ -1,6 +1,11 @@
 #include "sim/world/event_loop.h"
 
+#include <algorithm>
+#include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -31,6 +36,55 @@ TEST(EventLoopTest, TiesBreakByInsertionOrder) {
   while (loop.RunOne()) {
   }
   EXPECT_EQ(order, "abcdefghij");
+}
+
+// Many events at few distinct times, scheduled from callbacks and cancelled at random: they run in (time, order
+// scheduled) order, as a sorted list of the same events says.
+TEST(EventLoopTest, RandomScheduleAndCancelRunInTimeThenInsertionOrder) {
+  EventLoop loop;
+  std::mt19937_64 rng(7);
+  struct Planned {
+    TimeUs at;
+    uint64_t n;  // order scheduled
+  };
+  std::vector<Planned> expected;
+  std::vector<uint64_t> ran;
+  std::map<uint64_t, EventLoop::EventId> ids;  // n -> id, while pending
+  uint64_t next = 0;
+  std::function<void(int)> schedule = [&](int depth) {
+    const uint64_t n = next++;
+    const TimeUs at = loop.Now() + static_cast<TimeUs>(rng() % 8);
+    expected.push_back({at, n});
+    ids[n] = loop.Schedule(at, [&, n, depth] {
+      ids.erase(n);
+      ran.push_back(n);
+      if (depth < 3) {
+        for (uint64_t k = rng() % 3; k > 0; --k) schedule(depth + 1);
+      }
+      if (!ids.empty() && rng() % 4 == 0) {  // cancel a pending one
+        auto it = ids.begin();
+        std::advance(it, static_cast<long>(rng() % ids.size()));
+        EXPECT_TRUE(loop.Cancel(it->second));
+        for (Planned& p : expected) {
+          if (p.n == it->first) p.at = -1;  // never runs
+        }
+        ids.erase(it);
+      }
+    });
+  };
+  for (int i = 0; i < 300; ++i) schedule(0);
+  while (loop.RunOne()) {
+  }
+  std::vector<Planned> runs;
+  for (const Planned& p : expected) {
+    if (p.at >= 0) runs.push_back(p);
+  }
+  std::stable_sort(runs.begin(), runs.end(), [](const Planned& a, const Planned& b) { return a.at < b.at; });
+  std::vector<uint64_t> want;
+  for (const Planned& p : runs) want.push_back(p.n);
+  ASSERT_GT(want.size(), 300u);
+  EXPECT_EQ(ran, want);
+  EXPECT_TRUE(loop.Empty());
 }
 
 TEST(EventLoopTest, ScheduleAfterIsRelativeToNow) {
