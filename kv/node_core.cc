@@ -308,11 +308,12 @@ void NodeCore::Pump() {
       }
     }
     const bool persist = rd.snapshot.metadata().index() > 0 || rd.hard_state || !rd.entries.empty();
-    ready_ = std::move(rd);
     if (!persist) {
-      FinishReady();
+      // Nothing to write: finished here, never held in ready_ (as FinishReady would, it runs with ready_ empty).
+      FinishReady(rd, nullptr);
       continue;
     }
+    ready_ = std::move(rd);
     // Committed entries are durable on a quorum already: they are applied (and their clients answered) while this
     // batch is written, as etcd applies concurrently with its WAL write — not one fsync later. A leader's snapshot
     // replaces the state only once it is durable.
@@ -323,7 +324,7 @@ void NodeCore::Pump() {
     }
     PersistRequest p;
     p.seq = ++persist_seq_;
-    p.snapshot = ready_->snapshot;
+    if (ready_->snapshot.metadata().index() > 0) p.snapshot = ready_->snapshot;
     p.hard_state = ready_->hard_state;
     p.entries = ready_->entries;
     p.must_sync = ready_->must_sync;
@@ -352,6 +353,11 @@ void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
 void NodeCore::FinishReady(ByteSource* snapshot_data) {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
+  FinishReady(rd, snapshot_data);
+}
+
+void NodeCore::FinishReady(raft::Ready& rd, ByteSource* snapshot_data) {
+  DETCD_CHECK(!ready_.has_value());
   const auto snap = [](const raftpb::Message& m) { return m.type() == raftpb::MSG_SNAP; };
   if (out_msgs_.empty() && std::none_of(rd.messages.begin(), rd.messages.end(), snap)) {
     out_msgs_ = std::move(rd.messages);  // the whole outbox at once, no message moved

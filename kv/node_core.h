@@ -388,7 +388,9 @@ class NodeCore {
 
   // The Ready contract: take a Ready when none is being persisted, emit its batch, finish it on Persisted.
   void Pump();
-  void FinishReady(ByteSource* snapshot_data = nullptr);
+  void FinishReady(ByteSource* snapshot_data);
+  // The same for a Ready that was never held (nothing to persist); ready_ is empty.
+  void FinishReady(raft::Ready& rd, ByteSource* snapshot_data);
   void ApplyEntry(const raftpb::Entry& e);
   // An applied Alarm request: raises or clears it in alarms_, answering with what changed.
   void ApplyAlarm(const etcdserverpb::AlarmRequest& a, etcdserverpb::AlarmResponse* resp);
