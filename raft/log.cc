@@ -48,12 +48,16 @@ uint64_t RaftLog::Term(uint64_t i) const {
   return *t;
 }
 
-uint64_t RaftLog::FindConflict(const std::vector<raftpb::Entry>& entries) const {
+template <typename Entries>
+uint64_t RaftLog::FindConflict(const Entries& entries) const {
   for (const raftpb::Entry& e : entries) {
     if (!MatchTerm(e.index(), e.term())) return e.index();
   }
   return 0;
 }
+
+template uint64_t RaftLog::FindConflict(const std::vector<raftpb::Entry>&) const;
+template uint64_t RaftLog::FindConflict(const google::protobuf::RepeatedPtrField<raftpb::Entry>&) const;
 
 uint64_t RaftLog::FindConflictByTerm(uint64_t index, uint64_t term) const {
   index = std::min(index, LastIndex());
@@ -64,20 +68,25 @@ uint64_t RaftLog::FindConflictByTerm(uint64_t index, uint64_t term) const {
   return 0;
 }
 
+template <typename Entries>
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                                             std::vector<raftpb::Entry> entries) {
+                                             const Entries& entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
-  const uint64_t last_new = prev_index + entries.size();
+  const uint64_t last_new = prev_index + static_cast<uint64_t>(entries.size());
   const uint64_t conflict = FindConflict(entries);
   if (conflict != 0) {
     DETCD_CHECK_MSG(conflict > committed_,
                     absl::StrCat("entry ", conflict, " conflicts with committed entry (commit ", committed_, ")").c_str());
-    entries.erase(entries.begin(), entries.begin() + (conflict - (prev_index + 1)));
-    Append(std::move(entries));
+    DETCD_CHECK(conflict > prev_index && conflict <= last_new);
+    Append(std::vector<raftpb::Entry>(entries.begin() + static_cast<long>(conflict - (prev_index + 1)), entries.end()));
   }
   CommitTo(std::min(leader_commit, last_new));
   return last_new;
 }
+
+template std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t, uint64_t, uint64_t, const std::vector<raftpb::Entry>&);
+template std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t, uint64_t, uint64_t,
+                                                      const google::protobuf::RepeatedPtrField<raftpb::Entry>&);
 
 std::optional<uint64_t> RaftLog::MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term,
                                                            uint64_t leader_commit,

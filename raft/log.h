@@ -52,9 +52,12 @@ class RaftLog {
 
   // The follower side of AppendEntries (§5.3): if the entry before `entries` matches (prev_index, prev_term), drops
   // any conflicting suffix, appends what is new, advances commit to min(leader_commit, last new index) and returns
-  // that last new index. Returns nullopt if the log does not match at prev_index.
+  // that last new index. Returns nullopt if the log does not match at prev_index. Only the entries from the first
+  // new or conflicting one on are copied (a retransmitted MsgApp costs no copy of what the log has). Entries: a
+  // std::vector or a message's RepeatedPtrField of raftpb::Entry.
+  template <typename Entries>
   std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
-                                      std::vector<raftpb::Entry> entries);
+                                      const Entries& entries);
   // Test-only broken variant of MaybeAppend used to show the checkers catch it: truncates the log right after the
   // given entries even when nothing conflicts (so a stale, reordered append erases entries already acknowledged).
   std::optional<uint64_t> MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
@@ -65,7 +68,8 @@ class RaftLog {
 
   // First index in entries whose term conflicts with the log, or whose index is beyond it (a new entry); 0 if all
   // of them are already present.
-  uint64_t FindConflict(const std::vector<raftpb::Entry>& entries) const;
+  template <typename Entries>
+  uint64_t FindConflict(const Entries& entries) const;
   // The largest index <= index whose term is <= term: where a leader's probe should go next after a rejection
   // (lets backtracking skip a whole term per round trip).
   uint64_t FindConflictByTerm(uint64_t index, uint64_t term) const;

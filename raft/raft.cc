@@ -550,16 +550,16 @@ absl::Status Raft::HandleAppendEntries(const raftpb::Message& m) {
     return absl::OkStatus();
   }
   if (log_.MatchTerm(m.index(), m.log_term())) {
-    std::vector<raftpb::Entry> entries(m.entries().begin(), m.entries().end());
-    const uint64_t conflict = log_.FindConflict(entries);
+    const uint64_t conflict = log_.FindConflict(m.entries());
     if (conflict != 0 && conflict <= log_.committed()) {
       return absl::FailedPreconditionError(absl::StrCat("raft: MsgApp from ", m.from(), " at term ", m.term(),
                                                         " conflicts with committed entry ", conflict));
     }
     const std::optional<uint64_t> last_new =
         config_.testing.truncate_on_stale_append
-            ? log_.MaybeAppendTruncatingTail(m.index(), m.log_term(), m.commit(), entries)
-            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), std::move(entries));
+            ? log_.MaybeAppendTruncatingTail(m.index(), m.log_term(), m.commit(),
+                                             std::vector<raftpb::Entry>(m.entries().begin(), m.entries().end()))
+            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), m.entries());
     DETCD_CHECK(last_new.has_value());
     resp.set_index(*last_new);
     Send(std::move(resp));
