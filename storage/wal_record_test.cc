@@ -16,6 +16,22 @@ std::string Straddling(size_t payload_bytes) {
   return buf;
 }
 
+// The on-disk layout, byte for byte (a WAL written by any earlier build must still read): length, type, three zero
+// bytes, the payload's CRC-32C (type byte then payload), the header's CRC-32C, the payload, zeros to 8 bytes.
+// The bytes were computed outside this code (a bitwise CRC-32C).
+TEST(WalRecordTest, LayoutIsFixed) {
+  std::string buf = "before";
+  EncodeRecord(RecordType::kEntry, "abc", &buf);
+  std::string hex;
+  for (unsigned char c : buf.substr(6)) {
+    static const char kDigits[] = "0123456789abcdef";
+    hex.push_back(kDigits[c >> 4]);
+    hex.push_back(kDigits[c & 15]);
+  }
+  EXPECT_EQ(hex, "03000000020000008bf42fa1e71ae4a76162630000000000");
+  EXPECT_EQ(buf.substr(0, 6), "before");
+}
+
 TEST(WalRecordTest, RoundTripAndEnd) {
   std::string buf;
   EncodeRecord(RecordType::kHardState, "abc", &buf);
