@@ -1,5 +1,6 @@
 #include "sim/checkers/membership_checker.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -37,13 +38,37 @@ void AppendStrings(std::string* out, const google::protobuf::RepeatedPtrField<st
   for (const std::string& s : list) AppendString(out, s);
 }
 
+// Digest and SameMembership read every field of kvpb::Member: one added there must be added to both.
+void CheckMemberFieldsCovered() {
+  static const bool all_fields = kvpb::Member::GetDescriptor()->field_count() == 5;
+  DETCD_CHECK_MSG(all_fields, "kvpb::Member has fields MembershipChecker's Digest and SameMembership do not compare");
+}
+
+bool SameMember(const kvpb::Member& a, const kvpb::Member& b) {
+  auto same_list = [](const google::protobuf::RepeatedPtrField<std::string>& x,
+                      const google::protobuf::RepeatedPtrField<std::string>& y) {
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin());
+  };
+  return a.id() == b.id() && a.name() == b.name() && a.is_learner() == b.is_learner() &&
+         same_list(a.peer_urls(), b.peer_urls()) && same_list(a.client_urls(), b.client_urls());
+}
+
 }  // namespace
 
+bool MembershipChecker::SameMembership(const kv::Membership& a, const kv::Membership& b) {
+  CheckMemberFieldsCovered();
+  if (a.removed() != b.removed() || a.members().size() != b.members().size()) return false;
+  auto x = a.members().begin();
+  for (const auto& [id, member] : b.members()) {
+    if (x->first != id || !SameMember(x->second, member)) return false;
+    ++x;
+  }
+  return true;
+}
+
 std::string MembershipChecker::Digest(const kv::Membership& m) {
-  // Computed each time a member's applied index moves, so it is written field by field (a proto serialization per
-  // member cost most of the checker's time). Every field of kvpb::Member goes in: one added there must come here.
-  static const bool all_fields = kvpb::Member::GetDescriptor()->field_count() == 5;
-  DETCD_CHECK_MSG(all_fields, "kvpb::Member has fields MembershipChecker::Digest does not compare");
+  // Written field by field (a proto serialization per member cost most of the checker's time).
+  CheckMemberFieldsCovered();
   std::string out;
   out.reserve(m.members().size() * 96 + m.removed().size() * 8 + 16);
   AppendWord(&out, m.members().size());
@@ -114,9 +139,13 @@ void MembershipChecker::Observe(const kv::NodeCore& core) {
   auto [it, first] = last_seen_.emplace(id, now);
   if (!first && it->second == now) return;
   it->second = now;
-  std::string digest = Digest(m);
-  auto [at, inserted] = at_index_.emplace(core.applied_index(), std::make_pair(digest, id));
-  if (!inserted && at->second.first != digest) {
+  auto [d, fresh] = digested_.try_emplace(id);
+  if (fresh || !SameMembership(d->second.membership, m)) {
+    d->second.membership = m;
+    d->second.digest_id = digest_ids_.emplace(Digest(m), digest_ids_.size()).first->second;
+  }
+  auto [at, inserted] = at_index_.try_emplace(core.applied_index(), d->second.digest_id, id);
+  if (!inserted && at->second.first != d->second.digest_id) {
     Fail(absl::StrCat("members ", at->second.second, " and ", id, " applied index ", core.applied_index(),
                       " with different memberships"));
   }

@@ -42,6 +42,8 @@ class MembershipChecker {
   // A digest of a membership (members with every field, and removed ids; not the version counter): equal digests,
   // equal memberships.
   static std::string Digest(const kv::Membership& m);
+  // Whether a and b hold the same members (every field) and removed ids, as Digest would tell, without building it.
+  static bool SameMembership(const kv::Membership& a, const kv::Membership& b);
 
   bool ok() const { return !violation_.has_value(); }
   const std::optional<std::string>& violation() const { return violation_; }
@@ -54,7 +56,15 @@ class MembershipChecker {
   std::set<uint64_t> stopped_;                                     // removed members that stopped for good
   std::set<uint64_t> applied_own_removal_;                         // members seen after they applied their own removal
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> last_seen_;    // member -> (applied index, membership version)
-  std::map<uint64_t, std::pair<std::string, uint64_t>> at_index_;  // applied index -> (digest, who saw it first)
+  // A member's membership as it last digested it: the next observation compares contents (cheap) and builds a
+  // digest only when they differ. Never trusts the version counter: what a member holds is what is compared.
+  struct Digested {
+    kv::Membership membership;
+    uint64_t digest_id = 0;
+  };
+  std::map<uint64_t, Digested> digested_;                       // member -> its last digested membership
+  std::map<std::string, uint64_t> digest_ids_;                  // each distinct digest, numbered
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> at_index_;  // applied index -> (digest id, who saw it first)
 };
 
 }  // namespace detcd::sim

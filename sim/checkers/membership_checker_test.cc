@@ -49,7 +49,7 @@ kv::Membership MembershipWith(const std::function<void(kvpb::StateSnapshot*)>& c
   return out;
 }
 
-TEST(MembershipCheckerTest, DigestTellsApartAChangeInAnyField) {
+TEST(MembershipCheckerTest, DigestAndSameMembershipTellApartAChangeInAnyField) {
   const std::string same = MembershipChecker::Digest(MembershipWith([](kvpb::StateSnapshot*) {}));
   EXPECT_EQ(MembershipChecker::Digest(MembershipWith([](kvpb::StateSnapshot*) {})), same);
   const std::vector<std::pair<const char*, std::function<void(kvpb::StateSnapshot*)>>> changes = {
@@ -69,8 +69,12 @@ TEST(MembershipCheckerTest, DigestTellsApartAChangeInAnyField) {
       {"removed id", [](kvpb::StateSnapshot* s) { s->set_removed_member_ids(0, 8); }},
       {"no removed id", [](kvpb::StateSnapshot* s) { s->clear_removed_member_ids(); }},
   };
+  const kv::Membership base = MembershipWith([](kvpb::StateSnapshot*) {});
+  EXPECT_TRUE(MembershipChecker::SameMembership(base, MembershipWith([](kvpb::StateSnapshot*) {})));
   for (const auto& [what, change] : changes) {
     EXPECT_NE(MembershipChecker::Digest(MembershipWith(change)), same) << what;
+    EXPECT_FALSE(MembershipChecker::SameMembership(base, MembershipWith(change))) << what;
+    EXPECT_FALSE(MembershipChecker::SameMembership(MembershipWith(change), base)) << what;
   }
 }
 
