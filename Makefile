@@ -23,9 +23,10 @@ test: deps
 	$(BAZEL) test --test_summary=short --nocache_test_results //...
 
 # Every scenario in testdata/scenarios over SEEDS seeds on JOBS worker processes, with a summary per scenario.
+# Built with -c opt: the default build runs seeds ~13% slower (trace hashes are the same).
 sim: deps
-	$(BAZEL) build //cmd:detcd-sim
-	@SIM_JOBS=$(JOBS) tools/run-sim.sh "$$($(BAZEL) info bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
+	$(BAZEL) build -c opt //cmd:detcd-sim
+	@SIM_JOBS=$(JOBS) tools/run-sim.sh "$$($(BAZEL) info -c opt bazel-bin 2>/dev/null)/cmd/detcd-sim" $(SEEDS) $(SCENARIOS)
 
 # Every fuzz target (//fuzz) with libFuzzer + ASan + UBSan for FUZZ_SECONDS each (default 60), from its kept corpus.
 FUZZ_SECONDS ?= 60
