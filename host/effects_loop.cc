@@ -64,9 +64,11 @@ bool EffectsLoop::Pass(kv::NodeCore& core, EffectsHost& host, bool* gone) {
     DETCD_CHECK_MSG(piece.metadata.index() > 0, "a snapshot piece without its snapshot's index");
   }
   if (!pieces.empty()) progress = true;
-  // Every pass, new pieces or not: a host writing them one at a time starts the next one it holds here.
-  host.SaveSnapshotPieces(std::move(pieces));
-  if (!host.Present()) return *gone = true, false;
+  // New pieces or not while the host holds some: a host writing them one at a time starts the next one here.
+  if (!pieces.empty() || host.HoldsSnapshotPieces()) {
+    host.SaveSnapshotPieces(std::move(pieces));
+    if (!host.Present()) return *gone = true, false;
+  }
   if (std::optional<kv::PersistRequest> batch = core.TakePersist()) {
     progress = true;
     host.Persist(std::move(*batch));

@@ -37,9 +37,12 @@ class EffectsHost {
   virtual void BeforePass() {}
 
   // The snapshot pieces handed out since the last pass — the member's own snapshot and those for followers
-  // (kv::SnapshotPiece's contract: each stream's in order, each reported when done) — in order. Called on every
-  // pass, with none too, so a host that writes them one at a time may start the next one it holds.
+  // (kv::SnapshotPiece's contract: each stream's in order, each reported when done) — in order. Called on a pass
+  // that has some, and on every pass, with none too, while the host HoldsSnapshotPieces: a host that writes them
+  // one at a time may then start the next one it holds.
   virtual void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> pieces) = 0;
+  // Whether the host keeps pieces it has not started writing (see SaveSnapshotPieces).
+  virtual bool HoldsSnapshotPieces() { return false; }
   // A batch to make durable: write it, sync it if must_sync, then (on the core's turn) report core.Persisted(seq).
   // There is at most one unreported batch: the core hands out the next after Persisted.
   virtual void Persist(kv::PersistRequest batch) = 0;

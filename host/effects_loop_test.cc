@@ -1,8 +1,10 @@
 // EffectsLoop with a real single-member kv::NodeCore and a host that records what it is asked to do: the order of one
 // pass, a batch at a time, replies only after their batch is reported persisted, a host that goes away mid-batch
-// stops the loop, watch responses only to streams with room, snapshot pieces handed over every pass.
+// stops the loop, watch responses only to streams with room, snapshot pieces offered on every pass only to a host that
+// holds some.
 #include "host/effects_loop.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@ class RecordingHost : public EffectsHost {
   bool Present() override { return present; }
   void BeforePass() override { log.push_back("pass"); }
   void SaveSnapshotPieces(std::vector<kv::SnapshotPiece> p) override {
+    ++save_calls;
     if (!p.empty()) log.push_back("pieces");
     for (kv::SnapshotPiece& piece : p) pieces.push_back(std::move(piece));
   }
@@ -46,6 +49,7 @@ class RecordingHost : public EffectsHost {
     members_version = m.version();
   }
   void Removed() override { log.push_back("removed"); }
+  bool HoldsSnapshotPieces() override { return holds_pieces; }
 
   bool present = true;
   size_t gone_after_replies = 0;
@@ -57,6 +61,8 @@ class RecordingHost : public EffectsHost {
   std::vector<std::pair<uint64_t, etcdserverpb::WatchResponse>> watch;
   std::vector<kv::SnapshotPiece> pieces;
   uint64_t members_version = 0;
+  bool holds_pieces = false;
+  size_t save_calls = 0;
 };
 
 class EffectsLoopTest : public ::testing::Test {
@@ -179,6 +185,30 @@ TEST_F(EffectsLoopTest, WatchResponsesGoOnlyToStreamsWithRoom) {
   ASSERT_GT(host_.watch.size(), before);
   for (size_t i = before; i < host_.watch.size(); ++i) EXPECT_EQ(host_.watch[i].first, b);
   EXPECT_FALSE(core_->HasWatchResponses(b));
+}
+
+TEST_F(EffectsLoopTest, PassesWithoutPiecesOfferThemOnlyToAHostHoldingSome) {
+  BecomeLeader();
+  ASSERT_TRUE(host_.pieces.empty()) << "this member snapshots nothing (snapshot_count 0)";
+  const auto passes = [this] { return static_cast<size_t>(std::count(host_.log.begin(), host_.log.end(), "pass")); };
+  // A host holding nothing is not asked: a pass with no new pieces has nothing for it.
+  host_.log.clear();
+  host_.save_calls = 0;
+  Put(1, "a");
+  loop_.Drain(*core_, host_);
+  while (PersistOne()) {
+  }
+  ASSERT_GT(passes(), 1u);
+  EXPECT_EQ(host_.save_calls, 0u);
+  // A host holding pieces it has not started is offered every pass, with none, to start the next.
+  host_.holds_pieces = true;
+  host_.log.clear();
+  Put(2, "b");
+  loop_.Drain(*core_, host_);
+  while (PersistOne()) {
+  }
+  ASSERT_GT(passes(), 1u);
+  EXPECT_EQ(host_.save_calls, passes());
 }
 
 }  // namespace

@@ -433,6 +433,7 @@ class KvCluster::NodeHost final : public host::EffectsHost {
     // One at a time: the next once the one being written is reported (false: it died of a disk error).
     if (!n_.writing_piece && !n_.snapshot_pieces.empty()) (void)cluster_->WriteSnapshotPiece(n_);
   }
+  bool HoldsSnapshotPieces() override { return !n_.snapshot_pieces.empty(); }
   void Persist(kv::PersistRequest batch) override { cluster_->StartPersist(n_, std::move(batch)); }
   void Send(std::vector<raftpb::Message> messages) override {
     for (raftpb::Message& m : messages) {
