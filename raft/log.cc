@@ -1,6 +1,7 @@
 #include "raft/log.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
@@ -129,33 +130,67 @@ void RaftLog::TruncateAndAppend(std::vector<raftpb::Entry> entries) {
   }
 }
 
-std::vector<raftpb::Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
-  std::vector<raftpb::Entry> out;
-  if (lo >= hi) return out;
+namespace {
+
+// The stored part of a slice, into an empty `out`.
+absl::Status Stored(const Storage& storage, uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                    std::vector<raftpb::Entry>* out) {
+  absl::StatusOr<std::vector<raftpb::Entry>> stored = storage.Entries(lo, hi, max_bytes);
+  if (!stored.ok()) return stored.status();
+  *out = std::move(*stored);
+  return absl::OkStatus();
+}
+absl::Status Stored(const Storage& storage, uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                    google::protobuf::RepeatedPtrField<raftpb::Entry>* out) {
+  return storage.CopyEntries(lo, hi, max_bytes, out);
+}
+
+void AddCopies(const raftpb::Entry* first, size_t n, std::vector<raftpb::Entry>* out) {
+  out->insert(out->end(), first, first + n);
+}
+void AddCopies(const raftpb::Entry* first, size_t n, google::protobuf::RepeatedPtrField<raftpb::Entry>* out) {
+  out->Reserve(out->size() + static_cast<int>(n));
+  for (const raftpb::Entry* e = first; e != first + n; ++e) *out->Add() = *e;
+}
+
+}  // namespace
+
+template <typename Out>
+void RaftLog::SliceInto(uint64_t lo, uint64_t hi, uint64_t max_bytes, Out* out) const {
+  DETCD_CHECK(out->empty());
+  if (lo >= hi) return;
   DETCD_CHECK_MSG(lo >= FirstIndex() && hi <= LastIndex() + 1,
                   absl::StrCat("slice [", lo, ",", hi, ") out of [", FirstIndex(), ",", LastIndex(), "]").c_str());
   // LimitSize's rule over the whole slice, copying only what is kept (a follower far behind must not cost a copy of
   // the whole tail per message). Storage applies it to the stored prefix itself (its Entries contract).
   if (lo < unstable_offset_) {
-    absl::StatusOr<std::vector<raftpb::Entry>> stored =
-        storage_->Entries(lo, std::min(hi, unstable_offset_), max_bytes);
-    DETCD_CHECK_MSG(stored.ok(), stored.status().ToString().c_str());
-    out = std::move(*stored);
+    const absl::Status stored = Stored(*storage_, lo, std::min(hi, unstable_offset_), max_bytes, out);
+    DETCD_CHECK_MSG(stored.ok(), stored.ToString().c_str());
     // Storage limited by size: don't go on into the unstable tail.
-    if (out.size() < std::min(hi, unstable_offset_) - lo) return out;
+    if (static_cast<uint64_t>(out->size()) < std::min(hi, unstable_offset_) - lo) return;
   }
   if (hi > unstable_offset_) {
     // The limit runs on from the stored prefix's size into the unstable tail (sized only when the slice crosses).
     uint64_t total = 0;
-    DETCD_CHECK_MSG(CountWithinSize(out.data(), out.data() + out.size(), max_bytes, 0, &total) == out.size(),
+    const size_t stored = static_cast<size_t>(out->size());
+    DETCD_CHECK_MSG(CountWithinSize(out->begin(), out->end(), max_bytes, 0, &total) == stored,
                     "storage returned entries beyond its size limit");
     const uint64_t from = std::max(lo, unstable_offset_);
     const raftpb::Entry* first = UnstableAt(from);
     DETCD_CHECK(first != nullptr && hi - 1 <= LastIndex());
-    const size_t keep = CountWithinSize(first, first + (hi - from), max_bytes, out.size(), &total);
-    out.insert(out.end(), first, first + keep);
+    AddCopies(first, CountWithinSize(first, first + (hi - from), max_bytes, stored, &total), out);
   }
+}
+
+std::vector<raftpb::Entry> RaftLog::Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
+  std::vector<raftpb::Entry> out;
+  SliceInto(lo, hi, max_bytes, &out);
   return out;
+}
+
+void RaftLog::CopyEntriesFrom(uint64_t i, uint64_t max_bytes,
+                              google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const {
+  SliceInto(i, LastIndex() + 1, max_bytes, out);
 }
 
 void RaftLog::Restore(const raftpb::Snapshot& snapshot) {

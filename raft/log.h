@@ -77,8 +77,8 @@ class RaftLog {
   // Entries in [lo, hi), limited to max_bytes beyond the first. lo must be >= FirstIndex() (callers check
   // compaction first: a leader sends a snapshot instead of entries that are gone).
   std::vector<raftpb::Entry> Slice(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
-  // All entries from i to the end, limited to max_bytes beyond the first.
-  std::vector<raftpb::Entry> EntriesFrom(uint64_t i, uint64_t max_bytes) const { return Slice(i, LastIndex() + 1, max_bytes); }
+  // All entries from i to the end, limited to max_bytes beyond the first, copied into an empty *out (a message's).
+  void CopyEntriesFrom(uint64_t i, uint64_t max_bytes, google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const;
 
   // Entries appended but not yet confirmed durable.
   const std::vector<raftpb::Entry>& UnstableEntries() const { return unstable_; }
@@ -95,6 +95,9 @@ class RaftLog {
   bool MaybeCommit(uint64_t max_index, uint64_t term);
 
  private:
+  // Slice into an empty vector or message entries.
+  template <typename Out>
+  void SliceInto(uint64_t lo, uint64_t hi, uint64_t max_bytes, Out* out) const;
   void TruncateAndAppend(std::vector<raftpb::Entry> entries);
   const raftpb::Entry* UnstableAt(uint64_t i) const;
 

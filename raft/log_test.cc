@@ -316,7 +316,9 @@ TEST(RaftLogTest, SliceAcrossStableAndUnstable) {
     const Case& c = cases[i];
     EXPECT_EQ(Indexes(log.Slice(c.lo, c.hi, c.max_bytes)), c.want) << "case " << i;
   }
-  EXPECT_EQ(Terms(log.EntriesFrom(4, kNoLimit)), (std::vector<uint64_t>{1, 2, 2, 2}));
+  google::protobuf::RepeatedPtrField<raftpb::Entry> copied;
+  log.CopyEntriesFrom(4, kNoLimit, &copied);
+  EXPECT_EQ(Terms(std::vector<raftpb::Entry>(copied.begin(), copied.end())), (std::vector<uint64_t>{1, 2, 2, 2}));
 }
 
 TEST(RaftLogTest, SliceOfUnevenEntriesMatchesCopyingAllThenLimiting) {
@@ -342,6 +344,16 @@ TEST(RaftLogTest, SliceOfUnevenEntriesMatchesCopyingAllThenLimiting) {
         LimitSize(&want, max_bytes);
         EXPECT_EQ(Indexes(log.Slice(lo, hi, max_bytes)), Indexes(want))
             << "[" << lo << ", " << hi << ") max " << max_bytes;
+        if (hi == 12) {
+          // What a leader puts in a message: the same entries, byte for byte.
+          google::protobuf::RepeatedPtrField<raftpb::Entry> copied;
+          log.CopyEntriesFrom(lo, max_bytes, &copied);
+          ASSERT_EQ(static_cast<size_t>(copied.size()), want.size()) << "from " << lo << " max " << max_bytes;
+          for (size_t k = 0; k < want.size(); ++k) {
+            EXPECT_EQ(copied[static_cast<int>(k)].SerializeAsString(), want[k].SerializeAsString())
+                << "from " << lo << " max " << max_bytes << " entry " << k;
+          }
+        }
         if (hi <= 7) {
           absl::StatusOr<std::vector<raftpb::Entry>> stored = storage.Entries(lo, hi, max_bytes);
           ASSERT_TRUE(stored.ok());

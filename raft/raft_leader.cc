@@ -292,19 +292,16 @@ bool Raft::SendAppend(uint64_t to, bool send_if_empty) {
     // The follower needs entries this log no longer holds: only a snapshot can help.
     return SendSnapshot(to, pr);
   }
-  std::vector<raftpb::Entry> entries;
-  if (pr->next <= log_.LastIndex()) entries = log_.EntriesFrom(pr->next, config_.max_size_per_msg_bytes);
-  if (entries.empty() && !send_if_empty) return false;
   raftpb::Message m;
+  if (pr->next <= log_.LastIndex()) log_.CopyEntriesFrom(pr->next, config_.max_size_per_msg_bytes, m.mutable_entries());
+  if (m.entries().empty() && !send_if_empty) return false;
   m.set_to(to);
   m.set_type(raftpb::MSG_APP);
   m.set_index(prev_index);
   m.set_log_term(log_.Term(prev_index));
   m.set_commit(log_.committed());
-  const uint64_t last = entries.empty() ? prev_index : entries.back().index();
-  const size_t count = entries.size();
-  for (raftpb::Entry& e : entries) *m.add_entries() = std::move(e);
-  pr->SentEntries(last, count);
+  const size_t count = static_cast<size_t>(m.entries_size());
+  pr->SentEntries(count == 0 ? prev_index : m.entries(m.entries_size() - 1).index(), count);
   Send(std::move(m));
   return true;
 }

@@ -28,17 +28,6 @@ uint64_t EntriesSize(const std::vector<raftpb::Entry>& entries) {
   return total;
 }
 
-size_t CountWithinSize(const raftpb::Entry* first, const raftpb::Entry* last, uint64_t max_bytes, size_t already_kept,
-                       uint64_t* total) {
-  size_t keep = 0;
-  for (const raftpb::Entry* e = first; e != last; ++e, ++keep) {
-    const uint64_t size = e->ByteSizeLong();
-    if (already_kept + keep > 0 && *total + size > max_bytes) break;  // a slice's first entry goes whatever its size
-    *total += size;
-  }
-  return keep;
-}
-
 void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes) {
   uint64_t total = 0;
   entries->resize(CountWithinSize(entries->data(), entries->data() + entries->size(), max_bytes, 0, &total));
@@ -46,8 +35,8 @@ void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes) {
 
 MemoryStorage::MemoryStorage() { entries_.emplace_back(); }
 
-absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, uint64_t hi,
-                                                                  uint64_t max_bytes) const {
+absl::StatusOr<absl::Span<const raftpb::Entry>> MemoryStorage::Kept(uint64_t lo, uint64_t hi,
+                                                                    uint64_t max_bytes) const {
   const uint64_t offset = entries_[0].index();
   if (lo <= offset) return ErrCompacted();
   DETCD_CHECK_MSG(hi <= LastIndex() + 1, absl::StrCat("entries hi ", hi, " beyond last ", LastIndex()).c_str());
@@ -55,8 +44,23 @@ absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, u
   // Only what fits is copied: a follower far behind must not cost a copy of the whole tail per message.
   const raftpb::Entry* from = entries_.data() + (lo - offset);
   uint64_t total = 0;
-  const size_t keep = CountWithinSize(from, entries_.data() + (hi - offset), max_bytes, 0, &total);
-  return std::vector<raftpb::Entry>(from, from + keep);
+  return absl::Span<const raftpb::Entry>(from,
+                                         CountWithinSize(from, entries_.data() + (hi - offset), max_bytes, 0, &total));
+}
+
+absl::StatusOr<std::vector<raftpb::Entry>> MemoryStorage::Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const {
+  absl::StatusOr<absl::Span<const raftpb::Entry>> kept = Kept(lo, hi, max_bytes);
+  if (!kept.ok()) return kept.status();
+  return std::vector<raftpb::Entry>(kept->begin(), kept->end());
+}
+
+absl::Status MemoryStorage::CopyEntries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                                        google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const {
+  absl::StatusOr<absl::Span<const raftpb::Entry>> kept = Kept(lo, hi, max_bytes);
+  if (!kept.ok()) return kept.status();
+  out->Reserve(out->size() + static_cast<int>(kept->size()));
+  for (const raftpb::Entry& e : *kept) *out->Add() = e;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> MemoryStorage::Term(uint64_t i) const {

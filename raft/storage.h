@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "api/raft.pb.h"
 
 namespace detcd::raft {
@@ -29,6 +30,9 @@ class Storage {
   virtual raftpb::ConfState InitialConfState() const = 0;
   // Entries in [lo, hi), at least one if any exists, and no more than max_bytes in total beyond the first.
   virtual absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const = 0;
+  // The same entries added to the end of *out (a message's), with no vector in between.
+  virtual absl::Status CopyEntries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                                   google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const = 0;
   // Term of entry i; i may be FirstIndex()-1 (the term of the compaction point).
   virtual absl::StatusOr<uint64_t> Term(uint64_t i) const = 0;
   virtual uint64_t FirstIndex() const = 0;
@@ -44,6 +48,8 @@ class MemoryStorage final : public Storage {
   raftpb::HardState InitialHardState() const override { return hard_state_; }
   raftpb::ConfState InitialConfState() const override { return conf_state_; }
   absl::StatusOr<std::vector<raftpb::Entry>> Entries(uint64_t lo, uint64_t hi, uint64_t max_bytes) const override;
+  absl::Status CopyEntries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                           google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const override;
   absl::StatusOr<uint64_t> Term(uint64_t i) const override;
   uint64_t FirstIndex() const override { return entries_[0].index() + 1; }
   uint64_t LastIndex() const override { return entries_[0].index() + entries_.size() - 1; }
@@ -67,6 +73,9 @@ class MemoryStorage final : public Storage {
   const std::vector<raftpb::Entry>& all_entries() const { return entries_; }
 
  private:
+  // The entries Entries(lo, hi, max_bytes) returns, in place.
+  absl::StatusOr<absl::Span<const raftpb::Entry>> Kept(uint64_t lo, uint64_t hi, uint64_t max_bytes) const;
+
   raftpb::HardState hard_state_;
   raftpb::ConfState conf_state_;
   raftpb::Snapshot snapshot_;
@@ -82,8 +91,17 @@ void LimitSize(std::vector<raftpb::Entry>* entries, uint64_t max_bytes);
 // How many of the entries [first, last) fit after already_kept entries of total size *total (LimitSize's rule: the
 // slice's first entry always goes), adding their size to *total: what lets a caller copy only those instead of
 // copying a lagging follower's whole tail and trimming it.
-size_t CountWithinSize(const raftpb::Entry* first, const raftpb::Entry* last, uint64_t max_bytes, size_t already_kept,
-                       uint64_t* total);
+// It iterates over const raftpb::Entry& (an array's pointers, a message's entries).
+template <typename It>
+size_t CountWithinSize(It first, It last, uint64_t max_bytes, size_t already_kept, uint64_t* total) {
+  size_t keep = 0;
+  for (It e = first; e != last; ++e, ++keep) {
+    const uint64_t size = e->ByteSizeLong();
+    if (already_kept + keep > 0 && *total + size > max_bytes) break;  // a slice's first entry goes whatever its size
+    *total += size;
+  }
+  return keep;
+}
 
 }  // namespace detcd::raft
 

@@ -81,9 +81,21 @@ TEST(MemoryStorageTest, EntriesWithSizeLimit) {
     absl::StatusOr<std::vector<raftpb::Entry>> got = s.Entries(cases[i].lo, cases[i].hi, cases[i].max_bytes);
     ASSERT_TRUE(got.ok()) << "case " << i << ": " << got.status();
     EXPECT_EQ(Indexes(*got), cases[i].want) << "case " << i;
+    // CopyEntries adds the same entries after what a message holds already.
+    google::protobuf::RepeatedPtrField<raftpb::Entry> copied;
+    copied.Add()->set_index(99);
+    ASSERT_TRUE(s.CopyEntries(cases[i].lo, cases[i].hi, cases[i].max_bytes, &copied).ok()) << "case " << i;
+    ASSERT_EQ(static_cast<size_t>(copied.size()), 1 + got->size()) << "case " << i;
+    EXPECT_EQ(copied[0].index(), 99u) << "case " << i;
+    for (size_t k = 0; k < got->size(); ++k) {
+      EXPECT_EQ(copied[static_cast<int>(k + 1)].SerializeAsString(), (*got)[k].SerializeAsString()) << "case " << i;
+    }
   }
   EXPECT_TRUE(IsCompacted(s.Entries(2, 4, kNoLimit).status()));
   EXPECT_TRUE(IsCompacted(s.Entries(1, 4, kNoLimit).status()));
+  google::protobuf::RepeatedPtrField<raftpb::Entry> none;
+  EXPECT_TRUE(IsCompacted(s.CopyEntries(2, 4, kNoLimit, &none)));
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(MemoryStorageDeathTest, EntriesBeyondLastAborts) {
