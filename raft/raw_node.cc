@@ -142,12 +142,16 @@ void RawNode::ReportSnapshot(uint64_t id, bool failed) {
 }
 
 bool RawNode::HasReady() const {
+  // Asked after every step: the cheap and the common reasons first, and the HardState's fields read in place.
+  if (!raft_.msgs().empty() || !raft_.log().UnstableEntries().empty()) return true;
   if (raft_.soft_state() != prev_soft_state_) return true;
+  if (raft_.term() != prev_hard_state_.term() || raft_.vote() != prev_hard_state_.vote() ||
+      raft_.log().committed() != prev_hard_state_.commit()) {
+    return true;
+  }
   if (raft_.log().PendingSnapshot() != nullptr) return true;
-  if (!HardStateEqual(raft_.hard_state(), prev_hard_state_)) return true;
-  if (!raft_.log().UnstableEntries().empty()) return true;
   if (raft_.log().HasNextCommittedEntries()) return true;
-  return !raft_.msgs().empty() || !raft_.read_states().empty();
+  return !raft_.read_states().empty();
 }
 
 Ready RawNode::GetReady() {
