@@ -17,8 +17,10 @@ constexpr char kFutureRev[] = "etcdserver: mvcc: required revision is a future r
 // etcd's range convention: an empty end is the single key; "\0" is every key >= key.
 bool AllFrom(const std::string& end) { return end.size() == 1 && end[0] == '\0'; }
 
-void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+// Eight little-endian bytes at `out`.
+char* StoreFixed64(char* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return out + 8;
 }
 }  // namespace
 
@@ -255,24 +257,25 @@ absl::StatusOr<std::vector<mvccpb::Event>> MvccStore::Changes(int64_t from, int6
 absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
   absl::StatusOr<int64_t> at = ReadRev(rev, rev_);
   if (!at.ok()) return at.status();
-  std::string buf;
-  uint32_t crc = 0;
-  PutFixed64(&buf, static_cast<uint64_t>(compacted_rev_));
-  crc = Crc32cExtend(crc, buf.data(), buf.size());
+  // The CRC of the concatenation, fed piece by piece (the same number): the compaction revision, then for each
+  // record its revision, creation revision, version, lease, tombstone byte, key and value (lengths before them),
+  // every number as 8 little-endian bytes.
+  char word[8];
+  uint32_t crc = Crc32cExtend(0, word, StoreFixed64(word, static_cast<uint64_t>(compacted_rev_)) - word);
   for (auto it = records_.begin(); it != records_.end() && it->first.main <= *at; ++it) {
     const Record& r = it->second;
-    buf.clear();
-    PutFixed64(&buf, static_cast<uint64_t>(it->first.main));
-    PutFixed64(&buf, static_cast<uint64_t>(it->first.sub));
-    PutFixed64(&buf, static_cast<uint64_t>(r.create_main));
-    PutFixed64(&buf, static_cast<uint64_t>(r.version));
-    PutFixed64(&buf, static_cast<uint64_t>(r.lease));
-    buf.push_back(r.tombstone ? 1 : 0);
-    PutFixed64(&buf, r.key.size());
-    buf.append(r.key.data(), r.key.size());
-    PutFixed64(&buf, r.value.size());
-    buf.append(r.value.view().data(), r.value.size());
-    crc = Crc32cExtend(crc, buf.data(), buf.size());
+    char head[5 * 8 + 1 + 8];
+    char* p = StoreFixed64(head, static_cast<uint64_t>(it->first.main));
+    p = StoreFixed64(p, static_cast<uint64_t>(it->first.sub));
+    p = StoreFixed64(p, static_cast<uint64_t>(r.create_main));
+    p = StoreFixed64(p, static_cast<uint64_t>(r.version));
+    p = StoreFixed64(p, static_cast<uint64_t>(r.lease));
+    *p++ = r.tombstone ? 1 : 0;
+    p = StoreFixed64(p, r.key.size());
+    crc = Crc32cExtend(crc, head, p - head);
+    crc = Crc32cExtend(crc, r.key.data(), r.key.size());
+    crc = Crc32cExtend(crc, word, StoreFixed64(word, r.value.size()) - word);
+    crc = Crc32cExtend(crc, r.value.view().data(), r.value.size());
   }
   return crc;
 }

@@ -3,6 +3,7 @@
 #include "kv/mvcc_store.h"
 
 #include "api/kv_snapshot.pb.h"
+#include "base/crc32c.h"
 #include "gtest/gtest.h"
 
 namespace detcd::kv {
@@ -199,6 +200,30 @@ TEST(MvccStoreTest, HashKVDependsOnContentAndRevision) {
   EXPECT_NE(*a.HashKV(0), *b.HashKV(0));
   EXPECT_EQ(*a.HashKV(1), *b.HashKV(1)) << "equal up to revision 1";
   EXPECT_TRUE(IsErrFutureRev(a.HashKV(3).status()));
+}
+
+// The bytes HashKV feeds its CRC, built here independently: every number as 8 little-endian bytes.
+std::string Le64(uint64_t v) {
+  std::string out;
+  for (int i = 0; i < 8; ++i) out += static_cast<char>(v >> (8 * i));
+  return out;
+}
+std::string RecordBytes(int64_t main, int64_t create, int64_t version, int64_t lease, const std::string& key,
+                        const std::string& value) {
+  return Le64(static_cast<uint64_t>(main)) + Le64(0) + Le64(static_cast<uint64_t>(create)) +
+         Le64(static_cast<uint64_t>(version)) + Le64(static_cast<uint64_t>(lease)) + std::string(1, '\0') +
+         Le64(key.size()) + key + Le64(value.size()) + value;
+}
+
+TEST(MvccStoreTest, HashKVIsTheCrcOfItsFixedEncoding) {
+  // A compatibility contract: members of one cluster (and different builds) compare these numbers.
+  MvccStore s;
+  Put(s, "a", "1");
+  Put(s, "a", "22");
+  Put(s, "bb", "333", 5);
+  const std::string upto2 = Le64(0) + RecordBytes(1, 1, 1, 0, "a", "1") + RecordBytes(2, 1, 2, 0, "a", "22");
+  EXPECT_EQ(*s.HashKV(2), Crc32c(upto2));
+  EXPECT_EQ(*s.HashKV(0), Crc32c(upto2 + RecordBytes(3, 3, 1, 5, "bb", "333")));
 }
 
 TEST(MvccStoreTest, SerializeRestoreRoundTrip) {
