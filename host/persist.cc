@@ -7,7 +7,7 @@
 namespace detcd::host {
 
 bool InstallsReceivedSnapshot(const kv::PersistRequest& batch) {
-  return batch.snapshot.metadata().index() > 0 && batch.snapshot.data().empty();
+  return batch.snapshot && batch.snapshot->data().empty();
 }
 
 absl::Status WriteBatch(storage::MemberStore& store, const kv::PersistRequest& batch,
@@ -16,9 +16,9 @@ absl::Status WriteBatch(storage::MemberStore& store, const kv::PersistRequest& b
     // A leader's snapshot replaces the log this member lacked: it goes before the entries that follow it. Its bytes
     // are in the file they were received into, which becomes this member's snapshot file.
     DETCD_CHECK_MSG(!received_file.empty(), "a leader's snapshot to install that no file holds");
-    if (absl::Status s = store.InstallSnapshotFile(batch.snapshot.metadata(), received_file); !s.ok()) return s;
-  } else if (batch.snapshot.metadata().index() > 0) {
-    if (absl::Status s = store.SaveSnapshot(batch.snapshot); !s.ok()) return s;
+    if (absl::Status s = store.InstallSnapshotFile(batch.snapshot->metadata(), received_file); !s.ok()) return s;
+  } else if (batch.snapshot) {
+    if (absl::Status s = store.SaveSnapshot(*batch.snapshot); !s.ok()) return s;
   }
   if (batch.hard_state || !batch.entries.empty()) {
     const raftpb::HardState* hs = batch.hard_state ? &*batch.hard_state : nullptr;
@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<storage::SnapshotFileReader>> OpenInstalledSnapsh
                                                                                    storage::MemberStore& store,
                                                                                    const kv::PersistRequest& batch) {
   DETCD_CHECK(InstallsReceivedSnapshot(batch));
-  const raftpb::SnapshotMetadata& md = batch.snapshot.metadata();
+  const raftpb::SnapshotMetadata& md = batch.snapshot->metadata();
   absl::StatusOr<std::unique_ptr<storage::SnapshotFileReader>> r = storage::SnapshotFileReader::Open(
       disk, storage::JoinPath(store.snap_dir(), storage::SnapshotFileName(md.term(), md.index())));
   if (!r.ok()) return r.status();

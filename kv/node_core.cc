@@ -307,7 +307,7 @@ void NodeCore::Pump() {
         rd.messages = std::move(late);
       }
     }
-    const bool persist = rd.snapshot.metadata().index() > 0 || rd.hard_state || !rd.entries.empty();
+    const bool persist = rd.snapshot || rd.hard_state || !rd.entries.empty();
     if (!persist) {
       // Nothing to write: finished here, never held in ready_ (as FinishReady would, it runs with ready_ empty).
       FinishReady(rd, nullptr);
@@ -317,14 +317,14 @@ void NodeCore::Pump() {
     // Committed entries are durable on a quorum already: they are applied (and their clients answered) while this
     // batch is written, as etcd applies concurrently with its WAL write — not one fsync later. A leader's snapshot
     // replaces the state only once it is durable.
-    if (ready_->snapshot.metadata().index() == 0 && !ready_->committed_entries.empty()) {
+    if (!ready_->snapshot && !ready_->committed_entries.empty()) {
       for (const raftpb::Entry& e : ready_->committed_entries) ApplyEntry(e);
       ready_applied_ = true;
       ServeReadyReads();
     }
     PersistRequest p;
     p.seq = ++persist_seq_;
-    if (ready_->snapshot.metadata().index() > 0) p.snapshot = ready_->snapshot;
+    p.snapshot = ready_->snapshot;
     p.hard_state = ready_->hard_state;
     p.entries = ready_->entries;
     p.must_sync = ready_->must_sync;
@@ -343,7 +343,7 @@ void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
   }
   DETCD_CHECK_MSG(ready_.has_value() && seq == persist_seq_, "Persisted for a batch that is not outstanding");
   persist_out_.reset();
-  if (ready_->snapshot.metadata().index() > 0) DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(ready_->snapshot)).ok());
+  if (ready_->snapshot) DETCD_CHECK(storage_.ApplySnapshot(MetadataOnly(*ready_->snapshot)).ok());
   storage_.Append(ready_->entries);
   if (ready_->hard_state) storage_.SetHardState(*ready_->hard_state);
   FinishReady(snapshot_data);
@@ -371,7 +371,7 @@ void NodeCore::FinishReady(raft::Ready& rd, ByteSource* snapshot_data) {
       }
     }
   }
-  if (rd.snapshot.metadata().index() > 0) RestoreState(rd.snapshot, snapshot_data);
+  if (rd.snapshot) RestoreState(*rd.snapshot, snapshot_data);
   if (!std::exchange(ready_applied_, false)) {
     for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);
   }

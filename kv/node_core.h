@@ -170,7 +170,7 @@ struct RecoveredState {
 // SnapshotPiece): the driver installs that file as the snapshot file, and hands its data to Persisted.
 struct PersistRequest {
   uint64_t seq = 0;
-  raftpb::Snapshot snapshot;
+  std::optional<raftpb::Snapshot> snapshot;  // never at index 0
   std::optional<raftpb::HardState> hard_state;
   std::vector<raftpb::Entry> entries;
   bool must_sync = false;

@@ -24,8 +24,8 @@ struct Disk {
   std::vector<raftpb::Entry> entries;  // after the snapshot
 
   void Persist(const PersistRequest& p) {
-    if (p.snapshot.metadata().index() > snapshot.metadata().index()) {
-      snapshot = p.snapshot;
+    if (p.snapshot && p.snapshot->metadata().index() > snapshot.metadata().index()) {
+      snapshot = *p.snapshot;
       entries.clear();
     }
     if (!p.entries.empty()) {
@@ -117,13 +117,13 @@ class TestCluster {
         }
         if (holding_.count(id) == 0) WritePieces(id, pieces_[id].size());
         if (std::optional<PersistRequest> p = n->TakePersist()) {
-          if (p->snapshot.metadata().index() > 0 && p->snapshot.data().empty()) {
+          if (p->snapshot && p->snapshot->data().empty()) {
             // A leader's snapshot whose bytes came outside the message: "installed" from what was received, and
             // handed to the core as a byte source.
             const std::string& data = received_[id];
             EXPECT_FALSE(data.empty()) << "a snapshot to install that was never received";
             PersistRequest installed = *p;
-            installed.snapshot.set_data(data);
+            installed.snapshot->set_data(data);
             disks_[id].Persist(installed);
             StringByteSource source(data);
             n->Persisted(p->seq, &source);

@@ -507,7 +507,7 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
   auto batch = std::make_shared<kv::PersistRequest>(std::move(request));
   // A leader's snapshot that came without data: the file it was received into becomes this member's snapshot.
   std::string received;
-  if (host::InstallsReceivedSnapshot(*batch)) received = received_.Take(batch->snapshot.metadata());
+  if (host::InstallsReceivedSnapshot(*batch)) received = received_.Take(batch->snapshot->metadata());
   ToDisk([this, batch, received] {
     if (absl::Status s = host::WriteBatch(store_, *batch, received); !s.ok()) return s;
     if (host::NeedsSync(*batch, options_.testing_persist)) {
@@ -525,7 +525,7 @@ void MemberRuntime::Persist(kv::PersistRequest request) {
           host::OpenInstalledSnapshot(&disk_, store_, *batch);
       if (!data.ok()) return data.status();
       std::shared_ptr<storage::SnapshotFileReader> reader = std::move(*data);
-      Log(absl::StrCat("installed the leader's snapshot at index ", batch->snapshot.metadata().index(), " (",
+      Log(absl::StrCat("installed the leader's snapshot at index ", batch->snapshot->metadata().index(), " (",
                        reader->layout().file_bytes, " bytes)"));
       (void)Post([this, seq, reader] { core_->Persisted(seq, reader.get()); }, Drainer::kPoster);
       return absl::OkStatus();

@@ -165,6 +165,7 @@ Ready RawNode::GetReady() {
     rd.must_sync = hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote();
   }
   if (const raftpb::Snapshot* snap = raft_.log().PendingSnapshot()) {
+    DETCD_CHECK_MSG(snap->metadata().index() > 0, "a pending snapshot at index 0");
     rd.snapshot = *snap;
     rd.must_sync = true;
   }
@@ -184,7 +185,7 @@ void RawNode::Advance(const Ready& rd) {
   ready_outstanding_ = false;
   if (rd.soft_state) prev_soft_state_ = *rd.soft_state;
   if (rd.hard_state) prev_hard_state_ = *rd.hard_state;
-  if (rd.snapshot.metadata().index() > 0) raft_.OnSnapshotStable(rd.snapshot.metadata().index());
+  if (rd.snapshot) raft_.OnSnapshotStable(rd.snapshot->metadata().index());
   if (!rd.committed_entries.empty()) raft_.OnApplied(rd.committed_entries.back().index());
   if (!rd.entries.empty()) raft_.OnEntriesStable(rd.entries.back().index(), rd.entries.back().term());
   CheckInvariants();

@@ -1,7 +1,7 @@
 // RawNode: the driver's handle on one Raft node, following etcd-io/raft's Ready contract. The driver calls Tick(),
 // Step() for peer messages and Propose()/Campaign()/TransferLeader()/ReadIndex() for local requests; then, whenever
 // HasReady(), takes a Ready and must, in this order:
-//   1. persist ready.snapshot (if its index is not 0), then ready.entries and ready.hard_state (if set) to stable
+//   1. persist ready.snapshot (if set), then ready.entries and ready.hard_state (if set) to stable
 //      storage — durably — and give the snapshot to Storage (MemoryStorage::ApplySnapshot) before the entries;
 //   2. send ready.messages (a leader may send its MSG_APP and MSG_HEARTBEAT messages before step 1 completes: it
 //      counts itself toward commitment only after Advance, thesis §10.2.1);
@@ -32,9 +32,9 @@ struct Ready {
   std::optional<SoftState> soft_state;        // set when leader or role changed (not persisted)
   std::optional<raftpb::HardState> hard_state;  // set when term, vote or commit changed: persist it
   std::vector<ReadState> read_states;
-  // A snapshot from the leader that replaces the whole log (index 0: none): persist it before the entries, restore
-  // the state machine from it. Never comes with committed entries.
-  raftpb::Snapshot snapshot;
+  // A snapshot from the leader that replaces the whole log (its index is never 0): persist it before the entries,
+  // restore the state machine from it. Never comes with committed entries. Most Readys have none, and make none.
+  std::optional<raftpb::Snapshot> snapshot;
   std::vector<raftpb::Entry> entries;            // to persist, before sending messages
   std::vector<raftpb::Entry> committed_entries;  // to apply
   std::vector<raftpb::Message> messages;

@@ -134,8 +134,8 @@ struct Follower {
   }
   Ready Persist() {
     Ready rd = node->GetReady();
-    if (rd.snapshot.metadata().index() > 0) {
-      EXPECT_TRUE(storage.ApplySnapshot(rd.snapshot).ok());
+    if (rd.snapshot) {
+      EXPECT_TRUE(storage.ApplySnapshot(*rd.snapshot).ok());
     }
     storage.Append(rd.entries);
     if (rd.hard_state) storage.SetHardState(*rd.hard_state);
@@ -169,7 +169,7 @@ TEST(SnapshotTest, StaleSnapshotIsIgnored) {
   f.AppendFromLeader(1, 5, 5);
   ASSERT_TRUE(f.node->Step(SnapMsg(3, 1, 1)).ok());
   Ready rd = f.Persist();
-  EXPECT_EQ(rd.snapshot.metadata().index(), 0u);
+  EXPECT_FALSE(rd.snapshot.has_value());
   EXPECT_EQ(AppRespIndex(rd), 5u) << "answers with its commit index";
   EXPECT_EQ(f.node->raft().log().FirstIndex(), 1u);
 }
@@ -179,7 +179,7 @@ TEST(SnapshotTest, MatchingSnapshotOnlyFastForwardsCommit) {
   f.AppendFromLeader(1, 5, 2);
   ASSERT_TRUE(f.node->Step(SnapMsg(4, 1, 1)).ok());
   Ready rd = f.Persist();
-  EXPECT_EQ(rd.snapshot.metadata().index(), 0u);
+  EXPECT_FALSE(rd.snapshot.has_value());
   EXPECT_EQ(f.node->raft().log().committed(), 4u);
   EXPECT_EQ(AppRespIndex(rd), 4u);
   EXPECT_EQ(f.node->raft().log().LastIndex(), 5u) << "entries after the snapshot point stay";
@@ -193,14 +193,15 @@ TEST(SnapshotTest, ConflictingLogIsReplacedBySnapshot) {
   EXPECT_EQ(f.node->raft().log().LastTerm(), 2u);
   ASSERT_TRUE(f.node->HasReady());
   Ready rd = f.node->GetReady();
-  EXPECT_EQ(rd.snapshot.metadata().index(), 8u);
-  EXPECT_EQ(rd.snapshot.data(), "state");
+  ASSERT_TRUE(rd.snapshot.has_value());
+  EXPECT_EQ(rd.snapshot->metadata().index(), 8u);
+  EXPECT_EQ(rd.snapshot->data(), "state");
   EXPECT_TRUE(rd.must_sync);
   EXPECT_TRUE(rd.committed_entries.empty()) << "nothing is applied before the snapshot";
   ASSERT_TRUE(rd.hard_state.has_value());
   EXPECT_EQ(rd.hard_state->commit(), 8u);
   EXPECT_LT(f.node->raft().log().applied(), 8u);
-  ASSERT_TRUE(f.storage.ApplySnapshot(rd.snapshot).ok());
+  ASSERT_TRUE(f.storage.ApplySnapshot(*rd.snapshot).ok());
   if (rd.hard_state) f.storage.SetHardState(*rd.hard_state);
   f.node->Advance(rd);
   EXPECT_EQ(f.node->raft().log().PendingSnapshot(), nullptr);
@@ -233,7 +234,7 @@ TEST(SnapshotTest, SnapshotWithoutUsIsIgnored) {
   f.AppendFromLeader(1, 2, 2);
   ASSERT_TRUE(f.node->Step(SnapMsg(8, 1, 1, {1, 3})).ok());
   Ready rd = f.Persist();
-  EXPECT_EQ(rd.snapshot.metadata().index(), 0u);
+  EXPECT_FALSE(rd.snapshot.has_value());
   EXPECT_EQ(f.node->raft().log().LastIndex(), 2u);
 }
 

@@ -59,9 +59,9 @@ bool MemoryCluster::ProcessReady(uint64_t id) {
   if (!n.HasReady()) return false;
   Ready rd = n.GetReady();
   MemoryStorage& st = *storages_.at(id);
-  if (rd.snapshot.metadata().index() > 0) {
-    DETCD_CHECK(st.ApplySnapshot(rd.snapshot).ok());
-    applied_[id] = DecodeApplied(rd.snapshot.data());
+  if (rd.snapshot) {
+    DETCD_CHECK(st.ApplySnapshot(*rd.snapshot).ok());
+    applied_[id] = DecodeApplied(rd.snapshot->data());
   }
   st.Append(rd.entries);
   if (rd.hard_state) st.SetHardState(*rd.hard_state);

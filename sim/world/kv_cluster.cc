@@ -493,13 +493,13 @@ void KvCluster::StartPersist(Node& n, kv::PersistRequest p) {
   DETCD_CHECK_MSG(!n.persisting, "the core handed out a batch while another was not yet reported persisted");
   const uint64_t incarnation = n.incarnation;
   const std::string received =
-      host::InstallsReceivedSnapshot(p) ? n.received->Take(p.snapshot.metadata()) : std::string();
+      host::InstallsReceivedSnapshot(p) ? n.received->Take(p.snapshot->metadata()) : std::string();
   if (absl::Status s = host::WriteBatch(n.disk.store(), p, received); !s.ok()) return DieOfDiskError(n, s);
-  if (p.snapshot.metadata().index() > 0) {
+  if (p.snapshot) {
     // A leader's snapshot, installed in place of the log this member lacked.
     ++snapshots_installed_;
     trace_->Record(loop_->Now(),
-                   absl::StrCat(Name(n), " installs snapshot ", p.snapshot.metadata().index(), " from the leader"));
+                   absl::StrCat(Name(n), " installs snapshot ", p.snapshot->metadata().index(), " from the leader"));
   }
   const bool sync = host::NeedsSync(p, options_.testing_persist);
   if (p.must_sync && !sync) {
@@ -526,8 +526,8 @@ void KvCluster::FinishPersist(uint64_t id, uint64_t incarnation) {
   if (absl::Status s = host::SyncBatch(n.disk.store(), p, options_.testing_persist); !s.ok())
     return DieOfDiskError(n, s);
   checker_->SetTime(loop_->Now());
-  if (p.snapshot.metadata().index() > 0) {
-    checker_->ObserveSnapshot(n.member, p.snapshot.metadata().index(), p.snapshot.metadata().term());
+  if (p.snapshot) {
+    checker_->ObserveSnapshot(n.member, p.snapshot->metadata().index(), p.snapshot->metadata().term());
   }
   if (!p.entries.empty()) checker_->ObservePersisted(n.member, p.entries);
   if (n.paused) {
