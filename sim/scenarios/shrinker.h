@@ -2,10 +2,10 @@
 // (detcd-sim --shrink). It runs the seed once and records the fault schedule it produced; writes that schedule as
 // scripted faults, with the swarm kept only to draw (Swarm.draw_only, so the seed's other random choices stay as they
 // were) and seed_offset set so that --seed=1 replays it; then, while the same checker still fails, it drops faults
-// (halves, quarters… then one at a time), shortens them, lightens the clients' workload, shortens the fault phase
-// and removes nodes. Greedy, each step kept only if the run still fails with the same checker (under its seed or one
-// of a few next ones, which it then takes); bounded by a number of runs. It runs simulations only: no IO, no clock (the
-// caller times and prints).
+// (halves, quarters… then one at a time), removes nodes, shortens faults, lightens the clients' workload, moves
+// faults earlier and shortens the fault phase. Greedy, each step kept only if the run still fails with the same checker
+// (under its seed or one of a few next ones, which it then takes); bounded by a number of runs. It runs simulations
+// only: no IO, no clock (the caller times and prints).
 #ifndef DETCD_SIM_SCENARIOS_SHRINKER_H_
 #define DETCD_SIM_SCENARIOS_SHRINKER_H_
 

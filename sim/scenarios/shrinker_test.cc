@@ -91,6 +91,48 @@ TEST(ShrinkerTest, AFailingSwarmSeedShrinksToAMinimalScenarioThatReplaysWithSeed
   }
 }
 
+// etcd members that acknowledge writes before syncing them, caught by a seed of a KV swarm: the shrunk scenario moves
+// its faults earlier and ends its fault phase sooner, so its clients send fewer requests than the seed's did (a
+// shrink that only drops faults leaves the clients running the whole phase, and more of them get through).
+const char kKvSwarm[] = R"pb(
+  name: "small_kv_swarm"
+  nodes: 3
+  duration_ms: 8000
+  liveness_bound_ms: 20000
+  kv { clients: 3 ops_per_sec: 60 keys: 4 }
+  network { latency_min_us: 200 latency_max_us: 5000 drop_probability: 0.01 }
+  disk { sync_latency_min_us: 200 sync_latency_max_us: 4000 }
+  swarm {
+    enabled: true
+    mean_interval_ms: 700
+    max_concurrent: 2
+    kinds: [ PARTITION, CRASH, PAUSE ]
+  }
+)pb";
+
+TEST(ShrinkerTest, AFailingKvSeedShrinksToAShorterPhaseWithFewerRequests) {
+  absl::StatusOr<ScenarioConfig> swarm = ParseScenarioText(kKvSwarm, "small_kv_swarm.textproto");
+  ASSERT_TRUE(swarm.ok()) << swarm.status();
+  RunOptions broken;
+  broken.kv_ack_before_sync = true;
+  const uint64_t seed = FirstFailingSeed(*swarm, broken, 60);
+  ASSERT_NE(seed, 0u) << "no seed caught members acknowledging before they sync";
+  ShrinkOptions o;
+  o.run = broken;
+  o.max_runs = 300;
+  absl::StatusOr<ShrinkResult> r = Shrink(*swarm, seed, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::cout << "seed " << seed << ": " << r->original.checker << ": " << ShrinkSummary(*r) << "\n"
+            << ScenarioToText(r->scenario, "shrunk") << "\n";
+  EXPECT_EQ(r->last.checker, r->original.checker);
+  EXPECT_LT(r->after.faults, r->before.faults) << ShrinkSummary(*r);
+  // The phase's end follows the faults, moved to the start: not the seed's phase with its last few seconds cut.
+  EXPECT_LE(r->after.duration_ms, r->before.duration_ms / 2) << ShrinkSummary(*r);
+  EXPECT_LE(r->after.requests, r->before.requests / 4) << ShrinkSummary(*r);
+  ASSERT_GT(r->scenario.faults_size(), 0);
+  for (const simpb::Fault& f : r->scenario.faults()) EXPECT_LE(f.at_ms(), r->scenario.duration_ms());
+}
+
 // The recorded schedule replays the seed exactly: the same faults at the same times, the same run.
 TEST(ShrinkerTest, ARecordedScheduleWithADrawOnlySwarmReplaysTheSeedExactly) {
   const ScenarioConfig swarm = Swarm();
