@@ -194,14 +194,14 @@ bool LightenWorkload(Search* search, simpb::Scenario* current, RunResult* last) 
 }
 
 // Takes away part of an amount while the failure stays: half of it, and after a cut that loses the failure a quarter,
-// then an eighth (a failure often needs a little of what is cut). amount(s) is what may go now; cut(s, by) takes
-// `by` of it away.
-bool CutInParts(Search* search, simpb::Scenario* current, RunResult* last,
+// then an eighth, down to 1/max_parts (a failure often needs a little of what is cut). amount(s) is what may go now;
+// cut(s, by) takes `by` of it away.
+bool CutInParts(Search* search, simpb::Scenario* current, RunResult* last, int64_t max_parts,
                 const std::function<int64_t(const simpb::Scenario&)>& amount,
                 const std::function<void(simpb::Scenario*, int64_t)>& cut,
                 const std::function<std::string(const simpb::Scenario&)>& what) {
   bool kept = false;
-  for (int64_t parts = 2; parts <= 8 && search->BudgetLeft();) {
+  for (int64_t parts = 2; parts <= max_parts && search->BudgetLeft();) {
     const int64_t by = amount(*current) / parts;
     if (by < 10) break;
     if (search->Try(
@@ -237,7 +237,8 @@ bool ShiftEarlier(Search* search, simpb::Scenario* current, RunResult* last) {
         if (f.at_ms() >= at) f.set_at_ms(f.at_ms() - by);
       }
     };
-    kept |= CutInParts(search, current, last, gap, move, [i](const simpb::Scenario&) {
+    // Halves only: with many faults, finer cuts of every gap would spend the search's runs here.
+    kept |= CutInParts(search, current, last, /*max_parts=*/2, gap, move, [i](const simpb::Scenario&) {
       return absl::StrCat("fault ", i + 1, " and those after it earlier");
     });
   }
@@ -252,7 +253,8 @@ bool ShortenPhase(Search* search, simpb::Scenario* current, RunResult* last) {
     return s.duration_ms() - (last_start + 1);
   };
   return CutInParts(
-      search, current, last, spare, [](simpb::Scenario* s, int64_t by) { s->set_duration_ms(s->duration_ms() - by); },
+      search, current, last, /*max_parts=*/8, spare,
+      [](simpb::Scenario* s, int64_t by) { s->set_duration_ms(s->duration_ms() - by); },
       [](const simpb::Scenario&) { return std::string("a shorter fault phase"); });
 }
 
