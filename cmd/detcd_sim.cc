@@ -39,8 +39,8 @@ constexpr int kExitNoWorkers = 4;
 constexpr int kMaxJobs = 256;
 
 const char kUsage[] =
-    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] [--html=PAGE] [--shrink[=OUT]]\n"
-    "                 | --seeds=A..B [--jobs=N] [--progress]) [--json] [--break=KNOB,...]\n"
+    "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] [--html=PAGE] [--shrink[=OUT]\n"
+    "                 [--shrink-runs=N]] | --seeds=A..B [--jobs=N] [--progress]) [--json] [--break=KNOB,...]\n"
     "  --scenario=FILE  scenario in protobuf text format (see testdata/scenarios/)\n"
     "  --seed=N         run one seed; prints the result and 'trace-hash: <hex>'\n"
     "  --seeds=A..B     run seeds A through B; prints each failure as it happens, then a summary and a replay command\n"
@@ -62,6 +62,8 @@ const char kUsage[] =
     "                   (fewer and shorter faults, fewer clients and requests, a shorter fault phase, fewer nodes)\n"
     "                   and write it to OUT (default: <scenario>-seed<N>-shrunk.textproto here); it replays with\n"
     "                   --seed=1. With --html, the page shows the shrunk scenario's failure\n"
+    "  --shrink-runs=N  with --shrink: at most N simulations (2 to 1000000; default 400). A long scenario with many\n"
+    "                   faults shrinks further with more\n"
     "  --break=KNOBS    deliberately broken Raft or etcd members, for trying the simulator's tools on a failing seed\n"
     "                   (never for judging detcd); comma-separated names from the simulator's own broken-code tests\n"
     "exit codes: 0 passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario,\n"
@@ -125,9 +127,11 @@ void PrintResult(const detcd::sim::SeedRun& run) {
 }
 
 struct Flags {
-  std::string scenario_path, seed_text, seeds_text, history_path, jobs_text, html_path, shrink_path, break_text;
+  std::string scenario_path, seed_text, seeds_text, history_path, jobs_text, html_path, shrink_path, break_text,
+      shrink_runs_text;
   bool jobs_given = false;
   bool shrink = false;
+  int shrink_runs = detcd::sim::ShrinkOptions().max_runs;
   detcd::sim::RunOptions base;  // with --break's knobs
   // What a replay command needs besides the scenario and the seed.
   std::string ExtraFlags() const { return break_text.empty() ? "" : "--break=" + break_text; }
@@ -152,7 +156,8 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
     }
     if (value("--scenario", &flags->scenario_path) || value("--seed", &flags->seed_text) ||
         value("--seeds", &flags->seeds_text) || value("--history", &flags->history_path) ||
-        value("--html", &flags->html_path) || value("--break", &flags->break_text)) {
+        value("--html", &flags->html_path) || value("--break", &flags->break_text) ||
+        value("--shrink-runs", &flags->shrink_runs_text)) {
       continue;
     }
     if (arg == "--shrink" || value("--shrink", &flags->shrink_path)) {
@@ -178,6 +183,14 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
   if (!flags->history_path.empty() && flags->seed_text.empty()) return BadArgs("--history needs --seed");
   if (!flags->html_path.empty() && flags->seed_text.empty()) return BadArgs("--html needs --seed");
   if (flags->shrink && flags->seed_text.empty()) return BadArgs("--shrink needs --seed (the failing one)");
+  if (!flags->shrink_runs_text.empty()) {
+    if (!flags->shrink) return BadArgs("--shrink-runs needs --shrink");
+    int runs = 0;
+    if (!absl::SimpleAtoi(flags->shrink_runs_text, &runs) || runs < 2 || runs > 1'000'000) {
+      return BadArgs("invalid --shrink-runs '" + flags->shrink_runs_text + "' (2 to 1000000)");
+    }
+    flags->shrink_runs = runs;
+  }
   if (flags->shrink && (flags->json || flags->trace || !flags->history_path.empty())) {
     return BadArgs("--shrink does not go with --json, --trace or --history");
   }
@@ -207,6 +220,7 @@ int ShrinkSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, c
   }
   detcd::sim::ShrinkOptions so;
   so.run = flags.base;
+  so.max_runs = flags.shrink_runs;
   so.progress = [](const std::string& line) { std::fprintf(stderr, "  shrinking: %s\n", line.c_str()); };
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<detcd::sim::ShrinkResult> r = detcd::sim::Shrink(scenario, seed, so);

@@ -79,8 +79,19 @@ assert (w, h) == (1600, 700), (w, h)
 assert len(data) > 10000, "a nearly empty picture: %d bytes" % len(data)
 PY
 
+# A budget of two runs: the seed and its recorded schedule, nothing shrunk, still a file that fails the same way.
+out=$("$sim" --scenario=small_swarm.textproto --seed="$seed" --break=vote_ignores_log --shrink=two.textproto \
+  --shrink-runs=2 2>two.err)
+rc=$?
+[ $rc -eq 1 ] || fail "--shrink-runs=2 exited $rc, want 1: $out"
+grep -q "^shrunk: faults $before -> $before, .*(2 runs)" <<<"$out" || fail "--shrink-runs=2: $out"
+grep -q "shrinking: kept: " two.err && fail "--shrink-runs=2 kept a step: $(cat two.err)"
+"$sim" --scenario=two.textproto --seed=1 --break=vote_ignores_log >/dev/null
+[ $? -eq 1 ] || fail "the two-run file does not fail at --seed=1"
+
 # Bad uses.
-for args in "--seed=1 --shrink --json" "--seeds=1..2 --shrink" "--seeds=1..2 --html=x.html" "--seed=1 --break=nope"; do
+for args in "--seed=1 --shrink-runs=5" "--seed=1 --shrink --shrink-runs=1" "--seed=1 --shrink --shrink-runs=many" \
+  "--seed=1 --shrink --json" "--seeds=1..2 --shrink" "--seeds=1..2 --html=x.html" "--seed=1 --break=nope"; do
   # shellcheck disable=SC2086
   "$sim" --scenario=small_swarm.textproto $args >bad.out 2>&1
   rc=$?
