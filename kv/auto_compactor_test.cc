@@ -60,8 +60,12 @@ TEST(AutoCompactorTest, PeriodicKeepsARetentionOfHistoryAndCompactsEveryRetentio
     // Nothing younger than the retention is lost: the revision compacted at existed 10 s (100 ticks) ago.
     EXPECT_LE(rev, r.revision_at[tick - 100]) << "tick " << tick;
     // ...and not much older: within a note interval (1 s) of a retention ago.
-    if (tick >= 110) EXPECT_GE(rev, r.revision_at[tick - 100 - 10]) << "tick " << tick;
-    if (i > 0) EXPECT_EQ(tick - r.compactions[i - 1].first, 100) << "one compaction per retention";
+    if (tick >= 110) {
+      EXPECT_GE(rev, r.revision_at[tick - 100 - 10]) << "tick " << tick;
+    }
+    if (i > 0) {
+      EXPECT_EQ(tick - r.compactions[i - 1].first, 100) << "one compaction per retention";
+    }
   }
   EXPECT_EQ(r.log.front(), "Starting auto-compaction at revision " + std::to_string(r.compactions[0].second) +
                                " (retention: 10s)");
@@ -76,7 +80,9 @@ TEST(AutoCompactorTest, PeriodicOverAnHourCompactsHourlyKeepingTheWholeRetention
   EXPECT_EQ(r.compactions.front().first, 2 * hour + 1);
   for (const auto& [tick, rev] : r.compactions) {
     EXPECT_LE(rev, r.revision_at[tick - 2 * hour]);
-    if (tick >= 2 * hour + hour / 10) EXPECT_GE(rev, r.revision_at[tick - 2 * hour - hour / 10]);
+    if (tick >= 2 * hour + hour / 10) {
+      EXPECT_GE(rev, r.revision_at[tick - 2 * hour - hour / 10]);
+    }
   }
   EXPECT_TRUE(absl::StrContains(r.log.front(), "(retention: 2h0m0s)")) << r.log.front();
 }

@@ -429,7 +429,9 @@ TEST(NetworkTest, MessageKeyTellsApartWhatDescribeMessageShows) {
   std::set<MessageKeyBytes> keys{MessageKey(base)};
   for (size_t i = 0; i < changed.size(); ++i) {
     // The line shows each change (but a MsgApp's reject flag, which the key holds all the same) ...
-    if (i != 8) EXPECT_NE(DescribeMessage(changed[i]), DescribeMessage(base)) << i;
+    if (i != 8) {
+      EXPECT_NE(DescribeMessage(changed[i]), DescribeMessage(base)) << i;
+    }
     keys.insert(MessageKey(changed[i]));  // ... and so does the key
   }
   EXPECT_EQ(keys.size(), changed.size() + 1);
