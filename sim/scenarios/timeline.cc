@@ -44,6 +44,9 @@ void TimelineRecorder::NodeEvent(int64_t now_us, uint64_t node, const std::strin
 
 namespace {
 
+// "1 fault", "3 faults".
+std::string Count(size_t n, absl::string_view thing) { return absl::StrCat(n, " ", thing, n == 1 ? "" : "s"); }
+
 const char* FaultKindName(const simpb::Fault& f) {
   const google::protobuf::OneofDescriptor* kind = f.GetDescriptor()->FindOneofByName("kind");
   const google::protobuf::FieldDescriptor* set = f.GetReflection()->GetOneofFieldDescriptor(f, kind);
@@ -325,8 +328,9 @@ std::string TimelineHtml(const Timeline& t) {
                   "\"></i>fail</span><span><i style=\"background:", OpColor("info"),
                   "\"></i>unknown</span><span><i style=\"background:#d00000\"></i>crash, restart, pause (marks); the "
                   "failure (line)</span></div>\n<p>",
-                  t.nodes, " nodes, ", t.bands.size(), " faults, ", t.ops.size(), " client operations; faults heal at ",
-                  Seconds(t.phase_end_us), ", run ends at ", Seconds(t.end_us),
+                  Count(static_cast<size_t>(t.nodes), "node"), ", ", Count(t.bands.size(), "fault"), ", ",
+                  Count(t.ops.size(), "client operation"), "; faults heal at ", Seconds(t.phase_end_us),
+                  ", run ends at ", Seconds(t.end_us),
                   ". Hover over anything for its details.</p>\n<div class=\"scroll\">\n", svg,
                   "</div>\n</body></html>\n");
   return html;

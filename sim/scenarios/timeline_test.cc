@@ -126,6 +126,9 @@ TEST(TimelineRunTest, ARunFillsItsTimelineWithoutChangingIt) {
   EXPECT_TRUE(absl::StrContains(html, "class=\"band crash\""));
   EXPECT_TRUE(absl::StrContains(html, "data-what=\"crash\""));
   EXPECT_TRUE(absl::StrContains(html, "id=\"verdict\" class=\"pass\""));
+  // The counts read as English: one fault, several nodes and operations.
+  EXPECT_TRUE(absl::StrContains(html, absl::StrCat("<p>3 nodes, 1 fault, ", t.ops.size(), " client operations;")))
+      << html.substr(0, 2000);
   if (const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {  // to look at
     std::ofstream(std::string(out) + "/timeline.html") << html;
   }
