@@ -7,14 +7,6 @@
 
 namespace detcd::raft {
 
-namespace {
-
-bool HardStateEqual(const raftpb::HardState& a, const raftpb::HardState& b) {
-  return a.term() == b.term() && a.vote() == b.vote() && a.commit() == b.commit();
-}
-
-}  // namespace
-
 bool IsLocalMessage(raftpb::MessageType t) {
   return t == raftpb::MSG_HUP || t == raftpb::MSG_BEAT || t == raftpb::MSG_UNREACHABLE ||
          t == raftpb::MSG_SNAP_STATUS || t == raftpb::MSG_CHECK_QUORUM;
@@ -141,14 +133,16 @@ void RawNode::ReportSnapshot(uint64_t id, bool failed) {
   CheckInvariants();
 }
 
+bool RawNode::HardStateChanged() const {
+  return raft_.term() != prev_hard_state_.term() || raft_.vote() != prev_hard_state_.vote() ||
+         raft_.log().committed() != prev_hard_state_.commit();
+}
+
 bool RawNode::HasReady() const {
-  // Asked after every step: the cheap and the common reasons first, and the HardState's fields read in place.
+  // Asked after every step: the cheap and the common reasons first.
   if (!raft_.msgs().empty() || !raft_.log().UnstableEntries().empty()) return true;
   if (raft_.soft_state() != prev_soft_state_) return true;
-  if (raft_.term() != prev_hard_state_.term() || raft_.vote() != prev_hard_state_.vote() ||
-      raft_.log().committed() != prev_hard_state_.commit()) {
-    return true;
-  }
+  if (HardStateChanged()) return true;
   if (raft_.log().PendingSnapshot() != nullptr) return true;
   if (raft_.log().HasNextCommittedEntries()) return true;
   return !raft_.read_states().empty();
@@ -159,10 +153,9 @@ Ready RawNode::GetReady() {
   Ready rd;
   const SoftState ss = raft_.soft_state();
   if (ss != prev_soft_state_) rd.soft_state = ss;
-  const raftpb::HardState hs = raft_.hard_state();
-  if (!HardStateEqual(hs, prev_hard_state_)) {
-    rd.hard_state = hs;
-    rd.must_sync = hs.term() != prev_hard_state_.term() || hs.vote() != prev_hard_state_.vote();
+  if (HardStateChanged()) {
+    rd.hard_state = raft_.hard_state();
+    rd.must_sync = raft_.term() != prev_hard_state_.term() || raft_.vote() != prev_hard_state_.vote();
   }
   if (const raftpb::Snapshot* snap = raft_.log().PendingSnapshot()) {
     DETCD_CHECK_MSG(snap->metadata().index() > 0, "a pending snapshot at index 0");

@@ -91,6 +91,8 @@ class RawNode {
   // After every call that can change the node: its invariants (raft/invariants.h) against the step before.
   void CheckInvariants();
   absl::Status Checked(absl::Status stepped);  // CheckInvariants(), then `stepped`
+  // Term, vote or commit differ from the last Ready's (read in place: no HardState built to compare).
+  bool HardStateChanged() const;
 
   Raft raft_;
   std::function<void(const std::string&)> on_invariant_broken_;
