@@ -73,8 +73,13 @@ template <typename Entries>
 std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
                                              const Entries& entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
+  return AppendMatched(prev_index, leader_commit, entries, FindConflict(entries));
+}
+
+template <typename Entries>
+uint64_t RaftLog::AppendMatched(uint64_t prev_index, uint64_t leader_commit, const Entries& entries,
+                                uint64_t conflict) {
   const uint64_t last_new = prev_index + static_cast<uint64_t>(entries.size());
-  const uint64_t conflict = FindConflict(entries);
   if (conflict != 0) {
     DETCD_CHECK_MSG(conflict > committed_,
                     absl::StrCat("entry ", conflict, " conflicts with committed entry (commit ", committed_, ")").c_str());
@@ -88,6 +93,8 @@ std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t prev_index, uint64_t prev_
 template std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t, uint64_t, uint64_t, const std::vector<raftpb::Entry>&);
 template std::optional<uint64_t> RaftLog::MaybeAppend(uint64_t, uint64_t, uint64_t,
                                                       const google::protobuf::RepeatedPtrField<raftpb::Entry>&);
+template uint64_t RaftLog::AppendMatched(uint64_t, uint64_t, const google::protobuf::RepeatedPtrField<raftpb::Entry>&,
+                                         uint64_t);
 
 std::optional<uint64_t> RaftLog::MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term,
                                                            uint64_t leader_commit,

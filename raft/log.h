@@ -58,6 +58,10 @@ class RaftLog {
   template <typename Entries>
   std::optional<uint64_t> MaybeAppend(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,
                                       const Entries& entries);
+  // MaybeAppend for a caller that matched prev_index itself and has conflict = FindConflict(entries) (Raft looks at
+  // the conflict before appending): the entries are not scanned again.
+  template <typename Entries>
+  uint64_t AppendMatched(uint64_t prev_index, uint64_t leader_commit, const Entries& entries, uint64_t conflict);
   // Test-only broken variant of MaybeAppend used to show the checkers catch it: truncates the log right after the
   // given entries even when nothing conflicts (so a stale, reordered append erases entries already acknowledged).
   std::optional<uint64_t> MaybeAppendTruncatingTail(uint64_t prev_index, uint64_t prev_term, uint64_t leader_commit,

@@ -555,13 +555,16 @@ absl::Status Raft::HandleAppendEntries(const raftpb::Message& m) {
       return absl::FailedPreconditionError(absl::StrCat("raft: MsgApp from ", m.from(), " at term ", m.term(),
                                                         " conflicts with committed entry ", conflict));
     }
-    const std::optional<uint64_t> last_new =
-        config_.testing.truncate_on_stale_append
-            ? log_.MaybeAppendTruncatingTail(m.index(), m.log_term(), m.commit(),
-                                             std::vector<raftpb::Entry>(m.entries().begin(), m.entries().end()))
-            : log_.MaybeAppend(m.index(), m.log_term(), m.commit(), m.entries());
-    DETCD_CHECK(last_new.has_value());
-    resp.set_index(*last_new);
+    uint64_t last_new;
+    if (config_.testing.truncate_on_stale_append) {
+      const std::optional<uint64_t> broken = log_.MaybeAppendTruncatingTail(
+          m.index(), m.log_term(), m.commit(), std::vector<raftpb::Entry>(m.entries().begin(), m.entries().end()));
+      DETCD_CHECK(broken.has_value());
+      last_new = *broken;
+    } else {
+      last_new = log_.AppendMatched(m.index(), m.commit(), m.entries(), conflict);
+    }
+    resp.set_index(last_new);
     Send(std::move(resp));
     return absl::OkStatus();
   }
