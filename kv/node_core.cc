@@ -291,21 +291,9 @@ void NodeCore::Pump() {
         return (early_all && m.type() != raftpb::MSG_SNAP) || m.type() == raftpb::MSG_APP ||
                m.type() == raftpb::MSG_HEARTBEAT;
       };
-      if (out_msgs_.empty() && std::all_of(rd.messages.begin(), rd.messages.end(), early)) {
-        out_msgs_ = std::move(rd.messages);  // the common round: the whole outbox at once, no message moved
-        rd.messages.clear();
-      } else {
-        std::vector<raftpb::Message> late;
-        out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
-        for (raftpb::Message& m : rd.messages) {
-          if (early(m)) {
-            out_msgs_.push_back(std::move(m));
-          } else {
-            late.push_back(std::move(m));
-          }
-        }
-        rd.messages = std::move(late);
-      }
+      std::vector<raftpb::Message> late;
+      Emit(&rd.messages, early, [&late](raftpb::Message&& m) { late.push_back(std::move(m)); });
+      rd.messages = std::move(late);
     }
     const bool persist = rd.snapshot || rd.hard_state || !rd.entries.empty();
     if (!persist) {
@@ -350,6 +338,24 @@ void NodeCore::Persisted(uint64_t seq, ByteSource* snapshot_data) {
   Pump();
 }
 
+template <typename Now, typename Otherwise>
+void NodeCore::Emit(std::vector<raftpb::Message>* messages, const Now& now, const Otherwise& otherwise) {
+  if (out_msgs_.empty() && std::all_of(messages->begin(), messages->end(), now)) {
+    out_msgs_ = std::move(*messages);  // the common round: the whole outbox at once, no message moved
+    messages->clear();
+    return;
+  }
+  out_msgs_.reserve(out_msgs_.size() + messages->size());
+  for (raftpb::Message& m : *messages) {
+    if (now(m)) {
+      out_msgs_.push_back(std::move(m));
+    } else {
+      otherwise(std::move(m));
+    }
+  }
+  messages->clear();
+}
+
 void NodeCore::FinishReady(ByteSource* snapshot_data) {
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
@@ -358,19 +364,9 @@ void NodeCore::FinishReady(ByteSource* snapshot_data) {
 
 void NodeCore::FinishReady(raft::Ready& rd, ByteSource* snapshot_data) {
   DETCD_CHECK(!ready_.has_value());
-  const auto snap = [](const raftpb::Message& m) { return m.type() == raftpb::MSG_SNAP; };
-  if (out_msgs_.empty() && std::none_of(rd.messages.begin(), rd.messages.end(), snap)) {
-    out_msgs_ = std::move(rd.messages);  // the whole outbox at once, no message moved
-  } else {
-    out_msgs_.reserve(out_msgs_.size() + rd.messages.size());
-    for (raftpb::Message& m : rd.messages) {
-      if (snap(m)) {
-        QueueSnapshotSend(std::move(m));
-      } else {
-        out_msgs_.push_back(std::move(m));
-      }
-    }
-  }
+  Emit(
+      &rd.messages, [](const raftpb::Message& m) { return m.type() != raftpb::MSG_SNAP; },
+      [this](raftpb::Message&& m) { QueueSnapshotSend(std::move(m)); });
   if (rd.snapshot) RestoreState(*rd.snapshot, snapshot_data);
   if (!std::exchange(ready_applied_, false)) {
     for (const raftpb::Entry& e : rd.committed_entries) ApplyEntry(e);

@@ -391,6 +391,10 @@ class NodeCore {
   void FinishReady(ByteSource* snapshot_data);
   // The same for a Ready that was never held (nothing to persist); ready_ is empty.
   void FinishReady(raft::Ready& rd, ByteSource* snapshot_data);
+  // Moves the messages for which now(m) holds to out_msgs_, in order, and hands each other one to otherwise; leaves
+  // *messages empty.
+  template <typename Now, typename Otherwise>
+  void Emit(std::vector<raftpb::Message>* messages, const Now& now, const Otherwise& otherwise);
   void ApplyEntry(const raftpb::Entry& e);
   // An applied Alarm request: raises or clears it in alarms_, answering with what changed.
   void ApplyAlarm(const etcdserverpb::AlarmRequest& a, etcdserverpb::AlarmResponse* resp);
