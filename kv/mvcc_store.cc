@@ -7,6 +7,7 @@
 #include "api/kv_snapshot.pb.h"
 #include "base/check.h"
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace detcd::kv {
 
@@ -17,11 +18,8 @@ constexpr char kFutureRev[] = "etcdserver: mvcc: required revision is a future r
 // etcd's range convention: an empty end is the single key; "\0" is every key >= key.
 bool AllFrom(const std::string& end) { return end.size() == 1 && end[0] == '\0'; }
 
-// Eight little-endian bytes at `out`.
-char* StoreFixed64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return out + 8;
-}
+// Eight little-endian bytes at `out`; returns what follows them.
+char* StoreFixed64(char* out, uint64_t v) { return StoreLittleEndian(out, v, 8); }
 }  // namespace
 
 absl::Status ErrCompacted() { return absl::OutOfRangeError(kCompacted); }

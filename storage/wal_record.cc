@@ -6,21 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace detcd::storage {
 
 namespace {
 
-// Little-endian, whatever the host's order.
-void StoreU32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
+void StoreU32(char* p, uint32_t v) { StoreLittleEndian(p, v, 4); }
+uint32_t GetU32(const char* p) { return static_cast<uint32_t>(LoadLittleEndian(p, 4)); }
 
 size_t Padded(size_t n) { return (n + 7) & ~size_t{7}; }
 

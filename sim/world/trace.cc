@@ -1,28 +1,10 @@
 #include "sim/world/trace.h"
 
-#include <cstring>
-
 #include "absl/strings/str_format.h"
 #include "base/check.h"
+#include "base/little_endian.h"
 
 namespace detcd::sim {
-
-namespace {
-
-// A little-endian 64-bit load, so the hash does not depend on the host's byte order.
-uint64_t LoadLittleEndian64(const unsigned char* p) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  uint64_t w;
-  std::memcpy(&w, p, sizeof(w));
-  return w;
-#else
-  uint64_t w = 0;
-  for (int i = 7; i >= 0; --i) w = (w << 8) | p[i];
-  return w;
-#endif
-}
-
-}  // namespace
 
 void Trace::HashBytes(const void* data, size_t n) {
   // Eight bytes per multiply (a byte-at-a-time FNV was a twentieth of a simulated run): each word is folded in with
@@ -30,7 +12,7 @@ void Trace::HashBytes(const void* data, size_t n) {
   // are mixed down; the tail goes in byte by byte as before.
   const unsigned char* p = static_cast<const unsigned char*>(data);
   uint64_t h = hash_;
-  for (; n >= 8; n -= 8, p += 8) h = MixWord(h, LoadLittleEndian64(p));
+  for (; n >= 8; n -= 8, p += 8) h = MixWord(h, LoadLittleEndian(reinterpret_cast<const char*>(p), 8));
   for (; n > 0; --n, ++p) {
     h ^= *p;
     h *= kFnvPrime;
