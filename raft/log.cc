@@ -41,12 +41,7 @@ uint64_t RaftLog::Term(uint64_t i) const {
     // Storage still holds the old log, which the snapshot replaced: only the snapshot's own point is known.
     return i == pending_snapshot_->metadata().index() ? pending_snapshot_->metadata().term() : 0;
   }
-  absl::StatusOr<uint64_t> t = storage_->Term(i);
-  if (!t.ok()) {
-    DETCD_CHECK_MSG(raft::IsCompacted(t.status()) || raft::IsUnavailable(t.status()), t.status().ToString().c_str());
-    return 0;
-  }
-  return *t;
+  return storage_->TermIfHeld(i);
 }
 
 template <typename Entries>

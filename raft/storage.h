@@ -35,6 +35,9 @@ class Storage {
                                    google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const = 0;
   // Term of entry i; i may be FirstIndex()-1 (the term of the compaction point).
   virtual absl::StatusOr<uint64_t> Term(uint64_t i) const = 0;
+  // The same term if the storage holds entry i (FirstIndex()-1 <= i <= LastIndex()), else 0 (no entry has term 0):
+  // the Raft log asks this on every step and wants no Status built for it.
+  virtual uint64_t TermIfHeld(uint64_t i) const = 0;
   virtual uint64_t FirstIndex() const = 0;
   virtual uint64_t LastIndex() const = 0;
   // The most recent snapshot (index 0 if there is none): what a leader sends a follower whose next entry is gone.
@@ -51,6 +54,10 @@ class MemoryStorage final : public Storage {
   absl::Status CopyEntries(uint64_t lo, uint64_t hi, uint64_t max_bytes,
                            google::protobuf::RepeatedPtrField<raftpb::Entry>* out) const override;
   absl::StatusOr<uint64_t> Term(uint64_t i) const override;
+  uint64_t TermIfHeld(uint64_t i) const override {
+    const uint64_t offset = entries_[0].index();
+    return i >= offset && i - offset < entries_.size() ? entries_[i - offset].term() : 0;
+  }
   uint64_t FirstIndex() const override { return entries_[0].index() + 1; }
   uint64_t LastIndex() const override { return entries_[0].index() + entries_.size() - 1; }
   raftpb::Snapshot Snapshot() const override { return snapshot_; }

@@ -1,5 +1,5 @@
-// MemoryStorage: terms and entries by index with their out-of-range errors, byte limits, appends that overwrite a
-// conflicting tail, and compaction.
+// MemoryStorage: terms and entries by index with their out-of-range errors (and TermIfHeld's 0 for them), byte
+// limits, appends that overwrite a conflicting tail, and compaction.
 #include "raft/storage.h"
 
 #include "gtest/gtest.h"
@@ -52,6 +52,21 @@ TEST(MemoryStorageTest, TermWithOutOfRangeErrors) {
   EXPECT_TRUE(raft::IsUnavailable(s.Term(6).status()));
   EXPECT_FALSE(IsCompacted(s.Term(6).status()));
   EXPECT_FALSE(raft::IsUnavailable(s.Term(2).status()));
+}
+
+TEST(MemoryStorageTest, TermIfHeldIsTermOrZeroOutsideTheHeldRange) {
+  MemoryStorage empty;
+  EXPECT_EQ(empty.TermIfHeld(0), 0u);
+  EXPECT_EQ(empty.TermIfHeld(1), 0u);
+  MemoryStorage s = CompactedAt3();
+  for (uint64_t i = 0; i <= 8; ++i) {
+    const absl::StatusOr<uint64_t> t = s.Term(i);
+    EXPECT_EQ(s.TermIfHeld(i), t.ok() ? *t : 0u) << i;
+  }
+  EXPECT_EQ(s.TermIfHeld(3), 3u) << "the compaction point keeps its term";
+  EXPECT_EQ(s.TermIfHeld(5), 5u);
+  EXPECT_EQ(s.TermIfHeld(2), 0u) << "compacted";
+  EXPECT_EQ(s.TermIfHeld(6), 0u) << "beyond the last entry";
 }
 
 TEST(MemoryStorageTest, EntriesWithSizeLimit) {
