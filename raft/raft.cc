@@ -592,7 +592,7 @@ absl::Status Raft::HandleHeartbeat(const raftpb::Message& m) {
   raftpb::Message resp;
   resp.set_to(m.from());
   resp.set_type(raftpb::MSG_HEARTBEAT_RESP);
-  resp.set_context(m.context());
+  if (!m.context().empty()) resp.set_context(m.context());  // most heartbeats carry no read's context
   Send(std::move(resp));
   return absl::OkStatus();
 }

@@ -347,7 +347,7 @@ void Raft::BcastHeartbeat(const std::string& ctx) {
     m.set_type(raftpb::MSG_HEARTBEAT);
     // Never point a follower's commit past what it is known to hold.
     m.set_commit(std::min(pr.match, log_.committed()));
-    m.set_context(ctx);
+    if (!ctx.empty()) m.set_context(ctx);  // an empty one would still cost the message a string of its own
     Send(std::move(m));
   }
 }
