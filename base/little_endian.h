@@ -1,11 +1,13 @@
 // Little-endian numbers: the low `bytes` bytes (1 to 8) of an unsigned integer stored at, or loaded from, a byte
-// address in little-endian order whatever the host's own order — how the WAL's headers, the store's HashKV input and
-// the simulator's trace hash write their numbers. Pure computation: no allocation, no IO.
+// address in little-endian order whatever the host's own order — how the WAL's and snapshots' headers, bbolt's pages,
+// etcd's WAL frames, the peer wire, the store's HashKV input and the simulator's trace hash and worker pipes write
+// their numbers. Pure computation: no allocation, no IO.
 #ifndef DETCD_BASE_LITTLE_ENDIAN_H_
 #define DETCD_BASE_LITTLE_ENDIAN_H_
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace detcd {
 
@@ -28,6 +30,12 @@ inline uint64_t LoadLittleEndian(const char* p, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
 #endif
   return v;
+}
+
+// Appends the low `bytes` bytes of v to *out, least significant first.
+inline void AppendLittleEndian(std::string* out, uint64_t v, int bytes) {
+  char b[8];
+  out->append(b, static_cast<size_t>(StoreLittleEndian(b, v, bytes) - b));
 }
 
 }  // namespace detcd

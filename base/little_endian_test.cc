@@ -1,4 +1,5 @@
-// StoreLittleEndian / LoadLittleEndian: the byte layout written down by hand, every width, and round trips.
+// StoreLittleEndian / LoadLittleEndian / AppendLittleEndian: the byte layout written down by hand, every width, and
+// round trips.
 #include "base/little_endian.h"
 
 #include <cstring>
@@ -27,6 +28,17 @@ TEST(LittleEndianTest, OnlyTheLowBytesAreWrittenAndRead) {
     const uint64_t mask = bytes == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * bytes)) - 1;
     EXPECT_EQ(LoadLittleEndian(buf, bytes), v & mask) << bytes;
   }
+}
+
+TEST(LittleEndianTest, AppendAddsOnlyTheLowBytesAfterWhatIsThere) {
+  std::string out = "ab";
+  AppendLittleEndian(&out, 0x0807060504030201ULL, 3);
+  EXPECT_EQ(out, std::string("ab\x01\x02\x03", 5));
+  AppendLittleEndian(&out, 0xfedcba9876543210ULL, 8);
+  ASSERT_EQ(out.size(), 13u);
+  EXPECT_EQ(LoadLittleEndian(out.data() + 5, 8), 0xfedcba9876543210ULL);
+  AppendLittleEndian(&out, 7, 1);
+  EXPECT_EQ(out.back(), '\x07');
 }
 
 }  // namespace

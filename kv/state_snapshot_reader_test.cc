@@ -132,7 +132,9 @@ TEST(StateSnapshotReaderTest, CutShortOrCorruptIsRefused) {
   for (size_t cut = Small().ByteSizeLong() + 1; cut < data.size(); cut += 7) {
     absl::StatusOr<MvccStore> got = RestoreFrom(data.substr(0, cut), 32, &small);
     EXPECT_FALSE(got.ok()) << "cut at " << cut;
-    if (!got.ok()) EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+    if (!got.ok()) {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+    }
   }
   // Every byte flipped: refused or decoded, never a crash; a flipped revision order is refused.
   int refused = 0;

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/little_endian.h"
+
 namespace detcd::net::peer_wire {
 
 inline constexpr char kMagic[] = "detcd-peer-1";
@@ -32,22 +34,10 @@ inline constexpr size_t kSnapshotLengthBytes = 8;
 // A receiver's refusal, in plain words, before it closes.
 inline constexpr char kRefusedPrefix[] = "detcd-peer-refused: ";
 
-inline void PutU64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-inline uint64_t GetU64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return v;
-}
-inline void PutU32(char* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-inline uint32_t GetU32(const char* in) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return v;
-}
+inline void PutU64(char* out, uint64_t v) { StoreLittleEndian(out, v, 8); }
+inline uint64_t GetU64(const char* in) { return LoadLittleEndian(in, 8); }
+inline void PutU32(char* out, uint32_t v) { StoreLittleEndian(out, v, 4); }
+inline uint32_t GetU32(const char* in) { return static_cast<uint32_t>(LoadLittleEndian(in, 4)); }
 
 }  // namespace detcd::net::peer_wire
 

@@ -1,10 +1,11 @@
 #include "storage/bbolt_reader.h"
-#include "storage/bbolt_writer.h"
 
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/little_endian.h"
+#include "storage/bbolt_writer.h"
 
 namespace detcd::storage {
 
@@ -25,9 +26,7 @@ constexpr uint64_t kBucketHeaderBytes = 16;
 // Little-endian integer of `bytes` bytes at `at`; the caller has checked at + bytes <= s.size().
 uint64_t Le(absl::string_view s, uint64_t at, int bytes) {
   DETCD_CHECK(at + static_cast<uint64_t>(bytes) <= s.size());
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(s[at + static_cast<uint64_t>(i)]);
-  return v;
+  return LoadLittleEndian(s.data() + at, bytes);
 }
 
 absl::Status Bad(uint64_t pgid, absl::string_view what) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/little_endian.h"
 
 namespace detcd::storage {
 
@@ -16,7 +17,8 @@ constexpr size_t kMetaChecksumOffset = 56;
 constexpr size_t kBucketHeaderBytes = 16;  // root pgid u64, sequence u64
 
 void PutLe(std::string* out, size_t at, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) (*out)[at + static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+  DETCD_CHECK(at + static_cast<size_t>(bytes) <= out->size());
+  StoreLittleEndian(out->data() + at, v, bytes);
 }
 
 // A node's page header: id, flags, element count, overflow pages.

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace detcd::storage {
 
@@ -82,8 +83,7 @@ absl::Status EtcdWalReader::AddSegment(const std::string& name, absl::string_vie
   ++segments_;
   uint64_t at = 0;
   while (bytes.size() - at >= 8) {
-    uint64_t frame = 0;
-    for (int i = 7; i >= 0; --i) frame = (frame << 8) | static_cast<uint8_t>(bytes[at + static_cast<uint64_t>(i)]);
+    const uint64_t frame = LoadLittleEndian(bytes.data() + at, 8);
     if (frame == 0) break;  // preallocated space: the segment ends
     const uint64_t record_bytes = frame & ~(uint64_t{0xff} << 56);
     const uint64_t pad_bytes = (frame >> 63) != 0 ? (frame >> 56) & 0x7 : 0;

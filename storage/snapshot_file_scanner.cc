@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace detcd::storage {
 
@@ -14,12 +15,6 @@ namespace {
 constexpr absl::string_view kMagic = "detcd-snap\n";
 constexpr char kDataTag = (1 << 3) | 2;  // raftpb::Snapshot.data
 constexpr size_t kVarintBytesMax = 10;
-
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 }  // namespace
 
@@ -38,8 +33,8 @@ absl::Status SnapshotFileScanner::Add(absl::string_view bytes) {
       seen_ += take;
       if (small_.size() < kHeaderBytes) return absl::OkStatus();
       if (!absl::StartsWith(small_, kMagic)) return Bad("not a snapshot file");
-      crc_want_ = static_cast<uint32_t>(GetLe(small_.data() + kMagic.size(), 4));
-      body_bytes_ = GetLe(small_.data() + kMagic.size() + 4, 8);
+      crc_want_ = static_cast<uint32_t>(LoadLittleEndian(small_.data() + kMagic.size(), 4));
+      body_bytes_ = LoadLittleEndian(small_.data() + kMagic.size() + 4, 8);
       if (body_bytes_ > kMaxBodyBytes) return Bad(absl::StrCat("length ", body_bytes_, " past the maximum"));
       header_done_ = true;
       small_.clear();

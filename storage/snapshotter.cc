@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "base/check.h"
 #include "base/crc32c.h"
+#include "base/little_endian.h"
 
 namespace detcd::storage {
 
@@ -17,16 +18,6 @@ constexpr size_t kHeaderBytes = 11 + 4 + 8;
 constexpr uint64_t kMaxSnapshotBytes = uint64_t{8} << 30;
 constexpr char kDataTag = (1 << 3) | 2;  // raftpb::Snapshot.data
 constexpr size_t kFixedVarintBytes = 5;  // a varint of up to 35 bits, padded: still a valid protobuf encoding
-
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 bool IsSnapName(const std::string& n) { return n.size() == 16 + 1 + 16 + 5 && absl::EndsWith(n, ".snap"); }
 
@@ -76,8 +67,8 @@ FilePieces SnapshotFilePieces(const raftpb::Snapshot& snapshot) {
   crc = Crc32cExtend(crc, p.data.data(), p.data.size());
   crc = Crc32cExtend(crc, p.metadata.data(), p.metadata.size());
   p.header = std::string(kMagic);
-  PutLe(&p.header, crc, 4);
-  PutLe(&p.header, p.body_bytes(), 8);
+  AppendLittleEndian(&p.header, crc, 4);
+  AppendLittleEndian(&p.header, p.body_bytes(), 8);
   return p;
 }
 
@@ -95,8 +86,8 @@ std::string EncodeSnapshotFile(const raftpb::Snapshot& snapshot) {
 absl::StatusOr<raftpb::Snapshot> DecodeSnapshotFile(absl::string_view bytes, const std::string& name) {
   auto bad = [&](absl::string_view why) { return absl::DataLossError(absl::StrCat("snap: ", name, ": ", why)); };
   if (bytes.size() < kHeaderBytes || !absl::StartsWith(bytes, kMagic)) return bad("not a snapshot file");
-  const uint32_t crc = static_cast<uint32_t>(GetLe(bytes.data() + kMagic.size(), 4));
-  const uint64_t length = GetLe(bytes.data() + kMagic.size() + 4, 8);
+  const uint32_t crc = static_cast<uint32_t>(LoadLittleEndian(bytes.data() + kMagic.size(), 4));
+  const uint64_t length = LoadLittleEndian(bytes.data() + kMagic.size() + 4, 8);
   if (length > kMaxSnapshotBytes || length != bytes.size() - kHeaderBytes) {
     return bad(absl::StrCat("length ", length, " does not match the file (", bytes.size() - kHeaderBytes, " bytes)"));
   }
@@ -206,8 +197,8 @@ absl::Status SnapshotFileWriter::Finish(uint64_t field_bytes) {
   DETCD_CHECK_MSG(body_bytes <= kMaxSnapshotBytes, "snapshot too large for its file format");
   DETCD_CHECK(file_->offset() == kHeaderBytes + body_bytes);
   std::string head(kMagic);
-  PutLe(&head, crc, 4);
-  PutLe(&head, body_bytes, 8);
+  AppendLittleEndian(&head, crc, 4);
+  AppendLittleEndian(&head, body_bytes, 8);
   head += data_start;
   auto at_start = disk_->OpenAt(tmp_, 0);
   if (!at_start.ok()) return at_start.status();

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "base/little_endian.h"
 
 namespace detcd::sim {
 namespace {
@@ -50,14 +51,13 @@ bool ReadAll(int fd, char* data, size_t size) {
 // The worker's whole life: seeds in, results out, until the parent closes the socket. Never returns.
 [[noreturn]] void WorkerMain(int fd, const std::function<SeedRun(uint64_t)>& run_seed) {
   for (;;) {
-    unsigned char seed_bytes[kSeedBytes];
-    if (!ReadAll(fd, reinterpret_cast<char*>(seed_bytes), kSeedBytes)) _exit(0);
-    uint64_t seed = 0;
-    for (size_t i = 0; i < kSeedBytes; ++i) seed |= static_cast<uint64_t>(seed_bytes[i]) << (8 * i);
+    char seed_bytes[kSeedBytes];
+    if (!ReadAll(fd, seed_bytes, kSeedBytes)) _exit(0);
+    const uint64_t seed = LoadLittleEndian(seed_bytes, static_cast<int>(kSeedBytes));
     const std::string record = EncodeSeedRun(run_seed(seed));
     DETCD_CHECK(record.size() < (uint64_t{1} << 32));
-    std::string frame(kLengthBytes, '\0');
-    for (size_t i = 0; i < kLengthBytes; ++i) frame[i] = static_cast<char>((record.size() >> (8 * i)) & 0xff);
+    std::string frame;
+    AppendLittleEndian(&frame, record.size(), static_cast<int>(kLengthBytes));
     frame += record;
     // _exit, not exit: the worker shares the parent's stdio buffers and static objects, which are the parent's.
     if (!WriteAll(fd, frame.data(), frame.size())) _exit(1);
@@ -176,7 +176,7 @@ class Pool {
       ++next_;
     }
     char bytes[kSeedBytes];
-    for (size_t i = 0; i < kSeedBytes; ++i) bytes[i] = static_cast<char>((seed >> (8 * i)) & 0xff);
+    StoreLittleEndian(bytes, seed, static_cast<int>(kSeedBytes));
     w.seed = seed;
     // A failed write means the worker is gone; reading its socket then finds end of file and reports the seed.
     (void)WriteAll(w.fd, bytes, kSeedBytes);
@@ -190,10 +190,7 @@ class Pool {
     if (n <= 0) return Died(w);
     w.buffer.append(chunk, static_cast<size_t>(n));
     while (w.buffer.size() >= kLengthBytes) {
-      uint64_t length = 0;
-      for (size_t i = 0; i < kLengthBytes; ++i) {
-        length |= static_cast<uint64_t>(static_cast<unsigned char>(w.buffer[i])) << (8 * i);
-      }
+      const uint64_t length = LoadLittleEndian(w.buffer.data(), static_cast<int>(kLengthBytes));
       if (w.buffer.size() < kLengthBytes + length) break;
       absl::StatusOr<SeedRun> run = DecodeSeedRun(absl::string_view(w.buffer).substr(kLengthBytes, length));
       w.buffer.erase(0, kLengthBytes + length);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "base/little_endian.h"
 
 namespace detcd::sim {
 namespace {
@@ -57,9 +58,7 @@ void Fields(Io& io, Run& run) {
 
 class Writer {
  public:
-  void U64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
+  void U64(uint64_t v) { AppendLittleEndian(&out_, v, 8); }
   void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
   void Int(int v) { I64(v); }
   void Size(size_t v) { U64(v); }
@@ -92,7 +91,7 @@ class Reader {
       ok_ = false;
       return;
     }
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
+    v = LoadLittleEndian(in_.data(), 8);
     in_.remove_prefix(8);
   }
   void I64(int64_t& v) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/check.h"
+#include "base/little_endian.h"
 #include "raft/message_names.h"
 
 namespace detcd::sim {
@@ -320,14 +321,8 @@ MessageKeyBytes MessageKey(const raftpb::Message& m) {
                              m.reject_hint()};
   static_assert(sizeof(fields) == std::tuple_size_v<MessageKeyBytes>, "one key byte per field byte");
   MessageKeyBytes key;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  std::memcpy(key.data(), fields, sizeof(fields));  // already little-endian
-#else
-  size_t at = 0;
-  for (uint64_t f : fields) {
-    for (int i = 0; i < 8; ++i) key[at++] = static_cast<char>(f >> (8 * i));  // little-endian on any host
-  }
-#endif
+  char* at = key.data();
+  for (uint64_t f : fields) at = StoreLittleEndian(at, f, 8);
   return key;
 }
 
