@@ -1,7 +1,7 @@
 // detcd-sim: runs simulator scenarios. Flag parsing and wiring only; the simulation lives in sim/.
 //   detcd-sim --scenario=FILE --seed=N [--trace] [--history=OUT] [--json]   one seed; ends with "trace-hash: <hex>"
 //   detcd-sim --scenario=FILE --seeds=A..B [--jobs=N] [--json] [--progress]  a range of seeds, with a summary
-//   detcd-sim --scenario=FILE --seed=N --shrink[=OUT] [--html=PAGE]   a failing seed's minimal scenario (and picture)
+//   detcd-sim --scenario=FILE --seed=N --shrink[=OUT] [--html=PAGE] [--jobs=N]   a failing seed's minimal scenario
 // Exit codes: 0 all passed, 1 safety violation, 2 liveness failure, 3 bad arguments or scenario file, 4 the OS would
 // not let it run its worker processes.
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -40,14 +41,17 @@ constexpr int kMaxJobs = 256;
 
 const char kUsage[] =
     "usage: detcd-sim --scenario=FILE (--seed=N [--trace] [--history=OUT] [--html=PAGE] [--shrink[=OUT]\n"
-    "                 [--shrink-runs=N]] | --seeds=A..B [--jobs=N] [--progress]) [--json] [--break=KNOB,...]\n"
+    "                 [--shrink-runs=N] [--jobs=N]] | --seeds=A..B [--jobs=N] [--progress]) [--json] "
+    "[--break=KNOB,...]\n"
     "  --scenario=FILE  scenario in protobuf text format (see testdata/scenarios/)\n"
     "  --seed=N         run one seed; prints the result and 'trace-hash: <hex>'\n"
     "  --seeds=A..B     run seeds A through B; prints each failure as it happens, then a summary and a replay command\n"
     "                   per failure\n"
     "  --jobs=N         with --seeds: run the seeds on N worker processes (1 to 256; default 1, in this process).\n"
     "                   Results come in the order seeds finish, not in seed order; each seed's result and trace hash\n"
-    "                   are the same whatever N. A worker that dies fails the seed it was running (checker 'worker')\n"
+    "                   are the same whatever N. A worker that dies fails the seed it was running (checker 'worker').\n"
+    "                   With --shrink: each candidate's next N seeds run at once on N worker processes; the shrunk\n"
+    "                   scenario and its run count are the same whatever N\n"
     "  --progress       with --seeds: a progress line on stderr (seeds done, failures, seeds/s, time left) even when\n"
     "                   stderr is not a terminal (on a terminal it is always shown)\n"
     "  --json           stdout carries JSON lines only: one {\"type\":\"seed\",...} object per seed as it finishes\n"
@@ -130,6 +134,7 @@ struct Flags {
   std::string scenario_path, seed_text, seeds_text, history_path, jobs_text, html_path, shrink_path, break_text,
       shrink_runs_text;
   bool jobs_given = false;
+  int jobs = 1;  // --jobs, checked
   bool shrink = false;
   int shrink_runs = detcd::sim::ShrinkOptions().max_runs;
   detcd::sim::RunOptions base;  // with --break's knobs
@@ -175,7 +180,14 @@ std::optional<int> ParseFlags(int argc, char** argv, Flags* flags) {
     return BadArgs("unknown argument '" + arg + "'");
   }
   if (flags->scenario_path.empty()) return BadArgs("--scenario is required");
-  if (flags->jobs_given && flags->seeds_text.empty()) return BadArgs("--jobs needs --seeds");
+  if (flags->jobs_given && flags->seeds_text.empty() && !flags->shrink) {
+    return BadArgs("--jobs needs --seeds or --shrink");
+  }
+  if (flags->jobs_given &&
+      (!absl::SimpleAtoi(flags->jobs_text, &flags->jobs) || flags->jobs < 1 || flags->jobs > kMaxJobs)) {
+    return BadArgs(absl::StrFormat("invalid --jobs '%s': want a number of worker processes from 1 to %d",
+                                   flags->jobs_text, kMaxJobs));
+  }
   if (flags->progress && flags->seeds_text.empty()) return BadArgs("--progress needs --seeds");
   if (flags->seed_text.empty() == flags->seeds_text.empty()) return BadArgs("give exactly one of --seed and --seeds");
   if (flags->trace && flags->seed_text.empty()) return BadArgs("--trace needs --seed");
@@ -222,6 +234,33 @@ int ShrinkSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, c
   so.run = flags.base;
   so.max_runs = flags.shrink_runs;
   so.progress = [](const std::string& line) { std::fprintf(stderr, "  shrinking: %s\n", line.c_str()); };
+  if (flags.jobs > 1) {
+    so.together = flags.jobs;
+    so.run_together = [](const std::vector<detcd::sim::ScenarioConfig>& configs, const detcd::sim::RunOptions& run) {
+      // Each scenario on a worker process of its own (forked now, so it has them all); a result travels back
+      // numbered by its place in `configs`.
+      std::vector<detcd::sim::RunResult> out(configs.size());
+      std::vector<bool> got(configs.size(), false);
+      const absl::Status status = detcd::sim::RunSeedsInWorkers(
+          0, configs.size() - 1, static_cast<int>(configs.size()),
+          [&](uint64_t i) {
+            detcd::sim::SeedRun r = detcd::sim::RunOneSeed(configs[i], run, 1);
+            r.seed = i;
+            return r;
+          },
+          [&](const detcd::sim::SeedRun& r) {
+            DETCD_CHECK_MSG(r.seed < configs.size() && !got[r.seed], "a worker's result for no scenario it was given");
+            out[r.seed] = r.result;
+            got[r.seed] = true;
+          });
+      // The OS refused a process: what did not run elsewhere runs here (the same result, only slower).
+      if (!status.ok()) std::fprintf(stderr, "detcd-sim: %s; running here\n", std::string(status.message()).c_str());
+      for (size_t i = 0; i < configs.size(); ++i) {
+        if (!got[i]) out[i] = detcd::sim::RunOneSeed(configs[i], run, 1).result;
+      }
+      return out;
+    };
+  }
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<detcd::sim::ShrinkResult> r = detcd::sim::Shrink(scenario, seed, so);
   if (!r.ok()) {
@@ -301,11 +340,7 @@ int RunSingleSeed(const Flags& flags, const detcd::sim::ScenarioConfig& scenario
 int RunSeedRange(const Flags& flags, const detcd::sim::ScenarioConfig& scenario, const std::string& binary) {
   absl::StatusOr<std::pair<uint64_t, uint64_t>> range = detcd::sim::ParseSeedRange(flags.seeds_text);
   if (!range.ok()) return BadArgs(std::string(range.status().message()));
-  int jobs = 1;
-  if (flags.jobs_given && (!absl::SimpleAtoi(flags.jobs_text, &jobs) || jobs < 1 || jobs > kMaxJobs)) {
-    return BadArgs(absl::StrFormat("invalid --jobs '%s': want a number of worker processes from 1 to %d",
-                                   flags.jobs_text, kMaxJobs));
-  }
+  const int jobs = flags.jobs;
   const detcd::sim::RunInvocation invocation{scenario.name, flags.scenario_path, binary, flags.ExtraFlags()};
   const bool tty = isatty(STDERR_FILENO);
   const uint64_t total = range->second - range->first + 1;

@@ -2,7 +2,8 @@
 # detcd-sim's tools for a failing seed, as a developer meets one: a seed range with a deliberately broken voter
 # (--break) reports FAIL lines with replay commands; one command shrinks a failing seed to a smaller scenario file that
 # replays the same failure with --seed=1 (and passes with the voter fixed) and draws its HTML timeline, which headless
-# Chromium renders showing the members' lanes, the faults, the clients' operations and the failure. Bad uses exit 3.
+# Chromium renders showing the members' lanes, the faults, the clients' operations and the failure; with --jobs=2 the
+# same file comes out. Bad uses exit 3.
 set -u
 sim=$(realpath "$1")
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"  # fail, tmp
@@ -79,6 +80,17 @@ assert (w, h) == (1600, 700), (w, h)
 assert len(data) > 10000, "a nearly empty picture: %d bytes" % len(data)
 PY
 
+# Two worker processes trying each candidate's seeds two at a time: the very same file, summary and run count.
+out2=$("$sim" --scenario=small_swarm.textproto --seed="$seed" --break=vote_ignores_log --shrink=min2.textproto \
+  --jobs=2 2>shrink2.err)
+rc=$?
+[ $rc -eq 1 ] || fail "--shrink --jobs=2 exited $rc, want 1: $out2 $(cat shrink2.err)"
+[ "$(grep '^shrunk: ' <<<"$out2" | sed 's/ in [0-9.]*s$//')" = "$(sed 's/ in [0-9.]*s$//' <<<"$line")" ] ||
+  fail "--jobs=2 shrank differently: $(grep '^shrunk: ' <<<"$out2") against $line"
+# (The header's replay command names the file written.)
+diff <(grep -v '^#' min.textproto) <(grep -v '^#' min2.textproto) >jobs.diff ||
+  fail "--jobs=2 wrote another scenario: $(cat jobs.diff)"
+
 # A budget of two runs: the seed and its recorded schedule, nothing shrunk, still a file that fails the same way.
 out=$("$sim" --scenario=small_swarm.textproto --seed="$seed" --break=vote_ignores_log --shrink=two.textproto \
   --shrink-runs=2 2>two.err)
@@ -91,7 +103,8 @@ grep -q "shrinking: kept: " two.err && fail "--shrink-runs=2 kept a step: $(cat 
 
 # Bad uses.
 for args in "--seed=1 --shrink-runs=5" "--seed=1 --shrink --shrink-runs=1" "--seed=1 --shrink --shrink-runs=many" \
-  "--seed=1 --shrink --json" "--seeds=1..2 --shrink" "--seeds=1..2 --html=x.html" "--seed=1 --break=nope"; do
+  "--seed=1 --shrink --json" "--seeds=1..2 --shrink" "--seeds=1..2 --html=x.html" "--seed=1 --jobs=2" \
+  "--seed=1 --shrink --jobs=0" "--seed=1 --break=nope"; do
   # shellcheck disable=SC2086
   "$sim" --scenario=small_swarm.textproto $args >bad.out 2>&1
   rc=$?

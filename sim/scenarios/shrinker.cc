@@ -29,17 +29,32 @@ class Search {
     absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(*candidate, original_.path);
     if (!c.ok()) return false;  // e.g. a fault aimed at a node no longer there
     const uint64_t offset = candidate->seed_offset();
-    for (int j = 0; j < std::max(1, seeds) && BudgetLeft(); ++j) {
-      ++runs_;
-      c->proto.set_seed_offset(offset + static_cast<uint64_t>(j));
-      RunOptions o = options_.run;
-      o.seed = 1;
-      o.trace_out = nullptr;
-      RunResult r = RunScenario(*c, o);
-      if (r.outcome == Outcome::kPass || r.checker != checker_) continue;
-      candidate->set_seed_offset(offset + static_cast<uint64_t>(j));
-      *out = std::move(r);
-      return true;
+    RunOptions o = options_.run;
+    o.seed = 1;
+    o.trace_out = nullptr;
+    const int n = std::max(1, seeds);
+    const int group = options_.run_together ? std::max(1, options_.together) : 1;
+    for (int j = 0; j < n && BudgetLeft();) {
+      // The next seeds, no more than the budget has left: looked at in order, and counted up to the first that
+      // fails, as running them one at a time would.
+      const int k = std::min({group, n - j, options_.max_runs - runs_});
+      std::vector<ScenarioConfig> batch(static_cast<size_t>(k), *c);
+      for (int i = 0; i < k; ++i) batch[i].proto.set_seed_offset(offset + static_cast<uint64_t>(j + i));
+      std::vector<RunResult> results;
+      if (k == 1) {
+        results.push_back(RunScenario(batch[0], o));
+      } else {
+        results = options_.run_together(batch, o);
+        DETCD_CHECK_MSG(results.size() == batch.size(), "run_together returned a result per scenario");
+      }
+      for (RunResult& r : results) {
+        ++runs_;
+        ++j;
+        if (r.outcome == Outcome::kPass || r.checker != checker_) continue;
+        candidate->set_seed_offset(offset + static_cast<uint64_t>(j - 1));
+        *out = std::move(r);
+        return true;
+      }
     }
     return false;
   }
@@ -324,6 +339,19 @@ absl::StatusOr<ShrinkResult> Shrink(const ScenarioConfig& scenario, uint64_t see
   // left in place (draw_only) whatever the shrinking did.
   DETCD_CHECK_MSG(last.outcome != Outcome::kPass && last.checker == out.original.checker,
                   "a shrunk scenario kept without its failure");
+  if (options.run_together) {
+    // Its run may have come from another process, without its fault schedule: run here once more (not counted),
+    // which must be the very same run.
+    absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(current, scenario.path);
+    DETCD_CHECK_MSG(c.ok(), "a shrunk scenario kept that does not load");
+    RunOptions o = options.run;
+    o.seed = 1;
+    o.trace_out = nullptr;
+    RunResult here = RunScenario(*c, o);
+    DETCD_CHECK_MSG(here.trace_hash == last.trace_hash && here.outcome == last.outcome && here.checker == last.checker,
+                    "the shrunk scenario ran differently here than where it was tried");
+    last = std::move(here);
+  }
   out.scenario = std::move(current);
   out.after = SizeOf(out.scenario, scenario, last);
   out.last = std::move(last);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "api/scenario.pb.h"
@@ -29,6 +30,13 @@ struct ShrinkOptions {
   int seeds_per_candidate = 8;
   // After each kept step: a line saying what shrank (for a progress display).
   std::function<void(const std::string&)> progress;
+  // Optional: runs whole scenarios (each under --seed=1) and returns their results in the same order, possibly at
+  // once (detcd-sim --shrink --jobs: worker processes). A result may lack what does not travel between processes
+  // (the history, the fault schedule). A candidate's next `together` seeds are handed over at a time and looked at in
+  // order, counted as one at a time would count them: the result is the same whatever `together` is. Null: one run
+  // at a time, here.
+  std::function<std::vector<RunResult>(const std::vector<ScenarioConfig>&, const RunOptions&)> run_together;
+  int together = 1;
 };
 
 // What a run amounted to, for "before -> after".
