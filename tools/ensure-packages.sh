@@ -8,7 +8,7 @@ packages=(
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libssl-dev libnghttp2-dev libsystemd-dev
   libyaml-cpp-dev libcrypt-dev libgoogle-perftools-dev
-  etcd-client curl python3-etcd3 python3-jwt openssl
+  etcd-client etcd-server curl python3-etcd3 python3-jwt openssl
   chromium
   "$@"
 )
