@@ -44,6 +44,14 @@ uint64_t FirstFailingSeed(const ScenarioConfig& c, const RunOptions& broken, uin
   return 0;
 }
 
+// Shrinking the broken voter's runs, within max_runs simulations.
+ShrinkOptions BrokenVoterShrink(int max_runs) {
+  ShrinkOptions o;
+  o.run = Broken();
+  o.max_runs = max_runs;
+  return o;
+}
+
 // A voter that ignores the election restriction, caught by some seed of a swarm: the shrunk scenario is smaller, is
 // written as a file that replays the failure with --seed=1 (the same checker), passes with a healthy core, and
 // without any one of its faults the failure goes away.
@@ -51,9 +59,7 @@ TEST(ShrinkerTest, AFailingSwarmSeedShrinksToAMinimalScenarioThatReplaysWithSeed
   const ScenarioConfig swarm = Swarm();
   const uint64_t seed = FirstFailingSeed(swarm, Broken(), 60);
   ASSERT_NE(seed, 0u) << "no seed caught the broken voter";
-  ShrinkOptions o;
-  o.run = Broken();
-  o.max_runs = 300;
+  ShrinkOptions o = BrokenVoterShrink(300);
   int kept = 0;
   o.progress = [&kept](const std::string&) { ++kept; };
   absl::StatusOr<ShrinkResult> r = Shrink(swarm, seed, o);
@@ -142,9 +148,7 @@ TEST(ShrinkerTest, RunningSeedsTogetherShrinksExactlyAsOneAtATime) {
   const ScenarioConfig swarm = Swarm();
   const uint64_t seed = FirstFailingSeed(swarm, Broken(), 60);
   ASSERT_NE(seed, 0u) << "no seed caught the broken voter";
-  ShrinkOptions alone;
-  alone.run = Broken();
-  alone.max_runs = 120;
+  const ShrinkOptions alone = BrokenVoterShrink(120);
   absl::StatusOr<ShrinkResult> one = Shrink(swarm, seed, alone);
   ASSERT_TRUE(one.ok()) << one.status();
 
