@@ -13,6 +13,14 @@ namespace {
 
 using Mutation = std::function<void(simpb::Scenario*)>;
 
+// How a candidate runs: under --seed=1 (its seed_offset makes that its seed), with no trace.
+RunOptions CandidateRun(const RunOptions& base) {
+  RunOptions o = base;
+  o.seed = 1;
+  o.trace_out = nullptr;
+  return o;
+}
+
 class Search {
  public:
   Search(const ScenarioConfig& original, const ShrinkOptions& options, std::string checker)
@@ -29,9 +37,7 @@ class Search {
     absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(*candidate, original_.path);
     if (!c.ok()) return false;  // e.g. a fault aimed at a node no longer there
     const uint64_t offset = candidate->seed_offset();
-    RunOptions o = options_.run;
-    o.seed = 1;
-    o.trace_out = nullptr;
+    const RunOptions o = CandidateRun(options_.run);
     const int n = std::max(1, seeds);
     const int group = options_.run_together ? std::max(1, options_.together) : 1;
     for (int j = 0; j < n && BudgetLeft();) {
@@ -344,10 +350,7 @@ absl::StatusOr<ShrinkResult> Shrink(const ScenarioConfig& scenario, uint64_t see
     // which must be the very same run.
     absl::StatusOr<ScenarioConfig> c = ScenarioConfigFromProto(current, scenario.path);
     DETCD_CHECK_MSG(c.ok(), "a shrunk scenario kept that does not load");
-    RunOptions o = options.run;
-    o.seed = 1;
-    o.trace_out = nullptr;
-    RunResult here = RunScenario(*c, o);
+    RunResult here = RunScenario(*c, CandidateRun(options.run));
     DETCD_CHECK_MSG(here.trace_hash == last.trace_hash && here.outcome == last.outcome && here.checker == last.checker,
                     "the shrunk scenario ran differently here than where it was tried");
     last = std::move(here);
