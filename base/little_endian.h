@@ -1,7 +1,7 @@
 // Little-endian numbers: the low `bytes` bytes (1 to 8) of an unsigned integer stored at, or loaded from, a byte
 // address in little-endian order whatever the host's own order — how the WAL's and snapshots' headers, bbolt's pages,
-// etcd's WAL frames, the peer wire, the store's HashKV input and the simulator's trace hash and worker pipes write
-// their numbers. Pure computation: no allocation, no IO.
+// etcd's WAL frames, the peer wire and the simulator's trace hash and worker pipes write their numbers. Pure
+// computation: no allocation, no IO.
 #ifndef DETCD_BASE_LITTLE_ENDIAN_H_
 #define DETCD_BASE_LITTLE_ENDIAN_H_
 

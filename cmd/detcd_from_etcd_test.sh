@@ -3,8 +3,8 @@
 # enough values to fill many bbolt pages), `etcdctl snapshot save` takes its backend, `etcdctl snapshot restore` makes
 # data directories for a new cluster (1 member, then 3), and detcd started there with the same flags serves what etcd
 # served: values, history since the compaction (the compacted revision refused), the lease and its key, etcd's
-# revision, and the members and ids restore gave them. Then a stopped etcd's own data directory. Stock etcdctl does
-# all the checking.
+# revision and HashKV, and the members and ids restore gave them. Then a stopped etcd's own data directory. Stock
+# etcdctl does all the checking.
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"
 detcd="$1"
@@ -50,6 +50,10 @@ ctl "$e" get a --rev=4 -w json | kvs >"$tmp/etcd_a4"
 ctl "$e" get "" --prefix --rev=6 -w json | kvs >"$tmp/etcd_rev6"
 erev=$(ctl "$e" get a -w json | header revision)
 [ "$erev" = 10 ] || fail "etcd's revision is $erev, want 10"
+# etcd's HashKV now and at revision 6 (after the compaction at 4): a moved member must give the same numbers.
+ehash=$(ctl "$e" endpoint hashkv | awk '{print $2}')
+ehash6=$(ctl "$e" endpoint hashkv --rev=6 | awk '{print $2}')
+[ -n "$ehash" ] && [ -n "$ehash6" ] || fail "etcd's endpoint hashkv answered nothing"
 ctl "$e" snapshot save "$tmp/snap.db" >"$tmp/save.log" 2>&1 || fail "snapshot save: $(tail -3 "$tmp/save.log")"
 kill -TERM "$epid"
 wait "$epid" 2>/dev/null
@@ -65,6 +69,11 @@ check_member() {
   ctl "$c" lease timetolive "$lease" --keys 2>&1 | grep -q "attached keys(\[l\])" ||
     fail "m$1: lease $lease: $(ctl "$c" lease timetolive "$lease" --keys 2>&1)"
   [ "$(ctl "$c" get a -w json | header revision)" = "$erev" ] || fail "m$1: revision differs from etcd's $erev"
+  local h
+  h=$(ctl "$c" endpoint hashkv | awk '{print $2}')
+  [ "$h" = "$ehash" ] || fail "m$1: endpoint hashkv $h, etcd's $ehash"
+  h=$(ctl "$c" endpoint hashkv --rev=6 | awk '{print $2}')
+  [ "$h" = "$ehash6" ] || fail "m$1: endpoint hashkv --rev=6 $h, etcd's $ehash6"
 }
 
 # restore_members N TOKEN: etcdctl snapshot restore for members m1..mN of loopback_members' cluster.

@@ -7,7 +7,7 @@
 #include "api/kv_snapshot.pb.h"
 #include "base/check.h"
 #include "base/crc32c.h"
-#include "base/little_endian.h"
+#include "kv/etcd_version_bytes.h"
 
 namespace detcd::kv {
 
@@ -17,9 +17,6 @@ constexpr char kFutureRev[] = "etcdserver: mvcc: required revision is a future r
 
 // etcd's range convention: an empty end is the single key; "\0" is every key >= key.
 bool AllFrom(const std::string& end) { return end.size() == 1 && end[0] == '\0'; }
-
-// Eight little-endian bytes at `out`; returns what follows them.
-char* StoreFixed64(char* out, uint64_t v) { return StoreLittleEndian(out, v, 8); }
 }  // namespace
 
 absl::Status ErrCompacted() { return absl::OutOfRangeError(kCompacted); }
@@ -253,27 +250,39 @@ absl::StatusOr<std::vector<mvccpb::Event>> MvccStore::Changes(int64_t from, int6
 }
 
 absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
+  // etcd refuses a hash at the compaction revision itself (a read there is allowed).
+  if (rev > 0 && rev <= compacted_rev_) return ErrCompacted();
   absl::StatusOr<int64_t> at = ReadRev(rev, rev_);
   if (!at.ok()) return at.status();
-  // The CRC of the concatenation, fed piece by piece (the same number): the compaction revision, then for each
-  // record its revision, creation revision, version, lease, tombstone byte, key and value (lengths before them),
-  // every number as 8 little-endian bytes.
-  char word[8];
-  uint32_t crc = Crc32cExtend(0, word, StoreFixed64(word, static_cast<uint64_t>(compacted_rev_)) - word);
+  // etcd 3.4's HashByRev: the CRC-32C of "key" (its bucket's name), then each version's revision bytes and value, in
+  // revision order, up to `at`. Of the versions at or below the compaction revision it takes only those still their
+  // key's newest at `at` (its "keep" set) — unless no key is live at `at`, when that set is empty and it skips none.
+  // Its compaction also dropped a delete at the compaction revision, which this store keeps for watchers.
+  bool any_live = false;
+  for (const auto& [key, ki] : index_) {
+    KeyAt k;
+    if (ki.Get(*at, &k)) {
+      any_live = true;
+      break;
+    }
+  }
+  uint32_t crc = Crc32c("key");
+  const auto extend = [&crc](absl::string_view piece) { crc = Crc32cExtend(crc, piece.data(), piece.size()); };
   for (auto it = records_.begin(); it != records_.end() && it->first.main <= *at; ++it) {
     const Record& r = it->second;
-    char head[5 * 8 + 1 + 8];
-    char* p = StoreFixed64(head, static_cast<uint64_t>(it->first.main));
-    p = StoreFixed64(p, static_cast<uint64_t>(it->first.sub));
-    p = StoreFixed64(p, static_cast<uint64_t>(r.create_main));
-    p = StoreFixed64(p, static_cast<uint64_t>(r.version));
-    p = StoreFixed64(p, static_cast<uint64_t>(r.lease));
-    *p++ = r.tombstone ? 1 : 0;
-    p = StoreFixed64(p, r.key.size());
-    crc = Crc32cExtend(crc, head, p - head);
-    crc = Crc32cExtend(crc, r.key.data(), r.key.size());
-    crc = Crc32cExtend(crc, word, StoreFixed64(word, r.value.size()) - word);
-    crc = Crc32cExtend(crc, r.value.view().data(), r.value.size());
+    if (it->first.main <= compacted_rev_) {
+      if (r.tombstone) continue;
+      if (any_live) {
+        auto ki = index_.find(r.key);
+        DETCD_CHECK_MSG(ki != index_.end(), "a stored version whose key the index does not hold");
+        KeyAt k;
+        if (!ki->second.Get(*at, &k) || !(k.mod == it->first)) continue;
+      }
+    }
+    extend(EtcdRevisionKey(it->first.main, it->first.sub, r.tombstone));
+    EmitEtcdVersionValue(EtcdVersion{absl::string_view(r.key.data(), r.key.size()), it->first.main, it->first.sub,
+                                     r.tombstone, r.create_main, r.version, r.value.view(), r.lease},
+                         extend);
   }
   return crc;
 }

@@ -110,8 +110,9 @@ class MvccStore {
   // restore reattaching leases must not copy the state).
   void ForEachLeasedKey(const std::function<void(absl::string_view key, int64_t lease)>& fn) const;
 
-  // A digest of every version kept with main revision <= rev (and the compaction revision), for comparing replicas
-  // (etcd's HashKV). Errors as Range.
+  // etcd's HashKV at rev (0: now): the CRC-32C etcd 3.4 computes over its backend's versions up to rev
+  // (kv/etcd_version_bytes.h), the same number for the same history, for comparing replicas and checking a move from
+  // etcd. Errors as Range, and ErrCompacted at the compaction revision itself (as etcd).
   absl::StatusOr<uint32_t> HashKV(int64_t rev) const;
 
   // The whole store as bytes, and back. Restore refuses bytes that do not decode to a consistent store.

@@ -814,6 +814,17 @@ TEST(NodeCoreTest, HashKVIsEqualOnEveryMemberAtTheSameRevision) {
     EXPECT_EQ(got->hash, c.node(leader).HashKV(5)->hash) << "node " << id;
     EXPECT_EQ(c.node(id).Hash().hash, c.node(leader).Hash().hash) << "node " << id;
   }
+  // Compacted at its newest revision: that revision is refused, and now (0) still answers on every member.
+  compact.mutable_compaction()->set_revision(rev);
+  ASSERT_TRUE(c.Do(leader, compact).status.ok());
+  c.Tick(2);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_FALSE(c.node(id).HashKV(rev).ok()) << "node " << id;
+    absl::StatusOr<HashKVResult> now = c.node(id).HashKV(0);
+    ASSERT_TRUE(now.ok()) << "node " << id << ": " << now.status();
+    EXPECT_EQ(now->compact_revision, rev);
+    EXPECT_EQ(now->hash, c.node(leader).HashKV(0)->hash) << "node " << id;
+  }
 }
 
 // Maintenance.Hash digests the state a version at a time: a member whose store went bad (one value) differs from the

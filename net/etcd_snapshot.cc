@@ -11,7 +11,6 @@
 #include "api/etcdserverpb/rpc.pb.h"
 #include "api/kv_snapshot.pb.h"
 #include "api/leasepb/lease.pb.h"
-#include "api/mvccpb/kv.pb.h"
 #include "base/check.h"
 
 namespace detcd::net {
@@ -130,14 +129,6 @@ absl::Status AuthBuckets(const kvpb::AuthState& auth, Items* flags, Items* users
 
 }  // namespace
 
-std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone) {
-  std::string out = BigEndian8(static_cast<uint64_t>(main));
-  out.push_back('_');
-  out += BigEndian8(static_cast<uint64_t>(sub));
-  if (tombstone) out.push_back('t');
-  return out;
-}
-
 std::string EtcdMemberJson(const kvpb::Member& member) {
   std::string out = absl::StrCat("{\"id\":", member.id(), ",\"peerURLs\":");
   // Go writes a nil slice as null; etcd's members always have peer URLs.
@@ -160,18 +151,11 @@ std::string EtcdMemberJson(const kvpb::Member& member) {
 }
 
 void EtcdKeyItem(const kvpb::StoreRecord& r, std::string* key, std::string* value) {
-  mvccpb::KeyValue kv;
-  kv.set_key(r.key());
-  if (!r.tombstone()) {  // etcd's tombstone value is the key alone
-    kv.set_create_revision(r.create_revision());
-    kv.set_mod_revision(r.main());
-    kv.set_version(r.version());
-    kv.set_value(r.value());
-    kv.set_lease(r.lease());
-  }
   *key = EtcdRevisionKey(r.main(), r.sub(), r.tombstone());
   value->clear();
-  kv.AppendToString(value);
+  kv::AppendEtcdVersionValue(kv::EtcdVersion{r.key(), r.main(), r.sub(), r.tombstone(), r.create_revision(),
+                                             r.version(), r.value(), r.lease()},
+                             value);
 }
 
 absl::Status CheckEtcdRevision(int64_t revision, int64_t last_main, int64_t compacted_revision) {

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "api/kv_request.pb.h"
 #include "api/kv_snapshot.pb.h"
+#include "kv/etcd_version_bytes.h"
 #include "storage/bbolt_writer.h"
 
 namespace detcd::net {
@@ -59,8 +60,8 @@ void EtcdKeyItem(const kvpb::StoreRecord& record, std::string* key, std::string*
 // not come back to `revision`.
 absl::Status CheckEtcdRevision(int64_t revision, int64_t last_main, int64_t compacted_revision);
 
-// etcd's revision bytes ("revToBytes"), with its tombstone mark.
-std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone = false);
+// etcd's revision bytes ("revToBytes"), with its tombstone mark: kv/etcd_version_bytes.h.
+using kv::EtcdRevisionKey;
 
 // JSON of etcd 3.4's membership.Member as encoding/json writes it into the "members" bucket:
 // {"id":N,"peerURLs":[...],"isLearner":true,"name":"...","clientURLs":[...]}, the last three only when set.
