@@ -2,15 +2,20 @@
 
 namespace detcd::kv {
 
-std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone) {
-  std::string out(17 + (tombstone ? 1 : 0), '\0');
+char* StoreEtcdRevisionKey(char* out, int64_t main, int64_t sub, bool tombstone) {
   for (int i = 0; i < 8; ++i) {
-    out[static_cast<size_t>(7 - i)] = static_cast<char>(static_cast<uint64_t>(main) >> (8 * i));
-    out[static_cast<size_t>(16 - i)] = static_cast<char>(static_cast<uint64_t>(sub) >> (8 * i));
+    out[7 - i] = static_cast<char>(static_cast<uint64_t>(main) >> (8 * i));
+    out[16 - i] = static_cast<char>(static_cast<uint64_t>(sub) >> (8 * i));
   }
   out[8] = '_';
-  if (tombstone) out[17] = 't';
-  return out;
+  if (!tombstone) return out + 17;
+  out[17] = 't';
+  return out + 18;
+}
+
+std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone) {
+  char buf[kEtcdRevisionKeyMax];
+  return std::string(buf, static_cast<size_t>(StoreEtcdRevisionKey(buf, main, sub, tombstone) - buf));
 }
 
 void AppendEtcdVersionValue(const EtcdVersion& v, std::string* out) {

@@ -28,6 +28,9 @@ struct EtcdVersion {
 
 // The revision bytes: 17 bytes, 18 with a tombstone's 't'.
 std::string EtcdRevisionKey(int64_t main, int64_t sub, bool tombstone = false);
+// The same written at out (room for kEtcdRevisionKeyMax bytes); returns what follows them.
+inline constexpr size_t kEtcdRevisionKeyMax = 18;
+char* StoreEtcdRevisionKey(char* out, int64_t main, int64_t sub, bool tombstone);
 
 // Calls emit(absl::string_view) with consecutive pieces whose concatenation is the version's value bytes (protobuf's
 // encoding of mvccpb.KeyValue: fields in number order, zero fields left out). The key and value are handed over as

@@ -279,7 +279,10 @@ absl::StatusOr<uint32_t> MvccStore::HashKV(int64_t rev) const {
         if (!ki->second.Get(*at, &k) || !(k.mod == it->first)) continue;
       }
     }
-    extend(EtcdRevisionKey(it->first.main, it->first.sub, r.tombstone));
+    char rev_key[kEtcdRevisionKeyMax];
+    extend(absl::string_view(
+        rev_key,
+        static_cast<size_t>(StoreEtcdRevisionKey(rev_key, it->first.main, it->first.sub, r.tombstone) - rev_key)));
     EmitEtcdVersionValue(EtcdVersion{absl::string_view(r.key.data(), r.key.size()), it->first.main, it->first.sub,
                                      r.tombstone, r.create_main, r.version, r.value.view(), r.lease},
                          extend);
