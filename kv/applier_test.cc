@@ -228,6 +228,16 @@ TEST_F(ApplierTest, TxnCompareTargetsAndResults) {
   EXPECT_TRUE(TxnSucceeds(a, Cmp("k", Compare::VALUE, Compare::GREATER, 0, "b")));
   EXPECT_TRUE(TxnSucceeds(a, Cmp("k", Compare::VALUE, Compare::EQUAL, 0, "c")));
   EXPECT_TRUE(TxnSucceeds(a, Cmp("k", Compare::LEASE, Compare::EQUAL, 0)));
+  // Equal is neither greater nor less, whatever the target.
+  for (Compare::CompareResult r : {Compare::GREATER, Compare::LESS, Compare::NOT_EQUAL}) {
+    EXPECT_FALSE(TxnSucceeds(a, Cmp("k", Compare::VERSION, r, 2))) << r;
+    EXPECT_FALSE(TxnSucceeds(a, Cmp("k", Compare::CREATE, r, 1))) << r;
+    EXPECT_FALSE(TxnSucceeds(a, Cmp("k", Compare::MOD, r, 2))) << r;
+    EXPECT_FALSE(TxnSucceeds(a, Cmp("k", Compare::VALUE, r, 0, "c"))) << r;
+    EXPECT_FALSE(TxnSucceeds(a, Cmp("k", Compare::LEASE, r, 0))) << r;
+  }
+  EXPECT_TRUE(TxnSucceeds(a, Cmp("k", Compare::MOD, Compare::LESS, 3)));
+  EXPECT_TRUE(TxnSucceeds(a, Cmp("k", Compare::VALUE, Compare::LESS, 0, "d")));
   // A missing key is version 0 (so "create if absent" works) but has no value to compare.
   EXPECT_TRUE(TxnSucceeds(a, Cmp("missing", Compare::VERSION, Compare::EQUAL, 0)));
   EXPECT_TRUE(TxnSucceeds(a, Cmp("missing", Compare::CREATE, Compare::EQUAL, 0)));

@@ -273,6 +273,13 @@ TEST(MvccStoreTest, HashKVWithNoLiveKeyTakesEveryKeptVersion) {
   EXPECT_EQ(*s.HashKV(0), Crc32c("key" + Version(1, 0, "a", "1", 1, 1) + Tombstone(2, "a")));
   Put(s, "z", "9");  // a key live again: the deleted one's version no longer counts
   EXPECT_EQ(*s.HashKV(0), Crc32c("key" + Tombstone(2, "a") + Version(3, 0, "z", "9", 3, 1)));
+
+  // Nothing live and a delete at the compaction revision: etcd's backend holds neither version any more.
+  MvccStore t;
+  Put(t, "a", "1");
+  Del(t, "a");
+  ASSERT_TRUE(t.Compact(2).ok());
+  EXPECT_EQ(*t.HashKV(0), Crc32c("key"));
 }
 
 TEST(MvccStoreTest, SerializeRestoreRoundTrip) {

@@ -156,6 +156,22 @@ TEST_F(WatchHubTest, PastStartRevisionReplaysHistoryThenGoesLive) {
   EXPECT_EQ(hub->unsynced_watchers(), 0u);
 }
 
+TEST_F(WatchHubTest, FutureStartRevisionWaitsForIt) {
+  // etcd: a start revision past the store's starts the watcher there; the revisions before it are not sent.
+  Put("k", "1");
+  const WatchHub::StreamId s = hub->OpenStream();
+  hub->Request(s, Create("k", "", 4));
+  Put("k", "2");
+  Put("k", "3");
+  Put("k", "4");
+  Put("k", "5");
+  while (hub->SyncStep()) {
+  }
+  std::vector<int64_t> revs;
+  for (const mvccpb::Event& e : Drain(s)[0]) revs.push_back(e.kv().mod_revision());
+  EXPECT_EQ(revs, (std::vector<int64_t>{4, 5}));
+}
+
 TEST_F(WatchHubTest, FiltersAndPrevKv) {
   Put("k", "old");
   const WatchHub::StreamId s = hub->OpenStream();
