@@ -21,7 +21,6 @@ namespace {
 // etcd's words (mvcc/watcher.go, etcdserver/api/v3rpc/rpctypes/error.go).
 constexpr char kReasonDuplicateId[] = "mvcc: duplicate watch ID provided on the WatchStream";
 constexpr char kReasonEmptyRange[] = "mvcc: watcher range is empty";
-constexpr char kReasonCompacted[] = "etcdserver: mvcc: required revision has been compacted";
 
 // clientv3.AutoWatchID / InvalidWatchID.
 constexpr int64_t kAutoWatchId = 0;
@@ -227,8 +226,7 @@ class WatchHub::Impl {
     w.key = c.key().empty() ? std::string(1, '\0') : c.key();  // "\0" is the smallest key
     w.all_from = c.range_end().size() == 1 && c.range_end()[0] == '\0';
     if (!w.all_from) w.end = c.range_end();
-    // etcd's order of refusals: a negative start revision, then an empty range, then a duplicate id.
-    if (c.start_revision() < 0) return Refuse(&s, kReasonCompacted);
+    // etcd's order of refusals: an empty range, then a duplicate id.
     if (!w.end.empty() && !(w.key < w.end)) return Refuse(&s, kReasonEmptyRange);
     if (c.watch_id() == kAutoWatchId) {
       while (s.watchers.count(s.next_auto_id) > 0) ++s.next_auto_id;
@@ -237,7 +235,10 @@ class WatchHub::Impl {
       if (s.watchers.count(c.watch_id()) > 0) return Refuse(&s, kReasonDuplicateId);
       w.id = c.watch_id();
     }
-    w.start_rev = c.start_revision();
+    // etcd 3.4 takes a negative start revision as it comes: below its compaction revision (-1 before the first
+    // compaction) the watcher is created and then cancelled as compacted; -1 before any compaction reads no history
+    // and watches from the next revision.
+    w.start_rev = c.start_revision() == -1 && store_->compacted_rev() == 0 ? 0 : c.start_revision();
     for (int f : c.filters()) {
       if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
       if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
@@ -388,13 +389,16 @@ class WatchHub::Impl {
     if (w.next_rev > rev) MakeSynced(serial);
   }
 
+  // etcd's compaction revision starts at -1 and stays there until the first compaction.
+  int64_t CompactRevisionAsEtcd() const { return store_->compacted_rev() > 0 ? store_->compacted_rev() : -1; }
+
   void CancelCompacted(uint64_t serial) {
     Watcher& w = watchers_.at(serial);
     // As etcd's watcher group reports it: no header revision, just the compaction revision.
     etcdserverpb::WatchResponse r;
     r.set_watch_id(w.id);
     r.set_canceled(true);
-    r.set_compact_revision(store_->compacted_rev());
+    r.set_compact_revision(CompactRevisionAsEtcd());
     Stream* s = &streams_.at(w.stream);
     Unindex(serial, /*erase=*/true);
     Push(s, nullptr, std::move(r));

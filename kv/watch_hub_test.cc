@@ -216,6 +216,46 @@ TEST_F(WatchHubTest, CompactedStartRevisionIsCancelledWithCompactRevision) {
   EXPECT_EQ(got[1][0].kv().mod_revision(), 4);
 }
 
+TEST_F(WatchHubTest, NegativeStartRevisionAsEtcd34) {
+  // etcd 3.4 (checked against Debian's 3.4.23 through its JSON gateway): a start revision below the compaction
+  // revision — -1 before any compaction — is created, then cancelled with that compaction revision; -1 before any
+  // compaction reads no history and watches from the next revision.
+  Put("k", "1");
+  const WatchHub::StreamId s = hub->OpenStream();
+  hub->Request(s, Create("k", "", -5));
+  hub->Request(s, Create("k", "", -1));
+  while (hub->SyncStep()) {
+  }
+  std::vector<WatchResponse> rs;
+  Drain(s, &rs);
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_TRUE(rs[0].created());
+  EXPECT_FALSE(rs[0].canceled());
+  EXPECT_EQ(rs[0].watch_id(), 0);
+  EXPECT_TRUE(rs[1].canceled());
+  EXPECT_EQ(rs[1].watch_id(), 0);
+  EXPECT_EQ(rs[1].compact_revision(), -1) << "etcd's compaction revision before the first compaction";
+  EXPECT_TRUE(rs[2].created());
+  EXPECT_FALSE(rs[2].canceled());
+  EXPECT_EQ(rs[2].watch_id(), 1);
+  EXPECT_EQ(hub->watchers(), 1u);
+  Put("k", "2");
+  auto got = Drain(s);
+  ASSERT_EQ(got[1].size(), 1u) << "the -1 watcher sees what comes next, not the history";
+  EXPECT_EQ(got[1][0].kv().mod_revision(), 2);
+
+  ASSERT_TRUE(store.Compact(2).ok());
+  hub->Request(s, Create("k", "", -1));
+  while (hub->SyncStep()) {
+  }
+  rs.clear();
+  Drain(s, &rs);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_TRUE(rs[0].created());
+  EXPECT_TRUE(rs[1].canceled());
+  EXPECT_EQ(rs[1].compact_revision(), 2);
+}
+
 TEST_F(WatchHubTest, RefusalsUseEtcdsReasons) {
   const WatchHub::StreamId s = hub->OpenStream();
   WatchRequest w = Create("k");

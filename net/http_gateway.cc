@@ -76,15 +76,15 @@ std::string JsonQuote(const std::string& s) {
 
 namespace {
 
-// grpc-gateway's runtime.DefaultHTTPError: its internal.Error message {error, code, message, details} marshaled
-// by the gateway's JSONPb marshaler (empty details omitted).
+// The grpc-gateway etcd 3.4 serves with, runtime.DefaultHTTPError: its errorBody {error, message, code, details}
+// marshaled in that order (empty details omitted), as Debian's etcd 3.4.23 answers.
 HttpResponse ErrorResponse(const absl::Status& status) {
   DETCD_CHECK(!status.ok());
   HttpResponse r;
   r.status = HttpStatusFromCode(status.code());
   const std::string message(status.message());
-  r.body = absl::StrCat("{\"error\":", JsonQuote(message), ",\"code\":", static_cast<int>(status.code()),
-                        ",\"message\":", JsonQuote(message), "}");
+  r.body = absl::StrCat("{\"error\":", JsonQuote(message), ",\"message\":", JsonQuote(message),
+                        ",\"code\":", static_cast<int>(status.code()), "}");
   return r;
 }
 

@@ -104,7 +104,8 @@ TEST_F(HttpGatewayTest, PutThenRangeInEtcdJson) {
   // An empty body is an empty request: a range of the key "", which etcd refuses.
   HttpResponse empty = Post("/v3/kv/range", "");
   EXPECT_EQ(empty.status, 400);
-  EXPECT_TRUE(Contains(empty.body, R"("error":"etcdserver: key is not provided","code":3)")) << empty.body;
+  EXPECT_EQ(empty.body,
+            R"({"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3})");
 }
 
 TEST_F(HttpGatewayTest, TxnAndDeleteRange) {
@@ -157,8 +158,8 @@ TEST_F(HttpGatewayTest, LeaseGrantRevokeAndNotFound) {
   EXPECT_EQ(Post("/v3/lease/revoke", R"({"ID":"1234"})").status, 200);
   HttpResponse again = Post("/v3/kv/lease/revoke", R"({"ID":"1234"})");
   EXPECT_EQ(again.status, 404) << again.body;
-  EXPECT_EQ(again.body, R"({"error":"etcdserver: requested lease not found","code":5,)"
-                        R"("message":"etcdserver: requested lease not found"})");
+  EXPECT_EQ(again.body, R"({"error":"etcdserver: requested lease not found",)"
+                        R"("message":"etcdserver: requested lease not found","code":5})");
 }
 
 TEST_F(HttpGatewayTest, CompactedRevisionIsAnOutOfRangeError) {
@@ -168,8 +169,8 @@ TEST_F(HttpGatewayTest, CompactedRevisionIsAnOutOfRangeError) {
   HttpResponse old = Post("/v3/kv/range", R"({"key":"Zm9v","revision":"2"})");
   EXPECT_EQ(old.status, 400);
   EXPECT_EQ(old.content_type, "application/json");
-  EXPECT_EQ(old.body, R"({"error":"etcdserver: mvcc: required revision has been compacted","code":11,)"
-                      R"("message":"etcdserver: mvcc: required revision has been compacted"})");
+  EXPECT_EQ(old.body, R"({"error":"etcdserver: mvcc: required revision has been compacted",)"
+                      R"("message":"etcdserver: mvcc: required revision has been compacted","code":11})");
 }
 
 TEST_F(HttpGatewayTest, MalformedJsonIsInvalidArgument) {
@@ -365,7 +366,7 @@ TEST_F(HttpGatewayTest, ServeStreamWatchUntilCancelledOrStopped) {
   gateway_->ServeStream(Request("POST", "/v3/watch", "[1,"), garbage.Io());
   ASSERT_TRUE(garbage.response.has_value());
   EXPECT_EQ(garbage.response->status, 500) << garbage.response->body;
-  EXPECT_TRUE(Contains(garbage.response->body, R"("code":2,)")) << garbage.response->body;
+  EXPECT_TRUE(Contains(garbage.response->body, R"("code":2})")) << garbage.response->body;
 
   // A stream runs until cancelled; the member stopping ends it with grpc-gateway's error chunk.
   RecordedStream stream;
