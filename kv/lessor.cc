@@ -91,8 +91,9 @@ std::vector<int64_t> Lessor::Expired(int64_t now_us, size_t limit) const {
 
 int64_t Lessor::RemainingSeconds(const Lease& l, int64_t now_us) const {
   if (!primary_ || l.expiry_us == 0) return l.ttl_s;
+  // etcd: int64(Remaining().Seconds()), whole seconds left rounded down (29 just after a grant of 30).
   const int64_t left_us = l.expiry_us - now_us;
-  return left_us <= 0 ? 0 : (left_us + 999'999) / 1'000'000;
+  return left_us <= 0 ? 0 : left_us / 1'000'000;
 }
 
 std::string Lessor::Serialize() const {

@@ -42,6 +42,8 @@ TEST(LessorTest, OnlyThePrimaryHasDeadlines) {
   l.Promote(10 * kSec, 2 * kSec);  // deadline 17 s
   EXPECT_TRUE(l.Expired(16 * kSec, 10).empty());
   EXPECT_EQ(l.RemainingSeconds(*l.Lookup(1), 16 * kSec), 1);
+  EXPECT_EQ(l.RemainingSeconds(*l.Lookup(1), 16 * kSec + 1), 0) << "whole seconds left, rounded down as etcd";
+  EXPECT_EQ(l.RemainingSeconds(*l.Lookup(1), 15 * kSec + 1), 1);
   EXPECT_EQ(l.Expired(17 * kSec, 10), (std::vector<int64_t>{1}));
   ASSERT_TRUE(l.Renew(1, 16 * kSec).ok());  // deadline 21 s
   EXPECT_TRUE(l.Expired(20 * kSec, 10).empty());

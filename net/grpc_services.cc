@@ -67,10 +67,13 @@ class MaintenanceService final : public etcdserverpb::Maintenance::Service {
  public:
   explicit MaintenanceService(EtcdServices::Shared* shared) : shared_(shared) {}
 
+  // etcd 3.4's maintenanceServer.Alarm returns its applier's answer as it is: no header (3.5 added one).
   grpc::Status Alarm(ServerContext* ctx, const etcdserverpb::AlarmRequest* request,
                      etcdserverpb::AlarmResponse* response) override {
-    return shared_->Unary(ctx, *request, &ClientRequest::mutable_alarm, &ClientResponse::mutable_alarm,
-                          response);
+    grpc::Status s =
+        shared_->Unary(ctx, *request, &ClientRequest::mutable_alarm, &ClientResponse::mutable_alarm, response);
+    response->clear_header();
+    return s;
   }
 
   // etcd's maintenanceServer.Status: served locally, errors list "no leader" and the raised alarms.

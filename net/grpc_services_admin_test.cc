@@ -152,7 +152,7 @@ TEST_P(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
     ASSERT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
   }
   EXPECT_EQ(alarms.alarms_size(), 0);
-  EXPECT_EQ(alarms.header().member_id(), 1u);
+  EXPECT_FALSE(alarms.has_header()) << "etcd 3.4 answers an alarm request without a header";
 
   etcdserverpb::DefragmentResponse defragmented;
   {
