@@ -360,7 +360,8 @@ absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnRe
   const bool succeeded = Compares(v, r);
   absl::Status s = OpsIn(v, r, succeeded, resp);
   *applied = v.End();
-  // Sub-responses' headers carry the transaction's final revision, as etcd's do.
+  // Sub-responses' headers carry the transaction's final revision, as etcd's do — except a nested transaction's,
+  // which etcd 3.4 leaves empty (only the outermost is filled).
   const int64_t rev = store_->rev();
   resp->mutable_header()->set_revision(rev);
   std::vector<etcdserverpb::TxnResponse*> stack{resp};
@@ -372,7 +373,7 @@ absl::Status Applier::Txn(const etcdserverpb::TxnRequest& r, etcdserverpb::TxnRe
       if (op.has_response_put()) op.mutable_response_put()->mutable_header()->set_revision(rev);
       if (op.has_response_delete_range()) op.mutable_response_delete_range()->mutable_header()->set_revision(rev);
       if (op.has_response_txn()) {
-        op.mutable_response_txn()->mutable_header()->set_revision(rev);
+        op.mutable_response_txn()->mutable_header();  // present, empty
         stack.push_back(op.mutable_response_txn());
       }
     }

@@ -247,8 +247,9 @@ const std::map<std::string, std::string>& Routes() {
       {"/v3/maintenance/alarm", "etcdserverpb.Maintenance.Alarm"},
       {"/v3/maintenance/status", "etcdserverpb.Maintenance.Status"},
       {"/v3/maintenance/defragment", "etcdserverpb.Maintenance.Defragment"},
-      // Hash and HashKV share this path in 3.4; grpc-gateway's mux serves the one registered last, HashKV.
-      {"/v3/maintenance/hash", "etcdserverpb.Maintenance.HashKV"},
+      // Hash and HashKV share this path in 3.4; the grpc-gateway 1.x mux etcd 3.4 serves with matches the one
+      // registered first, Hash (Debian's etcd 3.4.23 answers {header, hash} there and ignores a revision).
+      {"/v3/maintenance/hash", "etcdserverpb.Maintenance.Hash"},
       {"/v3/maintenance/snapshot", "etcdserverpb.Maintenance.Snapshot"},
       {"/v3/maintenance/transfer-leadership", "etcdserverpb.Maintenance.MoveLeader"},
       {"/v3/auth/enable", "etcdserverpb.Auth.AuthEnable"},
