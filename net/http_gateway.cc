@@ -334,7 +334,7 @@ int HttpStatusFromCode(absl::StatusCode code) {
     case absl::StatusCode::kResourceExhausted:
       return 429;
     case absl::StatusCode::kFailedPrecondition:
-      return 400;
+      return 412;  // http.StatusPreconditionFailed in grpc-gateway 1.x (2.x made it 400)
     case absl::StatusCode::kAborted:
       return 409;
     case absl::StatusCode::kOutOfRange:
@@ -372,6 +372,8 @@ const char* HttpStatusText(int status) {
       return "Request Timeout";
     case 409:
       return "Conflict";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Request Entity Too Large";
     case 429:
