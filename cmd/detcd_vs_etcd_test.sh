@@ -147,6 +147,18 @@ a=$(curl -s -m 5 -X POST "$e_url/v3/maintenance/hash" -d '{"revision":"3"}' | ma
 b=$(curl -s -m 5 -X POST "$d_url/v3/maintenance/hash" -d '{"revision":"3"}' | mask | sed -E 's/"hash":[0-9]+/"hash":H/')
 [ "$a" = "$b" ] || fail "POST /v3/maintenance/hash: etcd answered $a, detcd answered $b"
 same_http /v3/kv/compaction '{"revision":"2"}'
+same_http /v3/maintenance/defragment '{}'
+same_http /v3/kv/put '{"key":"bm9rZXk=","ignore_value":true}'
+same_http /v3/kv/put '{"key":"bm9rZXk=","value":"eA==","ignore_value":true}'
+same_http /v3/kv/put '{"key":"bm9rZXk=","lease":"5","ignore_lease":true}'
+same_http /v3/kv/range '{"key":"YQ==","range_end":"AA==","min_mod_revision":"3","keys_only":true}'
+same_http /v3/kv/range '{"key":"YQ==","range_end":"eg==","limit":"1","sort_order":"DESCEND"}'
+same_http /v3/kv/txn '{"compare":[{"key":"Zm9v","target":"VERSION","result":"GREATER","version":"50"}],"failure":[{"request_delete_range":{"key":"Zm9v","prev_kv":true}}]}'
+same_http /v3/kv/txn '{"success":[{"request_put":{"key":"YQ=="}},{"request_delete_range":{"key":"YQ=="}}]}'
+same_http /v3/lock/unlock '{"key":"bm9uZQ=="}'
+same_http /v3/election/leader '{"name":"ZQ=="}'
+same_http /v3/auth/role/get '{"role":"nope"}'
+same_http /v3/auth/user/changepw '{"name":"nope","password":"x"}'
 # Last: a TTL under the minimum is raised to it (2 s here), and such a lease is gone soon after (on its own clock on
 # each server, so nothing compared afterwards may depend on it).
 same lease grant 0

@@ -160,7 +160,7 @@ TEST_P(GrpcServicesTest, EndpointStatusAlarmsAndDefragment) {
     SetDeadline(&context);
     ASSERT_TRUE(maintenance->Defragment(&context, etcdserverpb::DefragmentRequest(), &defragmented).ok());
   }
-  EXPECT_EQ(defragmented.header().revision(), rev);
+  EXPECT_FALSE(defragmented.has_header()) << "etcd 3.4 answers a defragmentation with an empty response";
 
   etcdserverpb::SnapshotResponse chunk;
   grpc::ClientContext context;
