@@ -8,9 +8,7 @@
 set -u
 . "$(dirname "$0")/test_lib.sh" 2>/dev/null || . "$TEST_SRCDIR/$TEST_WORKSPACE/cmd/test_lib.sh"
 detcd="$1"
-command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
-etcd_bin=$(command -v etcd || dpkg -L etcd-server 2>/dev/null | grep '/bin/etcd$' | head -1)
-[ -x "$etcd_bin" ] || { echo "etcd not installed (Debian etcd-server)"; exit 1; }
+need_etcd
 
 trap 'for p in ${pid[@]:-} ${epid:-}; do kill -TERM "$p" 2>/dev/null; done' EXIT
 ctl() { etcdctl --endpoints="$1" --command-timeout=10s "${@:2}"; }

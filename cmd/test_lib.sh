@@ -9,6 +9,12 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# need_etcd: for the tests that run Debian's etcd beside detcd; sets etcd_bin, or exits 1 naming the missing package.
+need_etcd() {
+  command -v etcdctl >/dev/null || { echo "etcdctl not installed (Debian etcd-client)"; exit 1; }
+  etcd_bin=$(command -v etcd || dpkg -L etcd-server 2>/dev/null | grep '/bin/etcd$' | head -1)
+  [ -x "$etcd_bin" ] || { echo "etcd not installed (Debian etcd-server)"; exit 1; }
+}
 # Members m1..mN on loopback: sets cport[i] and pport[i] (free ports), initial (their --initial-cluster) and
 # endpoints (their client URLs, comma-separated).
 loopback_members() {
