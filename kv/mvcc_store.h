@@ -52,6 +52,8 @@ class MvccStore {
 
   int64_t rev() const { return rev_; }
   int64_t compacted_rev() const { return compacted_rev_; }
+  // The compaction revision as etcd reports it (its compactMainRev): -1 until the first compaction.
+  int64_t etcd_compacted_rev() const { return compacted_rev_ > 0 ? compacted_rev_ : -1; }
   size_t keys() const { return index_.size(); }          // keys with any history (live or not)
   size_t live_keys() const { return live_keys_; }        // keys live now (etcd_debugging_mvcc_keys_total)
   size_t records() const { return records_.size(); }     // versions kept

@@ -567,8 +567,7 @@ absl::StatusOr<HashKVResult> NodeCore::HashKV(int64_t revision) const {
   if (!hash.ok()) return hash.status();
   HashKVResult r;
   r.hash = *hash;
-  // etcd's store starts with compactMainRev -1 and reports it as is until the first compaction.
-  r.compact_revision = store_.compacted_rev() > 0 ? store_.compacted_rev() : -1;
+  r.compact_revision = store_.etcd_compacted_rev();
   FillHeader(&r.header);
   return r;
 }

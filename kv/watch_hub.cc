@@ -236,9 +236,10 @@ class WatchHub::Impl {
       w.id = c.watch_id();
     }
     // etcd 3.4 takes a negative start revision as it comes: below its compaction revision (-1 before the first
-    // compaction) the watcher is created and then cancelled as compacted; -1 before any compaction reads no history
-    // and watches from the next revision.
-    w.start_rev = c.start_revision() == -1 && store_->compacted_rev() == 0 ? 0 : c.start_revision();
+    // compaction) the watcher is created and then cancelled as compacted; one at or above it (only -1, before any
+    // compaction) reads no history and watches from the next revision, as a start of 0 does.
+    const bool from_now = c.start_revision() < 0 && c.start_revision() >= store_->etcd_compacted_rev();
+    w.start_rev = from_now ? 0 : c.start_revision();
     for (int f : c.filters()) {
       if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
       if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
@@ -389,16 +390,13 @@ class WatchHub::Impl {
     if (w.next_rev > rev) MakeSynced(serial);
   }
 
-  // etcd's compaction revision starts at -1 and stays there until the first compaction.
-  int64_t CompactRevisionAsEtcd() const { return store_->compacted_rev() > 0 ? store_->compacted_rev() : -1; }
-
   void CancelCompacted(uint64_t serial) {
     Watcher& w = watchers_.at(serial);
     // As etcd's watcher group reports it: no header revision, just the compaction revision.
     etcdserverpb::WatchResponse r;
     r.set_watch_id(w.id);
     r.set_canceled(true);
-    r.set_compact_revision(CompactRevisionAsEtcd());
+    r.set_compact_revision(store_->etcd_compacted_rev());
     Stream* s = &streams_.at(w.stream);
     Unindex(serial, /*erase=*/true);
     Push(s, nullptr, std::move(r));
